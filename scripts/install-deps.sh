@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages retention builds and tests with.
+# Run as root (or through sudo). Safe to run again: apt-get skips what is there.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libboost-program-options-dev
+  libsqlite3-dev sqlite3
+  libhowardhinnant-date-dev tzdata
+  libspdlog-dev libfmt-dev
+  catch2
+  libtomlplusplus-dev
+  nlohmann-json3-dev
+  libpq-dev
+  libssl-dev
+  python3
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  exec sudo "$0" "$@"
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${packages[@]}"

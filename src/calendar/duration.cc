@@ -1,0 +1,195 @@
+#include "calendar/duration.h"
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+
+#include <date/date.h>
+
+namespace retention {
+namespace {
+
+constexpr std::string_view kUnitList = "hours, days, weeks, months or years";
+
+struct UnitName {
+  std::string_view singular;
+  DurationUnit unit;
+};
+constexpr UnitName kUnitNames[] = {
+    {"hour", DurationUnit::kHours},   {"day", DurationUnit::kDays},
+    {"week", DurationUnit::kWeeks},   {"month", DurationUnit::kMonths},
+    {"year", DurationUnit::kYears},
+};
+
+bool IsBlank(char c) { return c == ' ' || c == '\t'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAlpha(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
+
+std::string_view TrimBlanks(std::string_view s) {
+  while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsBlank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Takes the longest prefix of `s` whose characters satisfy `pred`.
+template <typename Pred>
+std::string_view TakeWhile(std::string_view& s, Pred pred) {
+  size_t n = 0;
+  while (n < s.size() && pred(s[n])) ++n;
+  std::string_view taken = s.substr(0, n);
+  s.remove_prefix(n);
+  return taken;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The three families whose amounts convert exactly into each other.
+enum class Family { kHours, kDays, kMonths };
+
+Family FamilyOf(DurationUnit u) {
+  switch (u) {
+    case DurationUnit::kHours: return Family::kHours;
+    case DurationUnit::kDays:
+    case DurationUnit::kWeeks: return Family::kDays;
+    case DurationUnit::kMonths:
+    case DurationUnit::kYears: return Family::kMonths;
+  }
+  return Family::kHours;
+}
+
+// Amount in the family's base unit: hours, days or months.
+int64_t BaseAmount(const CalendarDuration& d) {
+  switch (d.unit) {
+    case DurationUnit::kWeeks: return d.amount * 7;
+    case DurationUnit::kYears: return d.amount * 12;
+    default: return d.amount;
+  }
+}
+
+struct Range {
+  int64_t lo;
+  int64_t hi;
+};
+
+// Shortest and longest span, in calendar days, of going back `months` months
+// from any date with end-of-month clamping (cutoff.h). Going back from day d
+// of month M spans the lengths of the months before M, plus d minus the
+// clamped day when the target month is shorter: so the shortest span starts
+// on day 1 and the longest on the last day of M. The Gregorian calendar
+// repeats every 400 years (4800 months, 146097 days), so whole cycles add a
+// fixed count and one cycle of starting months covers every case.
+Range MonthSpanDays(int64_t months) {
+  constexpr int64_t kCycleMonths = 4800;
+  constexpr int64_t kCycleDays = 146097;
+  const int64_t cycles = months / kCycleMonths;
+  const int rest = static_cast<int>(months % kCycleMonths);
+
+  Range r{std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min()};
+  const date::year_month first_start = date::year{2400} / date::January;
+  for (int k = 0; k < kCycleMonths; ++k) {
+    const date::year_month start = first_start + date::months{k};
+    const date::year_month target = start - date::months{rest};
+    const date::day start_last = (start / date::last).day();
+    const date::day target_last = (target / date::last).day();
+    const int64_t shortest =
+        (date::sys_days{start / 1} - date::sys_days{target / 1}).count();
+    const int64_t longest = (date::sys_days{start / start_last} -
+                             date::sys_days{target / std::min(start_last, target_last)})
+                                .count();
+    r.lo = std::min(r.lo, shortest);
+    r.hi = std::max(r.hi, longest);
+  }
+  return {r.lo + cycles * kCycleDays, r.hi + cycles * kCycleDays};
+}
+
+// Span in calendar days of a days- or months-family duration.
+Range CalendarDays(const CalendarDuration& d) {
+  if (FamilyOf(d.unit) == Family::kDays) return {BaseAmount(d), BaseAmount(d)};
+  return MonthSpanDays(BaseAmount(d));
+}
+
+// Elapsed minutes: a calendar day lasts 22.5 h to 25.5 h (duration.h).
+Range Minutes(const CalendarDuration& d) {
+  if (FamilyOf(d.unit) == Family::kHours) return {d.amount * 60, d.amount * 60};
+  const Range days = CalendarDays(d);
+  return {days.lo * (22 * 60 + 30), days.hi * (25 * 60 + 30)};
+}
+
+}  // namespace
+
+std::string CalendarDuration::ToString() const {
+  std::string_view name = "day";
+  for (const UnitName& u : kUnitNames) {
+    if (u.unit == unit) name = u.singular;
+  }
+  std::string out = std::to_string(amount) + " " + std::string(name);
+  if (amount != 1) out += "s";
+  return out;
+}
+
+Result<CalendarDuration> ParseDuration(std::string_view text) {
+  const auto invalid = [text](std::string_view why) {
+    return Status::Invalid("invalid duration \"" + std::string(text) + "\": " + std::string(why));
+  };
+  const std::string units_hint = "(expected " + std::string(kUnitList) + ")";
+
+  std::string_view rest = TrimBlanks(text);
+  if (rest.empty()) return Status::Invalid("empty duration (expected e.g. \"90 days\")");
+  if (rest.front() == '-' || rest.front() == '+') {
+    return invalid("the amount must be a positive whole number, without a sign");
+  }
+  const std::string_view digits = TakeWhile(rest, IsDigit);
+  if (digits.empty()) return invalid("expected a whole number first, as in \"90 days\"");
+  if (!rest.empty() && (rest.front() == '.' || rest.front() == ',')) {
+    return invalid("the amount must be a whole number; use a smaller unit instead of a fraction");
+  }
+
+  // Accumulate while small, so huge digit strings cannot overflow.
+  int64_t amount = 0;
+  for (char c : digits) {
+    amount = amount * 10 + (c - '0');
+    if (amount > kMaxDurationAmount) {
+      return invalid("the amount must be at most " + std::to_string(kMaxDurationAmount));
+    }
+  }
+  if (amount == 0) return invalid("the amount must be positive");
+
+  if (rest.empty()) return invalid("missing unit after the amount " + units_hint);
+  if (TakeWhile(rest, IsBlank).empty()) {
+    return invalid("expected a space between the amount and the unit");
+  }
+  const std::string_view word = TakeWhile(rest, IsAlpha);
+  if (word.empty()) return invalid("missing unit after the amount " + units_hint);
+  const std::string lower = Lower(word);
+  const UnitName* found = nullptr;
+  for (const UnitName& u : kUnitNames) {
+    if (lower == u.singular || lower == std::string(u.singular) + "s") found = &u;
+  }
+  if (found == nullptr) return invalid("unknown unit \"" + std::string(word) + "\" " + units_hint);
+  if (!rest.empty()) {
+    return invalid("unexpected text after the unit: \"" + std::string(TrimBlanks(rest)) + "\"");
+  }
+  return CalendarDuration{amount, found->unit};
+}
+
+bool AlwaysAtLeast(const CalendarDuration& a, const CalendarDuration& b) {
+  // Amounts ParseDuration never produces: answer the cautious "no".
+  for (const CalendarDuration* d : {&a, &b}) {
+    if (d->amount < 0 || d->amount > kMaxDurationAmount) return false;
+  }
+  const Family fa = FamilyOf(a.unit);
+  const Family fb = FamilyOf(b.unit);
+  if (fa == fb) return BaseAmount(a) >= BaseAmount(b);
+  // Days and months both move the local calendar date and keep the time of
+  // day, so they compare in whole calendar days, free of DST.
+  if (fa != Family::kHours && fb != Family::kHours) {
+    return CalendarDays(a).lo >= CalendarDays(b).hi;
+  }
+  return Minutes(a).lo >= Minutes(b).hi;
+}
+
+}  // namespace retention

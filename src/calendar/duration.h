@@ -1,0 +1,48 @@
+// Calendar durations: "90 days", "12 months", "7 years", "36 hours".
+//
+// An integer and a unit. Hours are exact; days and weeks are calendar days
+// of the configured zone (23 to 25 hours across DST); months and years are
+// calendar months, end of month clamped (see cutoff.h). Because a day or a
+// month has no fixed length, durations of different families are compared
+// soundly: AlwaysAtLeast(a, b) holds only when a is at least b from every
+// possible starting instant.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "util/status.h"
+
+namespace retention {
+
+enum class DurationUnit { kHours, kDays, kWeeks, kMonths, kYears };
+
+// Largest amount ParseDuration accepts, in any unit.
+inline constexpr int64_t kMaxDurationAmount = 100000;
+
+struct CalendarDuration {
+  int64_t amount = 0;
+  DurationUnit unit = DurationUnit::kDays;
+
+  // Canonical text: "90 days", "1 month".
+  std::string ToString() const;
+  bool operator==(const CalendarDuration&) const = default;
+};
+
+// Parses "<integer> <unit>", unit singular or plural (hour(s), day(s),
+// week(s), month(s), year(s)), case-insensitive, one or more spaces between.
+// The integer is positive and at most 100000. The error message names what
+// is wrong, without a location (the caller adds FILE:LINE:COL).
+Result<CalendarDuration> ParseDuration(std::string_view text);
+
+// True when, from any instant in any zone, going back by `a` reaches at
+// least as far as going back by `b`. Within a family the amounts compare
+// exactly (1 week = 7 days, 1 year = 12 months); across families the
+// shortest possible `a` is compared with the longest possible `b`:
+//   hours: exact; day: 22.5 h .. 25.5 h (whole-hour and Lord Howe's
+//   half-hour DST, with margin); month: 28 .. 31 days; year: 365 .. 366 days.
+// So "12 months" >= "365 days" holds, "365 days" >= "12 months" does not.
+bool AlwaysAtLeast(const CalendarDuration& a, const CalendarDuration& b);
+
+}  // namespace retention

@@ -1,0 +1,127 @@
+// retention check: config and rules, checked against the live stores.
+#include <cstdio>
+#include <iostream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "plan/decision.h"
+#include "plan/plan.h"
+#include "stores/store_set.h"
+
+namespace retention {
+
+namespace {
+
+std::string TargetSummary(const Target& t) {
+  if (!t.paths.empty()) {
+    std::string globs;
+    for (const auto& p : t.paths) globs += (globs.empty() ? "" : ",") + p;
+    return t.store + ":" + globs;
+  }
+  return t.store + ":" + t.table;
+}
+
+}  // namespace
+
+Status RunCheckCommand(const CommandArgs& a) {
+  po::options_description desc("Options");
+  desc.add_options()("format", po::value<std::string>()->value_name("FORMAT"), "table or json");
+  AddCommonOptions(&desc);
+  auto vm = ParseCommandLine(a, desc, nullptr, "retention check [--config PATH] [--format table|json]");
+  if (!vm.ok()) return vm.status();
+  if (!*vm) return Status::Ok();
+  auto format = FormatOption(**vm, {"table", "json"});
+  if (!format.ok()) return format.status();
+  auto loaded = LoadConfigAndRules(**vm);
+  if (!loaded.ok()) return loaded.status();
+  const Config& config = loaded->config;
+  const RuleSet& rules = loaded->rules;
+
+  StoreSet stores(config, /*read_only=*/true);
+  std::vector<std::string> errors, warnings;
+  std::set<std::string> used;
+  for (const Category& c : rules.categories) {
+    for (const Target& t : c.targets) {
+      used.insert(t.store);
+      auto store = stores.Get(t.store);
+      if (!store.ok()) return store.status();
+      TargetCheck check;
+      RETENTION_RETURN_IF_ERROR((*store)->CheckTarget(c, t, &check));
+      errors.insert(errors.end(), check.errors.begin(), check.errors.end());
+      warnings.insert(warnings.end(), check.warnings.begin(), check.warnings.end());
+    }
+  }
+  for (const auto& [name, store] : config.stores)
+    if (!used.count(name)) warnings.push_back(store.where.ToString() + ": store '" + name + "' is not used by any rule");
+
+  // Overlaps: several targets over the same records (SPEC 4).
+  std::vector<std::string> overlaps;
+  std::vector<std::pair<const Category*, const Target*>> all;
+  for (const Category& c : rules.categories)
+    for (const Target& t : c.targets) all.emplace_back(&c, &t);
+  for (size_t i = 0; i < all.size(); ++i) {
+    for (size_t j = i + 1; j < all.size(); ++j) {
+      const auto [c1, t1] = all[i];
+      const auto [c2, t2] = all[j];
+      if (!SameRecords(*t1, *t2)) continue;
+      overlaps.push_back(c1->name + "/" + t1->name + " (" + ScheduleText(*c1) + ") and " + c2->name + "/" +
+                         t2->name + " (" + ScheduleText(*c2) + ") cover " + TargetSummary(*t1) +
+                         ": a hold beats both, the longest floor wins, else either makes a record due");
+    }
+  }
+
+  for (const auto& w : warnings) *a.err << "warning: " << w << "\n";
+  for (const auto& e : errors) *a.err << "error: " << e << "\n";
+
+  if (*format == "json") {
+    nlohmann::json categories = nlohmann::json::array();
+    for (const Category& c : rules.categories) {
+      nlohmann::json targets = nlohmann::json::array();
+      for (const Target& t : c.targets) targets.push_back({{"name", t.name}, {"where", TargetSummary(t)}, {"rule", t.where.ToString()}});
+      categories.push_back({{"name", c.name},
+                            {"description", c.description},
+                            {"schedule", ScheduleText(c)},
+                            {"policy", c.policy},
+                            {"policy_source", c.policy_source},
+                            {"targets", targets}});
+    }
+    *a.out << nlohmann::json{{"config", config.file.string()},
+                             {"rules", config.rules_dir.string()},
+                             {"rules_hash", rules.hash},
+                             {"categories", categories},
+                             {"overlaps", overlaps},
+                             {"warnings", warnings},
+                             {"errors", errors}}
+                  .dump(2)
+           << "\n";
+  } else {
+    *a.out << "Config " << config.file.string() << ", rules " << config.rules_dir.string() << " ("
+           << rules.files.size() << " files, " << rules.categories.size() << " categories)\n\n";
+    char line[1024];
+    std::snprintf(line, sizeof line, "%-18s %-42s %-36s %s\n", "CATEGORY", "SCHEDULE", "TARGETS", "POLICY");
+    *a.out << line;
+    for (const Category& c : rules.categories) {
+      for (size_t i = 0; i < c.targets.size(); ++i) {
+        std::string policy = i == 0 ? c.policy : "";
+        if (policy.size() > 60) policy = policy.substr(0, 59) + "~";
+        std::snprintf(line, sizeof line, "%-18s %-42s %-36s %s\n", i == 0 ? c.name.c_str() : "",
+                      i == 0 ? ScheduleText(c).c_str() : "", TargetSummary(c.targets[i]).c_str(), policy.c_str());
+        *a.out << line;
+      }
+    }
+    if (!overlaps.empty()) {
+      *a.out << "\nOverlaps:\n";
+      for (const auto& o : overlaps) *a.out << "  " << o << "\n";
+    }
+    *a.out << "\n" << errors.size() << " error" << (errors.size() == 1 ? "" : "s") << ", " << warnings.size()
+           << " warning" << (warnings.size() == 1 ? "" : "s") << "\n";
+  }
+  if (!errors.empty())
+    return Status::Invalid(std::to_string(errors.size()) + " rule" + (errors.size() == 1 ? "" : "s") +
+                           " do not match the live stores (see the errors above)");
+  return Status::Ok();
+}
+
+}  // namespace retention

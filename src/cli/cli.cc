@@ -1,0 +1,113 @@
+#include "cli/cli.h"
+
+#include <iostream>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/command.h"
+
+namespace retention {
+
+namespace {
+
+struct CommandEntry {
+  const char* name;
+  const char* summary;
+  Status (*run)(const CommandArgs&);
+};
+
+constexpr CommandEntry kCommands[] = {
+    {"check", "check the config and rules against the live stores", RunCheckCommand},
+    {"plan", "dry run: what is due, held, protected and undated, per category and target", RunPlanCommand},
+    {"purge", "delete what is due, in batches, every deletion in the ledger", RunPurgeCommand},
+    {"hold", "legal holds: add, list, show, release", RunHoldCommand},
+    {"audit", "the purge log: verify its hash chain", RunAuditCommand},
+    {"demo", "create demo stores and a config for the shipped rules", RunDemoCommand},
+};
+
+void PrintUsage(std::ostream& out) {
+  out << "Usage: retention [--config PATH] COMMAND [OPTIONS]\n\n"
+         "Deletes data past its retention schedule, keeps what holds and floors protect, and records every\n"
+         "deletion in a tamper-evident ledger.\n\nCommands:\n";
+  for (const auto& c : kCommands) {
+    std::string name = c.name;
+    name.resize(8, ' ');
+    out << "  " << name << "  " << c.summary << "\n";
+  }
+  out << "\nGlobal options (also accepted after the command):\n"
+         "  -c, --config PATH   config file (default: $RETENTION_CONFIG, else /etc/retention/retention.toml)\n"
+         "  --log-level LEVEL   trace, debug, info, warn, error or off\n"
+         "  -q, --quiet         only warnings and errors in the log\n"
+         "  -h, --help          this help; `retention COMMAND --help` for a command's options\n"
+         "  --version           the version\n\n"
+         "Exit codes: 0 success, 64 usage, 65 invalid config/rules/hold spec, 69 store unavailable,\n"
+         "74 I/O error while deleting, 75 locked or stopped early with work left, 76 safety valve,\n"
+         "77 clock sanity, 78 audit verification failed.\n";
+}
+
+void SetUpLogging() {
+  auto logger = spdlog::stderr_color_mt("retention");
+  logger->set_pattern("%^%l%$: %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::info);
+}
+
+}  // namespace
+
+int RunCommandLine(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+  if (!spdlog::get("retention")) SetUpLogging();
+  // Global options may come before the command word; they are handed to
+  // the command with its own arguments.
+  std::vector<std::string> globals;
+  size_t i = 0;
+  for (; i < argv.size(); ++i) {
+    const std::string& arg = argv[i];
+    if (arg == "--version") {
+      out << "retention " << RETENTION_VERSION << "\n";
+      return 0;
+    }
+    if (arg == "--help" || arg == "-h") {
+      PrintUsage(out);
+      return 0;
+    }
+    if (arg == "--config" || arg == "-c" || arg == "--log-level") {
+      if (i + 1 >= argv.size()) {
+        err << "retention: " << arg << " needs a value (try 'retention --help')\n";
+        return static_cast<int>(ExitCode::kUsage);
+      }
+      globals.push_back(arg);
+      globals.push_back(argv[++i]);
+      continue;
+    }
+    if (arg.rfind("--config=", 0) == 0 || arg.rfind("--log-level=", 0) == 0 || arg == "--quiet" || arg == "-q") {
+      globals.push_back(arg);
+      continue;
+    }
+    if (!arg.empty() && arg[0] == '-') {
+      err << "retention: unknown option '" << arg << "' (try 'retention --help')\n";
+      return static_cast<int>(ExitCode::kUsage);
+    }
+    break;
+  }
+  if (i >= argv.size()) {
+    err << "retention: no command given (try 'retention --help')\n";
+    return static_cast<int>(ExitCode::kUsage);
+  }
+  const std::string command = argv[i];
+  for (const auto& c : kCommands) {
+    if (command != c.name) continue;
+    CommandArgs a{command, {argv.begin() + static_cast<long>(i) + 1, argv.end()}, &out, &err};
+    // Global options are appended after the command's own, except for the
+    // subcommand groups whose first argument must stay the subcommand.
+    a.args.insert(a.args.end(), globals.begin(), globals.end());
+    Status s = c.run(a);
+    out.flush();
+    if (!s.ok()) err << "retention: " << s.message() << "\n";
+    return s.exit_code();
+  }
+  err << "retention: unknown command '" << command << "' (try 'retention --help')\n";
+  return static_cast<int>(ExitCode::kUsage);
+}
+
+}  // namespace retention

@@ -1,0 +1,66 @@
+// The command-line surface: one function per command, each in its own
+// file under cli/, and the shared pieces they use.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+#include "config/config.h"
+#include "rules/rule.h"
+#include "util/status.h"
+
+namespace retention {
+
+namespace po = boost::program_options;
+
+// What a command gets: its own arguments (after the command word) and the
+// streams to write to. It returns the Status whose exit code ends the run;
+// main prints the message of a failed one.
+struct CommandArgs {
+  std::string name;                // "plan", "hold add", ...
+  std::vector<std::string> args;
+  std::ostream* out;
+  std::ostream* err;
+};
+
+Status RunCheckCommand(const CommandArgs& a);
+Status RunPlanCommand(const CommandArgs& a);
+Status RunPurgeCommand(const CommandArgs& a);
+Status RunHoldCommand(const CommandArgs& a);
+Status RunAuditCommand(const CommandArgs& a);
+Status RunDemoCommand(const CommandArgs& a);
+
+// --- shared by the commands (cli_common.cc) ---
+
+// --config, --log-level, --quiet and --help, added to every command.
+void AddCommonOptions(po::options_description* desc);
+
+// Parses a command's options. Returns nullopt after printing --help (the
+// command then succeeds); a Usage status for unknown or malformed options,
+// naming the option and pointing at --help.
+Result<std::optional<po::variables_map>> ParseCommandLine(const CommandArgs& a, const po::options_description& desc,
+                                                          const po::positional_options_description* positional,
+                                                          const std::string& usage);
+
+// Applies --log-level / --quiet to spdlog.
+Status ApplyLogOptions(const po::variables_map& vm);
+
+struct Loaded {
+  Config config;
+  RuleSet rules;
+};
+// Loads the config named by --config (or the defaults) and its rules.
+Result<Loaded> LoadConfigAndRules(const po::variables_map& vm);
+Result<Config> LoadConfigOnly(const po::variables_map& vm);
+
+// Parses a moment given on the command line: ISO-8601 / SQL text or a date
+// (local midnight in `zone`).
+Result<Timestamp> ParseMomentArgument(const std::string& option, const std::string& text, const TimeZone& zone);
+
+// "table" or "json" (or the extra formats allowed).
+Result<std::string> FormatOption(const po::variables_map& vm, std::initializer_list<const char*> allowed);
+
+}  // namespace retention

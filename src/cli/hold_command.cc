@@ -1,0 +1,368 @@
+// retention hold add|list|show|release: legal holds.
+#include <unistd.h>
+#include <pwd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "calendar/cutoff.h"
+#include "cli/command.h"
+#include "cli/state_access.h"
+#include "holds/hold_set.h"
+#include "plan/decision.h"
+#include "state/hold_barrier.h"
+#include "stores/store_set.h"
+
+namespace retention {
+
+namespace {
+
+std::string InvokingUser() {
+  if (const char* sudo = std::getenv("SUDO_USER"); sudo && *sudo) return sudo;
+  if (passwd* pw = getpwuid(geteuid())) return pw->pw_name;
+  return std::to_string(geteuid());
+}
+
+nlohmann::json HoldToJson(const Hold& h) {
+  auto opt = [](const auto& o) { return o ? nlohmann::json(*o) : nlohmann::json(nullptr); };
+  auto time = [](const std::optional<Timestamp>& t) {
+    return t ? nlohmann::json(FormatTimestamp(*t)) : nlohmann::json(nullptr);
+  };
+  nlohmann::json scope = {
+      {"category", opt(h.scope.category)},
+      {"target", opt(h.scope.target)},
+      {"subject", h.scope.subject_kind ? nlohmann::json(*h.scope.subject_kind + ":" + h.scope.subject_id.value_or(""))
+                                       : nlohmann::json(nullptr)},
+      {"key", opt(h.scope.key)},
+      {"clock_from", time(h.scope.clock_from)},
+      {"clock_until", time(h.scope.clock_until)},
+  };
+  return {{"id", h.id},
+          {"matter", h.matter},
+          {"reason", h.reason},
+          {"author", h.author},
+          {"placed_at", FormatTimestamp(h.placed_at)},
+          {"expires_at", time(h.expires_at)},
+          {"scope", scope},
+          {"released_at", time(h.released_at)},
+          {"released_by", h.released_at ? nlohmann::json(h.released_by) : nlohmann::json(nullptr)},
+          {"release_reason", h.released_at ? nlohmann::json(h.release_reason) : nlohmann::json(nullptr)}};
+}
+
+std::string ScopeText(const HoldScope& s) {
+  std::string out;
+  auto add = [&](const std::string& part) { out += (out.empty() ? "" : " ") + part; };
+  if (s.category) add("category=" + *s.category);
+  if (s.target) add("target=" + *s.target);
+  if (s.subject_kind) add("subject=" + *s.subject_kind + ":" + s.subject_id.value_or(""));
+  if (s.key) add("key=" + *s.key);
+  if (s.clock_from) add("from=" + FormatTimestamp(*s.clock_from));
+  if (s.clock_until) add("until=" + FormatTimestamp(*s.clock_until));
+  return out.empty() ? "EVERYTHING (all deletion frozen)" : out;
+}
+
+// Checks a scope against the rules: a hold naming something that does not
+// exist would protect nothing while looking like it does.
+Status ValidateScope(const HoldScope& scope, const RuleSet& rules) {
+  if (scope.category) {
+    bool found = false;
+    for (const Category& c : rules.categories) found |= c.name == *scope.category;
+    if (!found) return Status::Invalid("hold spec: no category named '" + *scope.category + "' in the rules");
+  }
+  if (scope.target) {
+    bool found = false;
+    for (const Category& c : rules.categories) {
+      if (scope.category && c.name != *scope.category) continue;
+      for (const Target& t : c.targets) found |= t.name == *scope.target;
+    }
+    if (!found)
+      return Status::Invalid("hold spec: no target named '" + *scope.target + "'" +
+                             (scope.category ? " in category '" + *scope.category + "'" : std::string()));
+  }
+  if (scope.subject_kind) {
+    std::set<std::string> kinds;
+    for (const Category& c : rules.categories)
+      for (const Target& t : c.targets)
+        if (t.subject) kinds.insert(t.subject->kind);
+    if (!kinds.count(*scope.subject_kind)) {
+      std::string known;
+      for (const auto& k : kinds) known += (known.empty() ? "" : ", ") + k;
+      return Status::Invalid("hold spec: no target maps subject kind '" + *scope.subject_kind +
+                             "' (the rules map: " + (known.empty() ? "none" : known) + ")");
+    }
+  }
+  if (scope.clock_from && scope.clock_until && !(*scope.clock_from < *scope.clock_until))
+    return Status::Invalid("hold spec: --from must be earlier than --until");
+  return Status::Ok();
+}
+
+Status HoldAdd(const CommandArgs& a) {
+  po::options_description desc("Options");
+  desc.add_options()
+      ("matter", po::value<std::string>()->value_name("TEXT"), "the case or request the hold belongs to (required)")
+      ("reason", po::value<std::string>()->value_name("TEXT"), "why the data must be kept (required)")
+      ("by", po::value<std::string>()->value_name("NAME"), "who places the hold (default: the invoking user)")
+      ("category", po::value<std::string>()->value_name("NAME"), "scope: a category")
+      ("target", po::value<std::string>()->value_name("NAME"), "scope: a target")
+      ("subject", po::value<std::string>()->value_name("KIND:ID"), "scope: a data subject, e.g. customer:42")
+      ("key", po::value<std::string>()->value_name("KEY"), "scope: one record key")
+      ("from", po::value<std::string>()->value_name("TIME"), "scope: records whose clock is at or after TIME")
+      ("until", po::value<std::string>()->value_name("TIME"), "scope: records whose clock is before TIME")
+      ("expires", po::value<std::string>()->value_name("TIME"), "the hold ends by itself at TIME (default: never)")
+      ("freeze-all", po::bool_switch(), "allow an empty scope: freeze ALL deletion")
+      ("dry-run", po::bool_switch(), "count the records the hold would cover; place nothing")
+      ("format", po::value<std::string>()->value_name("FORMAT"), "table or json");
+  AddCommonOptions(&desc);
+  auto vm = ParseCommandLine(a, desc, nullptr,
+                             "retention hold add --matter TEXT --reason TEXT [--subject KIND:ID] [--category NAME] "
+                             "[--target NAME] [--key KEY] [--from TIME] [--until TIME] [--expires TIME] [--dry-run]");
+  if (!vm.ok()) return vm.status();
+  if (!*vm) return Status::Ok();
+  const po::variables_map& v = **vm;
+  auto format = FormatOption(v, {"table", "json"});
+  if (!format.ok()) return format.status();
+  auto loaded = LoadConfigAndRules(v);
+  if (!loaded.ok()) return loaded.status();
+  const Config& config = loaded->config;
+  auto zone = TimeZone::Load(config.time_zone);
+  if (!zone.ok()) return zone.status();
+
+  Hold hold;
+  for (auto [opt, field] : {std::pair{"matter", &hold.matter}, std::pair{"reason", &hold.reason}}) {
+    if (!v.count(opt) || v[opt].as<std::string>().empty())
+      return Status::Usage(std::string("hold add needs --") + opt + " (try 'retention hold add --help')");
+    *field = v[opt].as<std::string>();
+  }
+  hold.author = v.count("by") ? v["by"].as<std::string>() : InvokingUser();
+  HoldScope& s = hold.scope;
+  if (v.count("category")) s.category = v["category"].as<std::string>();
+  if (v.count("target")) s.target = v["target"].as<std::string>();
+  if (v.count("key")) s.key = v["key"].as<std::string>();
+  if (v.count("subject")) {
+    const std::string subject = v["subject"].as<std::string>();
+    auto colon = subject.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == subject.size())
+      return Status::Invalid("hold spec: --subject must be KIND:ID, e.g. customer:42 (got '" + subject + "')");
+    s.subject_kind = subject.substr(0, colon);
+    s.subject_id = subject.substr(colon + 1);
+  }
+  for (auto [opt, field] : {std::pair{"from", &s.clock_from}, std::pair{"until", &s.clock_until},
+                            std::pair{"expires", &hold.expires_at}}) {
+    if (!v.count(opt)) continue;
+    auto t = ParseMomentArgument(std::string("--") + opt, v[opt].as<std::string>(), *zone);
+    if (!t.ok()) return Status::Invalid("hold spec: " + t.status().message());
+    *field = *t;
+  }
+  if (s.empty() && !v["freeze-all"].as<bool>())
+    return Status::Invalid("hold spec: the hold names no scope, so it would freeze ALL deletion; give a scope "
+                           "(--subject, --category, --target, --key, --from/--until) or --freeze-all");
+  RETENTION_RETURN_IF_ERROR(ValidateScope(s, loaded->rules));
+  const Timestamp now = SystemNow();
+  if (hold.expires_at && *hold.expires_at <= now) return Status::Invalid("hold spec: --expires is in the past");
+  hold.placed_at = now;
+
+  if (v["dry-run"].as<bool>()) {
+    HoldSet only({hold}, now);
+    StoreSet stores(config, /*read_only=*/true);
+    nlohmann::json per_target = nlohmann::json::array();
+    int64_t total = 0;
+    for (const Category& c : loaded->rules.categories) {
+      for (const Target& t : c.targets) {
+        if (!only.MayCover(c.name, t.name)) continue;
+        auto store = stores.Get(t.store);
+        if (!store.ok()) return store.status();
+        auto zone_of_store = StoreZone(config, t.store);
+        if (!zone_of_store.ok()) return zone_of_store.status();
+        auto n = (*store)->CountCovered(c, t, only, *zone_of_store);
+        if (!n.ok()) return n.status();
+        total += *n;
+        per_target.push_back({{"category", c.name}, {"target", t.name}, {"records", *n}});
+      }
+    }
+    if (*format == "json") {
+      *a.out << nlohmann::json{{"dry_run", true}, {"scope", HoldToJson(hold)["scope"]}, {"records", total},
+                               {"targets", per_target}}
+                    .dump(2)
+             << "\n";
+    } else {
+      *a.out << "Dry run: the hold (" << ScopeText(s) << ") would cover " << total << " records now:\n";
+      for (const auto& t : per_target)
+        *a.out << "  " << t["category"].get<std::string>() << "/" << t["target"].get<std::string>() << ": "
+               << t["records"].get<int64_t>() << "\n";
+      *a.out << "Nothing was placed.\n";
+    }
+    return Status::Ok();
+  }
+
+  auto state = OpenStateForWriting(config);
+  if (!state.ok()) return state.status();
+  // Exclusive barrier: batches in flight commit first, none starts until
+  // the hold is committed. From our return on, every batch sees it.
+  auto barrier = HoldBarrier::Exclusive(HoldBarrier::PathFor(config.state));
+  if (!barrier.ok()) return barrier.status();
+  auto id = (*state)->AddHold(hold);
+  if (!id.ok()) return id.status();
+  hold.id = *id;
+  if (*format == "json") {
+    *a.out << HoldToJson(hold).dump(2) << "\n";
+  } else {
+    *a.out << "Placed hold " << hold.id << " (" << hold.matter << "): " << ScopeText(s) << "\n";
+  }
+  return Status::Ok();
+}
+
+Result<int64_t> HoldIdArgument(const po::variables_map& v) {
+  if (!v.count("id")) return Status::Usage("give the hold's ID (see `retention hold list`)");
+  const std::string text = v["id"].as<std::string>();
+  char* end = nullptr;
+  long long id = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || id <= 0) return Status::Usage("'" + text + "' is not a hold ID");
+  return static_cast<int64_t>(id);
+}
+
+Status HoldList(const CommandArgs& a) {
+  po::options_description desc("Options");
+  desc.add_options()("all", po::bool_switch(), "include released and expired holds")(
+      "format", po::value<std::string>()->value_name("FORMAT"), "table or json");
+  AddCommonOptions(&desc);
+  auto vm = ParseCommandLine(a, desc, nullptr, "retention hold list [--all] [--format table|json]");
+  if (!vm.ok()) return vm.status();
+  if (!*vm) return Status::Ok();
+  auto format = FormatOption(**vm, {"table", "json"});
+  if (!format.ok()) return format.status();
+  auto config = LoadConfigOnly(**vm);
+  if (!config.ok()) return config.status();
+  auto state = OpenStateForReading(*config);
+  if (!state.ok()) return state.status();
+  std::vector<Hold> holds;
+  if (*state) {
+    auto list = (*state)->ListHolds((**vm)["all"].as<bool>());
+    if (!list.ok()) return list.status();
+    holds = std::move(*list);
+  }
+  const Timestamp now = SystemNow();
+  if (*format == "json") {
+    nlohmann::json out = nlohmann::json::array();
+    for (const Hold& h : holds) {
+      auto j = HoldToJson(h);
+      j["active"] = h.ActiveAt(now);
+      out.push_back(std::move(j));
+    }
+    *a.out << out.dump(2) << "\n";
+    return Status::Ok();
+  }
+  if (holds.empty()) {
+    *a.out << "No holds" << ((**vm)["all"].as<bool>() ? "" : " in force") << ".\n";
+    return Status::Ok();
+  }
+  char line[1024];
+  std::snprintf(line, sizeof line, "%-5s %-8s %-20s %-12s %-20s %s\n", "ID", "STATE", "PLACED", "BY", "MATTER", "SCOPE");
+  *a.out << line;
+  for (const Hold& h : holds) {
+    const char* state_text = h.released_at ? "released" : (h.ActiveAt(now) ? "active" : "expired");
+    std::snprintf(line, sizeof line, "%-5lld %-8s %-20s %-12s %-20s %s\n", static_cast<long long>(h.id), state_text,
+                  FormatTimestamp(h.placed_at).c_str(), h.author.c_str(), h.matter.c_str(), ScopeText(h.scope).c_str());
+    *a.out << line;
+  }
+  return Status::Ok();
+}
+
+Status HoldShow(const CommandArgs& a) {
+  po::options_description desc("Options");
+  desc.add_options()("id", po::value<std::string>()->value_name("ID"), "the hold")(
+      "format", po::value<std::string>()->value_name("FORMAT"), "table or json");
+  AddCommonOptions(&desc);
+  po::positional_options_description pos;
+  pos.add("id", 1);
+  auto vm = ParseCommandLine(a, desc, &pos, "retention hold show ID [--format table|json]");
+  if (!vm.ok()) return vm.status();
+  if (!*vm) return Status::Ok();
+  auto format = FormatOption(**vm, {"table", "json"});
+  if (!format.ok()) return format.status();
+  auto id = HoldIdArgument(**vm);
+  if (!id.ok()) return id.status();
+  auto config = LoadConfigOnly(**vm);
+  if (!config.ok()) return config.status();
+  auto state = OpenStateForReading(*config);
+  if (!state.ok()) return state.status();
+  std::optional<Hold> hold;
+  if (*state) {
+    auto h = (*state)->GetHold(*id);
+    if (!h.ok()) return h.status();
+    hold = std::move(*h);
+  }
+  if (!hold) return Status::Invalid("no hold with ID " + std::to_string(*id));
+  if (*format == "json") {
+    *a.out << HoldToJson(*hold).dump(2) << "\n";
+    return Status::Ok();
+  }
+  const Hold& h = *hold;
+  *a.out << "Hold " << h.id << "\n"
+         << "  matter:   " << h.matter << "\n"
+         << "  reason:   " << h.reason << "\n"
+         << "  placed:   " << FormatTimestamp(h.placed_at) << " by " << h.author << "\n"
+         << "  expires:  " << (h.expires_at ? FormatTimestamp(*h.expires_at) : std::string("never")) << "\n"
+         << "  scope:    " << ScopeText(h.scope) << "\n";
+  if (h.released_at)
+    *a.out << "  released: " << FormatTimestamp(*h.released_at) << " by " << h.released_by << ": " << h.release_reason
+           << "\n";
+  else
+    *a.out << "  state:    " << (h.ActiveAt(SystemNow()) ? "active" : "expired") << "\n";
+  return Status::Ok();
+}
+
+Status HoldRelease(const CommandArgs& a) {
+  po::options_description desc("Options");
+  desc.add_options()("id", po::value<std::string>()->value_name("ID"), "the hold")(
+      "reason", po::value<std::string>()->value_name("TEXT"), "why the hold ends (required)")(
+      "by", po::value<std::string>()->value_name("NAME"), "who releases it (default: the invoking user)");
+  AddCommonOptions(&desc);
+  po::positional_options_description pos;
+  pos.add("id", 1);
+  auto vm = ParseCommandLine(a, desc, &pos, "retention hold release ID --reason TEXT [--by NAME]");
+  if (!vm.ok()) return vm.status();
+  if (!*vm) return Status::Ok();
+  auto id = HoldIdArgument(**vm);
+  if (!id.ok()) return id.status();
+  if (!(*vm)->count("reason") || (**vm)["reason"].as<std::string>().empty())
+    return Status::Usage("hold release needs --reason (holds are released with a reason, never deleted)");
+  auto config = LoadConfigOnly(**vm);
+  if (!config.ok()) return config.status();
+  auto state = OpenStateForWriting(*config);
+  if (!state.ok()) return state.status();
+  const std::string by = (*vm)->count("by") ? (**vm)["by"].as<std::string>() : InvokingUser();
+  auto barrier = HoldBarrier::Exclusive(HoldBarrier::PathFor(config->state));
+  if (!barrier.ok()) return barrier.status();
+  RETENTION_RETURN_IF_ERROR((*state)->ReleaseHold(*id, by, (**vm)["reason"].as<std::string>(), SystemNow()));
+  *a.out << "Released hold " << *id << ".\n";
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status RunHoldCommand(const CommandArgs& a) {
+  static const char* kUsage =
+      "Usage: retention hold add|list|show|release [options]\n"
+      "  add       place a legal hold (--matter, --reason, a scope; --dry-run counts what it covers)\n"
+      "  list      the holds in force (--all: released and expired too)\n"
+      "  show ID   one hold\n"
+      "  release ID --reason TEXT   end a hold (it stays on record)\n";
+  if (a.args.empty() || a.args[0] == "--help" || a.args[0] == "-h") {
+    if (a.args.empty()) return Status::Usage("hold needs a subcommand: add, list, show or release (try 'retention hold --help')");
+    *a.out << kUsage;
+    return Status::Ok();
+  }
+  CommandArgs sub = a;
+  sub.name = "hold " + a.args[0];
+  sub.args.erase(sub.args.begin());
+  if (a.args[0] == "add") return HoldAdd(sub);
+  if (a.args[0] == "list") return HoldList(sub);
+  if (a.args[0] == "show") return HoldShow(sub);
+  if (a.args[0] == "release") return HoldRelease(sub);
+  return Status::Usage("unknown hold subcommand '" + a.args[0] + "' (add, list, show, release)");
+}
+
+}  // namespace retention

@@ -1,0 +1,77 @@
+// The configuration file, retention.toml (SPEC section 3).
+//
+//   rules = "retention-rules"          # directory, relative to this file
+//   state = "/var/lib/retention/state.db"   # or "postgresql://..."
+//   time_zone = "UTC"                  # IANA zone for calendar cutoffs
+//
+//   [limits]
+//   batch_size = 1000                  # records per delete transaction
+//   max_delete = 1000000               # safety valve, records per run
+//   max_delete_fraction = 0.5          # safety valve, share of a target
+//   max_clock_jump = "31 days"         # clock sanity vs. the last run
+//   max_runtime = "4 hours"            # optional default for purge
+//
+//   [stores.app]                       # one table per store
+//   type = "sqlite"                    # sqlite | postgres | files
+//   path = "app.db"                    # sqlite: relative to this file
+//   # postgres: conninfo = "host=... dbname=..." (no password) or
+//   #           conninfo_env = "APP_DATABASE_URL"
+//   # files:    root = "/var/log/app"
+//   time_zone = "UTC"                  # optional: naive clocks of this store
+//
+// Unknown keys are errors: a typo must never silently change behaviour.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "calendar/duration.h"
+#include "util/source_location.h"
+#include "util/status.h"
+
+namespace retention {
+
+enum class StoreType { kSqlite, kPostgres, kFiles };
+
+std::string_view StoreTypeName(StoreType t);
+
+struct StoreConfig {
+  std::string name;
+  StoreType type = StoreType::kSqlite;
+  std::filesystem::path path;  // sqlite: absolute after loading
+  std::string conninfo;        // postgres
+  std::string conninfo_env;    // postgres: variable holding the conninfo
+  std::filesystem::path root;  // files: absolute after loading
+  std::string time_zone;       // empty: the config's zone
+  SourceLocation where;
+};
+
+struct Limits {
+  int64_t batch_size = 1000;
+  int64_t max_delete = 1000000;
+  double max_delete_fraction = 0.5;
+  CalendarDuration max_clock_jump{31, DurationUnit::kDays};
+  std::optional<CalendarDuration> max_runtime;
+};
+
+struct Config {
+  std::filesystem::path file;       // the config file itself (absolute)
+  std::filesystem::path rules_dir;  // absolute
+  std::string state;                // absolute path, or a postgresql:// URI
+  std::string time_zone = "UTC";
+  Limits limits;
+  std::map<std::string, StoreConfig> stores;
+};
+
+// The config path from --config, else $RETENTION_CONFIG, else
+// /etc/retention/retention.toml.
+std::filesystem::path ResolveConfigPath(const std::string& from_command_line);
+
+// Loads and validates a config file. Errors are Invalid with
+// "FILE:LINE:COL: message", or Unavailable/Invalid "FILE: cannot read ...".
+Result<Config> LoadConfig(const std::filesystem::path& file);
+
+}  // namespace retention

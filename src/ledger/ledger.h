@@ -1,0 +1,67 @@
+// The ledger's hash chain: entry hashes and the verifier behind
+// `retention audit verify` (SPEC 6.10). The exact bytes hashed are written
+// out at the top of ledger.cc.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ledger/ledger_entry.h"
+#include "ledger/sha256.h"
+#include "state/state_db.h"
+#include "util/status.h"
+
+namespace retention {
+
+// The prev_hash of entry 1.
+inline constexpr std::string_view kGenesisHash =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+// Hex SHA-256 of `entry` as described in ledger.cc: covers entry.prev_hash
+// and every field except entry.hash itself.
+std::string ComputeEntryHash(const LedgerEntry& entry);
+
+// The same, reusing one EVP context and one buffer across entries: the form
+// to use in loops (append of a batch, verification).
+class EntryHasher {
+ public:
+  // Writes the hex hash of `entry` into *hex (reusing its capacity).
+  void Hash(const LedgerEntry& entry, std::string* hex);
+  std::string Hash(const LedgerEntry& entry) {
+    std::string hex;
+    Hash(entry, &hex);
+    return hex;
+  }
+
+ private:
+  Sha256 sha_;
+  std::string buffer_;
+};
+
+// The last entry of a ledger, as printed by `audit verify` and kept by an
+// auditor as a checkpoint: a later verify against it detects truncation of
+// the tail or a rewritten chain (SPEC 6.10).
+using LedgerCheckpoint = LedgerHead;
+
+struct VerifyReport {
+  bool ok = true;
+  int64_t entries = 0;   // entries checked and found good
+  int64_t head_seq = 0;  // the last good entry (0 for an empty ledger)
+  std::string head_hash; // its hash (kGenesisHash for an empty ledger)
+  std::optional<int64_t> first_bad_seq;
+  std::string problem;   // plain words; empty when ok
+};
+
+// Walks the whole ledger in seq order with bounded memory and checks that
+// seqs run 1, 2, 3 ... without gaps, that each entry's prev_hash is the
+// previous entry's hash (kGenesisHash for entry 1) and that each entry's
+// fields hash to its stored hash. Stops at the first bad entry. A failure
+// to read the state database is an error Status, not a report.
+Result<VerifyReport> VerifyLedger(StateDb& state);
+// The same, then checks that entry `checkpoint.seq` still exists with
+// `checkpoint.hash`.
+Result<VerifyReport> VerifyLedger(StateDb& state, const LedgerCheckpoint& checkpoint);
+
+}  // namespace retention

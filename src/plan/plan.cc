@@ -1,0 +1,147 @@
+#include "plan/plan.h"
+
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+
+namespace retention {
+
+int64_t Plan::TotalDeletable() const {
+  int64_t n = 0;
+  for (const auto& t : targets) n += t.stats.deletable;
+  return n;
+}
+
+std::string ScheduleText(const Category& c) {
+  std::string s;
+  if (c.delete_after) s = "delete after " + c.delete_after->ToString();
+  if (c.keep_at_least) s += (s.empty() ? "" : ", ") + std::string("keep at least ") + c.keep_at_least->ToString();
+  return s;
+}
+
+Result<Plan> MakePlan(const std::vector<TargetDecision>& decisions, StoreSet& stores, Timestamp as_of,
+                      Timestamp now, const std::string& rules_hash, const HoldSet& holds) {
+  Plan plan;
+  plan.as_of = as_of;
+  plan.made_at = now;
+  plan.rules_hash = rules_hash;
+  plan.holds_in_force = static_cast<int64_t>(holds.size());
+  for (const TargetDecision& d : decisions) {
+    auto store = stores.Get(d.target->store);
+    if (!store.ok()) return store.status();
+    auto stats = (*store)->Measure(d);
+    if (!stats.ok()) return stats.status();
+    TargetPlan t;
+    t.category = d.category->name;
+    t.target = d.target->name;
+    t.store = d.target->store;
+    t.rule = d.target->where.ToString();
+    t.cutoff = d.cutoff;
+    t.schedule = ScheduleText(*d.category);
+    t.stats = std::move(*stats);
+    plan.targets.push_back(std::move(t));
+  }
+  return plan;
+}
+
+nlohmann::json PlanToJson(const Plan& plan) {
+  nlohmann::json targets = nlohmann::json::array();
+  for (const TargetPlan& t : plan.targets) {
+    nlohmann::json j = {
+        {"category", t.category},
+        {"target", t.target},
+        {"store", t.store},
+        {"rule", t.rule},
+        {"schedule", t.schedule},
+        {"cutoff", t.cutoff ? nlohmann::json(FormatTimestamp(*t.cutoff)) : nlohmann::json(nullptr)},
+        {"total", t.stats.total},
+        {"due", t.stats.due},
+        {"held", t.stats.held},
+        {"floor_protected", t.stats.floor_protected},
+        {"deletable", t.stats.deletable},
+        {"undated", t.stats.undated},
+        {"oldest_due", t.stats.oldest_due ? nlohmann::json(FormatTimestamp(*t.stats.oldest_due))
+                                          : nlohmann::json(nullptr)},
+        {"sample_keys", t.stats.sample_keys},
+    };
+    targets.push_back(std::move(j));
+  }
+  return {{"as_of", FormatTimestamp(plan.as_of)},
+          {"made_at", FormatTimestamp(plan.made_at)},
+          {"rules_hash", plan.rules_hash},
+          {"holds_in_force", plan.holds_in_force},
+          {"deletable", plan.TotalDeletable()},
+          {"targets", targets}};
+}
+
+namespace {
+
+std::string Shorten(const std::string& s, size_t width) {
+  return s.size() <= width ? s : s.substr(0, width - 1) + "~";
+}
+
+std::string DateOnly(const std::optional<Timestamp>& t) {
+  if (!t) return "-";
+  return FormatTimestamp(*t).substr(0, 10);
+}
+
+}  // namespace
+
+void PrintPlanTable(const Plan& plan, std::ostream& out) {
+  out << "Plan as of " << FormatTimestamp(plan.as_of) << " (" << plan.holds_in_force << " hold"
+      << (plan.holds_in_force == 1 ? "" : "s") << " in force)\n\n";
+  char line[512];
+  std::snprintf(line, sizeof line, "%-16s %-18s %-10s %10s %9s %7s %7s %8s %9s  %-10s  %s\n", "CATEGORY", "TARGET",
+                "CUTOFF", "RECORDS", "DUE", "HELD", "FLOOR", "UNDATED", "DELETE", "OLDEST", "SAMPLE KEYS");
+  out << line;
+  for (const TargetPlan& t : plan.targets) {
+    std::string samples;
+    for (const auto& k : t.stats.sample_keys) samples += (samples.empty() ? "" : " ") + Shorten(k, 24);
+    std::snprintf(line, sizeof line, "%-16s %-18s %-10s %10lld %9lld %7lld %7lld %8lld %9lld  %-10s  %s\n",
+                  Shorten(t.category, 16).c_str(), Shorten(t.target, 18).c_str(), DateOnly(t.cutoff).c_str(),
+                  static_cast<long long>(t.stats.total), static_cast<long long>(t.stats.due),
+                  static_cast<long long>(t.stats.held), static_cast<long long>(t.stats.floor_protected),
+                  static_cast<long long>(t.stats.undated), static_cast<long long>(t.stats.deletable),
+                  DateOnly(t.stats.oldest_due).c_str(), samples.c_str());
+    out << line;
+  }
+  out << "\n" << plan.TotalDeletable() << " record" << (plan.TotalDeletable() == 1 ? "" : "s")
+      << " would be deleted. DUE counts records past the cutoff; HELD and FLOOR of them are kept "
+         "(legal hold, another rule's minimum); UNDATED records have no usable clock and are never due.\n";
+}
+
+Status SavePlan(const Plan& plan, const std::vector<TargetDecision>& decisions, StoreSet& stores,
+                const std::filesystem::path& file) {
+  const std::filesystem::path tmp = file.string() + ".tmp";
+  std::ofstream out(tmp, std::ios::trunc);
+  if (!out) return Status::IoError(tmp.string() + ": cannot write: " + std::strerror(errno));
+  nlohmann::json header = PlanToJson(plan);
+  header["format"] = "retention-plan/1";
+  out << header.dump() << "\n";
+  for (const TargetDecision& d : decisions) {
+    auto store = stores.Get(d.target->store);
+    if (!store.ok()) return store.status();
+    auto cursor = (*store)->OpenCursor(d);
+    if (!cursor.ok()) return cursor.status();
+    while (true) {
+      auto page = (*cursor)->Next(1000);
+      if (!page.ok()) return page.status();
+      if (page->empty()) break;
+      for (const Candidate& c : *page) {
+        out << nlohmann::json{{"category", d.category->name}, {"target", d.target->name}, {"key", c.key},
+                              {"clock", c.clock}}
+                   .dump()
+            << "\n";
+      }
+    }
+  }
+  out.flush();
+  if (!out) return Status::IoError(tmp.string() + ": write failed");
+  out.close();
+  std::error_code ec;
+  std::filesystem::rename(tmp, file, ec);
+  if (ec) return Status::IoError(file.string() + ": cannot rename into place: " + ec.message());
+  return Status::Ok();
+}
+
+}  // namespace retention

@@ -1,0 +1,59 @@
+// The plan: what is due per category and target, as a plain value that
+// `plan` prints and saves and `purge` executes (STYLE.md, "Decide, then act").
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.h"
+#include "holds/hold_set.h"
+#include "plan/decision.h"
+#include "rules/rule.h"
+#include "stores/store_set.h"
+
+namespace retention {
+
+struct TargetPlan {
+  std::string category;
+  std::string target;
+  std::string store;
+  std::string rule;  // FILE:LINE:COL of the target
+  std::optional<Timestamp> cutoff;
+  std::string schedule;  // "delete after 90 days, keep at least 30 days"
+  TargetStats stats;
+};
+
+struct Plan {
+  Timestamp as_of{};
+  Timestamp made_at{};
+  std::string rules_hash;
+  int64_t holds_in_force = 0;
+  std::vector<TargetPlan> targets;
+
+  int64_t TotalDeletable() const;
+};
+
+// Measures every decision on its store. Stores must be opened read-only by
+// the caller for a dry run.
+Result<Plan> MakePlan(const std::vector<TargetDecision>& decisions, StoreSet& stores, Timestamp as_of,
+                      Timestamp now, const std::string& rules_hash, const HoldSet& holds);
+
+std::string ScheduleText(const Category& c);
+
+nlohmann::json PlanToJson(const Plan& plan);
+void PrintPlanTable(const Plan& plan, std::ostream& out);
+
+// Saved plans (`plan --out FILE`, `purge --plan FILE`) are JSON Lines:
+//   {"format":"retention-plan/1", "as_of":..., "rules_hash":..., "targets":[...]}
+//   {"category":"request_logs","target":"request_logs","key":"17","clock":"2024-..."}
+//   ... one line per deletable record, grouped by target, oldest first.
+// Writing streams the keys from the stores' cursors: memory stays flat.
+Status SavePlan(const Plan& plan, const std::vector<TargetDecision>& decisions, StoreSet& stores,
+                const std::filesystem::path& file);
+
+}  // namespace retention

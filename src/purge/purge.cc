@@ -1,0 +1,327 @@
+#include "purge/purge.h"
+
+#include <unistd.h>
+#include <pwd.h>
+
+#include <fstream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "holds/hold_set.h"
+#include "ledger/ledger.h"
+#include "plan/decision.h"
+#include "plan/plan.h"
+#include "purge/reconcile.h"
+#include "purge/run_guards.h"
+#include "state/hold_barrier.h"
+#include "state/run_lock.h"
+#include "state/sqlite_state_db.h"
+#include "stores/store_set.h"
+#include "util/fault_point.h"
+
+namespace retention {
+
+int64_t PurgeReport::TotalDeleted() const {
+  int64_t n = 0;
+  for (const auto& t : targets) n += t.deleted;
+  return n;
+}
+
+namespace {
+
+std::string CurrentUser() {
+  if (const char* sudo = std::getenv("SUDO_USER"); sudo && *sudo) return sudo;
+  if (passwd* pw = getpwuid(geteuid())) return pw->pw_name;
+  return std::to_string(geteuid());
+}
+
+std::string HostName() {
+  char name[256] = {0};
+  if (gethostname(name, sizeof name - 1) != 0) return "unknown";
+  return name;
+}
+
+// Reads a saved plan's keys for one target at a time (the file is grouped
+// by target), so memory stays bounded by one batch.
+class SavedPlanReader {
+ public:
+  static Result<std::unique_ptr<SavedPlanReader>> Open(const std::filesystem::path& file,
+                                                       const std::string& rules_hash) {
+    auto reader = std::unique_ptr<SavedPlanReader>(new SavedPlanReader(file));
+    if (!reader->in_) return Status::Invalid(file.string() + ": cannot read the saved plan");
+    std::string line;
+    if (!std::getline(reader->in_, line)) return Status::Invalid(file.string() + ":1: empty plan file");
+    auto header = nlohmann::json::parse(line, nullptr, false);
+    if (header.is_discarded() || !header.is_object() || header.value("format", "") != "retention-plan/1")
+      return Status::Invalid(file.string() + ":1: not a plan saved by `retention plan --out`");
+    if (header.value("rules_hash", "") != rules_hash)
+      return Status::Invalid(file.string() + ": the rules changed since this plan was made; make a new plan");
+    reader->line_no_ = 1;
+    return reader;
+  }
+
+  // The next up to `limit` records of (category, target); records of other
+  // targets are left for their turn. The file must list targets in plan
+  // order, as `plan --out` writes it.
+  Result<std::vector<Candidate>> Next(const std::string& category, const std::string& target, size_t limit) {
+    std::vector<Candidate> out;
+    while (out.size() < limit) {
+      if (!peeked_) {
+        std::string line;
+        if (!std::getline(in_, line)) break;
+        ++line_no_;
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_discarded() || !j.is_object() || !j.contains("key") || !j["key"].is_string())
+          return Status::Invalid(file_.string() + ":" + std::to_string(line_no_) + ": malformed plan line");
+        peeked_ = Line{j.value("category", ""), j.value("target", ""),
+                       Candidate{j["key"].get<std::string>(), j.value("clock", ""), ""}};
+      }
+      if (peeked_->category != category || peeked_->target != target) break;
+      out.push_back(std::move(peeked_->candidate));
+      peeked_.reset();
+    }
+    return out;
+  }
+
+ private:
+  struct Line {
+    std::string category, target;
+    Candidate candidate;
+  };
+  explicit SavedPlanReader(const std::filesystem::path& file) : file_(file), in_(file) {}
+  std::filesystem::path file_;
+  std::ifstream in_;
+  std::optional<Line> peeked_;
+  int64_t line_no_ = 0;
+};
+
+class PurgeRun {
+ public:
+  PurgeRun(const Config& config, const RuleSet& rules, const PurgeOptions& options)
+      : config_(config), rules_(rules), options_(options), stores_(config, /*read_only=*/false) {}
+
+  Result<PurgeReport> Run();
+
+ private:
+  Timestamp Now() const { return options_.clock ? options_.clock() : SystemNow(); }
+  bool OutOfTime() const;
+  Status RefreshHolds();
+  // Deletes one batch; appends to `outcome`.
+  Status DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, TargetOutcome* outcome);
+  Status PurgeTarget(TargetDecision& d, SavedPlanReader* saved, TargetOutcome* outcome, bool* stopped);
+
+  const Config& config_;
+  const RuleSet& rules_;
+  const PurgeOptions& options_;
+  StoreSet stores_;
+  std::unique_ptr<StateDb> state_;
+  HoldSet holds_;  // decisions point here; refreshed in place before each batch
+  Timestamp as_of_{};
+  Timestamp started_{};
+  int64_t batch_size_ = 1000;
+  int64_t run_id_ = 0;
+  int64_t batch_no_ = 0;
+};
+
+bool PurgeRun::OutOfTime() const {
+  if (options_.stop_requested && options_.stop_requested->load()) return true;
+  if (options_.max_runtime && Now() - started_ >= *options_.max_runtime) return true;
+  return false;
+}
+
+Status PurgeRun::RefreshHolds() {
+  auto holds = state_->ListHolds(/*include_released=*/false);
+  if (!holds.ok()) return holds.status();
+  holds_ = HoldSet(*holds, Now());
+  return Status::Ok();
+}
+
+Status PurgeRun::DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, TargetOutcome* outcome) {
+  const std::string state_path = config_.state;
+  auto barrier = HoldBarrier::Shared(HoldBarrier::PathFor(state_path));
+  if (!barrier.ok()) return barrier.status();
+  RETENTION_RETURN_IF_ERROR(RefreshHolds());
+
+  ++batch_no_;
+  const std::string cutoff = d.cutoff ? FormatTimestamp(*d.cutoff) : "";
+  const std::string rule = d.target->where.file + ":" + std::to_string(d.target->where.line);
+  const std::string subject_kind = d.target->subject ? d.target->subject->kind : "";
+  PendingBatch pending;
+  pending.run_id = run_id_;
+  pending.batch = batch_no_;
+  pending.category = d.category->name;
+  pending.store = d.target->store;
+  pending.target = d.target->name;
+  pending.rule = rule;
+  pending.cutoff = cutoff;
+  for (const Candidate& c : batch)
+    pending.records.push_back({c.key, c.clock, c.subject.empty() ? "" : subject_kind + ":" + c.subject});
+  auto pending_id = state_->AddPending(pending);
+  if (!pending_id.ok()) return pending_id.status();
+  FaultPoint("after_pending");
+
+  auto store = stores_.Get(d.target->store);
+  if (!store.ok()) return store.status();
+  auto deleted = (*store)->DeleteBatch(d, batch);
+  if (!deleted.ok()) return deleted.status();
+  FaultPoint("after_delete");
+
+  std::vector<LedgerEntry> entries;
+  entries.reserve(deleted->size());
+  for (const DeletedRecord& r : *deleted) {
+    LedgerEntry e;
+    e.kind = LedgerKind::kDelete;
+    e.run_id = run_id_;
+    e.category = d.category->name;
+    e.store = d.target->store;
+    e.target = d.target->name;
+    e.record_key = r.key;
+    e.clock = r.clock;
+    e.cutoff = cutoff;
+    e.rule = rule;
+    e.subject = r.subject.empty() || subject_kind.empty() ? "" : subject_kind + ":" + r.subject;
+    e.batch = batch_no_;
+    entries.push_back(std::move(e));
+  }
+  RETENTION_RETURN_IF_ERROR(state_->SettlePending(*pending_id, entries));
+  FaultPoint("after_settle");
+  outcome->deleted += static_cast<int64_t>(deleted->size());
+  outcome->kept_changed += static_cast<int64_t>(batch.size() - deleted->size());
+  ++outcome->batches;
+  return Status::Ok();
+}
+
+Status PurgeRun::PurgeTarget(TargetDecision& d, SavedPlanReader* saved, TargetOutcome* outcome, bool* stopped) {
+  auto store = stores_.Get(d.target->store);
+  if (!store.ok()) return store.status();
+  std::unique_ptr<CandidateCursor> cursor;
+  if (!saved) {
+    auto c = (*store)->OpenCursor(d);
+    if (!c.ok()) return c.status();
+    cursor = std::move(*c);
+  }
+  while (true) {
+    if (OutOfTime()) {
+      *stopped = true;
+      return Status::Ok();
+    }
+    auto batch = saved ? saved->Next(d.category->name, d.target->name, static_cast<size_t>(batch_size_))
+                       : cursor->Next(static_cast<size_t>(batch_size_));
+    if (!batch.ok()) return batch.status();
+    if (batch->empty()) return Status::Ok();
+    RETENTION_RETURN_IF_ERROR(DeleteBatch(d, std::move(*batch), outcome));
+    if (outcome->batches % 50 == 0)
+      spdlog::info("{}/{}: {} deleted so far", d.category->name, d.target->name, outcome->deleted);
+  }
+}
+
+Result<PurgeReport> PurgeRun::Run() {
+  started_ = Now();
+  const Timestamp now = options_.now;
+  as_of_ = options_.as_of.value_or(now);
+  if (as_of_ > now)
+    return Status::Usage("--as-of " + FormatTimestamp(as_of_) + " is later than the clock (" + FormatTimestamp(now) +
+                         "): purge never deletes ahead of time; preview with `retention plan --as-of`");
+  batch_size_ = options_.batch_size.value_or(config_.limits.batch_size);
+  if (batch_size_ < 1 || batch_size_ > 100000) return Status::Usage("--batch-size must be between 1 and 100000");
+
+  auto lock = RunLock::TryAcquire(RunLock::PathFor(config_.state));
+  if (!lock.ok()) return lock.status();
+
+  auto state = OpenSqliteStateDb(config_.state, /*read_only=*/false);
+  if (!state.ok()) return state.status();
+  state_ = std::move(*state);
+
+  PurgeReport report;
+  report.as_of = as_of_;
+  auto reconciled = Reconcile(*state_, stores_, rules_);
+  if (!reconciled.ok()) return reconciled.status();
+  report.reconciled = *reconciled;
+
+  auto last = state_->LastRun();
+  if (!last.ok()) return last.status();
+  RETENTION_RETURN_IF_ERROR(CheckClockSanity(*last, now, config_.limits.max_clock_jump, options_.allow_clock_jump));
+
+  RETENTION_RETURN_IF_ERROR(RefreshHolds());
+  auto decisions = MakeDecisions(config_, rules_, as_of_, options_.category, &holds_);
+  if (!decisions.ok()) return decisions.status();
+
+  std::unique_ptr<SavedPlanReader> saved;
+  if (options_.plan_file) {
+    auto reader = SavedPlanReader::Open(*options_.plan_file, rules_.hash);
+    if (!reader.ok()) return reader.status();
+    saved = std::move(*reader);
+  }
+
+  // The safety valve looks at the whole run before anything is deleted.
+  auto plan = MakePlan(*decisions, stores_, as_of_, now, rules_.hash, holds_);
+  if (!plan.ok()) return plan.status();
+  RETENTION_RETURN_IF_ERROR(CheckSafetyValve(*plan, rules_, config_.limits, options_.allow_mass_delete));
+
+  RunInfo info;
+  info.started_at = now;
+  info.as_of = as_of_;
+  info.user = CurrentUser();
+  info.host = HostName();
+  info.version = RETENTION_VERSION;
+  info.rules_hash = rules_.hash;
+  info.command = options_.command_line;
+  auto run_id = state_->BeginRun(info);
+  if (!run_id.ok()) return run_id.status();
+  run_id_ = report.run_id = *run_id;
+  spdlog::info("run {} started: as of {}, {} deletable in {} targets, batch size {}", run_id_,
+               FormatTimestamp(as_of_), plan->TotalDeletable(), decisions->size(), batch_size_);
+
+  bool stopped = false;
+  Status failure;
+  for (TargetDecision& d : *decisions) {
+    TargetOutcome outcome{d.category->name, d.target->name};
+    if (!stopped && failure.ok()) {
+      failure = PurgeTarget(d, saved.get(), &outcome, &stopped);
+      spdlog::info("{}/{}: deleted {} in {} batches{}", outcome.category, outcome.target, outcome.deleted,
+                   outcome.batches,
+                   outcome.kept_changed ? fmt::format(", {} kept (changed since selection)", outcome.kept_changed)
+                                        : std::string());
+    }
+    report.targets.push_back(std::move(outcome));
+  }
+
+  if (!failure.ok()) {
+    report.outcome = "failed";
+    report.status = failure;
+  } else if (stopped) {
+    report.outcome = "stopped";
+    report.status = Status::TempFail("stopped early (max runtime or signal) with work left");
+  } else {
+    report.outcome = "ok";
+  }
+  nlohmann::json detail = nlohmann::json::object();
+  nlohmann::json per_target = nlohmann::json::array();
+  for (const auto& t : report.targets)
+    per_target.push_back({{"category", t.category},
+                          {"target", t.target},
+                          {"deleted", t.deleted},
+                          {"batches", t.batches},
+                          {"kept_changed", t.kept_changed}});
+  detail["targets"] = per_target;
+  detail["deleted"] = report.TotalDeleted();
+  if (!report.status.ok()) detail["error"] = report.status.message();
+  Status end = state_->EndRun(run_id_, report.outcome, report.status.exit_code(), detail.dump());
+  if (!end.ok() && report.status.ok()) report.status = end;
+  auto head = state_->Head();
+  if (head.ok()) report.head_hash = head->hash;
+  spdlog::info("run {} {}: {} deleted; ledger head {}", run_id_, report.outcome, report.TotalDeleted(),
+               report.head_hash);
+  return report;
+}
+
+}  // namespace
+
+Result<PurgeReport> RunPurge(const Config& config, const RuleSet& rules, const PurgeOptions& options) {
+  PurgeRun run(config, rules, options);
+  return run.Run();
+}
+
+}  // namespace retention

@@ -1,0 +1,75 @@
+// `retention purge`: executes the plan in batches, every deletion in the
+// ledger (SPEC 5, 6.1-6.7).
+//
+// The protocol for one batch, which makes the ledger exact after a crash at
+// any point (SPEC 6.2):
+//   1. pick up to batch_size candidates (a short read);
+//   2. take the hold barrier shared and re-read the holds in force;
+//   3. commit a pending batch (the candidates) to the state database;
+//   4. in one target transaction, delete those candidates that are still
+//      deletable under the fresh holds, floors and cutoff, RETURNING what
+//      went; commit;
+//   5. in one state transaction, append a ledger entry per deleted record
+//      and remove the pending batch; release the barrier.
+// A crash before 3 leaves nothing; between 3 and 4's commit, a pending
+// batch whose records all still exist; between 4 and 5, a pending batch
+// whose deleted records are gone. The next run settles every pending batch
+// before anything else: records of it that no longer exist get their ledger
+// entries (marked reconciled), the rest nothing (see reconcile.h).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "rules/rule.h"
+#include "util/status.h"
+
+namespace retention {
+
+struct PurgeOptions {
+  Timestamp now{};                  // the real clock at the start
+  std::optional<Timestamp> as_of;   // default: now; never later than now
+  std::string category;             // empty: all
+  std::optional<int64_t> batch_size;
+  std::optional<std::chrono::seconds> max_runtime;
+  bool allow_mass_delete = false;
+  bool allow_clock_jump = false;
+  std::optional<std::filesystem::path> plan_file;
+  std::string command_line;         // for the run's ledger entry
+  // Polled between batches: SIGTERM/SIGINT ask the run to stop.
+  const std::atomic<bool>* stop_requested = nullptr;
+  std::function<Timestamp()> clock;  // default SystemNow; for max_runtime
+};
+
+struct TargetOutcome {
+  std::string category;
+  std::string target;
+  int64_t deleted = 0;
+  int64_t batches = 0;
+  int64_t kept_changed = 0;  // selected, but no longer deletable at delete time
+};
+
+struct PurgeReport {
+  int64_t run_id = 0;
+  Timestamp as_of{};
+  std::string outcome;  // "ok", "stopped", "failed"
+  Status status;        // the exit code of the run
+  int64_t reconciled = 0;
+  std::vector<TargetOutcome> targets;
+  std::string head_hash;  // the ledger head after the run
+
+  int64_t TotalDeleted() const;
+};
+
+// Runs a purge. A report is returned whenever the run started (even when it
+// failed part way, report.status says how); an error Status when it could
+// not start (lock held, clock sanity, safety valve, bad plan file).
+Result<PurgeReport> RunPurge(const Config& config, const RuleSet& rules, const PurgeOptions& options);
+
+}  // namespace retention

@@ -1,0 +1,84 @@
+#include "purge/reconcile.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace retention {
+
+namespace {
+
+const Target* FindTarget(const RuleSet& rules, const std::string& category, const std::string& target) {
+  for (const Category& c : rules.categories) {
+    if (c.name != category) continue;
+    for (const Target& t : c.targets)
+      if (t.name == target) return &t;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Result<int64_t> Reconcile(StateDb& state, StoreSet& stores, const RuleSet& rules) {
+  auto pending = state.ListPending();
+  if (!pending.ok()) return pending.status();
+  int64_t reconciled = 0;
+  for (const PendingBatch& batch : *pending) {
+    const Target* target = FindTarget(rules, batch.category, batch.target);
+    if (!target)
+      return Status::Invalid("a crashed run left a pending batch for " + batch.category + "/" + batch.target +
+                             ", which the rules no longer define; restore the rule so the batch can be "
+                             "reconciled");
+    auto store = stores.Get(batch.store);
+    if (!store.ok()) return store.status();
+    std::vector<std::string> keys;
+    for (const auto& r : batch.records) keys.push_back(r.key);
+    auto exist = (*store)->Exist(*target, keys);
+    if (!exist.ok()) return exist.status();
+
+    std::vector<LedgerEntry> entries;
+    for (size_t i = 0; i < batch.records.size(); ++i) {
+      if ((*exist)[i]) continue;
+      const auto& r = batch.records[i];
+      LedgerEntry e;
+      e.kind = LedgerKind::kDelete;
+      e.run_id = batch.run_id;
+      e.category = batch.category;
+      e.store = batch.store;
+      e.target = batch.target;
+      e.record_key = r.key;
+      e.clock = r.clock;
+      e.cutoff = batch.cutoff;
+      e.rule = batch.rule;
+      e.subject = r.subject;
+      e.batch = batch.batch;
+      e.detail = R"({"reconciled":true})";
+      entries.push_back(std::move(e));
+    }
+    LedgerEntry summary;
+    summary.kind = LedgerKind::kReconciled;
+    summary.run_id = batch.run_id;
+    summary.category = batch.category;
+    summary.store = batch.store;
+    summary.target = batch.target;
+    summary.batch = batch.batch;
+    summary.detail = nlohmann::json{{"pending_batch", batch.id},
+                                    {"candidates", batch.records.size()},
+                                    {"found_deleted", entries.size()},
+                                    {"found_present", batch.records.size() - entries.size()}}
+                         .dump();
+    reconciled += static_cast<int64_t>(entries.size());
+    entries.push_back(std::move(summary));
+    spdlog::warn("reconciled a batch of crashed run {} on {}/{}: {} of {} records had been deleted", batch.run_id,
+                 batch.category, batch.target, entries.size() - 1, batch.records.size());
+    RETENTION_RETURN_IF_ERROR(state.SettlePending(batch.id, entries));
+  }
+  auto unfinished = state.UnfinishedRuns();
+  if (!unfinished.ok()) return unfinished.status();
+  for (const RunInfo& run : *unfinished) {
+    spdlog::warn("run {} (started {}) did not finish; marking it crashed", run.id, FormatTimestamp(run.started_at));
+    RETENTION_RETURN_IF_ERROR(state.MarkRunCrashed(run.id));
+  }
+  return reconciled;
+}
+
+}  // namespace retention

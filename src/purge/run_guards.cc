@@ -1,0 +1,56 @@
+#include "purge/run_guards.h"
+
+#include <cmath>
+
+namespace retention {
+
+namespace {
+
+const Category* FindCategory(const RuleSet& rules, const std::string& name) {
+  for (const Category& c : rules.categories)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+}  // namespace
+
+Status CheckSafetyValve(const Plan& plan, const RuleSet& rules, const Limits& limits, bool allow_mass_delete) {
+  if (allow_mass_delete) return Status::Ok();
+  std::string over;
+  for (const TargetPlan& t : plan.targets) {
+    if (t.stats.total == 0 || t.stats.deletable == 0) continue;
+    const Category* c = FindCategory(rules, t.category);
+    const double limit = c && c->max_delete_fraction ? *c->max_delete_fraction : limits.max_delete_fraction;
+    const double fraction = static_cast<double>(t.stats.deletable) / static_cast<double>(t.stats.total);
+    if (fraction > limit) {
+      over += "\n  " + t.category + "/" + t.target + ": " + std::to_string(t.stats.deletable) + " of " +
+              std::to_string(t.stats.total) + " records (" + std::to_string(static_cast<int>(std::lround(fraction * 100))) +
+              "%, limit " + std::to_string(static_cast<int>(std::lround(limit * 100))) + "%)";
+    }
+  }
+  const int64_t total = plan.TotalDeletable();
+  if (total > limits.max_delete)
+    over += "\n  the run: " + std::to_string(total) + " records (limit max_delete = " +
+            std::to_string(limits.max_delete) + ")";
+  if (over.empty()) return Status::Ok();
+  return Status::SafetyValve("safety valve: refusing to delete, nothing was deleted:" + over +
+                             "\nCheck the plan (`retention plan`); if it is right, run again with --allow-mass-delete "
+                             "or raise the limits in the config.");
+}
+
+Status CheckClockSanity(const std::optional<RunInfo>& last, Timestamp now, const CalendarDuration& max_jump,
+                        bool allow_clock_jump) {
+  if (!last) return Status::Ok();
+  if (now < last->started_at)
+    return Status::ClockSanity("clock sanity: the clock (" + FormatTimestamp(now) + ") is earlier than the start of run " +
+                               std::to_string(last->id) + " (" + FormatTimestamp(last->started_at) +
+                               "); refusing to run until the clock is right");
+  if (!allow_clock_jump && ComputeCutoff(now, max_jump, TimeZone::Utc()) > last->started_at)
+    return Status::ClockSanity("clock sanity: the clock (" + FormatTimestamp(now) + ") is more than " +
+                               max_jump.ToString() + " (max_clock_jump) after the last run " + std::to_string(last->id) +
+                               " (" + FormatTimestamp(last->started_at) +
+                               "); if the clock is right, run again with --allow-clock-jump");
+  return Status::Ok();
+}
+
+}  // namespace retention

@@ -1,0 +1,25 @@
+// The refusals that protect a run before it deletes anything: the safety
+// valve (SPEC 6.6) and the clock sanity check (SPEC 6.7).
+#pragma once
+
+#include <optional>
+
+#include "config/config.h"
+#include "plan/plan.h"
+#include "rules/rule.h"
+#include "state/state_db.h"
+
+namespace retention {
+
+// Refuses (SafetyValve, exit 76) a plan that deletes more than
+// limits.max_delete records in all, or more than max_delete_fraction (the
+// category's override, else the limit) of any target's records, unless
+// allowed. The message names every target over its limit.
+Status CheckSafetyValve(const Plan& plan, const RuleSet& rules, const Limits& limits, bool allow_mass_delete);
+
+// Refuses (ClockSanity, exit 77) when `now` is earlier than the last run's
+// start, or later by more than max_clock_jump (unless allowed).
+Status CheckClockSanity(const std::optional<RunInfo>& last, Timestamp now, const CalendarDuration& max_jump,
+                        bool allow_clock_jump);
+
+}  // namespace retention

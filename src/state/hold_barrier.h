@@ -1,0 +1,56 @@
+// The hold barrier: makes "a hold is effective the moment `hold add`
+// returns" (SPEC section 4, Holds) true while a purge is running. The
+// reasoning is at the top of hold_barrier.cc.
+//
+// Usage:
+//   purge, per batch:   auto g = HoldBarrier::Shared(HoldBarrier::PathFor(state));
+//                       read holds; pick records; write pending; DELETE and
+//                       commit on the target; then drop g.
+//   hold add / release: auto g = HoldBarrier::Exclusive(HoldBarrier::PathFor(state));
+//                       write the hold (commit); then drop g; then return.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+
+#include "util/status.h"
+
+namespace retention {
+
+class HoldBarrier {
+ public:
+  static constexpr std::chrono::milliseconds kDefaultTimeout{60000};
+
+  // The barrier's lock file: "<state path>.holds-lock". A second file beside
+  // it, "<lock path>.gate", keeps waiting writers from being starved.
+  static std::filesystem::path PathFor(const std::filesystem::path& state_path);
+
+  // Holds the barrier until destroyed (or moved from).
+  class Guard {
+   public:
+    Guard(Guard&& other) noexcept;
+    Guard& operator=(Guard&& other) noexcept;
+    Guard(const Guard&) = delete;
+    Guard& operator=(const Guard&) = delete;
+    ~Guard();
+    bool exclusive() const { return gate_fd_ >= 0; }
+
+   private:
+    friend class HoldBarrier;
+    Guard(int barrier_fd, int gate_fd) : barrier_fd_(barrier_fd), gate_fd_(gate_fd) {}
+    void Release();
+    int barrier_fd_ = -1;
+    int gate_fd_ = -1;  // held only by an exclusive guard
+  };
+
+  // Shared: many purge batches (of any process) at once. Waits while a hold
+  // is being written, up to `timeout` (0: do not wait): then TempFail.
+  static Result<Guard> Shared(const std::filesystem::path& lock_path,
+                              std::chrono::milliseconds timeout = kDefaultTimeout);
+  // Exclusive: waits for the batches in flight to commit, and keeps new ones
+  // from starting, up to `timeout`: then TempFail.
+  static Result<Guard> Exclusive(const std::filesystem::path& lock_path,
+                                 std::chrono::milliseconds timeout = kDefaultTimeout);
+};
+
+}  // namespace retention

@@ -1,0 +1,41 @@
+// One run at a time per state database (SPEC 6.5).
+//
+// An exclusive flock() on a lock file beside the state database (state path
+// + ".lock"). The kernel releases it when the holder's descriptor closes,
+// including when the process is killed, so a crashed run never leaves a
+// stale lock. The holder writes its pid into the file for the message a
+// second run prints. The file itself is never removed: removing a lock file
+// others may have open lets two processes each lock a different inode.
+#pragma once
+
+#include <filesystem>
+
+#include "util/status.h"
+
+namespace retention {
+
+class RunLock {
+ public:
+  // The lock file for a state database: "<state path>.lock".
+  static std::filesystem::path PathFor(const std::filesystem::path& state_path);
+
+  // Takes the lock without waiting. Held elsewhere: TempFail "another run
+  // holds the lock on FILE (pid N)". The descriptor is O_CLOEXEC: a child
+  // program started by the run does not inherit the lock.
+  static Result<RunLock> TryAcquire(const std::filesystem::path& lock_path);
+
+  RunLock(RunLock&& other) noexcept;
+  RunLock& operator=(RunLock&& other) noexcept;
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+  ~RunLock();  // releases
+
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  RunLock(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
+  int fd_ = -1;
+  std::filesystem::path path_;
+};
+
+}  // namespace retention

@@ -1,0 +1,1089 @@
+// The SQLite state database.
+//
+// FILE: one SQLite database (journal_mode=WAL, synchronous=FULL so that a
+// committed ledger entry survives a power cut), created with mode 0640: the
+// ledger names record keys and data subjects. application_id = 0x52544e31
+// ("RTN1"). Every timestamp is INTEGER unix microseconds UTC; every id is
+// AUTOINCREMENT so that no id is ever reused.
+//
+// SCHEMA, version 1 (meta.schema_version):
+//
+//   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)
+//        -- schema_version, created_at, created_by
+//   runs(id INTEGER PRIMARY KEY AUTOINCREMENT,
+//        started_at INTEGER NOT NULL, ended_at INTEGER, as_of INTEGER NOT NULL,
+//        user, host, version, rules_hash, command TEXT NOT NULL,
+//        outcome TEXT NOT NULL,  -- running, ok, stopped, failed, crashed
+//        exit_code INTEGER NOT NULL)
+//   holds(id INTEGER PRIMARY KEY AUTOINCREMENT,
+//        matter, reason, author TEXT NOT NULL,
+//        placed_at INTEGER NOT NULL, expires_at INTEGER,
+//        scope_category, scope_target, scope_subject_kind, scope_subject_id,
+//        scope_key TEXT,                      -- NULL: not part of the scope
+//        scope_clock_from, scope_clock_until INTEGER,
+//        released_at INTEGER,                 -- NULL while in force
+//        released_by, release_reason TEXT NOT NULL DEFAULT '')
+//        -- a trigger aborts DELETE: holds are only ever released
+//   pending(id INTEGER PRIMARY KEY AUTOINCREMENT, run_id, batch INTEGER NOT NULL,
+//        category, store, target, rule, cutoff TEXT NOT NULL)
+//   pending_records(pending_id INTEGER NOT NULL, ord INTEGER NOT NULL,
+//        key, clock, subject TEXT NOT NULL, PRIMARY KEY(pending_id, ord))
+//   ledger(...)  -- columns and hash chain: see ledger/ledger.cc;
+//        triggers abort UPDATE and DELETE
+//
+// TRANSACTIONS: every write is one BEGIN IMMEDIATE transaction, so the
+// ledger head read to chain new entries cannot change before they commit,
+// even with several processes appending. A hold row and its ledger entry,
+// a run row and its start/end entry, and a pending batch's settlement (its
+// ledger entries plus the removal of the batch) each commit together.
+#include "state/sqlite_state_db.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <system_error>
+
+#include "ledger/ledger.h"
+
+#ifndef RETENTION_VERSION
+#define RETENTION_VERSION "dev"
+#endif
+
+namespace retention {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+constexpr int kApplicationId = 0x52544e31;  // "RTN1"
+
+constexpr const char* kSchemaSql = R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE runs(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  started_at INTEGER NOT NULL,
+  ended_at INTEGER,
+  as_of INTEGER NOT NULL,
+  user TEXT NOT NULL,
+  host TEXT NOT NULL,
+  version TEXT NOT NULL,
+  rules_hash TEXT NOT NULL,
+  command TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  exit_code INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE holds(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  matter TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  author TEXT NOT NULL,
+  placed_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  scope_category TEXT,
+  scope_target TEXT,
+  scope_subject_kind TEXT,
+  scope_subject_id TEXT,
+  scope_key TEXT,
+  scope_clock_from INTEGER,
+  scope_clock_until INTEGER,
+  released_at INTEGER,
+  released_by TEXT NOT NULL DEFAULT '',
+  release_reason TEXT NOT NULL DEFAULT '');
+CREATE TRIGGER holds_never_deleted BEFORE DELETE ON holds
+  BEGIN SELECT RAISE(ABORT, 'holds are never deleted, only released'); END;
+CREATE TABLE pending(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id INTEGER NOT NULL,
+  batch INTEGER NOT NULL,
+  category TEXT NOT NULL,
+  store TEXT NOT NULL,
+  target TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  cutoff TEXT NOT NULL);
+CREATE TABLE pending_records(
+  pending_id INTEGER NOT NULL,
+  ord INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  clock TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  PRIMARY KEY(pending_id, ord)) WITHOUT ROWID;
+CREATE TABLE ledger(
+  seq INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  run_id INTEGER NOT NULL,
+  category TEXT NOT NULL,
+  store TEXT NOT NULL,
+  target TEXT NOT NULL,
+  record_key TEXT NOT NULL,
+  clock TEXT NOT NULL,
+  cutoff TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  batch INTEGER NOT NULL,
+  detail TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL);
+CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+  BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+  BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+)sql";
+
+constexpr const char* kLedgerColumns =
+    "seq, at, kind, run_id, category, store, target, record_key, clock, cutoff, rule, "
+    "subject, batch, detail, prev_hash, hash";
+
+constexpr const char* kHoldColumns =
+    "id, matter, reason, author, placed_at, expires_at, scope_category, scope_target, "
+    "scope_subject_kind, scope_subject_id, scope_key, scope_clock_from, scope_clock_until, "
+    "released_at, released_by, release_reason";
+
+constexpr const char* kRunColumns =
+    "id, started_at, ended_at, as_of, user, host, version, rules_hash, command, outcome, "
+    "exit_code";
+
+std::string Quoted(const fs::path& p) { return "'" + p.string() + "'"; }
+
+uint32_t ReadBe32(const unsigned char* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+// Checks the file header before SQLite sees the file, for messages SQLite
+// cannot give: "not a SQLite database" instead of a vague "file is not a
+// database" at the first query, and a truncated file at open instead of
+// "malformed" somewhere in the middle of a run. Only trusted when no WAL
+// holds newer pages (then the main file alone must be complete).
+Status CheckHeader(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Status::Unavailable("cannot open state database " + Quoted(path) + ": " +
+                               std::strerror(errno));
+  }
+  struct stat st {};
+  unsigned char header[100];
+  ssize_t n = -1;
+  if (::fstat(fd, &st) == 0) n = ::pread(fd, header, sizeof header, 0);
+  const int saved = errno;
+  ::close(fd);
+  if (n < 0) {
+    return Status::Unavailable("cannot read state database " + Quoted(path) + ": " +
+                               std::strerror(saved));
+  }
+  if (st.st_size == 0) return Status::Ok();  // new, empty: SQLite initialises it
+  static constexpr char kMagic[] = "SQLite format 3";  // + NUL: 16 bytes
+  if (n < 16 || std::memcmp(header, kMagic, 16) != 0) {
+    return Status::Invalid("state database " + Quoted(path) +
+                           " is not a SQLite database (wrong file, or damaged beyond repair)");
+  }
+  if (n < 100) {
+    return Status::Unavailable("state database " + Quoted(path) + " is truncated (" +
+                               std::to_string(n) + " bytes); restore it from a backup");
+  }
+  uint32_t page_size = (uint32_t{header[16]} << 8) | header[17];
+  if (page_size == 1) page_size = 65536;
+  if (page_size < 512 || (page_size & (page_size - 1)) != 0) {
+    return Status::Unavailable("state database " + Quoted(path) +
+                               " is corrupt (invalid page size in its header); restore it "
+                               "from a backup");
+  }
+  const uint32_t pages = ReadBe32(header + 28);
+  const bool pages_valid = pages > 0 && ReadBe32(header + 24) == ReadBe32(header + 92);
+  std::error_code ec;
+  fs::path wal = path;
+  wal += "-wal";
+  const auto wal_size = fs::file_size(wal, ec);
+  const bool wal_has_frames = !ec && wal_size > 32;
+  if (pages_valid && !wal_has_frames &&
+      static_cast<uint64_t>(st.st_size) < uint64_t{pages} * page_size) {
+    return Status::Unavailable(
+        "state database " + Quoted(path) + " is truncated: its header says " +
+        std::to_string(uint64_t{pages} * page_size) + " bytes but the file has " +
+        std::to_string(st.st_size) + "; restore it from a backup");
+  }
+  return Status::Ok();
+}
+
+// A cached statement in use: resets and clears its bindings when done.
+class Stmt {
+ public:
+  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
+  ~Stmt() {
+    if (s_ != nullptr) {
+      sqlite3_reset(s_);
+      sqlite3_clear_bindings(s_);
+    }
+  }
+  Stmt(Stmt&& o) noexcept : s_(o.s_) { o.s_ = nullptr; }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  Stmt& operator=(Stmt&&) = delete;
+
+  // Text is bound SQLITE_STATIC: it must outlive the next Step().
+  void Bind(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
+  void Bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
+  void Bind(int i, Timestamp t) { Bind(i, ToUnixMicros(t)); }
+  void BindNull(int i) { sqlite3_bind_null(s_, i); }
+  template <typename T>
+  void Bind(int i, const std::optional<T>& v) {
+    if (v) {
+      Bind(i, *v);
+    } else {
+      BindNull(i);
+    }
+  }
+  int Step() { return sqlite3_step(s_); }
+
+  bool IsNull(int c) const { return sqlite3_column_type(s_, c) == SQLITE_NULL; }
+  int64_t Int(int c) const { return sqlite3_column_int64(s_, c); }
+  std::string Text(int c) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, c));
+    return p == nullptr ? std::string() : std::string(p, sqlite3_column_bytes(s_, c));
+  }
+  Timestamp Time(int c) const { return FromUnixMicros(Int(c)); }
+  std::optional<Timestamp> OptTime(int c) const {
+    if (IsNull(c)) return std::nullopt;
+    return Time(c);
+  }
+  std::optional<std::string> OptText(int c) const {
+    if (IsNull(c)) return std::nullopt;
+    return Text(c);
+  }
+  sqlite3_stmt* raw() const { return s_; }
+
+ private:
+  sqlite3_stmt* s_;
+};
+
+Json HoldToJson(const Hold& h) {
+  Json j = Json::object();
+  j["id"] = h.id;
+  j["matter"] = h.matter;
+  j["reason"] = h.reason;
+  j["author"] = h.author;
+  j["placed_at"] = FormatTimestamp(h.placed_at);
+  if (h.expires_at) j["expires_at"] = FormatTimestamp(*h.expires_at);
+  Json scope = Json::object();
+  const HoldScope& s = h.scope;
+  if (s.category) scope["category"] = *s.category;
+  if (s.target) scope["target"] = *s.target;
+  if (s.subject_kind) scope["subject_kind"] = *s.subject_kind;
+  if (s.subject_id) scope["subject_id"] = *s.subject_id;
+  if (s.key) scope["key"] = *s.key;
+  if (s.clock_from) scope["clock_from"] = FormatTimestamp(*s.clock_from);
+  if (s.clock_until) scope["clock_until"] = FormatTimestamp(*s.clock_until);
+  j["scope"] = std::move(scope);
+  return j;
+}
+
+// Compact, sorted keys (nlohmann's object is a std::map); invalid UTF-8 is
+// replaced rather than thrown on.
+std::string Dump(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+class SqliteStateDb final : public StateDb {
+ public:
+  SqliteStateDb(fs::path path, SqliteStateDbOptions options)
+      : path_(std::move(path)), options_(std::move(options)) {
+    if (!options_.clock) options_.clock = SystemNow;
+  }
+
+  ~SqliteStateDb() override {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    if (db_ != nullptr) sqlite3_close_v2(db_);
+  }
+
+  Status Open();
+
+  Result<int64_t> BeginRun(const RunInfo& info) override;
+  Status EndRun(int64_t run_id, const std::string& outcome, int exit_code,
+                const std::string& detail_json) override;
+  Result<std::optional<RunInfo>> LastRun() override;
+  Result<std::vector<RunInfo>> UnfinishedRuns() override;
+  Status MarkRunCrashed(int64_t run_id) override;
+
+  Result<int64_t> AddPending(const PendingBatch& batch) override;
+  Status SettlePending(int64_t pending_id, const std::vector<LedgerEntry>& entries) override;
+  Result<std::vector<PendingBatch>> ListPending() override;
+
+  Result<int64_t> AddHold(const Hold& hold) override;
+  Status ReleaseHold(int64_t id, const std::string& by, const std::string& reason,
+                     Timestamp at) override;
+  Result<std::vector<Hold>> ListHolds(bool include_released) override;
+  Result<std::optional<Hold>> GetHold(int64_t id) override;
+
+  Status Append(std::vector<LedgerEntry> entries) override;
+  Status ScanLedger(int64_t from_seq,
+                    const std::function<bool(const LedgerEntry&)>& visit) override;
+  Result<LedgerHead> Head() override;
+
+ private:
+  // An open BEGIN IMMEDIATE transaction; rolled back unless committed.
+  class Txn {
+   public:
+    explicit Txn(SqliteStateDb* db) : db_(db) {}
+    ~Txn() {
+      if (active_) sqlite3_exec(db_->db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    Status Begin() {
+      RETENTION_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE", "start a write transaction"));
+      active_ = true;
+      return Status::Ok();
+    }
+    Status Commit() {
+      Status st = db_->Exec("COMMIT", "commit");
+      // A failed COMMIT may leave the transaction open; the destructor
+      // rolls it back only if SQLite still has it.
+      active_ = sqlite3_get_autocommit(db_->db_) == 0;
+      return st;
+    }
+
+   private:
+    SqliteStateDb* db_;
+    bool active_ = false;
+  };
+
+  Status Error(int rc, std::string_view what) const;
+  Status Exec(const char* sql, std::string_view what);
+  Result<Stmt> Prepare(const char* sql);
+  Status StepDone(Stmt& s, std::string_view what);
+  Status RequireWritable() const;
+  Status InitSchema();
+  Status AppendInTxn(std::vector<LedgerEntry>& entries);
+  Status AppendOne(LedgerEntry entry) {
+    std::vector<LedgerEntry> v;
+    v.push_back(std::move(entry));
+    return AppendInTxn(v);
+  }
+  LedgerEntry NewEntry(LedgerKind kind, int64_t run_id, std::string detail) const {
+    LedgerEntry e;
+    e.kind = kind;
+    e.run_id = run_id;
+    e.at = options_.clock();
+    e.detail = std::move(detail);
+    return e;
+  }
+  static Hold ReadHold(const Stmt& s);
+  static RunInfo ReadRun(const Stmt& s);
+
+  fs::path path_;
+  SqliteStateDbOptions options_;
+  sqlite3* db_ = nullptr;
+  std::map<const char*, sqlite3_stmt*> cache_;  // keyed by the SQL literal
+  EntryHasher hasher_;
+};
+
+Status SqliteStateDb::Error(int rc, std::string_view what) const {
+  const std::string detail = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+  const std::string file = Quoted(path_);
+  switch (rc & 0xff) {
+    case SQLITE_NOTADB:
+      return Status::Invalid("state database " + file + " is not a SQLite database (" + detail +
+                             ")");
+    case SQLITE_CORRUPT:
+      return Status::Unavailable("state database " + file + " is corrupt (" + detail +
+                                 ") while trying to " + std::string(what) +
+                                 "; restore it from a backup (sqlite3 FILE 'PRAGMA "
+                                 "integrity_check' shows the damage)");
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Status::TempFail("state database " + file + " is busy: another process kept it " +
+                              "locked for more than " +
+                              std::to_string(options_.busy_timeout_ms / 1000) +
+                              " s while trying to " + std::string(what));
+    case SQLITE_READONLY:
+      return Status::Unavailable("state database " + file + " is read-only: cannot " +
+                                 std::string(what) + " (" + detail + ")");
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+      return Status::Unavailable("cannot open state database " + file + ": " + detail);
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+      return Status::IoError("I/O error on state database " + file + " while trying to " +
+                             std::string(what) + ": " + detail);
+    default:
+      return Status::Internal("state database " + file + ": cannot " + std::string(what) +
+                              ": " + detail);
+  }
+}
+
+Status SqliteStateDb::Exec(const char* sql, std::string_view what) {
+  const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return Error(rc, what);
+  return Status::Ok();
+}
+
+Result<Stmt> SqliteStateDb::Prepare(const char* sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end()) return Stmt(it->second);
+  sqlite3_stmt* s = nullptr;
+  const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+  if (rc != SQLITE_OK) return Error(rc, "prepare a query");
+  cache_.emplace(sql, s);
+  return Stmt(s);
+}
+
+Status SqliteStateDb::StepDone(Stmt& s, std::string_view what) {
+  const int rc = s.Step();
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return Error(rc, what);
+  return Status::Ok();
+}
+
+Status SqliteStateDb::RequireWritable() const {
+  if (options_.read_only) {
+    return Status::Internal("state database " + Quoted(path_) +
+                            " was opened read-only; this command cannot change it");
+  }
+  return Status::Ok();
+}
+
+Status SqliteStateDb::Open() {
+  const std::string file = Quoted(path_);
+  std::error_code ec;
+  const bool exists = fs::exists(path_, ec);
+  if (options_.read_only && !exists) {
+    return Status::Unavailable("state database " + file +
+                               " does not exist (run a purge or hold add first)");
+  }
+  if (!exists) {
+    fs::path dir = path_.parent_path();
+    if (dir.empty()) dir = ".";
+    if (!fs::is_directory(dir, ec)) {
+      return Status::Unavailable("cannot create state database " + file + ": directory " +
+                                 Quoted(dir) + " does not exist");
+    }
+    // Create it ourselves for the mode; SQLite would use 0644 and gives
+    // its -wal and -shm files the database file's mode.
+    const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0 && errno != EEXIST) {
+      return Status::Unavailable("cannot create state database " + file + ": " +
+                                 std::strerror(errno));
+    }
+    if (fd >= 0) ::close(fd);
+  } else {
+    RETENTION_RETURN_IF_ERROR(CheckHeader(path_));
+  }
+
+  const int flags = options_.read_only ? SQLITE_OPEN_READONLY
+                                       : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
+  if (rc != SQLITE_OK) return Error(rc, "open it");
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, options_.busy_timeout_ms);
+
+  // The first read of the schema: fails here for a file that is not a
+  // database or whose first page is damaged.
+  RETENTION_RETURN_IF_ERROR(Exec("SELECT count(*) FROM sqlite_master", "read its schema"));
+  if (options_.read_only) {
+    RETENTION_RETURN_IF_ERROR(Exec("PRAGMA query_only=1", "configure the connection"));
+  } else {
+    RETENTION_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL", "switch to WAL mode"));
+    RETENTION_RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL", "configure the connection"));
+  }
+  RETENTION_RETURN_IF_ERROR(InitSchema());
+
+  // Touch both ends of the ledger and the small tables, so that a damaged
+  // file is reported now rather than in the middle of a run.
+  RETENTION_RETURN_IF_ERROR(
+      Exec("SELECT min(seq), max(seq) FROM ledger; SELECT count(*) FROM holds; "
+           "SELECT count(*) FROM runs; SELECT count(*) FROM pending",
+           "read it"));
+  return Status::Ok();
+}
+
+Status SqliteStateDb::InitSchema() {
+  const std::string file = Quoted(path_);
+  auto count_tables = [&](const char* name) -> Result<int64_t> {
+    auto s = Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1");
+    if (!s.ok()) return s.status();
+    s->Bind(1, std::string_view(name));
+    const int rc = s->Step();
+    if (rc != SQLITE_ROW) return Error(rc, "read its schema");
+    return s->Int(0);
+  };
+  auto check = [&]() -> Result<bool> {  // true: schema present and known
+    auto meta = count_tables("meta");
+    if (!meta.ok()) return meta.status();
+    if (*meta == 0) {
+      auto any = Prepare("SELECT count(*) FROM sqlite_master");
+      if (!any.ok()) return any.status();
+      const int rc = any->Step();
+      if (rc != SQLITE_ROW) return Error(rc, "read its schema");
+      if (any->Int(0) != 0) {
+        return Status::Invalid("state database " + file +
+                               " is a SQLite database but not a retention state database "
+                               "(it has no meta table)");
+      }
+      return false;
+    }
+    auto s = Prepare("SELECT value FROM meta WHERE key = 'schema_version'");
+    if (!s.ok()) return s.status();
+    const int rc = s->Step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(rc, "read its schema version");
+    const std::string v = rc == SQLITE_ROW ? s->Text(0) : "";
+    int version = 0;
+    try {
+      size_t used = 0;
+      version = std::stoi(v, &used);
+      if (used != v.size()) version = 0;
+    } catch (...) {
+      version = 0;
+    }
+    if (version == kStateSchemaVersion) return true;
+    if (version > kStateSchemaVersion) {
+      return Status::Invalid("state database " + file + " has schema version " + v +
+                             ", newer than this retention understands (" +
+                             std::to_string(kStateSchemaVersion) + "): upgrade retention");
+    }
+    return Status::Invalid("state database " + file + " has an unknown schema version '" + v +
+                           "'");
+  };
+
+  auto present = check();
+  if (!present.ok()) return present.status();
+  if (*present) return Status::Ok();
+  if (options_.read_only) {
+    return Status::Unavailable("state database " + file +
+                               " is empty (run a purge or hold add first)");
+  }
+  Txn txn(this);
+  RETENTION_RETURN_IF_ERROR(txn.Begin());
+  present = check();  // another process may have created it meanwhile
+  if (!present.ok()) return present.status();
+  if (*present) return Status::Ok();
+  RETENTION_RETURN_IF_ERROR(Exec(kSchemaSql, "create its schema"));
+  RETENTION_RETURN_IF_ERROR(
+      Exec(("PRAGMA application_id=" + std::to_string(kApplicationId)).c_str(),
+           "create its schema"));
+  auto ins = Prepare("INSERT INTO meta(key, value) VALUES(?1, ?2)");
+  if (!ins.ok()) return ins.status();
+  const std::string version = std::to_string(kStateSchemaVersion);
+  const std::string created_at = FormatTimestamp(options_.clock());
+  const std::pair<std::string_view, std::string_view> rows[] = {
+      {"schema_version", version},
+      {"created_at", created_at},
+      {"created_by", "retention " RETENTION_VERSION},
+  };
+  for (const auto& [k, v] : rows) {
+    ins->Bind(1, k);
+    ins->Bind(2, v);
+    RETENTION_RETURN_IF_ERROR(StepDone(*ins, "create its schema"));
+    sqlite3_reset(ins->raw());
+  }
+  return txn.Commit();
+}
+
+// ---- ledger -------------------------------------------------------------
+
+Status SqliteStateDb::AppendInTxn(std::vector<LedgerEntry>& entries) {
+  if (entries.empty()) return Status::Ok();
+  int64_t seq = 0;
+  std::string prev(kGenesisHash);
+  {
+    auto head = Prepare("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1");
+    if (!head.ok()) return head.status();
+    const int rc = head->Step();
+    if (rc == SQLITE_ROW) {
+      seq = head->Int(0);
+      prev = head->Text(1);
+    } else if (rc != SQLITE_DONE) {
+      return Error(rc, "read the ledger head");
+    }
+  }
+  auto ins = Prepare(
+      "INSERT INTO ledger(seq, at, kind, run_id, category, store, target, record_key, clock, "
+      "cutoff, rule, subject, batch, detail, prev_hash, hash) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
+  if (!ins.ok()) return ins.status();
+  const Timestamp now = options_.clock();
+  for (LedgerEntry& e : entries) {
+    if (!LedgerKindFromName(LedgerKindName(e.kind))) {
+      return Status::Internal("ledger entry with an invalid kind " +
+                              std::to_string(static_cast<int>(e.kind)));
+    }
+    e.seq = ++seq;
+    if (e.at == Timestamp{}) e.at = now;
+    e.prev_hash = prev;
+    hasher_.Hash(e, &e.hash);
+    Stmt& s = *ins;
+    s.Bind(1, e.seq);
+    s.Bind(2, e.at);
+    s.Bind(3, LedgerKindName(e.kind));
+    s.Bind(4, e.run_id);
+    s.Bind(5, e.category);
+    s.Bind(6, e.store);
+    s.Bind(7, e.target);
+    s.Bind(8, e.record_key);
+    s.Bind(9, e.clock);
+    s.Bind(10, e.cutoff);
+    s.Bind(11, e.rule);
+    s.Bind(12, e.subject);
+    s.Bind(13, e.batch);
+    s.Bind(14, e.detail);
+    s.Bind(15, e.prev_hash);
+    s.Bind(16, e.hash);
+    RETENTION_RETURN_IF_ERROR(StepDone(s, "append to the ledger"));
+    sqlite3_reset(s.raw());
+    prev = e.hash;
+  }
+  return Status::Ok();
+}
+
+Status SqliteStateDb::Append(std::vector<LedgerEntry> entries) {
+  RETENTION_RETURN_IF_ERROR(RequireWritable());
+  if (entries.empty()) return Status::Ok();
+  Txn txn(this);
+  RETENTION_RETURN_IF_ERROR(txn.Begin());
+  RETENTION_RETURN_IF_ERROR(AppendInTxn(entries));
+  return txn.Commit();
+}
+
+Status SqliteStateDb::ScanLedger(int64_t from_seq,
+                                 const std::function<bool(const LedgerEntry&)>& visit) {
+  // Its own statement, not the cache: `visit` may use this object.
+  const std::string sql = std::string("SELECT ") + kLedgerColumns +
+                          " FROM ledger WHERE seq >= ?1 ORDER BY seq";
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr);
+  if (rc != SQLITE_OK) return Error(rc, "read the ledger");
+  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> owner(raw, sqlite3_finalize);
+  sqlite3_bind_int64(raw, 1, from_seq);
+
+  static constexpr const char* kNames[] = {
+      "seq",    "at",   "kind",    "run_id", "category", "store",  "target",    "record_key",
+      "clock",  "cutoff", "rule",  "subject", "batch",   "detail", "prev_hash", "hash"};
+  static constexpr bool kIsInt[] = {true,  true,  false, true,  false, false, false, false,
+                                    false, false, false, false, true,  false, false, false};
+  LedgerEntry e;  // reused: assigning into its strings reuses their capacity
+  std::string* const texts[] = {nullptr,       nullptr,   nullptr,   nullptr,
+                                &e.category,   &e.store,  &e.target, &e.record_key,
+                                &e.clock,      &e.cutoff, &e.rule,   &e.subject,
+                                nullptr,       &e.detail, &e.prev_hash, &e.hash};
+  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+    const int64_t seq = sqlite3_column_int64(raw, 0);
+    for (int c = 0; c < 16; ++c) {
+      const int type = sqlite3_column_type(raw, c);
+      if (kIsInt[c] ? type != SQLITE_INTEGER : type != SQLITE_TEXT) {
+        return Status::AuditFailed("ledger entry " + std::to_string(seq) + " is malformed: " +
+                                   kNames[c] + " is " +
+                                   (type == SQLITE_NULL ? "NULL"
+                                    : kIsInt[c]         ? "not an integer"
+                                                        : "not text"));
+      }
+      if (texts[c] != nullptr) {
+        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(raw, c));
+        texts[c]->assign(p, static_cast<size_t>(sqlite3_column_bytes(raw, c)));
+      }
+    }
+    const auto* kind = reinterpret_cast<const char*>(sqlite3_column_text(raw, 2));
+    const std::string_view kind_name(kind, static_cast<size_t>(sqlite3_column_bytes(raw, 2)));
+    const std::optional<LedgerKind> k = LedgerKindFromName(kind_name);
+    if (!k) {
+      return Status::AuditFailed("ledger entry " + std::to_string(seq) +
+                                 " is malformed: unknown kind '" + std::string(kind_name) + "'");
+    }
+    e.seq = seq;
+    e.at = FromUnixMicros(sqlite3_column_int64(raw, 1));
+    e.kind = *k;
+    e.run_id = sqlite3_column_int64(raw, 3);
+    e.batch = sqlite3_column_int64(raw, 12);
+    if (!visit(e)) return Status::Ok();
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "read the ledger");
+  return Status::Ok();
+}
+
+Result<LedgerHead> SqliteStateDb::Head() {
+  auto s = Prepare("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1");
+  if (!s.ok()) return s.status();
+  const int rc = s->Step();
+  if (rc == SQLITE_DONE) return LedgerHead{0, std::string(kGenesisHash)};
+  if (rc != SQLITE_ROW) return Error(rc, "read the ledger head");
+  return LedgerHead{s->Int(0), s->Text(1)};
+}
+
+// ---- runs ---------------------------------------------------------------
+
+RunInfo SqliteStateDb::ReadRun(const Stmt& s) {
+  RunInfo r;
+  r.id = s.Int(0);
+  r.started_at = s.Time(1);
+  r.ended_at = s.OptTime(2);
+  r.as_of = s.Time(3);
+  r.user = s.Text(4);
+  r.host = s.Text(5);
+  r.version = s.Text(6);
+  r.rules_hash = s.Text(7);
+  r.command = s.Text(8);
+  r.outcome = s.Text(9);
+  r.exit_code = static_cast<int>(s.Int(10));
+  return r;
+}
+
+Result<int64_t> SqliteStateDb::BeginRun(const RunInfo& info) {
+  RETENTION_RETURN_IF_ERROR(RequireWritable());
+  RunInfo run = info;
+  if (run.started_at == Timestamp{}) run.started_at = options_.clock();
+  if (run.outcome.empty()) run.outcome = "running";
+  Txn txn(this);
+  RETENTION_RETURN_IF_ERROR(txn.Begin());
+  {
+    auto s = Prepare(
+        "INSERT INTO runs(started_at, ended_at, as_of, user, host, version, rules_hash, "
+        "command, outcome, exit_code) VALUES(?1, NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    if (!s.ok()) return s.status();
+    s->Bind(1, run.started_at);
+    s->Bind(2, run.as_of);
+    s->Bind(3, run.user);
+    s->Bind(4, run.host);
+    s->Bind(5, run.version);
+    s->Bind(6, run.rules_hash);
+    s->Bind(7, run.command);
+    s->Bind(8, run.outcome);
+    s->Bind(9, int64_t{run.exit_code});
+    RETENTION_RETURN_IF_ERROR(StepDone(*s, "record the run"));
+  }
+  run.id = sqlite3_last_insert_rowid(db_);
+  Json detail = {{"user", run.user},
+                 {"host", run.host},
+                 {"version", run.version},
+                 {"rules_hash", run.rules_hash},
+                 {"as_of", FormatTimestamp(run.as_of)},
+                 {"started_at", FormatTimestamp(run.started_at)},
+                 {"command", run.command}};
+  RETENTION_RETURN_IF_ERROR(AppendOne(NewEntry(LedgerKind::kRunStart, run.id, Dump(detail))));
+  RETENTION_RETURN_IF_ERROR(txn.Commit());
+  return run.id;
+}
+
+Status SqliteStateDb::EndRun(int64_t run_id, const std::string& outcome, int exit_code,
+                             const std::string& detail_json) {
+  RETENTION_RETURN_IF_ERROR(RequireWritable());
+  Json detail = Json::object();
+  if (!detail_json.empty()) {
+    detail = Json::parse(detail_json, nullptr, /*allow_exceptions=*/false);
+    if (!detail.is_object()) {
+      return Status::Internal("EndRun: detail is not a JSON object: " + detail_json);
+    }
+  }
+  detail["outcome"] = outcome;
+  detail["exit_code"] = exit_code;
+  const Timestamp now = options_.clock();
+  Txn txn(this);
+  RETENTION_RETURN_IF_ERROR(txn.Begin());
+  {
+    auto s = Prepare(
+        "UPDATE runs SET ended_at = ?2, outcome = ?3, exit_code = ?4 "
+        "WHERE id = ?1 AND outcome = 'running'");
+    if (!s.ok()) return s.status();
+    s->Bind(1, run_id);
+    s->Bind(2, now);
+    s->Bind(3, outcome);
+    s->Bind(4, int64_t{exit_code});
+    RETENTION_RETURN_IF_ERROR(StepDone(*s, "record the end of the run"));
+  }
+  if (sqlite3_changes(db_) != 1) {
+    return Status::Invalid("run " + std::to_string(run_id) + " does not exist or has ended");
+  }
+  RETENTION_RETURN_IF_ERROR(AppendOne(NewEntry(LedgerKind::kRunEnd, run_id, Dump(detail))));
+  return txn.Commit();
+}
+
+Result<std::optional<RunInfo>> SqliteStateDb::LastRun() {
+  static const std::string sql =
+      std::string("SELECT ") + kRunColumns + " FROM runs ORDER BY id DESC LIMIT 1";
+  auto s = Prepare(sql.c_str());
+  if (!s.ok()) return s.status();
+  const int rc = s->Step();
+  if (rc == SQLITE_DONE) return std::optional<RunInfo>();
+  if (rc != SQLITE_ROW) return Error(rc, "read the runs");
+  return std::optional<RunInfo>(ReadRun(*s));
+}
+
+Result<std::vector<RunInfo>> SqliteStateDb::UnfinishedRuns() {
+  static const std::string sql = std::string("SELECT ") + kRunColumns +
+                                 " FROM runs WHERE outcome = 'running' ORDER BY id";
+  auto s = Prepare(sql.c_str());
+  if (!s.ok()) return s.status();
+  std::vector<RunInfo> runs;
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) runs.push_back(ReadRun(*s));
+  if (rc != SQLITE_DONE) return Error(rc, "read the runs");
+  return runs;
+}
+
+Status SqliteStateDb::MarkRunCrashed(int64_t run_id) {
+  RETENTION_RETURN_IF_ERROR(RequireWritable());
+  Txn txn(this);
+  RETENTION_RETURN_IF_ERROR(txn.Begin());
+  {
+    // ended_at stays NULL: when the process died is unknown.
+    auto s = Prepare(
+        "UPDATE runs SET outcome = 'crashed' WHERE id = ?1 AND outcome = 'running'");
+    if (!s.ok()) return s.status();
+    s->Bind(1, run_id);
+    RETENTION_RETURN_IF_ERROR(StepDone(*s, "mark the run crashed"));
+  }
+  if (sqlite3_changes(db_) != 1) {
+    return Status::Invalid("run " + std::to_string(run_id) + " does not exist or has ended");
+  }
+  Json detail = {{"outcome", "crashed"},
+                 {"found_at", FormatTimestamp(options_.clock())},
+                 {"note", "the process ended without recording the end of this run"}};
+  RETENTION_RETURN_IF_ERROR(AppendOne(NewEntry(LedgerKind::kRunEnd, run_id, Dump(detail))));
+  return txn.Commit();
+}
+
+// ---- pending batches ------------------------------------------------------
+
+Result<int64_t> SqliteStateDb::AddPending(const PendingBatch& batch) {
+  RETENTION_RETURN_IF_ERROR(RequireWritable());
+  Txn txn(this);
+  RETENTION_RETURN_IF_ERROR(txn.Begin());
+  {
+    auto s = Prepare(
+        "INSERT INTO pending(run_id, batch, category, store, target, rule, cutoff) "
+        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    if (!s.ok()) return s.status();
+    s->Bind(1, batch.run_id);
+    s->Bind(2, batch.batch);
+    s->Bind(3, batch.category);
+    s->Bind(4, batch.store);
+    s->Bind(5, batch.target);
+    s->Bind(6, batch.rule);
+    s->Bind(7, batch.cutoff);
+    RETENTION_RETURN_IF_ERROR(StepDone(*s, "record a pending batch"));
+  }
+  const int64_t id = sqlite3_last_insert_rowid(db_);
+  auto r = Prepare(
+      "INSERT INTO pending_records(pending_id, ord, key, clock, subject) "
+      "VALUES(?1, ?2, ?3, ?4, ?5)");
+  if (!r.ok()) return r.status();
+  int64_t ord = 0;
+  for (const PendingBatch::Record& rec : batch.records) {
+    r->Bind(1, id);
+    r->Bind(2, ord++);
+    r->Bind(3, rec.key);
+    r->Bind(4, rec.clock);
+    r->Bind(5, rec.subject);
+    RETENTION_RETURN_IF_ERROR(StepDone(*r, "record a pending batch"));
+    sqlite3_reset(r->raw());
+  }
+  RETENTION_RETURN_IF_ERROR(txn.Commit());
+  return id;
+}
+
+Status SqliteStateDb::SettlePending(int64_t pending_id, const std::vector<LedgerEntry>& entries) {
+  RETENTION_RETURN_IF_ERROR(RequireWritable());
+  Txn txn(this);
+  RETENTION_RETURN_IF_ERROR(txn.Begin());
+  {
+    auto s = Prepare("DELETE FROM pending WHERE id = ?1");
+    if (!s.ok()) return s.status();
+    s->Bind(1, pending_id);
+    RETENTION_RETURN_IF_ERROR(StepDone(*s, "settle a pending batch"));
+  }
+  if (sqlite3_changes(db_) != 1) {
+    return Status::Internal("pending batch " + std::to_string(pending_id) +
+                            " does not exist (settled twice?)");
+  }
+  {
+    auto s = Prepare("DELETE FROM pending_records WHERE pending_id = ?1");
+    if (!s.ok()) return s.status();
+    s->Bind(1, pending_id);
+    RETENTION_RETURN_IF_ERROR(StepDone(*s, "settle a pending batch"));
+  }
+  std::vector<LedgerEntry> copy = entries;
+  RETENTION_RETURN_IF_ERROR(AppendInTxn(copy));
+  return txn.Commit();
+}
+
+Result<std::vector<PendingBatch>> SqliteStateDb::ListPending() {
+  std::vector<PendingBatch> out;
+  {
+    auto s = Prepare(
+        "SELECT id, run_id, batch, category, store, target, rule, cutoff FROM pending "
+        "ORDER BY id");
+    if (!s.ok()) return s.status();
+    int rc;
+    while ((rc = s->Step()) == SQLITE_ROW) {
+      PendingBatch b;
+      b.id = s->Int(0);
+      b.run_id = s->Int(1);
+      b.batch = s->Int(2);
+      b.category = s->Text(3);
+      b.store = s->Text(4);
+      b.target = s->Text(5);
+      b.rule = s->Text(6);
+      b.cutoff = s->Text(7);
+      out.push_back(std::move(b));
+    }
+    if (rc != SQLITE_DONE) return Error(rc, "read the pending batches");
+  }
+  for (PendingBatch& b : out) {
+    auto s = Prepare(
+        "SELECT key, clock, subject FROM pending_records WHERE pending_id = ?1 ORDER BY ord");
+    if (!s.ok()) return s.status();
+    s->Bind(1, b.id);
+    int rc;
+    while ((rc = s->Step()) == SQLITE_ROW) {
+      b.records.push_back({s->Text(0), s->Text(1), s->Text(2)});
+    }
+    if (rc != SQLITE_DONE) return Error(rc, "read the pending batches");
+  }
+  return out;
+}
+
+// ---- holds ----------------------------------------------------------------
+
+Hold SqliteStateDb::ReadHold(const Stmt& s) {
+  Hold h;
+  h.id = s.Int(0);
+  h.matter = s.Text(1);
+  h.reason = s.Text(2);
+  h.author = s.Text(3);
+  h.placed_at = s.Time(4);
+  h.expires_at = s.OptTime(5);
+  h.scope.category = s.OptText(6);
+  h.scope.target = s.OptText(7);
+  h.scope.subject_kind = s.OptText(8);
+  h.scope.subject_id = s.OptText(9);
+  h.scope.key = s.OptText(10);
+  h.scope.clock_from = s.OptTime(11);
+  h.scope.clock_until = s.OptTime(12);
+  h.released_at = s.OptTime(13);
+  h.released_by = s.Text(14);
+  h.release_reason = s.Text(15);
+  return h;
+}
+
+Result<int64_t> SqliteStateDb::AddHold(const Hold& hold) {
+  RETENTION_RETURN_IF_ERROR(RequireWritable());
+  Hold h = hold;
+  if (h.placed_at == Timestamp{}) h.placed_at = options_.clock();
+  h.released_at.reset();
+  h.released_by.clear();
+  h.release_reason.clear();
+  Txn txn(this);
+  RETENTION_RETURN_IF_ERROR(txn.Begin());
+  {
+    auto s = Prepare(
+        "INSERT INTO holds(matter, reason, author, placed_at, expires_at, scope_category, "
+        "scope_target, scope_subject_kind, scope_subject_id, scope_key, scope_clock_from, "
+        "scope_clock_until) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+    if (!s.ok()) return s.status();
+    s->Bind(1, h.matter);
+    s->Bind(2, h.reason);
+    s->Bind(3, h.author);
+    s->Bind(4, h.placed_at);
+    s->Bind(5, h.expires_at);
+    s->Bind(6, h.scope.category);
+    s->Bind(7, h.scope.target);
+    s->Bind(8, h.scope.subject_kind);
+    s->Bind(9, h.scope.subject_id);
+    s->Bind(10, h.scope.key);
+    s->Bind(11, h.scope.clock_from);
+    s->Bind(12, h.scope.clock_until);
+    RETENTION_RETURN_IF_ERROR(StepDone(*s, "record the hold"));
+  }
+  h.id = sqlite3_last_insert_rowid(db_);
+  RETENTION_RETURN_IF_ERROR(
+      AppendOne(NewEntry(LedgerKind::kHoldPlaced, 0, Dump(HoldToJson(h)))));
+  RETENTION_RETURN_IF_ERROR(txn.Commit());
+  return h.id;
+}
+
+Status SqliteStateDb::ReleaseHold(int64_t id, const std::string& by, const std::string& reason,
+                                  Timestamp at) {
+  RETENTION_RETURN_IF_ERROR(RequireWritable());
+  Txn txn(this);
+  RETENTION_RETURN_IF_ERROR(txn.Begin());
+  std::string matter;
+  {
+    auto s = Prepare("SELECT matter, released_at, released_by FROM holds WHERE id = ?1");
+    if (!s.ok()) return s.status();
+    s->Bind(1, id);
+    const int rc = s->Step();
+    if (rc == SQLITE_DONE) return Status::Invalid("hold " + std::to_string(id) + " does not exist");
+    if (rc != SQLITE_ROW) return Error(rc, "read the hold");
+    if (!s->IsNull(1)) {
+      return Status::Invalid("hold " + std::to_string(id) + " was already released at " +
+                             FormatTimestamp(s->Time(1)) + " by " + s->Text(2));
+    }
+    matter = s->Text(0);
+  }
+  {
+    auto s = Prepare(
+        "UPDATE holds SET released_at = ?2, released_by = ?3, release_reason = ?4 "
+        "WHERE id = ?1 AND released_at IS NULL");
+    if (!s.ok()) return s.status();
+    s->Bind(1, id);
+    s->Bind(2, at);
+    s->Bind(3, by);
+    s->Bind(4, reason);
+    RETENTION_RETURN_IF_ERROR(StepDone(*s, "release the hold"));
+  }
+  Json detail = {{"id", id},
+                 {"matter", matter},
+                 {"by", by},
+                 {"reason", reason},
+                 {"released_at", FormatTimestamp(at)}};
+  RETENTION_RETURN_IF_ERROR(AppendOne(NewEntry(LedgerKind::kHoldReleased, 0, Dump(detail))));
+  return txn.Commit();
+}
+
+Result<std::vector<Hold>> SqliteStateDb::ListHolds(bool include_released) {
+  static const std::string sql = std::string("SELECT ") + kHoldColumns +
+                                 " FROM holds WHERE ?1 OR released_at IS NULL ORDER BY id";
+  auto s = Prepare(sql.c_str());
+  if (!s.ok()) return s.status();
+  s->Bind(1, int64_t{include_released ? 1 : 0});
+  std::vector<Hold> holds;
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) holds.push_back(ReadHold(*s));
+  if (rc != SQLITE_DONE) return Error(rc, "read the holds");
+  return holds;
+}
+
+Result<std::optional<Hold>> SqliteStateDb::GetHold(int64_t id) {
+  static const std::string sql = std::string("SELECT ") + kHoldColumns +
+                                 " FROM holds WHERE id = ?1";
+  auto s = Prepare(sql.c_str());
+  if (!s.ok()) return s.status();
+  s->Bind(1, id);
+  const int rc = s->Step();
+  if (rc == SQLITE_DONE) return std::optional<Hold>();
+  if (rc != SQLITE_ROW) return Error(rc, "read the hold");
+  return std::optional<Hold>(ReadHold(*s));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<StateDb>> OpenSqliteStateDb(const fs::path& path,
+                                                   const SqliteStateDbOptions& options) {
+  auto db = std::make_unique<SqliteStateDb>(path, options);
+  RETENTION_RETURN_IF_ERROR(db->Open());
+  return std::unique_ptr<StateDb>(std::move(db));
+}
+
+Result<std::unique_ptr<StateDb>> OpenSqliteStateDb(const fs::path& path, bool read_only) {
+  SqliteStateDbOptions options;
+  options.read_only = read_only;
+  return OpenSqliteStateDb(path, options);
+}
+
+bool StateDbExists(const fs::path& path) {
+  std::error_code ec;
+  return fs::exists(path, ec);
+}
+
+}  // namespace retention

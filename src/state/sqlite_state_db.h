@@ -1,0 +1,46 @@
+// The SQLite state database (SPEC section 3): the default StateDb.
+//
+// The schema is written out at the top of sqlite_state_db.cc. One object is
+// one connection: use it from one thread, and never across fork() (open a
+// new one in the child). Several processes may open the same file; ledger
+// appends serialize on SQLite's write lock and still form one chain.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+
+#include "calendar/timestamp.h"
+#include "state/state_db.h"
+#include "util/status.h"
+
+namespace retention {
+
+struct SqliteStateDbOptions {
+  // Opens with SQLITE_OPEN_READONLY and never creates or changes anything;
+  // a missing file is an Unavailable status.
+  bool read_only = false;
+  // The time stamped on ledger entries whose `at` is unset, and on run ends
+  // and crash marks. Default: SystemNow.
+  std::function<Timestamp()> clock;
+  // How long to wait for another process's write transaction.
+  int busy_timeout_ms = 10000;
+};
+
+// Opens (and, unless read-only, creates on first use) the state database at
+// `path`. The parent directory must exist. A file that is not a SQLite
+// database, is truncated or corrupt, or carries a schema this version does
+// not know is refused with a Status naming the file.
+Result<std::unique_ptr<StateDb>> OpenSqliteStateDb(const std::filesystem::path& path,
+                                                   bool read_only);
+Result<std::unique_ptr<StateDb>> OpenSqliteStateDb(const std::filesystem::path& path,
+                                                   const SqliteStateDbOptions& options);
+
+// Whether a state database file exists at `path`: commands that only read
+// (plan, explain, status) run without one, as if it were empty.
+bool StateDbExists(const std::filesystem::path& path);
+
+// The schema version this code writes and reads (meta.schema_version).
+inline constexpr int kStateSchemaVersion = 1;
+
+}  // namespace retention

@@ -1,0 +1,105 @@
+// The state database: holds, runs, pending batches and the ledger.
+//
+// A SQLite file by default (SPEC section 3). All access goes through this
+// class so that a PostgreSQL state (a later issue) can slot in behind the
+// same interface.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "calendar/timestamp.h"
+#include "holds/hold.h"
+#include "ledger/ledger_entry.h"
+#include "util/status.h"
+
+namespace retention {
+
+// A batch whose target deletion may or may not have committed: written
+// before the target's DELETE, removed in the same state transaction that
+// appends the batch's ledger entries. Found at the next start, it is
+// reconciled against the target (see purge/reconcile).
+struct PendingBatch {
+  int64_t id = 0;
+  int64_t run_id = 0;
+  int64_t batch = 0;
+  std::string category;
+  std::string store;
+  std::string target;
+  std::string rule;
+  std::string cutoff;
+  // The candidate records: key, clock text, subject ("" when none).
+  struct Record {
+    std::string key;
+    std::string clock;
+    std::string subject;
+  };
+  std::vector<Record> records;
+};
+
+struct RunInfo {
+  int64_t id = 0;
+  Timestamp started_at{};
+  std::optional<Timestamp> ended_at;
+  Timestamp as_of{};
+  std::string user, host, version, rules_hash, command;
+  std::string outcome;  // "running", "ok", "stopped", "failed", "crashed"
+  int exit_code = 0;
+};
+
+class StateDb {
+ public:
+  virtual ~StateDb() = default;
+
+  // Runs: one row per run, mirrored in the ledger by run start/end entries.
+  virtual Result<int64_t> BeginRun(const RunInfo& info) = 0;
+  virtual Status EndRun(int64_t run_id, const std::string& outcome, int exit_code,
+                        const std::string& detail_json) = 0;
+  virtual Result<std::optional<RunInfo>> LastRun() = 0;
+  // Runs left "running" by a process that died.
+  virtual Result<std::vector<RunInfo>> UnfinishedRuns() = 0;
+  virtual Status MarkRunCrashed(int64_t run_id) = 0;
+
+  // Pending batches (crash protocol).
+  virtual Result<int64_t> AddPending(const PendingBatch& batch) = 0;
+  // Appends the ledger entries and removes the pending batch atomically.
+  virtual Status SettlePending(int64_t pending_id, const std::vector<LedgerEntry>& entries) = 0;
+  virtual Result<std::vector<PendingBatch>> ListPending() = 0;
+
+  // Holds.
+  virtual Result<int64_t> AddHold(const Hold& hold) = 0;  // + ledger entry
+  virtual Status ReleaseHold(int64_t id, const std::string& by, const std::string& reason,
+                             Timestamp at) = 0;           // + ledger entry
+  virtual Result<std::vector<Hold>> ListHolds(bool include_released) = 0;
+  virtual Result<std::optional<Hold>> GetHold(int64_t id) = 0;
+
+  // Ledger.
+  // Assigns seq, prev_hash and hash (any values passed in are replaced) and
+  // appends all entries atomically; an entry whose `at` is the epoch gets
+  // the current time.
+  virtual Status Append(std::vector<LedgerEntry> entries) = 0;
+  // Streams entries in seq order; the callback returns false to stop. The
+  // entry passed is only valid during the call. An entry that cannot be
+  // decoded (a NULL field, an unknown kind) is an AuditFailed status.
+  virtual Status ScanLedger(int64_t from_seq,
+                            const std::function<bool(const LedgerEntry&)>& visit) = 0;
+  // The last entry's seq and hash ({0, 64 zeros} when the ledger is empty).
+  // The default scans; implementations answer from an index.
+  virtual Result<LedgerHead> Head() {
+    LedgerHead head{0, std::string(64, '0')};
+    Status st = ScanLedger(0, [&](const LedgerEntry& e) {
+      head.seq = e.seq;
+      head.hash = e.hash;
+      return true;
+    });
+    if (!st.ok()) return st;
+    return head;
+  }
+};
+
+}  // namespace retention

@@ -1,0 +1,585 @@
+#include "stores/files_store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "stores/files_clock.h"
+#include "stores/files_glob.h"
+#include "stores/files_walk.h"
+
+namespace retention {
+namespace {
+
+using files::DirWalker;
+using files::FileClock;
+using files::FileClockReader;
+using files::GlobSet;
+using files::RootDir;
+using files::UniqueFd;
+using files::WalkEntry;
+
+std::string Errno(int err) { return std::strerror(err); }
+
+// Where a file stands under a decision. The order of the checks is the
+// order of TargetStats: undated, not due, held, floor-protected, deletable.
+enum class Verdict { kUndated, kNotDue, kHeld, kFloorProtected, kDeletable };
+
+// The deletable test of store.h for one file, shared by Measure, the cursor,
+// DeleteBatch and Lookup so that plan, purge and explain agree.
+class FileEvaluator {
+ public:
+  // `holds` replaces decision.holds (the cursor evaluates against its own
+  // copy). Floor guards on other stores cannot apply to these files and are
+  // dropped. Errors: a pattern or clock that cannot be used (Invalid).
+  static Result<FileEvaluator> Make(const StoreConfig& store, const TargetDecision& d, const HoldSet* holds) {
+    if (d.category == nullptr || d.target == nullptr) return Status::Internal("decision without a target");
+    if (holds == nullptr) return Status::Internal("decision without a hold set");
+    const Target& t = *d.target;
+    auto context = [&](const Status& s) {
+      return s.WithContext(t.where.ToString().empty() ? "target '" + t.name + "'" : t.where.ToString());
+    };
+    auto globs = GlobSet::Compile(t.paths);
+    if (!globs.ok()) return context(globs.status());
+    auto reader = FileClockReader::Make(t.clock, d.zone);
+    if (!reader.ok()) return context(reader.status());
+    FileEvaluator ev(std::move(*globs), std::move(*reader));
+    ev.category_ = d.category->name;
+    ev.target_ = t.name;
+    ev.cutoff_ = d.cutoff;
+    ev.holds_ = holds;
+    ev.may_be_held_ = holds->MayCover(ev.category_, ev.target_);
+    for (size_t i = 0; i < d.floors.size(); ++i) {
+      const FloorGuard& g = d.floors[i];
+      if (g.category == nullptr || g.target == nullptr) return Status::Internal("floor guard without a target");
+      if (g.target->store != store.name) continue;
+      auto gg = GlobSet::Compile(g.target->paths);
+      if (!gg.ok()) return gg.status().WithContext(g.target->where.ToString());
+      auto gr = FileClockReader::Make(g.target->clock, d.zone);
+      if (!gr.ok()) return gr.status().WithContext(g.target->where.ToString());
+      ev.guards_.push_back(Guard{i, g.category->name, g.target->name, g.floor_cutoff, std::move(*gg),
+                                 std::move(*gr), holds->MayCover(g.category->name, g.target->name)});
+    }
+    return ev;
+  }
+
+  const GlobSet& globs() const { return globs_; }
+
+  Verdict Evaluate(std::string_view key, std::string_view basename, const struct stat& st,
+                   FileClock* clock) const {
+    *clock = reader_.Read(st, basename);
+    if (!clock->value) return Verdict::kUndated;
+    if (!cutoff_ || !IsDue(*clock->value, *cutoff_)) return Verdict::kNotDue;
+    if (may_be_held_ && holds_->Covers(RecordRef{category_, target_, key, "", "", clock->value}))
+      return Verdict::kHeld;
+    bool floor = false;
+    for (const Guard& g : guards_) {
+      if (!g.globs.Matches(key)) continue;
+      const std::optional<Timestamp> gclock = g.clock.Read(st, basename).value;
+      // The same file under an overlapping rule: a hold there holds it here
+      // too ("a hold beats everything", SPEC 4).
+      if (g.may_be_held && holds_->Covers(RecordRef{g.category, g.target, key, "", "", gclock}))
+        return Verdict::kHeld;
+      // Unparseable under the floor's clock: protected (when unsure, keep).
+      if (!gclock || !IsDue(*gclock, g.floor_cutoff)) floor = true;
+    }
+    return floor ? Verdict::kFloorProtected : Verdict::kDeletable;
+  }
+
+  // For explain: per floor guard of the decision, in order.
+  std::vector<RecordFacts::GuardFacts> GuardFacts(size_t floors, std::string_view key,
+                                                  std::string_view basename, const struct stat& st) const {
+    std::vector<RecordFacts::GuardFacts> out(floors);
+    for (const Guard& g : guards_) {
+      if (!g.globs.Matches(key)) continue;
+      out[g.index].applies = true;
+      out[g.index].clock = g.clock.Read(st, basename).value;
+    }
+    return out;
+  }
+
+ private:
+  struct Guard {
+    size_t index;  // in decision.floors
+    std::string category;
+    std::string target;
+    Timestamp floor_cutoff;
+    GlobSet globs;
+    FileClockReader clock;
+    bool may_be_held;
+  };
+
+  FileEvaluator(GlobSet globs, FileClockReader reader) : globs_(std::move(globs)), reader_(std::move(reader)) {}
+
+  GlobSet globs_;
+  FileClockReader reader_;
+  std::string category_;
+  std::string target_;
+  std::optional<Timestamp> cutoff_;
+  const HoldSet* holds_ = nullptr;
+  bool may_be_held_ = false;
+  std::vector<Guard> guards_;
+};
+
+// Streams the deletable files of one target in walk order: byte order within
+// each directory, depth first. Files are NOT returned oldest first (that
+// would need the whole list in memory); the purge does not depend on it.
+//
+// The cursor evaluates against a copy of the holds in force when it was
+// opened: purge replaces decision.holds between batches, and DeleteBatch
+// re-checks every candidate against the fresh set anyway.
+class FilesCursor : public CandidateCursor {
+ public:
+  FilesCursor(const RootDir& root, const StoreConfig& store, const TargetDecision& d, Status* status)
+      : holds_(*d.holds) {
+    auto ev = FileEvaluator::Make(store, d, &holds_);
+    if (!ev.ok()) {
+      *status = ev.status();
+      return;
+    }
+    evaluator_.emplace(std::move(*ev));
+    walker_.emplace(root, evaluator_->globs());
+  }
+
+  Result<std::vector<Candidate>> Next(size_t limit) override {
+    std::vector<Candidate> out;
+    WalkEntry e;
+    FileClock clock;
+    while (out.size() < limit && !done_) {
+      auto more = walker_->Next(&e);
+      if (!more.ok()) return more.status();
+      if (!*more) {
+        done_ = true;
+        break;
+      }
+      if (evaluator_->Evaluate(e.key, e.basename(), e.st, &clock) == Verdict::kDeletable)
+        out.push_back(Candidate{e.key, clock.text, ""});
+    }
+    return out;
+  }
+
+ private:
+  HoldSet holds_;
+  std::optional<FileEvaluator> evaluator_;
+  std::optional<DirWalker> walker_;
+  bool done_ = false;
+};
+
+class FilesStore : public Store {
+ public:
+  FilesStore(StoreConfig config, bool read_only, UniqueFd root_fd, dev_t dev, ino_t ino)
+      : config_(std::move(config)), read_only_(read_only), root_fd_(std::move(root_fd)), root_ino_(ino) {
+    root_.fd = root_fd_.get();
+    root_.dev = dev;
+    root_.store = config_.name;
+    root_.path = config_.root.string();
+  }
+
+  const StoreConfig& config() const override { return config_; }
+
+  Status CheckTarget(const Category& category, const Target& target, TargetCheck* out) override;
+  Result<TargetStats> Measure(const TargetDecision& decision) override;
+  Result<int64_t> CountCovered(const Category& category, const Target& target, const HoldSet& holds,
+                               const TimeZone& zone) override;
+  Result<std::unique_ptr<CandidateCursor>> OpenCursor(const TargetDecision& decision) override;
+  Result<std::vector<DeletedRecord>> DeleteBatch(const TargetDecision& decision,
+                                                 const std::vector<Candidate>& batch) override;
+  Result<std::vector<bool>> Exist(const Target& target, const std::vector<std::string>& keys) override;
+  Result<RecordFacts> Lookup(const TargetDecision& decision, const std::string& key) override;
+
+ private:
+  std::string Prefix() const { return "store '" + config_.name + "'"; }
+
+
+  // The parent directory of the last key, reused for consecutive keys in
+  // the same directory within one batch (it was reached by the safe walk).
+  struct ParentCache {
+    std::string dir;
+    UniqueFd fd;
+    int error = 0;  // errno of the walk, 0 when fd is valid
+    bool set = false;
+  };
+  int OpenParent(const std::vector<std::string_view>& parts, std::string_view dir, ParentCache* cache);
+
+  // Deletes one candidate if it is still deletable. Returns false when the
+  // file stays (gone, changed, kept, locked, unsafe path); a Status only for
+  // an error that must stop the purge.
+  Result<bool> DeleteOne(const FileEvaluator& ev, const Candidate& c, ParentCache* cache,
+                         DeletedRecord* deleted);
+
+  StoreConfig config_;
+  bool read_only_;
+  UniqueFd root_fd_;
+  ino_t root_ino_;
+  RootDir root_;
+};
+
+int FilesStore::OpenParent(const std::vector<std::string_view>& parts, std::string_view dir, ParentCache* cache) {
+  if (cache->set && cache->dir == dir) return cache->error;
+  cache->set = true;
+  cache->dir.assign(dir);
+  int fd = files::OpenDirUnder(root_, parts, parts.size() - 1, O_PATH);
+  cache->fd.Reset(fd >= 0 ? fd : -1);
+  cache->error = fd >= 0 ? 0 : -fd;
+  return cache->error;
+}
+
+Result<TargetStats> FilesStore::Measure(const TargetDecision& decision) {
+  auto ev = FileEvaluator::Make(config_, decision, decision.holds);
+  if (!ev.ok()) return ev.status();
+  TargetStats stats;
+  // The five oldest deletable (clock, key), kept sorted: memory stays flat.
+  std::vector<std::pair<Timestamp, std::string>> oldest;
+  DirWalker walker(root_, ev->globs());
+  WalkEntry e;
+  FileClock clock;
+  while (true) {
+    auto more = walker.Next(&e);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    ++stats.total;
+    switch (ev->Evaluate(e.key, e.basename(), e.st, &clock)) {
+      case Verdict::kUndated: ++stats.undated; break;
+      case Verdict::kNotDue: break;
+      case Verdict::kHeld: ++stats.due; ++stats.held; break;
+      case Verdict::kFloorProtected: ++stats.due; ++stats.floor_protected; break;
+      case Verdict::kDeletable: {
+        ++stats.due;
+        ++stats.deletable;
+        std::pair<Timestamp, std::string> item(*clock.value, e.key);
+        if (oldest.size() < 5 || item < oldest.back()) {
+          oldest.insert(std::upper_bound(oldest.begin(), oldest.end(), item), std::move(item));
+          if (oldest.size() > 5) oldest.pop_back();
+        }
+        break;
+      }
+    }
+  }
+  if (!oldest.empty()) stats.oldest_due = oldest.front().first;
+  for (auto& [t, key] : oldest) stats.sample_keys.push_back(std::move(key));
+  return stats;
+}
+
+Result<int64_t> FilesStore::CountCovered(const Category& category, const Target& target, const HoldSet& holds,
+                                         const TimeZone& zone) {
+  if (!holds.MayCover(category.name, target.name)) return int64_t{0};
+  auto globs = GlobSet::Compile(target.paths);
+  if (!globs.ok()) return globs.status().WithContext(target.where.ToString());
+  auto reader = FileClockReader::Make(target.clock, zone);
+  if (!reader.ok()) return reader.status().WithContext(target.where.ToString());
+  DirWalker walker(root_, *globs);
+  WalkEntry e;
+  int64_t covered = 0;
+  while (true) {
+    auto more = walker.Next(&e);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    const FileClock clock = reader->Read(e.st, e.basename());
+    if (holds.Covers(RecordRef{category.name, target.name, e.key, "", "", clock.value})) ++covered;
+  }
+  return covered;
+}
+
+Result<std::unique_ptr<CandidateCursor>> FilesStore::OpenCursor(const TargetDecision& decision) {
+  if (decision.holds == nullptr) return Status::Internal("decision without a hold set");
+  Status status;
+  auto cursor = std::make_unique<FilesCursor>(root_, config_, decision, &status);
+  if (!status.ok()) return status;
+  return std::unique_ptr<CandidateCursor>(std::move(cursor));
+}
+
+Result<bool> FilesStore::DeleteOne(const FileEvaluator& ev, const Candidate& c, ParentCache* cache,
+                                   DeletedRecord* deleted) {
+  std::vector<std::string_view> parts;
+  // The key is used only through the safe walk below, and only when it is a
+  // file of this target: a stale or edited plan cannot name anything else.
+  if (!files::SplitKey(c.key, &parts) || !ev.globs().Matches(c.key)) {
+    spdlog::warn("{}: not deleting '{}': not a path the target selects", Prefix(), c.key);
+    return false;
+  }
+  const std::string_view key(c.key);
+  const std::string leaf(parts.back());
+  const std::string_view dir = key.substr(0, key.size() - leaf.size());
+
+  if (int err = OpenParent(parts, dir, cache); err != 0) {
+    switch (err) {
+      case ENOENT:
+        return false;  // already gone
+      case ELOOP:
+      case ENOTDIR:
+      case EXDEV:
+        spdlog::warn("{}: not deleting {}: a directory on its path is now a symlink, not a directory, "
+                     "or on another file system",
+                     Prefix(), c.key);
+        return false;
+      case EACCES:
+      case EPERM:
+        spdlog::warn("{}: not deleting {}: {}", Prefix(), c.key, Errno(err));
+        return false;
+      default:
+        return Status::IoError(Prefix() + ": " + c.key + ": " + Errno(err));
+    }
+  }
+  const int dirfd = cache->fd.get();
+
+  struct stat st;
+  if (::fstatat(dirfd, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    const int err = errno;
+    if (err == ENOENT) return false;
+    if (err == EACCES || err == EPERM) {
+      spdlog::warn("{}: not deleting {}: {}", Prefix(), c.key, Errno(err));
+      return false;
+    }
+    return Status::IoError(Prefix() + ": " + c.key + ": " + Errno(err));
+  }
+  if (!S_ISREG(st.st_mode) || st.st_dev != root_.dev) {
+    spdlog::warn("{}: not deleting {}: no longer a regular file", Prefix(), c.key);
+    return false;
+  }
+
+  // Skip what another process holds a lock on, as systemd-tmpfiles does, and
+  // hold our own exclusive lock until the unlink. O_NONBLOCK: never hang on a
+  // file swapped for a fifo; O_NOFOLLOW: never open through a new symlink.
+  int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+  UniqueFd fd(::openat(dirfd, leaf.c_str(), flags | O_NOATIME));
+  if (!fd.valid() && errno == EPERM) fd.Reset(::openat(dirfd, leaf.c_str(), flags));  // not our file
+  if (!fd.valid()) {
+    const int err = errno;
+    if (err == ENOENT) return false;
+    if (err != EACCES && err != EPERM) {
+      spdlog::warn("{}: not deleting {}: cannot open it to check for a lock: {}", Prefix(), c.key, Errno(err));
+      return false;
+    }
+    // Not readable by this user, so not lockable by us either; unlinking
+    // needs only the directory. As tmpfiles, go on with the fstatat result.
+    spdlog::debug("{}: {}: cannot open to check for a lock ({}); deciding on its stat", Prefix(), c.key,
+                  Errno(err));
+  } else {
+    struct stat fst;
+    if (::fstat(fd.get(), &fst) != 0 || !S_ISREG(fst.st_mode) || fst.st_dev != st.st_dev ||
+        fst.st_ino != st.st_ino) {
+      spdlog::warn("{}: not deleting {}: it changed while being checked", Prefix(), c.key);
+      return false;
+    }
+    st = fst;
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      if (err == EWOULDBLOCK) {
+        spdlog::warn("{}: skipping {}: another process holds a lock on it", Prefix(), c.key);
+      } else {
+        spdlog::warn("{}: not deleting {}: cannot check for a lock: {}", Prefix(), c.key, Errno(err));
+      }
+      return false;
+    }
+  }
+
+  // The re-check: clock from this fresh stat or the name, floors, and the
+  // holds the caller re-read just before this batch.
+  FileClock clock;
+  const Verdict v = ev.Evaluate(key, leaf, st, &clock);
+  if (v != Verdict::kDeletable) {
+    static constexpr const char* kWhy[] = {"undated", "no longer due", "held", "protected by a floor", ""};
+    spdlog::debug("{}: keeping {}: {}", Prefix(), c.key, kWhy[static_cast<int>(v)]);
+    return false;
+  }
+  if (::unlinkat(dirfd, leaf.c_str(), 0) != 0) {
+    const int err = errno;
+    if (err == ENOENT) return false;  // someone else removed it: not ours to record
+    return Status::IoError(Prefix() + ": cannot delete " + c.key + ": " + Errno(err));
+  }
+  *deleted = DeletedRecord{c.key, clock.text, ""};
+  return true;
+}
+
+Result<std::vector<DeletedRecord>> FilesStore::DeleteBatch(const TargetDecision& decision,
+                                                           const std::vector<Candidate>& batch) {
+  if (read_only_) return Status::Internal(Prefix() + ": opened read-only; refusing to delete");
+  auto ev = FileEvaluator::Make(config_, decision, decision.holds);
+  if (!ev.ok()) return ev.status();
+  std::vector<DeletedRecord> deleted;
+  ParentCache cache;
+  for (const Candidate& c : batch) {
+    DeletedRecord d;
+    // On an error, the files already removed in this batch are not returned:
+    // the purge keeps the batch pending and reconciles it through Exist().
+    auto gone = DeleteOne(*ev, c, &cache, &d);
+    if (!gone.ok()) return gone.status();
+    if (*gone) deleted.push_back(std::move(d));
+  }
+  return deleted;
+}
+
+Result<std::vector<bool>> FilesStore::Exist(const Target& /*target*/, const std::vector<std::string>& keys) {
+  std::vector<bool> out;
+  out.reserve(keys.size());
+  std::vector<std::string_view> parts;
+  for (const std::string& key : keys) {
+    if (!files::SplitKey(key, &parts)) {
+      out.push_back(false);  // names nothing under the root
+      continue;
+    }
+    UniqueFd dir;
+    int fd = files::OpenDirUnder(root_, parts, parts.size() - 1, O_PATH);
+    int err = 0;
+    if (fd >= 0) {
+      dir.Reset(fd);
+      const std::string leaf(parts.back());
+      struct stat st;
+      if (::fstatat(dir.get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) err = errno;
+    } else {
+      err = -fd;
+    }
+    switch (err) {
+      case 0: out.push_back(true); break;
+      case ENOENT:
+      case ENOTDIR: out.push_back(false); break;
+      // A symlink or a mount on the path now: we cannot see whether the file
+      // is there; say it is, so that no entry claims a deletion not proven.
+      case ELOOP:
+      case EXDEV: out.push_back(true); break;
+      default: return Status::IoError(Prefix() + ": " + key + ": " + Errno(err));
+    }
+  }
+  return out;
+}
+
+Result<RecordFacts> FilesStore::Lookup(const TargetDecision& decision, const std::string& key_arg) {
+  auto ev = FileEvaluator::Make(config_, decision, decision.holds);
+  if (!ev.ok()) return ev.status();
+  RecordFacts facts;
+  facts.guards.resize(decision.floors.size());
+  // `explain` may be given the file's full path: accept it under the root.
+  std::string key = key_arg;
+  const std::string root = root_.path;
+  if (!root.empty() && key.size() > root.size() + 1 && key.compare(0, root.size(), root) == 0 &&
+      (key[root.size()] == '/' || root.back() == '/')) {
+    key.erase(0, root.size());
+    while (!key.empty() && key.front() == '/') key.erase(0, 1);
+  }
+  std::vector<std::string_view> parts;
+  if (!files::SplitKey(key, &parts)) return facts;
+  int fd = files::OpenDirUnder(root_, parts, parts.size() - 1, O_PATH);
+  if (fd < 0) {
+    if (fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP || fd == -EXDEV) return facts;
+    return Status::IoError(Prefix() + ": " + key + ": " + Errno(-fd));
+  }
+  UniqueFd dir(fd);
+  const std::string leaf(parts.back());
+  struct stat st;
+  if (::fstatat(dir.get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return facts;
+    return Status::IoError(Prefix() + ": " + key + ": " + Errno(errno));
+  }
+  if (!S_ISREG(st.st_mode) || st.st_dev != root_.dev) return facts;  // symlinks are never records
+  facts.exists = true;
+  facts.matches_filters = ev->globs().Matches(key);
+  FileClock clock;
+  (void)ev->Evaluate(key, leaf, st, &clock);
+  facts.clock_text = clock.text;
+  facts.clock = clock.value;
+  facts.guards = ev->GuardFacts(decision.floors.size(), key, leaf, st);
+  return facts;
+}
+
+Status FilesStore::CheckTarget(const Category& /*category*/, const Target& target, TargetCheck* out) {
+  const std::string where = target.where.ToString().empty() ? "target '" + target.name + "'" : target.where.ToString();
+  const std::string root_where = Prefix() + ": root " + root_.path;
+
+  // The root: still there, still the directory we opened, readable.
+  struct stat st;
+  if (::fstat(root_.fd, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    out->errors.push_back(root_where + ": not a directory");
+    return Status::Ok();
+  }
+  struct stat now;
+  if (::lstat(root_.path.c_str(), &now) != 0) {
+    out->errors.push_back(root_where + ": " + Errno(errno));
+    return Status::Ok();
+  }
+  if (now.st_dev != st.st_dev || now.st_ino != root_ino_)
+    out->warnings.push_back(root_where + ": replaced since it was opened");
+  {
+    UniqueFd probe(::openat(root_.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!probe.valid()) {
+      out->errors.push_back(root_where + ": cannot read: " + Errno(errno));
+      return Status::Ok();
+    }
+  }
+
+  auto globs = GlobSet::Compile(target.paths);
+  if (!globs.ok()) out->errors.push_back(where + ": " + globs.status().message());
+  const SourceLocation& clock_at = target.clock.where.ToString().empty() ? target.where : target.clock.where;
+  const std::string clock_where = clock_at.ToString().empty() ? where : clock_at.ToString();
+  auto reader = FileClockReader::Make(target.clock, TimeZone::Utc());
+  if (!reader.ok()) out->errors.push_back(clock_where + ": " + reader.status().message());
+  if (!globs.ok() || !reader.ok()) return Status::Ok();
+
+  // What the target selects today: none at all is probably a typo.
+  DirWalker walker(root_, *globs);
+  WalkEntry e;
+  int64_t total = 0, undated = 0;
+  while (true) {
+    auto more = walker.Next(&e);
+    if (!more.ok()) {
+      out->errors.push_back(more.status().message());
+      return Status::Ok();
+    }
+    if (!*more) break;
+    ++total;
+    if (!reader->Read(e.st, e.basename()).value) ++undated;
+  }
+  std::string patterns;
+  for (const std::string& p : target.paths) patterns += (patterns.empty() ? "\"" : ", \"") + p + "\"";
+  if (total == 0) {
+    out->warnings.push_back(where + ": no file under " + root_.path + " currently matches paths [" + patterns + "]");
+  } else if (undated > 0) {
+    out->warnings.push_back(where + ": " + std::to_string(undated) + " of " + std::to_string(total) +
+                            " matching files have no usable date" +
+                            (target.clock.source == ClockSource::kFileName
+                                 ? " in their name (pattern \"" + target.clock.name_pattern + "\")"
+                                 : " (mtime)") +
+                            "; they are kept as undated");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenFilesStore(const StoreConfig& config, bool read_only) {
+  const std::string prefix = "store '" + config.name + "'";
+  if (config.type != StoreType::kFiles) return Status::Internal(prefix + " is not a files store");
+  std::string root = config.root.string();
+  if (root.empty()) return Status::Invalid(prefix + ": no root directory configured");
+  // A trailing '/' would make the kernel follow a symlinked root.
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  UniqueFd fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) {
+    const int err = errno;
+    std::string why = Errno(err);
+    struct stat lst;
+    if (err == ELOOP || (err == ENOTDIR && ::lstat(root.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode))) {
+      why = "is a symbolic link (not followed; name the real directory)";
+    } else if (err == ENOTDIR) {
+      why = "not a directory";
+    }
+    return Status::Unavailable(prefix + ": root " + root + ": " + why);
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Status::Unavailable(prefix + ": root " + root + ": " + Errno(errno));
+  StoreConfig copy = config;
+  copy.root = root;
+  return std::unique_ptr<Store>(
+      std::make_unique<FilesStore>(std::move(copy), read_only, std::move(fd), st.st_dev, st.st_ino));
+}
+
+}  // namespace retention

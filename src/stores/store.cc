@@ -1,0 +1,18 @@
+#include "stores/store.h"
+
+#include "stores/files_store.h"
+#include "stores/sqlite_store.h"
+
+namespace retention {
+
+Result<std::unique_ptr<Store>> OpenStore(const StoreConfig& config, bool read_only) {
+  switch (config.type) {
+    case StoreType::kSqlite: return OpenSqliteStore(config, read_only);
+    case StoreType::kFiles: return OpenFilesStore(config, read_only);
+    case StoreType::kPostgres: break;
+  }
+  return Status::Invalid("store '" + config.name + "': type " + std::string(StoreTypeName(config.type)) +
+                         " is not supported by this version");
+}
+
+}  // namespace retention

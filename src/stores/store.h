@@ -1,0 +1,147 @@
+// The interface every backend implements: SQLite tables, files under a
+// root, and later PostgreSQL tables.
+//
+// The planner (plan/) decides per target what "due" means — cutoff, floors
+// of overlapping rules, holds — as a TargetDecision. A store turns that
+// decision into its own selection (SQL pushed down to the clock index, or a
+// directory walk) and applies exactly the same test when it measures (plan),
+// selects candidates (purge) and deletes (the re-check inside the delete).
+//
+// A record is deletable when, all at once:
+//   - it matches the target's filters;
+//   - its clock parses and clock < cutoff (strictly);
+//   - for every floor guard whose filters match it, its clock under that
+//     guard parses and is < the guard's floor cutoff (an unparseable clock
+//     under a floor is protected: when unsure, keep);
+//   - no hold in force covers it.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "calendar/cutoff.h"
+#include "config/config.h"
+#include "holds/hold_set.h"
+#include "rules/rule.h"
+#include "util/status.h"
+
+namespace retention {
+
+// Another rule's floor over the same records: they may not go while younger
+// than `floor_cutoff` under that rule's clock.
+struct FloorGuard {
+  const Category* category = nullptr;
+  const Target* target = nullptr;
+  Timestamp floor_cutoff{};
+};
+
+struct TargetDecision {
+  const Category* category = nullptr;
+  const Target* target = nullptr;
+  // The delete_after cutoff; nullopt when the category has only a floor
+  // (nothing is ever due under it).
+  std::optional<Timestamp> cutoff;
+  std::vector<FloorGuard> floors;
+  // Holds in force. Purge replaces it before every batch, under the hold
+  // barrier; never null while a store uses the decision.
+  const HoldSet* holds = nullptr;
+  // Zone for naive text clocks and file-name dates.
+  TimeZone zone = TimeZone::Utc();
+};
+
+struct TargetStats {
+  int64_t total = 0;            // records matching the target's filters
+  int64_t due = 0;              // clock < cutoff, before holds and floors
+  int64_t held = 0;             // due, but a hold covers them
+  int64_t floor_protected = 0;  // due, not held, but another rule's floor keeps them
+  int64_t deletable = 0;        // due - held - floor_protected
+  int64_t undated = 0;          // clock NULL or unparseable: never due
+  std::optional<Timestamp> oldest_due;  // among the deletable
+  std::vector<std::string> sample_keys; // a few deletable keys, oldest first
+};
+
+// One record selected for deletion, as the store saw it.
+struct Candidate {
+  std::string key;       // primary key / rowid as text, or path under the root
+  std::string clock;     // the clock value as stored (text form)
+  std::string subject;   // the subject id ("" when the target maps none)
+};
+
+// What the re-checking delete actually removed.
+struct DeletedRecord {
+  std::string key;
+  std::string clock;
+  std::string subject;
+};
+
+// Everything a store knows about one record, for `explain`.
+struct RecordFacts {
+  bool exists = false;
+  bool matches_filters = false;
+  std::string clock_text;             // as stored
+  std::optional<Timestamp> clock;     // parsed; nullopt: undated
+  std::string subject;
+  // Per floor guard of the decision, in order: whether it applies and the
+  // record's clock under it.
+  struct GuardFacts {
+    bool applies = false;
+    std::optional<Timestamp> clock;
+  };
+  std::vector<GuardFacts> guards;
+};
+
+// Results of checking a target against the live store.
+struct TargetCheck {
+  std::vector<std::string> errors;    // each "WHERE: message"
+  std::vector<std::string> warnings;  // e.g. a missing index on the clock column
+};
+
+// Pages through the deletable records of one target, oldest first. Each
+// call reads afresh (short read transactions), continuing after the last
+// record returned; records kept by a hold or floor are skipped, never
+// revisited.
+class CandidateCursor {
+ public:
+  virtual ~CandidateCursor() = default;
+  // Up to `limit` candidates; empty when there are no more.
+  virtual Result<std::vector<Candidate>> Next(size_t limit) = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual const StoreConfig& config() const = 0;
+
+  // Schema/layout checks for `retention check`. Never changes anything.
+  virtual Status CheckTarget(const Category& category, const Target& target, TargetCheck* out) = 0;
+
+  // Counts for `retention plan`.
+  virtual Result<TargetStats> Measure(const TargetDecision& decision) = 0;
+
+  // The records a hold set would cover in this target (for hold add --dry-run).
+  virtual Result<int64_t> CountCovered(const Category& category, const Target& target,
+                                       const HoldSet& holds, const TimeZone& zone) = 0;
+
+  virtual Result<std::unique_ptr<CandidateCursor>> OpenCursor(const TargetDecision& decision) = 0;
+
+  // Deletes those of `batch` that are still deletable under `decision` (its
+  // holds re-read by the caller just before), in one short transaction, and
+  // returns exactly what went. Read-only stores refuse.
+  virtual Result<std::vector<DeletedRecord>> DeleteBatch(const TargetDecision& decision,
+                                                         const std::vector<Candidate>& batch) = 0;
+
+  // For crash reconciliation: which of `keys` still exist (same order).
+  virtual Result<std::vector<bool>> Exist(const Target& target, const std::vector<std::string>& keys) = 0;
+
+  // For `explain`.
+  virtual Result<RecordFacts> Lookup(const TargetDecision& decision, const std::string& key) = 0;
+};
+
+// Opens the store a config names. read_only for check/plan/explain/status.
+// An unreachable store is an Unavailable status naming it.
+Result<std::unique_ptr<Store>> OpenStore(const StoreConfig& config, bool read_only);
+
+}  // namespace retention

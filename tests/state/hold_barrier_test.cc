@@ -1,0 +1,111 @@
+#include "state/hold_barrier.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+
+#include "state/test_util.h"
+
+namespace retention {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ForkChild;
+using testing::TempDir;
+using testing::WaitChild;
+
+bool PipeHasData(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) == 1;
+}
+
+TEST_CASE("HoldBarrier: shared guards coexist, exclusive excludes", "[state]") {
+  TempDir dir;
+  const auto path = HoldBarrier::PathFor(dir / "state.db");
+  CHECK(path == dir / "state.db.holds-lock");
+  {
+    auto s1 = HoldBarrier::Shared(path, 0ms);
+    auto s2 = HoldBarrier::Shared(path, 0ms);
+    REQUIRE(s1.ok());
+    REQUIRE(s2.ok());
+    CHECK_FALSE(s1->exclusive());
+    auto x = HoldBarrier::Exclusive(path, 0ms);
+    REQUIRE_FALSE(x.ok());
+    CHECK(x.status().code() == ExitCode::kTempFail);
+    CHECK_THAT(x.status().message(), Catch::Contains(path.string()));
+  }
+  {
+    auto x = HoldBarrier::Exclusive(path, 0ms);
+    REQUIRE(x.ok());
+    CHECK(x->exclusive());
+    auto s = HoldBarrier::Shared(path, 0ms);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.status().code() == ExitCode::kTempFail);
+    CHECK_FALSE(HoldBarrier::Exclusive(path, 0ms).ok());
+    // A short wait times out rather than blocking for ever.
+    CHECK(HoldBarrier::Shared(path, 30ms).status().code() == ExitCode::kTempFail);
+  }
+  CHECK(HoldBarrier::Exclusive(path, 0ms).ok());
+  CHECK(HoldBarrier::Shared(path, 0ms).ok());
+}
+
+// A purge batch holds the barrier shared; `hold add` in another process
+// waits for it, and while it waits no new batch can start.
+TEST_CASE("HoldBarrier: exclusive waits for shared, and blocks new shared", "[state]") {
+  TempDir dir;
+  const auto path = HoldBarrier::PathFor(dir / "state.db");
+  int to_parent[2], to_child[2];
+  REQUIRE(::pipe(to_parent) == 0);
+  REQUIRE(::pipe(to_child) == 0);
+
+  auto batch = HoldBarrier::Shared(path, 0ms);
+  REQUIRE(batch.ok());
+
+  const pid_t child = ForkChild([&] {
+    ::close(to_parent[0]);
+    ::close(to_child[1]);
+    char c = 'w';
+    if (::write(to_parent[1], &c, 1) != 1) return 2;
+    auto x = HoldBarrier::Exclusive(path, 60s);  // "hold add"
+    c = x.ok() ? 'x' : 'f';
+    if (::write(to_parent[1], &c, 1) != 1) return 3;
+    if (::read(to_child[0], &c, 1) != 1) return 4;  // hold it until told
+    return x.ok() ? 0 : 1;
+  });
+  ::close(to_parent[1]);
+  ::close(to_child[0]);
+
+  char c = 0;
+  REQUIRE(::read(to_parent[0], &c, 1) == 1);
+  REQUIRE(c == 'w');
+  // Wait until the writer has queued (it takes the gate), without timing
+  // assumptions: a new shared attempt succeeds until then.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  bool queued = false;
+  while (!queued && std::chrono::steady_clock::now() < deadline) {
+    auto probe = HoldBarrier::Shared(path, 0ms);
+    queued = !probe.ok();
+  }
+  REQUIRE(queued);
+  // The writer cannot have the barrier while our batch holds it.
+  CHECK_FALSE(PipeHasData(to_parent[0]));
+
+  batch.value() = std::move(batch.value());  // self-move keeps it held
+  CHECK_FALSE(PipeHasData(to_parent[0]));
+  { auto done = std::move(batch.value()); }  // the batch commits: release
+
+  REQUIRE(::read(to_parent[0], &c, 1) == 1);
+  CHECK(c == 'x');
+  CHECK_FALSE(HoldBarrier::Shared(path, 0ms).ok());  // writer holds it now
+  c = 'r';
+  REQUIRE(::write(to_child[1], &c, 1) == 1);
+  CHECK(WaitChild(child) == 0);
+  ::close(to_parent[0]);
+  ::close(to_child[1]);
+  CHECK(HoldBarrier::Shared(path, 0ms).ok());
+}
+
+}  // namespace
+}  // namespace retention

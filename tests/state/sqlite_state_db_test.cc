@@ -1,0 +1,475 @@
+#include "state/sqlite_state_db.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "ledger/ledger.h"
+#include "state/test_util.h"
+
+namespace retention {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::RawDb;
+using testing::TempDir;
+
+Timestamp At(int64_t seconds) { return FromUnixMicros(seconds * 1'000'000); }
+
+// A fixed clock for ledger `at` values.
+SqliteStateDbOptions FixedClock(bool read_only = false) {
+  SqliteStateDbOptions o;
+  o.read_only = read_only;
+  o.clock = [] { return At(1'750'000'000); };
+  return o;
+}
+
+std::unique_ptr<StateDb> MustOpen(const fs::path& path, bool read_only = false) {
+  auto db = OpenSqliteStateDb(path, FixedClock(read_only));
+  INFO(db.status().message());
+  REQUIRE(db.ok());
+  return std::move(db.value());
+}
+
+std::vector<LedgerEntry> AllEntries(StateDb& db) {
+  std::vector<LedgerEntry> out;
+  REQUIRE(db.ScanLedger(0, [&](const LedgerEntry& e) {
+                out.push_back(e);
+                return true;
+              }).ok());
+  return out;
+}
+
+Hold SampleHold() {
+  Hold h;
+  h.matter = "Smith v. Acme";
+  h.reason = "litigation hold";
+  h.author = "alice";
+  h.placed_at = At(1'700'000'000);
+  h.expires_at = At(1'800'000'000);
+  h.scope.category = "support_tickets";
+  h.scope.subject_kind = "customer";
+  h.scope.subject_id = "42";
+  h.scope.clock_from = At(1'600'000'000);
+  return h;
+}
+
+TEST_CASE("state database is created with its schema and reopened", "[state]") {
+  TempDir dir;
+  const auto path = dir / "state.db";
+  CHECK_FALSE(StateDbExists(path));
+  { MustOpen(path); }
+  CHECK(StateDbExists(path));
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == (0640 & ~[] {
+          const mode_t m = ::umask(0);
+          ::umask(m);
+          return m;
+        }()));
+  {
+    RawDb raw(path);
+    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "1");
+    CHECK(raw.Query("PRAGMA journal_mode") == "wal");
+    CHECK(raw.Query("SELECT count(*) FROM sqlite_master WHERE name IN "
+                    "('meta','runs','holds','pending','pending_records','ledger')") == "6");
+  }
+  auto db = MustOpen(path);
+  CHECK(AllEntries(*db).empty());
+  auto ro = MustOpen(path, /*read_only=*/true);
+  CHECK(ro->ListHolds(true)->empty());
+}
+
+TEST_CASE("opening a missing state database", "[state]") {
+  TempDir dir;
+  SECTION("read-only: does not exist, nothing created") {
+    auto db = OpenSqliteStateDb(dir / "state.db", /*read_only=*/true);
+    REQUIRE_FALSE(db.ok());
+    CHECK(db.status().code() == ExitCode::kUnavailable);
+    CHECK_THAT(db.status().message(), Catch::Contains((dir / "state.db").string()));
+    CHECK_THAT(db.status().message(), Catch::Contains("does not exist"));
+    CHECK_FALSE(StateDbExists(dir / "state.db"));
+  }
+  SECTION("missing parent directory") {
+    auto db = OpenSqliteStateDb(dir / "nope" / "state.db", /*read_only=*/false);
+    REQUIRE_FALSE(db.ok());
+    CHECK(db.status().code() == ExitCode::kUnavailable);
+    CHECK_THAT(db.status().message(), Catch::Contains("nope"));
+    CHECK_THAT(db.status().message(), Catch::Contains("does not exist"));
+    CHECK_FALSE(fs::exists(dir / "nope"));
+  }
+}
+
+TEST_CASE("read-only state database refuses writes", "[state]") {
+  TempDir dir;
+  const auto path = dir / "state.db";
+  { MustOpen(path)->AddHold(SampleHold()).value(); }
+  auto ro = MustOpen(path, /*read_only=*/true);
+  CHECK(ro->ListHolds(false)->size() == 1);
+  CHECK_FALSE(ro->AddHold(SampleHold()).ok());
+  CHECK_FALSE(ro->Append({LedgerEntry{}}).ok());
+  CHECK(MustOpen(path)->ListHolds(true)->size() == 1);
+}
+
+TEST_CASE("holds: add, list, get, release", "[state]") {
+  TempDir dir;
+  auto db = MustOpen(dir / "state.db");
+
+  const Hold in = SampleHold();
+  auto id = db->AddHold(in);
+  REQUIRE(id.ok());
+  Hold all_scope;
+  all_scope.matter = "freeze";
+  all_scope.reason = "audit";
+  all_scope.author = "bob";
+  all_scope.placed_at = At(1'700'000'100);
+  auto id2 = db->AddHold(all_scope);
+  REQUIRE(id2.ok());
+  CHECK(*id2 > *id);
+
+  auto got = db->GetHold(*id);
+  REQUIRE(got.ok());
+  REQUIRE(got->has_value());
+  const Hold& h = **got;
+  CHECK(h.id == *id);
+  CHECK(h.matter == in.matter);
+  CHECK(h.reason == in.reason);
+  CHECK(h.author == in.author);
+  CHECK(h.placed_at == in.placed_at);
+  CHECK(h.expires_at == in.expires_at);
+  CHECK(h.scope.category == in.scope.category);
+  CHECK_FALSE(h.scope.target.has_value());
+  CHECK(h.scope.subject_kind == in.scope.subject_kind);
+  CHECK(h.scope.subject_id == in.scope.subject_id);
+  CHECK_FALSE(h.scope.key.has_value());
+  CHECK(h.scope.clock_from == in.scope.clock_from);
+  CHECK_FALSE(h.scope.clock_until.has_value());
+  CHECK_FALSE(h.released_at.has_value());
+  CHECK((*db->GetHold(*id2))->scope.empty());
+  CHECK_FALSE(db->GetHold(999)->has_value());
+
+  CHECK(db->ListHolds(false)->size() == 2);
+  REQUIRE(db->ReleaseHold(*id, "carol", "case settled", At(1'750'000'000)).ok());
+  auto active = db->ListHolds(false);
+  REQUIRE(active->size() == 1);
+  CHECK((*active)[0].id == *id2);
+  auto all = db->ListHolds(true);
+  REQUIRE(all->size() == 2);
+  CHECK((*all)[0].released_at == At(1'750'000'000));
+  CHECK((*all)[0].released_by == "carol");
+  CHECK((*all)[0].release_reason == "case settled");
+
+  Status twice = db->ReleaseHold(*id, "dave", "again", At(1'760'000'000));
+  CHECK(twice.code() == ExitCode::kInvalid);
+  CHECK_THAT(twice.message(), Catch::Contains("already released"));
+  Status unknown = db->ReleaseHold(999, "dave", "x", At(1'760'000'000));
+  CHECK(unknown.code() == ExitCode::kInvalid);
+  CHECK_THAT(unknown.message(), Catch::Contains("hold 999 does not exist"));
+
+  const auto entries = AllEntries(*db);
+  REQUIRE(entries.size() == 3);  // placed, placed, released; failures left nothing
+  CHECK(entries[0].kind == LedgerKind::kHoldPlaced);
+  CHECK(entries[1].kind == LedgerKind::kHoldPlaced);
+  CHECK(entries[2].kind == LedgerKind::kHoldReleased);
+  CHECK(entries[0].at == At(1'750'000'000));  // the injected clock
+  const auto placed = nlohmann::json::parse(entries[0].detail);
+  CHECK(placed["id"] == *id);
+  CHECK(placed["matter"] == "Smith v. Acme");
+  CHECK(placed["scope"]["subject_id"] == "42");
+  CHECK(placed["placed_at"] == FormatTimestamp(in.placed_at));
+  CHECK(entries[0].detail == placed.dump());  // compact, sorted keys
+  const auto released = nlohmann::json::parse(entries[2].detail);
+  CHECK(released["id"] == *id);
+  CHECK(released["by"] == "carol");
+  CHECK(released["reason"] == "case settled");
+
+  RawDb raw(dir / "state.db");
+  CHECK_THAT(raw.Exec("DELETE FROM holds"), Catch::Contains("never deleted"));
+}
+
+TEST_CASE("runs: begin, end, unfinished, crashed", "[state]") {
+  TempDir dir;
+  auto db = MustOpen(dir / "state.db");
+  CHECK_FALSE(db->LastRun()->has_value());
+
+  RunInfo info;
+  info.started_at = At(1'700'000'000);
+  info.as_of = At(1'699'999'000);
+  info.user = "retention";
+  info.host = "db1";
+  info.version = "0.1.0";
+  info.rules_hash = "abc123";
+  info.command = "retention purge";
+  auto r1 = db->BeginRun(info);
+  REQUIRE(r1.ok());
+  auto unfinished = db->UnfinishedRuns();
+  REQUIRE(unfinished->size() == 1);
+  const RunInfo& u = (*unfinished)[0];
+  CHECK(u.id == *r1);
+  CHECK(u.outcome == "running");
+  CHECK(u.started_at == info.started_at);
+  CHECK(u.as_of == info.as_of);
+  CHECK(u.user == "retention");
+  CHECK(u.host == "db1");
+  CHECK(u.rules_hash == "abc123");
+  CHECK(u.command == "retention purge");
+  CHECK_FALSE(u.ended_at.has_value());
+
+  REQUIRE(db->EndRun(*r1, "ok", 0, R"({"deleted":{"server_logs":12}})").ok());
+  CHECK(db->UnfinishedRuns()->empty());
+  auto last = db->LastRun();
+  REQUIRE(last->has_value());
+  CHECK((*last)->outcome == "ok");
+  CHECK((*last)->ended_at == At(1'750'000'000));
+  CHECK(db->EndRun(*r1, "ok", 0, "").code() == ExitCode::kInvalid);
+
+  auto r2 = db->BeginRun(info);
+  REQUIRE(r2.ok());
+  REQUIRE(db->MarkRunCrashed(*r2).ok());
+  CHECK(db->UnfinishedRuns()->empty());
+  CHECK((*db->LastRun())->outcome == "crashed");
+  CHECK_FALSE(db->MarkRunCrashed(*r2).ok());
+
+  const auto e = AllEntries(*db);
+  REQUIRE(e.size() == 4);
+  CHECK(e[0].kind == LedgerKind::kRunStart);
+  CHECK(e[0].run_id == *r1);
+  CHECK(nlohmann::json::parse(e[0].detail)["rules_hash"] == "abc123");
+  CHECK(e[1].kind == LedgerKind::kRunEnd);
+  const auto end = nlohmann::json::parse(e[1].detail);
+  CHECK(end["outcome"] == "ok");
+  CHECK(end["exit_code"] == 0);
+  CHECK(end["deleted"]["server_logs"] == 12);
+  CHECK(e[2].kind == LedgerKind::kRunStart);
+  CHECK(e[3].kind == LedgerKind::kRunEnd);
+  CHECK(e[3].run_id == *r2);
+  CHECK(nlohmann::json::parse(e[3].detail)["outcome"] == "crashed");
+}
+
+TEST_CASE("pending batches: add, list, settle", "[state]") {
+  TempDir dir;
+  auto db = MustOpen(dir / "state.db");
+  PendingBatch b;
+  b.run_id = 3;
+  b.batch = 7;
+  b.category = "server_logs";
+  b.store = "app";
+  b.target = "request_log";
+  b.rule = "logs.toml:4";
+  b.cutoff = "2026-01-01T00:00:00Z";
+  b.records = {{"1", "2025-01-01T00:00:00Z", ""},
+               {"2", "2025-01-02T00:00:00Z", "customer:9"},
+               {"3", "2025-01-03T00:00:00Z", ""}};
+  auto id = db->AddPending(b);
+  REQUIRE(id.ok());
+  PendingBatch empty_batch = b;
+  empty_batch.records.clear();
+  auto id2 = db->AddPending(empty_batch);
+  REQUIRE(id2.ok());
+
+  auto list = db->ListPending();
+  REQUIRE(list->size() == 2);
+  const PendingBatch& p = (*list)[0];
+  CHECK(p.id == *id);
+  CHECK(p.run_id == 3);
+  CHECK(p.batch == 7);
+  CHECK(p.category == "server_logs");
+  CHECK(p.store == "app");
+  CHECK(p.target == "request_log");
+  CHECK(p.rule == "logs.toml:4");
+  CHECK(p.cutoff == "2026-01-01T00:00:00Z");
+  REQUIRE(p.records.size() == 3);
+  CHECK(p.records[1].key == "2");
+  CHECK(p.records[1].clock == "2025-01-02T00:00:00Z");
+  CHECK(p.records[1].subject == "customer:9");
+  CHECK((*list)[1].records.empty());
+
+  std::vector<LedgerEntry> entries;
+  for (const auto& r : p.records) {
+    LedgerEntry e;
+    e.kind = LedgerKind::kDelete;
+    e.run_id = p.run_id;
+    e.category = p.category;
+    e.store = p.store;
+    e.target = p.target;
+    e.record_key = r.key;
+    e.clock = r.clock;
+    e.cutoff = p.cutoff;
+    e.rule = p.rule;
+    e.subject = r.subject;
+    e.batch = p.batch;
+    entries.push_back(e);
+  }
+  REQUIRE(db->SettlePending(*id, entries).ok());
+  list = db->ListPending();
+  REQUIRE(list->size() == 1);
+  CHECK((*list)[0].id == *id2);
+  const auto ledger = AllEntries(*db);
+  REQUIRE(ledger.size() == 3);
+  CHECK(ledger[1].record_key == "2");
+  CHECK(ledger[1].subject == "customer:9");
+
+  // Settling again fails and appends nothing: one transaction.
+  CHECK_FALSE(db->SettlePending(*id, entries).ok());
+  CHECK(AllEntries(*db).size() == 3);
+  RawDb raw(dir / "state.db");
+  CHECK(raw.Query("SELECT count(*) FROM pending_records") == "0");
+}
+
+TEST_CASE("Append assigns seq, prev_hash and hash", "[state]") {
+  TempDir dir;
+  auto db = MustOpen(dir / "state.db");
+  LedgerEntry e;
+  e.seq = 77;
+  e.prev_hash = "bogus";
+  e.hash = "bogus";
+  e.record_key = "k";
+  REQUIRE(db->Append({e, e}).ok());
+  REQUIRE(db->Append({}).ok());
+  const auto all = AllEntries(*db);
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].seq == 1);
+  CHECK(all[0].prev_hash == kGenesisHash);
+  CHECK(all[1].seq == 2);
+  CHECK(all[1].prev_hash == all[0].hash);
+  CHECK(all[1].hash == ComputeEntryHash(all[1]));
+  CHECK(all[0].at == At(1'750'000'000));  // unset `at` takes the clock
+  auto head = db->Head();
+  CHECK(head->seq == 2);
+  CHECK(head->hash == all[1].hash);
+}
+
+TEST_CASE("Append of 1000 delete entries per call is fast", "[state]") {
+  TempDir dir;
+  auto db = MustOpen(dir / "state.db");
+  constexpr int kCalls = 20;
+  const auto start = std::chrono::steady_clock::now();
+  for (int c = 0; c < kCalls; ++c) {
+    std::vector<LedgerEntry> v(1000);
+    for (int i = 0; i < 1000; ++i) {
+      v[i].kind = LedgerKind::kDelete;
+      v[i].run_id = 1;
+      v[i].category = "server_logs";
+      v[i].store = "app";
+      v[i].target = "request_log";
+      v[i].record_key = std::to_string(c * 1000 + i);
+      v[i].clock = "2024-01-01T00:00:00Z";
+      v[i].cutoff = "2024-04-01T00:00:00Z";
+      v[i].rule = "logs.toml:12";
+      v[i].batch = c;
+    }
+    REQUIRE(db->Append(std::move(v)).ok());
+  }
+  const double ms = std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - start).count();
+  WARN("Append: " << ms / kCalls << " ms per call of 1000 entries");
+  CHECK(ms / kCalls < 500);  // generous: a commit is one fsync
+  CHECK(VerifyLedger(*db)->entries == kCalls * 1000);
+}
+
+// ---- bad files --------------------------------------------------------
+
+void ExpectRefused(const fs::path& path, const std::string& words) {
+  for (bool read_only : {true, false}) {
+    auto db = OpenSqliteStateDb(path, read_only);
+    INFO("read_only=" << read_only << ": " << (db.ok() ? "opened" : db.status().message()));
+    REQUIRE_FALSE(db.ok());
+    CHECK((db.status().code() == ExitCode::kUnavailable ||
+           db.status().code() == ExitCode::kInvalid));
+    CHECK_THAT(db.status().message(), Catch::Contains(path.string()));
+    CHECK_THAT(db.status().message(), Catch::Contains(words));
+  }
+}
+
+TEST_CASE("a file of garbage is refused with a clear message", "[state]") {
+  TempDir dir;
+  const auto path = dir / "state.db";
+  std::mt19937 rng(5);
+  std::string garbage(20000, '\0');
+  for (char& c : garbage) c = static_cast<char>(rng());
+  std::ofstream(path, std::ios::binary) << garbage;
+  ExpectRefused(path, "not a SQLite database");
+  // Short garbage, and text.
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << "hello";
+  ExpectRefused(path, "not a SQLite database");
+  CHECK(fs::file_size(path) == 5);  // untouched
+}
+
+TEST_CASE("a truncated state database is refused", "[state]") {
+  TempDir dir;
+  const auto path = dir / "state.db";
+  {
+    auto db = MustOpen(path);
+    REQUIRE(db->AddHold(SampleHold()).ok());
+    for (int c = 0; c < 20; ++c) {
+      std::vector<LedgerEntry> v(200);
+      for (auto& e : v) e.record_key = std::string(40, 'k');
+      REQUIRE(db->Append(std::move(v)).ok());
+    }
+  }
+  REQUIRE_FALSE(fs::exists(dir / "state.db-wal"));
+  const auto full = fs::file_size(path);
+  REQUIRE(full > 100'000);
+  for (uintmax_t size : {uintmax_t{50}, uintmax_t{100}, uintmax_t{4096}, full / 2, full - 4096}) {
+    const auto copy = dir / ("cut" + std::to_string(size) + ".db");
+    fs::copy_file(path, copy);
+    fs::resize_file(copy, size);
+    INFO("truncated to " << size << " of " << full);
+    ExpectRefused(copy, "truncated");
+  }
+}
+
+TEST_CASE("a damaged page is an error, not a crash", "[state]") {
+  TempDir dir;
+  const auto path = dir / "state.db";
+  {
+    auto db = MustOpen(path);
+    for (int c = 0; c < 20; ++c) {
+      std::vector<LedgerEntry> v(200);
+      for (auto& e : v) e.record_key = std::string(40, 'k');
+      REQUIRE(db->Append(std::move(v)).ok());
+    }
+  }
+  const auto size = fs::file_size(path);
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size / 2 / 4096 * 4096));
+    const std::string junk(4096, '\x5a');
+    f.write(junk.data(), junk.size());
+  }
+  auto db = OpenSqliteStateDb(path, /*read_only=*/true);
+  if (!db.ok()) {
+    CHECK_THAT(db.status().message(), Catch::Contains(path.string()));
+    return;
+  }
+  auto report = VerifyLedger(**db);
+  if (report.ok()) {
+    CHECK_FALSE(report->ok);
+  } else {
+    CHECK_THAT(report.status().message(), Catch::Contains(path.string()));
+    CHECK_THAT(report.status().message(), Catch::Contains("corrupt"));
+  }
+}
+
+TEST_CASE("a SQLite file that is not a state database is refused", "[state]") {
+  TempDir dir;
+  const auto path = dir / "app.db";
+  { RawDb(path).Exec("CREATE TABLE users(id INTEGER)"); }
+  ExpectRefused(path, "not a retention state database");
+}
+
+TEST_CASE("a newer schema version is refused", "[state]") {
+  TempDir dir;
+  const auto path = dir / "state.db";
+  { MustOpen(path); }
+  { RawDb(path).Exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'"); }
+  ExpectRefused(path, "upgrade retention");
+}
+
+}  // namespace
+}  // namespace retention
