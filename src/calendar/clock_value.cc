@@ -91,15 +91,19 @@ bool ParseOffset(Cursor& c, std::chrono::seconds* offset) {
   return true;
 }
 
-// Seconds or millis already scaled to microseconds, within years 1900..9999.
-std::optional<Timestamp> ClockFromMicros(double micros) {
-  // 1900-01-01T00:00:00Z and 10000-01-01T00:00:00Z in seconds.
-  constexpr double kFirst = -2208988800.0 * 1e6;
-  constexpr double kEnd = 253402300800.0 * 1e6;
-  if (!std::isfinite(micros)) return std::nullopt;
-  const double rounded = std::nearbyint(micros);
-  if (rounded < kFirst || rounded >= kEnd) return std::nullopt;
-  return Timestamp(microseconds(static_cast<int64_t>(rounded)));
+// `value` units of `micros_per_unit` microseconds, within years 1900..9999.
+// The whole units are scaled in integers: a double times 1000 would already
+// blur the microseconds of a millisecond clock in year 9999.
+std::optional<Timestamp> ClockFromUnits(double value, int64_t micros_per_unit) {
+  constexpr int64_t kFirst = int64_t{-2208988800} * 1000000;  // 1900-01-01T00:00:00Z
+  constexpr int64_t kEnd = int64_t{253402300800} * 1000000;   // 10000-01-01T00:00:00Z
+  const double approx = value * static_cast<double>(micros_per_unit);
+  if (!(approx > -1e18 && approx < 1e18)) return std::nullopt;  // also NaN; int64 math below fits
+  const double whole = std::floor(value);
+  const int64_t micros = static_cast<int64_t>(whole) * micros_per_unit +
+                         std::llround((value - whole) * static_cast<double>(micros_per_unit));
+  if (micros < kFirst || micros >= kEnd) return std::nullopt;
+  return Timestamp(microseconds(micros));
 }
 
 }  // namespace
@@ -155,11 +159,11 @@ std::optional<Timestamp> ParseClockText(std::string_view text, const TimeZone& n
 }
 
 std::optional<Timestamp> ClockFromUnixSeconds(double seconds) {
-  return ClockFromMicros(seconds * 1e6);
+  return ClockFromUnits(seconds, 1000000);
 }
 
 std::optional<Timestamp> ClockFromUnixMillis(double millis) {
-  return ClockFromMicros(millis * 1e3);
+  return ClockFromUnits(millis, 1000);
 }
 
 }  // namespace retention

@@ -11,13 +11,10 @@ using std::chrono::microseconds;
 using DateLocalTime = date::local_time<microseconds>;
 
 // date::year holds +-32767. A `now` within +-30000 years, moved back by at
-// most 100000 weeks (~1917 years), stays inside it; months and years are
-// checked against kMinTargetYear.
+// most 100000 weeks (~1917 years), stays inside it and after
+// kNothingDueCutoff; months and years are checked against kMinTargetYear.
 constexpr int kMaxNowYear = 30000;
 constexpr int64_t kMinTargetYear = -32000;
-
-// The cutoff before every instant: no record is due.
-constexpr Timestamp kNothingDue = Timestamp::min();
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
@@ -74,10 +71,10 @@ Timestamp TimeZone::FromLocal(LocalTime t, Pick pick) const {
 Timestamp ComputeCutoff(Timestamp now, const CalendarDuration& d, const TimeZone& zone) {
   // Amounts ParseDuration never produces; a negative one would move the
   // cutoff into the future and make everything due.
-  if (d.amount < 0 || d.amount > kMaxDurationAmount) return kNothingDue;
+  if (d.amount < 0 || d.amount > kMaxDurationAmount) return kNothingDueCutoff;
   if (now < date::sys_days{date::year{-kMaxNowYear} / 1 / 1} ||
       now >= date::sys_days{date::year{kMaxNowYear} / 1 / 1}) {
-    return kNothingDue;
+    return kNothingDueCutoff;
   }
   if (d.unit == DurationUnit::kHours) return now - std::chrono::hours{d.amount};
 
@@ -98,7 +95,7 @@ Timestamp ComputeCutoff(Timestamp now, const CalendarDuration& d, const TimeZone
     const int64_t total = int64_t{static_cast<int>(ymd.year())} * 12 +
                           (static_cast<unsigned>(ymd.month()) - 1) - months;
     const int64_t year = FloorDiv(total, 12);
-    if (year < kMinTargetYear) return kNothingDue;
+    if (year < kMinTargetYear) return kNothingDueCutoff;
     const date::year_month ym(date::year{static_cast<int>(year)},
                               date::month{static_cast<unsigned>(total - year * 12 + 1)});
     target = date::local_days{ym / std::min(ymd.day(), (ym / date::last).day())};

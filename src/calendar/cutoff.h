@@ -57,10 +57,16 @@ class TimeZone {
   const date::time_zone* zone_;
 };
 
+// The cutoff ComputeCutoff gives when it cannot compute one: the start of
+// year -32000, earlier than any clock the engine reads (text clocks start at
+// year 1, PostgreSQL's at 4713 BC), so nothing is due. Finite, so that
+// `now - cutoff` cannot overflow.
+inline constexpr Timestamp kNothingDueCutoff =
+    std::chrono::sys_days{std::chrono::year{-32000} / 1 / 1};
+
 // `now - d` as described above. Never throws. A cutoff that would fall
 // outside the calendar the tz code handles (only absurd cases such as
-// "100000 years", or a `now` beyond year 30000) is Timestamp::min(): nothing
-// is due, the safe answer.
+// "100000 years", or a `now` beyond year +-30000) is kNothingDueCutoff.
 Timestamp ComputeCutoff(Timestamp now, const CalendarDuration& d, const TimeZone& zone);
 
 inline bool IsDue(Timestamp clock, Timestamp cutoff) { return clock < cutoff; }

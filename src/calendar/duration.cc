@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <limits>
+#include <vector>
 
 #include <date/date.h>
 
@@ -75,33 +76,41 @@ struct Range {
   int64_t hi;
 };
 
+// The Gregorian calendar repeats every 400 years: 4800 months, 146097 days.
+constexpr int kCycleMonths = 4800;
+constexpr int64_t kCycleDays = 146097;
+
+// First day of each month of two 400-year cycles, counted from the first.
+const std::vector<int64_t>& MonthStarts() {
+  static const std::vector<int64_t> starts = [] {
+    std::vector<int64_t> v;
+    const date::sys_days origin{date::year{2000} / 1 / 1};
+    for (int k = 0; k <= 2 * kCycleMonths; ++k) {
+      const date::year_month ym = date::year{2000} / date::January + date::months{k};
+      v.push_back((date::sys_days{ym / 1} - origin).count());
+    }
+    return v;
+  }();
+  return starts;
+}
+
 // Shortest and longest span, in calendar days, of going back `months` months
-// from any date with end-of-month clamping (cutoff.h). Going back from day d
-// of month M spans the lengths of the months before M, plus d minus the
-// clamped day when the target month is shorter: so the shortest span starts
-// on day 1 and the longest on the last day of M. The Gregorian calendar
-// repeats every 400 years (4800 months, 146097 days), so whole cycles add a
-// fixed count and one cycle of starting months covers every case.
+// from any date with end-of-month clamping (cutoff.h). From day 1 of month M
+// the span is the lengths of the `months` months before M; from a day the
+// target month lacks, clamping makes it the lengths of the months up to and
+// including M. Either way a run of consecutive months, so the extremes are
+// those of such runs. Whole 400-year cycles add a fixed count, and one cycle
+// of starting months covers every case.
 Range MonthSpanDays(int64_t months) {
-  constexpr int64_t kCycleMonths = 4800;
-  constexpr int64_t kCycleDays = 146097;
+  const std::vector<int64_t>& starts = MonthStarts();
   const int64_t cycles = months / kCycleMonths;
   const int rest = static_cast<int>(months % kCycleMonths);
 
   Range r{std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min()};
-  const date::year_month first_start = date::year{2400} / date::January;
-  for (int k = 0; k < kCycleMonths; ++k) {
-    const date::year_month start = first_start + date::months{k};
-    const date::year_month target = start - date::months{rest};
-    const date::day start_last = (start / date::last).day();
-    const date::day target_last = (target / date::last).day();
-    const int64_t shortest =
-        (date::sys_days{start / 1} - date::sys_days{target / 1}).count();
-    const int64_t longest = (date::sys_days{start / start_last} -
-                             date::sys_days{target / std::min(start_last, target_last)})
-                                .count();
-    r.lo = std::min(r.lo, shortest);
-    r.hi = std::max(r.hi, longest);
+  for (int from = kCycleMonths; from < 2 * kCycleMonths; ++from) {
+    const int64_t span = starts[from] - starts[from - rest];
+    r.lo = std::min(r.lo, span);
+    r.hi = std::max(r.hi, span);
   }
   return {r.lo + cycles * kCycleDays, r.hi + cycles * kCycleDays};
 }

@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <cctype>
 #include <cstdlib>
 
 #include "calendar/cutoff.h"
@@ -33,6 +34,8 @@ fs::path Resolve(const fs::path& base_dir, const std::string& p) {
 }
 
 Status LoadLimits(TomlTableReader& r, Limits* limits) {
+  RETENTION_RETURN_IF_ERROR(r.CheckKeys(
+      {"batch_size", "max_delete", "max_delete_fraction", "max_clock_jump", "max_runtime"}));
   auto batch = r.Integer("batch_size");
   if (!batch.ok()) return batch.status();
   if (*batch) {
@@ -53,16 +56,21 @@ Status LoadLimits(TomlTableReader& r, Limits* limits) {
       return r.ErrorAtKey("max_delete_fraction", "max_delete_fraction must be in (0, 1]");
     limits->max_delete_fraction = **fraction;
   }
-  for (const char* key : {"max_clock_jump", "max_runtime"}) {
-    auto text = r.String(key);
-    if (!text.ok()) return text.status();
-    if (!*text) continue;
-    auto d = ParseDuration(**text);
-    if (!d.ok()) return r.ErrorAtKey(key, std::string(key) + ": " + d.status().message());
-    if (std::string_view(key) == "max_clock_jump") limits->max_clock_jump = *d;
-    else limits->max_runtime = *d;
-  }
+  auto jump = r.Duration("max_clock_jump");
+  if (!jump.ok()) return jump.status();
+  if (*jump) limits->max_clock_jump = **jump;
+  auto runtime = r.Duration("max_runtime");
+  if (!runtime.ok()) return runtime.status();
+  limits->max_runtime = *runtime;
   return r.Finish();
+}
+
+bool IsPlainStoreName(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
+  }
+  return true;
 }
 
 Status LoadStore(const std::string& file, const fs::path& base_dir, const std::string& name,
@@ -72,20 +80,34 @@ Status LoadStore(const std::string& file, const fs::path& base_dir, const std::s
   TomlTableReader r(file, *table, "store '" + name + "'");
   store->name = name;
   store->where = r.location();
+  // Rules, holds and `explain STORE/TARGET/KEY` name stores: keep the names
+  // plain so that they never need quoting or splitting.
+  if (!IsPlainStoreName(name))
+    return r.Error("store name '" + name + "' may contain only letters, digits, '_' and '-'");
+  RETENTION_RETURN_IF_ERROR(r.CheckKeys({"type", "path", "root", "conninfo", "conninfo_env", "time_zone"}));
   auto type = r.RequiredString("type");
   if (!type.ok()) return type.status();
   if (*type == "sqlite") store->type = StoreType::kSqlite;
   else if (*type == "postgres") store->type = StoreType::kPostgres;
   else if (*type == "files") store->type = StoreType::kFiles;
   else
-    return r.ErrorAtKey("type", "unknown store type '" + *type +
-                                    "' (expected sqlite, postgres or files)");
+    return r.ErrorAtKey("type", "unknown store type '" + *type + "' (supported: sqlite, files)");
 
   auto zone = r.String("time_zone");
   if (!zone.ok()) return zone.status();
   if (*zone) {
     if (auto z = TimeZone::Load(**zone); !z.ok()) return r.ErrorAtKey("time_zone", z.status().message());
     store->time_zone = **zone;
+  }
+
+  // Keys of the other store types are mistakes, not options.
+  for (auto [key, owner] : {std::pair{"path", StoreType::kSqlite}, std::pair{"root", StoreType::kFiles},
+                            std::pair{"conninfo", StoreType::kPostgres},
+                            std::pair{"conninfo_env", StoreType::kPostgres}}) {
+    if (owner != store->type && store->type != StoreType::kPostgres && table->contains(key))
+      return r.ErrorAtKey(key, "'" + std::string(key) + "' applies to " + std::string(StoreTypeName(owner)) +
+                                   " stores; store '" + name + "' is " +
+                                   std::string(StoreTypeName(store->type)));
   }
 
   switch (store->type) {
@@ -123,6 +145,7 @@ Result<Config> LoadConfig(const fs::path& file_arg) {
   const std::string name = file.string();
   const fs::path base_dir = file.parent_path();
   TomlTableReader r(name, *parsed, "the config");
+  RETENTION_RETURN_IF_ERROR(r.CheckKeys({"rules", "state", "time_zone", "limits", "stores"}));
 
   Config config;
   config.file = file;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <filesystem>
+#include <initializer_list>
 #include <optional>
 #include <set>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include <toml++/toml.h>
 
+#include "calendar/duration.h"
 #include "util/source_location.h"
 #include "util/status.h"
 
@@ -27,6 +29,9 @@ SourceLocation LocationOf(const std::string& file, const toml::node& node);
 
 // Invalid status "FILE:LINE:COL: message" at a node.
 Status ErrorAt(const std::string& file, const toml::node& node, const std::string& message);
+
+// "a string", "an integer", ... for messages.
+std::string_view TomlTypeName(const toml::node& node);
 
 // A view of one table that records which keys were read, so that Finish()
 // can report the first key nobody asked for.
@@ -46,11 +51,19 @@ class TomlTableReader {
   Result<std::optional<int64_t>> Integer(std::string_view key);
   Result<std::optional<double>> Number(std::string_view key);  // int or float
   Result<std::optional<bool>> Boolean(std::string_view key);
+  // A duration string such as "90 days" (calendar/duration.h).
+  Result<std::optional<CalendarDuration>> Duration(std::string_view key);
   // The node itself (any type), or nullptr.
   const toml::node* Node(std::string_view key);
 
   // A required string: missing is "missing key 'KEY' in WHAT" at the table.
   Result<std::string> RequiredString(std::string_view key);
+
+  // Error if the table holds a key outside `known`: "unknown key 'KEY' in
+  // WHAT (did you mean 'K'?)", at the first such key in the file. Called
+  // before the required keys are read, so that a typo ("delete_afer") is
+  // reported as itself rather than as the key it was meant to be missing.
+  Status CheckKeys(std::initializer_list<std::string_view> known) const;
 
   // Error if a key was never read: "unknown key 'KEY' in WHAT".
   Status Finish() const;

@@ -369,7 +369,7 @@ class Generator {
     account_email_.resize(n);
     account_customers_.resize(n);
 
-    // The founding customer signed up on the first day; the rest grow in.
+    // The first account signed up on the first day; the rest grow in.
     account_created_[0] = start_;
     for (int64_t i = 1; i < n; ++i) {
       account_created_[i] = GrowthTime(i - 1, n - 1, start_, now_ - kDay, rng);

@@ -55,7 +55,13 @@
 #include "ledger/ledger.h"
 
 #include <array>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <tuple>
+#include <mutex>
+#include <system_error>
+#include <thread>
 
 namespace retention {
 namespace {
@@ -139,80 +145,193 @@ std::string ComputeEntryHash(const LedgerEntry& entry) {
   return hasher.Hash(entry);
 }
 
-Result<VerifyReport> VerifyLedger(StateDb& state) {
-  VerifyReport report;
-  report.head_hash = std::string(kGenesisHash);
-  EntryHasher hasher;
-  std::string computed;
-  int64_t expected = 1;
+namespace {
 
-  auto fail = [&](int64_t seq, std::string problem) {
-    report.ok = false;
-    report.first_bad_seq = seq;
-    report.problem = std::move(problem);
-    return false;
-  };
+// Checks entries one by one, in the order read.
+class ChainChecker {
+ public:
+  ChainChecker() { report_.head_hash = std::string(kGenesisHash); }
 
-  Status st = state.ScanLedger(INT64_MIN, [&](const LedgerEntry& e) {
-    const std::string n = std::to_string(e.seq);
-    if (e.seq != expected) {
-      if (e.seq < expected) {
-        if (e.seq < 1) {
-          return fail(e.seq, "entry " + n + " has a seq below 1; seqs start at 1");
-        }
-        return fail(e.seq, "entry " + n + " appears after entry " +
-                               std::to_string(expected - 1) + ": the order is broken");
-      }
-      const std::string want = std::to_string(expected);
-      if (expected == 1) {
-        return fail(1, "entry 1 is missing: the ledger starts at entry " + n);
-      }
-      if (e.seq == expected + 1) {
-        return fail(expected, "entry " + want + " is missing: entry " + n +
-                                  " follows entry " + std::to_string(expected - 1));
-      }
-      return fail(expected, "entries " + want + " to " + std::to_string(e.seq - 1) +
-                                " are missing: entry " + n + " follows entry " +
-                                std::to_string(expected - 1));
+  // False at the first bad entry (the report then says why).
+  bool Check(const LedgerEntry& e) {
+    if (e.seq != expected_) return Gap(e);
+    if (e.prev_hash != report_.head_hash) return BadLink(e);
+    hasher_.Hash(e, &computed_);
+    if (computed_ != e.hash) {
+      return Fail(e.seq, "entry " + std::to_string(e.seq) + " was modified: its fields hash to " +
+                             Abbrev(computed_) + " but its stored hash is " + Abbrev(e.hash));
     }
-    if (e.prev_hash != report.head_hash) {
-      if (e.seq == 1) {
-        return fail(1, "entry 1 does not start the chain: its prev_hash is " +
-                           Abbrev(e.prev_hash) + ", not 64 zeros");
-      }
-      return fail(e.seq, "entry " + n + " does not follow entry " +
-                             std::to_string(e.seq - 1) + ": its prev_hash is " +
-                             Abbrev(e.prev_hash) + " but entry " +
-                             std::to_string(e.seq - 1) + "'s hash is " +
-                             Abbrev(report.head_hash) +
-                             " (an entry was inserted, removed, replaced or reordered here)");
-    }
-    hasher.Hash(e, &computed);
-    if (computed != e.hash) {
-      return fail(e.seq, "entry " + n + " was modified: its fields hash to " +
-                             Abbrev(computed) + " but its stored hash is " +
-                             Abbrev(e.hash));
-    }
-    report.head_hash = e.hash;
-    report.head_seq = e.seq;
-    ++report.entries;
-    ++expected;
+    report_.head_hash = e.hash;
+    report_.head_seq = e.seq;
+    ++report_.entries;
+    ++expected_;
     return true;
-  });
-  if (!st.ok()) {
-    // The state database reports an entry it cannot even decode (a NULL
-    // field, an unknown kind) as AuditFailed: that is tampering too, and it
-    // sits right after the last good entry (any gap before it would have
-    // been reported first only if we had seen it, so name the next seq).
-    if (st.code() == ExitCode::kAuditFailed && report.ok) {
-      report.ok = false;
-      report.first_bad_seq = expected;
-      report.problem = st.message();
-      return report;
-    }
-    return st;
   }
-  return report;
+
+  // The state database could not decode the entry after the last one
+  // checked (ScanLedger's AuditFailed). If entries were missing before it
+  // we would have been told of it first only had we seen it, so `expected_`
+  // is the first bad seq either way.
+  void Undecodable(const std::string& problem) { Fail(expected_, problem); }
+
+  const VerifyReport& report() const { return report_; }
+
+ private:
+  bool Fail(int64_t seq, std::string problem) {
+    report_.ok = false;
+    report_.first_bad_seq = seq;
+    report_.problem = std::move(problem);
+    return false;
+  }
+
+  bool Gap(const LedgerEntry& e) {
+    const std::string n = std::to_string(e.seq);
+    const std::string before = std::to_string(expected_ - 1);
+    if (e.seq < expected_) {
+      if (e.seq < 1) return Fail(e.seq, "entry " + n + " has a seq below 1; seqs start at 1");
+      return Fail(e.seq, "entry " + n + " appears after entry " + before + ": the order is broken");
+    }
+    const std::string want = std::to_string(expected_);
+    if (expected_ == 1) return Fail(1, "entry 1 is missing: the ledger starts at entry " + n);
+    if (e.seq == expected_ + 1) {
+      return Fail(expected_, "entry " + want + " is missing: entry " + n + " follows entry " + before);
+    }
+    return Fail(expected_, "entries " + want + " to " + std::to_string(e.seq - 1) +
+                               " are missing: entry " + n + " follows entry " + before);
+  }
+
+  bool BadLink(const LedgerEntry& e) {
+    if (e.seq == 1) {
+      return Fail(1, "entry 1 does not start the chain: its prev_hash is " + Abbrev(e.prev_hash) +
+                         ", not 64 zeros");
+    }
+    const std::string n = std::to_string(e.seq);
+    const std::string before = std::to_string(e.seq - 1);
+    return Fail(e.seq, "entry " + n + " does not follow entry " + before + ": its prev_hash is " +
+                           Abbrev(e.prev_hash) + " but entry " + before + "'s hash is " +
+                           Abbrev(report_.head_hash) +
+                           " (an entry was inserted, removed, replaced or reordered here)");
+  }
+
+  VerifyReport report_;
+  EntryHasher hasher_;
+  std::string computed_;
+  int64_t expected_ = 1;
+};
+
+// Reading entries from the state database and hashing them cost about the
+// same, so they run in two threads: a reader fills batches of entries, the
+// calling thread checks them. Memory is bounded by kBatches * kBatchSize
+// entries whatever the ledger's size.
+constexpr size_t kBatchSize = 2048;
+constexpr size_t kBatches = 4;
+
+class Pipeline {
+ public:
+  explicit Pipeline(StateDb& state) : state_(state) {
+    for (auto& b : batches_) {
+      b.resize(kBatchSize);
+      free_.push_back(&b);
+    }
+  }
+
+  Result<VerifyReport> Run() {
+    ChainChecker checker;
+    std::thread reader;
+    try {
+      reader = std::thread([this] { Read(); });
+    } catch (const std::system_error&) {
+      // No thread to be had (RLIMIT_NPROC): the same check, in one thread.
+      Status st = state_.ScanLedger(INT64_MIN,
+                                    [&](const LedgerEntry& e) { return checker.Check(e); });
+      return Finish(checker, checker.report().ok ? std::move(st) : Status::Ok());
+    }
+    bool good = true;
+    for (;;) {
+      Batch* b = nullptr;
+      size_t n = 0;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return !full_.empty() || done_; });
+        if (full_.empty()) break;  // done_ and drained
+        std::tie(b, n) = full_.front();
+        full_.pop_front();
+      }
+      for (size_t i = 0; good && i < n; ++i) good = checker.Check((*b)[i]);
+      {
+        std::lock_guard lock(mu_);
+        free_.push_back(b);
+        if (!good) stop_ = true;
+      }
+      cv_.notify_all();
+      if (!good) break;
+    }
+    reader.join();
+    return Finish(checker, good ? std::move(status_) : Status::Ok());
+  }
+
+ private:
+  using Batch = std::vector<LedgerEntry>;
+
+  // `scan` is the reader's status when every entry it delivered was good.
+  static Result<VerifyReport> Finish(ChainChecker& checker, Status scan) {
+    if (!scan.ok()) {
+      if (scan.code() != ExitCode::kAuditFailed) return scan;
+      checker.Undecodable(scan.message());
+    }
+    return checker.report();
+  }
+
+  void Read() {
+    Batch* cur = nullptr;
+    size_t n = 0;
+    auto publish = [&] {
+      {
+        std::lock_guard lock(mu_);
+        full_.emplace_back(cur, n);
+      }
+      cv_.notify_all();
+      cur = nullptr;
+      n = 0;
+    };
+    Status st = state_.ScanLedger(INT64_MIN, [&](const LedgerEntry& e) {
+      if (cur == nullptr) {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return !free_.empty() || stop_; });
+        if (stop_) return false;
+        cur = free_.back();
+        free_.pop_back();
+      }
+      (*cur)[n++] = e;  // reuses the slot's string capacity
+      if (n == kBatchSize) publish();
+      return true;
+    });
+    if (cur != nullptr && n > 0) publish();
+    {
+      std::lock_guard lock(mu_);
+      status_ = std::move(st);
+      done_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  StateDb& state_;
+  std::array<Batch, kBatches> batches_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<Batch*, size_t>> full_;
+  std::vector<Batch*> free_;
+  bool stop_ = false;
+  bool done_ = false;
+  Status status_;
+};
+
+}  // namespace
+
+Result<VerifyReport> VerifyLedger(StateDb& state) {
+  // The StateDb is used by the reader thread only, and only while this
+  // call runs; it is never used from two threads at once.
+  return Pipeline(state).Run();
 }
 
 Result<VerifyReport> VerifyLedger(StateDb& state, const LedgerCheckpoint& checkpoint) {

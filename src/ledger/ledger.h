@@ -58,7 +58,9 @@ struct VerifyReport {
 // seqs run 1, 2, 3 ... without gaps, that each entry's prev_hash is the
 // previous entry's hash (kGenesisHash for entry 1) and that each entry's
 // fields hash to its stored hash. Stops at the first bad entry. A failure
-// to read the state database is an error Status, not a report.
+// to read the state database is an error Status, not a report. Reads
+// through `state` on a second thread while hashing on the calling one; do
+// not use `state` elsewhere during the call.
 Result<VerifyReport> VerifyLedger(StateDb& state);
 // The same, then checks that entry `checkpoint.seq` still exists with
 // `checkpoint.hash`.

@@ -40,11 +40,13 @@ Result<std::vector<TargetDecision>> MakeDecisions(const Config& config, const Ru
       d.zone = *store_zone;
       // Every floor over the same records guards them, this rule's own
       // included (it matters when a path other than the schedule deletes).
+      d.overlaps.push_back({&c, &t});
       for (const Category& other : rules.categories) {
-        if (!other.keep_at_least) continue;
         for (const Target& ot : other.targets) {
           if (!SameRecords(t, ot)) continue;
-          d.floors.push_back({&other, &ot, ComputeCutoff(as_of, *other.keep_at_least, *zone)});
+          if (&ot != &t) d.overlaps.push_back({&other, &ot});
+          if (other.keep_at_least)
+            d.floors.push_back({&other, &ot, ComputeCutoff(as_of, *other.keep_at_least, *zone)});
         }
       }
       decisions.push_back(std::move(d));

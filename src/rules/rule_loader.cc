@@ -35,21 +35,26 @@ bool IsPlainName(std::string_view s) {
   return true;
 }
 
-Result<std::optional<CalendarDuration>> DurationField(TomlTableReader& r, std::string_view key) {
-  auto text = r.String(key);
-  if (!text.ok()) return text.status();
-  if (!*text) return std::optional<CalendarDuration>();
-  auto d = ParseDuration(**text);
-  if (!d.ok()) return r.ErrorAtKey(key, std::string(key) + ": " + d.status().message());
-  return std::optional<CalendarDuration>(*d);
-}
-
 // A string field that must be a plain name if present.
 Result<std::optional<std::string>> NameField(TomlTableReader& r, std::string_view key) {
   auto v = r.String(key);
   if (!v.ok()) return v.status();
   if (*v && (*v)->empty()) return r.ErrorAtKey(key, "'" + std::string(key) + "' must not be empty");
   return v;
+}
+
+// A files pattern stays under the store root: not absolute, and no ".."
+// component ("app..log" is a plain name).
+bool IsRelativeWithoutDotDot(std::string_view pattern) {
+  if (pattern.empty() || pattern.front() == '/') return false;
+  size_t start = 0;
+  while (start <= pattern.size()) {
+    size_t end = pattern.find('/', start);
+    if (end == std::string_view::npos) end = pattern.size();
+    if (pattern.substr(start, end - start) == "..") return false;
+    start = end + 1;
+  }
+  return true;
 }
 
 Result<FilterValue> ScalarFilterValue(const std::string& file, const toml::node& node,
@@ -84,6 +89,7 @@ Status LoadFilters(const std::string& file, const toml::node& node, std::vector<
       }
     } else if (const toml::table* t = value.as_table()) {
       TomlTableReader r(file, *t, "filter '" + f.column + "'");
+      RETENTION_RETURN_IF_ERROR(r.CheckKeys({"null"}));
       auto is_null = r.Boolean("null");
       if (!is_null.ok()) return is_null.status();
       if (!*is_null) return r.Error("filter '" + f.column + "' must be { null = true } or { null = false }");
@@ -105,6 +111,7 @@ Status LoadFilters(const std::string& file, const toml::node& node, std::vector<
 }
 
 Status LoadSqlClock(TomlTableReader& r, ClockSpec* clock) {
+  RETENTION_RETURN_IF_ERROR(r.CheckKeys({"column", "encoding", "time_zone", "join"}));
   auto column = r.RequiredString("column");
   if (!column.ok()) return column.status();
   clock->source = ClockSource::kColumn;
@@ -128,6 +135,7 @@ Status LoadSqlClock(TomlTableReader& r, ClockSpec* clock) {
     const toml::table* t = join->as_table();
     if (!t) return ErrorAt(r.file(), *join, "'join' must be { table = ..., key = ..., on = ... }");
     TomlTableReader jr(r.file(), *t, "the clock's join");
+    RETENTION_RETURN_IF_ERROR(jr.CheckKeys({"table", "key", "on"}));
     ClockJoin j;
     auto table = jr.RequiredString("table");
     if (!table.ok()) return table.status();
@@ -142,6 +150,7 @@ Status LoadSqlClock(TomlTableReader& r, ClockSpec* clock) {
 }
 
 Status LoadFileClock(TomlTableReader& r, ClockSpec* clock) {
+  RETENTION_RETURN_IF_ERROR(r.CheckKeys({"mtime", "name", "time_zone"}));
   auto mtime = r.Boolean("mtime");
   if (!mtime.ok()) return mtime.status();
   auto name = r.String("name");
@@ -150,15 +159,17 @@ Status LoadFileClock(TomlTableReader& r, ClockSpec* clock) {
     return r.Error("a files clock is { mtime = true } or { name = \"PATTERN\" }");
   if (*name) {
     const std::string& p = **name;
-    if (p.find("%Y") == std::string::npos || p.find("%m") == std::string::npos ||
-        p.find("%d") == std::string::npos)
-      return r.ErrorAtKey("name", "name pattern must contain %Y, %m and %d");
+    // Directives are read left to right, so "%%Y" is a literal "%Y", not a year.
+    std::string directives;
     for (size_t i = 0; i < p.size(); ++i) {
       if (p[i] != '%') continue;
       if (i + 1 >= p.size() || std::string_view("YmdHMS%").find(p[i + 1]) == std::string_view::npos)
         return r.ErrorAtKey("name", "name pattern supports only %Y %m %d %H %M %S and %%");
-      ++i;
+      directives += p[++i];
     }
+    if (directives.find('Y') == std::string::npos || directives.find('m') == std::string::npos ||
+        directives.find('d') == std::string::npos)
+      return r.ErrorAtKey("name", "name pattern must contain %Y, %m and %d");
     clock->source = ClockSource::kFileName;
     clock->name_pattern = p;
   } else {
@@ -179,6 +190,8 @@ Status LoadTarget(const Config& config, const std::string& file, const std::stri
   if (!table) return ErrorAt(file, node, "each target of '" + category + "' must be a table ([[" + category + ".target]])");
   TomlTableReader r(file, *table, "a target of '" + category + "'");
   target->where = r.location();
+  RETENTION_RETURN_IF_ERROR(
+      r.CheckKeys({"name", "store", "table", "key", "paths", "clock", "where", "subject"}));
 
   auto store_name = r.RequiredString("store");
   if (!store_name.ok()) return store_name.status();
@@ -221,10 +234,16 @@ Status LoadTarget(const Config& config, const std::string& file, const std::stri
       const toml::table* t = subject->as_table();
       if (!t) return ErrorAt(file, *subject, "'subject' must be { kind = ..., column = ... }");
       TomlTableReader sr(file, *t, "the subject");
+      RETENTION_RETURN_IF_ERROR(sr.CheckKeys({"kind", "column"}));
       auto kind = sr.RequiredString("kind");
       if (!kind.ok()) return kind.status();
-      if (!IsPlainName(*kind) || kind->find(':') != std::string::npos)
-        return sr.ErrorAtKey("kind", "subject kind '" + *kind + "' must be a plain name like customer");
+      // Holds and erasure requests name a subject as KIND:ID.
+      if (kind->find(':') != std::string::npos)
+        return sr.ErrorAtKey("kind", "subject kind '" + *kind +
+                                         "' must not contain ':' (subjects are named KIND:ID)");
+      if (!IsPlainName(*kind))
+        return sr.ErrorAtKey("kind", "subject kind '" + *kind +
+                                         "' may contain only letters, digits, '_', '-' and '.'");
       auto column = sr.RequiredString("column");
       if (!column.ok()) return column.status();
       RETENTION_RETURN_IF_ERROR(sr.Finish());
@@ -245,7 +264,7 @@ Status LoadTarget(const Config& config, const std::string& file, const std::stri
     for (const toml::node& p : *list) {
       auto s = p.value<std::string>();
       if (!p.is_string() || s->empty()) return ErrorAt(file, p, "each path pattern must be a non-empty string");
-      if ((*s)[0] == '/' || s->find("..") != std::string::npos)
+      if (!IsRelativeWithoutDotDot(*s))
         return ErrorAt(file, p, "path pattern '" + *s + "' must be relative to the store root, without '..'");
       target->paths.push_back(*s);
     }
@@ -268,6 +287,8 @@ Status LoadCategory(const Config& config, const std::string& file, const std::st
   category->where = r.location();
   if (!IsPlainName(name))
     return r.Error("category name '" + name + "' may contain only letters, digits, '_', '-' and '.'");
+  RETENTION_RETURN_IF_ERROR(r.CheckKeys({"description", "policy", "policy_source", "keep_at_least",
+                                         "delete_after", "max_delete_fraction", "target"}));
 
   for (auto [key, field] : {std::pair{"description", &category->description},
                             std::pair{"policy", &category->policy},
@@ -276,9 +297,9 @@ Status LoadCategory(const Config& config, const std::string& file, const std::st
     if (!v.ok()) return v.status();
     *field = v->value_or("");
   }
-  auto delete_after = DurationField(r, "delete_after");
+  auto delete_after = r.Duration("delete_after");
   if (!delete_after.ok()) return delete_after.status();
-  auto keep_at_least = DurationField(r, "keep_at_least");
+  auto keep_at_least = r.Duration("keep_at_least");
   if (!keep_at_least.ok()) return keep_at_least.status();
   category->delete_after = *delete_after;
   category->keep_at_least = *keep_at_least;
@@ -321,7 +342,8 @@ Status LoadRuleFile(const Config& config, const fs::path& path, RuleSet* out) {
   auto parsed = ParseTomlFile(path);
   if (!parsed.ok()) return parsed.status();
   const std::string file = path.string();
-  if (parsed->empty()) return Status::Invalid(file + ": defines no category");
+  if (parsed->empty())
+    return ErrorAt(file, *parsed, "the file defines no category (expected one or more [CATEGORY] tables)");
   std::vector<Category> loaded;
   for (const auto& [key, node] : *parsed) {
     Category c;

@@ -332,46 +332,22 @@ Result<bool> FilesStore::DeleteOne(const FileEvaluator& ev, const Candidate& c, 
   }
   const int dirfd = cache->fd.get();
 
+  // Open the leaf (never through a symlink; O_NONBLOCK: never hang on a
+  // fifo swapped in) to see what it is now and to test for a lock: skip what
+  // another process holds a flock on, as systemd-tmpfiles does, and hold our
+  // own exclusive lock until the unlink. (No fstatat first: the open itself
+  // refuses symlinks, and a fifo or socket swapped in is seen by fstat; a
+  // device node would take root to plant.)
   struct stat st;
-  if (::fstatat(dirfd, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    const int err = errno;
-    if (err == ENOENT) return false;
-    if (err == EACCES || err == EPERM) {
-      spdlog::warn("{}: not deleting {}: {}", Prefix(), c.key, Errno(err));
-      return false;
-    }
-    return Status::IoError(Prefix() + ": " + c.key + ": " + Errno(err));
-  }
-  if (!S_ISREG(st.st_mode) || st.st_dev != root_.dev) {
-    spdlog::warn("{}: not deleting {}: no longer a regular file", Prefix(), c.key);
-    return false;
-  }
-
-  // Skip what another process holds a lock on, as systemd-tmpfiles does, and
-  // hold our own exclusive lock until the unlink. O_NONBLOCK: never hang on a
-  // file swapped for a fifo; O_NOFOLLOW: never open through a new symlink.
-  int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+  const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
   UniqueFd fd(::openat(dirfd, leaf.c_str(), flags | O_NOATIME));
   if (!fd.valid() && errno == EPERM) fd.Reset(::openat(dirfd, leaf.c_str(), flags));  // not our file
-  if (!fd.valid()) {
-    const int err = errno;
-    if (err == ENOENT) return false;
-    if (err != EACCES && err != EPERM) {
-      spdlog::warn("{}: not deleting {}: cannot open it to check for a lock: {}", Prefix(), c.key, Errno(err));
+  if (fd.valid()) {
+    if (::fstat(fd.get(), &st) != 0) return Status::IoError(Prefix() + ": " + c.key + ": " + Errno(errno));
+    if (!S_ISREG(st.st_mode) || st.st_dev != root_.dev) {
+      spdlog::warn("{}: not deleting {}: no longer a regular file", Prefix(), c.key);
       return false;
     }
-    // Not readable by this user, so not lockable by us either; unlinking
-    // needs only the directory. As tmpfiles, go on with the fstatat result.
-    spdlog::debug("{}: {}: cannot open to check for a lock ({}); deciding on its stat", Prefix(), c.key,
-                  Errno(err));
-  } else {
-    struct stat fst;
-    if (::fstat(fd.get(), &fst) != 0 || !S_ISREG(fst.st_mode) || fst.st_dev != st.st_dev ||
-        fst.st_ino != st.st_ino) {
-      spdlog::warn("{}: not deleting {}: it changed while being checked", Prefix(), c.key);
-      return false;
-    }
-    st = fst;
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
       if (err == EWOULDBLOCK) {
@@ -381,6 +357,36 @@ Result<bool> FilesStore::DeleteOne(const FileEvaluator& ev, const Candidate& c, 
       }
       return false;
     }
+  } else {
+    const int err = errno;
+    switch (err) {
+      case ENOENT:
+        return false;  // already gone
+      case ELOOP:
+      case ENXIO:  // a socket
+        spdlog::warn("{}: not deleting {}: no longer a regular file", Prefix(), c.key);
+        return false;
+      case EACCES:
+      case EPERM:
+        break;  // unreadable: decided on fstatat below
+      default:
+        spdlog::warn("{}: not deleting {}: cannot open it to check for a lock: {}", Prefix(), c.key, Errno(err));
+        return false;
+    }
+    // Not readable by this user, so not lockable by us either; unlinking
+    // needs only the directory. As tmpfiles, decide on its stat.
+    if (::fstatat(dirfd, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      const int e = errno;
+      if (e == ENOENT) return false;
+      spdlog::warn("{}: not deleting {}: {}", Prefix(), c.key, Errno(e));
+      return false;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_dev != root_.dev) {
+      spdlog::warn("{}: not deleting {}: no longer a regular file", Prefix(), c.key);
+      return false;
+    }
+    spdlog::debug("{}: {}: cannot open to check for a lock ({}); deciding on its stat", Prefix(), c.key,
+                  Errno(err));
   }
 
   // The re-check: clock from this fresh stat or the name, floors, and the

@@ -6,13 +6,15 @@
 //   retention_clock(value, encoding, zone) -> unix microseconds, or NULL
 //       when the value is NULL or does not parse under `encoding` (the
 //       integer value of ClockEncoding); `zone` names the zone for naive text.
-//   retention_held(key, subject, clock_us) -> 1 when a hold in force covers
-//       the record of the current target (see HeldContext), else 0.
+//   retention_held(i, key, subject, clock_us) -> 1 when a hold in force
+//       covers the record as a record of the i-th overlapping target of the
+//       current decision (see HeldContext), else 0.
 #pragma once
 
 #include <sqlite3.h>
 
 #include <string>
+#include <vector>
 
 #include "holds/hold_set.h"
 #include "util/status.h"
@@ -22,10 +24,13 @@ namespace retention {
 // Which target the rows of the running statement belong to, and the holds
 // in force. The store points it at the current decision before each query.
 struct HeldContext {
+  struct Scope {
+    std::string category;
+    std::string target;
+    std::string subject_kind;  // "" when the target maps no subject
+  };
   const HoldSet* holds = nullptr;
-  std::string category;
-  std::string target;
-  std::string subject_kind;
+  std::vector<Scope> scopes;  // indexed by retention_held's first argument
 };
 
 Status RegisterRetentionFunctions(sqlite3* db, HeldContext* context);

@@ -38,6 +38,7 @@ std::string Col(const std::string& alias, const std::string& column) {
 }
 
 std::string GuardAlias(size_t i) { return "g" + std::to_string(i + 1); }
+std::string OverlapAlias(size_t i) { return "o" + std::to_string(i); }
 
 SqlParam ToParam(const FilterValue& v) {
   return std::visit([](const auto& x) -> SqlParam { return x; }, v);
@@ -51,8 +52,9 @@ std::string ZoneOf(const Target& target, const TimeZone& fallback) {
 }  // namespace
 
 SqliteQueryBuilder::SqliteQueryBuilder(const TargetDecision& decision, const ResolvedSqliteTarget& self,
-                                       const std::vector<ResolvedSqliteTarget>& guards)
-    : decision_(decision), self_(self), guards_(guards) {}
+                                       const std::vector<ResolvedSqliteTarget>& guards,
+                                       const std::vector<ResolvedSqliteTarget>& overlaps)
+    : decision_(decision), self_(self), guards_(guards), overlaps_(overlaps) {}
 
 SqlFragment SqliteQueryBuilder::From() const {
   SqlFragment f;
@@ -66,6 +68,13 @@ SqlFragment SqliteQueryBuilder::From() const {
     if (!g.join_key) continue;
     f.sql += " LEFT JOIN main." + QuoteIdentifier(g.clock_table) + " AS " + GuardAlias(i) + " ON " +
              Col(GuardAlias(i), *g.join_key) + " = " + Col("t", *g.join_on);
+  }
+  // Overlap 0 is the target itself, whose join is "j".
+  for (size_t i = 1; i < overlaps_.size(); ++i) {
+    const auto& o = overlaps_[i];
+    if (!o.join_key) continue;
+    f.sql += " LEFT JOIN main." + QuoteIdentifier(o.clock_table) + " AS " + OverlapAlias(i) + " ON " +
+             Col(OverlapAlias(i), *o.join_key) + " = " + Col("t", *o.join_on);
   }
   return f;
 }
@@ -185,8 +194,30 @@ std::string SqliteQueryBuilder::SubjectColumn() const {
 
 SqlFragment SqliteQueryBuilder::Held() const {
   SqlFragment f;
-  f.sql = "retention_held(" + KeyColumn() + ", " + SubjectColumn() + ", ";
-  f += ClockMicros();
+  if (!decision_.holds || decision_.holds->empty()) {
+    // Still a call, so that a decision without loaded holds fails loudly
+    // (see retention_held) instead of deleting.
+    f.sql = decision_.holds ? "0" : "retention_held(0, NULL, NULL, NULL)";
+    return f;
+  }
+  if (overlaps_.empty()) {
+    // A decision must list its own target among its overlaps; without it
+    // holds could not be matched, so refuse at run time.
+    f.sql = "retention_held(-1, NULL, NULL, NULL)";
+    return f;
+  }
+  f.sql = "(0";
+  for (size_t i = 0; i < overlaps_.size(); ++i) {
+    const Target& target = *decision_.overlaps[i].target;
+    const auto& o = overlaps_[i];
+    const std::string alias = i == 0 ? "j" : OverlapAlias(i);
+    const std::string subject = o.subject_column ? Col("t", *o.subject_column) : std::string("NULL");
+    f.sql += " OR (coalesce(";
+    f += FiltersOf(target, o, "t");
+    f.sql += ", 0) AND retention_held(" + std::to_string(i) + ", " + KeyColumn() + ", " + subject + ", ";
+    f += ClockMicrosOf(target, Col(o.join_key ? alias : "t", o.clock_column));
+    f.sql += "))";
+  }
   f.sql += ")";
   return f;
 }

@@ -7,7 +7,8 @@
 // (ResolvedSqliteTarget) and are quoted; every value is a bound parameter.
 //
 // Aliases: the target table is "t"; the table holding its clock through a
-// join is "j"; floor guards with joins get "g1", "g2", ...
+// join is "j"; floor guards with joins get "g1", "g2", ...; overlapping
+// targets with joins (for holds) "o1", "o2", ...
 #pragma once
 
 #include <string>
@@ -39,7 +40,8 @@ class SqliteQueryBuilder {
   // `guards` parallels decision.floors: each guard target resolved on the
   // same database.
   SqliteQueryBuilder(const TargetDecision& decision, const ResolvedSqliteTarget& self,
-                     const std::vector<ResolvedSqliteTarget>& guards);
+                     const std::vector<ResolvedSqliteTarget>& guards,
+                     const std::vector<ResolvedSqliteTarget>& overlaps);
 
   // FROM "table" AS t LEFT JOIN ... (the clock join and the guards' joins).
   SqlFragment From() const;
@@ -54,7 +56,8 @@ class SqliteQueryBuilder {
   SqlFragment Due() const;
   // Every floor guard lets the record go.
   SqlFragment GuardsPass() const;
-  // 1 when a hold in force covers the record.
+  // 1 when a hold in force covers the record as a record of any
+  // overlapping target whose filters match it (decision.overlaps).
   SqlFragment Held() const;
   // Filters AND Due AND GuardsPass AND NOT Held.
   SqlFragment Deletable() const;
@@ -75,6 +78,7 @@ class SqliteQueryBuilder {
   const TargetDecision& decision_;
   const ResolvedSqliteTarget& self_;
   const std::vector<ResolvedSqliteTarget>& guards_;
+  const std::vector<ResolvedSqliteTarget>& overlaps_;
 };
 
 }  // namespace retention

@@ -21,7 +21,8 @@ class SqliteStore;
 // Resolves the decision's target and guards once, then builds statements.
 struct PreparedDecision {
   ResolvedSqliteTarget self;
-  std::vector<ResolvedSqliteTarget> guards;
+  std::vector<ResolvedSqliteTarget> guards;    // parallel to decision.floors
+  std::vector<ResolvedSqliteTarget> overlaps;  // parallel to decision.overlaps
 };
 
 class SqliteCursor : public CandidateCursor {
@@ -61,9 +62,9 @@ class SqliteStore : public Store {
   Result<PreparedDecision> Prepare(const TargetDecision& decision);
   void PointHeldAt(const TargetDecision& decision) {
     held_.holds = decision.holds;
-    held_.category = decision.category->name;
-    held_.target = decision.target->name;
-    held_.subject_kind = decision.target->subject ? decision.target->subject->kind : "";
+    held_.scopes.clear();
+    for (const auto& o : decision.overlaps)
+      held_.scopes.push_back({o.category->name, o.target->name, o.target->subject ? o.target->subject->kind : ""});
   }
   SqliteConnection& db() { return *db_; }
   std::string Label() const { return "store '" + config_.name + "'"; }
@@ -96,6 +97,11 @@ Result<PreparedDecision> SqliteStore::Prepare(const TargetDecision& decision) {
     if (!resolved.ok()) return resolved.status();
     p.guards.push_back(std::move(*resolved));
   }
+  for (const auto& o : decision.overlaps) {
+    auto resolved = Resolve(*o.target);
+    if (!resolved.ok()) return resolved.status();
+    p.overlaps.push_back(std::move(*resolved));
+  }
   return p;
 }
 
@@ -121,7 +127,7 @@ Status SqliteStore::CheckTarget(const Category&, const Target& target, TargetChe
   Category dummy;
   d.target = &target;
   d.category = &dummy;
-  SqliteQueryBuilder builder(d, *resolved, {});
+  SqliteQueryBuilder builder(d, *resolved, {}, {});
   SqlFragment from = builder.From();
   sql += from.sql + " LIMIT 200)";
   auto stmt = db_->Prepare(sql);
@@ -148,7 +154,7 @@ Result<TargetStats> SqliteStore::Measure(const TargetDecision& decision) {
   auto prepared = Prepare(decision);
   if (!prepared.ok()) return prepared.status();
   PointHeldAt(decision);
-  SqliteQueryBuilder b(decision, prepared->self, prepared->guards);
+  SqliteQueryBuilder b(decision, prepared->self, prepared->guards, prepared->overlaps);
 
   // One pass over the target's records: the inner query computes, per
   // record, its clock and whether it is due, held and floor-protected; the
@@ -214,10 +220,11 @@ Result<int64_t> SqliteStore::CountCovered(const Category& category, const Target
   d.target = &target;
   d.holds = &holds;
   d.zone = zone;
+  d.overlaps.push_back({&category, &target});
   auto prepared = Prepare(d);
   if (!prepared.ok()) return prepared.status();
   PointHeldAt(d);
-  SqliteQueryBuilder b(d, prepared->self, prepared->guards);
+  SqliteQueryBuilder b(d, prepared->self, prepared->guards, prepared->overlaps);
   SqlFragment q;
   q.sql = "SELECT count(*)";
   q += b.From();
@@ -243,7 +250,7 @@ Result<std::vector<Candidate>> SqliteCursor::Next(size_t limit) {
   std::vector<Candidate> out;
   if (done_) return out;
   store_->PointHeldAt(decision_);
-  SqliteQueryBuilder b(decision_, prepared_.self, prepared_.guards);
+  SqliteQueryBuilder b(decision_, prepared_.self, prepared_.guards, prepared_.overlaps);
   // Keyset paging on (clock column, order column): records kept by a hold
   // or floor are passed once, never rescanned by later pages.
   SqlFragment q;
@@ -301,7 +308,7 @@ Result<std::vector<DeletedRecord>> SqliteStore::DeleteBatch(const TargetDecision
   auto prepared = Prepare(decision);
   if (!prepared.ok()) return prepared.status();
   PointHeldAt(decision);
-  SqliteQueryBuilder b(decision, prepared->self, prepared->guards);
+  SqliteQueryBuilder b(decision, prepared->self, prepared->guards, prepared->overlaps);
 
   std::map<std::string, const Candidate*> by_key;
   for (const Candidate& c : batch) by_key.emplace(c.key, &c);
@@ -375,7 +382,7 @@ Result<RecordFacts> SqliteStore::Lookup(const TargetDecision& decision, const st
   auto prepared = Prepare(decision);
   if (!prepared.ok()) return prepared.status();
   PointHeldAt(decision);
-  SqliteQueryBuilder b(decision, prepared->self, prepared->guards);
+  SqliteQueryBuilder b(decision, prepared->self, prepared->guards, prepared->overlaps);
   SqlFragment q;
   q.sql = "SELECT " + b.ClockColumn() + ", ";
   q += b.ClockMicros();

@@ -13,7 +13,9 @@
 //   - for every floor guard whose filters match it, its clock under that
 //     guard parses and is < the guard's floor cutoff (an unparseable clock
 //     under a floor is protected: when unsure, keep);
-//   - no hold in force covers it.
+//   - no hold in force covers it, under this target or under any other
+//     target over the same records whose filters match it (a hold on
+//     category "support" keeps a support record whatever rule deletes it).
 #pragma once
 
 #include <memory>
@@ -44,6 +46,14 @@ struct TargetDecision {
   // (nothing is ever due under it).
   std::optional<Timestamp> cutoff;
   std::vector<FloorGuard> floors;
+  // Every target over the same records, this one first: a hold covering a
+  // record under any of them (category, target, subject as that target
+  // maps it) keeps the record.
+  struct Overlap {
+    const Category* category = nullptr;
+    const Target* target = nullptr;
+  };
+  std::vector<Overlap> overlaps;
   // Holds in force. Purge replaces it before every batch, under the hold
   // barrier; never null while a store uses the decision.
   const HoldSet* holds = nullptr;

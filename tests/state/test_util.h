@@ -18,8 +18,10 @@ namespace retention::testing {
 
 class TempDir {
  public:
-  TempDir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "retention-test-XXXXXX").string();
+  TempDir() : TempDir(std::filesystem::temp_directory_path()) {}
+  // Under `base`, e.g. /dev/shm for tests that fsync a lot.
+  explicit TempDir(const std::filesystem::path& base) {
+    std::string templ = (base / "retention-test-XXXXXX").string();
     if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = templ;
   }

@@ -1,0 +1,238 @@
+// End-to-end: the operator's whole loop on the demo, logrotate-style —
+// demo, plan, purge, plan again, purge again (idempotent), audit verify —
+// then the data and the ledger are checked with plain SQL, and a tampered
+// ledger entry must be caught (SPEC 6.2, 6.3, 6.10).
+#include <set>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "e2e/e2e_util.h"
+
+namespace retention::e2e {
+namespace {
+
+using Json = nlohmann::json;
+
+// The key column of each demo table, as the shipped rules name it.
+const std::map<std::string, std::string> kKeyColumn = {
+    {"accounts", "id"},       {"customers", "id"},       {"inventory_items", "id"}, {"sales", "id"},
+    {"invoices", "id"},       {"support_tickets", "id"}, {"support_emails", "id"},  {"audit_events", "id"},
+    {"security_events", "id"}, {"request_logs", "id"},   {"sessions", "id"},        {"oauth_states", "state"},
+    {"usage_events", "id"}};
+
+std::map<std::string, std::set<std::string>> KeysPerTable(const fs::path& app_db) {
+  Db db(app_db, true);
+  std::map<std::string, std::set<std::string>> keys;
+  for (const auto& [table, key] : kKeyColumn) {
+    auto column = db.Column("SELECT \"" + key + "\" FROM \"" + table + "\"");
+    keys[table] = {column.begin(), column.end()};
+  }
+  return keys;
+}
+
+Json PlanJson(const fs::path& config) {
+  auto r = RunWith(config, {"plan", "--format", "json"});
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  return Json::parse(r.out);
+}
+
+// Deletable per table in a plan (targets of several categories on one table add up).
+std::map<std::string, int64_t> DeletablePerTable(const Json& plan) {
+  std::map<std::string, int64_t> out;
+  for (const auto& t : plan.at("targets")) out[t.at("target").get<std::string>()] += t.at("deletable").get<int64_t>();
+  return out;
+}
+
+TEST_CASE("e2e demo flow: plan, purge, plan, purge again, verify, tamper", "[e2e]") {
+  TempDir dir;
+  const fs::path demo = dir / "demo";
+  const fs::path config = MakeDemo(demo, 4000);
+  const fs::path app_db = demo / "app.db";
+  const fs::path state_db = demo / "state.db";
+
+  const auto counts_before = RowCounts(app_db);
+  const auto keys_before = KeysPerTable(app_db);
+  const int64_t now = NowUnixSeconds();
+  // Young request logs: the 30-day floor keeps every one of them.
+  const int64_t young_logs_before = Db(app_db, true).Int(
+      "SELECT count(*) FROM request_logs WHERE " + TextClockSeconds("created_at") + " >= ?",
+      {std::to_string(now - 29 * 86400)});
+  REQUIRE(young_logs_before > 0);
+
+  // --- plan: a dry run, and it says what will go.
+  const std::string app_bytes = ReadFile(app_db);
+  const Json plan = PlanJson(config);
+  CHECK(ReadFile(app_db) == app_bytes);  // plan changes nothing
+  CHECK_FALSE(fs::exists(state_db));
+  const auto deletable = DeletablePerTable(plan);
+  for (const char* table : {"request_logs", "audit_events", "security_events", "sessions", "usage_events"}) {
+    INFO(table);
+    CHECK(deletable.at(table) > 0);
+  }
+  CHECK(deletable.at("sales") == 0);  // the 7-year floor
+  CHECK(deletable.at("invoices") == 0);
+  CHECK(plan.at("deletable").get<int64_t>() > 0);
+
+  // --- purge.
+  auto purge = RunWith(config, {"purge", "--format", "json"});
+  INFO(Describe(purge));
+  REQUIRE(purge.exit_code == 0);
+  const Json report = Json::parse(purge.out);
+  CHECK(report.at("outcome") == "ok");
+  REQUIRE(fs::exists(state_db));
+
+  const auto counts_after = RowCounts(app_db);
+  const auto keys_after = KeysPerTable(app_db);
+  const auto ledger_deletes = LedgerCounts(state_db, "delete");
+  int64_t removed_total = 0;
+  for (const auto& table : kDemoTables) {
+    INFO(table);
+    const int64_t removed = counts_before.at(table) - counts_after.at(table);
+    removed_total += removed;
+    const auto it = ledger_deletes.find("app/" + table);
+    CHECK(removed == (it == ledger_deletes.end() ? 0 : it->second));
+    // Purge deleted what plan showed (nothing changed in between).
+    CHECK(removed == deletable.at(table));
+  }
+  CHECK(removed_total == report.at("deleted").get<int64_t>());
+  CHECK(removed_total == plan.at("deletable").get<int64_t>());
+
+  // Exactly one delete entry per removed row, naming that row's key.
+  {
+    Db state(state_db, true);
+    for (const auto& table : kDemoTables) {
+      INFO(table);
+      std::set<std::string> removed;
+      for (const auto& k : keys_before.at(table))
+        if (!keys_after.at(table).count(k)) removed.insert(k);
+      CHECK(keys_after.at(table).size() + removed.size() == keys_before.at(table).size());
+      const auto logged = state.Column(
+          "SELECT record_key FROM ledger WHERE kind = 'delete' AND store = 'app' AND target = ?", {table});
+      CHECK(logged.size() == removed.size());  // no duplicates
+      CHECK(std::set<std::string>(logged.begin(), logged.end()) == removed);
+    }
+    // Every delete entry says why: run, category, clock, rule, cutoff.
+    CHECK(state.Int("SELECT count(*) FROM ledger WHERE kind = 'delete' AND (run_id <= 0 OR category = '' "
+                    "OR clock = '' OR rule = '' OR cutoff = '')") == 0);
+    CHECK(state.Int("SELECT count(*) FROM ledger WHERE kind = 'run_start'") == 1);
+    CHECK(state.Int("SELECT count(*) FROM ledger WHERE kind = 'run_end'") == 1);
+  }
+
+  // --- the data: nothing past its schedule is left, nothing protected went.
+  {
+    Db app(app_db, true);
+    Db state(state_db, true);
+    const int64_t as_of = state.Int("SELECT as_of FROM runs ORDER BY id LIMIT 1") / 1000000;
+    // Request logs: due after 90 days, so none older remains...
+    CHECK(app.Int("SELECT count(*) FROM request_logs WHERE " + TextClockSeconds("created_at") + " < ?",
+                  {std::to_string(as_of - 90 * 86400)}) == 0);
+    // ...and the 30-day floor kept every young one.
+    CHECK(app.Int("SELECT count(*) FROM request_logs WHERE " + TextClockSeconds("created_at") + " >= ?",
+                  {std::to_string(now - 29 * 86400)}) == young_logs_before);
+    // Audit events (unix milliseconds) and security events (ISO-8601 with
+    // offsets): 12 calendar months.
+    const int64_t twelve_months = MinusMonthsUtc(as_of, 12);
+    CHECK(app.Int("SELECT count(*) FROM audit_events WHERE occurred_at < ?",
+                  {std::to_string(twelve_months * 1000)}) == 0);
+    CHECK(app.Int("SELECT count(*) FROM security_events WHERE " + TextClockSeconds("occurred_at") + " < ?",
+                  {std::to_string(twelve_months)}) == 0);
+    // Usage events: 14 months.
+    CHECK(app.Int("SELECT count(*) FROM usage_events WHERE " + TextClockSeconds("occurred_at") + " < ?",
+                  {std::to_string(MinusMonthsUtc(as_of, 14))}) == 0);
+    // Undated records (NULL, '', 'unknown') are never due: all still there.
+    CHECK(app.Int("SELECT count(*) FROM request_logs WHERE " + TextClockSeconds("created_at") + " IS NULL") > 0);
+    // Transaction records: the 7-year floor keeps every sale and invoice,
+    // even those of closed accounts that the 90-day rule makes due.
+    CHECK(counts_after.at("sales") == counts_before.at("sales"));
+    CHECK(counts_after.at("invoices") == counts_before.at("invoices"));
+  }
+
+  // --- plan again: nothing left to delete.
+  const Json plan2 = PlanJson(config);
+  CHECK(plan2.at("deletable").get<int64_t>() == 0);
+  for (const auto& t : plan2.at("targets")) {
+    INFO(t.dump());
+    CHECK(t.at("deletable").get<int64_t>() == 0);
+  }
+
+  // --- a second purge is a no-op.
+  const int64_t deletes_after_first = LedgerCount(state_db, "delete");
+  auto purge2 = RunWith(config, {"purge"});
+  INFO(Describe(purge2));
+  CHECK(purge2.exit_code == 0);
+  CHECK(LedgerCount(state_db, "delete") == deletes_after_first);
+  CHECK(RowCounts(app_db) == counts_after);
+
+  // --- the ledger verifies.
+  auto verify = RunWith(config, {"audit", "verify"});
+  INFO(Describe(verify));
+  CHECK(verify.exit_code == 0);
+  std::string head_hash;
+  int64_t tampered_seq = 0;
+  {
+    Db state(state_db, true);
+    head_hash = state.Column("SELECT hash FROM ledger ORDER BY seq DESC LIMIT 1").at(0);
+    tampered_seq = state.Int("SELECT min(seq) + 5 FROM ledger WHERE kind = 'delete'");
+  }
+  CHECK(Contains(verify.out, head_hash));
+
+  // --- tamper with one entry, as someone hiding a deletion would: the
+  // append-only trigger is a guard against accidents, not an attacker.
+  {
+    Db state(state_db);
+    state.Exec("DROP TRIGGER ledger_no_update");
+    state.Exec("UPDATE ledger SET record_key = 'forged-' || record_key WHERE seq = " +
+               std::to_string(tampered_seq));
+  }
+  auto tampered = RunWith(config, {"audit", "verify"});
+  INFO(Describe(tampered));
+  CHECK(tampered.exit_code == 78);
+  CHECK(Contains(tampered.out + tampered.err, "entry " + std::to_string(tampered_seq)));
+
+  auto tampered_json = RunWith(config, {"audit", "verify", "--format", "json"});
+  INFO(Describe(tampered_json));
+  CHECK(tampered_json.exit_code == 78);
+  const Json verdict = Json::parse(tampered_json.out);
+  CHECK(verdict.at("ok") == false);
+  CHECK(verdict.at("first_bad_seq").get<int64_t>() == tampered_seq);
+}
+
+TEST_CASE("e2e demo flow: a deleted or reordered ledger entry fails verification", "[e2e]") {
+  TempDir dir;
+  const fs::path config = MakeDemo(dir / "demo", 2000);
+  const fs::path state_db = dir / "demo" / "state.db";
+  auto purge = RunWith(config, {"purge"});
+  INFO(Describe(purge));
+  REQUIRE(purge.exit_code == 0);
+  REQUIRE(RunWith(config, {"audit", "verify"}).exit_code == 0);
+
+  SECTION("an entry removed from the middle") {
+    Db state(state_db);
+    state.Exec("DROP TRIGGER ledger_no_delete");
+    state.Exec("DELETE FROM ledger WHERE seq = 7");
+  }
+  SECTION("two entries swapped") {
+    Db state(state_db);
+    state.Exec("DROP TRIGGER ledger_no_update");
+    state.Exec("UPDATE ledger SET seq = -1 WHERE seq = 5; UPDATE ledger SET seq = 5 WHERE seq = 6; "
+               "UPDATE ledger SET seq = 6 WHERE seq = -1");
+  }
+  SECTION("a forged entry inserted, with a hash that chains to its predecessor's") {
+    Db state(state_db);
+    state.Exec("DROP TRIGGER ledger_no_update");
+    const int64_t last = state.Int("SELECT max(seq) FROM ledger");
+    state.Exec("UPDATE ledger SET seq = seq + 1000000 WHERE seq > 8");
+    state.Exec("INSERT INTO ledger SELECT 9, at, kind, run_id, category, store, target, 'forged', clock, cutoff, "
+               "rule, subject, batch, detail, hash, hash FROM ledger WHERE seq = 8");
+    state.Exec("UPDATE ledger SET seq = seq - 1000000 + 1 WHERE seq > 1000000");
+    REQUIRE(state.Int("SELECT max(seq) FROM ledger") == last + 1);
+  }
+  auto verify = RunWith(config, {"audit", "verify"});
+  INFO(Describe(verify));
+  CHECK(verify.exit_code == 78);
+}
+
+}  // namespace
+}  // namespace retention::e2e
