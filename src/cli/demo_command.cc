@@ -62,7 +62,8 @@ Status RunDemoCommand(const CommandArgs& a) {
     *a.out << "  " << table << ": " << rows << " rows\n";
     total += rows;
   }
-  *a.out << "  (" << total << " rows in " << summary->database.string() << ")\n\n"
+  *a.out << "  (" << total << " rows in " << summary->database.string() << ")\n"
+         << "  logs/ and backups/: rotated logs and nightly backups, one a day for 200 days\n\n"
          << "Next:\n"
          << "  retention --config " << summary->config.string() << " check\n"
          << "  retention --config " << summary->config.string() << " plan\n"

@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "demo/app_database.h"
+#include "demo/demo_files.h"
 
 namespace retention {
 namespace {
@@ -67,6 +68,14 @@ std::string ConfigText(const fs::path& rules_dir) {
   t += "[stores.app]\n";
   t += "type = \"sqlite\"\n";
   t += "path = \"app.db\"\n";
+  t += "\n";
+  t += "[stores.logs]\n";
+  t += "type = \"files\"\n";
+  t += "root = \"logs\"\n";
+  t += "\n";
+  t += "[stores.backups]\n";
+  t += "type = \"files\"\n";
+  t += "root = \"backups\"\n";
   return t;
 }
 
@@ -162,6 +171,7 @@ Result<DemoSummary> CreateDemo(const DemoOptions& options) {
   }
   RETENTION_RETURN_IF_ERROR(demo::EnableWal(summary.database));
   summary.rows_per_table = std::move(*rows);
+  RETENTION_RETURN_IF_ERROR(CreateDemoFiles(dir, options.now, options.seed));
 
   RETENTION_RETURN_IF_ERROR(WriteFileAtomically(summary.config, ConfigText(rules_dir)));
   return summary;

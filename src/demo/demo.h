@@ -14,6 +14,12 @@
 //   [stores.app]
 //   type = "sqlite"
 //   path = "app.db"
+//   [stores.logs]                   # DIR/logs, DIR/backups: see demo_files.h
+//   type = "files"
+//   root = "logs"
+//   [stores.backups]
+//   type = "files"
+//   root = "backups"
 //
 // DIR/app.db (SQLite, WAL mode): the schema is written out in
 // demo/app_database.h. Its data covers the three years before `now`, is a

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -70,6 +71,16 @@ class FileEvaluator {
       ev.guards_.push_back(Guard{i, g.category->name, g.target->name, g.floor_cutoff, std::move(*gg),
                                  std::move(*gr), holds->MayCover(g.category->name, g.target->name)});
     }
+    // Overlapping rules without a floor: a hold there holds the file here.
+    for (size_t i = 1; i < d.overlaps.size(); ++i) {
+      const auto& o = d.overlaps[i];
+      if (o.target->store != store.name || !holds->MayCover(o.category->name, o.target->name)) continue;
+      auto og = GlobSet::Compile(o.target->paths);
+      if (!og.ok()) return og.status().WithContext(o.target->where.ToString());
+      auto orr = FileClockReader::Make(o.target->clock, d.zone);
+      if (!orr.ok()) return orr.status().WithContext(o.target->where.ToString());
+      ev.overlaps_.push_back(Overlap{o.category->name, o.target->name, std::move(*og), std::move(*orr)});
+    }
     return ev;
   }
 
@@ -82,6 +93,11 @@ class FileEvaluator {
     if (!cutoff_ || !IsDue(*clock->value, *cutoff_)) return Verdict::kNotDue;
     if (may_be_held_ && holds_->Covers(RecordRef{category_, target_, key, "", "", clock->value}))
       return Verdict::kHeld;
+    for (const Overlap& o : overlaps_) {
+      if (o.globs.Matches(key) &&
+          holds_->Covers(RecordRef{o.category, o.target, key, "", "", o.clock.Read(st, basename).value}))
+        return Verdict::kHeld;
+    }
     bool floor = false;
     for (const Guard& g : guards_) {
       if (!g.globs.Matches(key)) continue;
@@ -119,6 +135,14 @@ class FileEvaluator {
     bool may_be_held;
   };
 
+  // Another rule over the same files, checked for holds only.
+  struct Overlap {
+    std::string category;
+    std::string target;
+    GlobSet globs;
+    FileClockReader clock;
+  };
+
   FileEvaluator(GlobSet globs, FileClockReader reader) : globs_(std::move(globs)), reader_(std::move(reader)) {}
 
   GlobSet globs_;
@@ -129,6 +153,7 @@ class FileEvaluator {
   const HoldSet* holds_ = nullptr;
   bool may_be_held_ = false;
   std::vector<Guard> guards_;
+  std::vector<Overlap> overlaps_;
 };
 
 // Streams the deletable files of one target in walk order: byte order within
@@ -199,7 +224,6 @@ class FilesStore : public Store {
 
  private:
   std::string Prefix() const { return "store '" + config_.name + "'"; }
-
 
   // The parent directory of the last key, reused for consecutive keys in
   // the same directory within one batch (it was reached by the safe walk).

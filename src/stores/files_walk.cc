@@ -164,7 +164,7 @@ void DirWalker::Pop() {
   }
   Frame& parent = stack_.back();
   path_.resize(parent.path_len);
-  if (!parent.fd.valid() && !Reopen(parent, top.fd.get())) {
+  if (!parent.fd.valid() && parent.next < parent.entries.size() && !Reopen(parent, top.fd.get())) {
     // The directory was moved or replaced while the walk was below it: when
     // unsure, leave the rest of it for the next run.
     spdlog::warn("store '{}': directory {} changed during the walk; skipping the rest of it",

@@ -236,4 +236,17 @@ SqlFragment SqliteQueryBuilder::Deletable() const {
   return f;
 }
 
+SqlFragment CandidatePageQuery(const SqliteQueryBuilder& b, bool paging) {
+  // Keyset paging on (clock column, order column): records kept by a hold
+  // or floor are passed once, never rescanned by later pages.
+  SqlFragment q;
+  q.sql = "SELECT " + b.KeyColumn() + ", " + b.ClockColumn() + ", " + b.SubjectColumn() + ", " + b.OrderColumn();
+  q += b.From();
+  q.sql += " WHERE ";
+  q += b.Deletable();
+  if (paging) q.sql += " AND (" + b.ClockColumn() + ", " + b.OrderColumn() + ") > (?, ?)";
+  q.sql += " ORDER BY " + b.ClockColumn() + ", " + b.OrderColumn() + " LIMIT ?";
+  return q;
+}
+
 }  // namespace retention

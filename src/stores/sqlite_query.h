@@ -37,8 +37,9 @@ void BindParams(SqliteStatement& stmt, const std::vector<SqlParam>& params, int 
 
 class SqliteQueryBuilder {
  public:
-  // `guards` parallels decision.floors: each guard target resolved on the
-  // same database.
+  // `guards` parallels decision.floors and `overlaps` decision.overlaps:
+  // each target resolved on the same database. `decision` must outlive the
+  // builder; the resolved targets are copied.
   SqliteQueryBuilder(const TargetDecision& decision, const ResolvedSqliteTarget& self,
                      const std::vector<ResolvedSqliteTarget>& guards,
                      const std::vector<ResolvedSqliteTarget>& overlaps);
@@ -76,9 +77,15 @@ class SqliteQueryBuilder {
   SqlFragment ClockMicrosOf(const Target& target, const std::string& column_sql) const;
 
   const TargetDecision& decision_;
-  const ResolvedSqliteTarget& self_;
-  const std::vector<ResolvedSqliteTarget>& guards_;
-  const std::vector<ResolvedSqliteTarget>& overlaps_;
+  const ResolvedSqliteTarget self_;
+  const std::vector<ResolvedSqliteTarget> guards_;
+  const std::vector<ResolvedSqliteTarget> overlaps_;
 };
+
+// The page query of purge's candidate cursor: the deletable records, oldest
+// first, after (clock, order) when `paging`; then the page size. Columns:
+// key, raw clock, subject, order column. Exposed so a test can assert
+// with EXPLAIN QUERY PLAN that it walks the clock index.
+SqlFragment CandidatePageQuery(const SqliteQueryBuilder& b, bool paging);
 
 }  // namespace retention

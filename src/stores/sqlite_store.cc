@@ -127,7 +127,8 @@ Status SqliteStore::CheckTarget(const Category&, const Target& target, TargetChe
   Category dummy;
   d.target = &target;
   d.category = &dummy;
-  SqliteQueryBuilder builder(d, *resolved, {}, {});
+  const std::vector<ResolvedSqliteTarget> no_guards, no_overlaps;
+  SqliteQueryBuilder builder(d, *resolved, no_guards, no_overlaps);
   SqlFragment from = builder.From();
   sql += from.sql + " LIMIT 200)";
   auto stmt = db_->Prepare(sql);
@@ -251,16 +252,8 @@ Result<std::vector<Candidate>> SqliteCursor::Next(size_t limit) {
   if (done_) return out;
   store_->PointHeldAt(decision_);
   SqliteQueryBuilder b(decision_, prepared_.self, prepared_.guards, prepared_.overlaps);
-  // Keyset paging on (clock column, order column): records kept by a hold
-  // or floor are passed once, never rescanned by later pages.
-  SqlFragment q;
-  q.sql = "SELECT " + b.KeyColumn() + ", " + b.ClockColumn() + ", " + b.SubjectColumn() + ", " + b.OrderColumn();
-  q += b.From();
-  q.sql += " WHERE ";
-  q += b.Deletable();
   const bool paging = !last_order_.empty();
-  if (paging) q.sql += " AND (" + b.ClockColumn() + ", " + b.OrderColumn() + ") > (?, ?)";
-  q.sql += " ORDER BY " + b.ClockColumn() + ", " + b.OrderColumn() + " LIMIT ?";
+  SqlFragment q = CandidatePageQuery(b, paging);
   auto stmt = store_->db().Prepare(q.sql);
   if (!stmt.ok()) return stmt.status();
   BindParams(*stmt, q.params);

@@ -1206,16 +1206,34 @@ root = "backups"
   const Category& usage = Find(rules, "usage_events");
   CHECK(usage.delete_after);
 
-  // Every category whose targets are in a files store named for backups
-  // keeps a ~90-day rolling window.
-  for (const Category& c : rules.categories) {
-    for (const Target& t : c.targets) {
-      if (t.store != "backups") continue;
-      INFO("backups category " << c.name);
-      REQUIRE(c.delete_after);
-      CHECK(AlwaysAtLeast(*c.delete_after, {80, U::kDays}));
-      CHECK(AlwaysAtLeast({100, U::kDays}, *c.delete_after));
-    }
+  // Server log files on disk: the request-log schedule, by mtime or by the
+  // date in the file name.
+  const Category& log_files = Find(rules, "server_log_files");
+  CHECK(log_files.keep_at_least == CalendarDuration{30, U::kDays});
+  CHECK(log_files.delete_after == CalendarDuration{90, U::kDays});
+  for (const Target& t : log_files.targets) {
+    CHECK(t.store == "logs");
+    CHECK(t.clock.source != ClockSource::kColumn);
+  }
+
+  // Backups: a ~90-day rolling window, by the date in the file name.
+  const Category& backups = Find(rules, "backups");
+  REQUIRE(backups.delete_after);
+  CHECK(AlwaysAtLeast(*backups.delete_after, {80, U::kDays}));
+  CHECK(AlwaysAtLeast({100, U::kDays}, *backups.delete_after));
+  for (const Target& t : backups.targets) {
+    CHECK(t.store == "backups");
+    CHECK(t.clock.source == ClockSource::kFileName);
+  }
+
+  // No category targets a store the config above does not define (the
+  // loader refuses those); and every files store is used.
+  for (const char* store : {"app", "logs", "backups"}) {
+    bool used = false;
+    for (const Category& c : rules.categories)
+      for (const Target& t : c.targets) used = used || t.store == store;
+    INFO("store " << store);
+    CHECK(used);
   }
 }
 

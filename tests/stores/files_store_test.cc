@@ -537,6 +537,50 @@ TEST_CASE("a tree 2000 directories deep walks with few descriptors", "[files]") 
   CHECK((*deleted)[0].key == key);
 }
 
+TEST_CASE("ancestors whose descriptors were closed are reopened on the way back up", "[files]") {
+  TempDir tmp;
+  const fs::path root = tmp / "root";
+  // 100 levels, each with a subdirectory "d" listed before a file "z.log":
+  // each z.log is reached only after the walk comes back from below, when
+  // its directory's descriptor has been closed (more than 32 levels deep).
+  fs::path dir = root;
+  std::set<std::string> expected;
+  std::string rel;
+  for (int i = 0; i < 100; ++i) {
+    WriteFile(dir / "z.log", kOld);
+    expected.insert(rel + "z.log");
+    dir /= "d";
+    rel += "d/";
+  }
+  fs::create_directories(dir);
+  auto store = OpenOrFail(FilesConfig(root));
+  FilesRule rule("c", "t", "logs", {"**/*.log"}, MtimeClock());
+  HoldSet holds;
+  TargetDecision d = rule.Decide(kNow, &holds);
+  auto stats = store->Measure(d);
+  REQUIRE(stats.ok());
+  CHECK(stats->total == 100);
+  CHECK(Keys(Drain(*store, d, 1)) == expected);
+
+  // A directory moved while the cursor is below it: the walk goes on
+  // without error, and what it returns still only names files that exist
+  // or existed under the root.
+  auto cursor = store->OpenCursor(d);
+  REQUIRE(cursor.ok());
+  auto first = (*cursor)->Next(1);  // the deepest z.log: every ancestor's fd is open or closed now
+  REQUIRE(first.ok());
+  REQUIRE(first->size() == 1);
+  fs::rename(root / "d/d/d", root / "moved");
+  size_t more = 0;
+  while (true) {
+    auto page = (*cursor)->Next(5);
+    REQUIRE(page.ok());
+    if (page->empty()) break;
+    more += page->size();
+  }
+  CHECK(more <= 99);
+}
+
 TEST_CASE("checking a target", "[files]") {
   TempDir tmp;
   const fs::path root = tmp / "root";

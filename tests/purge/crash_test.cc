@@ -1,0 +1,170 @@
+// Crash safety (SPEC 6.2) and one run at a time (SPEC 6.5), on the built
+// binary: a purge killed with SIGKILL at each step of the batch protocol
+// (through the test-only fault point RETENTION_FAULT, not a sleep) leaves a
+// state that the next run reconciles into an exact ledger.
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "e2e/e2e_util.h"
+#include "state/run_lock.h"
+
+namespace retention {
+namespace {
+
+using e2e::Db;
+using e2e::Describe;
+using e2e::RunResult;
+using e2e::RunWith;
+using e2e::TempDir;
+using e2e::WriteFile;
+
+constexpr int kRows = 60;  // all due; batches of 7 -> 9 batches
+
+// A store with one table whose every row is due, and rules for it.
+void MakeFixture(const TempDir& dir) {
+  {
+    Db db(dir / "app.db");
+    db.Exec("PRAGMA journal_mode=WAL; CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT, who INTEGER);"
+            "CREATE INDEX events_at ON events(at);");
+    std::string sql = "BEGIN;";
+    for (int i = 1; i <= kRows; ++i)
+      sql += "INSERT INTO events VALUES (" + std::to_string(i) + ", '2020-01-" +
+             (i % 28 + 1 < 10 ? "0" : "") + std::to_string(i % 28 + 1) + " 10:00:00', " + std::to_string(i % 5) + ");";
+    db.Exec(sql + "COMMIT;");
+  }
+  WriteFile(dir / "rules" / "events.toml", R"(
+[events]
+description = "test events"
+delete_after = "30 days"
+[[events.target]]
+store = "app"
+table = "events"
+clock = { column = "at", encoding = "text" }
+subject = { kind = "customer", column = "who" }
+)");
+  WriteFile(dir / "retention.toml", R"(
+rules = "rules"
+state = "state.db"
+[limits]
+batch_size = 7
+max_delete_fraction = 1.0
+[stores.app]
+type = "sqlite"
+path = "app.db"
+)");
+}
+
+std::set<std::string> Remaining(const TempDir& dir) {
+  Db db(dir / "app.db", true);
+  auto ids = db.Column("SELECT id FROM events");
+  return {ids.begin(), ids.end()};
+}
+
+std::multiset<std::string> LedgerDeletes(const TempDir& dir) {
+  Db db(dir / "state.db", true);
+  auto keys = db.Column("SELECT record_key FROM ledger WHERE kind = 'delete'");
+  return {keys.begin(), keys.end()};
+}
+
+RunResult PurgeWithFault(const TempDir& dir, const std::string& fault) {
+  ::setenv("RETENTION_FAULT", fault.c_str(), 1);
+  RunResult r = RunWith(dir / "retention.toml", {"purge"});
+  ::unsetenv("RETENTION_FAULT");
+  return r;
+}
+
+TEST_CASE("a purge killed at any step of the batch protocol leaves an exact ledger", "[purge][crash][e2e]") {
+  for (const char* point : {"after_pending", "after_delete", "after_settle"}) {
+    for (int nth : {1, 2, 5}) {
+      DYNAMIC_SECTION(point << " #" << nth) {
+        TempDir dir;
+        MakeFixture(dir);
+        RunResult killed = PurgeWithFault(dir, std::string(point) + ":" + std::to_string(nth));
+        INFO(Describe(killed));
+        REQUIRE(killed.exit_code == 128 + SIGKILL);
+
+        // Right after the crash: whatever is gone must be accounted for by
+        // the ledger or by a pending batch that the next run settles.
+        const std::set<std::string> after_crash = Remaining(dir);
+        REQUIRE(after_crash.size() < static_cast<size_t>(kRows) + 1);
+        if (std::string(point) != "after_pending")
+          REQUIRE(after_crash.size() <= static_cast<size_t>(kRows - 7 * (nth - 1) - 7));
+
+        RunResult next = RunWith(dir / "retention.toml", {"purge"});
+        INFO(Describe(next));
+        REQUIRE(next.exit_code == 0);
+        CHECK((std::string(point) == "after_settle" || next.out.find("Reconciled") != std::string::npos ||
+               std::string(point) == "after_pending"));
+
+        // Every row is gone, and each has exactly one delete entry.
+        REQUIRE(Remaining(dir).empty());
+        const auto entries = LedgerDeletes(dir);
+        REQUIRE(entries.size() == static_cast<size_t>(kRows));
+        REQUIRE(std::set<std::string>(entries.begin(), entries.end()).size() == static_cast<size_t>(kRows));
+
+        Db state(dir / "state.db", true);
+        CHECK(state.Int("SELECT count(*) FROM runs WHERE outcome = 'crashed'") == 1);
+        RunResult verify = RunWith(dir / "retention.toml", {"audit", "verify"});
+        INFO(Describe(verify));
+        REQUIRE(verify.exit_code == 0);
+      }
+    }
+  }
+}
+
+TEST_CASE("rows deleted by a crashed batch are reconciled as deleted, rows kept are not", "[purge][crash][e2e]") {
+  TempDir dir;
+  MakeFixture(dir);
+  // Killed after the first target transaction committed, before its ledger
+  // entries: 7 rows gone without entries.
+  RunResult killed = PurgeWithFault(dir, "after_delete:1");
+  REQUIRE(killed.exit_code == 128 + SIGKILL);
+  REQUIRE(Remaining(dir).size() == static_cast<size_t>(kRows - 7));
+  REQUIRE(LedgerDeletes(dir).empty());
+  {
+    Db state(dir / "state.db", true);
+    REQUIRE(state.Int("SELECT count(*) FROM pending") == 1);
+  }
+  // Hold everything that is left: the next run must only settle the crash.
+  RunResult hold = RunWith(dir / "retention.toml",
+                           {"hold", "add", "--freeze-all", "--matter", "M-1", "--reason", "audit", "--by", "test"});
+  INFO(Describe(hold));
+  REQUIRE(hold.exit_code == 0);
+  RunResult next = RunWith(dir / "retention.toml", {"purge"});
+  INFO(Describe(next));
+  REQUIRE(next.exit_code == 0);
+  REQUIRE(Remaining(dir).size() == static_cast<size_t>(kRows - 7));
+  const auto entries = LedgerDeletes(dir);
+  REQUIRE(entries.size() == 7);
+  Db state(dir / "state.db", true);
+  REQUIRE(state.Int("SELECT count(*) FROM pending") == 0);
+  REQUIRE(state.Int("SELECT count(*) FROM ledger WHERE kind = 'reconciled'") == 1);
+  // The reconciled entries name exactly the rows that are gone.
+  for (const auto& key : entries) CHECK(Remaining(dir).count(key) == 0);
+}
+
+TEST_CASE("a second purge while one holds the lock exits 75; a killed run's lock is released", "[purge][lock][e2e]") {
+  TempDir dir;
+  MakeFixture(dir);
+  {
+    // This test process plays the first run: it holds the run lock.
+    auto lock = RunLock::TryAcquire(RunLock::PathFor((dir / "state.db").string()));
+    REQUIRE(lock.ok());
+    RunResult second = RunWith(dir / "retention.toml", {"purge"});
+    INFO(Describe(second));
+    REQUIRE(second.exit_code == 75);
+    REQUIRE(second.err.find("another run") != std::string::npos);
+    REQUIRE(Remaining(dir).size() == static_cast<size_t>(kRows));
+  }
+  // A run killed while holding the lock: the kernel releases it.
+  RunResult killed = PurgeWithFault(dir, "after_pending:1");
+  REQUIRE(killed.exit_code == 128 + SIGKILL);
+  RunResult next = RunWith(dir / "retention.toml", {"purge"});
+  INFO(Describe(next));
+  REQUIRE(next.exit_code == 0);
+  REQUIRE(Remaining(dir).empty());
+}
+
+}  // namespace
+}  // namespace retention
