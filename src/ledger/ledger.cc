@@ -6,7 +6,7 @@
 //          at         INTEGER NOT NULL,     -- append time, unix microseconds UTC
 //          kind       TEXT    NOT NULL,     -- LedgerKindName: run_start, run_end,
 //                                           --   delete, hold_placed,
-//                                           --   hold_released, reconciled
+//                                           --   hold_released, reconciled, kept
 //          run_id     INTEGER NOT NULL,     -- 0 outside a run
 //          category   TEXT NOT NULL, store TEXT NOT NULL, target TEXT NOT NULL,
 //          record_key TEXT NOT NULL, clock TEXT NOT NULL, cutoff TEXT NOT NULL,
@@ -66,8 +66,8 @@
 namespace retention {
 namespace {
 
-constexpr std::array<std::string_view, 6> kKindNames = {
-    "run_start", "run_end", "delete", "hold_placed", "hold_released", "reconciled",
+constexpr std::array<std::string_view, 7> kKindNames = {
+    "run_start", "run_end", "delete", "hold_placed", "hold_released", "reconciled", "kept",
 };
 
 void PutU32(uint32_t v, std::string* out) {

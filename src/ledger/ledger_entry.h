@@ -17,6 +17,7 @@ enum class LedgerKind {
   kHoldPlaced,   // detail: the hold
   kHoldReleased, // detail: hold id, by, reason
   kReconciled,   // a crashed run's pending batch settled; detail says how
+  kKept,         // selected for deletion, kept at delete time; detail.reason says why
 };
 
 std::string_view LedgerKindName(LedgerKind k);

@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -13,6 +14,7 @@
 #include "ledger/ledger.h"
 #include "plan/decision.h"
 #include "plan/plan.h"
+#include "plan/verdict.h"
 #include "purge/reconcile.h"
 #include "purge/run_guards.h"
 #include "state/hold_barrier.h"
@@ -62,9 +64,15 @@ class SavedPlanReader {
     return reader;
   }
 
-  // The next up to `limit` records of (category, target); records of other
-  // targets are left for their turn. The file must list targets in plan
-  // order, as `plan --out` writes it.
+  // The targets of this run, in the order it processes them.
+  void SetOrder(const std::vector<TargetDecision>& decisions) {
+    for (size_t i = 0; i < decisions.size(); ++i)
+      order_[decisions[i].category->name + "/" + decisions[i].target->name] = i;
+  }
+
+  // The next up to `limit` records of (category, target); records of later
+  // targets are left for their turn. The file lists targets in plan order,
+  // as `plan --out` writes it, which is the order a run processes them.
   Result<std::vector<Candidate>> Next(const std::string& category, const std::string& target, size_t limit) {
     std::vector<Candidate> out;
     while (out.size() < limit) {
@@ -78,7 +86,15 @@ class SavedPlanReader {
         peeked_ = Line{j.value("category", ""), j.value("target", ""),
                        Candidate{j["key"].get<std::string>(), j.value("clock", ""), ""}};
       }
-      if (peeked_->category != category || peeked_->target != target) break;
+      if (peeked_->category != category || peeked_->target != target) {
+        // A line of a target this run has passed or does not process
+        // (--category) is skipped; one of a later target waits its turn.
+        auto later = order_.find(peeked_->category + "/" + peeked_->target);
+        auto current = order_.find(category + "/" + target);
+        if (later != order_.end() && current != order_.end() && later->second > current->second) break;
+        peeked_.reset();
+        continue;
+      }
       out.push_back(std::move(peeked_->candidate));
       peeked_.reset();
     }
@@ -94,6 +110,7 @@ class SavedPlanReader {
   std::filesystem::path file_;
   std::ifstream in_;
   std::optional<Line> peeked_;
+  std::map<std::string, size_t> order_;
   int64_t line_no_ = 0;
 };
 
@@ -185,6 +202,34 @@ Status PurgeRun::DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, Ta
     e.batch = batch_no_;
     entries.push_back(std::move(e));
   }
+  // Candidates the delete's re-check kept (a hold placed since, a clock
+  // that moved, a file that changed): the ledger says which and why.
+  if (deleted->size() < batch.size()) {
+    std::set<std::string> gone;
+    for (const DeletedRecord& r : *deleted) gone.insert(r.key);
+    for (const Candidate& c : batch) {
+      if (gone.count(c.key)) continue;
+      auto facts = (*store)->Lookup(d, c.key);
+      std::string reason = facts.ok() ? JudgeRecord(d, c.key, *facts).reason
+                                      : "changed since selection (" + facts.status().message() + ")";
+      if (facts.ok() && JudgeRecord(d, c.key, *facts).deletable)
+        reason = "held under an overlapping rule, or skipped by the store (locked or changed file)";
+      LedgerEntry e;
+      e.kind = LedgerKind::kKept;
+      e.run_id = run_id_;
+      e.category = d.category->name;
+      e.store = d.target->store;
+      e.target = d.target->name;
+      e.record_key = c.key;
+      e.clock = c.clock;
+      e.cutoff = cutoff;
+      e.rule = rule;
+      e.subject = c.subject.empty() || subject_kind.empty() ? "" : subject_kind + ":" + c.subject;
+      e.batch = batch_no_;
+      e.detail = nlohmann::json{{"reason", reason}}.dump();
+      entries.push_back(std::move(e));
+    }
+  }
   RETENTION_RETURN_IF_ERROR(state_->SettlePending(*pending_id, entries));
   FaultPoint("after_settle");
   outcome->deleted += static_cast<int64_t>(deleted->size());
@@ -253,6 +298,7 @@ Result<PurgeReport> PurgeRun::Run() {
     auto reader = SavedPlanReader::Open(*options_.plan_file, rules_.hash);
     if (!reader.ok()) return reader.status();
     saved = std::move(*reader);
+    saved->SetOrder(*decisions);
   }
 
   // The safety valve looks at the whole run before anything is deleted.

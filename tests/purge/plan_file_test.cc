@@ -1,0 +1,108 @@
+// `purge --plan FILE` (SPEC 5, 6.3): deletes only what a saved plan listed
+// and is still due; what changed since (a new hold, a moved clock) is kept,
+// and the ledger says which and why.
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "e2e/e2e_util.h"
+
+namespace retention {
+namespace {
+
+using e2e::Db;
+using e2e::Describe;
+using e2e::RunResult;
+using e2e::RunWith;
+using e2e::TempDir;
+using e2e::WriteFile;
+
+void MakeFixture(const TempDir& dir) {
+  Db db(dir / "app.db");
+  db.Exec("CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT, who INTEGER);"
+          "CREATE INDEX events_at ON events(at);"
+          "INSERT INTO events VALUES (1, '2020-01-01 00:00:00', 1), (2, '2020-01-02 00:00:00', 2),"
+          " (3, '2020-01-03 00:00:00', 3), (4, '2020-01-04 00:00:00', 4), (5, '2099-01-01 00:00:00', 5);");
+  WriteFile(dir / "rules" / "events.toml", R"(
+[events]
+delete_after = "30 days"
+[[events.target]]
+store = "app"
+table = "events"
+clock = { column = "at", encoding = "text" }
+subject = { kind = "customer", column = "who" }
+)");
+  WriteFile(dir / "retention.toml", R"(
+rules = "rules"
+state = "state.db"
+[limits]
+max_delete_fraction = 1.0
+[stores.app]
+type = "sqlite"
+path = "app.db"
+)");
+}
+
+TEST_CASE("purge --plan deletes what the plan listed, less what changed, and logs what it kept", "[purge][e2e]") {
+  TempDir dir;
+  MakeFixture(dir);
+  RunResult plan = RunWith(dir / "retention.toml", {"plan", "--out", (dir / "plan.jsonl").string()});
+  INFO(Describe(plan));
+  REQUIRE(plan.exit_code == 0);
+
+  {
+    Db db(dir / "app.db");
+    // Since the plan: row 2's clock moved forward, row 6 became due (not in
+    // the plan), and customer 3 is put under a hold.
+    db.Exec("UPDATE events SET at = '2099-06-01 00:00:00' WHERE id = 2;"
+            "INSERT INTO events VALUES (6, '2020-02-01 00:00:00', 6);");
+  }
+  RunResult hold = RunWith(dir / "retention.toml",
+                           {"hold", "add", "--subject", "customer:3", "--matter", "M-9", "--reason", "subpoena"});
+  INFO(Describe(hold));
+  REQUIRE(hold.exit_code == 0);
+
+  RunResult purge = RunWith(dir / "retention.toml", {"purge", "--plan", (dir / "plan.jsonl").string()});
+  INFO(Describe(purge));
+  REQUIRE(purge.exit_code == 0);
+
+  Db db(dir / "app.db", true);
+  auto ids = db.Column("SELECT id FROM events ORDER BY id");
+  CHECK(ids == std::vector<std::string>{"2", "3", "5", "6"});
+
+  Db state(dir / "state.db", true);
+  CHECK(state.Column("SELECT record_key FROM ledger WHERE kind = 'delete' ORDER BY record_key") ==
+        std::vector<std::string>{"1", "4"});
+  auto kept = state.Query("SELECT record_key, detail FROM ledger WHERE kind = 'kept' ORDER BY record_key");
+  REQUIRE(kept.size() == 2);
+  CHECK(*kept[0][0] == "2");
+  CHECK(kept[0][1]->find("not before the cutoff") != std::string::npos);
+  CHECK(*kept[1][0] == "3");
+  CHECK(kept[1][1]->find("held by hold 1 (M-9)") != std::string::npos);
+
+  RunResult verify = RunWith(dir / "retention.toml", {"audit", "verify"});
+  CHECK(verify.exit_code == 0);
+}
+
+TEST_CASE("a saved plan is refused once the rules changed", "[purge][e2e]") {
+  TempDir dir;
+  MakeFixture(dir);
+  REQUIRE(RunWith(dir / "retention.toml", {"plan", "--out", (dir / "plan.jsonl").string()}).exit_code == 0);
+  WriteFile(dir / "rules" / "more.toml", R"(
+[more]
+delete_after = "1 day"
+[[more.target]]
+store = "app"
+table = "events"
+clock = { column = "at", encoding = "text" }
+)");
+  RunResult purge = RunWith(dir / "retention.toml", {"purge", "--plan", (dir / "plan.jsonl").string()});
+  INFO(Describe(purge));
+  CHECK(purge.exit_code == 65);
+  CHECK(purge.err.find("rules changed") != std::string::npos);
+  Db db(dir / "app.db", true);
+  CHECK(db.Int("SELECT count(*) FROM events") == 5);
+}
+
+}  // namespace
+}  // namespace retention
