@@ -100,13 +100,13 @@ Status RunCheckCommand(const CommandArgs& a) {
     *a.out << "Config " << config.file.string() << ", rules " << config.rules_dir.string() << " ("
            << rules.files.size() << " files, " << rules.categories.size() << " categories)\n\n";
     char line[1024];
-    std::snprintf(line, sizeof line, "%-18s %-42s %-36s %s\n", "CATEGORY", "SCHEDULE", "TARGETS", "POLICY");
+    std::snprintf(line, sizeof line, "%-18s %-44s %-36s %s\n", "CATEGORY", "SCHEDULE", "TARGETS", "POLICY");
     *a.out << line;
     for (const Category& c : rules.categories) {
       for (size_t i = 0; i < c.targets.size(); ++i) {
         std::string policy = i == 0 ? c.policy : "";
         if (policy.size() > 60) policy = policy.substr(0, 59) + "~";
-        std::snprintf(line, sizeof line, "%-18s %-42s %-36s %s\n", i == 0 ? c.name.c_str() : "",
+        std::snprintf(line, sizeof line, "%-18s %-44s %-36s %s\n", i == 0 ? c.name.c_str() : "",
                       i == 0 ? ScheduleText(c).c_str() : "", TargetSummary(c.targets[i]).c_str(), policy.c_str());
         *a.out << line;
       }
@@ -119,8 +119,8 @@ Status RunCheckCommand(const CommandArgs& a) {
            << " warning" << (warnings.size() == 1 ? "" : "s") << "\n";
   }
   if (!errors.empty())
-    return Status::Invalid(std::to_string(errors.size()) + " rule" + (errors.size() == 1 ? "" : "s") +
-                           " do not match the live stores (see the errors above)");
+    return Status::Invalid(std::to_string(errors.size()) + (errors.size() == 1 ? " error" : " errors") +
+                           ": the rules do not match the live stores (see above)");
   return Status::Ok();
 }
 

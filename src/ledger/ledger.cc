@@ -151,6 +151,11 @@ namespace {
 class ChainChecker {
  public:
   ChainChecker() { report_.head_hash = std::string(kGenesisHash); }
+  // Checks from entry `first_seq` on, taking its prev_hash on trust.
+  ChainChecker(int64_t first_seq, std::string anchor_hash) : expected_(first_seq) {
+    report_.head_hash = std::move(anchor_hash);
+    report_.head_seq = first_seq - 1;
+  }
 
   // False at the first bad entry (the report then says why).
   bool Check(const LedgerEntry& e) {
@@ -332,6 +337,30 @@ Result<VerifyReport> VerifyLedger(StateDb& state) {
   // The StateDb is used by the reader thread only, and only while this
   // call runs; it is never used from two threads at once.
   return Pipeline(state).Run();
+}
+
+Result<VerifyReport> VerifyLedgerTail(StateDb& state, int64_t entries) {
+  auto head = state.Head();
+  if (!head.ok()) return head.status();
+  const int64_t first = std::max<int64_t>(1, head->seq - entries + 1);
+  std::optional<ChainChecker> checker;
+  Status st = state.ScanLedger(first, [&](const LedgerEntry& e) {
+    if (!checker) checker.emplace(first, first == 1 ? std::string(kGenesisHash) : e.prev_hash);
+    return checker->Check(e);
+  });
+  if (!checker) checker.emplace(first, std::string(kGenesisHash));
+  if (!st.ok()) {
+    if (st.code() != ExitCode::kAuditFailed) return st;
+    checker->Undecodable(st.message());
+  }
+  VerifyReport report = checker->report();
+  if (report.ok && report.head_seq != head->seq) {
+    report.ok = false;
+    report.first_bad_seq = report.head_seq + 1;
+    report.problem = "the ledger's head is entry " + std::to_string(head->seq) + " but its chain ends at entry " +
+                     std::to_string(report.head_seq);
+  }
+  return report;
 }
 
 Result<VerifyReport> VerifyLedger(StateDb& state, const LedgerCheckpoint& checkpoint) {

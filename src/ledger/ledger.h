@@ -62,6 +62,11 @@ struct VerifyReport {
 // through `state` on a second thread while hashing on the calling one; do
 // not use `state` elsewhere during the call.
 Result<VerifyReport> VerifyLedger(StateDb& state);
+// Checks only the last `entries` entries (their links and hashes, the first
+// one's prev_hash taken on trust): the cheap guard a purge runs before it
+// appends, so that it never extends a chain whose recent history was
+// altered. The full check is VerifyLedger.
+Result<VerifyReport> VerifyLedgerTail(StateDb& state, int64_t entries);
 // The same, then checks that entry `checkpoint.seq` still exists with
 // `checkpoint.hash`.
 Result<VerifyReport> VerifyLedger(StateDb& state, const LedgerCheckpoint& checkpoint);

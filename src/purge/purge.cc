@@ -33,6 +33,9 @@ int64_t PurgeReport::TotalDeleted() const {
 
 namespace {
 
+// Entries at the ledger's end whose chain a purge checks before it starts.
+constexpr int64_t kLedgerTailCheck = 10000;
+
 std::string CurrentUser() {
   if (const char* sudo = std::getenv("SUDO_USER"); sudo && *sudo) return sudo;
   if (passwd* pw = getpwuid(geteuid())) return pw->pw_name;
@@ -272,12 +275,25 @@ Result<PurgeReport> PurgeRun::Run() {
   batch_size_ = options_.batch_size.value_or(config_.limits.batch_size);
   if (batch_size_ < 1 || batch_size_ > 100000) return Status::Usage("--batch-size must be between 1 and 100000");
 
+  // Arguments first: a usage error must leave no trace (no lock file, no
+  // state database).
+  auto decisions = MakeDecisions(config_, rules_, as_of_, options_.category, &holds_);
+  if (!decisions.ok()) return decisions.status();
+
   auto lock = RunLock::TryAcquire(RunLock::PathFor(config_.state));
   if (!lock.ok()) return lock.status();
 
   auto state = OpenSqliteStateDb(config_.state, /*read_only=*/false);
   if (!state.ok()) return state.status();
   state_ = std::move(*state);
+
+  // Never extend a chain whose recent history was altered: after a ledger
+  // error, stop (STYLE: "never continue on an unknown state").
+  auto tail = VerifyLedgerTail(*state_, kLedgerTailCheck);
+  if (!tail.ok()) return tail.status();
+  if (!tail->ok)
+    return Status::AuditFailed("the ledger does not verify (" + tail->problem +
+                               "); refusing to purge until it is investigated (retention audit verify)");
 
   PurgeReport report;
   report.as_of = as_of_;
@@ -290,8 +306,6 @@ Result<PurgeReport> PurgeRun::Run() {
   RETENTION_RETURN_IF_ERROR(CheckClockSanity(*last, now, config_.limits.max_clock_jump, options_.allow_clock_jump));
 
   RETENTION_RETURN_IF_ERROR(RefreshHolds());
-  auto decisions = MakeDecisions(config_, rules_, as_of_, options_.category, &holds_);
-  if (!decisions.ok()) return decisions.status();
 
   std::unique_ptr<SavedPlanReader> saved;
   if (options_.plan_file) {

@@ -166,5 +166,27 @@ TEST_CASE("a second purge while one holds the lock exits 75; a killed run's lock
   REQUIRE(Remaining(dir).empty());
 }
 
+TEST_CASE("purge refuses to extend a ledger whose recent entries were altered", "[purge][ledger][e2e]") {
+  TempDir dir;
+  MakeFixture(dir);
+  RunResult first = RunWith(dir / "retention.toml", {"purge", "--batch-size", "100"});
+  REQUIRE(first.exit_code == 0);
+  {
+    Db db(dir / "app.db");
+    db.Exec("INSERT INTO events VALUES (1000, '2020-01-01 00:00:00', 1)");
+  }
+  {
+    // An attacker rewrites which record an entry says was deleted.
+    Db state(dir / "state.db");
+    state.Exec("DROP TRIGGER IF EXISTS ledger_no_update;"
+               "UPDATE ledger SET record_key = '999' WHERE seq = (SELECT min(seq) FROM ledger WHERE kind = 'delete')");
+  }
+  RunResult second = RunWith(dir / "retention.toml", {"purge"});
+  INFO(Describe(second));
+  CHECK(second.exit_code == 78);
+  CHECK(second.err.find("refusing to purge") != std::string::npos);
+  CHECK(Remaining(dir).count("1000") == 1);
+}
+
 }  // namespace
 }  // namespace retention
