@@ -273,7 +273,7 @@ TEST_CASE("Months and years clamp the end of the month like PostgreSQL", "[calen
   }
 }
 
-TEST_CASE("Days follow DST; gaps and overlaps resolve to the earlier instant", "[calendar]") {
+TEST_CASE("Days follow DST - gaps and overlaps resolve to the earlier instant", "[calendar]") {
   struct Case {
     std::string_view zone;
     int64_t now;

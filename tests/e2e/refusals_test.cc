@@ -115,7 +115,7 @@ TEST_CASE("e2e refusals: clock sanity refuses a clock behind the last run (77)",
   CHECK(LedgerCount(demo.state_db, "delete") == deletes);
 }
 
-TEST_CASE("e2e refusals: purge --as-of is never later than now; earlier deletes less", "[e2e]") {
+TEST_CASE("e2e refusals: purge --as-of is never later than now - earlier deletes less", "[e2e]") {
   Demo demo;
   const auto counts = RowCounts(demo.app_db);
   const int64_t now = NowUnixSeconds();

@@ -144,7 +144,7 @@ TEST_CASE("rows deleted by a crashed batch are reconciled as deleted, rows kept 
   for (const auto& key : entries) CHECK(Remaining(dir).count(key) == 0);
 }
 
-TEST_CASE("a second purge while one holds the lock exits 75; a killed run's lock is released", "[purge][lock][e2e]") {
+TEST_CASE("a second purge while one holds the lock exits 75 - a killed run's lock is released", "[purge][lock][e2e]") {
   TempDir dir;
   MakeFixture(dir);
   {

@@ -46,7 +46,7 @@ TEST_CASE("a missing or symlinked root is unavailable", "[files]") {
   CHECK_THAT(file.status().message(), Catch::Contains("not a directory"));
 }
 
-TEST_CASE("rotated logs are measured, streamed and deleted; the live file stays", "[files]") {
+TEST_CASE("rotated logs are measured, streamed and deleted - the live file stays", "[files]") {
   TempDir tmp;
   const fs::path root = tmp / "logs";
   WriteFile(root / "access.log", kNow);
@@ -293,7 +293,7 @@ TEST_CASE("swapping a directory for a symlink during deletion never deletes outs
   }
 }
 
-TEST_CASE("a locked file is skipped; a file that became young is kept", "[files]") {
+TEST_CASE("a locked file is skipped - a file that became young is kept", "[files]") {
   TempDir tmp;
   const fs::path root = tmp / "root";
   WriteFile(root / "locked.log", kOld);

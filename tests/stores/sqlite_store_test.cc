@@ -144,7 +144,7 @@ TEST_CASE("measure counts due, undated, held and floor-protected records", "[sto
   CHECK(FormatTimestamp(*stats->oldest_due) == "2026-01-01T00:00:00Z");
 }
 
-TEST_CASE("event clocks go through one join; a missing related row is undated", "[stores][sqlite]") {
+TEST_CASE("event clocks go through one join - a missing related row is undated", "[stores][sqlite]") {
   Fixture f;
   Target t = CustomersTarget();
   t.filters.push_back({"kind", FilterOp::kEquals, {std::string("a")}, {}});
