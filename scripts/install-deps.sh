@@ -14,7 +14,9 @@ packages=(
   nlohmann-json3-dev
   libpq-dev
   libssl-dev
-  python3
+  python3 time
+  # tests of the unattended setup: systemd-analyze, groff, cpack -G DEB
+  systemd groff-base man-db dpkg-dev file
 )
 
 if [ "$(id -u)" -ne 0 ]; then

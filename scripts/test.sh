@@ -5,5 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/build.sh
-cd build
-ctest --output-on-failure -j2 --timeout 900
+(cd build && ctest --output-on-failure -j2 --timeout 900)
+
+# The unattended setup: unit files verified and security-scored, the man
+# page free of warnings and complete, the .deb installed and exercised
+# (this changes the machine: CI and test hosts only).
+./tests/unattended/check-units.sh build/retention
+./tests/unattended/check-man.sh build/retention
+if [ "${CI:-}" = "true" ] || [ "${RETENTION_TEST_PACKAGE:-}" = "1" ]; then
+  ./tests/unattended/check-package.sh build-package
+fi

@@ -1,8 +1,17 @@
-// retention audit verify: the ledger's hash chain (SPEC 6.10).
+// retention audit verify|checkpoint|log|export|runs|show: the auditor's
+// side of the purge log (SPEC 5, 6.10). Opens the state database
+// read-only and changes nothing.
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <iostream>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
+#include "audit/checkpoint.h"
+#include "audit/ledger_query.h"
+#include "audit/run_history.h"
 #include "cli/command.h"
 #include "cli/state_access.h"
 #include "ledger/ledger.h"
@@ -11,36 +20,63 @@ namespace retention {
 
 namespace {
 
+using Json = nlohmann::json;
+
+// The state database for reading, or Unavailable when there is none.
+Result<std::unique_ptr<StateDb>> OpenLedger(const Config& config) {
+  auto state = OpenStateForReading(config);
+  if (!state.ok()) return state.status();
+  if (!*state)
+    return Status::Unavailable("state database " + config.state + " does not exist: there is no ledger yet");
+  return std::move(*state);
+}
+
 Status AuditVerify(const CommandArgs& a) {
   po::options_description desc("Options");
-  desc.add_options()("format", po::value<std::string>()->value_name("FORMAT"), "table or json");
+  desc.add_options()("format", po::value<std::string>()->value_name("FORMAT"), "table or json")(
+      "against", po::value<std::string>()->value_name("FILE"),
+      "a checkpoint file (audit checkpoint): also detect a ledger cut back past it or rewritten up to it")(
+      "verify-key", po::value<std::string>()->value_name("PEM"),
+      "Ed25519 public key: the checkpoint must carry a valid signature by it");
   AddCommonOptions(&desc);
-  auto vm = ParseCommandLine(a, desc, nullptr, "retention audit verify [--format table|json]");
+  auto vm = ParseCommandLine(a, desc, nullptr,
+                             "retention audit verify [--against FILE [--verify-key PEM]] [--format table|json]");
   if (!vm.ok()) return vm.status();
   if (!*vm) return Status::Ok();
   auto format = FormatOption(**vm, {"table", "json"});
   if (!format.ok()) return format.status();
+  if ((*vm)->count("verify-key") && !(*vm)->count("against"))
+    return Status::Usage("--verify-key needs --against FILE");
+  std::optional<audit::Checkpoint> checkpoint;
+  if ((*vm)->count("against")) {
+    auto cp = audit::ReadCheckpointFile((**vm)["against"].as<std::string>());
+    if (!cp.ok()) return cp.status();
+    if ((*vm)->count("verify-key"))
+      RETENTION_RETURN_IF_ERROR(audit::VerifyCheckpointSignature((**vm)["verify-key"].as<std::string>(), *cp));
+    checkpoint = std::move(*cp);
+  }
   auto config = LoadConfigOnly(**vm);
   if (!config.ok()) return config.status();
-  auto state = OpenStateForReading(*config);
+  auto state = OpenLedger(*config);
   if (!state.ok()) return state.status();
-  if (!*state)
-    return Status::Unavailable("state database " + config->state + " does not exist: there is no ledger to verify yet");
-  auto report = VerifyLedger(**state);
+  auto report = checkpoint ? VerifyLedger(**state, checkpoint->head()) : VerifyLedger(**state);
   if (!report.ok()) return report.status();
   if (*format == "json") {
-    *a.out << nlohmann::json{{"ok", report->ok},
-                             {"entries", report->entries},
-                             {"head_seq", report->head_seq},
-                             {"head_hash", report->head_hash},
-                             {"first_bad_seq", report->first_bad_seq ? nlohmann::json(*report->first_bad_seq)
-                                                                     : nlohmann::json(nullptr)},
-                             {"problem", report->problem}}
+    *a.out << Json{{"ok", report->ok},
+                   {"entries", report->entries},
+                   {"head_seq", report->head_seq},
+                   {"head_hash", report->head_hash},
+                   {"checkpoint_seq", checkpoint ? Json(checkpoint->seq) : Json(nullptr)},
+                   {"first_bad_seq", report->first_bad_seq ? Json(*report->first_bad_seq) : Json(nullptr)},
+                   {"problem", report->problem}}
                   .dump(2)
            << "\n";
   } else if (report->ok) {
     *a.out << "Ledger OK: " << report->entries << " entries, head " << report->head_seq << " " << report->head_hash
            << "\n";
+    if (checkpoint)
+      *a.out << "Checkpoint OK: entry " << checkpoint->seq << " still has hash " << checkpoint->hash
+             << (checkpoint->signature.empty() ? "" : " (signed)") << "\n";
   }
   if (!report->ok) {
     return Status::AuditFailed("ledger verification FAILED at entry " +
@@ -50,20 +86,366 @@ Status AuditVerify(const CommandArgs& a) {
   return Status::Ok();
 }
 
+Status AuditCheckpoint(const CommandArgs& a) {
+  po::options_description desc("Options");
+  desc.add_options()("out", po::value<std::string>()->value_name("FILE"), "write it to FILE (default: stdout)")(
+      "sign-key", po::value<std::string>()->value_name("PEM"), "sign it with this Ed25519 private key");
+  AddCommonOptions(&desc);
+  auto vm = ParseCommandLine(a, desc, nullptr, "retention audit checkpoint [--out FILE] [--sign-key PEM]");
+  if (!vm.ok()) return vm.status();
+  if (!*vm) return Status::Ok();
+  auto config = LoadConfigOnly(**vm);
+  if (!config.ok()) return config.status();
+  auto state = OpenLedger(*config);
+  if (!state.ok()) return state.status();
+  // A checkpoint vouches for the chain up to its head: take it only from a
+  // ledger that verifies.
+  auto report = VerifyLedger(**state);
+  if (!report.ok()) return report.status();
+  if (!report->ok) {
+    return Status::AuditFailed("no checkpoint taken: ledger verification FAILED at entry " +
+                               std::to_string(report->first_bad_seq.value_or(0)) + ": " + report->problem);
+  }
+  audit::Checkpoint cp;
+  cp.seq = report->head_seq;
+  cp.hash = report->head_hash;
+  cp.time = FormatTimestamp(std::chrono::floor<std::chrono::seconds>(SystemNow()));
+  if ((*vm)->count("sign-key"))
+    RETENTION_RETURN_IF_ERROR(audit::SignCheckpoint((**vm)["sign-key"].as<std::string>(), &cp));
+  const std::string text = cp.ToJson();
+  if ((*vm)->count("out")) {
+    const std::string file = (**vm)["out"].as<std::string>();
+    const std::string tmp = file + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out << text;
+      out.flush();
+      if (!out) return Status::IoError("cannot write " + tmp);
+    }
+    if (std::rename(tmp.c_str(), file.c_str()) != 0) return Status::IoError("cannot rename " + tmp + " to " + file);
+    *a.err << "Checkpoint of entry " << cp.seq << " written to " << file << "\n";
+  } else {
+    *a.out << text;
+  }
+  return Status::Ok();
+}
+
+// The filters shared by `audit log` and `audit export`.
+void AddFilterOptions(po::options_description* desc) {
+  desc->add_options()("since", po::value<std::string>()->value_name("TIME"), "entries appended at or after TIME")(
+      "until", po::value<std::string>()->value_name("TIME"), "entries appended before TIME")(
+      "run", po::value<int64_t>()->value_name("ID"), "entries of this run")(
+      "category", po::value<std::string>()->value_name("NAME"), "entries of this category")(
+      "store", po::value<std::string>()->value_name("NAME"), "entries of this store")(
+      "target", po::value<std::string>()->value_name("NAME"), "entries of this target")(
+      "key", po::value<std::string>()->value_name("KEY"), "entries of this record key")(
+      "subject", po::value<std::string>()->value_name("KIND:ID"), "entries of this data subject, e.g. customer:42")(
+      "kind", po::value<std::string>()->value_name("KINDS"),
+      "comma-separated: run_start, run_end, delete, hold_placed, hold_released, reconciled, kept");
+}
+
+Result<audit::LedgerFilter> FilterFromOptions(const po::variables_map& vm, const Config& config) {
+  audit::LedgerFilter f;
+  auto zone = TimeZone::Load(config.time_zone);
+  if (!zone.ok()) return zone.status();
+  for (const char* name : {"since", "until"}) {
+    if (!vm.count(name)) continue;
+    auto t = ParseMomentArgument(std::string("--") + name, vm[name].as<std::string>(), *zone);
+    if (!t.ok()) return t.status();
+    (std::string(name) == "since" ? f.since : f.until) = *t;
+  }
+  if (vm.count("run")) f.run_id = vm["run"].as<int64_t>();
+  if (vm.count("category")) f.category = vm["category"].as<std::string>();
+  if (vm.count("store")) f.store = vm["store"].as<std::string>();
+  if (vm.count("target")) f.target = vm["target"].as<std::string>();
+  if (vm.count("key")) f.key = vm["key"].as<std::string>();
+  if (vm.count("subject")) f.subject = vm["subject"].as<std::string>();
+  if (vm.count("kind")) RETENTION_RETURN_IF_ERROR(audit::ParseKinds(vm["kind"].as<std::string>(), &f.kinds));
+  return f;
+}
+
+// audit log (formats table|json|csv) and audit export (jsonl|csv).
+Status AuditLog(const CommandArgs& a, bool export_mode) {
+  po::options_description desc("Options");
+  AddFilterOptions(&desc);
+  desc.add_options()("format", po::value<std::string>()->value_name("FORMAT"),
+                     export_mode ? "jsonl (default) or csv" : "table (default), json (JSON Lines) or csv");
+  if (export_mode)
+    desc.add_options()("out", po::value<std::string>()->value_name("FILE"), "write to FILE (default: stdout)");
+  AddCommonOptions(&desc);
+  const std::string usage =
+      std::string("retention audit ") + (export_mode ? "export" : "log") +
+      " [--since TIME] [--until TIME] [--run ID] [--category NAME] [--store NAME] [--target NAME] [--key KEY] "
+      "[--subject KIND:ID] [--kind KINDS] " +
+      (export_mode ? "[--format jsonl|csv] [--out FILE]" : "[--format table|json|csv]");
+  auto vm = ParseCommandLine(a, desc, nullptr, usage);
+  if (!vm.ok()) return vm.status();
+  if (!*vm) return Status::Ok();
+  std::string format = export_mode ? "jsonl" : "table";
+  if ((*vm)->count("format")) {
+    format = (**vm)["format"].as<std::string>();
+    const bool ok = export_mode ? (format == "jsonl" || format == "csv")
+                                : (format == "table" || format == "json" || format == "jsonl" || format == "csv");
+    if (!ok)
+      return Status::Usage("--format: '" + format + "' is not one of " +
+                           (export_mode ? "jsonl, csv" : "table, json, csv"));
+  }
+  auto config = LoadConfigOnly(**vm);
+  if (!config.ok()) return config.status();
+  auto filter = FilterFromOptions(**vm, *config);
+  if (!filter.ok()) return filter.status();
+  auto state = OpenLedger(*config);
+  if (!state.ok()) return state.status();
+
+  std::ofstream file;
+  std::ostream* out = a.out;
+  std::string tmp, dest;
+  if (export_mode && (*vm)->count("out")) {
+    dest = (**vm)["out"].as<std::string>();
+    tmp = dest + ".tmp";
+    file.open(tmp, std::ios::binary | std::ios::trunc);
+    if (!file) return Status::IoError("cannot write " + tmp);
+    out = &file;
+  }
+  int64_t n = 0;
+  if (format == "csv") audit::WriteCsvHeader(*out);
+  if (format == "table") audit::WriteTableHeader(*out);
+  Status st = audit::ScanFiltered(**state, *filter, [&](const LedgerEntry& e) {
+    if (format == "csv") {
+      audit::WriteCsvRow(e, *out);
+    } else if (format == "table") {
+      audit::WriteTableRow(e, *out);
+    } else {
+      audit::WriteJsonLine(e, *out);
+    }
+    ++n;
+    return static_cast<bool>(*out);
+  });
+  if (!st.ok()) return st;
+  out->flush();
+  if (!*out) return Status::IoError(dest.empty() ? "cannot write to stdout" : "cannot write " + tmp);
+  if (!dest.empty()) {
+    file.close();
+    if (std::rename(tmp.c_str(), dest.c_str()) != 0) return Status::IoError("cannot rename " + tmp + " to " + dest);
+    *a.err << "Exported " << n << " entries to " << dest << "\n";
+  } else if (format == "table") {
+    *a.err << n << " entries\n";
+  }
+  return Status::Ok();
+}
+
+std::string Short(const std::string& hash) { return hash.substr(0, 12); }
+
+Status AuditRuns(const CommandArgs& a) {
+  po::options_description desc("Options");
+  desc.add_options()("format", po::value<std::string>()->value_name("FORMAT"), "table or json")(
+      "last", po::value<int>()->value_name("N"), "only the last N runs");
+  AddCommonOptions(&desc);
+  auto vm = ParseCommandLine(a, desc, nullptr, "retention audit runs [--last N] [--format table|json]");
+  if (!vm.ok()) return vm.status();
+  if (!*vm) return Status::Ok();
+  auto format = FormatOption(**vm, {"table", "json"});
+  if (!format.ok()) return format.status();
+  auto config = LoadConfigOnly(**vm);
+  if (!config.ok()) return config.status();
+  auto state = OpenLedger(*config);
+  if (!state.ok()) return state.status();
+  auto runs = audit::SummarizeRuns(**state);
+  if (!runs.ok()) return runs.status();
+  size_t first = 0;
+  if ((*vm)->count("last")) {
+    const int last = (**vm)["last"].as<int>();
+    if (last < 0) return Status::Usage("--last must not be negative");
+    if (runs->size() > static_cast<size_t>(last)) first = runs->size() - static_cast<size_t>(last);
+  }
+  if (*format == "json") {
+    Json arr = Json::array();
+    for (size_t i = first; i < runs->size(); ++i) arr.push_back((*runs)[i].ToJson());
+    *a.out << arr.dump(2) << "\n";
+    return Status::Ok();
+  }
+  char line[512];
+  std::snprintf(line, sizeof line, "%-5s %-20s %-20s %-10s %-12s %-8s %-12s %-20s %8s %5s %-8s %s\n", "RUN", "START",
+                "END", "USER", "HOST", "VERSION", "RULES", "AS-OF", "DELETED", "KEPT", "OUTCOME", "EXIT");
+  *a.out << line;
+  for (size_t i = first; i < runs->size(); ++i) {
+    const audit::RunSummary& r = (*runs)[i];
+    // "2026-11-22T03:00:00.123Z" -> "2026-11-22 03:00:00": seconds are enough here.
+    auto trim = [](std::string s) {
+      if (s.size() > 19) s.resize(19);
+      if (s.size() > 10 && s[10] == 'T') s[10] = ' ';
+      return s;
+    };
+    std::snprintf(line, sizeof line, "%-5lld %-20s %-20s %-10s %-12s %-8s %-12s %-20s %8lld %5lld %-8s %s\n",
+                  static_cast<long long>(r.id), trim(r.started_at).c_str(),
+                  r.ended_at.empty() ? "-" : trim(r.ended_at).c_str(), r.user.c_str(), r.host.c_str(),
+                  r.version.c_str(), Short(r.rules_hash).c_str(), trim(r.as_of).c_str(),
+                  static_cast<long long>(r.deleted), static_cast<long long>(r.kept), r.outcome.c_str(),
+                  r.exit_code ? std::to_string(*r.exit_code).c_str() : "-");
+    *a.out << line;
+    if (!r.deleted_by_category.empty()) {
+      std::string per;
+      for (const auto& [c, count] : r.deleted_by_category) per += (per.empty() ? "" : ", ") + c + " " + std::to_string(count);
+      *a.out << "      deleted: " << per;
+      if (r.kept_by_hold) *a.out << "; kept by a hold: " << r.kept_by_hold;
+      *a.out << "\n";
+    }
+  }
+  return Status::Ok();
+}
+
+Status AuditShow(const CommandArgs& a) {
+  po::options_description desc("Options");
+  desc.add_options()("run", po::value<int64_t>()->value_name("ID"), "the run")(
+      "format", po::value<std::string>()->value_name("FORMAT"), "table or json")(
+      "max-kept", po::value<int64_t>()->value_name("N")->default_value(100), "list at most N kept entries");
+  AddCommonOptions(&desc);
+  po::positional_options_description pos;
+  pos.add("run", 1);
+  auto vm = ParseCommandLine(a, desc, &pos, "retention audit show RUN [--format table|json] [--max-kept N]");
+  if (!vm.ok()) return vm.status();
+  if (!*vm) return Status::Ok();
+  if (!(*vm)->count("run")) return Status::Usage("audit show needs a run id (see `retention audit runs`)");
+  const int64_t run = (**vm)["run"].as<int64_t>();
+  const int64_t max_kept = (**vm)["max-kept"].as<int64_t>();
+  auto format = FormatOption(**vm, {"table", "json"});
+  if (!format.ok()) return format.status();
+  auto config = LoadConfigOnly(**vm);
+  if (!config.ok()) return config.status();
+  auto state = OpenLedger(*config);
+  if (!state.ok()) return state.status();
+
+  std::optional<LedgerEntry> start, end;
+  std::map<std::pair<std::string, std::string>, int64_t> deleted;  // (category, store/target)
+  std::map<std::pair<std::string, std::string>, int64_t> reconciled_deletes;
+  std::vector<LedgerEntry> kept, reconciled;
+  int64_t kept_total = 0, total_deleted = 0;
+  audit::LedgerFilter filter;
+  filter.run_id = run;
+  Status st = audit::ScanFiltered(**state, filter, [&](const LedgerEntry& e) {
+    switch (e.kind) {
+      case LedgerKind::kRunStart: start = e; break;
+      case LedgerKind::kRunEnd: end = e; break;
+      case LedgerKind::kDelete:
+        ++total_deleted;
+        ++deleted[{e.category, e.store + "/" + e.target}];
+        if (e.detail.find("\"reconciled\":true") != std::string::npos)
+          ++reconciled_deletes[{e.category, e.store + "/" + e.target}];
+        break;
+      case LedgerKind::kKept:
+        if (kept_total++ < max_kept) kept.push_back(e);
+        break;
+      case LedgerKind::kReconciled: reconciled.push_back(e); break;
+      default: break;
+    }
+    return true;
+  });
+  if (!st.ok()) return st;
+  if (!start && !end && deleted.empty() && kept_total == 0 && reconciled.empty())
+    return Status::Usage("run " + std::to_string(run) + " is not in the ledger (see `retention audit runs`)");
+
+  auto detail = [](const std::optional<LedgerEntry>& e) -> Json {
+    if (!e) return nullptr;
+    Json j = Json::parse(e->detail, nullptr, false);
+    return j.is_discarded() ? Json(e->detail) : j;
+  };
+  if (*format == "json") {
+    Json j;
+    j["run"] = run;
+    j["start"] = start ? audit::EntryToJson(*start) : Json(nullptr);
+    j["end"] = end ? audit::EntryToJson(*end) : Json(nullptr);
+    Json per = Json::array();
+    for (const auto& [k, n] : deleted) {
+      auto r = reconciled_deletes.find(k);
+      per.push_back({{"category", k.first},
+                     {"target", k.second},
+                     {"deleted", n},
+                     {"reconciled", r == reconciled_deletes.end() ? 0 : r->second}});
+    }
+    j["deleted"] = per;
+    j["deleted_total"] = total_deleted;
+    j["kept_total"] = kept_total;
+    Json ks = Json::array();
+    for (const auto& e : kept) ks.push_back(audit::EntryToJson(e));
+    j["kept"] = ks;
+    Json rs = Json::array();
+    for (const auto& e : reconciled) rs.push_back(audit::EntryToJson(e));
+    j["reconciliations"] = rs;
+    *a.out << j.dump(2) << "\n";
+    return Status::Ok();
+  }
+  std::ostream& out = *a.out;
+  out << "Run " << run << "\n";
+  if (start) {
+    const Json d = detail(start);
+    out << "  started   " << FormatTimestamp(start->at) << " (ledger entry " << start->seq << ")\n";
+    for (const char* k : {"user", "host", "version", "rules_hash", "as_of", "command"})
+      if (d.is_object() && d.contains(k))
+        out << "  " << k << std::string(10 - std::min<size_t>(9, std::strlen(k)), ' ')
+            << (d[k].is_string() ? d[k].get<std::string>() : d[k].dump()) << "\n";
+  } else {
+    out << "  (no run_start entry in the ledger)\n";
+  }
+  if (end) {
+    const Json d = detail(end);
+    out << "  ended     " << FormatTimestamp(end->at) << " (ledger entry " << end->seq << ")\n";
+    for (const char* k : {"outcome", "exit_code", "error", "note"})
+      if (d.is_object() && d.contains(k))
+        out << "  " << k << std::string(10 - std::min<size_t>(9, std::strlen(k)), ' ')
+            << (d[k].is_string() ? d[k].get<std::string>() : d[k].dump()) << "\n";
+  } else {
+    out << "  (no run_end entry: still running, or the process died and no later run has noticed yet)\n";
+  }
+  out << "\nDeleted: " << total_deleted << "\n";
+  for (const auto& [k, n] : deleted) {
+    out << "  " << k.first << "  " << k.second << "  " << n;
+    auto r = reconciled_deletes.find(k);
+    if (r != reconciled_deletes.end()) out << " (" << r->second << " settled by reconciliation)";
+    out << "\n";
+  }
+  out << "\nKept at delete time: " << kept_total << "\n";
+  for (const auto& e : kept)
+    out << "  #" << e.seq << " " << e.category << "  " << e.store << "/" << e.target << "/" << e.record_key << ": "
+        << audit::DetailString(e.detail, "reason") << "\n";
+  if (kept_total > static_cast<int64_t>(kept.size()))
+    out << "  ... " << kept_total - static_cast<int64_t>(kept.size())
+        << " more (retention audit log --run " << run << " --kind kept)\n";
+  out << "\nReconciliations: " << reconciled.size() << "\n";
+  for (const auto& e : reconciled)
+    out << "  #" << e.seq << " " << e.category << "  " << e.store << "/" << e.target << ": " << e.detail << "\n";
+  return Status::Ok();
+}
+
+constexpr const char* kAuditHelp =
+    "Usage: retention audit SUBCOMMAND [OPTIONS]\n"
+    "  verify      check the ledger's hash chain (--against CHECKPOINT); exit 78 if it was altered\n"
+    "  checkpoint  write the ledger's head (seq, hash, time) as JSON, optionally Ed25519-signed\n"
+    "  log         print entries, filtered (--since --until --run --category --store --target --key\n"
+    "              --subject --kind), --format table|json|csv\n"
+    "  export      the same filters, --format jsonl|csv, --out FILE\n"
+    "  runs        one line per run: who, when, rules, as-of, deleted, outcome, exit code\n"
+    "  show RUN    one run's story: its start and end, deletions per target, kept records and why\n";
+
 }  // namespace
 
 Status RunAuditCommand(const CommandArgs& a) {
-  if (a.args.empty()) return Status::Usage("audit needs a subcommand: verify (try 'retention audit --help')");
+  if (a.args.empty())
+    return Status::Usage("audit needs a subcommand: verify, checkpoint, log, export, runs or show (try 'retention audit --help')");
   if (a.args[0] == "--help" || a.args[0] == "-h") {
-    *a.out << "Usage: retention audit verify [--format table|json]\n"
-              "  verify    check the ledger's hash chain; exit 78 if it was altered\n";
+    *a.out << kAuditHelp;
     return Status::Ok();
   }
   CommandArgs sub = a;
   sub.name = "audit " + a.args[0];
   sub.args.erase(sub.args.begin());
-  if (a.args[0] == "verify") return AuditVerify(sub);
-  return Status::Usage("unknown audit subcommand '" + a.args[0] + "' (verify)");
+  const std::string& s = a.args[0];
+  if (s == "verify") return AuditVerify(sub);
+  if (s == "checkpoint") return AuditCheckpoint(sub);
+  if (s == "log") return AuditLog(sub, /*export_mode=*/false);
+  if (s == "export") return AuditLog(sub, /*export_mode=*/true);
+  if (s == "runs") return AuditRuns(sub);
+  if (s == "show") return AuditShow(sub);
+  return Status::Usage("unknown audit subcommand '" + s + "' (verify, checkpoint, log, export, runs, show)");
 }
 
 }  // namespace retention

@@ -2,10 +2,10 @@
 
 #include <iostream>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
+#include "util/logging.h"
 
 namespace retention {
 
@@ -22,7 +22,9 @@ constexpr CommandEntry kCommands[] = {
     {"plan", "dry run: what is due, held, protected and undated, per category and target", RunPlanCommand},
     {"purge", "delete what is due, in batches, every deletion in the ledger", RunPurgeCommand},
     {"hold", "legal holds: add, list, show, release", RunHoldCommand},
-    {"audit", "the purge log: verify its hash chain", RunAuditCommand},
+    {"explain", "one record: the rules over it, its clock, cutoff, floors, holds and verdict", RunExplainCommand},
+    {"audit", "the purge log: log, export, runs, show, verify, checkpoint", RunAuditCommand},
+    {"status", "last runs, what is due now, and compliance per category", RunStatusCommand},
     {"demo", "create demo stores and a config for the shipped rules", RunDemoCommand},
 };
 
@@ -46,10 +48,9 @@ void PrintUsage(std::ostream& out) {
          "77 clock sanity, 78 audit verification failed.\n";
 }
 
+// Journal (priority prefixes), terminal (colour) or plain; see util/logging.h.
 void SetUpLogging() {
-  auto logger = spdlog::stderr_color_mt("retention");
-  logger->set_pattern("%^%l%$: %v");
-  spdlog::set_default_logger(logger);
+  SetUpLogger(DetectLogTarget());
   spdlog::set_level(spdlog::level::info);
 }
 
@@ -103,7 +104,11 @@ int RunCommandLine(const std::vector<std::string>& argv, std::ostream& out, std:
     a.args.insert(a.args.end(), globals.begin(), globals.end());
     Status s = c.run(a);
     out.flush();
-    if (!s.ok()) err << "retention: " << s.message() << "\n";
+    // Under systemd the final error carries its priority too: a run that
+    // stopped early with work left (75) is a warning, the rest errors.
+    if (!s.ok())
+      err << JournalPrefix(s.code() == ExitCode::kTempFail ? spdlog::level::warn : spdlog::level::err)
+          << "retention: " << RedactSecrets(s.message()) << "\n";
     return s.exit_code();
   }
   err << "retention: unknown command '" << command << "' (try 'retention --help')\n";

@@ -32,6 +32,8 @@ Status RunPurgeCommand(const CommandArgs& a);
 Status RunHoldCommand(const CommandArgs& a);
 Status RunAuditCommand(const CommandArgs& a);
 Status RunDemoCommand(const CommandArgs& a);
+Status RunStatusCommand(const CommandArgs& a);
+Status RunExplainCommand(const CommandArgs& a);
 
 // --- shared by the commands (cli_common.cc) ---
 

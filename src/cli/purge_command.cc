@@ -1,12 +1,18 @@
 // retention purge: batched, audited deletion.
+#include <cmath>
 #include <csignal>
 #include <iostream>
+#include <map>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "calendar/cutoff.h"
 #include "cli/command.h"
 #include "purge/purge.h"
+#include "util/logging.h"
+#include "util/metrics.h"
+#include "util/progress.h"
 
 namespace retention {
 
@@ -44,6 +50,89 @@ Result<std::chrono::seconds> ParseRuntime(const std::string& text) {
   return Status::Usage("--max-runtime: unknown unit in '" + text + "' (use s, m or h)");
 }
 
+// Per category, summed over its targets: what the plan measured at the
+// start and what the run deleted.
+struct CategoryTotals {
+  int64_t due = 0, held = 0, floor_protected = 0, deletable = 0, deleted = 0, kept_changed = 0;
+};
+
+std::map<std::string, CategoryTotals> TotalsByCategory(const PurgeReport& report) {
+  std::map<std::string, CategoryTotals> out;
+  for (const auto& p : report.planned) {
+    CategoryTotals& c = out[p.category];
+    c.due += p.due;
+    c.held += p.held;
+    c.floor_protected += p.floor_protected;
+    c.deletable += p.deletable;
+  }
+  for (const auto& t : report.targets) {
+    CategoryTotals& c = out[t.category];
+    c.deleted += t.deleted;
+    c.kept_changed += t.kept_changed;
+  }
+  return out;
+}
+
+// One line per category at the end of a run, for the journal.
+void LogCategorySummaries(const PurgeReport& report) {
+  for (const auto& [name, c] : TotalsByCategory(report)) {
+    const int64_t left = std::max<int64_t>(0, c.deletable - c.deleted - c.kept_changed);
+    spdlog::info("category {}: {} deleted of {} deletable; {} due, {} held, {} floor-protected{}{}", name, c.deleted,
+                 c.deletable, c.due, c.held, c.floor_protected,
+                 c.kept_changed ? fmt::format(", {} kept (changed since selection)", c.kept_changed) : std::string(),
+                 left ? fmt::format(", {} left for the next run", left) : std::string());
+  }
+}
+
+// The outcome label of a run that never started (no report).
+std::string RefusalOutcome(const Status& s) {
+  switch (s.code()) {
+    case ExitCode::kTempFail: return "locked";
+    case ExitCode::kSafetyValve:
+    case ExitCode::kClockSanity:
+    case ExitCode::kAuditFailed: return "refused";
+    default: return "failed";
+  }
+}
+
+// The textfile-collector metrics of one purge (see man/retention.8,
+// METRICS). `report` is null when the run did not start.
+MetricsFile PurgeMetrics(const PurgeReport* report, const Status& status, Timestamp started, double duration_seconds,
+                         std::optional<double> last_success) {
+  MetricsFile m;
+  const double started_s = static_cast<double>(ToUnixMicros(started) / 1000000);
+  const std::string outcome = report ? report->outcome : RefusalOutcome(status);
+  if (status.ok()) last_success = started_s;
+  m.Gauge("retention_last_run_timestamp_seconds", "Start of the last purge run, seconds since the epoch.");
+  m.Add("retention_last_run_timestamp_seconds", started_s);
+  m.Gauge("retention_last_success_timestamp_seconds",
+          "Start of the last purge run that exited 0, seconds since the epoch.");
+  if (last_success) m.Add("retention_last_success_timestamp_seconds", *last_success);
+  m.Gauge("retention_run_duration_seconds", "Wall time of the last purge run.");
+  m.Add("retention_run_duration_seconds", duration_seconds);
+  m.Gauge("retention_run_outcome", "Outcome of the last purge run (ok, stopped, failed, locked, refused).");
+  m.Add("retention_run_outcome", {{"outcome", outcome}}, 1);
+  m.Gauge("retention_run_exit_code", "Exit code of the last purge run (see retention(8)).");
+  m.Add("retention_run_exit_code", status.exit_code());
+  m.Gauge("retention_deleted_records", "Records the last purge run deleted, per category and target.");
+  m.Gauge("retention_due_records", "Records past delete_after when the last run started, per category.");
+  m.Gauge("retention_held_records", "Due records a legal hold kept when the last run started, per category.");
+  m.Gauge("retention_overdue_records",
+          "Records past delete_after, not held and not floor-protected, left after the last run, per category.");
+  if (report) {
+    for (const auto& t : report->targets)
+      m.Add("retention_deleted_records", {{"category", t.category}, {"target", t.target}},
+            static_cast<double>(t.deleted));
+    for (const auto& [name, c] : TotalsByCategory(*report)) {
+      m.Add("retention_due_records", {{"category", name}}, static_cast<double>(c.due));
+      m.Add("retention_held_records", {{"category", name}}, static_cast<double>(c.held));
+      m.Add("retention_overdue_records", {{"category", name}},
+            static_cast<double>(std::max<int64_t>(0, c.deletable - c.deleted)));
+    }
+  }
+  return m;
+}
+
 }  // namespace
 
 Status RunPurgeCommand(const CommandArgs& a) {
@@ -58,34 +147,57 @@ Status RunPurgeCommand(const CommandArgs& a) {
        "delete only what a saved plan (`plan --out FILE`) listed and is still due")
       ("allow-mass-delete", po::bool_switch(), "let the run through the safety valve")
       ("allow-clock-jump", po::bool_switch(), "accept a clock far ahead of the last run")
-      ("format", po::value<std::string>()->value_name("FORMAT"), "report as table or json");
+      ("format", po::value<std::string>()->value_name("FORMAT"), "report as table or json")
+      ("metrics-file", po::value<std::string>()->value_name("PATH"),
+       "write Prometheus textfile-collector metrics of the run to PATH (atomically), whatever the outcome");
   AddCommonOptions(&desc);
   auto vm = ParseCommandLine(a, desc, nullptr,
                              "retention purge [--category NAME] [--as-of TIME] [--batch-size N] [--max-runtime D] "
-                             "[--plan FILE] [--allow-mass-delete]");
+                             "[--plan FILE] [--allow-mass-delete] [--metrics-file PATH]");
   if (!vm.ok()) return vm.status();
   if (!*vm) return Status::Ok();
   auto format = FormatOption(**vm, {"table", "json"});
   if (!format.ok()) return format.status();
-  auto loaded = LoadConfigAndRules(**vm);
-  if (!loaded.ok()) return loaded.status();
-  const Config& config = loaded->config;
   const po::variables_map& v = **vm;
+
+  // From here on every outcome, refusals included, is written to the
+  // metrics file when one is asked for: a scraper must see a failing run.
+  const Timestamp started = SystemNow();
+  const auto started_steady = std::chrono::steady_clock::now();
+  std::optional<std::filesystem::path> metrics_path;
+  if (v.count("metrics-file")) metrics_path = v["metrics-file"].as<std::string>();
+  auto finish = [&](const PurgeReport* report, Status status) -> Status {
+    if (!metrics_path) return status;
+    const double duration =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_steady).count();
+    const auto last_success = ReadMetricSample(*metrics_path, "retention_last_success_timestamp_seconds");
+    Status written = PurgeMetrics(report, status, started, std::round(duration * 1000) / 1000, last_success)
+                         .WriteAtomically(*metrics_path);
+    // Metrics are an observer: failing to write them is a warning and does
+    // not change what the run did or its exit code.
+    if (!written.ok()) spdlog::warn("{}", written.message());
+    return status;
+  };
+
+  auto loaded = LoadConfigAndRules(v);
+  if (!loaded.ok()) return finish(nullptr, loaded.status());
+  const Config& config = loaded->config;
+  if (!metrics_path && config.metrics_file) metrics_path = *config.metrics_file;
 
   PurgeOptions options;
   options.now = SystemNow();
   auto zone = TimeZone::Load(config.time_zone);
-  if (!zone.ok()) return zone.status();
+  if (!zone.ok()) return finish(nullptr, zone.status());
   if (v.count("as-of")) {
     auto t = ParseMomentArgument("--as-of", v["as-of"].as<std::string>(), *zone);
-    if (!t.ok()) return t.status();
+    if (!t.ok()) return finish(nullptr, t.status());
     options.as_of = *t;
   }
   if (v.count("category")) options.category = v["category"].as<std::string>();
   if (v.count("batch-size")) options.batch_size = v["batch-size"].as<int64_t>();
   if (v.count("max-runtime")) {
     auto r = ParseRuntime(v["max-runtime"].as<std::string>());
-    if (!r.ok()) return r.status();
+    if (!r.ok()) return finish(nullptr, r.status());
     options.max_runtime = *r;
   } else if (config.limits.max_runtime) {
     auto cutoff = ComputeCutoff(options.now, *config.limits.max_runtime, TimeZone::Utc());
@@ -99,8 +211,19 @@ Status RunPurgeCommand(const CommandArgs& a) {
   options.stop_requested = &g_stop_requested;
   InstallStopHandlers();
 
+  // Progress: a bar on a terminal, a log line every 10 s otherwise. The
+  // meter is made when the first batch reports, with the plan's total.
+  std::unique_ptr<ProgressMeter> meter;
+  const bool terminal = CurrentLogTarget() == LogTarget::kTerminal && spdlog::should_log(spdlog::level::info);
+  options.on_batch = [&](const PurgeProgress& p) {
+    if (!meter) meter = std::make_unique<ProgressMeter>("purge", p.deletable_total, terminal);
+    meter->Update(p.deleted, p.category + "/" + p.target);
+  };
+
   auto report = RunPurge(config, loaded->rules, options);
-  if (!report.ok()) return report.status();
+  if (meter) meter->Finish();
+  if (!report.ok()) return finish(nullptr, report.status());
+  LogCategorySummaries(*report);
 
   if (*format == "json") {
     nlohmann::json targets = nlohmann::json::array();
@@ -128,7 +251,7 @@ Status RunPurgeCommand(const CommandArgs& a) {
     }
     *a.out << report->TotalDeleted() << " records deleted. Ledger head " << report->head_hash << "\n";
   }
-  return report->status;
+  return finish(&*report, report->status);
 }
 
 }  // namespace retention

@@ -145,7 +145,7 @@ Result<Config> LoadConfig(const fs::path& file_arg) {
   const std::string name = file.string();
   const fs::path base_dir = file.parent_path();
   TomlTableReader r(name, *parsed, "the config");
-  RETENTION_RETURN_IF_ERROR(r.CheckKeys({"rules", "state", "time_zone", "limits", "stores"}));
+  RETENTION_RETURN_IF_ERROR(r.CheckKeys({"rules", "state", "time_zone", "metrics_file", "limits", "stores"}));
 
   Config config;
   config.file = file;
@@ -174,6 +174,13 @@ Result<Config> LoadConfig(const fs::path& file_arg) {
   if (*zone) {
     if (auto z = TimeZone::Load(**zone); !z.ok()) return r.ErrorAtKey("time_zone", z.status().message());
     config.time_zone = **zone;
+  }
+
+  auto metrics = r.String("metrics_file");
+  if (!metrics.ok()) return metrics.status();
+  if (*metrics) {
+    if ((*metrics)->empty()) return r.ErrorAtKey("metrics_file", "'metrics_file' must not be empty");
+    config.metrics_file = Resolve(base_dir, **metrics);
   }
 
   if (const toml::node* limits = r.Node("limits")) {

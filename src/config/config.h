@@ -3,6 +3,7 @@
 //   rules = "retention-rules"          # directory, relative to this file
 //   state = "/var/lib/retention/state.db"   # or "postgresql://..."
 //   time_zone = "UTC"                  # IANA zone for calendar cutoffs
+//   metrics_file = "/var/lib/prometheus/node-exporter/retention.prom"  # optional
 //
 //   [limits]
 //   batch_size = 1000                  # records per delete transaction
@@ -62,6 +63,9 @@ struct Config {
   std::filesystem::path rules_dir;  // absolute
   std::string state;                // absolute path, or a postgresql:// URI
   std::string time_zone = "UTC";
+  // Prometheus textfile written after every purge (absolute); see
+  // util/metrics.h. purge --metrics-file overrides it.
+  std::optional<std::filesystem::path> metrics_file;
   Limits limits;
   std::map<std::string, StoreConfig> stores;
 };

@@ -36,6 +36,10 @@ namespace {
 // Entries at the ledger's end whose chain a purge checks before it starts.
 constexpr int64_t kLedgerTailCheck = 10000;
 
+// Tries of a batch the store reported busy (each waits the store's busy
+// timeout).
+constexpr int kBusyAttempts = 5;
+
 std::string CurrentUser() {
   if (const char* sudo = std::getenv("SUDO_USER"); sudo && *sudo) return sudo;
   if (passwd* pw = getpwuid(geteuid())) return pw->pw_name;
@@ -143,6 +147,7 @@ class PurgeRun {
   int64_t batch_size_ = 1000;
   int64_t run_id_ = 0;
   int64_t batch_no_ = 0;
+  PurgeProgress progress_;  // for options_.on_batch
 };
 
 bool PurgeRun::OutOfTime() const {
@@ -184,7 +189,16 @@ Status PurgeRun::DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, Ta
 
   auto store = stores_.Get(d.target->store);
   if (!store.ok()) return store.status();
+  // An application holding the write lock longer than the busy timeout
+  // makes the batch fail with TempFail before anything changed: try again a
+  // few times before giving the run up (exit 75, work left).
   auto deleted = (*store)->DeleteBatch(d, batch);
+  for (int attempt = 1; !deleted.ok() && deleted.status().code() == ExitCode::kTempFail && attempt < kBusyAttempts;
+       ++attempt) {
+    spdlog::warn("{}/{}: {}; retrying the batch ({} of {})", d.category->name, d.target->name,
+                 deleted.status().message(), attempt + 1, kBusyAttempts);
+    deleted = (*store)->DeleteBatch(d, batch);
+  }
   if (!deleted.ok()) return deleted.status();
   FaultPoint("after_delete");
 
@@ -238,6 +252,13 @@ Status PurgeRun::DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, Ta
   outcome->deleted += static_cast<int64_t>(deleted->size());
   outcome->kept_changed += static_cast<int64_t>(batch.size() - deleted->size());
   ++outcome->batches;
+  if (options_.on_batch) {
+    progress_.deleted += static_cast<int64_t>(deleted->size());
+    ++progress_.batches;
+    progress_.category = d.category->name;
+    progress_.target = d.target->name;
+    options_.on_batch(progress_);
+  }
   return Status::Ok();
 }
 
@@ -319,6 +340,10 @@ Result<PurgeReport> PurgeRun::Run() {
   auto plan = MakePlan(*decisions, stores_, as_of_, now, rules_.hash, holds_);
   if (!plan.ok()) return plan.status();
   RETENTION_RETURN_IF_ERROR(CheckSafetyValve(*plan, rules_, config_.limits, options_.allow_mass_delete));
+  for (const TargetPlan& t : plan->targets)
+    report.planned.push_back({t.category, t.target, t.stats.due, t.stats.held, t.stats.floor_protected,
+                              t.stats.deletable});
+  progress_.deletable_total = plan->TotalDeletable();
 
   RunInfo info;
   info.started_at = now;

@@ -32,6 +32,26 @@
 
 namespace retention {
 
+// Where a run stands, after each batch (for progress bars and log lines).
+struct PurgeProgress {
+  int64_t deletable_total = 0;  // the plan measured at the start
+  int64_t deleted = 0;          // so far, all targets
+  int64_t batches = 0;          // so far, all targets
+  std::string category;         // the target of the batch just done
+  std::string target;
+};
+
+// One target as the plan measured it at the start of the run (metrics:
+// due and held per category).
+struct PlannedTarget {
+  std::string category;
+  std::string target;
+  int64_t due = 0;
+  int64_t held = 0;
+  int64_t floor_protected = 0;
+  int64_t deletable = 0;
+};
+
 struct PurgeOptions {
   Timestamp now{};                  // the real clock at the start
   std::optional<Timestamp> as_of;   // default: now; never later than now
@@ -45,6 +65,8 @@ struct PurgeOptions {
   // Polled between batches: SIGTERM/SIGINT ask the run to stop.
   const std::atomic<bool>* stop_requested = nullptr;
   std::function<Timestamp()> clock;  // default SystemNow; for max_runtime
+  // Optional hooks; they observe and never change what the run does.
+  std::function<void(const PurgeProgress&)> on_batch;  // after each settled batch
 };
 
 struct TargetOutcome {
@@ -63,6 +85,7 @@ struct PurgeReport {
   int64_t reconciled = 0;
   std::vector<TargetOutcome> targets;
   std::string head_hash;  // the ledger head after the run
+  std::vector<PlannedTarget> planned;  // the plan measured before deleting
 
   int64_t TotalDeleted() const;
 };

@@ -1,0 +1,140 @@
+#include "audit/checkpoint.h"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace retention::audit {
+
+namespace {
+
+using Json = nlohmann::json;
+
+struct PkeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+std::string Base64(const unsigned char* p, size_t n) {
+  std::string out(4 * ((n + 2) / 3) + 1, '\0');
+  const int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), p, static_cast<int>(n));
+  out.resize(static_cast<size_t>(len));
+  return out;
+}
+
+std::optional<std::string> Unbase64(const std::string& s) {
+  if (s.empty() || s.size() % 4 != 0) return std::nullopt;
+  std::string out(s.size() / 4 * 3 + 1, '\0');
+  const int len = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
+  if (len < 0) return std::nullopt;
+  size_t pad = 0;
+  if (s.size() >= 1 && s[s.size() - 1] == '=') ++pad;
+  if (s.size() >= 2 && s[s.size() - 2] == '=') ++pad;
+  out.resize(static_cast<size_t>(len) - pad);
+  return out;
+}
+
+Result<Pkey> ReadKey(const std::filesystem::path& file, bool private_key) {
+  FILE* f = std::fopen(file.c_str(), "r");
+  if (f == nullptr) return Status::Invalid("cannot read key file " + file.string());
+  EVP_PKEY* k = private_key ? PEM_read_PrivateKey(f, nullptr, nullptr, nullptr)
+                            : PEM_read_PUBKEY(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (k == nullptr) {
+    return Status::Invalid("key file " + file.string() + " does not hold a PEM " +
+                           (private_key ? "private" : "public") + " key");
+  }
+  Pkey key(k);
+  if (EVP_PKEY_id(k) != EVP_PKEY_ED25519)
+    return Status::Invalid("key file " + file.string() + " is not an Ed25519 key");
+  return key;
+}
+
+}  // namespace
+
+std::string Checkpoint::SignedMessage() const {
+  return std::string(kCheckpointFormat) + "\n" + std::to_string(seq) + "\n" + hash + "\n" + time + "\n";
+}
+
+std::string Checkpoint::ToJson() const {
+  Json j = {{"format", kCheckpointFormat}, {"seq", seq}, {"hash", hash}, {"time", time}};
+  if (!signature.empty()) j["signature"] = signature;
+  if (!public_key.empty()) j["public_key"] = public_key;
+  return j.dump(2) + "\n";
+}
+
+Result<Checkpoint> ParseCheckpoint(const std::string& text, const std::string& source) {
+  Json j = Json::parse(text, nullptr, false);
+  auto bad = [&](const std::string& why) { return Status::Invalid("checkpoint " + source + ": " + why); };
+  if (!j.is_object()) return bad("not a JSON object");
+  Checkpoint cp;
+  const char* seq_key = j.contains("seq") ? "seq" : "head_seq";
+  const char* hash_key = j.contains("hash") ? "hash" : "head_hash";
+  if (!j.contains(seq_key) || !j[seq_key].is_number_integer()) return bad("no integer 'seq'");
+  if (!j.contains(hash_key) || !j[hash_key].is_string()) return bad("no string 'hash'");
+  cp.seq = j[seq_key].get<int64_t>();
+  cp.hash = j[hash_key].get<std::string>();
+  if (cp.seq < 0) return bad("'seq' is negative");
+  if (cp.hash.size() != 64 || cp.hash.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return bad("'hash' is not 64 lowercase hex digits");
+  if (j.contains("format") && j["format"] != kCheckpointFormat)
+    return bad("unknown format " + j["format"].dump());
+  if (j.contains("time") && j["time"].is_string()) cp.time = j["time"].get<std::string>();
+  if (j.contains("signature") && j["signature"].is_string()) cp.signature = j["signature"].get<std::string>();
+  if (j.contains("public_key") && j["public_key"].is_string()) cp.public_key = j["public_key"].get<std::string>();
+  return cp;
+}
+
+Result<Checkpoint> ReadCheckpointFile(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Status::Invalid("cannot read checkpoint file " + file.string());
+  std::ostringstream s;
+  s << in.rdbuf();
+  return ParseCheckpoint(s.str(), file.string());
+}
+
+Status SignCheckpoint(const std::filesystem::path& key_pem, Checkpoint* cp) {
+  auto key = ReadKey(key_pem, /*private_key=*/true);
+  if (!key.ok()) return key.status();
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  const std::string msg = cp->SignedMessage();
+  unsigned char sig[64];
+  size_t sig_len = sizeof sig;
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key->get()) != 1 ||
+      EVP_DigestSign(ctx.get(), sig, &sig_len, reinterpret_cast<const unsigned char*>(msg.data()), msg.size()) != 1)
+    return Status::Internal("Ed25519 signing failed");
+  cp->signature = Base64(sig, sig_len);
+  unsigned char pub[32];
+  size_t pub_len = sizeof pub;
+  if (EVP_PKEY_get_raw_public_key(key->get(), pub, &pub_len) == 1) cp->public_key = Base64(pub, pub_len);
+  return Status::Ok();
+}
+
+Status VerifyCheckpointSignature(const std::filesystem::path& key_pem, const Checkpoint& cp) {
+  auto key = ReadKey(key_pem, /*private_key=*/false);
+  if (!key.ok()) return key.status();
+  if (cp.signature.empty()) return Status::AuditFailed("the checkpoint is not signed, but --verify-key was given");
+  auto sig = Unbase64(cp.signature);
+  if (!sig) return Status::AuditFailed("the checkpoint's signature is not valid base64");
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  const std::string msg = cp.SignedMessage();
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key->get()) != 1)
+    return Status::Internal("Ed25519 verification could not start");
+  if (EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(sig->data()), sig->size(),
+                       reinterpret_cast<const unsigned char*>(msg.data()), msg.size()) != 1)
+    return Status::AuditFailed("the checkpoint's signature does not verify with " + key_pem.string() +
+                               ": the checkpoint was altered or signed with another key");
+  return Status::Ok();
+}
+
+}  // namespace retention::audit

@@ -1,0 +1,163 @@
+#include "audit/ledger_query.h"
+
+#include <cstdio>
+
+namespace retention::audit {
+
+namespace {
+
+using Json = nlohmann::json;
+
+std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+}  // namespace
+
+bool LedgerFilter::Matches(const LedgerEntry& e) const {
+  if (!kinds.empty() && !kinds.count(e.kind)) return false;
+  if (since && e.at < *since) return false;
+  if (until && !(e.at < *until)) return false;
+  if (run_id && e.run_id != *run_id) return false;
+  if (category && e.category != *category) return false;
+  if (target && e.target != *target) return false;
+  if (store && e.store != *store) return false;
+  if (key && e.record_key != *key) return false;
+  if (subject && e.subject != *subject) return false;
+  return true;
+}
+
+Status ParseKinds(const std::string& text, std::set<LedgerKind>* kinds) {
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    const std::string name = text.substr(start, comma - start);
+    if (!name.empty()) {
+      auto k = LedgerKindFromName(name);
+      if (!k) {
+        return Status::Usage("--kind: unknown kind '" + name +
+                             "' (run_start, run_end, delete, hold_placed, hold_released, reconciled, kept)");
+      }
+      kinds->insert(*k);
+    }
+    start = comma + 1;
+  }
+  return Status::Ok();
+}
+
+Status ScanFiltered(StateDb& state, const LedgerFilter& filter,
+                    const std::function<bool(const LedgerEntry&)>& visit) {
+  return state.ScanLedger(INT64_MIN, [&](const LedgerEntry& e) {
+    if (!filter.Matches(e)) return true;
+    return visit(e);
+  });
+}
+
+const std::vector<std::string>& CsvColumns() {
+  static const std::vector<std::string> kColumns = {
+      "seq",    "at",   "kind",    "run",   "category", "store",  "target",    "key",
+      "clock",  "cutoff", "rule",  "subject", "batch",  "detail", "prev_hash", "hash"};
+  return kColumns;
+}
+
+void WriteCsvField(std::string_view field, std::ostream& out) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out << field;
+    return;
+  }
+  out << '"';
+  for (char c : field) {
+    if (c == '"') out << '"';
+    out << c;
+  }
+  out << '"';
+}
+
+void WriteCsvHeader(std::ostream& out) {
+  const auto& cols = CsvColumns();
+  for (size_t i = 0; i < cols.size(); ++i) {
+    if (i) out << ',';
+    out << cols[i];
+  }
+  out << "\r\n";
+}
+
+void WriteCsvRow(const LedgerEntry& e, std::ostream& out) {
+  out << e.seq << ',' << FormatTimestamp(e.at) << ',' << LedgerKindName(e.kind) << ',' << e.run_id << ',';
+  for (const std::string* f : {&e.category, &e.store, &e.target, &e.record_key, &e.clock, &e.cutoff, &e.rule,
+                               &e.subject}) {
+    WriteCsvField(*f, out);
+    out << ',';
+  }
+  out << e.batch << ',';
+  WriteCsvField(e.detail, out);
+  out << ',' << e.prev_hash << ',' << e.hash << "\r\n";
+}
+
+Json EntryToJson(const LedgerEntry& e) {
+  Json detail;
+  if (e.detail.empty()) {
+    detail = nullptr;
+  } else {
+    detail = Json::parse(e.detail, nullptr, /*allow_exceptions=*/false);
+    if (detail.is_discarded()) detail = e.detail;
+  }
+  return Json{{"seq", e.seq},         {"at", FormatTimestamp(e.at)}, {"kind", LedgerKindName(e.kind)},
+              {"run", e.run_id},      {"category", e.category},      {"store", e.store},
+              {"target", e.target},   {"key", e.record_key},         {"clock", e.clock},
+              {"cutoff", e.cutoff},   {"rule", e.rule},              {"subject", e.subject},
+              {"batch", e.batch},     {"detail", detail},            {"prev_hash", e.prev_hash},
+              {"hash", e.hash}};
+}
+
+void WriteJsonLine(const LedgerEntry& e, std::ostream& out) { out << Dump(EntryToJson(e)) << '\n'; }
+
+void WriteTableHeader(std::ostream& out) {
+  char line[256];
+  std::snprintf(line, sizeof line, "%-8s %-27s %-13s %-5s %s\n", "SEQ", "AT", "KIND", "RUN", "WHAT");
+  out << line;
+}
+
+void WriteTableRow(const LedgerEntry& e, std::ostream& out) {
+  char head[128];
+  std::snprintf(head, sizeof head, "%-8lld %-27s %-13s %-5lld ", static_cast<long long>(e.seq),
+                FormatTimestamp(e.at).c_str(), std::string(LedgerKindName(e.kind)).c_str(),
+                static_cast<long long>(e.run_id));
+  out << head;
+  std::string what;
+  if (!e.category.empty()) what += e.category + " ";
+  if (!e.store.empty() || !e.target.empty()) what += e.store + "/" + e.target;
+  if (!e.record_key.empty()) what += "/" + e.record_key;
+  if (!e.clock.empty()) what += " clock=" + e.clock;
+  if (!e.cutoff.empty()) what += " cutoff=" + e.cutoff;
+  if (!e.subject.empty()) what += " subject=" + e.subject;
+  if (!e.rule.empty()) what += " rule=" + e.rule;
+  if (!e.detail.empty() && e.kind != LedgerKind::kDelete) what += (what.empty() ? "" : " ") + e.detail;
+  // One line per entry whatever the text holds: control characters (a
+  // newline in a file name or key) are shown escaped.
+  for (unsigned char c : what) {
+    if (c == '\n') {
+      out << "\\n";
+    } else if (c == '\r') {
+      out << "\\r";
+    } else if (c == '\t') {
+      out << "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      char esc[8];
+      std::snprintf(esc, sizeof esc, "\\x%02x", c);
+      out << esc;
+    } else {
+      out << static_cast<char>(c);
+    }
+  }
+  out << '\n';
+}
+
+std::string DetailString(const std::string& detail_json, const char* field) {
+  if (detail_json.empty()) return "";
+  Json j = Json::parse(detail_json, nullptr, false);
+  if (!j.is_object() || !j.contains(field)) return "";
+  const Json& v = j[field];
+  return v.is_string() ? v.get<std::string>() : Dump(v);
+}
+
+}  // namespace retention::audit

@@ -1,0 +1,104 @@
+#include "audit/run_history.h"
+
+#include "ledger/ledger_entry.h"
+
+namespace retention::audit {
+
+namespace {
+
+using Json = nlohmann::json;
+
+std::string Str(const Json& j, const char* k) {
+  if (!j.is_object() || !j.contains(k)) return "";
+  return j[k].is_string() ? j[k].get<std::string>() : j[k].dump();
+}
+
+}  // namespace
+
+Json RunSummary::ToJson() const {
+  return Json{{"id", id},
+              {"start_seq", start_seq},
+              {"end_seq", end_seq ? Json(end_seq) : Json(nullptr)},
+              {"started_at", started_at},
+              {"ended_at", ended_at.empty() ? Json(nullptr) : Json(ended_at)},
+              {"user", user},
+              {"host", host},
+              {"version", version},
+              {"rules_hash", rules_hash},
+              {"as_of", as_of},
+              {"command", command},
+              {"outcome", outcome},
+              {"exit_code", exit_code ? Json(*exit_code) : Json(nullptr)},
+              {"deleted", deleted},
+              {"deleted_by_category", deleted_by_category},
+              {"kept", kept},
+              {"kept_by_hold", kept_by_hold},
+              {"reconciled", reconciled},
+              {"error", error.empty() ? Json(nullptr) : Json(error)}};
+}
+
+Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state) {
+  std::map<int64_t, RunSummary> runs;
+  auto get = [&](int64_t id) -> RunSummary& {
+    RunSummary& r = runs[id];
+    r.id = id;
+    return r;
+  };
+  Status st = state.ScanLedger(INT64_MIN, [&](const LedgerEntry& e) {
+    if (e.run_id == 0) return true;
+    switch (e.kind) {
+      case LedgerKind::kRunStart: {
+        RunSummary& r = get(e.run_id);
+        Json d = Json::parse(e.detail, nullptr, false);
+        r.start_seq = e.seq;
+        r.started_at = FormatTimestamp(e.at);
+        r.user = Str(d, "user");
+        r.host = Str(d, "host");
+        r.version = Str(d, "version");
+        r.rules_hash = Str(d, "rules_hash");
+        r.as_of = Str(d, "as_of");
+        r.command = Str(d, "command");
+        break;
+      }
+      case LedgerKind::kRunEnd: {
+        RunSummary& r = get(e.run_id);
+        Json d = Json::parse(e.detail, nullptr, false);
+        r.end_seq = e.seq;
+        r.ended_at = FormatTimestamp(e.at);
+        r.ended = e.at;
+        r.outcome = Str(d, "outcome");
+        if (d.is_object() && d.contains("exit_code") && d["exit_code"].is_number_integer())
+          r.exit_code = d["exit_code"].get<int>();
+        r.error = Str(d, "error");
+        break;
+      }
+      case LedgerKind::kDelete: {
+        RunSummary& r = get(e.run_id);
+        ++r.deleted;
+        ++r.deleted_by_category[e.category];
+        break;
+      }
+      case LedgerKind::kKept: {
+        RunSummary& r = get(e.run_id);
+        ++r.kept;
+        if (e.detail.find("\"held by hold") != std::string::npos ||
+            e.detail.find("held under") != std::string::npos)
+          ++r.kept_by_hold;
+        break;
+      }
+      case LedgerKind::kReconciled:
+        ++get(e.run_id).reconciled;
+        break;
+      default:
+        break;
+    }
+    return true;
+  });
+  if (!st.ok()) return st;
+  std::vector<RunSummary> out;
+  out.reserve(runs.size());
+  for (auto& [id, r] : runs) out.push_back(std::move(r));
+  return out;
+}
+
+}  // namespace retention::audit

@@ -1,0 +1,44 @@
+// The runs as the purge log tells them: `audit runs` and `audit show RUN`.
+//
+// Built from the ledger alone (run_start / run_end details, and the
+// delete, kept and reconciled entries of each run), not from the runs
+// table, so that an auditor relies only on what the hash chain covers.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "state/state_db.h"
+#include "util/status.h"
+
+namespace retention::audit {
+
+struct RunSummary {
+  int64_t id = 0;
+  int64_t start_seq = 0;  // 0 when the run_start entry is missing
+  int64_t end_seq = 0;    // 0 while running (or when the process died unnoticed)
+  std::string started_at, ended_at;  // entry times (FormatTimestamp); "" when absent
+  std::optional<Timestamp> ended;    // the run_end entry's time
+  std::string user, host, version, rules_hash, as_of, command;
+  std::string outcome = "running";   // run_end's outcome; "running" without one
+  std::optional<int> exit_code;
+  int64_t deleted = 0;
+  std::map<std::string, int64_t> deleted_by_category;
+  int64_t kept = 0;          // kept entries
+  int64_t kept_by_hold = 0;  // of which the reason is a hold
+  int64_t reconciled = 0;
+  std::string error;         // run_end detail.error
+
+  nlohmann::json ToJson() const;
+};
+
+// Every run in the ledger, oldest first. One pass over the ledger; memory
+// grows with the number of runs only.
+Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state);
+
+}  // namespace retention::audit

@@ -1,0 +1,271 @@
+// retention explain STORE/TARGET/KEY: one record under every rule that
+// covers it — its clock, cutoff and due date, the floors, the holds, the
+// verdict (JudgeRecord, the same words purge's ledger uses) — and, for a
+// record that is gone, the ledger entries that deleted it. Opens stores and
+// state read-only; changes nothing (SPEC 6.11).
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "audit/ledger_query.h"
+#include "calendar/cutoff.h"
+#include "cli/command.h"
+#include "cli/state_access.h"
+#include "plan/decision.h"
+#include "plan/plan.h"
+#include "plan/verdict.h"
+#include "stores/store_set.h"
+
+namespace retention {
+
+namespace {
+
+using Json = nlohmann::json;
+
+// The last instant at which a record with `clock` is not yet due under
+// `d`: it is due from just after it on (due when clock < now - d). Found by
+// bisection on ComputeCutoff so that it agrees with the engine to the
+// microsecond, whatever the calendar does (months, DST).
+Timestamp LastNotDue(Timestamp clock, const CalendarDuration& d, const TimeZone& zone) {
+  int64_t lo = ToUnixMicros(clock);  // not due: cutoff(clock) <= clock
+  // An upper bound by which it is surely due: the longest the duration can be.
+  int64_t span_days = d.amount;
+  switch (d.unit) {
+    case DurationUnit::kHours: span_days = d.amount / 24 + 1; break;
+    case DurationUnit::kDays: span_days = d.amount + 1; break;
+    case DurationUnit::kWeeks: span_days = d.amount * 7 + 1; break;
+    case DurationUnit::kMonths: span_days = d.amount * 31 + 1; break;
+    case DurationUnit::kYears: span_days = d.amount * 366 + 1; break;
+  }
+  int64_t hi = lo + (span_days + 2) * 86400LL * 1000000LL;
+  if (!IsDue(clock, ComputeCutoff(FromUnixMicros(hi), d, zone))) return FromUnixMicros(hi);  // absurd cases
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (IsDue(clock, ComputeCutoff(FromUnixMicros(mid), d, zone))) {
+      hi = mid;
+    } else {
+      lo = mid;
+    }
+  }
+  return FromUnixMicros(lo);
+}
+
+std::string HoldText(const Hold& h) {
+  std::string s = "hold " + std::to_string(h.id) + " (matter " + h.matter + ", by " + h.author + ", placed " +
+                  FormatTimestamp(h.placed_at);
+  if (h.expires_at) s += ", expires " + FormatTimestamp(*h.expires_at);
+  return s + "): " + h.reason;
+}
+
+}  // namespace
+
+Status RunExplainCommand(const CommandArgs& a) {
+  po::options_description desc("Options");
+  desc.add_options()("record", po::value<std::string>()->value_name("STORE/TARGET/KEY"), "the record")(
+      "format", po::value<std::string>()->value_name("FORMAT"), "table or json");
+  AddCommonOptions(&desc);
+  po::positional_options_description pos;
+  pos.add("record", 1);
+  auto vm = ParseCommandLine(a, desc, &pos, "retention explain STORE/TARGET/KEY [--format table|json]");
+  if (!vm.ok()) return vm.status();
+  if (!*vm) return Status::Ok();
+  auto format = FormatOption(**vm, {"table", "json"});
+  if (!format.ok()) return format.status();
+  if (!(*vm)->count("record")) return Status::Usage("explain needs a record: STORE/TARGET/KEY");
+  const std::string spec = (**vm)["record"].as<std::string>();
+  // The key is everything after the second '/': file keys are paths.
+  const size_t s1 = spec.find('/');
+  const size_t s2 = s1 == std::string::npos ? std::string::npos : spec.find('/', s1 + 1);
+  if (s2 == std::string::npos || s1 == 0 || s2 == s1 + 1 || s2 + 1 >= spec.size())
+    return Status::Usage("explain: '" + spec + "' is not STORE/TARGET/KEY");
+  const std::string store_name = spec.substr(0, s1), target_name = spec.substr(s1 + 1, s2 - s1 - 1),
+                    key = spec.substr(s2 + 1);
+
+  auto loaded = LoadConfigAndRules(**vm);
+  if (!loaded.ok()) return loaded.status();
+  const Config& config = loaded->config;
+  if (!config.stores.count(store_name)) return Status::Usage("explain: no store named '" + store_name + "' in the config");
+  const Timestamp now = SystemNow();
+  auto state = OpenStateForReading(config);
+  if (!state.ok()) return state.status();
+  auto holds = LoadHoldSet(state->get(), now);
+  if (!holds.ok()) return holds.status();
+  auto decisions = MakeDecisions(config, loaded->rules, now, "", &*holds);
+  if (!decisions.ok()) return decisions.status();
+  std::vector<const TargetDecision*> matching;
+  std::string names;
+  for (const TargetDecision& d : *decisions) {
+    if (d.target->store != store_name) continue;
+    if ((", " + names + ", ").find(", " + d.target->name + ", ") == std::string::npos)
+      names += (names.empty() ? "" : ", ") + d.target->name;
+    if (d.target->name == target_name) matching.push_back(&d);
+  }
+  if (matching.empty())
+    return Status::Usage("explain: no target named '" + target_name + "' on store '" + store_name + "'" +
+                         (names.empty() ? std::string() : " (targets there: " + names + ")"));
+
+  StoreSet stores(config, /*read_only=*/true);
+  auto store = stores.Get(store_name);
+  if (!store.ok()) return store.status();
+
+  Json out_json = {{"record", spec}, {"now", FormatTimestamp(now)}, {"rules", Json::array()}};
+  std::ostream& out = *a.out;
+  if (*format == "table") out << "Record " << spec << " (as of " << FormatTimestamp(now) << ")\n";
+  bool exists_anywhere = false;
+  for (const TargetDecision* d : matching) {
+    const Category& c = *d->category;
+    auto facts = (*store)->Lookup(*d, key);
+    if (!facts.ok()) return facts.status();
+    exists_anywhere |= facts->exists;
+    const RecordVerdict verdict = JudgeRecord(*d, key, *facts);
+    std::optional<Timestamp> due_after;
+    if (facts->clock && c.delete_after) due_after = LastNotDue(*facts->clock, *c.delete_after, d->zone);
+
+    Json floors = Json::array();
+    std::vector<std::string> floor_lines;
+    for (size_t i = 0; i < d->floors.size(); ++i) {
+      const FloorGuard& g = d->floors[i];
+      const bool applies = i < facts->guards.size() && facts->guards[i].applies;
+      std::optional<Timestamp> gclock = i < facts->guards.size() ? facts->guards[i].clock : std::nullopt;
+      const bool protects = applies && (!gclock || !IsDue(*gclock, g.floor_cutoff));
+      std::optional<Timestamp> until;
+      if (applies && gclock && g.category->keep_at_least)
+        until = LastNotDue(*gclock, *g.category->keep_at_least, d->zone);
+      floors.push_back({{"category", g.category->name},
+                        {"target", g.target->name},
+                        {"keep_at_least", g.category->keep_at_least ? g.category->keep_at_least->ToString() : ""},
+                        {"floor_cutoff", FormatTimestamp(g.floor_cutoff)},
+                        {"applies", applies},
+                        {"clock", gclock ? Json(FormatTimestamp(*gclock)) : Json(nullptr)},
+                        {"protects", protects},
+                        {"protects_until", until ? Json(FormatTimestamp(*until)) : Json(nullptr)}});
+      std::string line = g.category->name + "/" + g.target->name + " keeps at least " +
+                         (g.category->keep_at_least ? g.category->keep_at_least->ToString() : "?");
+      if (!applies) {
+        line += ": does not apply (its filters do not match this record)";
+      } else {
+        line += ": clock " + (gclock ? FormatTimestamp(*gclock) : std::string("(none)")) + ", floor cutoff " +
+                FormatTimestamp(g.floor_cutoff) + (protects ? " -> PROTECTS it" : " -> lets it go");
+        if (protects && until) line += " until " + FormatTimestamp(*until);
+      }
+      floor_lines.push_back(line);
+    }
+
+    // Every hold in force that covers the record under any target over the
+    // same records (a hold under any of them keeps it).
+    Json hold_json = Json::array();
+    std::vector<std::string> hold_lines;
+    if (facts->exists) {
+      for (const Hold& h : holds->holds()) {
+        const HoldSet one({h}, now);
+        for (const auto& ov : d->overlaps) {
+          RecordRef ref;
+          ref.category = ov.category->name;
+          ref.target = ov.target->name;
+          ref.key = key;
+          if (ov.target->subject && !facts->subject.empty() && d->target->subject &&
+              ov.target->subject->column == d->target->subject->column) {
+            ref.subject_kind = ov.target->subject->kind;
+            ref.subject_id = facts->subject;
+          }
+          ref.clock = facts->clock;
+          if (!one.Covers(ref)) continue;
+          hold_json.push_back({{"id", h.id},
+                               {"matter", h.matter},
+                               {"reason", h.reason},
+                               {"author", h.author},
+                               {"under", ov.category->name + "/" + ov.target->name}});
+          hold_lines.push_back(HoldText(h) + " [under " + ov.category->name + "/" + ov.target->name + "]");
+          break;
+        }
+      }
+    }
+
+    const std::string rule = d->target->where.ToString();
+    const std::string clock_desc = d->target->clock.source == ClockSource::kColumn
+                                       ? "column " + d->target->clock.column +
+                                             (d->target->clock.join ? " of " + d->target->clock.join->table : "")
+                                       : d->target->clock.source == ClockSource::kFileMtime
+                                             ? "file mtime"
+                                             : "file name " + d->target->clock.name_pattern;
+    out_json["rules"].push_back(
+        {{"category", c.name},
+         {"policy", c.policy},
+         {"policy_source", c.policy_source},
+         {"schedule", ScheduleText(c)},
+         {"rule", rule},
+         {"clock_source", clock_desc},
+         {"exists", facts->exists},
+         {"matches_filters", facts->matches_filters},
+         {"clock_text", facts->clock_text},
+         {"clock", facts->clock ? Json(FormatTimestamp(*facts->clock)) : Json(nullptr)},
+         {"subject", facts->subject},
+         {"cutoff", d->cutoff ? Json(FormatTimestamp(*d->cutoff)) : Json(nullptr)},
+         {"due_after", due_after ? Json(FormatTimestamp(*due_after)) : Json(nullptr)},
+         {"floors", floors},
+         {"holds", hold_json},
+         {"deletable", verdict.deletable},
+         {"verdict", verdict.reason}});
+    if (*format == "table") {
+      out << "\nCategory " << c.name << (c.description.empty() ? "" : " — " + c.description) << "\n";
+      if (!c.policy.empty())
+        out << "  policy     \"" << c.policy << "\"" << (c.policy_source.empty() ? "" : " (" + c.policy_source + ")")
+            << "\n";
+      out << "  schedule   " << ScheduleText(c) << "\n  rule       " << rule << " (target " << d->target->name
+          << ", clock: " << clock_desc << ")\n";
+      if (!facts->exists) {
+        out << "  record     does not exist in store " << store_name << "\n";
+      } else {
+        out << "  clock      " << (facts->clock_text.empty() ? "(empty)" : facts->clock_text);
+        if (facts->clock) out << " = " << FormatTimestamp(*facts->clock);
+        out << (facts->matches_filters ? "" : "  (does NOT match the target's filters)") << "\n";
+        if (!facts->subject.empty() && d->target->subject)
+          out << "  subject    " << d->target->subject->kind << ":" << facts->subject << "\n";
+        out << "  cutoff     " << (d->cutoff ? FormatTimestamp(*d->cutoff) : std::string("none (floor only)")) << "\n";
+        if (due_after) out << "  due        after " << FormatTimestamp(*due_after) << " (clock + " << c.delete_after->ToString() << ")\n";
+      }
+      out << "  floors     " << (floor_lines.empty() ? "none from other rules" : "") << "\n";
+      for (const auto& l : floor_lines) out << "    " << l << "\n";
+      out << "  holds      " << (hold_lines.empty() ? "none" : "") << "\n";
+      for (const auto& l : hold_lines) out << "    " << l << "\n";
+      if (facts->exists) {
+        out << "  verdict    " << (verdict.deletable ? "DELETABLE" : "KEPT") << ": " << verdict.reason << "\n";
+      } else {
+        out << "  verdict    GONE: not in the store (the ledger's deletions of it follow)\n";
+      }
+    }
+  }
+
+  // A record that is gone: the ledger says who deleted it, when and why.
+  Json deletions = Json::array();
+  if (!exists_anywhere && *state) {
+    audit::LedgerFilter f;
+    f.kinds = {LedgerKind::kDelete};
+    f.store = store_name;
+    f.target = target_name;
+    f.key = key;
+    RETENTION_RETURN_IF_ERROR(audit::ScanFiltered(**state, f, [&](const LedgerEntry& e) {
+      deletions.push_back(audit::EntryToJson(e));
+      return true;
+    }));
+  }
+  out_json["deleted_by"] = deletions;
+  if (*format == "json") {
+    *a.out << out_json.dump(2) << "\n";
+  } else if (!exists_anywhere) {
+    if (deletions.empty()) {
+      out << "\nThe record does not exist and the ledger has no deletion of it: it never existed, or was removed "
+             "outside retention.\n";
+    }
+    for (const Json& e : deletions) {
+      out << "\nDeleted by ledger entry " << e["seq"] << " at " << e["at"].get<std::string>() << ", run " << e["run"]
+          << ": category " << e["category"].get<std::string>() << ", clock " << e["clock"].get<std::string>()
+          << " < cutoff " << e["cutoff"].get<std::string>() << ", rule " << e["rule"].get<std::string>()
+          << (e["subject"].get<std::string>().empty() ? "" : ", subject " + e["subject"].get<std::string>())
+          << ", batch " << e["batch"] << ", entry hash " << e["hash"].get<std::string>() << "\n";
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace retention

@@ -1,0 +1,186 @@
+// retention status: is the policy applied? Last runs and their outcomes,
+// what is due now per category, and compliance: the records past their
+// delete_after that no hold and no floor keeps (SPEC 5). Opens stores and
+// state read-only; changes nothing.
+//
+// `status --check` is for monitoring: it exits 75 (EX_TEMPFAIL, "work
+// left") when a category has overdue records or no successful purge ended
+// within --max-age. SPEC 5 names no code for "out of compliance"; 75 is the
+// one whose meaning fits (a purge run would fix it), and it is not 1, which
+// monitoring tools read as "the check itself broke".
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "audit/run_history.h"
+#include "calendar/cutoff.h"
+#include "calendar/duration.h"
+#include "cli/command.h"
+#include "cli/state_access.h"
+#include "plan/decision.h"
+#include "plan/plan.h"
+#include "stores/store_set.h"
+
+namespace retention {
+
+namespace {
+
+using Json = nlohmann::json;
+
+struct CategoryStatus {
+  std::string name;
+  std::string policy;
+  std::string schedule;
+  TargetStats stats;  // summed over the category's targets
+};
+
+void Add(TargetStats* sum, const TargetStats& t) {
+  sum->total += t.total;
+  sum->due += t.due;
+  sum->held += t.held;
+  sum->floor_protected += t.floor_protected;
+  sum->deletable += t.deletable;
+  sum->undated += t.undated;
+  if (t.oldest_due && (!sum->oldest_due || *t.oldest_due < *sum->oldest_due)) sum->oldest_due = t.oldest_due;
+}
+
+}  // namespace
+
+Status RunStatusCommand(const CommandArgs& a) {
+  po::options_description desc("Options");
+  desc.add_options()("format", po::value<std::string>()->value_name("FORMAT"), "table or json")(
+      "max-age", po::value<std::string>()->value_name("DURATION")->default_value("2 days"),
+      "warn when no purge succeeded within this long")(
+      "last", po::value<int>()->value_name("N")->default_value(5), "show the last N runs")(
+      "check", "exit 75 when anything is overdue or the last successful purge is older than --max-age");
+  AddCommonOptions(&desc);
+  auto vm = ParseCommandLine(a, desc, nullptr,
+                             "retention status [--max-age DURATION] [--last N] [--check] [--format table|json]");
+  if (!vm.ok()) return vm.status();
+  if (!*vm) return Status::Ok();
+  auto format = FormatOption(**vm, {"table", "json"});
+  if (!format.ok()) return format.status();
+  auto max_age = ParseDuration((**vm)["max-age"].as<std::string>());
+  if (!max_age.ok()) return Status::Usage("--max-age: " + max_age.status().message());
+  const int last = std::max(0, (**vm)["last"].as<int>());
+  auto loaded = LoadConfigAndRules(**vm);
+  if (!loaded.ok()) return loaded.status();
+  const Config& config = loaded->config;
+  auto zone = TimeZone::Load(config.time_zone);
+  if (!zone.ok()) return zone.status();
+  const Timestamp now = SystemNow();
+
+  auto state = OpenStateForReading(config);
+  if (!state.ok()) return state.status();
+  std::vector<audit::RunSummary> runs;
+  if (*state) {
+    auto r = audit::SummarizeRuns(**state);
+    if (!r.ok()) return r.status();
+    runs = std::move(*r);
+  }
+  const audit::RunSummary* last_success = nullptr;
+  for (const auto& r : runs)
+    if (r.outcome == "ok") last_success = &r;
+  const Timestamp oldest_allowed = ComputeCutoff(now, *max_age, *zone);
+  // A successful run counts from when it ended (its end entry's time).
+  bool stale = true;
+  std::string last_success_at;
+  if (last_success) {
+    last_success_at = last_success->ended_at;
+    stale = !last_success->ended || *last_success->ended < oldest_allowed;
+  }
+
+  auto holds = LoadHoldSet(state->get(), now);
+  if (!holds.ok()) return holds.status();
+  auto decisions = MakeDecisions(config, loaded->rules, now, "", &*holds);
+  if (!decisions.ok()) return decisions.status();
+  StoreSet stores(config, /*read_only=*/true);
+  auto plan = MakePlan(*decisions, stores, now, now, loaded->rules.hash, *holds);
+  if (!plan.ok()) return plan.status();
+  std::vector<CategoryStatus> categories;
+  for (const Category& c : loaded->rules.categories) categories.push_back({c.name, c.policy, ScheduleText(c), {}});
+  for (const TargetPlan& t : plan->targets)
+    for (auto& c : categories)
+      if (c.name == t.category) Add(&c.stats, t.stats);
+  int64_t overdue = 0;
+  for (const auto& c : categories) overdue += c.stats.deletable;
+
+  std::vector<std::string> warnings;
+  if (!last_success) {
+    warnings.push_back("no purge has ever succeeded: the policy is configured but not applied");
+  } else if (stale) {
+    warnings.push_back("no purge succeeded within " + max_age->ToString() + " (last success ended " +
+                       last_success_at + "): the policy is configured but not applied");
+  }
+  if (overdue > 0)
+    warnings.push_back(std::to_string(overdue) + " records are past their delete_after with no hold or floor keeping them");
+
+  const size_t first = runs.size() > static_cast<size_t>(last) ? runs.size() - static_cast<size_t>(last) : 0;
+  if (*format == "json") {
+    Json j;
+    j["now"] = FormatTimestamp(now);
+    j["max_age"] = max_age->ToString();
+    j["last_success"] = last_success ? last_success->ToJson() : Json(nullptr);
+    Json rs = Json::array();
+    for (size_t i = first; i < runs.size(); ++i) rs.push_back(runs[i].ToJson());
+    j["runs"] = rs;
+    Json cs = Json::array();
+    for (const auto& c : categories) {
+      cs.push_back({{"category", c.name},
+                    {"policy", c.policy},
+                    {"schedule", c.schedule},
+                    {"records", c.stats.total},
+                    {"due", c.stats.due},
+                    {"held", c.stats.held},
+                    {"floor_protected", c.stats.floor_protected},
+                    {"overdue", c.stats.deletable},
+                    {"undated", c.stats.undated},
+                    {"oldest_overdue", c.stats.oldest_due ? Json(FormatTimestamp(*c.stats.oldest_due)) : Json(nullptr)},
+                    {"compliant", c.stats.deletable == 0}});
+    }
+    j["categories"] = cs;
+    j["overdue"] = overdue;
+    j["compliant"] = overdue == 0 && !stale;
+    j["warnings"] = warnings;
+    *a.out << j.dump(2) << "\n";
+  } else {
+    std::ostream& out = *a.out;
+    out << "Status at " << FormatTimestamp(now) << "\n\nLast runs:\n";
+    if (runs.empty()) out << "  (none)\n";
+    for (size_t i = first; i < runs.size(); ++i) {
+      const auto& r = runs[i];
+      out << "  run " << r.id << "  " << r.started_at << " .. " << (r.ended_at.empty() ? "-" : r.ended_at) << "  "
+          << r.outcome << (r.exit_code ? " (exit " + std::to_string(*r.exit_code) + ")" : "") << "  deleted "
+          << r.deleted << "  by " << r.user << "@" << r.host << "\n";
+    }
+    out << "Last successful purge: " << (last_success ? "run " + std::to_string(last_success->id) + ", ended " + last_success_at
+                                                    : std::string("never"))
+        << "\n\n";
+    char line[512];
+    std::snprintf(line, sizeof line, "%-22s %10s %9s %7s %9s %9s %8s  %-10s %s\n", "CATEGORY", "RECORDS", "DUE",
+                  "HELD", "FLOOR", "OVERDUE", "UNDATED", "COMPLIANT", "OLDEST OVERDUE");
+    out << line;
+    for (const auto& c : categories) {
+      std::snprintf(line, sizeof line, "%-22s %10lld %9lld %7lld %9lld %9lld %8lld  %-10s %s\n", c.name.c_str(),
+                    static_cast<long long>(c.stats.total), static_cast<long long>(c.stats.due),
+                    static_cast<long long>(c.stats.held), static_cast<long long>(c.stats.floor_protected),
+                    static_cast<long long>(c.stats.deletable), static_cast<long long>(c.stats.undated),
+                    c.stats.deletable == 0 ? "yes" : "NO",
+                    c.stats.oldest_due ? FormatTimestamp(*c.stats.oldest_due).c_str() : "-");
+      out << line;
+    }
+    out << "\nOVERDUE = past delete_after, not held and not protected by a floor: what the next purge deletes.\n";
+    for (const auto& w : warnings) out << "WARNING: " << w << "\n";
+    if (warnings.empty()) out << "Compliant.\n";
+  }
+  if ((*vm)->count("check") && (overdue > 0 || stale)) {
+    return Status::TempFail("out of compliance: " + (warnings.empty() ? std::string("see above") : warnings.front()) +
+                            (warnings.size() > 1 ? " (and " + std::to_string(warnings.size() - 1) + " more)" : ""));
+  }
+  return Status::Ok();
+}
+
+}  // namespace retention

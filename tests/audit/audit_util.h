@@ -1,0 +1,119 @@
+// Shared by the audit tests: a state database with a synthetic ledger built
+// through the StateDb API, a config that points at it, and a child run
+// whose peak memory is measured.
+#pragma once
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+
+#include "e2e/e2e_util.h"
+#include "state/sqlite_state_db.h"
+
+namespace retention::audit_test {
+
+using namespace retention::e2e;
+
+// What entry i of the synthetic ledger holds (deterministic).
+inline LedgerEntry SyntheticEntry(int64_t i) {
+  static const char* kCategories[] = {"request_logs", "support", "sessions", "closed_accounts"};
+  static const char* kTargets[] = {"requests", "tickets", "sessions", "customers"};
+  LedgerEntry e;
+  e.at = FromUnixMicros(1700000000LL * 1000000 + i * 60LL * 1000000);  // one a minute
+  e.run_id = 101 + i / 1000;  // clear of the runs table's own ids
+  switch (i % 10) {
+    case 0: e.kind = LedgerKind::kRunStart; e.detail = R"({"user":"ops","host":"h1"})"; return e;
+    case 9: e.kind = LedgerKind::kKept; break;
+    default: e.kind = LedgerKind::kDelete; break;
+  }
+  e.category = kCategories[i % 4];
+  e.store = i % 3 == 0 ? "files" : "app";
+  e.target = kTargets[i % 4];
+  e.record_key = std::to_string(i);
+  e.clock = "2023-01-01 00:00:00";
+  e.cutoff = "2024-01-01T00:00:00Z";
+  e.rule = "rules/x.toml:" + std::to_string(3 + i % 4);
+  e.subject = "customer:" + std::to_string(i % 17);
+  e.batch = i / 100;
+  if (e.kind == LedgerKind::kKept) e.detail = R"j({"reason":"held by hold 1 (M-1)"})j";
+  // Awkward text for the CSV round trip: commas, quotes, newlines, UTF-8.
+  if (i % 101 == 5) e.record_key = "a,b \"quoted\"\nline2\r\nline3 é";
+  return e;
+}
+
+// A config with one empty files store and an empty rules directory: enough for the
+// audit commands, which read only the state database.
+struct LedgerFixture {
+  TempDir dir;
+  fs::path config = dir / "retention.toml";
+  fs::path state_db = dir / "state.db";
+
+  explicit LedgerFixture(int64_t entries) {
+    fs::create_directories(dir / "rules");
+    fs::create_directories(dir / "files");
+    WriteFile(config,
+              "rules = \"rules\"\nstate = \"state.db\"\ntime_zone = \"UTC\"\n"
+              "[stores.files]\ntype = \"files\"\nroot = \"files\"\n");
+    auto db = OpenSqliteStateDb(state_db, /*read_only=*/false);
+    REQUIRE(db.ok());
+    std::vector<LedgerEntry> batch;
+    for (int64_t i = 0; i < entries; ++i) {
+      batch.push_back(SyntheticEntry(i));
+      if (batch.size() == 20000) {
+        REQUIRE((*db)->Append(std::move(batch)).ok());
+        batch.clear();
+      }
+    }
+    if (!batch.empty()) REQUIRE((*db)->Append(std::move(batch)).ok());
+  }
+
+  RunResult Retention(std::vector<std::string> args) { return RunWith(config, std::move(args)); }
+};
+
+// Runs the binary like e2e::Run, and reports its peak RSS (KiB). Measured
+// by /usr/bin/time (Debian package `time`): the rusage of a child this
+// process forks would include this test's own memory, copied at fork and
+// kept in the high-water mark across exec.
+inline RunResult RunMeasured(const std::vector<std::string>& args, long* max_rss_kib) {
+  char templ[] = "/tmp/retention-audit-run-XXXXXX";
+  if (::mkdtemp(templ) == nullptr) throw std::runtime_error("mkdtemp failed");
+  const fs::path scratch = templ;
+  const fs::path out_path = scratch / "stdout", err_path = scratch / "stderr";
+  const fs::path rss_path = scratch / "rss";
+  std::vector<std::string> store{"/usr/bin/time", "-f", "%M", "-o", rss_path.string(), kBinary};
+  store.insert(store.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : store) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    int in = ::open("/dev/null", O_RDONLY);
+    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (in < 0 || out < 0 || err < 0) ::_exit(126);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    ::unsetenv("RETENTION_CONFIG");
+    ::execv(store[0].c_str(), argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw std::runtime_error("waitpid failed");
+  }
+  const std::string rss = ReadFile(rss_path);
+  if (rss.empty()) throw std::runtime_error("/usr/bin/time wrote no peak RSS (is the package `time` installed?)");
+  *max_rss_kib = std::stol(rss.substr(rss.find_last_of('\n', rss.size() - 2) == std::string::npos ? 0 : rss.find_last_of('\n', rss.size() - 2) + 1));
+  RunResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = ReadFile(out_path);
+  r.err = ReadFile(err_path);
+  std::error_code ec;
+  fs::remove_all(scratch, ec);
+  return r;
+}
+
+}  // namespace retention::audit_test
