@@ -132,6 +132,9 @@ class PurgeRun {
   Timestamp Now() const { return options_.clock ? options_.clock() : SystemNow(); }
   bool OutOfTime() const;
   Status RefreshHolds();
+  // A ledger entry about one record of the current batch.
+  LedgerEntry BatchEntry(LedgerKind kind, const TargetDecision& d, const std::string& key, const std::string& clock,
+                         const std::string& subject_id, const std::string& cutoff, const std::string& rule) const;
   // Deletes one batch; appends to `outcome`.
   Status DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, TargetOutcome* outcome);
   Status PurgeTarget(TargetDecision& d, SavedPlanReader* saved, TargetOutcome* outcome, bool* stopped);
@@ -161,6 +164,24 @@ Status PurgeRun::RefreshHolds() {
   if (!holds.ok()) return holds.status();
   holds_ = HoldSet(*holds, Now());
   return Status::Ok();
+}
+
+LedgerEntry PurgeRun::BatchEntry(LedgerKind kind, const TargetDecision& d, const std::string& key,
+                                 const std::string& clock, const std::string& subject_id, const std::string& cutoff,
+                                 const std::string& rule) const {
+  LedgerEntry e;
+  e.kind = kind;
+  e.run_id = run_id_;
+  e.category = d.category->name;
+  e.store = d.target->store;
+  e.target = d.target->name;
+  e.record_key = key;
+  e.clock = clock;
+  e.cutoff = cutoff;
+  e.rule = rule;
+  if (d.target->subject && !subject_id.empty()) e.subject = d.target->subject->kind + ":" + subject_id;
+  e.batch = batch_no_;
+  return e;
 }
 
 Status PurgeRun::DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, TargetOutcome* outcome) {
@@ -204,21 +225,8 @@ Status PurgeRun::DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, Ta
 
   std::vector<LedgerEntry> entries;
   entries.reserve(deleted->size());
-  for (const DeletedRecord& r : *deleted) {
-    LedgerEntry e;
-    e.kind = LedgerKind::kDelete;
-    e.run_id = run_id_;
-    e.category = d.category->name;
-    e.store = d.target->store;
-    e.target = d.target->name;
-    e.record_key = r.key;
-    e.clock = r.clock;
-    e.cutoff = cutoff;
-    e.rule = rule;
-    e.subject = r.subject.empty() || subject_kind.empty() ? "" : subject_kind + ":" + r.subject;
-    e.batch = batch_no_;
-    entries.push_back(std::move(e));
-  }
+  for (const DeletedRecord& r : *deleted)
+    entries.push_back(BatchEntry(LedgerKind::kDelete, d, r.key, r.clock, r.subject, cutoff, rule));
   // Candidates the delete's re-check kept (a hold placed since, a clock
   // that moved, a file that changed): the ledger says which and why.
   if (deleted->size() < batch.size()) {
@@ -227,22 +235,15 @@ Status PurgeRun::DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, Ta
     for (const Candidate& c : batch) {
       if (gone.count(c.key)) continue;
       auto facts = (*store)->Lookup(d, c.key);
-      std::string reason = facts.ok() ? JudgeRecord(d, c.key, *facts).reason
-                                      : "changed since selection (" + facts.status().message() + ")";
-      if (facts.ok() && JudgeRecord(d, c.key, *facts).deletable)
-        reason = "held under an overlapping rule, or skipped by the store (locked or changed file)";
-      LedgerEntry e;
-      e.kind = LedgerKind::kKept;
-      e.run_id = run_id_;
-      e.category = d.category->name;
-      e.store = d.target->store;
-      e.target = d.target->name;
-      e.record_key = c.key;
-      e.clock = c.clock;
-      e.cutoff = cutoff;
-      e.rule = rule;
-      e.subject = c.subject.empty() || subject_kind.empty() ? "" : subject_kind + ":" + c.subject;
-      e.batch = batch_no_;
+      std::string reason;
+      if (!facts.ok()) {
+        reason = "changed since selection (" + facts.status().message() + ")";
+      } else {
+        RecordVerdict verdict = JudgeRecord(d, c.key, *facts);
+        reason = verdict.deletable ? "held under an overlapping rule, or skipped by the store (locked or changed file)"
+                                   : verdict.reason;
+      }
+      LedgerEntry e = BatchEntry(LedgerKind::kKept, d, c.key, c.clock, c.subject, cutoff, rule);
       e.detail = nlohmann::json{{"reason", reason}}.dump();
       entries.push_back(std::move(e));
     }
