@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 ./scripts/build.sh
 (cd build && ctest --output-on-failure -j2 --timeout 900)
 
+# The benchmarks in quick mode: they must run, and the engine must delete
+# exactly what the raw tools delete. No speed threshold (see bench/README.md).
+./bench/run quick build
+
 # The unattended setup: unit files verified and security-scored, the man
 # page free of warnings and complete, the .deb installed and exercised
 # (this changes the machine: CI and test hosts only).
