@@ -15,16 +15,11 @@
 #include "plan/decision.h"
 #include "state/hold_barrier.h"
 #include "stores/store_set.h"
+#include "util/identity.h"
 
 namespace retention {
 
 namespace {
-
-std::string InvokingUser() {
-  if (const char* sudo = std::getenv("SUDO_USER"); sudo && *sudo) return sudo;
-  if (passwd* pw = getpwuid(geteuid())) return pw->pw_name;
-  return std::to_string(geteuid());
-}
 
 nlohmann::json HoldToJson(const Hold& h) {
   auto opt = [](const auto& o) { return o ? nlohmann::json(*o) : nlohmann::json(nullptr); };

@@ -22,6 +22,7 @@
 #include "state/sqlite_state_db.h"
 #include "stores/store_set.h"
 #include "util/fault_point.h"
+#include "util/identity.h"
 
 namespace retention {
 
@@ -39,18 +40,6 @@ constexpr int64_t kLedgerTailCheck = 10000;
 // Tries of a batch the store reported busy (each waits the store's busy
 // timeout).
 constexpr int kBusyAttempts = 5;
-
-std::string CurrentUser() {
-  if (const char* sudo = std::getenv("SUDO_USER"); sudo && *sudo) return sudo;
-  if (passwd* pw = getpwuid(geteuid())) return pw->pw_name;
-  return std::to_string(geteuid());
-}
-
-std::string HostName() {
-  char name[256] = {0};
-  if (gethostname(name, sizeof name - 1) != 0) return "unknown";
-  return name;
-}
 
 // Reads a saved plan's keys for one target at a time (the file is grouped
 // by target), so memory stays bounded by one batch.
@@ -349,7 +338,7 @@ Result<PurgeReport> PurgeRun::Run() {
   RunInfo info;
   info.started_at = now;
   info.as_of = as_of_;
-  info.user = CurrentUser();
+  info.user = InvokingUser();
   info.host = HostName();
   info.version = RETENTION_VERSION;
   info.rules_hash = rules_.hash;
