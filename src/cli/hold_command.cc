@@ -1,6 +1,4 @@
 // retention hold add|list|show|release: legal holds.
-#include <unistd.h>
-#include <pwd.h>
 
 #include <cstdio>
 #include <iostream>

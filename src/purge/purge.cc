@@ -1,7 +1,5 @@
 #include "purge/purge.h"
 
-#include <unistd.h>
-#include <pwd.h>
 
 #include <fstream>
 #include <map>
