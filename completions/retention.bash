@@ -60,7 +60,7 @@ _retention() {
       ;;
     check) opts="--format" ;;
     plan) opts="--as-of --category --format --out" ;;
-    purge) opts="--category --as-of --batch-size --max-runtime --plan --allow-mass-delete --allow-clock-jump --format --metrics-file" ;;
+    purge) opts="--category --as-of --batch-size --max-runtime --plan --allow-mass-delete --allow-clock-jump --allow-clock-behind --format --metrics-file" ;;
     explain) opts="--record --format" ;;
     status) opts="--format --max-age --last --check" ;;
     demo)

@@ -147,6 +147,8 @@ Status RunPurgeCommand(const CommandArgs& a) {
        "delete only what a saved plan (`plan --out FILE`) listed and is still due")
       ("allow-mass-delete", po::bool_switch(), "let the run through the safety valve")
       ("allow-clock-jump", po::bool_switch(), "accept a clock far ahead of the last run")
+      ("allow-clock-behind", po::bool_switch(),
+       "accept a clock earlier than the last run's start (that run's clock was wrong)")
       ("format", po::value<std::string>()->value_name("FORMAT"), "report as table or json")
       ("metrics-file", po::value<std::string>()->value_name("PATH"),
        "write Prometheus textfile-collector metrics of the run to PATH (atomically), whatever the outcome");
@@ -206,6 +208,7 @@ Status RunPurgeCommand(const CommandArgs& a) {
   if (v.count("plan")) options.plan_file = v["plan"].as<std::string>();
   options.allow_mass_delete = v["allow-mass-delete"].as<bool>();
   options.allow_clock_jump = v["allow-clock-jump"].as<bool>();
+  options.allow_clock_behind = v["allow-clock-behind"].as<bool>();
   options.command_line = "purge";
   for (const auto& arg : a.args) options.command_line += " " + arg;
   options.stop_requested = &g_stop_requested;

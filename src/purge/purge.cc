@@ -312,7 +312,8 @@ Result<PurgeReport> PurgeRun::Run() {
 
   auto last = state_->LastRun();
   if (!last.ok()) return last.status();
-  RETENTION_RETURN_IF_ERROR(CheckClockSanity(*last, now, config_.limits.max_clock_jump, options_.allow_clock_jump));
+  RETENTION_RETURN_IF_ERROR(CheckClockSanity(*last, now, config_.limits.max_clock_jump, options_.allow_clock_jump,
+                                             options_.allow_clock_behind));
 
   RETENTION_RETURN_IF_ERROR(RefreshHolds());
 

@@ -60,6 +60,7 @@ struct PurgeOptions {
   std::optional<std::chrono::seconds> max_runtime;
   bool allow_mass_delete = false;
   bool allow_clock_jump = false;
+  bool allow_clock_behind = false;
   std::optional<std::filesystem::path> plan_file;
   std::string command_line;         // for the run's ledger entry
   // Polled between batches: SIGTERM/SIGINT ask the run to stop.

@@ -39,12 +39,13 @@ Status CheckSafetyValve(const Plan& plan, const RuleSet& rules, const Limits& li
 }
 
 Status CheckClockSanity(const std::optional<RunInfo>& last, Timestamp now, const CalendarDuration& max_jump,
-                        bool allow_clock_jump) {
+                        bool allow_clock_jump, bool allow_clock_behind) {
   if (!last) return Status::Ok();
-  if (now < last->started_at)
+  if (now < last->started_at && !allow_clock_behind)
     return Status::ClockSanity("clock sanity: the clock (" + FormatTimestamp(now) + ") is earlier than the start of run " +
                                std::to_string(last->id) + " (" + FormatTimestamp(last->started_at) +
-                               "); refusing to run until the clock is right");
+                               "); refusing to run until the clock is right (if that run's clock was wrong and this one is right, "
+                               "run again with --allow-clock-behind)");
   if (!allow_clock_jump && ComputeCutoff(now, max_jump, TimeZone::Utc()) > last->started_at)
     return Status::ClockSanity("clock sanity: the clock (" + FormatTimestamp(now) + ") is more than " +
                                max_jump.ToString() + " (max_clock_jump) after the last run " + std::to_string(last->id) +

@@ -18,8 +18,9 @@ namespace retention {
 Status CheckSafetyValve(const Plan& plan, const RuleSet& rules, const Limits& limits, bool allow_mass_delete);
 
 // Refuses (ClockSanity, exit 77) when `now` is earlier than the last run's
-// start, or later by more than max_clock_jump (unless allowed).
+// start (unless allow_clock_behind: the operator says that run's clock was
+// wrong), or later by more than max_clock_jump (unless allow_clock_jump).
 Status CheckClockSanity(const std::optional<RunInfo>& last, Timestamp now, const CalendarDuration& max_jump,
-                        bool allow_clock_jump);
+                        bool allow_clock_jump, bool allow_clock_behind);
 
 }  // namespace retention
