@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "e2e/e2e_util.h"
+#include "purge/purge_fixture.h"
 
 namespace retention {
 namespace {
@@ -39,16 +40,7 @@ store = "app"
 table = "events"
 clock = { column = "at", encoding = "unix_seconds" }
 )");
-  WriteFile(dir / "retention.toml", R"(
-rules = "rules"
-state = "state.db"
-[limits]
-batch_size = 50
-max_delete_fraction = 1.0
-[stores.app]
-type = "sqlite"
-path = "app.db"
-)");
+  WritePurgeTestConfig(dir, 50);
 
   std::atomic<bool> stop{false};
   std::atomic<int> inserted{0}, failures{0};

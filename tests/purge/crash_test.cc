@@ -7,6 +7,7 @@
 #include <set>
 
 #include "e2e/e2e_util.h"
+#include "purge/purge_fixture.h"
 #include "state/run_lock.h"
 
 namespace retention {
@@ -43,16 +44,7 @@ table = "events"
 clock = { column = "at", encoding = "text" }
 subject = { kind = "customer", column = "who" }
 )");
-  WriteFile(dir / "retention.toml", R"(
-rules = "rules"
-state = "state.db"
-[limits]
-batch_size = 7
-max_delete_fraction = 1.0
-[stores.app]
-type = "sqlite"
-path = "app.db"
-)");
+  WritePurgeTestConfig(dir, 7);
 }
 
 std::set<std::string> Remaining(const TempDir& dir) {

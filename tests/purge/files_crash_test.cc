@@ -8,6 +8,7 @@
 #include <set>
 
 #include "e2e/e2e_util.h"
+#include "purge/purge_fixture.h"
 
 namespace retention {
 namespace {
@@ -45,16 +46,7 @@ store = "logs"
 paths = ["app.log-*"]
 clock = { mtime = true }
 )");
-  WriteFile(dir / "retention.toml", R"(
-rules = "rules"
-state = "state.db"
-[limits]
-batch_size = 6
-max_delete_fraction = 1.0
-[stores.logs]
-type = "files"
-root = "logs"
-)");
+  WritePurgeTestConfig(dir, 6, "files");
 }
 
 std::set<std::string> Remaining(const TempDir& dir) {

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "e2e/e2e_util.h"
+#include "purge/purge_fixture.h"
 
 namespace retention {
 namespace {
@@ -68,16 +69,7 @@ store = "app"
 table = "events"
 clock = { column = "at", encoding = "unix_seconds" }
 )");
-  WriteFile(dir / "retention.toml", R"(
-rules = "rules"
-state = "state.db"
-[limits]
-batch_size = 5
-max_delete_fraction = 1.0
-[stores.app]
-type = "sqlite"
-path = "app.db"
-)");
+  WritePurgeTestConfig(dir, 5);
 
   const pid_t purge = SpawnPurge(dir / "retention.toml");
   // Wait until the purge is deleting (found through the ledger).

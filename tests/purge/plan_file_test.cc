@@ -6,6 +6,7 @@
 #include <set>
 
 #include "e2e/e2e_util.h"
+#include "purge/purge_fixture.h"
 
 namespace retention {
 namespace {
@@ -32,15 +33,7 @@ table = "events"
 clock = { column = "at", encoding = "text" }
 subject = { kind = "customer", column = "who" }
 )");
-  WriteFile(dir / "retention.toml", R"(
-rules = "rules"
-state = "state.db"
-[limits]
-max_delete_fraction = 1.0
-[stores.app]
-type = "sqlite"
-path = "app.db"
-)");
+  WritePurgeTestConfig(dir, 0);
 }
 
 TEST_CASE("purge --plan deletes what the plan listed, less what changed, and logs what it kept", "[purge][e2e]") {

@@ -1,0 +1,22 @@
+// The config the purge tests share: rules in DIR/rules, state in
+// DIR/state.db, the safety valve open (these tests delete most of a small
+// table on purpose), and one store.
+#pragma once
+
+#include <string>
+
+#include "e2e/e2e_util.h"
+
+namespace retention {
+
+// `store` is "sqlite" (DIR/app.db, store "app") or "files" (DIR/logs,
+// store "logs"); batch_size 0 keeps the default.
+inline void WritePurgeTestConfig(const e2e::TempDir& dir, int batch_size, const std::string& store = "sqlite") {
+  std::string text = "rules = \"rules\"\nstate = \"state.db\"\n[limits]\nmax_delete_fraction = 1.0\n";
+  if (batch_size > 0) text += "batch_size = " + std::to_string(batch_size) + "\n";
+  text += store == "files" ? "[stores.logs]\ntype = \"files\"\nroot = \"logs\"\n"
+                           : "[stores.app]\ntype = \"sqlite\"\npath = \"app.db\"\n";
+  e2e::WriteFile(dir / "retention.toml", text);
+}
+
+}  // namespace retention
