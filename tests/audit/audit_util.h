@@ -76,43 +76,22 @@ struct LedgerFixture {
 // process forks would include this test's own memory, copied at fork and
 // kept in the high-water mark across exec.
 inline RunResult RunMeasured(const std::vector<std::string>& args, long* max_rss_kib) {
-  char templ[] = "/tmp/retention-audit-run-XXXXXX";
-  if (::mkdtemp(templ) == nullptr) throw std::runtime_error("mkdtemp failed");
-  const fs::path scratch = templ;
-  const fs::path out_path = scratch / "stdout", err_path = scratch / "stderr";
-  const fs::path rss_path = scratch / "rss";
-  std::vector<std::string> store{"/usr/bin/time", "-f", "%M", "-o", rss_path.string(), kBinary};
-  store.insert(store.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : store) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    int in = ::open("/dev/null", O_RDONLY);
-    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (in < 0 || out < 0 || err < 0) ::_exit(126);
-    ::dup2(in, 0);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    ::unsetenv("RETENTION_CONFIG");
-    ::execv(store[0].c_str(), argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw std::runtime_error("waitpid failed");
-  }
-  const std::string rss = ReadFile(rss_path);
-  if (rss.empty()) throw std::runtime_error("/usr/bin/time wrote no peak RSS (is the package `time` installed?)");
-  *max_rss_kib = std::stol(rss.substr(rss.find_last_of('\n', rss.size() - 2) == std::string::npos ? 0 : rss.find_last_of('\n', rss.size() - 2) + 1));
-  RunResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = ReadFile(out_path);
-  r.err = ReadFile(err_path);
-  std::error_code ec;
-  fs::remove_all(scratch, ec);
+  char templ[] = "/tmp/retention-audit-rss-XXXXXX";
+  const int fd = ::mkstemp(templ);
+  if (fd < 0) throw std::runtime_error("mkstemp failed");
+  ::close(fd);
+  std::vector<std::string> command{"/usr/bin/time", "-f", "%M", "-o", templ, kBinary};
+  command.insert(command.end(), args.begin(), args.end());
+  RunResult r = e2e::RunProgram(command);
+  std::istringstream rss(ReadFile(templ));
+  ::unlink(templ);
+  // time writes "Command exited with non-zero status N" first on failure:
+  // the peak RSS is the last line.
+  std::string line, last;
+  while (std::getline(rss, line))
+    if (!line.empty()) last = line;
+  if (last.empty()) throw std::runtime_error("/usr/bin/time wrote no peak RSS (is the package `time` installed?)");
+  *max_rss_kib = std::stol(last);
   return r;
 }
 

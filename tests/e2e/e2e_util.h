@@ -76,17 +76,15 @@ struct RunResult {
   std::string err;
 };
 
-// Runs the binary with `args` (argv[1..]), stdin from /dev/null, stdout and
-// stderr captured through files (no pipe to deadlock on), in `cwd` if given.
-inline RunResult Run(const std::vector<std::string>& args, const fs::path& cwd = {}) {
+// Runs `command` (argv[0] a path), stdin from /dev/null, stdout and stderr
+// captured through files (no pipe to deadlock on), in `cwd` if given.
+inline RunResult RunProgram(const std::vector<std::string>& command, const fs::path& cwd = {}) {
   char templ[] = "/tmp/retention-e2e-run-XXXXXX";
   if (::mkdtemp(templ) == nullptr) throw std::runtime_error("mkdtemp failed");
   const fs::path scratch = templ;
   const fs::path out_path = scratch / "stdout", err_path = scratch / "stderr";
 
-  std::vector<std::string> argv_store;
-  argv_store.push_back(kBinary);
-  argv_store.insert(argv_store.end(), args.begin(), args.end());
+  std::vector<std::string> argv_store = command;
   std::vector<char*> argv;
   for (auto& a : argv_store) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -103,7 +101,7 @@ inline RunResult Run(const std::vector<std::string>& args, const fs::path& cwd =
     ::dup2(err, 2);
     if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
     ::unsetenv("RETENTION_CONFIG");
-    ::execv(kBinary, argv.data());
+    ::execv(argv_store[0].c_str(), argv.data());
     ::_exit(127);
   }
   int status = 0;
@@ -117,6 +115,13 @@ inline RunResult Run(const std::vector<std::string>& args, const fs::path& cwd =
   std::error_code ec;
   fs::remove_all(scratch, ec);
   return r;
+}
+
+// Runs the binary with `args` (argv[1..]).
+inline RunResult Run(const std::vector<std::string>& args, const fs::path& cwd = {}) {
+  std::vector<std::string> command{kBinary};
+  command.insert(command.end(), args.begin(), args.end());
+  return RunProgram(command, cwd);
 }
 
 // Runs with `--config CONFIG` in front of `args`.
