@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "calendar/clock_value.h"
+
 namespace retention::audit {
 
 namespace {
@@ -62,12 +64,19 @@ Result<Pkey> ReadKey(const std::filesystem::path& file, bool private_key) {
 
 }  // namespace
 
+LedgerCheckpoint Checkpoint::head() const {
+  return LedgerCheckpoint{seq, hash, head_at.empty() ? std::nullopt : ParseClockText(head_at, TimeZone::Utc())};
+}
+
 std::string Checkpoint::SignedMessage() const {
-  return std::string(kCheckpointFormat) + "\n" + std::to_string(seq) + "\n" + hash + "\n" + time + "\n";
+  std::string m = format + "\n" + std::to_string(seq) + "\n" + hash + "\n";
+  if (format != kCheckpointFormatV1) m += head_at + "\n";
+  return m + time + "\n";
 }
 
 std::string Checkpoint::ToJson() const {
-  Json j = {{"format", kCheckpointFormat}, {"seq", seq}, {"hash", hash}, {"time", time}};
+  Json j = {{"format", format}, {"seq", seq}, {"hash", hash}, {"time", time}};
+  if (format != kCheckpointFormatV1) j["head_at"] = head_at;
   if (!signature.empty()) j["signature"] = signature;
   if (!public_key.empty()) j["public_key"] = public_key;
   return j.dump(2) + "\n";
@@ -87,8 +96,17 @@ Result<Checkpoint> ParseCheckpoint(const std::string& text, const std::string& s
   if (cp.seq < 0) return bad("'seq' is negative");
   if (cp.hash.size() != 64 || cp.hash.find_first_not_of("0123456789abcdef") != std::string::npos)
     return bad("'hash' is not 64 lowercase hex digits");
-  if (j.contains("format") && j["format"] != kCheckpointFormat)
-    return bad("unknown format " + j["format"].dump());
+  if (j.contains("format")) {
+    if (j["format"] != kCheckpointFormat && j["format"] != kCheckpointFormatV1)
+      return bad("unknown format " + j["format"].dump());
+    cp.format = j["format"].get<std::string>();
+  }
+  if (j.contains("head_at") && j["head_at"].is_string()) {
+    cp.head_at = j["head_at"].get<std::string>();
+    if (!cp.head_at.empty() && !ParseClockText(cp.head_at, TimeZone::Utc())) return bad("'head_at' is not a time");
+  } else if (cp.format != kCheckpointFormatV1 && j.contains("format")) {
+    return bad("no string 'head_at'");
+  }
   if (j.contains("time") && j["time"].is_string()) cp.time = j["time"].get<std::string>();
   if (j.contains("signature") && j["signature"].is_string()) cp.signature = j["signature"].get<std::string>();
   if (j.contains("public_key") && j["public_key"].is_string()) cp.public_key = j["public_key"].get<std::string>();

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "ledger/anchor.h"
+
 namespace retention::audit {
 
 namespace {
@@ -117,12 +119,18 @@ void WriteTableHeader(std::ostream& out) {
   out << line;
 }
 
-void WriteTableRow(const LedgerEntry& e, std::ostream& out) {
-  char head[128];
-  std::snprintf(head, sizeof head, "%-8lld %-27s %-13s %-5lld ", static_cast<long long>(e.seq),
-                FormatTimestamp(e.at).c_str(), std::string(LedgerKindName(e.kind)).c_str(),
-                static_cast<long long>(e.run_id));
-  out << head;
+namespace {
+
+// The WHAT column: the record and rule for most entries; the pruned range
+// for an anchor.
+std::string EntrySummary(const LedgerEntry& e) {
+  if (e.kind == LedgerKind::kAnchor) {
+    if (auto anchor = ReadAnchor(e); anchor.ok()) {
+      return e.category + " " + e.store + "/" + e.target + ": entries " + std::to_string(anchor->from) + " to " +
+             std::to_string(anchor->through) + " pruned (written before " + e.cutoff + "; delete after " +
+             anchor->delete_after.ToString() + ", " + anchor->time_zone + ") rule=" + e.rule;
+    }
+  }
   std::string what;
   if (!e.category.empty()) what += e.category + " ";
   if (!e.store.empty() || !e.target.empty()) what += e.store + "/" + e.target;
@@ -132,6 +140,18 @@ void WriteTableRow(const LedgerEntry& e, std::ostream& out) {
   if (!e.subject.empty()) what += " subject=" + e.subject;
   if (!e.rule.empty()) what += " rule=" + e.rule;
   if (!e.detail.empty() && e.kind != LedgerKind::kDelete) what += (what.empty() ? "" : " ") + e.detail;
+  return what;
+}
+
+}  // namespace
+
+void WriteTableRow(const LedgerEntry& e, std::ostream& out) {
+  char head[128];
+  std::snprintf(head, sizeof head, "%-8lld %-27s %-13s %-5lld ", static_cast<long long>(e.seq),
+                FormatTimestamp(e.at).c_str(), std::string(LedgerKindName(e.kind)).c_str(),
+                static_cast<long long>(e.run_id));
+  out << head;
+  const std::string what = EntrySummary(e);
   // One line per entry whatever the text holds: control characters (a
   // newline in a file name or key) are shown escaped.
   for (unsigned char c : what) {

@@ -66,6 +66,9 @@ Status AuditVerify(const CommandArgs& a) {
                    {"entries", report->entries},
                    {"head_seq", report->head_seq},
                    {"head_hash", report->head_hash},
+                   {"head_at", report->head_at ? FormatTimestamp(*report->head_at) : std::string()},
+                   {"first_seq", report->first_seq},
+                   {"pruned_by_anchor", report->anchor ? Json(report->anchor_seq) : Json(nullptr)},
                    {"checkpoint_seq", checkpoint ? Json(checkpoint->seq) : Json(nullptr)},
                    {"first_bad_seq", report->first_bad_seq ? Json(*report->first_bad_seq) : Json(nullptr)},
                    {"problem", report->problem}}
@@ -74,14 +77,22 @@ Status AuditVerify(const CommandArgs& a) {
   } else if (report->ok) {
     *a.out << "Ledger OK: " << report->entries << " entries, head " << report->head_seq << " " << report->head_hash
            << "\n";
-    if (checkpoint)
+    if (report->anchor)
+      *a.out << "Entries 1.." << report->first_seq - 1 << " were pruned by the purge log's retention: anchor entry "
+             << report->anchor_seq << " accounts for them (written before " << FormatTimestamp(report->anchor->cutoff)
+             << ", delete after " << report->anchor->delete_after.ToString() << ")\n";
+    if (checkpoint && checkpoint->seq < report->first_seq && checkpoint->seq > 0)
+      *a.out << "Checkpoint OK: entry " << checkpoint->seq << " was pruned as its retention allowed"
+             << (checkpoint->signature.empty() ? "" : " (signed)") << "\n";
+    else if (checkpoint)
       *a.out << "Checkpoint OK: entry " << checkpoint->seq << " still has hash " << checkpoint->hash
              << (checkpoint->signature.empty() ? "" : " (signed)") << "\n";
   }
   if (!report->ok) {
     return Status::AuditFailed("ledger verification FAILED at entry " +
                                std::to_string(report->first_bad_seq.value_or(0)) + ": " + report->problem +
-                               " (entries 1.." + std::to_string(report->head_seq) + " verify)");
+                               " (entries " + std::to_string(report->first_seq) + ".." +
+                               std::to_string(report->head_seq) + " verify)");
   }
   return Status::Ok();
 }
@@ -109,6 +120,7 @@ Status AuditCheckpoint(const CommandArgs& a) {
   audit::Checkpoint cp;
   cp.seq = report->head_seq;
   cp.hash = report->head_hash;
+  if (report->head_at) cp.head_at = FormatTimestamp(*report->head_at);
   cp.time = FormatTimestamp(std::chrono::floor<std::chrono::seconds>(SystemNow()));
   if ((*vm)->count("sign-key"))
     RETENTION_RETURN_IF_ERROR(audit::SignCheckpoint((**vm)["sign-key"].as<std::string>(), &cp));

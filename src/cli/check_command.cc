@@ -20,6 +20,7 @@ std::string TargetSummary(const Target& t) {
     for (const auto& p : t.paths) globs += (globs.empty() ? "" : ",") + p;
     return t.store + ":" + globs;
   }
+  if (t.table.empty()) return t.store;  // the purge log
   return t.store + ":" + t.table;
 }
 
@@ -54,7 +55,7 @@ Status RunCheckCommand(const CommandArgs& a) {
     }
   }
   for (const auto& [name, store] : config.stores)
-    if (!used.count(name)) warnings.push_back(store.where.ToString() + ": store '" + name + "' is not used by any rule");
+    if (!used.count(name) && store.type != StoreType::kPurgeLog) warnings.push_back(store.where.ToString() + ": store '" + name + "' is not used by any rule");
 
   // Overlaps: several targets over the same records (SPEC 4).
   std::vector<std::string> overlaps;

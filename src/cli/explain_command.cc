@@ -20,6 +20,16 @@ namespace retention {
 
 namespace {
 
+std::string ClockDescription(const ClockSpec& clock) {
+  switch (clock.source) {
+    case ClockSource::kColumn: return "column " + clock.column + (clock.join ? " of " + clock.join->table : "");
+    case ClockSource::kFileMtime: return "file mtime";
+    case ClockSource::kFileName: return "file name " + clock.name_pattern;
+    case ClockSource::kLedgerTime: return "the time the entry was written";
+  }
+  return "";
+}
+
 using Json = nlohmann::json;
 
 // The last instant at which a record with `clock` is not yet due under
@@ -182,12 +192,7 @@ Status RunExplainCommand(const CommandArgs& a) {
     }
 
     const std::string rule = d->target->where.ToString();
-    const std::string clock_desc = d->target->clock.source == ClockSource::kColumn
-                                       ? "column " + d->target->clock.column +
-                                             (d->target->clock.join ? " of " + d->target->clock.join->table : "")
-                                       : d->target->clock.source == ClockSource::kFileMtime
-                                             ? "file mtime"
-                                             : "file name " + d->target->clock.name_pattern;
+    const std::string clock_desc = ClockDescription(d->target->clock);
     out_json["rules"].push_back(
         {{"category", c.name},
          {"policy", c.policy},

@@ -15,6 +15,7 @@ std::string_view StoreTypeName(StoreType t) {
     case StoreType::kSqlite: return "sqlite";
     case StoreType::kPostgres: return "postgres";
     case StoreType::kFiles: return "files";
+    case StoreType::kPurgeLog: return "purge log";
   }
   return "?";
 }
@@ -84,6 +85,9 @@ Status LoadStore(const std::string& file, const fs::path& base_dir, const std::s
   // plain so that they never need quoting or splitting.
   if (!IsPlainStoreName(name))
     return r.Error("store name '" + name + "' may contain only letters, digits, '_' and '-'");
+  if (name == kPurgeLogStore)
+    return r.Error("store name '" + name + "' is reserved: it names retention's own purge log (the ledger in "
+                   "the state database), which rules may give a schedule");
   RETENTION_RETURN_IF_ERROR(r.CheckKeys({"type", "path", "root", "conninfo", "conninfo_env", "time_zone"}));
   auto type = r.RequiredString("type");
   if (!type.ok()) return type.status();
@@ -127,6 +131,8 @@ Status LoadStore(const std::string& file, const fs::path& base_dir, const std::s
       // Parsed so the message can be precise; the backend is not built yet.
       return r.ErrorAtKey("type", "store type 'postgres' is not supported by this version "
                                   "(supported: sqlite, files)");
+    case StoreType::kPurgeLog:
+      break;  // never parsed from a config
   }
   return r.Finish();
 }
@@ -200,6 +206,13 @@ Result<Config> LoadConfig(const fs::path& file_arg) {
     }
   }
   if (config.stores.empty()) return r.Error("the config defines no [stores.NAME]");
+  // The purge log is a store of every config: rules may give it a schedule
+  // like any other audit log (ledger/anchor.h).
+  StoreConfig purge_log;
+  purge_log.name = kPurgeLogStore;
+  purge_log.type = StoreType::kPurgeLog;
+  purge_log.path = config.state;
+  config.stores.emplace(purge_log.name, std::move(purge_log));
   RETENTION_RETURN_IF_ERROR(r.Finish());
   return config;
 }

@@ -35,14 +35,17 @@
 
 namespace retention {
 
-enum class StoreType { kSqlite, kPostgres, kFiles };
+// kPurgeLog is built in: the ledger of the state database, present in every
+// loaded config under the name kPurgeLogStore (see ledger/anchor.h).
+enum class StoreType { kSqlite, kPostgres, kFiles, kPurgeLog };
+inline constexpr const char* kPurgeLogStore = "purge-log";
 
 std::string_view StoreTypeName(StoreType t);
 
 struct StoreConfig {
   std::string name;
   StoreType type = StoreType::kSqlite;
-  std::filesystem::path path;  // sqlite: absolute after loading
+  std::filesystem::path path;  // sqlite, purge log: absolute after loading
   std::string conninfo;        // postgres
   std::string conninfo_env;    // postgres: variable holding the conninfo
   std::filesystem::path root;  // files: absolute after loading

@@ -2,11 +2,13 @@
 //
 // TABLE (SQLite state database, schema version 1; see state/sqlite_state_db.cc)
 //
-//   ledger(seq        INTEGER PRIMARY KEY,  -- 1, 2, 3 ... no gaps
+//   ledger(seq        INTEGER PRIMARY KEY,  -- 1, 2, 3 ... no gaps; the oldest
+//                                           --   may be pruned behind an anchor
 //          at         INTEGER NOT NULL,     -- append time, unix microseconds UTC
 //          kind       TEXT    NOT NULL,     -- LedgerKindName: run_start, run_end,
 //                                           --   delete, hold_placed,
-//                                           --   hold_released, reconciled, kept
+//                                           --   hold_released, reconciled, kept,
+//                                           --   anchor (ledger/anchor.h)
 //          run_id     INTEGER NOT NULL,     -- 0 outside a run
 //          category   TEXT NOT NULL, store TEXT NOT NULL, target TEXT NOT NULL,
 //          record_key TEXT NOT NULL, clock TEXT NOT NULL, cutoff TEXT NOT NULL,
@@ -16,9 +18,10 @@
 //          prev_hash  TEXT NOT NULL,        -- hash of entry seq-1; 64 '0' for seq 1
 //          hash       TEXT NOT NULL)        -- see below
 //
-//   Triggers make the table append-only for ordinary SQL (UPDATE and DELETE
-//   abort); they are a guard against accidents, not against tampering,
-//   which is what the chain is for.
+//   Triggers make the table append-only for ordinary SQL (UPDATE aborts, and
+//   DELETE aborts unless an anchor has pruned the entry); they are a guard
+//   against accidents, not against tampering, which is what the chain is
+//   for.
 //
 // HASH
 //
@@ -52,7 +55,17 @@
 //   either that entry's hash or the next entry's link; only truncating the
 //   tail keeps a valid chain, which a saved checkpoint (seq, hash) of the
 //   head detects.
+//
+// PRUNING
+//
+//   The purge log's own retention removes its oldest entries behind an
+//   anchor entry that records the pruned range and the hash it ended on
+//   (ledger/anchor.h). The chain then starts at the first entry left, whose
+//   prev_hash must be the anchor's through_hash.
 #include "ledger/ledger.h"
+
+#include "calendar/cutoff.h"
+#include "ledger/anchor.h"
 
 #include <array>
 #include <condition_variable>
@@ -66,8 +79,8 @@
 namespace retention {
 namespace {
 
-constexpr std::array<std::string_view, 7> kKindNames = {
-    "run_start", "run_end", "delete", "hold_placed", "hold_released", "reconciled", "kept",
+constexpr std::array<std::string_view, 8> kKindNames = {
+    "run_start", "run_end", "delete", "hold_placed", "hold_released", "reconciled", "kept", "anchor",
 };
 
 void PutU32(uint32_t v, std::string* out) {
@@ -150,15 +163,27 @@ namespace {
 // Checks entries one by one, in the order read.
 class ChainChecker {
  public:
+  // Checks a whole ledger: from entry 1, or from the first entry an anchor
+  // left (see Finish).
   ChainChecker() { report_.head_hash = std::string(kGenesisHash); }
   // Checks from entry `first_seq` on, taking its prev_hash on trust.
-  ChainChecker(int64_t first_seq, std::string anchor_hash) : expected_(first_seq) {
+  ChainChecker(int64_t first_seq, std::string anchor_hash) : expected_(first_seq), trust_start_(true) {
+    report_.first_seq = first_seq;
     report_.head_hash = std::move(anchor_hash);
     report_.head_seq = first_seq - 1;
   }
 
   // False at the first bad entry (the report then says why).
   bool Check(const LedgerEntry& e) {
+    if (report_.entries == 0 && !trust_start_ && e.seq > 1) {
+      // Entries before this one are gone: fine only if an anchor further on
+      // accounts for them (checked as anchors come, and in Finish).
+      report_.first_seq = e.seq;
+      first_prev_hash_ = e.prev_hash;
+      expected_ = e.seq;
+      report_.head_seq = e.seq - 1;
+      report_.head_hash = e.prev_hash;
+    }
     if (e.seq != expected_) return Gap(e);
     if (e.prev_hash != report_.head_hash) return BadLink(e);
     hasher_.Hash(e, &computed_);
@@ -166,8 +191,10 @@ class ChainChecker {
       return Fail(e.seq, "entry " + std::to_string(e.seq) + " was modified: its fields hash to " +
                              Abbrev(computed_) + " but its stored hash is " + Abbrev(e.hash));
     }
+    if (e.kind == LedgerKind::kAnchor && !CheckAnchorEntry(e)) return false;
     report_.head_hash = e.hash;
     report_.head_seq = e.seq;
+    report_.head_at = e.at;
     ++report_.entries;
     ++expected_;
     return true;
@@ -179,7 +206,33 @@ class ChainChecker {
   // is the first bad seq either way.
   void Undecodable(const std::string& problem) { Fail(expected_, problem); }
 
-  const VerifyReport& report() const { return report_; }
+  // After the last entry: a ledger that starts after entry 1 needs the
+  // anchor that pruned the entries before it.
+  void Finish() {
+    if (!report_.ok || trust_start_ || report_.first_seq <= 1 || report_.anchor) return;
+    const std::string n = std::to_string(report_.first_seq);
+    // Reported as the first entry missing, with nothing before it good.
+    report_.entries = 0;
+    report_.head_seq = 0;
+    report_.head_hash = std::string(kGenesisHash);
+    report_.head_at.reset();
+    Fail(1, report_.first_seq == 2
+                                ? "entry 1 is missing: the ledger starts at entry 2 and no anchor accounts for it"
+                                : "entries 1 to " + std::to_string(report_.first_seq - 1) +
+                                      " are missing: the ledger starts at entry " + n +
+                                      " and no anchor accounts for them");
+  }
+
+  // Entries an anchor pruned that are still present (a pruning stopped part
+  // way): entry `seq` must have `hash`. Checked by the caller after the scan.
+  struct PendingCheck {
+    int64_t anchor_seq;
+    int64_t seq;
+    std::string hash;
+  };
+  const std::vector<PendingCheck>& pending_checks() const { return pending_; }
+
+  VerifyReport& report() { return report_; }
 
  private:
   bool Fail(int64_t seq, std::string problem) {
@@ -187,6 +240,38 @@ class ChainChecker {
     report_.first_bad_seq = seq;
     report_.problem = std::move(problem);
     return false;
+  }
+
+  bool CheckAnchorEntry(const LedgerEntry& e) {
+    auto anchor = ReadAnchor(e);
+    if (!anchor.ok()) return Fail(e.seq, anchor.status().message());
+    if (std::string problem = CheckAnchor(e, *anchor); !problem.empty()) return Fail(e.seq, problem);
+    const std::string n = std::to_string(e.seq);
+    const int64_t first = report_.first_seq;
+    if (last_anchor_) {
+      if (anchor->from != last_anchor_->through + 1)
+        return Fail(e.seq, "anchor entry " + n + " prunes from entry " + std::to_string(anchor->from) +
+                               ", but the anchor before it (entry " + std::to_string(last_anchor_seq_) +
+                               ") ended at entry " + std::to_string(last_anchor_->through));
+    } else if (!trust_start_ && anchor->from > first) {
+      return Fail(e.seq, "anchor entry " + n + " prunes from entry " + std::to_string(anchor->from) + ", but entry " +
+                             std::to_string(first) + ", older, is still in the ledger and no anchor accounts for it");
+    }
+    if (!trust_start_ && anchor->from <= first && first <= anchor->through + 1) {
+      if (first == anchor->through + 1) {
+        if (first_prev_hash_ != anchor->through_hash)
+          return Fail(e.seq, "anchor entry " + n + " says the pruned entries ended with hash " +
+                                 Abbrev(anchor->through_hash) + ", but the first entry left (" +
+                                 std::to_string(first) + ") follows a hash " + Abbrev(first_prev_hash_) +
+                                 ": the anchor does not account for what was removed");
+      }
+      report_.anchor = *anchor;
+      report_.anchor_seq = e.seq;
+    }
+    if (anchor->through >= first) pending_.push_back({e.seq, anchor->through, anchor->through_hash});
+    last_anchor_ = *anchor;
+    last_anchor_seq_ = e.seq;
+    return true;
   }
 
   bool Gap(const LedgerEntry& e) {
@@ -197,7 +282,6 @@ class ChainChecker {
       return Fail(e.seq, "entry " + n + " appears after entry " + before + ": the order is broken");
     }
     const std::string want = std::to_string(expected_);
-    if (expected_ == 1) return Fail(1, "entry 1 is missing: the ledger starts at entry " + n);
     if (e.seq == expected_ + 1) {
       return Fail(expected_, "entry " + want + " is missing: entry " + n + " follows entry " + before);
     }
@@ -222,7 +306,32 @@ class ChainChecker {
   EntryHasher hasher_;
   std::string computed_;
   int64_t expected_ = 1;
+  bool trust_start_ = false;
+  std::string first_prev_hash_;
+  std::optional<LedgerAnchor> last_anchor_;
+  int64_t last_anchor_seq_ = 0;
+  std::vector<PendingCheck> pending_;
 };
+
+// Entries an anchor pruned but a stopped pruning left in place must still be
+// the ones it pruned: their hash is the anchor's through_hash.
+Status CheckPendingPrunes(StateDb& state, ChainChecker& checker) {
+  VerifyReport& report = checker.report();
+  for (const auto& check : checker.pending_checks()) {
+    if (!report.ok) break;
+    std::string hash;
+    RETENTION_RETURN_IF_ERROR(state.ScanLedger(check.seq, [&](const LedgerEntry& e) {
+      if (e.seq == check.seq) hash = e.hash;
+      return false;
+    }));
+    if (hash == check.hash) continue;
+    report.ok = false;
+    report.first_bad_seq = check.anchor_seq;
+    report.problem = "anchor entry " + std::to_string(check.anchor_seq) + " says entry " + std::to_string(check.seq) +
+                     " has hash " + Abbrev(check.hash) + ", but it has " + Abbrev(hash);
+  }
+  return Status::Ok();
+}
 
 // Reading entries from the state database and hashing them cost about the
 // same, so they run in two threads: a reader fills batches of entries, the
@@ -279,11 +388,13 @@ class Pipeline {
   using Batch = std::vector<LedgerEntry>;
 
   // `scan` is the reader's status when every entry it delivered was good.
-  static Result<VerifyReport> Finish(ChainChecker& checker, Status scan) {
+  Result<VerifyReport> Finish(ChainChecker& checker, Status scan) {
     if (!scan.ok()) {
       if (scan.code() != ExitCode::kAuditFailed) return scan;
       checker.Undecodable(scan.message());
     }
+    checker.Finish();
+    RETENTION_RETURN_IF_ERROR(CheckPendingPrunes(state_, checker));
     return checker.report();
   }
 
@@ -345,7 +456,9 @@ Result<VerifyReport> VerifyLedgerTail(StateDb& state, int64_t entries) {
   const int64_t first = std::max<int64_t>(1, head->seq - entries + 1);
   std::optional<ChainChecker> checker;
   Status st = state.ScanLedger(first, [&](const LedgerEntry& e) {
-    if (!checker) checker.emplace(first, first == 1 ? std::string(kGenesisHash) : e.prev_hash);
+    // The first entry read may be later than `first` when the oldest were
+    // pruned; its prev_hash is taken on trust like any tail's.
+    if (!checker) checker.emplace(e.seq, e.seq == 1 ? std::string(kGenesisHash) : e.prev_hash);
     return checker->Check(e);
   });
   if (!checker) checker.emplace(first, std::string(kGenesisHash));
@@ -363,6 +476,39 @@ Result<VerifyReport> VerifyLedgerTail(StateDb& state, int64_t entries) {
   return report;
 }
 
+namespace {
+
+// `checkpoint` names an entry the purge log's retention has since pruned:
+// fine when the anchor vouches for it, a cut-back log otherwise.
+void CheckPrunedCheckpoint(const LedgerCheckpoint& checkpoint, VerifyReport* report) {
+  const std::string n = std::to_string(checkpoint.seq);
+  auto fail = [&](std::string problem) {
+    report->ok = false;
+    report->first_bad_seq = checkpoint.seq;
+    report->problem = std::move(problem);
+  };
+  const LedgerAnchor& anchor = *report->anchor;
+  const std::string by = " (pruned by anchor entry " + std::to_string(report->anchor_seq) + ")";
+  if (checkpoint.seq == anchor.through) {
+    if (checkpoint.hash != anchor.through_hash)
+      fail("entry " + n + by + " had hash " + Abbrev(anchor.through_hash) + " but the checkpoint says " +
+           Abbrev(checkpoint.hash) + ": the chain up to entry " + n + " was rewritten");
+    return;
+  }
+  if (!checkpoint.at) {
+    fail("entry " + n + " of the checkpoint was pruned" + by +
+         ", and the checkpoint does not say when that entry was written, so the pruning cannot be told from a "
+         "cut-back log: verify against a newer checkpoint");
+    return;
+  }
+  if (!IsDue(*checkpoint.at, anchor.cutoff))
+    fail("entry " + n + " of the checkpoint, written " + FormatTimestamp(*checkpoint.at) + ", is gone" + by +
+         ", but it was not older than the anchor's cutoff " + FormatTimestamp(anchor.cutoff) +
+         ": entries were removed before their retention ran out");
+}
+
+}  // namespace
+
 Result<VerifyReport> VerifyLedger(StateDb& state, const LedgerCheckpoint& checkpoint) {
   Result<VerifyReport> r = VerifyLedger(state);
   if (!r.ok() || !r->ok) return r;
@@ -377,6 +523,10 @@ Result<VerifyReport> VerifyLedger(StateDb& state, const LedgerCheckpoint& checkp
     return r;
   }
   if (checkpoint.seq < 1) return r;  // a checkpoint of an empty ledger
+  if (checkpoint.seq < report.first_seq) {
+    CheckPrunedCheckpoint(checkpoint, &report);
+    return r;
+  }
   std::string hash;
   Status st = state.ScanLedger(checkpoint.seq, [&](const LedgerEntry& e) {
     if (e.seq == checkpoint.seq) hash = e.hash;

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "ledger/anchor.h"
 #include "ledger/ledger_entry.h"
 #include "ledger/sha256.h"
 #include "state/state_db.h"
@@ -50,14 +51,24 @@ struct VerifyReport {
   int64_t entries = 0;   // entries checked and found good
   int64_t head_seq = 0;  // the last good entry (0 for an empty ledger)
   std::string head_hash; // its hash (kGenesisHash for an empty ledger)
+  std::optional<Timestamp> head_at;  // its time
   std::optional<int64_t> first_bad_seq;
   std::string problem;   // plain words; empty when ok
+  // The first entry present: 1, or later when the purge log's retention
+  // pruned the oldest; then `anchor` is the anchor entry that accounts for
+  // them (at seq `anchor_seq`).
+  int64_t first_seq = 1;
+  std::optional<LedgerAnchor> anchor;
+  int64_t anchor_seq = 0;
 };
 
 // Walks the whole ledger in seq order with bounded memory and checks that
 // seqs run 1, 2, 3 ... without gaps, that each entry's prev_hash is the
 // previous entry's hash (kGenesisHash for entry 1) and that each entry's
-// fields hash to its stored hash. Stops at the first bad entry. A failure
+// fields hash to its stored hash. A ledger whose oldest entries were pruned
+// starts later: an anchor entry must account for them, and every anchor
+// must pass CheckAnchor and follow on from the one before it. Stops at the
+// first bad entry. A failure
 // to read the state database is an error Status, not a report. Reads
 // through `state` on a second thread while hashing on the calling one; do
 // not use `state` elsewhere during the call.
@@ -68,7 +79,9 @@ Result<VerifyReport> VerifyLedger(StateDb& state);
 // altered. The full check is VerifyLedger.
 Result<VerifyReport> VerifyLedgerTail(StateDb& state, int64_t entries);
 // The same, then checks that entry `checkpoint.seq` still exists with
-// `checkpoint.hash`.
+// `checkpoint.hash`, or, if the purge log's retention pruned it, that the
+// anchor vouches for it: its through_hash when it was the last entry
+// pruned, else a time (checkpoint.at) older than the anchor's cutoff.
 Result<VerifyReport> VerifyLedger(StateDb& state, const LedgerCheckpoint& checkpoint);
 
 }  // namespace retention

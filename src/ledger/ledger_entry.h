@@ -18,6 +18,7 @@ enum class LedgerKind {
   kHoldReleased, // detail: hold id, by, reason
   kReconciled,   // a crashed run's pending batch settled; detail says how
   kKept,         // selected for deletion, kept at delete time; detail.reason says why
+  kAnchor,       // the ledger's own oldest entries pruned; see ledger/anchor.h
 };
 
 std::string_view LedgerKindName(LedgerKind k);
@@ -50,6 +51,9 @@ struct LedgerEntry {
 struct LedgerHead {
   int64_t seq = 0;
   std::string hash;
+  // Its time; a checkpoint carries it so that `verify --against` can tell
+  // whether the purge log's retention may have pruned it (ledger/anchor.h).
+  std::optional<Timestamp> at;
 };
 
 }  // namespace retention

@@ -15,7 +15,10 @@ RecordVerdict JudgeRecord(const TargetDecision& d, const std::string& key, const
     ref.category = d.category->name;
     ref.target = d.target->name;
     ref.key = key;
-    if (d.target->subject && !facts.subject.empty()) {
+    if (!facts.subject_kind.empty()) {
+      ref.subject_kind = facts.subject_kind;
+      ref.subject_id = facts.subject;
+    } else if (d.target->subject && !facts.subject.empty()) {
       ref.subject_kind = d.target->subject->kind;
       ref.subject_id = facts.subject;
     }
@@ -33,6 +36,7 @@ RecordVerdict JudgeRecord(const TargetDecision& d, const std::string& key, const
                          (g.clock ? "clock " + FormatTimestamp(*g.clock) : std::string("no usable clock")) +
                          " is not before " + FormatTimestamp(floor.floor_cutoff) + ")"};
   }
+  if (!facts.kept_behind.empty()) return {false, facts.kept_behind};
   return {true, "due: clock " + FormatTimestamp(*facts.clock) + " is before the cutoff " + FormatTimestamp(*d.cutoff) +
                     ", no hold covers it and no floor protects it"};
 }

@@ -13,6 +13,7 @@
 #include "plan/decision.h"
 #include "plan/plan.h"
 #include "plan/verdict.h"
+#include "purge/purge_log_prune.h"
 #include "purge/reconcile.h"
 #include "purge/run_guards.h"
 #include "state/hold_barrier.h"
@@ -125,6 +126,8 @@ class PurgeRun {
   // Deletes one batch; appends to `outcome`.
   Status DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, TargetOutcome* outcome);
   Status PurgeTarget(TargetDecision& d, SavedPlanReader* saved, TargetOutcome* outcome, bool* stopped);
+  // The purge log's own retention (purge_log_prune.h).
+  Status PrunePurgeLog(TargetDecision& d, SavedPlanReader* saved, TargetOutcome* outcome, bool* stopped);
 
   const Config& config_;
   const RuleSet& rules_;
@@ -274,6 +277,39 @@ Status PurgeRun::PurgeTarget(TargetDecision& d, SavedPlanReader* saved, TargetOu
   }
 }
 
+Status PurgeRun::PrunePurgeLog(TargetDecision& d, SavedPlanReader* saved, TargetOutcome* outcome, bool* stopped) {
+  PurgeLogPruneOptions o;
+  o.run_id = run_id_;
+  o.batch_size = batch_size_;
+  if (saved) {
+    // The log is pruned as a prefix: through the last entry the plan listed.
+    int64_t through = 0;
+    while (true) {
+      auto listed = saved->Next(d.category->name, d.target->name, static_cast<size_t>(batch_size_));
+      if (!listed.ok()) return listed.status();
+      if (listed->empty()) break;
+      for (const Candidate& c : *listed) through = std::max<int64_t>(through, std::strtoll(c.key.c_str(), nullptr, 10));
+    }
+    o.plan_through = through;
+  }
+  o.lock_holds = [this]() -> Result<HoldBarrier::Guard> {
+    auto barrier = HoldBarrier::Shared(HoldBarrier::PathFor(config_.state));
+    if (!barrier.ok()) return barrier.status();
+    RETENTION_RETURN_IF_ERROR(RefreshHolds());
+    return std::move(*barrier);
+  };
+  o.out_of_time = [this] { return OutOfTime(); };
+  RETENTION_RETURN_IF_ERROR(retention::PrunePurgeLog(*state_, d, o, outcome, stopped));
+  if (options_.on_batch && outcome->deleted > 0) {
+    progress_.deleted += outcome->deleted;
+    progress_.batches += outcome->batches;
+    progress_.category = d.category->name;
+    progress_.target = d.target->name;
+    options_.on_batch(progress_);
+  }
+  return Status::Ok();
+}
+
 Result<PurgeReport> PurgeRun::Run() {
   started_ = Now();
   const Timestamp now = options_.now;
@@ -353,7 +389,8 @@ Result<PurgeReport> PurgeRun::Run() {
   for (TargetDecision& d : *decisions) {
     TargetOutcome outcome{d.category->name, d.target->name};
     if (!stopped && failure.ok()) {
-      failure = PurgeTarget(d, saved.get(), &outcome, &stopped);
+      failure = d.target->store == kPurgeLogStore ? PrunePurgeLog(d, saved.get(), &outcome, &stopped)
+                                                  : PurgeTarget(d, saved.get(), &outcome, &stopped);
       spdlog::info("{}/{}: deleted {} in {} batches{}", outcome.category, outcome.target, outcome.deleted,
                    outcome.batches,
                    outcome.kept_changed ? fmt::format(", {} kept (changed since selection)", outcome.kept_changed)

@@ -38,6 +38,13 @@
 //   store = "backups"
 //   paths = ["db-*.sqlite.gz"]          # "**/" matches any depth
 //   clock = { mtime = true }            # or { name = "db-%Y-%m-%d" }
+//
+// The built-in store "purge-log" is this engine's own ledger. A target on it
+// takes no other key: its records are the ledger's entries, keyed by seq and
+// aged by the time they were written; they are pruned oldest first behind
+// an anchor entry (ledger/anchor.h). At most one target in all the rules.
+//   [[audit_security.target]]
+//   store = "purge-log"
 #pragma once
 
 #include <optional>
@@ -69,7 +76,9 @@ struct ClockJoin {
   std::string on;     // ... against this column of the target table
 };
 
-enum class ClockSource { kColumn, kFileMtime, kFileName };
+// kLedgerTime: the time a purge log entry was written (targets on the
+// built-in store "purge-log").
+enum class ClockSource { kColumn, kFileMtime, kFileName, kLedgerTime };
 
 struct ClockSpec {
   ClockSource source = ClockSource::kColumn;

@@ -184,6 +184,25 @@ Status LoadFileClock(TomlTableReader& r, ClockSpec* clock) {
   return r.Finish();
 }
 
+// A target on the built-in purge log: its records are the ledger's entries,
+// aged by the time they were written, keyed by seq and pruned oldest first
+// behind an anchor (ledger/anchor.h). Nothing of it is configurable but the
+// name.
+Status LoadPurgeLogTarget(TomlTableReader& r, Target* target) {
+  for (const char* key : {"table", "key", "paths", "clock", "where", "subject"}) {
+    if (r.Node(key))
+      return r.ErrorAtKey(key, "'" + std::string(key) + "' does not apply to the purge log: its records are the "
+                                   "ledger's entries, aged by the time they were written");
+  }
+  auto name = NameField(r, "name");
+  if (!name.ok()) return name.status();
+  target->name = name->value_or(kPurgeLogStore);
+  target->clock.source = ClockSource::kLedgerTime;
+  if (!IsPlainName(target->name))
+    return r.ErrorAtKey("name", "target name '" + target->name + "' may contain only letters, digits, '_', '-' and '.'");
+  return r.Finish();
+}
+
 Status LoadTarget(const Config& config, const std::string& file, const std::string& category,
                   const toml::node& node, Target* target) {
   const toml::table* table = node.as_table();
@@ -203,6 +222,7 @@ Status LoadTarget(const Config& config, const std::string& file, const std::stri
   }
   target->store = *store_name;
   const StoreType type = store->second.type;
+  if (type == StoreType::kPurgeLog) return LoadPurgeLogTarget(r, target);
   const bool sql = type != StoreType::kFiles;
 
   const toml::node* clock_node = r.Node("clock");
@@ -357,6 +377,18 @@ Status LoadRuleFile(const Config& config, const fs::path& path, RuleSet* out) {
                                "' is already defined at " + existing.where.ToString());
     }
     out->categories.push_back(std::move(c));
+  }
+  // The purge log is pruned as one prefix behind one chain of anchors: one
+  // schedule for it, not a contest between several.
+  const Target* purge_log = nullptr;
+  for (const Category& c : out->categories) {
+    for (const Target& t : c.targets) {
+      if (t.store != kPurgeLogStore) continue;
+      if (purge_log)
+        return Status::Invalid(t.where.ToString() + ": the purge log already has a schedule, at " +
+                               purge_log->where.ToString() + "; give it one target only");
+      purge_log = &t;
+    }
   }
   return Status::Ok();
 }

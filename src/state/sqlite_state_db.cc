@@ -6,7 +6,7 @@
 // ("RTN1"). Every timestamp is INTEGER unix microseconds UTC; every id is
 // AUTOINCREMENT so that no id is ever reused.
 //
-// SCHEMA, version 1 (meta.schema_version):
+// SCHEMA, version 2 (meta.schema_version):
 //
 //   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)
 //        -- schema_version, created_at, created_by
@@ -29,7 +29,14 @@
 //   pending_records(pending_id INTEGER NOT NULL, ord INTEGER NOT NULL,
 //        key, clock, subject TEXT NOT NULL, PRIMARY KEY(pending_id, ord))
 //   ledger(...)  -- columns and hash chain: see ledger/ledger.cc;
-//        triggers abort UPDATE and DELETE
+//        triggers abort UPDATE, and DELETE of an entry no anchor has pruned
+//   ledger_anchors(seq INTEGER PRIMARY KEY, through INTEGER NOT NULL)
+//        -- version 2: one row per anchor entry (ledger/anchor.h), written
+//        -- with it; append-only
+//
+// UPGRADE: a version 1 database (no ledger_anchors) is upgraded in place,
+// in one transaction, the first time it is opened for writing; read-only
+// commands read it as it is.
 //
 // TRANSACTIONS: every write is one BEGIN IMMEDIATE transaction, so the
 // ledger head read to chain new entries cannot change before they commit,
@@ -49,6 +56,7 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
+#include "ledger/anchor.h"
 #include "ledger/ledger.h"
 
 #ifndef RETENTION_VERSION
@@ -131,8 +139,24 @@ CREATE TABLE ledger(
   hash TEXT NOT NULL);
 CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
   BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+)sql";
+
+// Schema version 2 adds pruning behind anchors (ledger/anchor.h): a row per
+// anchor entry, and a DELETE trigger that lets go only of entries an anchor
+// has pruned. Run on a new database after kSchemaSql, and on a version 1
+// database to upgrade it.
+constexpr const char* kSchemaV2Sql = R"sql(
+CREATE TABLE ledger_anchors(
+  seq INTEGER PRIMARY KEY,
+  through INTEGER NOT NULL);
+CREATE TRIGGER ledger_anchors_no_update BEFORE UPDATE ON ledger_anchors
+  BEGIN SELECT RAISE(ABORT, 'ledger anchors are append-only'); END;
+CREATE TRIGGER ledger_anchors_no_delete BEFORE DELETE ON ledger_anchors
+  BEGIN SELECT RAISE(ABORT, 'ledger anchors are append-only'); END;
+DROP TRIGGER IF EXISTS ledger_no_delete;
 CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
-  BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+  WHEN OLD.seq > coalesce((SELECT through FROM ledger_anchors ORDER BY seq DESC LIMIT 1), 0)
+  BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: only entries an anchor has pruned may be deleted'); END;
 )sql";
 
 constexpr const char* kLedgerColumns =
@@ -326,6 +350,8 @@ class SqliteStateDb final : public StateDb {
   Status ScanLedger(int64_t from_seq,
                     const std::function<bool(const LedgerEntry&)>& visit) override;
   Result<LedgerHead> Head() override;
+  Result<int64_t> PrunedThrough() override;
+  Result<int64_t> DeletePrunedEntries(int64_t last) override;
 
  private:
   // An open BEGIN IMMEDIATE transaction; rolled back unless committed.
@@ -360,6 +386,7 @@ class SqliteStateDb final : public StateDb {
   Status RequireWritable() const;
   Status InitSchema();
   Status AppendInTxn(std::vector<LedgerEntry>& entries);
+  Status RecordAnchor(const LedgerEntry& anchor_entry);
   Status AppendOne(LedgerEntry entry) {
     std::vector<LedgerEntry> v;
     v.push_back(std::move(entry));
@@ -515,7 +542,8 @@ Status SqliteStateDb::InitSchema() {
     if (rc != SQLITE_ROW) return Error(rc, "read its schema");
     return s->Int(0);
   };
-  auto check = [&]() -> Result<bool> {  // true: schema present and known
+  // The schema version present: 0 for an empty file.
+  auto version_present = [&]() -> Result<int> {
     auto meta = count_tables("meta");
     if (!meta.ok()) return meta.status();
     if (*meta == 0) {
@@ -528,7 +556,7 @@ Status SqliteStateDb::InitSchema() {
                                " is a SQLite database but not a retention state database "
                                "(it has no meta table)");
       }
-      return false;
+      return 0;
     }
     auto s = Prepare("SELECT value FROM meta WHERE key = 'schema_version'");
     if (!s.ok()) return s.status();
@@ -543,7 +571,7 @@ Status SqliteStateDb::InitSchema() {
     } catch (...) {
       version = 0;
     }
-    if (version == kStateSchemaVersion) return true;
+    if (version >= 1 && version <= kStateSchemaVersion) return version;
     if (version > kStateSchemaVersion) {
       return Status::Invalid("state database " + file + " has schema version " + v +
                              ", newer than this retention understands (" +
@@ -553,19 +581,27 @@ Status SqliteStateDb::InitSchema() {
                            "'");
   };
 
-  auto present = check();
+  auto present = version_present();
   if (!present.ok()) return present.status();
-  if (*present) return Status::Ok();
+  if (*present == kStateSchemaVersion) return Status::Ok();
   if (options_.read_only) {
+    if (*present != 0) return Status::Ok();  // an older version reads as it is
     return Status::Unavailable("state database " + file +
                                " is empty (run a purge or hold add first)");
   }
   Txn txn(this);
   RETENTION_RETURN_IF_ERROR(txn.Begin());
-  present = check();  // another process may have created it meanwhile
+  present = version_present();  // another process may have created it meanwhile
   if (!present.ok()) return present.status();
-  if (*present) return Status::Ok();
+  if (*present == kStateSchemaVersion) return Status::Ok();
+  if (*present == 1) {
+    RETENTION_RETURN_IF_ERROR(Exec(kSchemaV2Sql, "upgrade its schema to version 2"));
+    RETENTION_RETURN_IF_ERROR(
+        Exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'", "upgrade its schema to version 2"));
+    return txn.Commit();
+  }
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaSql, "create its schema"));
+  RETENTION_RETURN_IF_ERROR(Exec(kSchemaV2Sql, "create its schema"));
   RETENTION_RETURN_IF_ERROR(
       Exec(("PRAGMA application_id=" + std::to_string(kApplicationId)).c_str(),
            "create its schema"));
@@ -639,8 +675,56 @@ Status SqliteStateDb::AppendInTxn(std::vector<LedgerEntry>& entries) {
     RETENTION_RETURN_IF_ERROR(StepDone(s, "append to the ledger"));
     sqlite3_reset(s.raw());
     prev = e.hash;
+    if (e.kind == LedgerKind::kAnchor) RETENTION_RETURN_IF_ERROR(RecordAnchor(e));
   }
   return Status::Ok();
+}
+
+Status SqliteStateDb::RecordAnchor(const LedgerEntry& e) {
+  auto anchor = ReadAnchor(e);
+  if (!anchor.ok()) return Status::Internal("appending an unreadable anchor: " + anchor.status().message());
+  auto ins = Prepare("INSERT INTO ledger_anchors(seq, through) VALUES(?1, ?2)");
+  if (!ins.ok()) return ins.status();
+  ins->Bind(1, e.seq);
+  ins->Bind(2, anchor->through);
+  RETENTION_RETURN_IF_ERROR(StepDone(*ins, "record a ledger anchor"));
+  sqlite3_reset(ins->raw());
+  return Status::Ok();
+}
+
+Result<int64_t> SqliteStateDb::PrunedThrough() {
+  // A version 1 database opened read-only has no anchors table, and so no
+  // anchors.
+  auto has = Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'ledger_anchors'");
+  if (!has.ok()) return has.status();
+  int rc = has->Step();
+  if (rc != SQLITE_ROW) return Error(rc, "read its schema");
+  const bool present = has->Int(0) != 0;
+  sqlite3_reset(has->raw());
+  if (!present) return int64_t{0};
+  auto s = Prepare("SELECT through FROM ledger_anchors ORDER BY seq DESC LIMIT 1");
+  if (!s.ok()) return s.status();
+  rc = s->Step();
+  int64_t through = 0;
+  if (rc == SQLITE_ROW) through = s->Int(0);
+  else if (rc != SQLITE_DONE) return Error(rc, "read the ledger anchors");
+  sqlite3_reset(s->raw());
+  return through;
+}
+
+Result<int64_t> SqliteStateDb::DeletePrunedEntries(int64_t last) {
+  RETENTION_RETURN_IF_ERROR(RequireWritable());
+  Txn txn(this);
+  RETENTION_RETURN_IF_ERROR(txn.Begin());
+  // The trigger refuses any entry past the newest anchor's range.
+  auto del = Prepare("DELETE FROM ledger WHERE seq <= ?1");
+  if (!del.ok()) return del.status();
+  del->Bind(1, last);
+  RETENTION_RETURN_IF_ERROR(StepDone(*del, "prune the ledger"));
+  sqlite3_reset(del->raw());
+  const int64_t n = sqlite3_changes64(db_);
+  RETENTION_RETURN_IF_ERROR(txn.Commit());
+  return n;
 }
 
 Status SqliteStateDb::Append(std::vector<LedgerEntry> entries) {
@@ -714,12 +798,14 @@ Status SqliteStateDb::ScanLedger(int64_t from_seq,
 }
 
 Result<LedgerHead> SqliteStateDb::Head() {
-  auto s = Prepare("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1");
+  auto s = Prepare("SELECT seq, hash, at FROM ledger ORDER BY seq DESC LIMIT 1");
   if (!s.ok()) return s.status();
   const int rc = s->Step();
-  if (rc == SQLITE_DONE) return LedgerHead{0, std::string(kGenesisHash)};
+  if (rc == SQLITE_DONE) return LedgerHead{0, std::string(kGenesisHash), std::nullopt};
   if (rc != SQLITE_ROW) return Error(rc, "read the ledger head");
-  return LedgerHead{s->Int(0), s->Text(1)};
+  LedgerHead head{s->Int(0), s->Text(1), s->Time(2)};
+  sqlite3_reset(s->raw());
+  return head;
 }
 
 // ---- runs ---------------------------------------------------------------

@@ -88,13 +88,22 @@ class StateDb {
   // decoded (a NULL field, an unknown kind) is an AuditFailed status.
   virtual Status ScanLedger(int64_t from_seq,
                             const std::function<bool(const LedgerEntry&)>& visit) = 0;
-  // The last entry's seq and hash ({0, 64 zeros} when the ledger is empty).
+  // The purge log's own retention (ledger/anchor.h). The highest seq an
+  // anchor has pruned (0 when none): entries up to it may be deleted.
+  virtual Result<int64_t> PrunedThrough() = 0;
+  // Deletes every entry with seq <= `last` in one transaction and returns
+  // how many went. `last` must not be past PrunedThrough(): the state
+  // database refuses to delete an entry no anchor has pruned.
+  virtual Result<int64_t> DeletePrunedEntries(int64_t last) = 0;
+  // The last entry's seq, hash and time ({0, 64 zeros} when the ledger is
+  // empty).
   // The default scans; implementations answer from an index.
   virtual Result<LedgerHead> Head() {
     LedgerHead head{0, std::string(64, '0')};
     Status st = ScanLedger(0, [&](const LedgerEntry& e) {
       head.seq = e.seq;
       head.hash = e.hash;
+      head.at = e.at;
       return true;
     });
     if (!st.ok()) return st;

@@ -130,6 +130,7 @@ Result<FileClockReader> FileClockReader::Make(const ClockSpec& spec, const TimeZ
       return FileClockReader(spec.source, std::move(*p), zone);
     }
     case ClockSource::kColumn:
+    case ClockSource::kLedgerTime:
       break;
   }
   return Status::Invalid("a files target's clock is { mtime = true } or { name = \"PATTERN\" }, not a column");

@@ -1,6 +1,7 @@
 #include "stores/store.h"
 
 #include "stores/files_store.h"
+#include "stores/purge_log_store.h"
 #include "stores/sqlite_store.h"
 
 namespace retention {
@@ -9,6 +10,7 @@ Result<std::unique_ptr<Store>> OpenStore(const StoreConfig& config, bool read_on
   switch (config.type) {
     case StoreType::kSqlite: return OpenSqliteStore(config, read_only);
     case StoreType::kFiles: return OpenFilesStore(config, read_only);
+    case StoreType::kPurgeLog: return OpenPurgeLogStore(config);
     case StoreType::kPostgres: break;
   }
   return Status::Invalid("store '" + config.name + "': type " + std::string(StoreTypeName(config.type)) +

@@ -93,6 +93,12 @@ struct RecordFacts {
   std::string clock_text;             // as stored
   std::optional<Timestamp> clock;     // parsed; nullopt: undated
   std::string subject;
+  // The subject's kind when the record names its own (purge log entries);
+  // empty: the target's subject kind.
+  std::string subject_kind;
+  // Set when a record that is deletable on its own stays because of an
+  // older one: the purge log is pruned only from its oldest entry on.
+  std::string kept_behind;
   // Per floor guard of the decision, in order: whether it applies and the
   // record's clock under it.
   struct GuardFacts {

@@ -193,7 +193,9 @@ root = "./backups/"
   REQUIRE(config.limits.max_runtime);
   CHECK(*config.limits.max_runtime == CalendarDuration{4, DurationUnit::kHours});
 
-  REQUIRE(config.stores.size() == 3);
+  REQUIRE(config.stores.size() == 4);  // three, and the built-in purge log
+  CHECK(config.stores.at("purge-log").type == StoreType::kPurgeLog);
+  CHECK(config.stores.at("purge-log").path == config.state);
   const StoreConfig& app = config.stores.at("app");
   CHECK(app.name == "app");
   CHECK(app.type == StoreType::kSqlite);

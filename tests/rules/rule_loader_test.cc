@@ -345,7 +345,7 @@ store = "appdb"
 table = "t"
 clock = { column = "created_at" }
 )toml"}},
-       "$D/r.toml:5:9: unknown store 'appdb' (the config defines: app, logs)"},
+       "$D/r.toml:5:9: unknown store 'appdb' (the config defines: app, logs, purge-log)"},
       {"missing store",
        {{"r.toml", R"toml([c]
 delete_after = "90 days"

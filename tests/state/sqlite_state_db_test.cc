@@ -74,10 +74,10 @@ TEST_CASE("state database is created with its schema and reopened", "[state]") {
         }()));
   {
     RawDb raw(path);
-    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "1");
+    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "2");
     CHECK(raw.Query("PRAGMA journal_mode") == "wal");
     CHECK(raw.Query("SELECT count(*) FROM sqlite_master WHERE name IN "
-                    "('meta','runs','holds','pending','pending_records','ledger')") == "6");
+                    "('meta','runs','holds','pending','pending_records','ledger','ledger_anchors')") == "7");
   }
   auto db = MustOpen(path);
   CHECK(AllEntries(*db).empty());
@@ -467,7 +467,7 @@ TEST_CASE("a newer schema version is refused", "[state]") {
   TempDir dir;
   const auto path = dir / "state.db";
   { MustOpen(path); }
-  { RawDb(path).Exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'"); }
+  { RawDb(path).Exec("UPDATE meta SET value = '3' WHERE key = 'schema_version'"); }
   ExpectRefused(path, "upgrade retention");
 }
 

@@ -1,0 +1,258 @@
+#include "stores/purge_log_store.h"
+
+#include <charconv>
+
+#include "state/sqlite_state_db.h"
+
+namespace retention {
+namespace {
+
+constexpr size_t kSampleKeys = 5;
+
+RecordRef EntryRef(const TargetDecision& d, const LedgerEntry& e, const std::string& key) {
+  RecordRef ref;
+  ref.category = d.category->name;
+  ref.target = d.target->name;
+  ref.key = key;
+  ref.clock = e.at;
+  if (auto colon = e.subject.find(':'); colon != std::string::npos) {
+    ref.subject_kind = std::string_view(e.subject).substr(0, colon);
+    ref.subject_id = std::string_view(e.subject).substr(colon + 1);
+  }
+  return ref;
+}
+
+std::optional<int64_t> ParseSeq(const std::string& key) {
+  int64_t seq = 0;
+  auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), seq);
+  if (ec != std::errc() || end != key.data() + key.size() || seq < 1) return std::nullopt;
+  return seq;
+}
+
+// The oldest entry's seq, or nullopt for an empty log.
+Result<std::optional<int64_t>> FirstSeq(StateDb& state) {
+  std::optional<int64_t> first;
+  RETENTION_RETURN_IF_ERROR(state.ScanLedger(INT64_MIN, [&](const LedgerEntry& e) {
+    first = e.seq;
+    return false;
+  }));
+  return first;
+}
+
+Status WalkFrom(StateDb& state, const TargetDecision& d, int64_t pruned_through, int64_t from_seq,
+                const std::function<bool(const LedgerEntry&, const std::optional<std::string>&)>& visit) {
+  return state.ScanLedger(from_seq, [&](const LedgerEntry& e) {
+    const bool anchored = e.seq <= pruned_through;
+    if (!anchored && !(d.cutoff && IsDue(e.at, *d.cutoff))) return false;
+    return visit(e, PurgeLogEntryKept(d, e));
+  });
+}
+
+// Pages through the prunable prefix for `plan --out`.
+class PrefixCursor final : public CandidateCursor {
+ public:
+  PrefixCursor(StateDb* state, const TargetDecision& d, int64_t pruned_through)
+      : state_(state), d_(d), pruned_through_(pruned_through) {}
+
+  Result<std::vector<Candidate>> Next(size_t limit) override {
+    std::vector<Candidate> out;
+    if (!state_ || done_) return out;
+    RETENTION_RETURN_IF_ERROR(
+        WalkFrom(*state_, d_, pruned_through_, next_seq_, [&](const LedgerEntry& e, const std::optional<std::string>& kept) {
+          if (kept) {
+            done_ = true;
+            return false;
+          }
+          out.push_back({std::to_string(e.seq), FormatTimestamp(e.at), e.subject});
+          next_seq_ = e.seq + 1;
+          return out.size() < limit;
+        }));
+    if (out.size() < limit) done_ = true;
+    return out;
+  }
+
+ private:
+  StateDb* state_;
+  const TargetDecision& d_;
+  int64_t pruned_through_;
+  int64_t next_seq_ = INT64_MIN;
+  bool done_ = false;
+};
+
+class PurgeLogStore final : public Store {
+ public:
+  PurgeLogStore(StoreConfig config, std::unique_ptr<StateDb> state)
+      : config_(std::move(config)), state_(std::move(state)) {}
+
+  const StoreConfig& config() const override { return config_; }
+
+  Status CheckTarget(const Category& category, const Target&, TargetCheck* out) override {
+    if (!category.delete_after)
+      out->warnings.push_back(category.where.ToString() + ": category '" + category.name +
+                              "' has no delete_after: the purge log will never be pruned under it");
+    return Status::Ok();
+  }
+
+  Result<TargetStats> Measure(const TargetDecision& d) override {
+    TargetStats stats;
+    if (!state_) return stats;
+    auto head = state_->Head();
+    if (!head.ok()) return head.status();
+    auto first = FirstSeq(*state_);
+    if (!first.ok()) return first.status();
+    if (!*first) return stats;
+    stats.total = head->seq - **first + 1;
+    auto pruned = state_->PrunedThrough();
+    if (!pruned.ok()) return pruned.status();
+    // Once one entry stays, every later one stays with it, counted the way
+    // the first one stayed.
+    std::optional<bool> blocked_by_hold;
+    RETENTION_RETURN_IF_ERROR(
+        WalkFrom(*state_, d, *pruned, INT64_MIN, [&](const LedgerEntry& e, const std::optional<std::string>& kept) {
+          ++stats.due;
+          if (!blocked_by_hold && kept) blocked_by_hold = KeptByHold(d, e);
+          if (blocked_by_hold) {
+            ++(*blocked_by_hold ? stats.held : stats.floor_protected);
+            return true;
+          }
+          ++stats.deletable;
+          if (!stats.oldest_due) stats.oldest_due = e.at;
+          if (stats.sample_keys.size() < kSampleKeys) stats.sample_keys.push_back(std::to_string(e.seq));
+          return true;
+        }));
+    return stats;
+  }
+
+  Result<int64_t> CountCovered(const Category& category, const Target& target, const HoldSet& holds,
+                               const TimeZone&) override {
+    if (!state_ || !holds.MayCover(category.name, target.name)) return int64_t{0};
+    TargetDecision d;
+    d.category = &category;
+    d.target = &target;
+    int64_t n = 0;
+    std::string key;
+    RETENTION_RETURN_IF_ERROR(state_->ScanLedger(INT64_MIN, [&](const LedgerEntry& e) {
+      key = std::to_string(e.seq);
+      if (holds.Covers(EntryRef(d, e, key))) ++n;
+      return true;
+    }));
+    return n;
+  }
+
+  Result<std::unique_ptr<CandidateCursor>> OpenCursor(const TargetDecision& d) override {
+    int64_t pruned = 0;
+    if (state_) {
+      auto p = state_->PrunedThrough();
+      if (!p.ok()) return p.status();
+      pruned = *p;
+    }
+    return std::unique_ptr<CandidateCursor>(new PrefixCursor(state_.get(), d, pruned));
+  }
+
+  Result<std::vector<DeletedRecord>> DeleteBatch(const TargetDecision&, const std::vector<Candidate>&) override {
+    return Status::Internal("the purge log is pruned behind an anchor (purge/purge_log_prune.h), not deleted in batches");
+  }
+
+  Result<std::vector<bool>> Exist(const Target&, const std::vector<std::string>& keys) override {
+    std::vector<bool> out;
+    for (const std::string& key : keys) {
+      auto entry = Find(key);
+      if (!entry.ok()) return entry.status();
+      out.push_back(entry->has_value());
+    }
+    return out;
+  }
+
+  Result<RecordFacts> Lookup(const TargetDecision& d, const std::string& key) override {
+    RecordFacts facts;
+    auto entry = Find(key);
+    if (!entry.ok()) return entry.status();
+    if (!*entry) return facts;
+    const LedgerEntry& e = **entry;
+    facts.exists = true;
+    facts.matches_filters = true;
+    facts.clock_text = FormatTimestamp(e.at);
+    facts.clock = e.at;
+    if (auto colon = e.subject.find(':'); colon != std::string::npos) {
+      facts.subject_kind = e.subject.substr(0, colon);
+      facts.subject = e.subject.substr(colon + 1);
+    }
+    for (size_t i = 0; i < d.floors.size(); ++i) facts.guards.push_back({true, e.at});
+    auto pruned = state_->PrunedThrough();
+    if (!pruned.ok()) return pruned.status();
+    if (PurgeLogEntryKept(d, e)) return facts;  // JudgeRecord says why
+    // It may go on its own: does an older entry keep it?
+    int64_t last_seen = 0;
+    RETENTION_RETURN_IF_ERROR(
+        WalkFrom(*state_, d, *pruned, INT64_MIN, [&](const LedgerEntry& older, const std::optional<std::string>& kept) {
+          if (older.seq >= e.seq) return false;
+          last_seen = older.seq;
+          if (kept) facts.kept_behind = "entry " + std::to_string(older.seq) + " stays (" + *kept + ")";
+          return !kept;
+        }));
+    if (facts.kept_behind.empty() && last_seen + 1 < e.seq) {
+      auto first = FirstSeq(*state_);
+      if (!first.ok()) return first.status();
+      const int64_t blocker = last_seen == 0 ? **first : last_seen + 1;
+      if (blocker < e.seq) facts.kept_behind = "entry " + std::to_string(blocker) + " stays (not yet due)";
+    }
+    if (!facts.kept_behind.empty())
+      facts.kept_behind += ", and the purge log is pruned only from its oldest entry on, so that it stays one chain";
+    return facts;
+  }
+
+ private:
+  Result<std::optional<LedgerEntry>> Find(const std::string& key) {
+    std::optional<LedgerEntry> found;
+    const auto seq = ParseSeq(key);
+    if (!state_ || !seq) return found;
+    RETENTION_RETURN_IF_ERROR(state_->ScanLedger(*seq, [&](const LedgerEntry& e) {
+      if (e.seq == *seq) found = e;
+      return false;
+    }));
+    return found;
+  }
+
+  static bool KeptByHold(const TargetDecision& d, const LedgerEntry& e) {
+    return d.holds && d.holds->Covers(EntryRef(d, e, std::to_string(e.seq)));
+  }
+
+  StoreConfig config_;
+  std::unique_ptr<StateDb> state_;  // null: no state database yet
+};
+
+}  // namespace
+
+std::optional<std::string> PurgeLogEntryKept(const TargetDecision& d, const LedgerEntry& e) {
+  if (!d.cutoff) return "its category has only a floor (keep_at_least): nothing is due under it";
+  if (!IsDue(e.at, *d.cutoff))
+    return "written " + FormatTimestamp(e.at) + ", not before the cutoff " + FormatTimestamp(*d.cutoff);
+  if (d.holds) {
+    const std::string key = std::to_string(e.seq);
+    if (const Hold* h = d.holds->Covering(EntryRef(d, e, key)))
+      return "held by hold " + std::to_string(h->id) + " (" + h->matter + ")";
+  }
+  for (const FloorGuard& floor : d.floors) {
+    if (!IsDue(e.at, floor.floor_cutoff))
+      return "protected by the floor of " + floor.category->name + " (keep at least " +
+             floor.category->keep_at_least->ToString() + ")";
+  }
+  return std::nullopt;
+}
+
+Status WalkPrunablePrefix(StateDb& state, const TargetDecision& d, int64_t pruned_through,
+                          const std::function<bool(const LedgerEntry&, const std::optional<std::string>&)>& visit) {
+  return WalkFrom(state, d, pruned_through, INT64_MIN, visit);
+}
+
+Result<std::unique_ptr<Store>> OpenPurgeLogStore(const StoreConfig& config) {
+  std::unique_ptr<StateDb> state;
+  if (StateDbExists(config.path)) {
+    auto opened = OpenSqliteStateDb(config.path, /*read_only=*/true);
+    if (!opened.ok()) return opened.status();
+    state = std::move(*opened);
+  }
+  return std::unique_ptr<Store>(new PurgeLogStore(config, std::move(state)));
+}
+
+}  // namespace retention
