@@ -1,5 +1,6 @@
 #include "audit/run_history.h"
 
+#include "ledger/anchor.h"
 #include "ledger/ledger_entry.h"
 
 namespace retention::audit {
@@ -34,6 +35,8 @@ Json RunSummary::ToJson() const {
               {"kept", kept},
               {"kept_by_hold", kept_by_hold},
               {"reconciled", reconciled},
+              {"pruned", pruned},
+              {"start_pruned", start_pruned},
               {"error", error.empty() ? Json(nullptr) : Json(error)}};
 }
 
@@ -44,7 +47,9 @@ Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state) {
     r.id = id;
     return r;
   };
+  int64_t first_seq = 0;
   Status st = state.ScanLedger(INT64_MIN, [&](const LedgerEntry& e) {
+    if (first_seq == 0) first_seq = e.seq;
     if (e.run_id == 0) return true;
     switch (e.kind) {
       case LedgerKind::kRunStart: {
@@ -89,6 +94,9 @@ Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state) {
       case LedgerKind::kReconciled:
         ++get(e.run_id).reconciled;
         break;
+      case LedgerKind::kAnchor:
+        if (auto anchor = ReadAnchor(e); anchor.ok()) get(e.run_id).pruned += anchor->through - anchor->from + 1;
+        break;
       default:
         break;
     }
@@ -97,7 +105,13 @@ Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state) {
   if (!st.ok()) return st;
   std::vector<RunSummary> out;
   out.reserve(runs.size());
-  for (auto& [id, r] : runs) out.push_back(std::move(r));
+  for (auto& [id, r] : runs) {
+    if (r.start_seq == 0 && first_seq > 1) {
+      r.start_pruned = true;
+      if (r.end_seq == 0) r.outcome = "pruned";
+    }
+    out.push_back(std::move(r));
+  }
   return out;
 }
 

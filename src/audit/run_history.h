@@ -25,13 +25,19 @@ struct RunSummary {
   std::string started_at, ended_at;  // entry times (FormatTimestamp); "" when absent
   std::optional<Timestamp> ended;    // the run_end entry's time
   std::string user, host, version, rules_hash, as_of, command;
-  std::string outcome = "running";   // run_end's outcome; "running" without one
+  // run_end's outcome; "running" without one, "pruned" when its start and
+  // end are both gone with the purge log's oldest entries.
+  std::string outcome = "running";
   std::optional<int> exit_code;
   int64_t deleted = 0;
   std::map<std::string, int64_t> deleted_by_category;
   int64_t kept = 0;          // kept entries
   int64_t kept_by_hold = 0;  // of which the reason is a hold
   int64_t reconciled = 0;
+  // Purge log entries the run anchored for pruning (its own retention).
+  int64_t pruned = 0;
+  // The run_start entry is gone because the purge log's retention pruned it.
+  bool start_pruned = false;
   std::string error;         // run_end detail.error
 
   nlohmann::json ToJson() const;

@@ -14,6 +14,7 @@
 #include "audit/run_history.h"
 #include "cli/command.h"
 #include "cli/state_access.h"
+#include "ledger/anchor.h"
 #include "ledger/ledger.h"
 
 namespace retention {
@@ -289,7 +290,7 @@ Status AuditRuns(const CommandArgs& a) {
       return s;
     };
     std::snprintf(line, sizeof line, "%-5lld %-20s %-20s %-10s %-12s %-8s %-12s %-20s %8lld %5lld %-8s %s\n",
-                  static_cast<long long>(r.id), trim(r.started_at).c_str(),
+                  static_cast<long long>(r.id), r.start_pruned ? "(pruned)" : trim(r.started_at).c_str(),
                   r.ended_at.empty() ? "-" : trim(r.ended_at).c_str(), r.user.c_str(), r.host.c_str(),
                   r.version.c_str(), Short(r.rules_hash).c_str(), trim(r.as_of).c_str(),
                   static_cast<long long>(r.deleted), static_cast<long long>(r.kept), r.outcome.c_str(),
@@ -302,6 +303,7 @@ Status AuditRuns(const CommandArgs& a) {
       if (r.kept_by_hold) *a.out << "; kept by a hold: " << r.kept_by_hold;
       *a.out << "\n";
     }
+    if (r.pruned) *a.out << "      pruned from the purge log: " << r.pruned << " entries\n";
   }
   return Status::Ok();
 }
@@ -330,7 +332,7 @@ Status AuditShow(const CommandArgs& a) {
   std::optional<LedgerEntry> start, end;
   std::map<std::pair<std::string, std::string>, int64_t> deleted;  // (category, store/target)
   std::map<std::pair<std::string, std::string>, int64_t> reconciled_deletes;
-  std::vector<LedgerEntry> kept, reconciled;
+  std::vector<LedgerEntry> kept, reconciled, anchors;
   int64_t kept_total = 0, total_deleted = 0;
   audit::LedgerFilter filter;
   filter.run_id = run;
@@ -348,12 +350,13 @@ Status AuditShow(const CommandArgs& a) {
         if (kept_total++ < max_kept) kept.push_back(e);
         break;
       case LedgerKind::kReconciled: reconciled.push_back(e); break;
+      case LedgerKind::kAnchor: anchors.push_back(e); break;
       default: break;
     }
     return true;
   });
   if (!st.ok()) return st;
-  if (!start && !end && deleted.empty() && kept_total == 0 && reconciled.empty())
+  if (!start && !end && deleted.empty() && kept_total == 0 && reconciled.empty() && anchors.empty())
     return Status::Usage("run " + std::to_string(run) + " is not in the ledger (see `retention audit runs`)");
 
   auto detail = [](const std::optional<LedgerEntry>& e) -> Json {
@@ -383,6 +386,9 @@ Status AuditShow(const CommandArgs& a) {
     Json rs = Json::array();
     for (const auto& e : reconciled) rs.push_back(audit::EntryToJson(e));
     j["reconciliations"] = rs;
+    Json as = Json::array();
+    for (const auto& e : anchors) as.push_back(audit::EntryToJson(e));
+    j["purge_log_anchors"] = as;
     *a.out << j.dump(2) << "\n";
     return Status::Ok();
   }
@@ -396,7 +402,7 @@ Status AuditShow(const CommandArgs& a) {
         out << "  " << k << std::string(10 - std::min<size_t>(9, std::strlen(k)), ' ')
             << (d[k].is_string() ? d[k].get<std::string>() : d[k].dump()) << "\n";
   } else {
-    out << "  (no run_start entry in the ledger)\n";
+    out << "  (no run_start entry in the ledger: pruned with the purge log's oldest entries, or never written)\n";
   }
   if (end) {
     const Json d = detail(end);
@@ -414,6 +420,11 @@ Status AuditShow(const CommandArgs& a) {
     auto r = reconciled_deletes.find(k);
     if (r != reconciled_deletes.end()) out << " (" << r->second << " settled by reconciliation)";
     out << "\n";
+  }
+  for (const auto& e : anchors) {
+    if (auto anchor = ReadAnchor(e); anchor.ok())
+      out << "\nPruned from the purge log: entries " << anchor->from << " to " << anchor->through
+          << ", written before " << e.cutoff << " (anchor entry " << e.seq << ")\n";
   }
   out << "\nKept at delete time: " << kept_total << "\n";
   for (const auto& e : kept)

@@ -11,6 +11,7 @@
 #include "calendar/cutoff.h"
 #include "cli/command.h"
 #include "cli/state_access.h"
+#include "ledger/anchor.h"
 #include "plan/decision.h"
 #include "plan/plan.h"
 #include "plan/verdict.h"
@@ -19,6 +20,30 @@
 namespace retention {
 
 namespace {
+
+// The oldest anchor whose range reaches purge log entry `key` (a seq): the
+// one that pruned it, or, when that anchor was itself pruned since, the
+// oldest one left, which follows on from it. nullopt when none does.
+Result<std::optional<LedgerEntry>> FindPruningAnchor(StateDb& state, const std::string& key) {
+  std::optional<LedgerEntry> found;
+  int64_t seq = 0;
+  try {
+    seq = std::stoll(key);
+  } catch (...) {
+    return found;
+  }
+  audit::LedgerFilter f;
+  f.kinds = {LedgerKind::kAnchor};
+  RETENTION_RETURN_IF_ERROR(audit::ScanFiltered(state, f, [&](const LedgerEntry& e) {
+    auto anchor = ReadAnchor(e);
+    if (anchor.ok() && anchor->through >= seq) {
+      found = e;
+      return false;
+    }
+    return true;
+  }));
+  return found;
+}
 
 std::string ClockDescription(const ClockSpec& clock) {
   switch (clock.source) {
@@ -255,8 +280,23 @@ Status RunExplainCommand(const CommandArgs& a) {
     }));
   }
   out_json["deleted_by"] = deletions;
+  // A purge log entry that is gone was pruned behind an anchor.
+  std::optional<LedgerEntry> pruned_by;
+  if (!exists_anywhere && *state && store_name == kPurgeLogStore) {
+    auto found = FindPruningAnchor(**state, key);
+    if (!found.ok()) return found.status();
+    pruned_by = std::move(*found);
+  }
+  out_json["pruned_by"] = pruned_by ? audit::EntryToJson(*pruned_by) : Json(nullptr);
   if (*format == "json") {
     *a.out << out_json.dump(2) << "\n";
+  } else if (pruned_by) {
+    auto anchor = ReadAnchor(*pruned_by);
+    if (!anchor.ok()) return anchor.status();
+    out << "\nPruned by anchor entry " << pruned_by->seq << " at " << FormatTimestamp(pruned_by->at) << ", run "
+        << pruned_by->run_id << ": entries " << anchor->from << " to " << anchor->through << ", written before "
+        << pruned_by->cutoff << " (delete after " << anchor->delete_after.ToString() << ")"
+        << (anchor->from > std::stoll(key) ? ", following on from earlier anchors pruned since" : "") << ".\n";
   } else if (!exists_anywhere) {
     if (deletions.empty()) {
       out << "\nThe record does not exist and the ledger has no deletion of it: it never existed, or was removed "

@@ -152,9 +152,11 @@ Status RunStatusCommand(const CommandArgs& a) {
     if (runs.empty()) out << "  (none)\n";
     for (size_t i = first; i < runs.size(); ++i) {
       const auto& r = runs[i];
-      out << "  run " << r.id << "  " << r.started_at << " .. " << (r.ended_at.empty() ? "-" : r.ended_at) << "  "
-          << r.outcome << (r.exit_code ? " (exit " + std::to_string(*r.exit_code) + ")" : "") << "  deleted "
-          << r.deleted << "  by " << r.user << "@" << r.host << "\n";
+      out << "  run " << r.id << "  " << (r.start_pruned ? "(start pruned)" : r.started_at) << " .. "
+          << (r.ended_at.empty() ? "-" : r.ended_at) << "  " << r.outcome
+          << (r.exit_code ? " (exit " + std::to_string(*r.exit_code) + ")" : "") << "  deleted " << r.deleted
+          << (r.pruned ? "  pruned " + std::to_string(r.pruned) + " purge log entries" : "")
+          << (r.start_pruned ? "" : "  by " + r.user + "@" + r.host) << "\n";
     }
     out << "Last successful purge: " << (last_success ? "run " + std::to_string(last_success->id) + ", ended " + last_success_at
                                                     : std::string("never"))
