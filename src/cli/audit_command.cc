@@ -16,6 +16,7 @@
 #include "cli/state_access.h"
 #include "ledger/anchor.h"
 #include "ledger/ledger.h"
+#include "rules/rule_loader.h"
 
 namespace retention {
 
@@ -30,6 +31,27 @@ Result<std::unique_ptr<StateDb>> OpenLedger(const Config& config) {
   if (!*state)
     return Status::Unavailable("state database " + config.state + " does not exist: there is no ledger yet");
   return std::move(*state);
+}
+
+// An anchor proves which entries it pruned, not that the schedule it
+// applied was the policy: compared with the purge log's schedule in the
+// rules now, a shorter one is worth an auditor's question (a forger's
+// "1 hour", or a policy lengthened since). Empty when there is nothing to
+// say or the rules do not load.
+std::string AnchorScheduleWarning(const Config& config, const VerifyReport& report) {
+  if (!report.anchor) return "";
+  auto rules = LoadRules(config);
+  if (!rules.ok()) return "";
+  for (const Category& c : rules->categories) {
+    for (const Target& t : c.targets) {
+      if (t.store != kPurgeLogStore || !c.delete_after) continue;
+      if (AlwaysAtLeast(report.anchor->delete_after, *c.delete_after)) return "";
+      return "anchor entry " + std::to_string(report.anchor_seq) + " pruned under 'delete after " +
+             report.anchor->delete_after.ToString() + "', shorter than the purge log's schedule in the rules now ('" +
+             c.delete_after->ToString() + "', " + t.where.ToString() + ")";
+    }
+  }
+  return "";
 }
 
 Status AuditVerify(const CommandArgs& a) {
@@ -62,6 +84,8 @@ Status AuditVerify(const CommandArgs& a) {
   if (!state.ok()) return state.status();
   auto report = checkpoint ? VerifyLedger(**state, checkpoint->head()) : VerifyLedger(**state);
   if (!report.ok()) return report.status();
+  const std::string schedule_warning = report->ok ? AnchorScheduleWarning(*config, *report) : "";
+  if (!schedule_warning.empty()) *a.err << "warning: " << schedule_warning << "\n";
   if (*format == "json") {
     *a.out << Json{{"ok", report->ok},
                    {"entries", report->entries},
@@ -71,6 +95,7 @@ Status AuditVerify(const CommandArgs& a) {
                    {"first_seq", report->first_seq},
                    {"pruned_by_anchor", report->anchor ? Json(report->anchor_seq) : Json(nullptr)},
                    {"checkpoint_seq", checkpoint ? Json(checkpoint->seq) : Json(nullptr)},
+                   {"warning", schedule_warning.empty() ? Json(nullptr) : Json(schedule_warning)},
                    {"first_bad_seq", report->first_bad_seq ? Json(*report->first_bad_seq) : Json(nullptr)},
                    {"problem", report->problem}}
                   .dump(2)

@@ -247,6 +247,11 @@ class ChainChecker {
     if (!anchor.ok()) return Fail(e.seq, anchor.status().message());
     if (std::string problem = CheckAnchor(e, *anchor); !problem.empty()) return Fail(e.seq, problem);
     const std::string n = std::to_string(e.seq);
+    // CheckAnchor measures the schedule from the anchor's own time; dated
+    // ahead, an anchor could claim entries of any age.
+    if (e.at > now_ + kAnchorClockSkew)
+      return Fail(e.seq, "anchor entry " + n + " is dated " + FormatTimestamp(e.at) + ", after the time of this check (" +
+                             FormatTimestamp(now_) + "): it could claim entries younger than their retention");
     const int64_t first = report_.first_seq;
     if (last_anchor_) {
       if (anchor->from != last_anchor_->through + 1)
@@ -302,11 +307,15 @@ class ChainChecker {
                            " (an entry was inserted, removed, replaced or reordered here)");
   }
 
+  // How far an anchor may be dated ahead of the verifying host's clock.
+  static constexpr std::chrono::minutes kAnchorClockSkew{5};
+
   VerifyReport report_;
   EntryHasher hasher_;
   std::string computed_;
   int64_t expected_ = 1;
   bool trust_start_ = false;
+  Timestamp now_ = SystemNow();
   std::string first_prev_hash_;
   std::optional<LedgerAnchor> last_anchor_;
   int64_t last_anchor_seq_ = 0;
@@ -490,10 +499,14 @@ void CheckPrunedCheckpoint(const LedgerCheckpoint& checkpoint, VerifyReport* rep
   const LedgerAnchor& anchor = *report->anchor;
   const std::string by = " (pruned by anchor entry " + std::to_string(report->anchor_seq) + ")";
   if (checkpoint.seq == anchor.through) {
-    if (checkpoint.hash != anchor.through_hash)
+    if (checkpoint.hash != anchor.through_hash) {
       fail("entry " + n + by + " had hash " + Abbrev(anchor.through_hash) + " but the checkpoint says " +
            Abbrev(checkpoint.hash) + ": the chain up to entry " + n + " was rewritten");
-    return;
+      return;
+    }
+    // The hash proves the chain up to it; a time, when the checkpoint has
+    // one, must still show it was old enough to go (below).
+    if (!checkpoint.at) return;
   }
   if (!checkpoint.at) {
     fail("entry " + n + " of the checkpoint was pruned" + by +

@@ -67,8 +67,8 @@ struct VerifyReport {
 // previous entry's hash (kGenesisHash for entry 1) and that each entry's
 // fields hash to its stored hash. A ledger whose oldest entries were pruned
 // starts later: an anchor entry must account for them, and every anchor
-// must pass CheckAnchor and follow on from the one before it. Stops at the
-// first bad entry. A failure
+// must pass CheckAnchor, follow on from the one before it and not be dated
+// after the system clock. Stops at the first bad entry. A failure
 // to read the state database is an error Status, not a report. Reads
 // through `state` on a second thread while hashing on the calling one; do
 // not use `state` elsewhere during the call.
@@ -80,8 +80,8 @@ Result<VerifyReport> VerifyLedger(StateDb& state);
 Result<VerifyReport> VerifyLedgerTail(StateDb& state, int64_t entries);
 // The same, then checks that entry `checkpoint.seq` still exists with
 // `checkpoint.hash`, or, if the purge log's retention pruned it, that the
-// anchor vouches for it: its through_hash when it was the last entry
-// pruned, else a time (checkpoint.at) older than the anchor's cutoff.
+// anchor vouches for it: the anchor's through_hash when it was the last
+// entry pruned, and a time (checkpoint.at) older than the anchor's cutoff.
 Result<VerifyReport> VerifyLedger(StateDb& state, const LedgerCheckpoint& checkpoint);
 
 }  // namespace retention

@@ -892,6 +892,18 @@ TEST_CASE("a forged anchor covering recent entries is caught", "[anchor][ledger]
     // Entries the forger left are checked as ever.
     ExpectGood(log.Verify(LedgerCheckpoint{90, original[89].hash, original[89].at}));
   }
+  SECTION("dating the anchor ahead, so that its schedule reaches recent entries") {
+    // Written "2030": 12 months before that is after every real entry.
+    a.cutoff = original[80].at;
+    LedgerEntry forged = ChainedAnchor(original[99], a, Date(2030, 1, 1));
+    {
+      RawDb raw(log.path());
+      REQUIRE(raw.Exec("DROP TRIGGER ledger_no_delete; DELETE FROM ledger WHERE seq <= 80") == "");
+      InsertRaw(raw, forged);
+    }
+    log.Reopen(/*read_only=*/true);
+    ExpectBad(log.Verify(), 101, "after the time of this check");
+  }
   SECTION("a short schedule passes the anchor's checks; the report shows it") {
     a.delete_after = {1, DurationUnit::kHours};
     a.cutoff = now - kHour;

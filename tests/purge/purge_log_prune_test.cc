@@ -319,3 +319,35 @@ TEST_CASE("explain says a pruned purge log entry went behind an anchor", "[purge
 
 }  // namespace
 }  // namespace retention
+
+namespace retention {
+namespace {
+
+TEST_CASE("verify warns when an anchor pruned under a shorter schedule than the rules give now", "[purge][purge-log][e2e]") {
+  TempDir dir;
+  MakeFixture(dir, 0);
+  // Pruned under "6 months"; then the policy says 12 months.
+  WriteFile(dir / "rules" / "audit.toml", "[audit_security]\ndelete_after = \"6 months\"\n"
+                                          "[[audit_security.target]]\nstore = \"purge-log\"\n");
+  RunResult purge = Retention(dir, {"purge"});
+  INFO(Describe(purge));
+  REQUIRE(purge.exit_code == 0);
+  REQUIRE(Anchors(dir).size() == 1);
+  RunResult same = Retention(dir, {"audit", "verify"});
+  REQUIRE(same.exit_code == 0);
+  CHECK(same.err.find("warning") == std::string::npos);
+
+  WriteFile(dir / "rules" / "audit.toml", "[audit_security]\ndelete_after = \"12 months\"\n"
+                                          "[[audit_security.target]]\nstore = \"purge-log\"\n");
+  RunResult verify = Retention(dir, {"audit", "verify"});
+  INFO(Describe(verify));
+  REQUIRE(verify.exit_code == 0);  // the chain is sound; the schedule is a question for the auditor
+  CHECK_THAT(verify.err, Catch::Contains("pruned under 'delete after 6 months', shorter than the purge log's "
+                                         "schedule in the rules now ('12 months'"));
+  RunResult json = Retention(dir, {"audit", "verify", "--format", "json"});
+  REQUIRE(json.exit_code == 0);
+  CHECK_THAT(Json::parse(json.out).at("warning").get<std::string>(), Catch::Contains("6 months"));
+}
+
+}  // namespace
+}  // namespace retention
