@@ -419,7 +419,7 @@ class Pipeline {
       cur = nullptr;
       n = 0;
     };
-    Status st = state_.ScanLedger(INT64_MIN, [&](const LedgerEntry& e) {
+    Status st = state_.ScanLedger(INT64_MIN, [&](LedgerEntry& e) {
       if (cur == nullptr) {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [&] { return !free_.empty() || stop_; });
@@ -427,7 +427,9 @@ class Pipeline {
         cur = free_.back();
         free_.pop_back();
       }
-      (*cur)[n++] = e;  // reuses the slot's string capacity
+      // Swapped, not copied: the scan refills the slot's old strings,
+      // whose capacity it reuses.
+      std::swap((*cur)[n++], e);
       if (n == kBatchSize) publish();
       return true;
     });

@@ -348,7 +348,7 @@ class SqliteStateDb final : public StateDb {
 
   Status Append(std::vector<LedgerEntry> entries) override;
   Status ScanLedger(int64_t from_seq,
-                    const std::function<bool(const LedgerEntry&)>& visit) override;
+                    const std::function<bool(LedgerEntry&)>& visit) override;
   Result<LedgerHead> Head() override;
   Result<int64_t> PrunedThrough() override;
   Result<int64_t> DeletePrunedEntries(int64_t last) override;
@@ -737,7 +737,7 @@ Status SqliteStateDb::Append(std::vector<LedgerEntry> entries) {
 }
 
 Status SqliteStateDb::ScanLedger(int64_t from_seq,
-                                 const std::function<bool(const LedgerEntry&)>& visit) {
+                                 const std::function<bool(LedgerEntry&)>& visit) {
   // Its own statement, not the cache: `visit` may use this object.
   const std::string sql = std::string("SELECT ") + kLedgerColumns +
                           " FROM ledger WHERE seq >= ?1 ORDER BY seq";

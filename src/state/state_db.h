@@ -84,10 +84,11 @@ class StateDb {
   // the current time.
   virtual Status Append(std::vector<LedgerEntry> entries) = 0;
   // Streams entries in seq order; the callback returns false to stop. The
-  // entry passed is only valid during the call. An entry that cannot be
+  // entry passed is only valid during the call; the callback may take its
+  // fields (swap them out) rather than copy them. An entry that cannot be
   // decoded (a NULL field, an unknown kind) is an AuditFailed status.
   virtual Status ScanLedger(int64_t from_seq,
-                            const std::function<bool(const LedgerEntry&)>& visit) = 0;
+                            const std::function<bool(LedgerEntry&)>& visit) = 0;
   // The purge log's own retention (ledger/anchor.h). The highest seq an
   // anchor has pruned (0 when none): entries up to it may be deleted.
   virtual Result<int64_t> PrunedThrough() = 0;
