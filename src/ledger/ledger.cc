@@ -342,6 +342,19 @@ Status CheckPendingPrunes(StateDb& state, ChainChecker& checker) {
   return Status::Ok();
 }
 
+// Moves `from` into `*to` by swapping the strings (no copy, no allocation).
+void TakeEntry(LedgerEntry& from, LedgerEntry* to) {
+  to->seq = from.seq;
+  to->at = from.at;
+  to->kind = from.kind;
+  to->run_id = from.run_id;
+  to->batch = from.batch;
+  for (auto field : {&LedgerEntry::category, &LedgerEntry::store, &LedgerEntry::target, &LedgerEntry::record_key,
+                     &LedgerEntry::clock, &LedgerEntry::cutoff, &LedgerEntry::rule, &LedgerEntry::subject,
+                     &LedgerEntry::detail, &LedgerEntry::prev_hash, &LedgerEntry::hash})
+    (to->*field).swap(from.*field);
+}
+
 // Reading entries from the state database and hashing them cost about the
 // same, so they run in two threads: a reader fills batches of entries, the
 // calling thread checks them. Memory is bounded by kBatches * kBatchSize
@@ -427,9 +440,9 @@ class Pipeline {
         cur = free_.back();
         free_.pop_back();
       }
-      // Swapped, not copied: the scan refills the slot's old strings,
-      // whose capacity it reuses.
-      std::swap((*cur)[n++], e);
+      // Taken, not copied: the scan refills the slot's old strings, whose
+      // capacity it reuses.
+      TakeEntry(e, &(*cur)[n++]);
       if (n == kBatchSize) publish();
       return true;
     });
