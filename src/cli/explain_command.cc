@@ -249,8 +249,10 @@ Status RunExplainCommand(const CommandArgs& a) {
         out << "  clock      " << (facts->clock_text.empty() ? "(empty)" : facts->clock_text);
         if (facts->clock) out << " = " << FormatTimestamp(*facts->clock);
         out << (facts->matches_filters ? "" : "  (does NOT match the target's filters)") << "\n";
-        if (!facts->subject.empty() && d->target->subject)
-          out << "  subject    " << d->target->subject->kind << ":" << facts->subject << "\n";
+        const std::string subject_kind =
+            !facts->subject_kind.empty() ? facts->subject_kind : d->target->subject ? d->target->subject->kind : "";
+        if (!facts->subject.empty() && !subject_kind.empty())
+          out << "  subject    " << subject_kind << ":" << facts->subject << "\n";
         out << "  cutoff     " << (d->cutoff ? FormatTimestamp(*d->cutoff) : std::string("none (floor only)")) << "\n";
         if (due_after) out << "  due        after " << FormatTimestamp(*due_after) << " (clock + " << c.delete_after->ToString() << ")\n";
       }
