@@ -115,10 +115,12 @@ Status AuditVerify(const CommandArgs& a) {
              << (checkpoint->signature.empty() ? "" : " (signed)") << "\n";
   }
   if (!report->ok) {
+    const std::string good = report->head_seq >= report->first_seq
+                                 ? " (entries " + std::to_string(report->first_seq) + ".." +
+                                       std::to_string(report->head_seq) + " verify)"
+                                 : "";
     return Status::AuditFailed("ledger verification FAILED at entry " +
-                               std::to_string(report->first_bad_seq.value_or(0)) + ": " + report->problem +
-                               " (entries " + std::to_string(report->first_seq) + ".." +
-                               std::to_string(report->head_seq) + " verify)");
+                               std::to_string(report->first_bad_seq.value_or(0)) + ": " + report->problem + good);
   }
   return Status::Ok();
 }

@@ -216,6 +216,17 @@ class ChainChecker {
     report_.head_seq = 0;
     report_.head_hash = std::string(kGenesisHash);
     report_.head_at.reset();
+    if (short_anchor_) {
+      const int64_t missing = short_anchor_->through + 1;
+      const std::string gap = missing == report_.first_seq - 1
+                                  ? "entry " + std::to_string(missing) + " is missing"
+                                  : "entries " + std::to_string(missing) + " to " +
+                                        std::to_string(report_.first_seq - 1) + " are missing";
+      Fail(missing, gap + ": the ledger starts at entry " + n + ", but anchor entry " +
+                        std::to_string(short_anchor_seq_) + " accounts only for entries up to " +
+                        std::to_string(short_anchor_->through));
+      return;
+    }
     Fail(1, report_.first_seq == 2
                                 ? "entry 1 is missing: the ledger starts at entry 2 and no anchor accounts for it"
                                 : "entries 1 to " + std::to_string(report_.first_seq - 1) +
@@ -273,6 +284,10 @@ class ChainChecker {
       report_.anchor = *anchor;
       report_.anchor_seq = e.seq;
     }
+    if (!trust_start_ && anchor->through + 1 < first) {
+      short_anchor_ = *anchor;
+      short_anchor_seq_ = e.seq;
+    }
     if (anchor->through >= first) pending_.push_back({e.seq, anchor->through, anchor->through_hash});
     last_anchor_ = *anchor;
     last_anchor_seq_ = e.seq;
@@ -319,6 +334,10 @@ class ChainChecker {
   std::string first_prev_hash_;
   std::optional<LedgerAnchor> last_anchor_;
   int64_t last_anchor_seq_ = 0;
+  // The newest anchor whose range ends before the first entry present, with
+  // a gap between: what the report names when no anchor accounts for it.
+  std::optional<LedgerAnchor> short_anchor_;
+  int64_t short_anchor_seq_ = 0;
   std::vector<PendingCheck> pending_;
 };
 
