@@ -160,8 +160,10 @@ Status RunExplainCommand(const CommandArgs& a) {
     std::vector<std::string> floor_lines;
     for (size_t i = 0; i < d->floors.size(); ++i) {
       const FloorGuard& g = d->floors[i];
-      const bool applies = i < facts->guards.size() && facts->guards[i].applies;
-      std::optional<Timestamp> gclock = i < facts->guards.size() ? facts->guards[i].clock : std::nullopt;
+      static const RecordFacts::GuardFacts kNoFacts{};
+      const RecordFacts::GuardFacts& guard = i < facts->guards.size() ? facts->guards[i] : kNoFacts;
+      const bool applies = guard.applies;
+      const std::optional<Timestamp>& gclock = guard.clock;
       const bool protects = applies && (!gclock || !IsDue(*gclock, g.floor_cutoff));
       std::optional<Timestamp> until;
       if (applies && gclock && g.category->keep_at_least)

@@ -100,7 +100,7 @@ class StateDb {
   // empty).
   // The default scans; implementations answer from an index.
   virtual Result<LedgerHead> Head() {
-    LedgerHead head{0, std::string(64, '0')};
+    LedgerHead head{0, std::string(64, '0'), std::nullopt};
     Status st = ScanLedger(0, [&](const LedgerEntry& e) {
       head.seq = e.seq;
       head.hash = e.hash;

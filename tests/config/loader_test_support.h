@@ -8,6 +8,13 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "config/config.h"
+#include "rules/rule_loader.h"
 
 namespace retention::loader_test {
 
@@ -49,6 +56,24 @@ inline std::string WithDir(std::string text, const fs::path& dir) {
     text.replace(at, 2, d);
   }
   return text;
+}
+
+// Writes `text` as DIR/retention.toml and loads it; the test stops if it
+// does not load.
+inline Config LoadConfigText(const ScratchDir& dir, const std::string& text) {
+  WriteFile(dir / "retention.toml", text);
+  Result<Config> config = LoadConfig(dir / "retention.toml");
+  INFO(config.status().message());
+  REQUIRE(config.ok());
+  return *config;
+}
+
+// Writes `files` (name, text) into the config's rules directory and loads
+// the rules.
+inline Result<RuleSet> LoadRuleFiles(const Config& config,
+                                     const std::vector<std::pair<std::string, std::string>>& files) {
+  for (const auto& [name, text] : files) WriteFile(config.rules_dir / name, text);
+  return LoadRules(config);
 }
 
 }  // namespace retention::loader_test

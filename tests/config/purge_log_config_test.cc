@@ -14,6 +14,8 @@
 namespace retention {
 namespace {
 
+using loader_test::LoadConfigText;
+using loader_test::LoadRuleFiles;
 using loader_test::ScratchDir;
 using loader_test::WithDir;
 using loader_test::WriteFile;
@@ -83,18 +85,11 @@ TEST_CASE("Every loaded config has the purge-log store, on the state database", 
 
 // Store `app` (sqlite); rules in DIR/rules.
 Config LoadTestConfig(const ScratchDir& dir) {
-  WriteFile(dir / "retention.toml",
-            "rules = \"rules\"\nstate = \"state.db\"\n\n[stores.app]\ntype = \"sqlite\"\npath = \"app.db\"\n");
-  Result<Config> config = LoadConfig(dir / "retention.toml");
-  INFO(config.status().message());
-  REQUIRE(config.ok());
-  return *config;
+  return LoadConfigText(dir, "rules = \"rules\"\nstate = \"state.db\"\n\n[stores.app]\ntype = \"sqlite\"\npath = \"app.db\"\n");
 }
 
 Result<RuleSet> LoadFiles(const ScratchDir& dir, const std::vector<std::pair<std::string, std::string>>& files) {
-  Config config = LoadTestConfig(dir);
-  for (const auto& [name, text] : files) WriteFile(config.rules_dir / name, text);
-  return LoadRules(config);
+  return LoadRuleFiles(LoadTestConfig(dir), files);
 }
 
 const Category& Find(const RuleSet& rules, const std::string& name) {

@@ -59,13 +59,6 @@ std::multiset<std::string> LedgerDeletes(const TempDir& dir) {
   return {keys.begin(), keys.end()};
 }
 
-RunResult PurgeWithFault(const TempDir& dir, const std::string& fault) {
-  ::setenv("RETENTION_FAULT", fault.c_str(), 1);
-  RunResult r = RunWith(dir / "retention.toml", {"purge"});
-  ::unsetenv("RETENTION_FAULT");
-  return r;
-}
-
 TEST_CASE("a purge killed at any step of the batch protocol leaves an exact ledger", "[purge][crash][e2e]") {
   for (const char* point : {"after_pending", "after_delete", "after_settle"}) {
     for (int nth : {1, 2, 5}) {

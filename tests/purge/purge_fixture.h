@@ -1,7 +1,9 @@
-// The config the purge tests share: rules in DIR/rules, state in
-// DIR/state.db, the safety valve open (these tests delete most of a small
-// table on purpose), and one store.
+// Shared by the purge tests: the config they use (rules in DIR/rules, state
+// in DIR/state.db, the safety valve open: these tests delete most of a
+// small table on purpose, and one store), and a purge killed at a fault point.
 #pragma once
+
+#include <stdlib.h>
 
 #include <string>
 
@@ -17,6 +19,15 @@ inline void WritePurgeTestConfig(const e2e::TempDir& dir, int batch_size, const 
   text += store == "files" ? "[stores.logs]\ntype = \"files\"\nroot = \"logs\"\n"
                            : "[stores.app]\ntype = \"sqlite\"\npath = \"app.db\"\n";
   e2e::WriteFile(dir / "retention.toml", text);
+}
+
+// `retention purge` with RETENTION_FAULT=`fault` ("POINT:N", see
+// util/fault_point.h): killed at that point.
+inline e2e::RunResult PurgeWithFault(const e2e::TempDir& dir, const std::string& fault) {
+  ::setenv("RETENTION_FAULT", fault.c_str(), 1);
+  e2e::RunResult r = e2e::RunWith(dir / "retention.toml", {"purge"});
+  ::unsetenv("RETENTION_FAULT");
+  return r;
 }
 
 }  // namespace retention

@@ -231,13 +231,6 @@ TEST_CASE("a hold on a subject stops the purge log's pruning at its first entry 
   RequireVerifies(dir);
 }
 
-RunResult PurgeWithFault(const TempDir& dir, const std::string& fault) {
-  ::setenv("RETENTION_FAULT", fault.c_str(), 1);
-  RunResult r = Retention(dir, {"purge"});
-  ::unsetenv("RETENTION_FAULT");
-  return r;
-}
-
 TEST_CASE("a purge killed while pruning the purge log leaves a ledger that verifies", "[purge][purge-log][crash][e2e]") {
   for (const char* fault : {"after_anchor:1", "after_prune_batch:1", "after_prune_batch:4"}) {
     DYNAMIC_SECTION(fault) {

@@ -17,6 +17,8 @@
 namespace retention {
 namespace {
 
+using loader_test::LoadConfigText;
+using loader_test::LoadRuleFiles;
 using loader_test::ScratchDir;
 using loader_test::WithDir;
 using loader_test::WriteFile;
@@ -34,19 +36,10 @@ type = "files"
 root = "logs"
 )toml";
 
-Config LoadTestConfig(const ScratchDir& dir) {
-  WriteFile(dir / "retention.toml", kConfig);
-  Result<Config> config = LoadConfig(dir / "retention.toml");
-  INFO(config.status().message());
-  REQUIRE(config.ok());
-  return *config;
-}
+Config LoadTestConfig(const ScratchDir& dir) { return LoadConfigText(dir, kConfig); }
 
-// Writes `files` into a fresh rules directory and loads it.
 Result<RuleSet> LoadFiles(const ScratchDir& dir, const std::vector<std::pair<std::string, std::string>>& files) {
-  Config config = LoadTestConfig(dir);
-  for (const auto& [name, text] : files) WriteFile(config.rules_dir / name, text);
-  return LoadRules(config);
+  return LoadRuleFiles(LoadTestConfig(dir), files);
 }
 
 // ---------------------------------------------------------------------------
