@@ -269,6 +269,12 @@ class ChainChecker {
         return Fail(e.seq, "anchor entry " + n + " prunes from entry " + std::to_string(anchor->from) +
                                ", but the anchor before it (entry " + std::to_string(last_anchor_seq_) +
                                ") ended at entry " + std::to_string(last_anchor_->through));
+      // A purge anchors a new range only once the last one is gone: only
+      // the newest anchor may still have entries present.
+      if (!trust_start_ && last_anchor_->through >= first)
+        return Fail(e.seq, "anchor entry " + n + " begins a new range while entry " + std::to_string(first) +
+                               ", of the range of anchor entry " + std::to_string(last_anchor_seq_) +
+                               ", is still in the ledger");
     } else if (!trust_start_ && anchor->from > first) {
       return Fail(e.seq, "anchor entry " + n + " prunes from entry " + std::to_string(anchor->from) + ", but entry " +
                              std::to_string(first) + ", older, is still in the ledger and no anchor accounts for it");

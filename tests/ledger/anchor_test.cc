@@ -801,6 +801,15 @@ TEST_CASE("anchors must follow on from one another and from the start", "[anchor
     CHECK(r.first_seq == 51);
     CHECK(r.anchor_seq == 62);
   }
+  SECTION("a new range anchored while the last one still has entries") {
+    // Anchor 62 prunes 41..50 and deletes 41..45 only; a purge would finish
+    // 46..50 before anchoring more, so anchor 63 for 51..55 is a forgery.
+    REQUIRE(p.log.AppendAnchor(p.log.HonestAnchor(41, 50, Date(2023, 2, 20))) == 62);
+    CHECK(p.log.DeletePruned(45) == 5);
+    ExpectGood(p.log.Verify());
+    REQUIRE(p.log.AppendAnchor(p.log.HonestAnchor(51, 55, Date(2023, 2, 28))) == 63);
+    ExpectBad(p.log.Verify(), 63, "begins a new range while entry 46, of the range of anchor entry 62, is still");
+  }
   SECTION("the first anchor starts after the first entry present") {
     PurgeLog log;
     log.AddEntries(30, Date(2023, 1, 1), kDay);
