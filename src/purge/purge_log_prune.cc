@@ -24,7 +24,7 @@ class Pruner {
     RETENTION_RETURN_IF_ERROR(DeleteAnchored(&complete));
     if (!complete) return Status::Ok();
     // 2. The prefix prunable now, under one anchor.
-    std::optional<LedgerEntry> first, last;
+    LedgerAnchor anchor;
     {
       auto barrier = options_.lock_holds();
       if (!barrier.ok()) return barrier.status();
@@ -32,17 +32,14 @@ class Pruner {
           state_, d_, pruned_through_, [&](const LedgerEntry& e, const std::optional<std::string>& kept) {
             if (kept) return false;
             if (options_.plan_through && e.seq > *options_.plan_through) return false;
-            if (!first) first = e;
-            last = e;
+            if (anchor.from == 0) anchor.from = e.seq;
+            anchor.through = e.seq;
+            anchor.through_hash = e.hash;
+            anchor.through_at = e.at;
             return true;
           }));
     }
-    if (!last) return Status::Ok();
-    LedgerAnchor anchor;
-    anchor.from = first->seq;
-    anchor.through = last->seq;
-    anchor.through_hash = last->hash;
-    anchor.through_at = last->at;
+    if (anchor.from == 0) return Status::Ok();  // nothing prunable now
     anchor.cutoff = *d_.cutoff;  // set: an entry was due
     anchor.delete_after = *d_.category->delete_after;
     anchor.time_zone = d_.zone.name();
@@ -101,7 +98,7 @@ class Pruner {
       }
       if (kept) {
         outcome_->kept_changed += pruned_through_ - kept_seq + 1;
-        spdlog::warn("{}/{}: entries {} to {} stay for now: entry {} is {}", d_.category->name, d_.target->name,
+        spdlog::warn("{}/{}: entries {} to {} stay for now (entry {}: {})", d_.category->name, d_.target->name,
                      kept_seq, pruned_through_, kept_seq, why);
         return Status::Ok();
       }
