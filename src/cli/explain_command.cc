@@ -32,15 +32,12 @@ Result<std::optional<LedgerEntry>> FindPruningAnchor(StateDb& state, const std::
   } catch (...) {
     return found;
   }
-  audit::LedgerFilter f;
-  f.kinds = {LedgerKind::kAnchor};
-  RETENTION_RETURN_IF_ERROR(audit::ScanFiltered(state, f, [&](const LedgerEntry& e) {
-    auto anchor = ReadAnchor(e);
-    if (anchor.ok() && anchor->through >= seq) {
-      found = e;
-      return false;
-    }
-    return true;
+  auto anchor_seq = state.OldestAnchorReaching(seq);
+  if (!anchor_seq.ok()) return anchor_seq.status();
+  if (!*anchor_seq) return found;
+  RETENTION_RETURN_IF_ERROR(state.ScanLedger(**anchor_seq, [&](const LedgerEntry& e) {
+    if (e.seq == **anchor_seq && e.kind == LedgerKind::kAnchor) found = e;
+    return false;
   }));
   return found;
 }

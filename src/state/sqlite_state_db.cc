@@ -352,6 +352,7 @@ class SqliteStateDb final : public StateDb {
   Result<LedgerHead> Head() override;
   Result<int64_t> PrunedThrough() override;
   Result<int64_t> DeletePrunedEntries(int64_t last) override;
+  Result<std::optional<int64_t>> OldestAnchorReaching(int64_t seq) override;
 
  private:
   // An open BEGIN IMMEDIATE transaction; rolled back unless committed.
@@ -710,6 +711,23 @@ Result<int64_t> SqliteStateDb::PrunedThrough() {
   else if (rc != SQLITE_DONE) return Error(rc, "read the ledger anchors");
   sqlite3_reset(s->raw());
   return through;
+}
+
+Result<std::optional<int64_t>> SqliteStateDb::OldestAnchorReaching(int64_t seq) {
+  std::optional<int64_t> found;
+  auto through = PrunedThrough();  // 0 also when a version 1 database has no anchors table
+  if (!through.ok()) return through.status();
+  if (*through < seq) return found;
+  auto s = Prepare(
+      "SELECT a.seq FROM ledger_anchors a JOIN ledger l ON l.seq = a.seq WHERE a.through >= ?1 "
+      "ORDER BY a.seq LIMIT 1");
+  if (!s.ok()) return s.status();
+  s->Bind(1, seq);
+  const int rc = s->Step();
+  if (rc == SQLITE_ROW) found = s->Int(0);
+  else if (rc != SQLITE_DONE) return Error(rc, "read the ledger anchors");
+  sqlite3_reset(s->raw());
+  return found;
 }
 
 Result<int64_t> SqliteStateDb::DeletePrunedEntries(int64_t last) {

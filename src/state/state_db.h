@@ -96,6 +96,9 @@ class StateDb {
   // how many went. `last` must not be past PrunedThrough(): the state
   // database refuses to delete an entry no anchor has pruned.
   virtual Result<int64_t> DeletePrunedEntries(int64_t last) = 0;
+  // The oldest anchor entry still in the ledger whose range reaches entry
+  // `seq` (its seq), or nullopt: for `explain` of a pruned entry.
+  virtual Result<std::optional<int64_t>> OldestAnchorReaching(int64_t seq) = 0;
   // The last entry's seq, hash and time ({0, 64 zeros} when the ledger is
   // empty).
   // The default scans; implementations answer from an index.

@@ -524,8 +524,19 @@ TEST_CASE("a purge log pruned twice verifies at every step", "[anchor][ledger]")
     CHECK(r.first_seq == 199);
     CHECK(r.anchor_seq == 302);  // the newest anchor accounting for the start
   }
+  // What `explain` asks of a pruned entry: the oldest anchor left that
+  // reaches it.
+  auto oldest = [&](int64_t seq) {
+    auto r = log.db().OldestAnchorReaching(seq);
+    REQUIRE(r.ok());
+    return r->value_or(0);
+  };
+  CHECK(oldest(5) == 201);    // anchor 1 pruned it
+  CHECK(oldest(199) == 302);  // anchored by anchor 2, present still
+  CHECK(oldest(233) == 0);    // beyond every anchor
   // Part way, past the first anchor.
   CHECK(log.DeletePruned(210) == 12);
+  CHECK(oldest(5) == 302);  // anchor 1 is gone; anchor 2 follows on from it
   {
     const VerifyReport r = log.Verify();
     ExpectGood(r);
