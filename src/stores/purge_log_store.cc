@@ -1,6 +1,8 @@
 #include "stores/purge_log_store.h"
 
 #include <charconv>
+#include <tuple>
+#include <utility>
 
 #include "state/sqlite_state_db.h"
 
@@ -9,16 +11,21 @@ namespace {
 
 constexpr size_t kSampleKeys = 5;
 
+// An entry's subject "KIND:ID" as (kind, id); both empty when it names none.
+std::pair<std::string_view, std::string_view> SplitSubject(const LedgerEntry& e) {
+  const std::string_view subject = e.subject;
+  const auto colon = subject.find(':');
+  if (colon == std::string_view::npos) return {};
+  return {subject.substr(0, colon), subject.substr(colon + 1)};
+}
+
 RecordRef EntryRef(const TargetDecision& d, const LedgerEntry& e, const std::string& key) {
   RecordRef ref;
   ref.category = d.category->name;
   ref.target = d.target->name;
   ref.key = key;
   ref.clock = e.at;
-  if (auto colon = e.subject.find(':'); colon != std::string::npos) {
-    ref.subject_kind = std::string_view(e.subject).substr(0, colon);
-    ref.subject_id = std::string_view(e.subject).substr(colon + 1);
-  }
+  std::tie(ref.subject_kind, ref.subject_id) = SplitSubject(e);
   return ref;
 }
 
@@ -173,10 +180,9 @@ class PurgeLogStore final : public Store {
     facts.matches_filters = true;
     facts.clock_text = FormatTimestamp(e.at);
     facts.clock = e.at;
-    if (auto colon = e.subject.find(':'); colon != std::string::npos) {
-      facts.subject_kind = e.subject.substr(0, colon);
-      facts.subject = e.subject.substr(colon + 1);
-    }
+    const auto [subject_kind, subject_id] = SplitSubject(e);
+    facts.subject_kind = subject_kind;
+    facts.subject = subject_id;
     for (size_t i = 0; i < d.floors.size(); ++i) facts.guards.push_back({true, e.at});
     auto pruned = state_->PrunedThrough();
     if (!pruned.ok()) return pruned.status();
