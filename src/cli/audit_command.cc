@@ -26,7 +26,7 @@ using Json = nlohmann::json;
 
 // The state database for reading, or Unavailable when there is none.
 Result<std::unique_ptr<StateDb>> OpenLedger(const Config& config) {
-  auto state = OpenStateForReading(config);
+  auto state = OpenStateForReading(config, /*warn_if_missing=*/false);
   if (!state.ok()) return state.status();
   if (!*state)
     return Status::Unavailable("state database " + config.state + " does not exist: there is no ledger yet");

@@ -6,8 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/state_access.h"
 #include "plan/decision.h"
 #include "plan/plan.h"
+#include "state/sqlite_state_db.h"
 #include "stores/store_set.h"
 
 namespace retention {
@@ -39,6 +41,7 @@ Status RunCheckCommand(const CommandArgs& a) {
   if (!loaded.ok()) return loaded.status();
   const Config& config = loaded->config;
   const RuleSet& rules = loaded->rules;
+  if (!StateDbExists(config.state)) WarnNoStateDatabase(config);
 
   StoreSet stores(config, /*read_only=*/true);
   std::vector<std::string> errors, warnings;

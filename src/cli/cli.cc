@@ -25,6 +25,7 @@ constexpr CommandEntry kCommands[] = {
     {"explain", "one record: the rules over it, its clock, cutoff, floors, holds and verdict", RunExplainCommand},
     {"audit", "the purge log: log, export, runs, show, verify, checkpoint", RunAuditCommand},
     {"status", "last runs, what is due now, and compliance per category", RunStatusCommand},
+    {"state", "init: create the state database (legal holds and purge log)", RunStateCommand},
     {"demo", "create demo stores and a config for the shipped rules", RunDemoCommand},
 };
 

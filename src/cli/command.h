@@ -34,6 +34,7 @@ Status RunAuditCommand(const CommandArgs& a);
 Status RunDemoCommand(const CommandArgs& a);
 Status RunStatusCommand(const CommandArgs& a);
 Status RunExplainCommand(const CommandArgs& a);
+Status RunStateCommand(const CommandArgs& a);
 
 // --- shared by the commands (cli_common.cc) ---
 

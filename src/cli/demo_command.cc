@@ -63,7 +63,8 @@ Status RunDemoCommand(const CommandArgs& a) {
     total += rows;
   }
   *a.out << "  (" << total << " rows in " << summary->database.string() << ")\n"
-         << "  logs/ and backups/: rotated logs and nightly backups, one a day for 200 days\n\n"
+         << "  logs/ and backups/: rotated logs and nightly backups, one a day for 200 days\n"
+         << "  " << summary->state.string() << ": the demo's state database (legal holds, purge log)\n\n"
          << "Next:\n"
          << "  retention --config " << summary->config.string() << " check\n"
          << "  retention --config " << summary->config.string() << " plan\n"

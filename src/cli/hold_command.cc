@@ -12,6 +12,7 @@
 #include "holds/hold_set.h"
 #include "plan/decision.h"
 #include "state/hold_barrier.h"
+#include "state/run_lock.h"
 #include "stores/store_set.h"
 #include "util/identity.h"
 
@@ -194,7 +195,8 @@ Status HoldAdd(const CommandArgs& a) {
   if (!state.ok()) return state.status();
   // Exclusive barrier: batches in flight commit first, none starts until
   // the hold is committed. From our return on, every batch sees it.
-  auto barrier = HoldBarrier::Exclusive(HoldBarrier::PathFor(config.state));
+  auto barrier = HoldBarrier::Exclusive(HoldBarrier::PathFor(config.state), HoldBarrier::kDefaultTimeout,
+                                       RunLock::PathFor(config.state));
   if (!barrier.ok()) return barrier.status();
   auto id = (*state)->AddHold(hold);
   if (!id.ok()) return id.status();
@@ -327,7 +329,8 @@ Status HoldRelease(const CommandArgs& a) {
   auto state = OpenStateForWriting(*config);
   if (!state.ok()) return state.status();
   const std::string by = (*vm)->count("by") ? (**vm)["by"].as<std::string>() : InvokingUser();
-  auto barrier = HoldBarrier::Exclusive(HoldBarrier::PathFor(config->state));
+  auto barrier = HoldBarrier::Exclusive(HoldBarrier::PathFor(config->state), HoldBarrier::kDefaultTimeout,
+                                       RunLock::PathFor(config->state));
   if (!barrier.ok()) return barrier.status();
   RETENTION_RETURN_IF_ERROR((*state)->ReleaseHold(*id, by, (**vm)["reason"].as<std::string>(), SystemNow()));
   *a.out << "Released hold " << *id << ".\n";

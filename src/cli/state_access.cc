@@ -1,21 +1,46 @@
 #include "cli/state_access.h"
 
+#include <spdlog/spdlog.h>
+
 #include "state/sqlite_state_db.h"
 
 namespace retention {
 
-Result<std::unique_ptr<StateDb>> OpenStateForReading(const Config& config) {
-  if (!StateDbExists(config.state)) return std::unique_ptr<StateDb>();
-  return OpenSqliteStateDb(config.state, /*read_only=*/true);
-}
+namespace {
 
-Result<std::unique_ptr<StateDb>> OpenStateForWriting(const Config& config) {
+Status CheckStateDirectory(const Config& config) {
   std::error_code ec;
   auto parent = std::filesystem::path(config.state).parent_path();
   if (!parent.empty() && !std::filesystem::is_directory(parent, ec))
     return Status::Unavailable("state database directory " + parent.string() +
                                " does not exist (create it, or set 'state' in " + config.file.string() + ")");
+  return Status::Ok();
+}
+
+}  // namespace
+
+void WarnNoStateDatabase(const Config& config) {
+  spdlog::warn("no state database at {}: no legal holds could be read, so nothing is shown as held "
+               "(create it with `retention state init`, or restore it from a backup)",
+               config.state);
+}
+
+Result<std::unique_ptr<StateDb>> OpenStateForReading(const Config& config, bool warn_if_missing) {
+  if (!StateDbExists(config.state)) {
+    if (warn_if_missing) WarnNoStateDatabase(config);
+    return std::unique_ptr<StateDb>();
+  }
+  return OpenSqliteStateDb(config.state, /*read_only=*/true);
+}
+
+Result<std::unique_ptr<StateDb>> OpenStateForWriting(const Config& config) {
+  RETENTION_RETURN_IF_ERROR(CheckStateDirectory(config));
   return OpenSqliteStateDb(config.state, /*read_only=*/false);
+}
+
+Result<std::unique_ptr<StateDb>> CreateState(const Config& config) {
+  RETENTION_RETURN_IF_ERROR(CheckStateDirectory(config));
+  return CreateSqliteStateDb(config.state);
 }
 
 Result<HoldSet> LoadHoldSet(StateDb* state, Timestamp now) {

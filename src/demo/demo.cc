@@ -7,6 +7,7 @@
 
 #include "demo/app_database.h"
 #include "demo/demo_files.h"
+#include "state/sqlite_state_db.h"
 
 namespace retention {
 namespace {
@@ -174,6 +175,11 @@ Result<DemoSummary> CreateDemo(const DemoOptions& options) {
   RETENTION_RETURN_IF_ERROR(CreateDemoFiles(dir, options.now, options.seed));
 
   RETENTION_RETURN_IF_ERROR(WriteFileAtomically(summary.config, ConfigText(rules_dir)));
+  // The demo's own, new state database: nothing but `state init` and the
+  // demo ever creates one (a purge refuses to run without it).
+  summary.state = dir / kStateName;
+  auto state = CreateSqliteStateDb(summary.state);
+  if (!state.ok()) return state.status();
   return summary;
 }
 

@@ -50,6 +50,7 @@ struct DemoOptions {
 struct DemoSummary {
   std::filesystem::path config;    // DIR/retention.toml
   std::filesystem::path database;  // DIR/app.db
+  std::filesystem::path state;     // DIR/state.db, new and empty
   std::vector<std::pair<std::string, int64_t>> rows_per_table;  // in creation order
 };
 
@@ -58,7 +59,8 @@ struct DemoSummary {
 // writes (app.db, retention.toml and state.db, each with its -wal/-shm/
 // -journal companions) are removed first; nothing else in DIR is touched.
 // The database is built under a temporary name and renamed into place, so a
-// failed run leaves no half-written app.db behind.
+// failed run leaves no half-written app.db behind. Last, it creates the
+// demo's state database (no holds, an empty purge log).
 Result<DemoSummary> CreateDemo(const DemoOptions& options);
 
 }  // namespace retention

@@ -120,6 +120,11 @@ class PurgeRun {
   Timestamp Now() const { return options_.clock ? options_.clock() : SystemNow(); }
   bool OutOfTime() const;
   Status RefreshHolds();
+  // Ok while the run lock file and the state database are still the files
+  // this run locked and opened: checked before every batch and before the
+  // run's end, so that a run whose lock or ledger was removed from under it
+  // stops before its next deletion instead of going on unrecorded (SPEC 6.5).
+  Status CheckStillInPlace();
   // A ledger entry about one record of the current batch.
   LedgerEntry BatchEntry(LedgerKind kind, const TargetDecision& d, const std::string& key, const std::string& clock,
                          const std::string& subject_id, const std::string& cutoff, const std::string& rule) const;
@@ -133,6 +138,7 @@ class PurgeRun {
   const RuleSet& rules_;
   const PurgeOptions& options_;
   StoreSet stores_;
+  std::optional<RunLock> lock_;
   std::unique_ptr<StateDb> state_;
   HoldSet holds_;  // decisions point here; refreshed in place before each batch
   Timestamp as_of_{};
@@ -156,6 +162,11 @@ Status PurgeRun::RefreshHolds() {
   return Status::Ok();
 }
 
+Status PurgeRun::CheckStillInPlace() {
+  RETENTION_RETURN_IF_ERROR(lock_->CheckInPlace());
+  return state_->CheckStillInPlace();
+}
+
 LedgerEntry PurgeRun::BatchEntry(LedgerKind kind, const TargetDecision& d, const std::string& key,
                                  const std::string& clock, const std::string& subject_id, const std::string& cutoff,
                                  const std::string& rule) const {
@@ -175,9 +186,11 @@ LedgerEntry PurgeRun::BatchEntry(LedgerKind kind, const TargetDecision& d, const
 }
 
 Status PurgeRun::DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, TargetOutcome* outcome) {
+  FaultPoint("before_batch");
   const std::string state_path = config_.state;
   auto barrier = HoldBarrier::Shared(HoldBarrier::PathFor(state_path));
   if (!barrier.ok()) return barrier.status();
+  RETENTION_RETURN_IF_ERROR(CheckStillInPlace());
   RETENTION_RETURN_IF_ERROR(RefreshHolds());
 
   ++batch_no_;
@@ -293,8 +306,10 @@ Status PurgeRun::PrunePurgeLog(TargetDecision& d, SavedPlanReader* saved, Target
     o.plan_through = through;
   }
   o.lock_holds = [this]() -> Result<HoldBarrier::Guard> {
+    FaultPoint("before_batch");
     auto barrier = HoldBarrier::Shared(HoldBarrier::PathFor(config_.state));
     if (!barrier.ok()) return barrier.status();
+    RETENTION_RETURN_IF_ERROR(CheckStillInPlace());
     RETENTION_RETURN_IF_ERROR(RefreshHolds());
     return std::move(*barrier);
   };
@@ -327,10 +342,14 @@ Result<PurgeReport> PurgeRun::Run() {
 
   auto lock = RunLock::TryAcquire(RunLock::PathFor(config_.state));
   if (!lock.ok()) return lock.status();
+  lock_.emplace(std::move(*lock));
 
+  // Never created here: a missing or empty state database held the legal
+  // holds (state init creates it).
   auto state = OpenSqliteStateDb(config_.state, /*read_only=*/false);
   if (!state.ok()) return state.status();
   state_ = std::move(*state);
+  RETENTION_RETURN_IF_ERROR(state_->ClaimForRun());
 
   // Never extend a chain whose recent history was altered: after a ledger
   // error, stop (STYLE: "never continue on an unknown state").
@@ -399,6 +418,9 @@ Result<PurgeReport> PurgeRun::Run() {
     report.targets.push_back(std::move(outcome));
   }
 
+  // Recording the end in a state database someone removed would read as
+  // success that no one can see: fail instead.
+  if (failure.ok()) failure = CheckStillInPlace();
   if (!failure.ok()) {
     report.outcome = "failed";
     report.status = failure;

@@ -37,6 +37,16 @@
 // the barrier only while holding the gate, so a reader holding the gate
 // never waits on the barrier.
 //
+// REMOVED FILE: flock() locks an inode. If the barrier file is removed while
+// a batch holds it shared, a `hold add` that then creates a new file and
+// locks it exclusive would not wait for that batch. So: every side checks,
+// after locking, that the path still names the file it locked (else it
+// retries, lock_file.h); only the purge creates the barrier file while a
+// run is in progress (a `hold add` finding it missing then waits until the
+// run's next batch, which begins after the old batch ended, has created
+// it); and the purge never takes a batch's barrier on a file the path no
+// longer names.
+//
 // Locks are flock() on descriptors opened O_CLOEXEC, released by the kernel
 // when the process dies. Waiting is polling with LOCK_NB (1 ms doubling to
 // 20 ms) so that it can time out.
@@ -52,6 +62,8 @@
 #include <string>
 #include <thread>
 
+#include "state/lock_file.h"
+
 namespace retention {
 namespace {
 
@@ -64,10 +76,13 @@ fs::path GatePathFor(const fs::path& lock_path) {
   return p;
 }
 
-Result<int> OpenLockFile(const fs::path& path) {
+// Opens (and unless `create` is false, creates) a lock file; -1 when it
+// does not exist and `create` is false.
+Result<int> OpenLockFile(const fs::path& path, bool create = true) {
   // Read-only is enough for flock, so users who may only read the lock file
   // can still take it.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0644);
+  if (fd < 0 && !create && errno == ENOENT) return -1;
   if (fd < 0) {
     return Status::Unavailable("cannot open hold barrier '" + path.string() +
                                "': " + std::strerror(errno));
@@ -108,51 +123,88 @@ Result<HoldBarrier::Guard> HoldBarrier::Shared(const fs::path& lock_path,
                                                std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   const char* why = "a hold is being placed or released";
-  auto gate = OpenLockFile(GatePathFor(lock_path));
-  if (!gate.ok()) return gate.status();
-  Status st = LockWithin(*gate, LOCK_SH, deadline, lock_path, why);
-  if (!st.ok()) {
-    ::close(*gate);
-    return st;
-  }
-  auto barrier = OpenLockFile(lock_path);
-  if (!barrier.ok()) {
-    ::close(*gate);
-    return barrier.status();
-  }
-  st = LockWithin(*barrier, LOCK_SH, deadline, lock_path, why);
-  ::close(*gate);  // let writers queue again
-  if (!st.ok()) {
+  for (int attempt = 0;; ++attempt) {
+    auto gate = OpenLockFile(GatePathFor(lock_path));
+    if (!gate.ok()) return gate.status();
+    Status st = LockWithin(*gate, LOCK_SH, deadline, lock_path, why);
+    if (!st.ok()) {
+      ::close(*gate);
+      return st;
+    }
+    auto barrier = OpenLockFile(lock_path);
+    if (!barrier.ok()) {
+      ::close(*gate);
+      return barrier.status();
+    }
+    st = LockWithin(*barrier, LOCK_SH, deadline, lock_path, why);
+    ::close(*gate);  // let writers queue again
+    if (!st.ok()) {
+      ::close(*barrier);
+      return st;
+    }
+    if (PathNamesDescriptor(lock_path, *barrier)) return Guard(*barrier, -1);
+    // Removed or replaced meanwhile: a hold writer would lock the new file.
     ::close(*barrier);
-    return st;
+    if (attempt + 1 >= kLockInPlaceAttempts || Clock::now() >= deadline) {
+      return Status::TempFail("hold barrier '" + lock_path.string() +
+                              "' keeps being removed or replaced; stopping");
+    }
   }
-  return Guard(*barrier, -1);
 }
 
 Result<HoldBarrier::Guard> HoldBarrier::Exclusive(const fs::path& lock_path,
-                                                  std::chrono::milliseconds timeout) {
+                                                  std::chrono::milliseconds timeout,
+                                                  const fs::path& run_lock_path) {
   const auto deadline = Clock::now() + timeout;
-  auto gate = OpenLockFile(GatePathFor(lock_path));
-  if (!gate.ok()) return gate.status();
-  Status st = LockWithin(*gate, LOCK_EX, deadline, lock_path,
-                         "another hold is being placed or released");
-  if (!st.ok()) {
-    ::close(*gate);
-    return st;
-  }
-  auto barrier = OpenLockFile(lock_path);
-  if (!barrier.ok()) {
-    ::close(*gate);
-    return barrier.status();
-  }
-  st = LockWithin(*barrier, LOCK_EX, deadline, lock_path,
-                  "a purge batch did not finish in time");
-  if (!st.ok()) {
+  auto pause = std::chrono::milliseconds(1);
+  for (;;) {
+    auto gate = OpenLockFile(GatePathFor(lock_path));
+    if (!gate.ok()) return gate.status();
+    Status st = LockWithin(*gate, LOCK_EX, deadline, lock_path,
+                           "another hold is being placed or released");
+    if (!st.ok()) {
+      ::close(*gate);
+      return st;
+    }
+    auto barrier = OpenLockFile(lock_path, /*create=*/false);
+    if (barrier.ok() && *barrier < 0) {
+      if (!run_lock_path.empty() && LockHeldElsewhere(run_lock_path)) {
+        // Removed under a running purge, whose batch in flight may still
+        // hold the old file: wait (without the gate, which the purge's next
+        // batch needs) until that batch re-creates it.
+        ::close(*gate);
+        const auto now = Clock::now();
+        if (now >= deadline) {
+          return Status::TempFail("the hold barrier '" + lock_path.string() +
+                                  "' was removed while a purge is running, and the purge did not "
+                                  "re-create it in time; nothing was recorded: try again");
+        }
+        std::this_thread::sleep_for(std::min<Clock::duration>(pause, deadline - now));
+        pause = std::min(pause * 2, std::chrono::milliseconds(20));
+        continue;
+      }
+      barrier = OpenLockFile(lock_path);  // no run: create it
+    }
+    if (!barrier.ok()) {
+      ::close(*gate);
+      return barrier.status();
+    }
+    st = LockWithin(*barrier, LOCK_EX, deadline, lock_path,
+                    "a purge batch did not finish in time");
+    if (!st.ok()) {
+      ::close(*barrier);
+      ::close(*gate);
+      return st;
+    }
+    if (PathNamesDescriptor(lock_path, *barrier)) return Guard(*barrier, *gate);
+    // Removed or replaced meanwhile: start again on what the path names.
     ::close(*barrier);
     ::close(*gate);
-    return st;
+    if (Clock::now() >= deadline) {
+      return Status::TempFail("hold barrier '" + lock_path.string() +
+                              "' keeps being removed or replaced; nothing was recorded");
+    }
   }
-  return Guard(*barrier, *gate);
 }
 
 HoldBarrier::Guard::Guard(Guard&& other) noexcept

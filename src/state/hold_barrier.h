@@ -48,9 +48,14 @@ class HoldBarrier {
   static Result<Guard> Shared(const std::filesystem::path& lock_path,
                               std::chrono::milliseconds timeout = kDefaultTimeout);
   // Exclusive: waits for the batches in flight to commit, and keeps new ones
-  // from starting, up to `timeout`: then TempFail.
+  // from starting, up to `timeout`: then TempFail. `run_lock_path` names the
+  // run lock (RunLock::PathFor): when the barrier file is missing while a
+  // run holds that lock, the file was removed under a batch that may still
+  // hold it, so this waits for the run's next batch to re-create it rather
+  // than lock a new file that batch does not see.
   static Result<Guard> Exclusive(const std::filesystem::path& lock_path,
-                                 std::chrono::milliseconds timeout = kDefaultTimeout);
+                                 std::chrono::milliseconds timeout = kDefaultTimeout,
+                                 const std::filesystem::path& run_lock_path = {});
 };
 
 }  // namespace retention

@@ -6,6 +6,11 @@
 // stale lock. The holder writes its pid into the file for the message a
 // second run prints. The file itself is never removed: removing a lock file
 // others may have open lets two processes each lock a different inode.
+// Someone else may remove it anyway: the lock is taken only once the path
+// is seen to name the locked file (lock_file.h), and a run calls
+// CheckInPlace() before each batch and stops when it no longer does. (A
+// second run that started on the new file meanwhile is stopped by the state
+// database's own claim, StateDb::ClaimForRun.)
 #pragma once
 
 #include <filesystem>
@@ -32,9 +37,16 @@ class RunLock {
 
   const std::filesystem::path& path() const { return path_; }
 
+  // Ok while the path still names the locked file. Otherwise the lock file
+  // was removed or replaced: this takes the lock on whatever the path names
+  // now (so that no new run starts until this one has ended), and returns
+  // TempFail saying so: the run must stop.
+  Status CheckInPlace();
+
  private:
   RunLock(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
   int fd_ = -1;
+  int replacement_fd_ = -1;  // the lock retaken by CheckInPlace, if any
   std::filesystem::path path_;
 };
 

@@ -45,16 +45,21 @@
 // ledger entries plus the removal of the batch) each commit together.
 #include "state/sqlite_state_db.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <system_error>
+#include <vector>
 
 #include "ledger/anchor.h"
 #include "ledger/ledger.h"
@@ -178,28 +183,57 @@ uint32_t ReadBe32(const unsigned char* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }
 
-// Checks the file header before SQLite sees the file, for messages SQLite
-// cannot give: "not a SQLite database" instead of a vague "file is not a
-// database" at the first query, and a truncated file at open instead of
-// "malformed" somewhere in the middle of a run. Only trusted when no WAL
+// The tail of every refusal of a missing or empty state database: what it
+// held, and the two ways on.
+constexpr const char* kRestoreOrInit =
+    "It held the legal holds and the purge log: if it was lost or damaged, restore it from a "
+    "backup; if this is a new installation, create it with `retention state init`";
+
+Status EmptyStateDbStatus(const fs::path& path, const std::string& what) {
+  return Status::Unavailable("state database " + Quoted(path) + " is empty (" + what +
+                             "), and an empty file is never taken for a new database. " +
+                             kRestoreOrInit + " (after removing the empty file)");
+}
+
+Status DamagedStateDbStatus(const fs::path& path, const std::string& damage) {
+  return Status::Unavailable("state database " + Quoted(path) + " is damaged: " + damage +
+                             "; restore it from a backup");
+}
+
+// Checks the file header before the first query, for messages SQLite cannot
+// give: an empty file refused instead of silently initialised, "not a
+// SQLite database" instead of a vague "file is not a database", and a
+// truncated file at open instead of "malformed" somewhere in the middle of a
+// run. Reads through SQLite's own open file (`file`), never through a
+// descriptor of ours: closing a second descriptor on the database would drop
+// every POSIX lock this process holds on it (SQLite's "How To Corrupt Your
+// Database Files", 2.2), and another connection would then delete the -wal
+// and -shm files under ours. The size check is only trusted when no WAL
 // holds newer pages (then the main file alone must be complete).
-Status CheckHeader(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return Status::Unavailable("cannot open state database " + Quoted(path) + ": " +
-                               std::strerror(errno));
-  }
-  struct stat st {};
-  unsigned char header[100];
-  ssize_t n = -1;
-  if (::fstat(fd, &st) == 0) n = ::pread(fd, header, sizeof header, 0);
-  const int saved = errno;
-  ::close(fd);
-  if (n < 0) {
+Status CheckHeader(const fs::path& path, sqlite3_file* file) {
+  if (file == nullptr || file->pMethods == nullptr) return Status::Ok();  // SQLite will tell
+  sqlite3_int64 size = 0;
+  int rc = file->pMethods->xFileSize(file, &size);
+  if (rc != SQLITE_OK) {
     return Status::Unavailable("cannot read state database " + Quoted(path) + ": " +
-                               std::strerror(saved));
+                               sqlite3_errstr(rc));
   }
-  if (st.st_size == 0) return Status::Ok();  // new, empty: SQLite initialises it
+  std::error_code ec;
+  fs::path wal = path;
+  wal += "-wal";
+  const auto wal_size = fs::file_size(wal, ec);  // stat(), no open
+  const bool wal_has_frames = !ec && wal_size > 32;
+  if (size == 0) {
+    if (wal_has_frames) return Status::Ok();  // all in the WAL yet: SQLite reads it
+    return EmptyStateDbStatus(path, "0 bytes");
+  }
+  unsigned char header[100] = {};
+  const int n = static_cast<int>(std::min<sqlite3_int64>(size, sizeof header));
+  rc = file->pMethods->xRead(file, header, n, 0);
+  if (rc != SQLITE_OK) {
+    return Status::Unavailable("cannot read state database " + Quoted(path) + ": " +
+                               sqlite3_errstr(rc));
+  }
   static constexpr char kMagic[] = "SQLite format 3";  // + NUL: 16 bytes
   if (n < 16 || std::memcmp(header, kMagic, 16) != 0) {
     return Status::Invalid("state database " + Quoted(path) +
@@ -218,20 +252,54 @@ Status CheckHeader(const fs::path& path) {
   }
   const uint32_t pages = ReadBe32(header + 28);
   const bool pages_valid = pages > 0 && ReadBe32(header + 24) == ReadBe32(header + 92);
-  std::error_code ec;
-  fs::path wal = path;
-  wal += "-wal";
-  const auto wal_size = fs::file_size(wal, ec);
-  const bool wal_has_frames = !ec && wal_size > 32;
   if (pages_valid && !wal_has_frames &&
-      static_cast<uint64_t>(st.st_size) < uint64_t{pages} * page_size) {
+      static_cast<uint64_t>(size) < uint64_t{pages} * page_size) {
     return Status::Unavailable(
         "state database " + Quoted(path) + " is truncated: its header says " +
         std::to_string(uint64_t{pages} * page_size) + " bytes but the file has " +
-        std::to_string(st.st_size) + "; restore it from a backup");
+        std::to_string(size) + "; restore it from a backup");
   }
   return Status::Ok();
 }
+
+// The tables each schema version requires. Checked at every open, so that
+// a damaged database (a table dropped by hand) is refused by name rather
+// than failing in the middle of a command.
+std::vector<const char*> RequiredTables(int version) {
+  std::vector<const char*> t = {"meta", "runs", "holds", "pending", "pending_records", "ledger"};
+  if (version >= 2) t.push_back("ledger_anchors");
+  return t;
+}
+
+// The descriptors of this process open on the file (dev, ino).
+std::vector<int> DescriptorsOn(dev_t dev, ino_t ino) {
+  std::vector<int> out;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return out;
+  while (const dirent* d = ::readdir(dir)) {
+    char* end = nullptr;
+    const long fd = std::strtol(d->d_name, &end, 10);
+    if (end == d->d_name || *end != '\0' || fd == ::dirfd(dir)) continue;
+    struct stat st {};
+    if (::fstat(static_cast<int>(fd), &st) == 0 && st.st_dev == dev && st.st_ino == ino)
+      out.push_back(static_cast<int>(fd));
+  }
+  ::closedir(dir);
+  return out;
+}
+
+// Sets the umask so that files SQLite creates get no permission for others
+// (the ledger names record keys and data subjects); restores it after.
+class PrivateUmask {
+ public:
+  PrivateUmask() : old_(::umask(0)) { ::umask(old_ | 027); }
+  ~PrivateUmask() { ::umask(old_); }
+  PrivateUmask(const PrivateUmask&) = delete;
+  PrivateUmask& operator=(const PrivateUmask&) = delete;
+
+ private:
+  mode_t old_;
+};
 
 // A cached statement in use: resets and clears its bindings when done.
 class Stmt {
@@ -329,6 +397,8 @@ class SqliteStateDb final : public StateDb {
 
   Status Open();
 
+  Status CheckStillInPlace() override;
+  Status ClaimForRun() override;
   Result<int64_t> BeginRun(const RunInfo& info) override;
   Status EndRun(int64_t run_id, const std::string& outcome, int exit_code,
                 const std::string& detail_json) override;
@@ -407,6 +477,9 @@ class SqliteStateDb final : public StateDb {
   fs::path path_;
   SqliteStateDbOptions options_;
   sqlite3* db_ = nullptr;
+  // SQLite's descriptor on the main file (found at open as the one that
+  // appeared), or -1 when unknown; for ClaimForRun.
+  int own_fd_ = -1;
   std::map<const char*, sqlite3_stmt*> cache_;  // keyed by the SQL literal
   EntryHasher hasher_;
 };
@@ -478,40 +551,66 @@ Status SqliteStateDb::RequireWritable() const {
 
 Status SqliteStateDb::Open() {
   const std::string file = Quoted(path_);
-  std::error_code ec;
-  const bool exists = fs::exists(path_, ec);
-  if (options_.read_only && !exists) {
-    return Status::Unavailable("state database " + file +
-                               " does not exist (run a purge or hold add first)");
-  }
-  if (!exists) {
+  struct stat st {};
+  const bool exists = ::stat(path_.c_str(), &st) == 0;  // stat(), never open()
+  if (options_.create) {
+    if (options_.read_only) return Status::Internal("a state database cannot be created read-only");
+    if (exists) {
+      return Status::Invalid("state database " + file + " already exists (" +
+                             std::to_string(st.st_size) +
+                             " bytes): not creating it again. It holds the legal holds and the "
+                             "purge log; if it is damaged, restore it from a backup");
+    }
+    std::error_code ec;
     fs::path dir = path_.parent_path();
     if (dir.empty()) dir = ".";
     if (!fs::is_directory(dir, ec)) {
       return Status::Unavailable("cannot create state database " + file + ": directory " +
                                  Quoted(dir) + " does not exist");
     }
-    // Create it ourselves for the mode; SQLite would use 0644 and gives
-    // its -wal and -shm files the database file's mode.
-    const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (fd < 0 && errno != EEXIST) {
-      return Status::Unavailable("cannot create state database " + file + ": " +
-                                 std::strerror(errno));
-    }
-    if (fd >= 0) ::close(fd);
-  } else {
-    RETENTION_RETURN_IF_ERROR(CheckHeader(path_));
+  } else if (!exists) {
+    return MissingStateDbStatus(path_);
   }
 
   // NOMUTEX: one connection per object, used from one thread (see the
   // header); SQLite's per-call mutex would cost a third of a ledger scan.
   const int flags = SQLITE_OPEN_NOMUTEX |
                     (options_.read_only ? SQLITE_OPEN_READONLY
-                                        : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
-  int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
-  if (rc != SQLITE_OK) return Error(rc, "open it");
+                     : options_.create  ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+                                        : SQLITE_OPEN_READWRITE);
+  int rc;
+  std::vector<int> before;
+  if (exists) before = DescriptorsOn(st.st_dev, st.st_ino);
+  if (options_.create) {
+    // Mode 0640 for the file and, as SQLite copies it, for -wal and -shm.
+    PrivateUmask umask;
+    rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
+  } else {
+    rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
+  }
+  if (rc == SQLITE_OK && exists) {
+    for (int fd : DescriptorsOn(st.st_dev, st.st_ino)) {
+      if (std::find(before.begin(), before.end(), fd) == before.end()) {
+        own_fd_ = fd;
+        break;
+      }
+    }
+  }
+  if (rc != SQLITE_OK) {
+    if ((rc & 0xff) == SQLITE_CANTOPEN && !options_.create && !fs::exists(path_)) {
+      return MissingStateDbStatus(path_);  // removed since the stat() above
+    }
+    return Error(rc, "open it");
+  }
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, options_.busy_timeout_ms);
+
+  if (!options_.create) {
+    sqlite3_file* main_file = nullptr;
+    if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_FILE_POINTER, &main_file) != SQLITE_OK)
+      main_file = nullptr;
+    RETENTION_RETURN_IF_ERROR(CheckHeader(path_, main_file));
+  }
 
   // The first read of the schema: fails here for a file that is not a
   // database or whose first page is damaged.
@@ -533,6 +632,64 @@ Status SqliteStateDb::Open() {
   return Status::Ok();
 }
 
+Status SqliteStateDb::CheckStillInPlace() {
+  int moved = 0;
+  const int rc = sqlite3_file_control(db_, "main", SQLITE_FCNTL_HAS_MOVED, &moved);
+  if (rc != SQLITE_OK) return Error(rc, "check that it is still in place");
+  if (moved != 0) {
+    return Status::Unavailable("state database " + Quoted(path_) +
+                               " was removed or replaced during the run: what this run would "
+                               "record from now on would be lost, so it stops here. Restore "
+                               "the state database from a backup (it held the legal holds and "
+                               "the purge log), then run again");
+  }
+  return Status::Ok();
+}
+
+// The claim is an exclusive flock() on the database file, taken through
+// the descriptor SQLite itself opened (found in /proc/self/fd by device and
+// inode): opening a descriptor of our own and closing it would drop this
+// process's POSIX locks on the file (see CheckHeader). On Linux, flock and
+// SQLite's fcntl locks are independent, and the kernel drops the flock when
+// the connection closes or the process dies. Network file systems emulate
+// flock with fcntl locks, which would collide with SQLite's: there (where
+// SQLite itself is not safe) no claim is taken.
+Status SqliteStateDb::ClaimForRun() {
+  RETENTION_RETURN_IF_ERROR(CheckStillInPlace());
+  int found = own_fd_;
+  if (found < 0) {
+    struct stat db {};
+    if (::stat(path_.c_str(), &db) != 0) return CheckStillInPlace();
+    const std::vector<int> fds = DescriptorsOn(db.st_dev, db.st_ino);
+    if (fds.empty()) return Status::Ok();  // no /proc: the run lock alone
+    found = fds.front();
+  }
+  struct statfs fs_info {};
+  if (::fstatfs(found, &fs_info) == 0) {
+    switch (static_cast<unsigned long>(fs_info.f_type)) {
+      case 0x6969UL:      // NFS
+      case 0x517BUL:      // SMB
+      case 0xFF534D42UL:  // CIFS
+      case 0xFE534D42UL:  // SMB2
+      case 0x65735546UL:  // FUSE
+        return Status::Ok();
+      default:
+        break;
+    }
+  }
+  int rc;
+  do {
+    rc = ::flock(found, LOCK_EX | LOCK_NB);
+  } while (rc != 0 && errno == EINTR);
+  if (rc == 0) return Status::Ok();
+  if (errno == EWOULDBLOCK) {
+    return Status::TempFail("another run is using state database " + Quoted(path_) +
+                            " (its run lock file was removed or replaced while that run went "
+                            "on); not starting a second one");
+  }
+  return Status::Ok();  // flock unsupported here: the run lock alone
+}
+
 Status SqliteStateDb::InitSchema() {
   const std::string file = Quoted(path_);
   auto count_tables = [&](const char* name) -> Result<int64_t> {
@@ -543,7 +700,7 @@ Status SqliteStateDb::InitSchema() {
     if (rc != SQLITE_ROW) return Error(rc, "read its schema");
     return s->Int(0);
   };
-  // The schema version present: 0 for an empty file.
+  // The schema version present: 0 for a database with no schema at all.
   auto version_present = [&]() -> Result<int> {
     auto meta = count_tables("meta");
     if (!meta.ok()) return meta.status();
@@ -553,6 +710,12 @@ Status SqliteStateDb::InitSchema() {
       const int rc = any->Step();
       if (rc != SQLITE_ROW) return Error(rc, "read its schema");
       if (any->Int(0) != 0) {
+        // Ours with its meta table dropped, or someone else's database.
+        auto ledger = count_tables("ledger");
+        if (!ledger.ok()) return ledger.status();
+        auto holds = count_tables("holds");
+        if (!holds.ok()) return holds.status();
+        if (*ledger != 0 || *holds != 0) return DamagedStateDbStatus(path_, "table meta is missing");
         return Status::Invalid("state database " + file +
                                " is a SQLite database but not a retention state database "
                                "(it has no meta table)");
@@ -563,7 +726,8 @@ Status SqliteStateDb::InitSchema() {
     if (!s.ok()) return s.status();
     const int rc = s->Step();
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(rc, "read its schema version");
-    const std::string v = rc == SQLITE_ROW ? s->Text(0) : "";
+    if (rc == SQLITE_DONE) return DamagedStateDbStatus(path_, "its meta table has no schema_version");
+    const std::string v = s->Text(0);
     int version = 0;
     try {
       size_t used = 0;
@@ -581,26 +745,41 @@ Status SqliteStateDb::InitSchema() {
     return Status::Invalid("state database " + file + " has an unknown schema version '" + v +
                            "'");
   };
+  // Every table the version requires is there.
+  auto validate = [&](int version) -> Status {
+    for (const char* table : RequiredTables(version)) {
+      auto n = count_tables(table);
+      if (!n.ok()) return n.status();
+      if (*n == 0) return DamagedStateDbStatus(path_, std::string("table ") + table + " is missing");
+    }
+    return Status::Ok();
+  };
 
   auto present = version_present();
   if (!present.ok()) return present.status();
-  if (*present == kStateSchemaVersion) return Status::Ok();
-  if (options_.read_only) {
-    if (*present != 0) return Status::Ok();  // an older version reads as it is
-    return Status::Unavailable("state database " + file +
-                               " is empty (run a purge or hold add first)");
+  if (*present != 0) RETENTION_RETURN_IF_ERROR(validate(*present));
+  if (*present == kStateSchemaVersion) {
+    if (options_.create) return Status::Invalid("state database " + file + " already exists: not creating it again");
+    return Status::Ok();
   }
+  if (*present == 0 && !options_.create) return EmptyStateDbStatus(path_, "a SQLite database with no schema");
+  if (options_.read_only) return Status::Ok();  // an older version reads as it is
   Txn txn(this);
   RETENTION_RETURN_IF_ERROR(txn.Begin());
   present = version_present();  // another process may have created it meanwhile
   if (!present.ok()) return present.status();
+  if (*present != 0 && options_.create) {
+    return Status::Invalid("state database " + file + " was created by another process meanwhile: not creating it again");
+  }
   if (*present == kStateSchemaVersion) return Status::Ok();
   if (*present == 1) {
+    RETENTION_RETURN_IF_ERROR(validate(1));
     RETENTION_RETURN_IF_ERROR(Exec(kSchemaV2Sql, "upgrade its schema to version 2"));
     RETENTION_RETURN_IF_ERROR(
         Exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'", "upgrade its schema to version 2"));
     return txn.Commit();
   }
+  if (*present == 0 && !options_.create) return EmptyStateDbStatus(path_, "a SQLite database with no schema");
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaSql, "create its schema"));
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaV2Sql, "create its schema"));
   RETENTION_RETURN_IF_ERROR(
@@ -1196,9 +1375,19 @@ Result<std::unique_ptr<StateDb>> OpenSqliteStateDb(const fs::path& path, bool re
   return OpenSqliteStateDb(path, options);
 }
 
+Result<std::unique_ptr<StateDb>> CreateSqliteStateDb(const fs::path& path) {
+  SqliteStateDbOptions options;
+  options.create = true;
+  return OpenSqliteStateDb(path, options);
+}
+
 bool StateDbExists(const fs::path& path) {
   std::error_code ec;
   return fs::exists(path, ec);
+}
+
+Status MissingStateDbStatus(const fs::path& path) {
+  return Status::Unavailable("state database " + Quoted(path) + " does not exist. " + kRestoreOrInit);
 }
 
 }  // namespace retention

@@ -20,6 +20,11 @@ struct SqliteStateDbOptions {
   // Opens with SQLITE_OPEN_READONLY and never creates or changes anything;
   // a missing file is an Unavailable status.
   bool read_only = false;
+  // Creates a new state database, mode 0640. Refused (Invalid) when any
+  // file exists at the path, even an empty one: an existing state database
+  // holds legal holds and must never be replaced by an empty one. Only
+  // `retention state init` and `retention demo` create.
+  bool create = false;
   // The time stamped on ledger entries whose `at` is unset, and on run ends
   // and crash marks. Default: SystemNow.
   std::function<Timestamp()> clock;
@@ -27,18 +32,30 @@ struct SqliteStateDbOptions {
   int busy_timeout_ms = 10000;
 };
 
-// Opens (and, unless read-only, creates on first use) the state database at
-// `path`. The parent directory must exist. A file that is not a SQLite
-// database, is truncated or corrupt, or carries a schema this version does
-// not know is refused with a Status naming the file.
+// Opens the state database at `path` (creates it only with
+// `options.create`). A missing or empty file (0 bytes, or no schema) is
+// Unavailable, never a new database: it held the legal holds. A file that is
+// not a SQLite database, is truncated or corrupt, lacks a table its schema
+// version requires, or carries a schema this version does not know is
+// refused with a Status naming the file.
+//
+// The file is only ever opened through SQLite: a second descriptor on it
+// closed by hand would drop this process's POSIX locks and let another
+// connection delete the -wal and -shm files under this one.
 Result<std::unique_ptr<StateDb>> OpenSqliteStateDb(const std::filesystem::path& path,
                                                    bool read_only);
 Result<std::unique_ptr<StateDb>> OpenSqliteStateDb(const std::filesystem::path& path,
                                                    const SqliteStateDbOptions& options);
 
+// Creates a new, empty state database at `path` (see `create` above).
+Result<std::unique_ptr<StateDb>> CreateSqliteStateDb(const std::filesystem::path& path);
+
 // Whether a state database file exists at `path`: commands that only read
-// (plan, explain, status) run without one, as if it were empty.
+// (plan, explain, status) run without one, as if it were empty, and warn.
 bool StateDbExists(const std::filesystem::path& path);
+
+// The refusal for a missing state database, naming it and what to do.
+Status MissingStateDbStatus(const std::filesystem::path& path);
 
 // The schema version this code writes and reads (meta.schema_version).
 inline constexpr int kStateSchemaVersion = 2;

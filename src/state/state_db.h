@@ -56,6 +56,18 @@ class StateDb {
  public:
   virtual ~StateDb() = default;
 
+  // Whether the path this database was opened from still names it: Ok, or
+  // Unavailable when the file was removed or replaced (renamed over) since
+  // it was opened. A purge checks this before each deletion, so that it
+  // never goes on writing its ledger into a file no one will read again.
+  virtual Status CheckStillInPlace() = 0;
+
+  // Claims the database for one run (a purge), until this object is
+  // destroyed: TempFail when another run holds the claim. The run lock file
+  // (state/run_lock.h) keeps runs apart while it stays in place; this claim
+  // still does when that file was removed under a running purge.
+  virtual Status ClaimForRun() = 0;
+
   // Runs: one row per run, mirrored in the ledger by run start/end entries.
   virtual Result<int64_t> BeginRun(const RunInfo& info) = 0;
   virtual Status EndRun(int64_t run_id, const std::string& outcome, int exit_code,

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/audit_util.h"
+#include "state/state_test_support.h"
 #include "audit/ledger_query.h"
 
 namespace retention::audit_test {
@@ -146,7 +147,7 @@ TEST_CASE("audit export of a 100k-entry ledger runs in bounded memory", "[audit]
 TEST_CASE("audit runs and audit show tell each run from the ledger", "[audit]") {
   LedgerFixture f(2500);  // runs 1..3, without run_end entries
   {
-    auto db = OpenSqliteStateDb(f.state_db, false);
+    auto db = OpenOrCreateStateDb(f.state_db, false);
     REQUIRE(db.ok());
     RunInfo info;
     info.user = "alice";

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include "e2e/e2e_util.h"
+#include "state/state_test_support.h"
 #include "state/sqlite_state_db.h"
 
 namespace retention::audit_test {
@@ -55,7 +56,7 @@ struct LedgerFixture {
     WriteFile(config,
               "rules = \"rules\"\nstate = \"state.db\"\ntime_zone = \"UTC\"\n"
               "[stores.files]\ntype = \"files\"\nroot = \"files\"\n");
-    auto db = OpenSqliteStateDb(state_db, /*read_only=*/false);
+    auto db = OpenOrCreateStateDb(state_db, /*read_only=*/false);
     REQUIRE(db.ok());
     std::vector<LedgerEntry> batch;
     for (int64_t i = 0; i < entries; ++i) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/audit_util.h"
+#include "state/state_test_support.h"
 #include "audit/checkpoint.h"
 
 namespace retention::audit_test {
@@ -51,7 +52,7 @@ TEST_CASE("verify --against a checkpoint detects a truncated ledger", "[audit]")
 
   // More entries after the checkpoint are fine.
   {
-    auto db = OpenSqliteStateDb(f.state_db, false);
+    auto db = OpenOrCreateStateDb(f.state_db, false);
     REQUIRE(db.ok());
     REQUIRE((*db)->Append({SyntheticEntry(3000), SyntheticEntry(3001)}).ok());
   }
@@ -81,7 +82,7 @@ TEST_CASE("verify --against detects a rewritten chain up to the checkpoint", "[a
     db.Exec("DROP TRIGGER ledger_no_delete; DELETE FROM ledger WHERE seq > 490;");
   }
   {
-    auto db = OpenSqliteStateDb(f.state_db, false);
+    auto db = OpenOrCreateStateDb(f.state_db, false);
     REQUIRE(db.ok());
     std::vector<LedgerEntry> v;
     for (int i = 0; i < 10; ++i) {

@@ -117,6 +117,87 @@ inline RunResult RunProgram(const std::vector<std::string>& command, const fs::p
   return r;
 }
 
+// A program started in the background (see Spawn); Finish() waits for it.
+struct Spawned {
+  pid_t pid = -1;
+  fs::path scratch;
+
+  // Whether it has exited (reaped then: call Finish for its result).
+  bool Exited() {
+    if (done_) return true;
+    int status = 0;
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) {
+      done_ = true;
+      status_ = status;
+    }
+    return done_;
+  }
+
+  RunResult Finish() {
+    if (!done_) {
+      int status = 0;
+      while (::waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) throw std::runtime_error("waitpid failed");
+      }
+      status_ = status;
+      done_ = true;
+    }
+    RunResult r;
+    r.exit_code = WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
+    r.out = ReadFile(scratch / "stdout");
+    r.err = ReadFile(scratch / "stderr");
+    std::error_code ec;
+    fs::remove_all(scratch, ec);
+    return r;
+  }
+
+ private:
+  bool done_ = false;
+  int status_ = 0;
+};
+
+// Starts the binary with `args` in the background, with `env` ("NAME=value")
+// added to its environment; output captured as RunProgram does.
+inline Spawned Spawn(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+  char templ[] = "/tmp/retention-e2e-run-XXXXXX";
+  if (::mkdtemp(templ) == nullptr) throw std::runtime_error("mkdtemp failed");
+  Spawned s;
+  s.scratch = templ;
+  const fs::path out_path = s.scratch / "stdout", err_path = s.scratch / "stderr";
+  std::vector<std::string> argv_store{kBinary};
+  argv_store.insert(argv_store.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_store) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  s.pid = ::fork();
+  if (s.pid < 0) throw std::runtime_error("fork failed");
+  if (s.pid == 0) {
+    int in = ::open("/dev/null", O_RDONLY);
+    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (in < 0 || out < 0 || err < 0) ::_exit(126);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    ::unsetenv("RETENTION_CONFIG");
+    for (const std::string& e : env) ::putenv(const_cast<char*>(e.c_str()));
+    ::execv(argv_store[0].c_str(), argv.data());
+    ::_exit(127);
+  }
+  return s;
+}
+
+// Waits until `file` exists (a RETENTION_PAUSE point was reached), or throws
+// after `seconds`.
+inline void WaitForFile(const fs::path& file, int seconds = 120) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (!fs::exists(file)) {
+    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("timed out waiting for " + file.string());
+    ::usleep(10000);
+  }
+}
+
 // Runs the binary with `args` (argv[1..]).
 inline RunResult Run(const std::vector<std::string>& args, const fs::path& cwd = {}) {
   std::vector<std::string> command{kBinary};
@@ -225,6 +306,13 @@ inline std::map<std::string, int64_t> RowCounts(const fs::path& app_db) {
   std::map<std::string, int64_t> counts;
   for (const auto& t : kDemoTables) counts[t] = db.Count(t);
   return counts;
+}
+
+// `retention state init` for `config`: a purge or `hold add` refuses to run
+// without a state database.
+inline void InitState(const fs::path& config) {
+  RunResult r = RunWith(config, {"state", "init"});
+  if (r.exit_code != 0) throw std::runtime_error("retention state init failed: " + Describe(r));
 }
 
 // `retention demo DIR --rows N`; returns the config it wrote.

@@ -5,6 +5,7 @@
 // an attacker with raw SQL can make and what catches each, and the upgrade
 // of a version 1 state database.
 #include "ledger/anchor.h"
+#include "state/state_test_support.h"
 
 #include <sqlite3.h>
 
@@ -58,7 +59,7 @@ class PurgeLog {
     SqliteStateDbOptions o;
     o.read_only = read_only;
     o.clock = [this] { return now_; };
-    auto db = OpenSqliteStateDb(path_, o);
+    auto db = OpenOrCreateStateDb(path_, o);
     INFO(db.status().message());
     REQUIRE(db.ok());
     db_ = std::move(db.value());

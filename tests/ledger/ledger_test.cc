@@ -1,4 +1,5 @@
 #include "ledger/ledger.h"
+#include "state/state_test_support.h"
 
 #include <catch2/catch.hpp>
 
@@ -35,7 +36,7 @@ LedgerEntry DeleteEntry(int64_t run, int64_t batch, int64_t i) {
 }
 
 Result<std::unique_ptr<StateDb>> Open(const std::filesystem::path& p, bool read_only = false) {
-  return OpenSqliteStateDb(p, read_only);
+  return OpenOrCreateStateDb(p, read_only);
 }
 
 // Appends `total` entries in calls of 1..max_per_call entries, mixing kinds.

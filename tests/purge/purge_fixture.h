@@ -8,6 +8,7 @@
 #include <string>
 
 #include "e2e/e2e_util.h"
+#include "state/sqlite_state_db.h"
 
 namespace retention {
 
@@ -19,6 +20,11 @@ inline void WritePurgeTestConfig(const e2e::TempDir& dir, int batch_size, const 
   text += store == "files" ? "[stores.logs]\ntype = \"files\"\nroot = \"logs\"\n"
                            : "[stores.app]\ntype = \"sqlite\"\npath = \"app.db\"\n";
   e2e::WriteFile(dir / "retention.toml", text);
+  // What `retention state init` does: a purge never creates the state.
+  if (!std::filesystem::exists(dir / "state.db")) {
+    auto created = CreateSqliteStateDb(dir / "state.db");
+    if (!created.ok()) throw std::runtime_error(created.status().message());
+  }
 }
 
 // `retention purge` with RETENTION_FAULT=`fault` ("POINT:N", see

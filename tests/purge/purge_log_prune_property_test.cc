@@ -10,6 +10,7 @@
 #include <set>
 
 #include "calendar/cutoff.h"
+#include "state/state_test_support.h"
 #include "holds/hold_set.h"
 #include "ledger/anchor.h"
 #include "ledger/ledger.h"
@@ -80,7 +81,7 @@ TEST_CASE("pruning the purge log removes exactly the oracle's prefix and never a
     Timestamp now = FromUnixMicros(1672531200LL * 1000000);  // 2023-01-01
     SqliteStateDbOptions options;
     options.clock = [&] { return now; };
-    auto opened = OpenSqliteStateDb(path, options);
+    auto opened = OpenOrCreateStateDb(path, options);
     REQUIRE(opened.ok());
     StateDb& state = **opened;
 

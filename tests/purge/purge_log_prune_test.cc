@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "e2e/e2e_util.h"
+#include "state/state_test_support.h"
 #include "purge/purge_fixture.h"
 #include "state/sqlite_state_db.h"
 
@@ -76,7 +77,7 @@ clock = { column = "updated_at", encoding = "text" }
 subject = { kind = "customer", column = "customer_id" }
 )");
   WritePurgeTestConfig(dir, batch_size);
-  auto state = OpenSqliteStateDb(dir / "state.db", /*read_only=*/false);
+  auto state = OpenOrCreateStateDb(dir / "state.db", /*read_only=*/false);
   REQUIRE(state.ok());
   const Timestamp now = SystemNow();
   std::vector<LedgerEntry> entries;

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "calendar/clock_value.h"
+#include "state/state_test_support.h"
 #include "calendar/cutoff.h"
 #include "holds/hold_set.h"
 #include "plan/decision.h"
@@ -183,7 +184,7 @@ TEST_CASE("purge deletes exactly what the oracle finds due, unheld and past ever
     // Random holds, placed through the state database as `hold add` does.
     std::vector<Hold> holds;
     {
-      auto db = OpenSqliteStateDb(state, false);
+      auto db = OpenOrCreateStateDb(state, false);
       REQUIRE(db.ok());
       const int n = static_cast<int>(rng() % 4);
       for (int h = 0; h < n; ++h) {
@@ -275,7 +276,7 @@ TEST_CASE("purge deletes exactly what the oracle finds due, unheld and past ever
 
     std::multiset<int64_t> ledger_keys;
     {
-      auto db = OpenSqliteStateDb(state, true);
+      auto db = OpenOrCreateStateDb(state, true);
       REQUIRE(db.ok());
       REQUIRE((*db)->ScanLedger(0, [&](const LedgerEntry& e) {
                      if (e.kind == LedgerKind::kDelete) ledger_keys.insert(std::stoll(e.record_key));

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "ledger/ledger.h"
+#include "state/state_test_support.h"
 #include "state/test_util.h"
 
 namespace retention {
@@ -30,7 +31,7 @@ SqliteStateDbOptions FixedClock(bool read_only = false) {
 }
 
 std::unique_ptr<StateDb> MustOpen(const fs::path& path, bool read_only = false) {
-  auto db = OpenSqliteStateDb(path, FixedClock(read_only));
+  auto db = OpenOrCreateStateDb(path, FixedClock(read_only));
   INFO(db.status().message());
   REQUIRE(db.ok());
   return std::move(db.value());
@@ -103,6 +104,91 @@ TEST_CASE("opening a missing state database", "[state]") {
     CHECK_THAT(db.status().message(), Catch::Contains("does not exist"));
     CHECK_FALSE(fs::exists(dir / "nope"));
   }
+}
+
+TEST_CASE("a missing or empty state database is never created implicitly", "[state]") {
+  TempDir dir;
+  const auto path = dir / "state.db";
+  SECTION("missing, opened for writing") {
+    auto db = OpenSqliteStateDb(path, /*read_only=*/false);
+    REQUIRE_FALSE(db.ok());
+    CHECK(db.status().code() == ExitCode::kUnavailable);
+    CHECK_THAT(db.status().message(), Catch::Contains(path.string()));
+    CHECK_THAT(db.status().message(), Catch::Contains("legal holds"));
+    CHECK_THAT(db.status().message(), Catch::Contains("retention state init"));
+    CHECK_FALSE(fs::exists(path));
+  }
+  SECTION("0 bytes") {
+    std::ofstream(path, std::ios::binary).flush();
+    for (bool read_only : {false, true}) {
+      auto db = OpenSqliteStateDb(path, read_only);
+      REQUIRE_FALSE(db.ok());
+      CHECK(db.status().code() == ExitCode::kUnavailable);
+      CHECK_THAT(db.status().message(), Catch::Contains("empty"));
+    }
+    auto created = CreateSqliteStateDb(path);
+    REQUIRE_FALSE(created.ok());
+    CHECK(created.status().code() == ExitCode::kInvalid);
+    CHECK(fs::file_size(path) == 0);
+  }
+  SECTION("a SQLite database with no schema") {
+    { RawDb raw(path); raw.Query("PRAGMA user_version = 1"); }
+    REQUIRE(fs::file_size(path) > 0);
+    auto db = OpenSqliteStateDb(path, /*read_only=*/false);
+    REQUIRE_FALSE(db.ok());
+    CHECK(db.status().code() == ExitCode::kUnavailable);
+    CHECK_THAT(db.status().message(), Catch::Contains("no schema"));
+  }
+  SECTION("create refuses an existing database") {
+    REQUIRE(CreateSqliteStateDb(path).ok());
+    auto again = CreateSqliteStateDb(path);
+    REQUIRE_FALSE(again.ok());
+    CHECK(again.status().code() == ExitCode::kInvalid);
+    CHECK_THAT(again.status().message(), Catch::Contains("already exists"));
+  }
+}
+
+TEST_CASE("a state database missing a table is refused as damaged", "[state]") {
+  TempDir dir;
+  const auto path = dir / "state.db";
+  { MustOpen(path); }
+  const std::string table = GENERATE(std::string("holds"), std::string("runs"), std::string("pending"),
+                                     std::string("ledger"), std::string("ledger_anchors"), std::string("meta"));
+  { RawDb raw(path); raw.Query("DROP TABLE " + table); }
+  for (bool read_only : {false, true}) {
+    auto db = OpenSqliteStateDb(path, read_only);
+    INFO(table << " read_only=" << read_only);
+    REQUIRE_FALSE(db.ok());
+    CHECK(db.status().code() == ExitCode::kUnavailable);
+    CHECK_THAT(db.status().message(), Catch::Contains("is damaged: table " + table + " is missing"));
+  }
+}
+
+TEST_CASE("a state database removed or replaced after opening is noticed", "[state]") {
+  TempDir dir;
+  const auto path = dir / "state.db";
+  auto db = MustOpen(path);
+  CHECK(db->CheckStillInPlace().ok());
+  SECTION("removed") { fs::remove(path); }
+  SECTION("replaced") {
+    fs::copy_file(path, dir / "copy.db");
+    fs::rename(dir / "copy.db", path);
+  }
+  Status st = db->CheckStillInPlace();
+  CHECK(st.code() == ExitCode::kUnavailable);
+  CHECK_THAT(st.message(), Catch::Contains("removed or replaced"));
+}
+
+TEST_CASE("only one connection at a time claims a state database for a run", "[state]") {
+  TempDir dir;
+  const auto path = dir / "state.db";
+  auto first = MustOpen(path);
+  auto second = MustOpen(path);
+  REQUIRE(first->ClaimForRun().ok());
+  Status st = second->ClaimForRun();
+  CHECK(st.code() == ExitCode::kTempFail);
+  first.reset();
+  CHECK(second->ClaimForRun().ok());
 }
 
 TEST_CASE("read-only state database refuses writes", "[state]") {

@@ -56,6 +56,8 @@ dpkg-deb -I "$deb" conffiles | grep -qx /etc/retention/retention.toml || fail "t
 dpkg -i "$deb" >/dev/null || { fail "dpkg -i"; exit 1; }
 getent passwd retention >/dev/null || fail "no system user retention"
 [ "$(stat -c %U:%a /var/lib/retention)" = "retention:750" ] || fail "/var/lib/retention is $(stat -c %U:%a /var/lib/retention)"
+[ "$(stat -c %U:%a /var/lib/retention/state.db 2>/dev/null)" = "retention:640" ] ||
+  fail "postinst did not create /var/lib/retention/state.db (retention:640): $(stat -c %U:%a /var/lib/retention/state.db 2>&1)"
 version="$(retention --version)" || fail "retention --version"
 echo "installed: $version"
 [ "$(command -v retention)" = /usr/bin/retention ] || fail "retention is not /usr/bin/retention"
