@@ -92,7 +92,7 @@ Status RunLock::CheckInPlace() {
 }
 
 RunLock::RunLock(RunLock&& other) noexcept
-    : fd_(other.fd_), path_(std::move(other.path_)), replacement_fd_(other.replacement_fd_) {
+    : fd_(other.fd_), replacement_fd_(other.replacement_fd_), path_(std::move(other.path_)) {
   other.fd_ = other.replacement_fd_ = -1;
 }
 

@@ -44,6 +44,7 @@ struct Fixture {
             "', 'log', 43), (4, '" + old + "', 'log', 44);");
     for (int i = 5; i <= 20; ++i)
       db.Exec("INSERT INTO events VALUES(" + std::to_string(i) + ", '" + young + "', 'log', 1);");
+    e2e::InitState(config);
   }
 
   RunResult Retention(std::vector<std::string> args) { return RunWith(config, std::move(args)); }
