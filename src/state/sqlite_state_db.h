@@ -41,6 +41,6 @@ Result<std::unique_ptr<StateDb>> OpenSqliteStateDb(const std::filesystem::path& 
 bool StateDbExists(const std::filesystem::path& path);
 
 // The schema version this code writes and reads (meta.schema_version).
-inline constexpr int kStateSchemaVersion = 2;
+inline constexpr int kStateSchemaVersion = 3;
 
 }  // namespace retention
