@@ -958,6 +958,7 @@ TEST_CASE("a version 1 state database is read as it is and upgraded when opened 
                      "DROP TABLE ledger_anchors;"
                      "CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger "
                      "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;"
+                     "ALTER TABLE pending_records DROP COLUMN identity;"  // version 3's
                      "UPDATE meta SET value = '1' WHERE key = 'schema_version';") == "");
     REQUIRE(raw.Query("SELECT count(*) FROM sqlite_master WHERE name = 'ledger_anchors'") == "0");
   }
