@@ -477,7 +477,7 @@ TEST_CASE("a newer schema version is refused", "[state]") {
 namespace retention {
 namespace {
 
-TEST_CASE("pending records keep their identity; a version 2 database is read as it is and upgraded",
+TEST_CASE("pending records keep their identity - a version 2 database is read as it is and upgraded",
           "[state][reconcile]") {
   TempDir dir;
   const auto path = dir / "state.db";
