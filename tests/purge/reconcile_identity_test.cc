@@ -272,6 +272,49 @@ TEST_CASE("reconciliation writes delete entries for files re-created under their
   REQUIRE(RunWith(dir / "retention.toml", {"audit", "verify"}).exit_code == 0);
 }
 
+TEST_CASE("reconciliation that cannot see a selected file stops the run, deleting nothing", "[files][crash][reconcile][e2e]") {
+  TempDir dir;
+  const time_t old = ::time(nullptr) - 200 * 86400;
+  for (int i = 0; i < 12; ++i) {
+    auto p = dir / "logs" / "sub" / ("app.log-" + std::to_string(1000 + i) + ".gz");
+    WriteFile(p, "line\n");
+    SetMtime(p, old + i * 3600);
+  }
+  WriteFile(dir / "rules" / "logs.toml", R"(
+[logs]
+delete_after = "90 days"
+[[logs.target]]
+name = "rotated"
+store = "logs"
+paths = ["sub/app.log-*"]
+clock = { mtime = true }
+)");
+  WritePurgeTestConfig(dir, 6, "files");
+  RunResult killed = PurgeWithFault(dir, "after_delete:1");
+  REQUIRE(killed.exit_code == 128 + SIGKILL);
+
+  // The directory of the crashed batch's files is now a symbolic link to a
+  // copy: from the root, whether they are gone cannot be seen.
+  std::filesystem::rename(dir / "logs" / "sub", dir / "elsewhere");
+  std::filesystem::create_directory_symlink(dir / "elsewhere", dir / "logs" / "sub");
+  RunResult next = RunWith(dir / "retention.toml", {"purge"});
+  INFO(Describe(next));
+  CHECK(next.exit_code == 69);
+  CHECK(next.err.find("cannot tell whether sub/app.log-") != std::string::npos);
+  CHECK(std::distance(std::filesystem::directory_iterator(dir / "elsewhere"), {}) == 6);
+  Db state(dir / "state.db", true);
+  CHECK(state.Int("SELECT count(*) FROM pending") == 1);
+  CHECK(state.Int("SELECT count(*) FROM ledger WHERE kind = 'delete'") == 0);
+
+  // Put back, the next run settles the batch.
+  std::filesystem::remove(dir / "logs" / "sub");
+  std::filesystem::rename(dir / "elsewhere", dir / "logs" / "sub");
+  RunResult fixed = RunWith(dir / "retention.toml", {"purge"});
+  INFO(Describe(fixed));
+  REQUIRE(fixed.exit_code == 0);
+  CHECK(state.Int("SELECT count(*) FROM ledger WHERE kind = 'delete'") == 12);
+}
+
 // ---- a batch left pending by a schema version 2 run ------------------------
 
 // Turns the state database back into what version 2 wrote: no identity
