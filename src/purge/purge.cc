@@ -206,7 +206,7 @@ Status PurgeRun::DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, Ta
   pending.rule = rule;
   pending.cutoff = cutoff;
   for (const Candidate& c : batch)
-    pending.records.push_back({c.key, c.clock, c.subject.empty() ? "" : subject_kind + ":" + c.subject});
+    pending.records.push_back({c.key, c.clock, c.subject.empty() ? "" : subject_kind + ":" + c.subject, c.identity});
   auto pending_id = state_->AddPending(pending);
   if (!pending_id.ok()) return pending_id.status();
   FaultPoint("after_pending");
@@ -235,16 +235,28 @@ Status PurgeRun::DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, Ta
   if (deleted->size() < batch.size()) {
     std::set<std::string> gone;
     for (const DeletedRecord& r : *deleted) gone.insert(r.key);
-    for (const Candidate& c : batch) {
-      if (gone.count(c.key)) continue;
+    std::vector<Candidate> kept;
+    for (const Candidate& c : batch)
+      if (!gone.count(c.key)) kept.push_back(c);
+    // Another record under a selected key (a row updated in place or its
+    // rowid reused, a file re-created or rewritten) was kept by the delete's
+    // identity check: the reason says so first. Only a reason: when the
+    // store cannot tell, the record's facts alone give it.
+    auto presence = (*store)->Exist(*d.target, kept);
+    for (size_t i = 0; i < kept.size(); ++i) {
+      const Candidate& c = kept[i];
+      const bool replaced = presence.ok() && (*presence)[i] == Presence::kReplaced;
       auto facts = (*store)->Lookup(d, c.key);
       std::string reason;
       if (!facts.ok()) {
         reason = "changed since selection (" + facts.status().message() + ")";
       } else {
         RecordVerdict verdict = JudgeRecord(d, c.key, *facts);
-        reason = verdict.deletable ? "held under an overlapping rule, or skipped by the store (locked or changed file)"
-                                   : verdict.reason;
+        if (verdict.deletable)
+          reason = replaced ? "changed since selection"
+                            : "held under an overlapping rule, or skipped by the store (locked or changed file)";
+        else
+          reason = replaced ? "changed since selection; now " + verdict.reason : verdict.reason;
       }
       LedgerEntry e = BatchEntry(LedgerKind::kKept, d, c.key, c.clock, c.subject, cutoff, rule);
       e.detail = nlohmann::json{{"reason", reason}}.dump();

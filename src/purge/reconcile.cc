@@ -16,6 +16,22 @@ const Target* FindTarget(const RuleSet& rules, const std::string& category, cons
   return nullptr;
 }
 
+// A pending record as the store's Candidate. The batch wrote the subject as
+// "KIND:ID"; the store compares the id as stored. A subject under a kind the
+// target no longer maps cannot be compared: then, as for a record without
+// an identity, key and clock alone.
+Candidate AsCandidate(const Target& target, const PendingBatch::Record& r) {
+  Candidate c{r.key, r.clock, "", r.identity};
+  if (r.subject.empty()) return c;
+  const std::string prefix = target.subject ? target.subject->kind + ":" : std::string();
+  if (!prefix.empty() && r.subject.compare(0, prefix.size(), prefix) == 0) {
+    c.subject = r.subject.substr(prefix.size());
+  } else {
+    c.identity.reset();
+  }
+  return c;
+}
+
 }  // namespace
 
 Result<int64_t> Reconcile(StateDb& state, StoreSet& stores, const RuleSet& rules) {
@@ -30,14 +46,19 @@ Result<int64_t> Reconcile(StateDb& state, StoreSet& stores, const RuleSet& rules
                              "reconciled");
     auto store = stores.Get(batch.store);
     if (!store.ok()) return store.status();
-    std::vector<std::string> keys;
-    for (const auto& r : batch.records) keys.push_back(r.key);
-    auto exist = (*store)->Exist(*target, keys);
-    if (!exist.ok()) return exist.status();
+    std::vector<Candidate> selected;
+    selected.reserve(batch.records.size());
+    for (const auto& r : batch.records) selected.push_back(AsCandidate(*target, r));
+    auto presence = (*store)->Exist(*target, selected);
+    if (!presence.ok())
+      return presence.status().WithContext("reconciling a batch of crashed run " + std::to_string(batch.run_id) +
+                                           " on " + batch.category + "/" + batch.target);
 
     std::vector<LedgerEntry> entries;
+    int64_t replaced = 0;
     for (size_t i = 0; i < batch.records.size(); ++i) {
-      if ((*exist)[i]) continue;
+      const Presence p = (*presence)[i];
+      if (p == Presence::kSame) continue;
       const auto& r = batch.records[i];
       LedgerEntry e;
       e.kind = LedgerKind::kDelete;
@@ -51,7 +72,12 @@ Result<int64_t> Reconcile(StateDb& state, StoreSet& stores, const RuleSet& rules
       e.rule = batch.rule;
       e.subject = r.subject;
       e.batch = batch.batch;
-      e.detail = R"({"reconciled":true})";
+      if (p == Presence::kReplaced) {
+        e.detail = R"({"reconciled":true,"replaced":true})";
+        ++replaced;
+      } else {
+        e.detail = R"({"reconciled":true})";
+      }
       entries.push_back(std::move(e));
     }
     LedgerEntry summary;
@@ -64,12 +90,14 @@ Result<int64_t> Reconcile(StateDb& state, StoreSet& stores, const RuleSet& rules
     summary.detail = nlohmann::json{{"pending_batch", batch.id},
                                     {"candidates", batch.records.size()},
                                     {"found_deleted", entries.size()},
+                                    {"found_replaced", replaced},
                                     {"found_present", batch.records.size() - entries.size()}}
                          .dump();
     reconciled += static_cast<int64_t>(entries.size());
     entries.push_back(std::move(summary));
-    spdlog::warn("reconciled a batch of crashed run {} on {}/{}: {} of {} records had been deleted", batch.run_id,
-                 batch.category, batch.target, entries.size() - 1, batch.records.size());
+    spdlog::warn("reconciled a batch of crashed run {} on {}/{}: {} of {} records had been deleted ({} of them with "
+                 "another record under their key now)",
+                 batch.run_id, batch.category, batch.target, entries.size() - 1, batch.records.size(), replaced);
     RETENTION_RETURN_IF_ERROR(state.SettlePending(batch.id, entries));
   }
   auto unfinished = state.UnfinishedRuns();

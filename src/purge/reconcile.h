@@ -9,12 +9,43 @@
 
 namespace retention {
 
-// For every pending batch: records that no longer exist in their store were
-// deleted by the crashed run's committed transaction and get their ledger
-// entries now (detail {"reconciled":true}); records that still exist were
-// not deleted. Runs left "running" are marked crashed. Returns the number
-// of records reconciled as deleted. A pending batch whose target is no
-// longer in the rules is still settled against its store by key.
+// For every pending batch, each record is judged by its identity as the
+// batch recorded it (key and clock, the subject, for files device, inode,
+// size and mtime: stores/store.h Candidate), not by its key alone:
+//
+//   - absent: the crashed run's committed delete removed it; it gets its
+//     `delete` entry now, detail {"reconciled":true};
+//   - present with the same identity: the delete did not remove it; no
+//     entry;
+//   - present with another identity (rows inserted that reuse the deleted
+//     rowids, a log re-created under the same name, a record changed in
+//     place): the selected record is gone and another took its key. It gets
+//     its `delete` entry, detail {"reconciled":true,"replaced":true}.
+//
+// Why "replaced" counts as deleted. The delete removes a record only while
+// its identity still equals the candidate's (SQLite: key, clock and subject
+// inside the DELETE; files: re-stat of the name just before unlinkat), so
+// whatever happened, the selected record itself is not in the store any
+// more: either this run deleted it and the key was taken afterwards, or the
+// record changed under its key before a delete that then kept it. Nothing
+// left after the crash tells these apart. Writing no entry would leave the
+// first case, a deletion, unrecorded for good, which SPEC 6.2 forbids and no
+// later run could repair; the entry, marked "replaced", records that the
+// selected record (the key and clock it names) went, and tells an auditor it
+// was inferred from a successor under its key rather than from an empty key.
+// The record now under the key is a new record, judged by later runs on its
+// own clock.
+//
+// Records recorded without an identity (by a schema version 2 run, or from a
+// saved plan, which lists key and clock only) are judged on key and clock
+// alone: a successor with the same clock under the same key reads as the
+// record itself. A record the store cannot see (an I/O error, a path it may
+// not follow) stops reconciliation, and so the run, with that error: never
+// a guess.
+//
+// Runs left "running" are marked crashed. Returns the number of records
+// reconciled as deleted. A pending batch whose target is no longer in the
+// rules stops the run (Invalid): its store cannot be asked without it.
 Result<int64_t> Reconcile(StateDb& state, StoreSet& stores, const RuleSet& rules);
 
 }  // namespace retention

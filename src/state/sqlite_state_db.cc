@@ -6,7 +6,7 @@
 // ("RTN1"). Every timestamp is INTEGER unix microseconds UTC; every id is
 // AUTOINCREMENT so that no id is ever reused.
 //
-// SCHEMA, version 2 (meta.schema_version):
+// SCHEMA, version 3 (meta.schema_version):
 //
 //   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)
 //        -- schema_version, created_at, created_by
@@ -27,16 +27,22 @@
 //   pending(id INTEGER PRIMARY KEY AUTOINCREMENT, run_id, batch INTEGER NOT NULL,
 //        category, store, target, rule, cutoff TEXT NOT NULL)
 //   pending_records(pending_id INTEGER NOT NULL, ord INTEGER NOT NULL,
-//        key, clock, subject TEXT NOT NULL, PRIMARY KEY(pending_id, ord))
+//        key, clock, subject TEXT NOT NULL, PRIMARY KEY(pending_id, ord),
+//        identity TEXT)
+//        -- version 3: the candidate's identity beyond key, clock and
+//        -- subject (stores/store.h Candidate::identity); NULL when not
+//        -- known: a saved plan's candidate, or a row written by version 2
 //   ledger(...)  -- columns and hash chain: see ledger/ledger.cc;
 //        triggers abort UPDATE, and DELETE of an entry no anchor has pruned
 //   ledger_anchors(seq INTEGER PRIMARY KEY, through INTEGER NOT NULL)
 //        -- version 2: one row per anchor entry (ledger/anchor.h), written
 //        -- with it; append-only
 //
-// UPGRADE: a version 1 database (no ledger_anchors) is upgraded in place,
-// in one transaction, the first time it is opened for writing; read-only
-// commands read it as it is.
+// UPGRADE: an older database is upgraded in place, in one transaction, the
+// first time it is opened for writing (version 1 has no ledger_anchors,
+// version 2 no pending_records.identity); read-only commands read it as it
+// is. Pending records a version 2 run left keep a NULL identity: they are
+// reconciled on key and clock alone (purge/reconcile.h).
 //
 // TRANSACTIONS: every write is one BEGIN IMMEDIATE transaction, so the
 // ledger head read to chain new entries cannot change before they commit,
@@ -162,6 +168,14 @@ DROP TRIGGER IF EXISTS ledger_no_delete;
 CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
   WHEN OLD.seq > coalesce((SELECT through FROM ledger_anchors ORDER BY seq DESC LIMIT 1), 0)
   BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: only entries an anchor has pruned may be deleted'); END;
+)sql";
+
+// Schema version 3 records each pending record's identity, so that
+// reconciliation judges identity and not the key alone (SPEC 6.2). Run on a
+// new database after kSchemaV2Sql, and on a version 1 or 2 database to
+// upgrade it; rows already there keep NULL: identity not known.
+constexpr const char* kSchemaV3Sql = R"sql(
+ALTER TABLE pending_records ADD COLUMN identity TEXT;
 )sql";
 
 constexpr const char* kLedgerColumns =
@@ -772,16 +786,19 @@ Status SqliteStateDb::InitSchema() {
     return Status::Invalid("state database " + file + " was created by another process meanwhile: not creating it again");
   }
   if (*present == kStateSchemaVersion) return Status::Ok();
-  if (*present == 1) {
-    RETENTION_RETURN_IF_ERROR(validate(1));
-    RETENTION_RETURN_IF_ERROR(Exec(kSchemaV2Sql, "upgrade its schema to version 2"));
-    RETENTION_RETURN_IF_ERROR(
-        Exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'", "upgrade its schema to version 2"));
+  if (*present != 0) {
+    RETENTION_RETURN_IF_ERROR(validate(*present));
+    // Each step from the version present, in one transaction.
+    if (*present < 2) RETENTION_RETURN_IF_ERROR(Exec(kSchemaV2Sql, "upgrade its schema to version 2"));
+    if (*present < 3) RETENTION_RETURN_IF_ERROR(Exec(kSchemaV3Sql, "upgrade its schema to version 3"));
+    RETENTION_RETURN_IF_ERROR(Exec("UPDATE meta SET value = '3' WHERE key = 'schema_version'",
+                                   "upgrade its schema to version 3"));
     return txn.Commit();
   }
   if (*present == 0 && !options_.create) return EmptyStateDbStatus(path_, "a SQLite database with no schema");
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaSql, "create its schema"));
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaV2Sql, "create its schema"));
+  RETENTION_RETURN_IF_ERROR(Exec(kSchemaV3Sql, "create its schema"));
   RETENTION_RETURN_IF_ERROR(
       Exec(("PRAGMA application_id=" + std::to_string(kApplicationId)).c_str(),
            "create its schema"));
@@ -1159,8 +1176,8 @@ Result<int64_t> SqliteStateDb::AddPending(const PendingBatch& batch) {
   }
   const int64_t id = sqlite3_last_insert_rowid(db_);
   auto r = Prepare(
-      "INSERT INTO pending_records(pending_id, ord, key, clock, subject) "
-      "VALUES(?1, ?2, ?3, ?4, ?5)");
+      "INSERT INTO pending_records(pending_id, ord, key, clock, subject, identity) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
   if (!r.ok()) return r.status();
   int64_t ord = 0;
   for (const PendingBatch::Record& rec : batch.records) {
@@ -1169,6 +1186,7 @@ Result<int64_t> SqliteStateDb::AddPending(const PendingBatch& batch) {
     r->Bind(3, rec.key);
     r->Bind(4, rec.clock);
     r->Bind(5, rec.subject);
+    r->Bind(6, rec.identity);
     RETENTION_RETURN_IF_ERROR(StepDone(*r, "record a pending batch"));
     sqlite3_reset(r->raw());
   }
@@ -1223,14 +1241,28 @@ Result<std::vector<PendingBatch>> SqliteStateDb::ListPending() {
     }
     if (rc != SQLITE_DONE) return Error(rc, "read the pending batches");
   }
-  for (PendingBatch& b : out) {
+  if (out.empty()) return out;
+  // A version 2 database opened read-only has no identity column: its
+  // records have no identity.
+  bool has_identity = false;
+  {
     auto s = Prepare(
-        "SELECT key, clock, subject FROM pending_records WHERE pending_id = ?1 ORDER BY ord");
+        "SELECT count(*) FROM pragma_table_info('pending_records') WHERE name = 'identity'");
+    if (!s.ok()) return s.status();
+    const int rc = s->Step();
+    if (rc != SQLITE_ROW) return Error(rc, "read its schema");
+    has_identity = s->Int(0) != 0;
+  }
+  for (PendingBatch& b : out) {
+    auto s = Prepare(has_identity ? "SELECT key, clock, subject, identity FROM pending_records "
+                                    "WHERE pending_id = ?1 ORDER BY ord"
+                                  : "SELECT key, clock, subject, NULL FROM pending_records "
+                                    "WHERE pending_id = ?1 ORDER BY ord");
     if (!s.ok()) return s.status();
     s->Bind(1, b.id);
     int rc;
     while ((rc = s->Step()) == SQLITE_ROW) {
-      b.records.push_back({s->Text(0), s->Text(1), s->Text(2)});
+      b.records.push_back({s->Text(0), s->Text(1), s->Text(2), s->OptText(3)});
     }
     if (rc != SQLITE_DONE) return Error(rc, "read the pending batches");
   }

@@ -33,11 +33,16 @@ struct PendingBatch {
   std::string target;
   std::string rule;
   std::string cutoff;
-  // The candidate records: key, clock text, subject ("" when none).
+  // The candidate records: key, clock text, subject ("KIND:ID", "" when
+  // none), and the rest of the identity the store selected them with
+  // (Candidate::identity), which reconciliation compares (SPEC 6.2).
   struct Record {
     std::string key;
     std::string clock;
     std::string subject;
+    // nullopt: not known (a candidate from a saved plan, or a batch written
+    // by schema version 2, which recorded no identity).
+    std::optional<std::string> identity;
   };
   std::vector<Record> records;
 };

@@ -32,6 +32,17 @@ using files::WalkEntry;
 
 std::string Errno(int err) { return std::strerror(err); }
 
+// A file's identity beyond its name (SPEC 6.2), as Candidate::identity
+// records it: "DEV:INO:SIZE:MTIME_NS". A file re-created under the same
+// name has another inode (or, if the inode number is reused, almost surely
+// another size or mtime); one rewritten in place another size or mtime.
+// Compared whole, never parsed back.
+std::string FileIdentity(const struct stat& st) {
+  return std::to_string(static_cast<uint64_t>(st.st_dev)) + ":" + std::to_string(static_cast<uint64_t>(st.st_ino)) +
+         ":" + std::to_string(static_cast<int64_t>(st.st_size)) + ":" +
+         std::to_string(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+}
+
 // Where a file stands under a decision. The order of the checks is the
 // order of TargetStats: undated, not due, held, floor-protected, deletable.
 enum class Verdict { kUndated, kNotDue, kHeld, kFloorProtected, kDeletable };
@@ -188,7 +199,7 @@ class FilesCursor : public CandidateCursor {
         break;
       }
       if (evaluator_->Evaluate(e.key, e.basename(), e.st, &clock) == Verdict::kDeletable)
-        out.push_back(Candidate{e.key, clock.text, ""});
+        out.push_back(Candidate{e.key, clock.text, "", FileIdentity(e.st)});
     }
     return out;
   }
@@ -219,7 +230,7 @@ class FilesStore : public Store {
   Result<std::unique_ptr<CandidateCursor>> OpenCursor(const TargetDecision& decision) override;
   Result<std::vector<DeletedRecord>> DeleteBatch(const TargetDecision& decision,
                                                  const std::vector<Candidate>& batch) override;
-  Result<std::vector<bool>> Exist(const Target& target, const std::vector<std::string>& keys) override;
+  Result<std::vector<Presence>> Exist(const Target& target, const std::vector<Candidate>& records) override;
   Result<RecordFacts> Lookup(const TargetDecision& decision, const std::string& key) override;
 
  private:
@@ -413,6 +424,13 @@ Result<bool> FilesStore::DeleteOne(const FileEvaluator& ev, const Candidate& c, 
                   Errno(err));
   }
 
+  // The file selected, or another one under its name since (re-created,
+  // rewritten in place): only the selected file may go (SPEC 6.2).
+  if (c.identity && FileIdentity(st) != *c.identity) {
+    spdlog::warn("{}: not deleting {}: changed since selection (another file, or rewritten)", Prefix(), c.key);
+    return false;
+  }
+
   // The re-check: clock from this fresh stat or the name, floors, and the
   // holds the caller re-read just before this batch.
   FileClock clock;
@@ -420,6 +438,26 @@ Result<bool> FilesStore::DeleteOne(const FileEvaluator& ev, const Candidate& c, 
   if (v != Verdict::kDeletable) {
     static constexpr const char* kWhy[] = {"undated", "no longer due", "held", "protected by a floor", ""};
     spdlog::debug("{}: keeping {}: {}", Prefix(), c.key, kWhy[static_cast<int>(v)]);
+    return false;
+  }
+  // A candidate known by name and clock only (a saved plan): the clock is
+  // what identity it has.
+  if (!c.identity && !c.clock.empty() && clock.text != c.clock) {
+    spdlog::warn("{}: not deleting {}: changed since selection (its clock is now {})", Prefix(), c.key, clock.text);
+    return false;
+  }
+  // unlinkat goes by name, and the name may have been given to another file
+  // since the open (a rename over it): stat the name once more, just before
+  // the unlink, and unlink only when it still names the file judged above.
+  struct stat now;
+  if (::fstatat(dirfd, leaf.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0) {
+    const int err = errno;
+    if (err == ENOENT) return false;  // someone else removed it: not ours to record
+    spdlog::warn("{}: not deleting {}: {}", Prefix(), c.key, Errno(err));
+    return false;
+  }
+  if (!S_ISREG(now.st_mode) || FileIdentity(now) != FileIdentity(st)) {
+    spdlog::warn("{}: not deleting {}: changed since selection (another file, or rewritten)", Prefix(), c.key);
     return false;
   }
   if (::unlinkat(dirfd, leaf.c_str(), 0) != 0) {
@@ -449,35 +487,59 @@ Result<std::vector<DeletedRecord>> FilesStore::DeleteBatch(const TargetDecision&
   return deleted;
 }
 
-Result<std::vector<bool>> FilesStore::Exist(const Target& /*target*/, const std::vector<std::string>& keys) {
-  std::vector<bool> out;
-  out.reserve(keys.size());
+Result<std::vector<Presence>> FilesStore::Exist(const Target& target, const std::vector<Candidate>& records) {
+  // For records selected without an identity (a saved plan, a batch left by
+  // schema version 2): the clock's text, which does not depend on the zone
+  // (an mtime is written in UTC, a name's date as it is in the name).
+  std::optional<FileClockReader> clock_reader;
+  std::vector<Presence> out;
+  out.reserve(records.size());
   std::vector<std::string_view> parts;
-  for (const std::string& key : keys) {
-    if (!files::SplitKey(key, &parts)) {
-      out.push_back(false);  // names nothing under the root
+  for (const Candidate& c : records) {
+    if (!files::SplitKey(c.key, &parts)) {
+      out.push_back(Presence::kAbsent);  // names nothing under the root
       continue;
     }
     UniqueFd dir;
     int fd = files::OpenDirUnder(root_, parts, parts.size() - 1, O_PATH);
     int err = 0;
+    struct stat st;
+    const std::string leaf(parts.back());
     if (fd >= 0) {
       dir.Reset(fd);
-      const std::string leaf(parts.back());
-      struct stat st;
       if (::fstatat(dir.get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) err = errno;
     } else {
       err = -fd;
     }
     switch (err) {
-      case 0: out.push_back(true); break;
+      case 0: break;
       case ENOENT:
-      case ENOTDIR: out.push_back(false); break;
-      // A symlink or a mount on the path now: we cannot see whether the file
-      // is there; say it is, so that no entry claims a deletion not proven.
+      case ENOTDIR: out.push_back(Presence::kAbsent); continue;
+      // A symlink or a mount on the path now: whether the file is still
+      // there cannot be seen from the root. Never guess: a deletion could go
+      // unrecorded, or one be claimed that did not happen.
       case ELOOP:
-      case EXDEV: out.push_back(true); break;
-      default: return Status::IoError(Prefix() + ": " + key + ": " + Errno(err));
+      case EXDEV:
+        return Status::Unavailable(Prefix() + ": cannot tell whether " + c.key +
+                                   " is still there: a directory on its path is now a symbolic link or on "
+                                   "another file system; restore the directory and run again");
+      default: return Status::IoError(Prefix() + ": " + c.key + ": " + Errno(err));
+    }
+    if (st.st_dev != root_.dev) {
+      return Status::Unavailable(Prefix() + ": cannot tell whether " + c.key +
+                                 " is still there: its name is now a mount point; unmount it and run again");
+    }
+    if (!S_ISREG(st.st_mode)) {
+      out.push_back(Presence::kReplaced);  // only regular files are ever selected
+    } else if (c.identity) {
+      out.push_back(FileIdentity(st) == *c.identity ? Presence::kSame : Presence::kReplaced);
+    } else {
+      if (!clock_reader) {
+        auto reader = FileClockReader::Make(target.clock, TimeZone::Utc());
+        if (!reader.ok()) return reader.status().WithContext(target.where.ToString());
+        clock_reader.emplace(std::move(*reader));
+      }
+      out.push_back(clock_reader->Read(st, leaf).text == c.clock ? Presence::kSame : Presence::kReplaced);
     }
   }
   return out;

@@ -70,7 +70,7 @@ class PrefixCursor final : public CandidateCursor {
             done_ = true;
             return false;
           }
-          out.push_back({std::to_string(e.seq), FormatTimestamp(e.at), e.subject});
+          out.push_back({std::to_string(e.seq), FormatTimestamp(e.at), e.subject, std::string()});
           next_seq_ = e.seq + 1;
           return out.size() < limit;
         }));
@@ -160,12 +160,20 @@ class PurgeLogStore final : public Store {
     return Status::Internal("the purge log is pruned behind an anchor (purge/purge_log_prune.h), not deleted in batches");
   }
 
-  Result<std::vector<bool>> Exist(const Target&, const std::vector<std::string>& keys) override {
-    std::vector<bool> out;
-    for (const std::string& key : keys) {
-      auto entry = Find(key);
+  // An entry's identity is its seq and time (and the subject it names):
+  // seqs are never reused while an anchor stands, but say so by comparing.
+  Result<std::vector<Presence>> Exist(const Target&, const std::vector<Candidate>& records) override {
+    std::vector<Presence> out;
+    for (const Candidate& c : records) {
+      auto entry = Find(c.key);
       if (!entry.ok()) return entry.status();
-      out.push_back(entry->has_value());
+      if (!*entry) {
+        out.push_back(Presence::kAbsent);
+      } else if (FormatTimestamp((*entry)->at) != c.clock || (c.identity && (*entry)->subject != c.subject)) {
+        out.push_back(Presence::kReplaced);
+      } else {
+        out.push_back(Presence::kSame);
+      }
     }
     return out;
   }

@@ -56,7 +56,7 @@ class SqliteStore : public Store {
   Result<std::unique_ptr<CandidateCursor>> OpenCursor(const TargetDecision& decision) override;
   Result<std::vector<DeletedRecord>> DeleteBatch(const TargetDecision& decision,
                                                  const std::vector<Candidate>& batch) override;
-  Result<std::vector<bool>> Exist(const Target& target, const std::vector<std::string>& keys) override;
+  Result<std::vector<Presence>> Exist(const Target& target, const std::vector<Candidate>& records) override;
   Result<RecordFacts> Lookup(const TargetDecision& decision, const std::string& key) override;
 
   Result<PreparedDecision> Prepare(const TargetDecision& decision);
@@ -267,7 +267,8 @@ Result<std::vector<Candidate>> SqliteCursor::Next(size_t limit) {
     auto r = stmt->Step();
     if (!r.ok()) return r.status().WithContext(store_->Label());
     if (!*r) break;
-    out.push_back({stmt->ColumnText(0), stmt->ColumnText(1), stmt->ColumnText(2)});
+    // Identity: the clock and subject as stored (nothing more to record).
+    out.push_back({stmt->ColumnText(0), stmt->ColumnText(1), stmt->ColumnText(2), std::string()});
     last_clock_ = SqliteValue(stmt->ColumnValue(1));
     last_order_ = SqliteValue(stmt->ColumnValue(3));
   }
@@ -316,14 +317,35 @@ Result<std::vector<DeletedRecord>> SqliteStore::DeleteBatch(const TargetDecision
     return s;
   };
   const bool has_join_clock = prepared->self.join_key.has_value();
+  // A record goes only while it is the record selected (SPEC 6.2): its clock
+  // as stored, and its subject when the candidate knows it, still equal the
+  // candidate's. A row updated in place, or a rowid taken by a new row since
+  // the selection, is kept; reconciliation relies on this (reconcile.h). The
+  // text forms compare as the cursor read them (sqlite3_column_text and CAST
+  // AS TEXT render numbers alike).
+  const std::string clock_text = "CAST(" + b.ClockColumn() + " AS TEXT)";
+  const std::string subject_text = "coalesce(CAST(" + b.SubjectColumn() + " AS TEXT), '')";
   for (size_t start = 0; start < batch.size(); start += kKeysPerStatement) {
     const size_t end = std::min(batch.size(), start + kKeysPerStatement);
+    std::vector<const Candidate*> full, partial;  // identity known / key and clock only
+    for (size_t i = start; i < end; ++i) (batch[i].identity ? full : partial).push_back(&batch[i]);
     SqlFragment q;
     q.sql = "DELETE FROM main." + QuoteIdentifier(prepared->self.table) + " WHERE " +
             ColumnName(prepared->self.order_column) + " IN (SELECT " + b.OrderColumn();
     q += b.From();
     q.sql += " WHERE " + b.KeyColumn() + " IN (";
     for (size_t i = start; i < end; ++i) q.sql += i == start ? "?" : ",?";
+    q.sql += ") AND (0";
+    if (!full.empty()) {
+      q.sql += " OR (" + b.KeyColumn() + ", " + clock_text + ", " + subject_text + ") IN (VALUES ";
+      for (size_t i = 0; i < full.size(); ++i) q.sql += i == 0 ? "(?,?,?)" : ",(?,?,?)";
+      q.sql += ")";
+    }
+    if (!partial.empty()) {
+      q.sql += " OR (" + b.KeyColumn() + ", " + clock_text + ") IN (VALUES ";
+      for (size_t i = 0; i < partial.size(); ++i) q.sql += i == 0 ? "(?,?)" : ",(?,?)";
+      q.sql += ")";
+    }
     q.sql += ") AND ";
     const size_t key_params_at = q.params.size();
     q += b.Deletable();
@@ -334,6 +356,15 @@ Result<std::vector<DeletedRecord>> SqliteStore::DeleteBatch(const TargetDecision
     if (!stmt.ok()) return rollback(stmt.status());
     int index = 1;
     for (size_t i = start; i < end; ++i) BindKey(*stmt, index++, batch[i].key, prepared->self.key_is_rowid);
+    for (const Candidate* c : full) {
+      BindKey(*stmt, index++, c->key, prepared->self.key_is_rowid);
+      stmt->BindText(index++, c->clock);
+      stmt->BindText(index++, c->subject);
+    }
+    for (const Candidate* c : partial) {
+      BindKey(*stmt, index++, c->key, prepared->self.key_is_rowid);
+      stmt->BindText(index++, c->clock);
+    }
     std::vector<SqlParam> rest(q.params.begin() + key_params_at, q.params.end());
     BindParams(*stmt, rest, index);
     while (true) {
@@ -354,18 +385,37 @@ Result<std::vector<DeletedRecord>> SqliteStore::DeleteBatch(const TargetDecision
   return deleted;
 }
 
-Result<std::vector<bool>> SqliteStore::Exist(const Target& target, const std::vector<std::string>& keys) {
+Result<std::vector<Presence>> SqliteStore::Exist(const Target& target, const std::vector<Candidate>& records) {
   auto resolved = Resolve(target);
   if (!resolved.ok()) return resolved.status();
-  std::vector<bool> out;
-  std::string column = ColumnName(resolved->key_column);
-  auto stmt = db_->Prepare("SELECT 1 FROM main." + QuoteIdentifier(resolved->table) + " WHERE " + column + " = ?");
+  // The clock and subject exactly as the cursor reads them (through the
+  // clock's join when it has one), so that an untouched record compares
+  // equal.
+  Category none;
+  TargetDecision d;
+  d.category = &none;
+  d.target = &target;
+  const std::vector<ResolvedSqliteTarget> no_guards, no_overlaps;
+  SqliteQueryBuilder b(d, *resolved, no_guards, no_overlaps);
+  SqlFragment q;
+  q.sql = "SELECT " + b.ClockColumn() + ", " + b.SubjectColumn();
+  q += b.From();
+  q.sql += " WHERE " + b.KeyColumn() + " = ?";
+  auto stmt = db_->Prepare(q.sql);
   if (!stmt.ok()) return stmt.status();
-  for (const std::string& key : keys) {
-    BindKey(*stmt, 1, key, resolved->key_is_rowid);
+  std::vector<Presence> out;
+  out.reserve(records.size());
+  for (const Candidate& c : records) {
+    BindKey(*stmt, 1, c.key, resolved->key_is_rowid);
     auto r = stmt->Step();
     if (!r.ok()) return r.status().WithContext(Label());
-    out.push_back(*r);
+    if (!*r) {
+      out.push_back(Presence::kAbsent);
+    } else if (stmt->ColumnText(0) != c.clock || (c.identity && stmt->ColumnText(1) != c.subject)) {
+      out.push_back(Presence::kReplaced);
+    } else {
+      out.push_back(Presence::kSame);
+    }
     (void)stmt->Reset();
   }
   return out;

@@ -73,10 +73,31 @@ struct TargetStats {
 };
 
 // One record selected for deletion, as the store saw it.
+//
+// Its identity (SPEC 6.2) is more than its key: a key can be reused by
+// another record (a rowid taken again, a log re-created under the same
+// name). The store deletes a candidate only while the record under its key
+// still has the candidate's identity, and reconciliation after a crash
+// judges by the same identity (see Store::Exist).
 struct Candidate {
   std::string key;       // primary key / rowid as text, or path under the root
   std::string clock;     // the clock value as stored (text form)
-  std::string subject;   // the subject id ("" when the target maps none)
+  std::string subject;   // the subject id as stored ("" when the target maps none, or NULL)
+  // The rest of the identity, in the store's own text form, compared whole:
+  //   SQLite:    "" (its identity is the clock and subject above);
+  //   files:     "DEV:INO:SIZE:MTIME_NS" of the walk's lstat;
+  //   purge log: "" (an entry's identity is its seq and time).
+  // nullopt when only key and clock are known (a candidate read from a saved
+  // plan, a pending record written by schema version 2): then the subject is
+  // not known either, and the store compares the key and the clock alone.
+  std::optional<std::string> identity;
+};
+
+// Where a record selected earlier stands now, by identity.
+enum class Presence {
+  kAbsent,    // nothing under its key
+  kSame,      // its key names a record with the selected identity
+  kReplaced,  // its key names another record (another clock, subject, inode, ...)
 };
 
 // What the re-checking delete actually removed.
@@ -149,8 +170,12 @@ class Store {
   virtual Result<std::vector<DeletedRecord>> DeleteBatch(const TargetDecision& decision,
                                                          const std::vector<Candidate>& batch) = 0;
 
-  // For crash reconciliation: which of `keys` still exist (same order).
-  virtual Result<std::vector<bool>> Exist(const Target& target, const std::vector<std::string>& keys) = 0;
+  // For crash reconciliation and the ledger's kept reasons: where each of
+  // `records` (selected earlier from `target`) stands now, same order,
+  // judged by identity as Candidate describes. A record the store cannot
+  // see (an I/O error, a path it may not follow) is an error status, never
+  // a guess.
+  virtual Result<std::vector<Presence>> Exist(const Target& target, const std::vector<Candidate>& records) = 0;
 
   // For `explain`.
   virtual Result<RecordFacts> Lookup(const TargetDecision& decision, const std::string& key) = 0;

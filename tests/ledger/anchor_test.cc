@@ -959,6 +959,7 @@ TEST_CASE("a version 1 state database is read as it is and upgraded when opened 
                      "DROP TABLE ledger_anchors;"
                      "CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger "
                      "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;"
+                     "ALTER TABLE pending_records DROP COLUMN identity;"  // version 3's
                      "UPDATE meta SET value = '1' WHERE key = 'schema_version';") == "");
     REQUIRE(raw.Query("SELECT count(*) FROM sqlite_master WHERE name = 'ledger_anchors'") == "0");
   }
@@ -983,7 +984,7 @@ TEST_CASE("a version 1 state database is read as it is and upgraded when opened 
   log.Reopen();
   {
     RawDb raw(log.path());
-    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "2");
+    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "3");
     CHECK(raw.Query("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'ledger_anchors'") == "1");
     CHECK(raw.Query("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN "
                     "('ledger_no_delete', 'ledger_no_update', 'ledger_anchors_no_update', "
@@ -1010,7 +1011,7 @@ TEST_CASE("a version 1 state database is read as it is and upgraded when opened 
   CHECK(log.PrunedThrough() == 20);
   ExpectGood(log.Verify());
   RawDb raw(log.path());
-  CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "2");
+  CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "3");
 }
 
 }  // namespace

@@ -75,7 +75,7 @@ TEST_CASE("state database is created with its schema and reopened", "[state]") {
         }()));
   {
     RawDb raw(path);
-    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "2");
+    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "3");
     CHECK(raw.Query("PRAGMA journal_mode") == "wal");
     CHECK(raw.Query("SELECT count(*) FROM sqlite_master WHERE name IN "
                     "('meta','runs','holds','pending','pending_records','ledger','ledger_anchors')") == "7");
@@ -555,8 +555,88 @@ TEST_CASE("a newer schema version is refused", "[state]") {
   TempDir dir;
   const auto path = dir / "state.db";
   { MustOpen(path); }
-  { RawDb(path).Exec("UPDATE meta SET value = '3' WHERE key = 'schema_version'"); }
+  { RawDb(path).Exec("UPDATE meta SET value = '4' WHERE key = 'schema_version'"); }
   ExpectRefused(path, "upgrade retention");
+}
+
+}  // namespace
+}  // namespace retention
+
+namespace retention {
+namespace {
+
+TEST_CASE("pending records keep their identity - a version 2 database is read as it is and upgraded",
+          "[state][reconcile]") {
+  TempDir dir;
+  const auto path = dir / "state.db";
+  PendingBatch b;
+  b.run_id = 1;
+  b.batch = 1;
+  b.category = "logs";
+  b.store = "app";
+  b.target = "events";
+  b.rule = "logs.toml:1";
+  b.cutoff = "2026-01-01T00:00:00Z";
+  b.records = {{"a.log", "2025-01-01T00:00:00Z", "", std::string("64769:12:5:1735689600000000000")},
+               {"2", "2025-01-02 00:00:00", "customer:9", std::string()},
+               {"3", "2025-01-03 00:00:00", "", std::nullopt}};
+  {
+    auto db = MustOpen(path);
+    REQUIRE(db->AddPending(b).ok());
+    auto list = db->ListPending();
+    REQUIRE(list.ok());
+    REQUIRE(list->size() == 1);
+    const auto& r = (*list)[0].records;
+    REQUIRE(r.size() == 3);
+    CHECK(r[0].identity == std::optional<std::string>("64769:12:5:1735689600000000000"));
+    CHECK(r[1].identity == std::optional<std::string>(""));
+    CHECK(r[2].identity == std::nullopt);
+  }
+
+  // What a version 2 run left: the same batch, no identity column.
+  {
+    RawDb raw(path);
+    REQUIRE(raw.Exec("ALTER TABLE pending_records DROP COLUMN identity;"
+                     "UPDATE meta SET value = '2' WHERE key = 'schema_version';") == "");
+  }
+  {
+    auto ro = MustOpen(path, /*read_only=*/true);
+    auto list = ro->ListPending();
+    INFO(list.status().message());
+    REQUIRE(list.ok());
+    REQUIRE(list->size() == 1);
+    const auto& r = (*list)[0].records;
+    REQUIRE(r.size() == 3);
+    CHECK(r[1].key == "2");
+    CHECK(r[1].subject == "customer:9");
+    for (const auto& rec : r) CHECK(rec.identity == std::nullopt);
+    CHECK(ro->ListHolds(true).ok());
+  }
+  {
+    RawDb raw(path);
+    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "2");
+    CHECK(raw.Query("SELECT count(*) FROM pragma_table_info('pending_records') WHERE name = 'identity'") == "0");
+  }
+
+  // Opened for writing: upgraded in place; the old records have no identity,
+  // new ones do.
+  auto db = MustOpen(path);
+  {
+    RawDb raw(path);
+    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "3");
+  }
+  auto list = db->ListPending();
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 1);
+  for (const auto& rec : (*list)[0].records) CHECK(rec.identity == std::nullopt);
+  auto id = db->AddPending(b);
+  REQUIRE(id.ok());
+  list = db->ListPending();
+  REQUIRE(list->size() == 2);
+  CHECK((*list)[1].records[0].identity == std::optional<std::string>("64769:12:5:1735689600000000000"));
+  REQUIRE(db->SettlePending((*list)[0].id, {}).ok());
+  REQUIRE(db->SettlePending(*id, {}).ok());
+  CHECK(db->ListPending()->empty());
 }
 
 }  // namespace

@@ -92,9 +92,12 @@ TEST_CASE("rotated logs are measured, streamed and deleted - the live file stays
   auto again = store->DeleteBatch(d, candidates);
   REQUIRE(again.ok());
   CHECK(again->empty());
-  auto exist = store->Exist(rule.target(), {"access.log-20250601.gz", "access.log", "x/../access.log"});
+  // By identity: the live file is not the file a candidate with another
+  // identity names.
+  auto exist = store->Exist(rule.target(), {candidates[0], Candidate{"access.log", "", "", "1:2:3:4"},
+                                            Candidate{"x/../access.log", "", "", "1:2:3:4"}});
   REQUIRE(exist.ok());
-  CHECK(*exist == std::vector<bool>{false, true, false});
+  CHECK(*exist == std::vector<Presence>{Presence::kAbsent, Presence::kReplaced, Presence::kAbsent});
 }
 
 TEST_CASE("a category with only a floor has nothing due", "[files]") {
@@ -187,10 +190,14 @@ TEST_CASE("symlinks are never followed, reported or deleted", "[files]") {
   CHECK(fs::is_symlink(root / "inside-link.log"));
   CHECK(fs::is_symlink(root / "linkdir"));
 
-  auto exist = store->Exist(rule.target(), {"linkdir/old.log", "link.log"});
+  // Through a symlinked directory the store cannot see: an error, never a
+  // guess either way. A symlink under the name is not the file selected.
+  auto unsure = store->Exist(rule.target(), CandidatesFor({"linkdir/old.log"}));
+  REQUIRE_FALSE(unsure.ok());
+  CHECK_THAT(unsure.status().message(), Catch::Contains("cannot tell whether linkdir/old.log"));
+  auto exist = store->Exist(rule.target(), CandidatesFor({"link.log"}));
   REQUIRE(exist.ok());
-  CHECK((*exist)[0]);  // unsure through a symlink: never claimed gone
-  CHECK((*exist)[1]);
+  CHECK(*exist == std::vector<Presence>{Presence::kReplaced});
   auto facts = store->Lookup(d, "link.log");
   REQUIRE(facts.ok());
   CHECK_FALSE(facts->exists);
@@ -610,4 +617,48 @@ TEST_CASE("checking a target", "[files]") {
   HoldSet holds;
   auto measured = store->Measure(bad.Decide(kNow, &holds));
   CHECK(measured.status().code() == ExitCode::kInvalid);
+}
+
+TEST_CASE("Exist judges a selected file by device, inode, size and mtime, not its name alone", "[files][reconcile]") {
+  TempDir tmp;
+  const fs::path root = tmp / "logs";
+  for (const char* name : {"a.log-1", "b.log-1", "c.log-1", "d.log-1"}) WriteFile(root / name, kOld, "x\n");
+  auto store = OpenOrFail(FilesConfig(root));
+  FilesRule rule("logs", "rotated", "logs", {"*.log-*"}, MtimeClock());
+  HoldSet holds;
+  TargetDecision d = rule.Decide(kCutoff, &holds);
+  std::vector<Candidate> selected = Drain(*store, d);
+  REQUIRE(selected.size() == 4);
+  for (const Candidate& c : selected) {
+    REQUIRE(c.identity);
+    CHECK_THAT(*c.identity, Catch::Matches("[0-9]+:[0-9]+:2:[0-9]+"));
+  }
+  auto same = store->Exist(rule.target(), selected);
+  REQUIRE(same.ok());
+  CHECK(*same == std::vector<Presence>(4, Presence::kSame));
+
+  // a: gone. b: rewritten in place (mtime put back). c: re-created, the old
+  // inode held open so that its number cannot be reused. d: untouched.
+  fs::remove(root / "a.log-1");
+  WriteFile(root / "b.log-1", kOld, "longer\n");
+  const int keep_open = ::open((root / "c.log-1").c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(keep_open >= 0);
+  fs::remove(root / "c.log-1");
+  WriteFile(root / "c.log-1", kOld, "x\n");
+  auto now = store->Exist(rule.target(), selected);
+  REQUIRE(now.ok());
+  CHECK(*now == std::vector<Presence>{Presence::kAbsent, Presence::kReplaced, Presence::kReplaced, Presence::kSame});
+
+  // Without an identity (a saved plan, a version 2 batch): name and clock,
+  // so the re-created c with the old mtime reads as the file selected.
+  std::vector<Candidate> bare = selected;
+  for (Candidate& c : bare) c.identity.reset();
+  auto fallback = store->Exist(rule.target(), bare);
+  REQUIRE(fallback.ok());
+  CHECK(*fallback == std::vector<Presence>{Presence::kAbsent, Presence::kSame, Presence::kSame, Presence::kSame});
+  SetMtime(root / "c.log-1", kNow);
+  fallback = store->Exist(rule.target(), bare);
+  REQUIRE(fallback.ok());
+  CHECK((*fallback)[2] == Presence::kReplaced);
+  ::close(keep_open);
 }

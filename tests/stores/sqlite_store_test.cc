@@ -211,6 +211,57 @@ TEST_CASE("the delete re-checks holds and due-ness for exactly the given keys", 
   CHECK(db.Query("SELECT group_concat(id) FROM (SELECT id FROM logs ORDER BY id)") == "1,3,4,5");
 }
 
+TEST_CASE("Exist judges a selected record by its clock and subject, not its key alone", "[stores][sqlite][reconcile]") {
+  Fixture f;
+  f.AddCategory("logs", CalendarDuration{90, DurationUnit::kDays}, std::nullopt, LogsTarget());
+  f.AddCategory("closed", CalendarDuration{90, DurationUnit::kDays}, std::nullopt, CustomersTarget());
+  auto decisions = MakeDecisions(f.config, f.rules, At("2026-11-22"), "", &f.holds);
+  REQUIRE(decisions.ok());
+  REQUIRE(decisions->size() == 2);
+  auto store = OpenSqliteStore(f.config.stores["app"], false);
+  REQUIRE(store.ok());
+  auto select = [&](const TargetDecision& d) {
+    auto cursor = (*store)->OpenCursor(d);
+    REQUIRE(cursor.ok());
+    auto page = (*cursor)->Next(100);
+    REQUIRE(page.ok());
+    return *page;
+  };
+  std::vector<Candidate> logs = select((*decisions)[0]);
+  REQUIRE(logs.size() == 3);  // rows 1, 6, 2 in clock order
+  REQUIRE(logs[2].key == "2");
+  for (const Candidate& c : logs) CHECK(c.identity == std::string());
+  const Target& logs_target = *(*decisions)[0].target;
+  auto untouched = (*store)->Exist(logs_target, logs);
+  REQUIRE(untouched.ok());
+  CHECK(*untouched == std::vector<Presence>(3, Presence::kSame));
+
+  // Row 1's clock moved; row 6 is gone; row 2's rowid was taken by a row of
+  // another customer with the same clock.
+  REQUIRE(RawDb(f.dir / "app.db").Exec("UPDATE logs SET at = '2026-01-02 00:00:00' WHERE id = 1;"
+                                       "DELETE FROM logs WHERE id IN (2, 6);"
+                                       "INSERT INTO logs VALUES (2, '2026-06-01T00:00:00Z', 77);") == "");
+  Candidate row2_key_and_clock = logs[2];
+  row2_key_and_clock.identity.reset();  // as from a saved plan: subject unknown
+  std::vector<Candidate> asked = logs;
+  asked.push_back(row2_key_and_clock);
+  auto now = (*store)->Exist(logs_target, asked);
+  REQUIRE(now.ok());
+  CHECK(*now == std::vector<Presence>{Presence::kReplaced, Presence::kAbsent, Presence::kReplaced, Presence::kSame});
+
+  // Through the clock's join: the related row's clock is the identity.
+  std::vector<Candidate> customers = select((*decisions)[1]);
+  REQUIRE(customers.size() == 2);  // 10 and 11, account 1
+  const Target& customers_target = *(*decisions)[1].target;
+  auto before = (*store)->Exist(customers_target, customers);
+  REQUIRE(before.ok());
+  CHECK(*before == std::vector<Presence>(2, Presence::kSame));
+  REQUIRE(RawDb(f.dir / "app.db").Exec("UPDATE accounts SET closed_at = '2026-01-05 00:00:00' WHERE id = 1") == "");
+  auto after = (*store)->Exist(customers_target, customers);
+  REQUIRE(after.ok());
+  CHECK(*after == std::vector<Presence>(2, Presence::kReplaced));
+}
+
 TEST_CASE("a read-only sqlite store refuses to delete", "[stores][sqlite]") {
   Fixture f;
   f.AddCategory("logs", CalendarDuration{90, DurationUnit::kDays}, std::nullopt, LogsTarget());
