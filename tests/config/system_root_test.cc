@@ -71,7 +71,7 @@ TEST_CASE("A symlink or a relative path to a system directory is seen through", 
                 dir.path()));
 }
 
-TEST_CASE("Ordinary roots load; a system root loads when explicitly allowed", "[config]") {
+TEST_CASE("Ordinary roots load and a system root loads when explicitly allowed", "[config]") {
   struct Case {
     std::string text;
     std::string root;

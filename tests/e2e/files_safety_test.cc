@@ -145,7 +145,7 @@ TEST_CASE("plan and purge never reach through a bind mount inside the root", "[f
         std::vector<std::string>{"app.log-1000.gz"});
 }
 
-TEST_CASE("an immutable file is kept, recorded and reported; the rest of the purge goes on",
+TEST_CASE("an immutable file is kept, recorded and reported while the rest of the purge goes on",
           "[files][undeletable][e2e]") {
   TempDir dir;
   WriteConfig(dir, R"(["app.log-*"])");

@@ -101,7 +101,7 @@ TEST_CASE("a bind mount inside the root is never walked into, counted or deleted
   CHECK_FALSE(file_facts->exists);
 }
 
-TEST_CASE("an immutable file is skipped with its reason; the rest of the batch goes", "[files][undeletable]") {
+TEST_CASE("an immutable file is skipped with its reason and the rest of the batch goes", "[files][undeletable]") {
   TempDir tmp;
   const fs::path root = tmp / "root";
   for (const char* f : {"a.log", "b.log", "c.log"}) WriteFile(root / f, kOld);
