@@ -34,9 +34,11 @@ void FromStatx(const struct statx& sx, struct stat* st) {
   st->st_ctim = {sx.stx_ctime.tv_sec, sx.stx_ctime.tv_nsec};
 }
 
+}  // namespace
+
 // Fallback 2: name_to_handle_at reports the mount id even when the file
 // system cannot encode a handle into the buffer (EOVERFLOW).
-MountId MountIdFromHandle(int dirfd, const char* name) {
+MountId MountIdByHandle(int dirfd, const char* name) {
   union {
     struct file_handle handle;
     char bytes[sizeof(struct file_handle) + MAX_HANDLE_SZ];
@@ -51,19 +53,20 @@ MountId MountIdFromHandle(int dirfd, const char* name) {
 }
 
 // Fallback 3: the "mnt_id:" line of the descriptor's fdinfo.
-MountId MountIdFromFdinfo(int dirfd, const char* name) {
+MountId MountIdByFdinfo(int dirfd, const char* name) {
   int fd = IsSelf(name) ? dirfd : ::openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   const std::string path = "/proc/self/fdinfo/" + std::to_string(fd);
-  int info = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (!IsSelf(name)) ::close(fd);
-  if (info < 0) return std::nullopt;
+  // Read while `fd` is still open: its fdinfo goes with it.
   char buf[4096];
-  ssize_t n;
-  do {
-    n = ::read(info, buf, sizeof buf - 1);
-  } while (n < 0 && errno == EINTR);
-  ::close(info);
+  ssize_t n = -1;
+  if (int info = ::open(path.c_str(), O_RDONLY | O_CLOEXEC); info >= 0) {
+    do {
+      n = ::read(info, buf, sizeof buf - 1);
+    } while (n < 0 && errno == EINTR);
+    ::close(info);
+  }
+  if (!IsSelf(name)) ::close(fd);
   if (n <= 0) return std::nullopt;
   std::string_view text(buf, static_cast<size_t>(n));
   constexpr std::string_view kKey = "mnt_id:";
@@ -83,8 +86,6 @@ MountId MountIdFromFdinfo(int dirfd, const char* name) {
   return std::nullopt;
 }
 
-}  // namespace
-
 int StatWithMount(int dirfd, const char* name, struct stat* st, MountId* mount) {
   const char* path = IsSelf(name) ? "" : name;
   const int self = IsSelf(name) ? AT_EMPTY_PATH : 0;
@@ -100,16 +101,16 @@ int StatWithMount(int dirfd, const char* name, struct stat* st, MountId* mount) 
         *mount = sx.stx_mnt_id;
         return 0;
       }
-      *mount = MountIdFromHandle(dirfd, name);
-      if (!*mount) *mount = MountIdFromFdinfo(dirfd, name);
+      *mount = MountIdByHandle(dirfd, name);
+      if (!*mount) *mount = MountIdByFdinfo(dirfd, name);
       return 0;
     }
   } else if (errno != ENOSYS && errno != EINVAL) {
     return errno;
   }
   if (::fstatat(dirfd, path, st, self | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) != 0) return errno;
-  *mount = MountIdFromHandle(dirfd, name);
-  if (!*mount) *mount = MountIdFromFdinfo(dirfd, name);
+  *mount = MountIdByHandle(dirfd, name);
+  if (!*mount) *mount = MountIdByFdinfo(dirfd, name);
   return 0;
 }
 

@@ -31,6 +31,11 @@ using MountId = std::optional<uint64_t>;
 // resolves the name. Returns 0 or an errno.
 int StatWithMount(int dirfd, const char* name, struct stat* st, MountId* mount);
 
+// The fallbacks, each on its own (StatWithMount uses them when statx gives
+// no mount id; tests check they agree with it). nullopt when unavailable.
+MountId MountIdByHandle(int dirfd, const char* name);
+MountId MountIdByFdinfo(int dirfd, const char* name);
+
 // Whether (st, mount) is on the mount of the root (root_dev, root_mount).
 // An unknown mount id of the entry while the root's is known is "not on
 // it": when unsure, keep.

@@ -46,6 +46,14 @@ TEST_CASE("mount ids tell a same-file-system bind mount from its parent", "[file
   CHECK(*sub_mount != *root_mount);
   CHECK_FALSE(files::OnRootMount(root_st.st_dev, root_mount, sub_st, sub_mount));
   CHECK(files::OnRootMount(root_st.st_dev, root_mount, root_st, root_mount));
+  // The fallbacks for kernels without STATX_MNT_ID see the same ids.
+  int again = ::open((tmp / "root").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  REQUIRE(again >= 0);
+  CHECK(files::MountIdByHandle(again, nullptr) == root_mount);
+  CHECK(files::MountIdByHandle(again, "sub") == sub_mount);
+  CHECK(files::MountIdByFdinfo(again, nullptr) == root_mount);
+  CHECK(files::MountIdByFdinfo(again, "sub") == sub_mount);
+  ::close(again);
   // An entry whose mount id cannot be read, under a root whose can: kept.
   CHECK_FALSE(files::OnRootMount(root_st.st_dev, root_mount, root_st, std::nullopt));
 }
