@@ -35,6 +35,8 @@ Json RunSummary::ToJson() const {
               {"kept", kept},
               {"kept_by_hold", kept_by_hold},
               {"reconciled", reconciled},
+              {"undeletable", undeletable},
+              {"undeletable_by_target", undeletable_by_target},
               {"pruned", pruned},
               {"start_pruned", start_pruned},
               {"error", error.empty() ? Json(nullptr) : Json(error)}};
@@ -75,6 +77,15 @@ Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state) {
         if (d.is_object() && d.contains("exit_code") && d["exit_code"].is_number_integer())
           r.exit_code = d["exit_code"].get<int>();
         r.error = Str(d, "error");
+        if (d.is_object() && d.contains("targets") && d["targets"].is_array()) {
+          for (const Json& t : d["targets"]) {
+            if (!t.is_object() || !t.contains("undeletable") || !t["undeletable"].is_number_integer()) continue;
+            const int64_t n = t["undeletable"].get<int64_t>();
+            if (n <= 0) continue;
+            r.undeletable += n;
+            r.undeletable_by_target[Str(t, "category") + "/" + Str(t, "target")] += n;
+          }
+        }
         break;
       }
       case LedgerKind::kDelete: {

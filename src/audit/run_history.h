@@ -34,6 +34,10 @@ struct RunSummary {
   int64_t kept = 0;          // kept entries
   int64_t kept_by_hold = 0;  // of which the reason is a hold
   int64_t reconciled = 0;
+  // Due records the run could not delete (kept: immutable, a mount point...),
+  // per "category/target", from run_end's detail (SPEC 6.14).
+  int64_t undeletable = 0;
+  std::map<std::string, int64_t> undeletable_by_target;
   // Purge log entries the run anchored for pruning (its own retention).
   int64_t pruned = 0;
   // The run_start entry is gone because the purge log's retention pruned it.

@@ -331,6 +331,12 @@ Status AuditRuns(const CommandArgs& a) {
       *a.out << "\n";
     }
     if (r.pruned) *a.out << "      pruned from the purge log: " << r.pruned << " entries\n";
+    if (r.undeletable) {
+      std::string per;
+      for (const auto& [t, count] : r.undeletable_by_target)
+        per += (per.empty() ? "" : ", ") + t + " " + std::to_string(count);
+      *a.out << "      could not be deleted (kept): " << per << "\n";
+    }
   }
   return Status::Ok();
 }

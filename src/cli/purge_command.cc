@@ -53,7 +53,7 @@ Result<std::chrono::seconds> ParseRuntime(const std::string& text) {
 // Per category, summed over its targets: what the plan measured at the
 // start and what the run deleted.
 struct CategoryTotals {
-  int64_t due = 0, held = 0, floor_protected = 0, deletable = 0, deleted = 0, kept_changed = 0;
+  int64_t due = 0, held = 0, floor_protected = 0, deletable = 0, deleted = 0, kept_changed = 0, undeletable = 0;
 };
 
 std::map<std::string, CategoryTotals> TotalsByCategory(const PurgeReport& report) {
@@ -69,6 +69,7 @@ std::map<std::string, CategoryTotals> TotalsByCategory(const PurgeReport& report
     CategoryTotals& c = out[t.category];
     c.deleted += t.deleted;
     c.kept_changed += t.kept_changed;
+    c.undeletable += t.undeletable;
   }
   return out;
 }
@@ -76,10 +77,11 @@ std::map<std::string, CategoryTotals> TotalsByCategory(const PurgeReport& report
 // One line per category at the end of a run, for the journal.
 void LogCategorySummaries(const PurgeReport& report) {
   for (const auto& [name, c] : TotalsByCategory(report)) {
-    const int64_t left = std::max<int64_t>(0, c.deletable - c.deleted - c.kept_changed);
-    spdlog::info("category {}: {} deleted of {} deletable; {} due, {} held, {} floor-protected{}{}", name, c.deleted,
-                 c.deletable, c.due, c.held, c.floor_protected,
+    const int64_t left = std::max<int64_t>(0, c.deletable - c.deleted - c.kept_changed - c.undeletable);
+    spdlog::info("category {}: {} deleted of {} deletable; {} due, {} held, {} floor-protected{}{}{}", name,
+                 c.deleted, c.deletable, c.due, c.held, c.floor_protected,
                  c.kept_changed ? fmt::format(", {} kept (changed since selection)", c.kept_changed) : std::string(),
+                 c.undeletable ? fmt::format(", {} could not be deleted", c.undeletable) : std::string(),
                  left ? fmt::format(", {} left for the next run", left) : std::string());
   }
 }
@@ -119,10 +121,16 @@ MetricsFile PurgeMetrics(const PurgeReport* report, const Status& status, Timest
   m.Gauge("retention_held_records", "Due records a legal hold kept when the last run started, per category.");
   m.Gauge("retention_overdue_records",
           "Records past delete_after, not held and not floor-protected, left after the last run, per category.");
+  m.Gauge("retention_undeletable_records",
+          "Due records the last purge run could not delete (immutable, a mount point, ...), per category and "
+          "target; they are kept and each has a kept ledger entry saying why.");
   if (report) {
-    for (const auto& t : report->targets)
+    for (const auto& t : report->targets) {
       m.Add("retention_deleted_records", {{"category", t.category}, {"target", t.target}},
             static_cast<double>(t.deleted));
+      m.Add("retention_undeletable_records", {{"category", t.category}, {"target", t.target}},
+            static_cast<double>(t.undeletable));
+    }
     for (const auto& [name, c] : TotalsByCategory(*report)) {
       m.Add("retention_due_records", {{"category", name}}, static_cast<double>(c.due));
       m.Add("retention_held_records", {{"category", name}}, static_cast<double>(c.held));
@@ -232,7 +240,8 @@ Status RunPurgeCommand(const CommandArgs& a) {
     nlohmann::json targets = nlohmann::json::array();
     for (const auto& t : report->targets)
       targets.push_back({{"category", t.category}, {"target", t.target}, {"deleted", t.deleted},
-                         {"batches", t.batches}, {"kept_changed", t.kept_changed}});
+                         {"batches", t.batches}, {"kept_changed", t.kept_changed},
+                         {"undeletable", t.undeletable}});
     *a.out << nlohmann::json{{"run", report->run_id},
                              {"as_of", FormatTimestamp(report->as_of)},
                              {"outcome", report->outcome},
@@ -250,6 +259,7 @@ Status RunPurgeCommand(const CommandArgs& a) {
     for (const auto& t : report->targets) {
       *a.out << "  " << t.category << "/" << t.target << ": " << t.deleted << " deleted";
       if (t.kept_changed) *a.out << ", " << t.kept_changed << " kept (held or changed since selection)";
+      if (t.undeletable) *a.out << ", " << t.undeletable << " could not be deleted (kept; see the log)";
       *a.out << "\n";
     }
     *a.out << report->TotalDeleted() << " records deleted. Ledger head " << report->head_hash << "\n";

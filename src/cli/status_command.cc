@@ -115,6 +115,19 @@ Status RunStatusCommand(const CommandArgs& a) {
     warnings.push_back("no purge succeeded within " + max_age->ToString() + " (last success ended " +
                        last_success_at + "): the policy is configured but not applied");
   }
+  // The last run that ended: files the system refused to remove stay due
+  // run after run until someone looks (SPEC 6.14).
+  const audit::RunSummary* last_ended = nullptr;
+  for (const auto& r : runs)
+    if (r.end_seq != 0) last_ended = &r;
+  if (last_ended && last_ended->undeletable > 0) {
+    std::string per;
+    for (const auto& [t, n] : last_ended->undeletable_by_target)
+      per += (per.empty() ? "" : ", ") + t + " " + std::to_string(n);
+    warnings.push_back(std::to_string(last_ended->undeletable) + " files could not be deleted in the last run (run " +
+                       std::to_string(last_ended->id) + ": " + per + "); see `retention audit log --run " +
+                       std::to_string(last_ended->id) + " --kind kept`");
+  }
   if (overdue > 0)
     warnings.push_back(std::to_string(overdue) + " records are past their delete_after with no hold or floor keeping them");
 
@@ -143,6 +156,7 @@ Status RunStatusCommand(const CommandArgs& a) {
     }
     j["categories"] = cs;
     j["overdue"] = overdue;
+    j["undeletable_last_run"] = last_ended ? last_ended->undeletable : 0;
     j["compliant"] = overdue == 0 && !stale;
     j["warnings"] = warnings;
     *a.out << j.dump(2) << "\n";

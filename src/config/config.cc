@@ -2,6 +2,8 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <optional>
+#include <string_view>
 
 #include "calendar/cutoff.h"
 #include "config/toml_reader.h"
@@ -66,6 +68,40 @@ Status LoadLimits(TomlTableReader& r, Limits* limits) {
   return r.Finish();
 }
 
+// Directories a files store must not take as its root: a rule such as
+// paths = ["**"] under one would age out the system itself. Compared after
+// resolving symlinks and "..", so that "/var/../etc" or a link to /usr is
+// seen for what it is (on merged-/usr systems /bin is /usr/bin).
+bool IsSystemRoot(const std::string& p) {
+  static const char* const kRoots[] = {
+      "/",         "/bin",      "/boot",    "/dev",       "/etc",      "/home",       "/lib",
+      "/lib32",    "/lib64",    "/libx32",  "/proc",      "/root",     "/run",        "/sbin",
+      "/sys",      "/usr",      "/var",     "/usr/bin",   "/usr/sbin", "/usr/lib",    "/usr/lib32",
+      "/usr/lib64", "/usr/libx32", "/usr/local", "/usr/share"};
+  for (const char* r : kRoots)
+    if (p == r) return true;
+  return false;
+}
+
+std::string WithoutTrailingSlash(std::string p) {
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  return p;
+}
+
+// The system directory a root names, as written (made absolute and normal)
+// or as it resolves; nullopt for an ordinary root.
+std::optional<std::string> SystemRootOf(const fs::path& root) {
+  const std::string written = WithoutTrailingSlash(root.lexically_normal().string());
+  if (IsSystemRoot(written)) return written;
+  std::error_code ec;
+  const fs::path resolved = fs::weakly_canonical(root, ec);
+  if (!ec) {
+    const std::string text = WithoutTrailingSlash(resolved.lexically_normal().string());
+    if (IsSystemRoot(text)) return text;
+  }
+  return std::nullopt;
+}
+
 bool IsPlainStoreName(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s) {
@@ -88,7 +124,8 @@ Status LoadStore(const std::string& file, const fs::path& base_dir, const std::s
   if (name == kPurgeLogStore)
     return r.Error("store name '" + name + "' is reserved: it names retention's own purge log (the ledger in "
                    "the state database), which rules may give a schedule");
-  RETENTION_RETURN_IF_ERROR(r.CheckKeys({"type", "path", "root", "conninfo", "conninfo_env", "time_zone"}));
+  RETENTION_RETURN_IF_ERROR(
+      r.CheckKeys({"type", "path", "root", "allow_system_root", "conninfo", "conninfo_env", "time_zone"}));
   auto type = r.RequiredString("type");
   if (!type.ok()) return type.status();
   if (*type == "sqlite") store->type = StoreType::kSqlite;
@@ -106,6 +143,7 @@ Status LoadStore(const std::string& file, const fs::path& base_dir, const std::s
 
   // Keys of the other store types are mistakes, not options.
   for (auto [key, owner] : {std::pair{"path", StoreType::kSqlite}, std::pair{"root", StoreType::kFiles},
+                            std::pair{"allow_system_root", StoreType::kFiles},
                             std::pair{"conninfo", StoreType::kPostgres},
                             std::pair{"conninfo_env", StoreType::kPostgres}}) {
     if (owner != store->type && store->type != StoreType::kPostgres && table->contains(key))
@@ -125,6 +163,17 @@ Status LoadStore(const std::string& file, const fs::path& base_dir, const std::s
       auto root = r.RequiredString("root");
       if (!root.ok()) return root.status();
       store->root = Resolve(base_dir, *root);
+      auto allow = r.Boolean("allow_system_root");
+      if (!allow.ok()) return allow.status();
+      if (!allow->value_or(false)) {
+        if (auto system = SystemRootOf(store->root)) {
+          const std::string written = WithoutTrailingSlash(store->root.string());
+          const std::string shown = *system == written ? written : written + " (which is " + *system + ")";
+          return r.ErrorAtKey("root", "store '" + name + "': root " + shown +
+                                          " is a system directory; name the directory that holds the data, or "
+                                          "set allow_system_root = true if you really mean it");
+        }
+      }
       break;
     }
     case StoreType::kPostgres:

@@ -227,21 +227,32 @@ Status PurgeRun::DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, Ta
   FaultPoint("after_delete");
 
   std::vector<LedgerEntry> entries;
-  entries.reserve(deleted->size());
-  for (const DeletedRecord& r : *deleted)
+  entries.reserve(batch.size());
+  for (const DeletedRecord& r : deleted->deleted)
     entries.push_back(BatchEntry(LedgerKind::kDelete, d, r.key, r.clock, r.subject, cutoff, rule));
+  // Candidates the store itself left (refused by the system, locked,
+  // changed): it says why, as a value; the entry's "skip" names the reason
+  // for readers (audit runs, status), "reason" words it for people.
+  int64_t undeletable = 0;
+  std::set<std::string> accounted;
+  for (const DeletedRecord& r : deleted->deleted) accounted.insert(r.key);
+  for (const SkippedRecord& r : deleted->skipped) {
+    if (!accounted.insert(r.key).second) continue;
+    if (r.reason == SkipReason::kUndeletable) ++undeletable;
+    LedgerEntry e = BatchEntry(LedgerKind::kKept, d, r.key, r.clock, r.subject, cutoff, rule);
+    e.detail = nlohmann::json{{"reason", r.detail}, {"skip", SkipReasonName(r.reason)}}.dump();
+    entries.push_back(std::move(e));
+  }
   // Candidates the delete's re-check kept (a hold placed since, a clock
-  // that moved, a file that changed): the ledger says which and why.
-  if (deleted->size() < batch.size()) {
-    std::set<std::string> gone;
-    for (const DeletedRecord& r : *deleted) gone.insert(r.key);
+  // that moved, a row updated in place): the ledger says which and why.
+  if (accounted.size() < batch.size()) {
     std::vector<Candidate> kept;
     for (const Candidate& c : batch)
-      if (!gone.count(c.key)) kept.push_back(c);
+      if (accounted.insert(c.key).second) kept.push_back(c);
     // Another record under a selected key (a row updated in place or its
-    // rowid reused, a file re-created or rewritten) was kept by the delete's
-    // identity check: the reason says so first. Only a reason: when the
-    // store cannot tell, the record's facts alone give it.
+    // rowid reused) was kept by the delete's identity check: the reason says
+    // so first. Only a reason: when the store cannot tell, the record's
+    // facts alone give it.
     auto presence = (*store)->Exist(*d.target, kept);
     for (size_t i = 0; i < kept.size(); ++i) {
       const Candidate& c = kept[i];
@@ -253,8 +264,7 @@ Status PurgeRun::DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, Ta
       } else {
         RecordVerdict verdict = JudgeRecord(d, c.key, *facts);
         if (verdict.deletable)
-          reason = replaced ? "changed since selection"
-                            : "held under an overlapping rule, or skipped by the store (locked or changed file)";
+          reason = replaced ? "changed since selection" : "held under an overlapping rule, or changed during the delete";
         else
           reason = replaced ? "changed since selection; now " + verdict.reason : verdict.reason;
       }
@@ -265,11 +275,13 @@ Status PurgeRun::DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, Ta
   }
   RETENTION_RETURN_IF_ERROR(state_->SettlePending(*pending_id, entries));
   FaultPoint("after_settle");
-  outcome->deleted += static_cast<int64_t>(deleted->size());
-  outcome->kept_changed += static_cast<int64_t>(batch.size() - deleted->size());
+  const auto went = static_cast<int64_t>(deleted->deleted.size());
+  outcome->deleted += went;
+  outcome->undeletable += undeletable;
+  outcome->kept_changed += static_cast<int64_t>(batch.size()) - went - undeletable;
   ++outcome->batches;
   if (options_.on_batch) {
-    progress_.deleted += static_cast<int64_t>(deleted->size());
+    progress_.deleted += went;
     ++progress_.batches;
     progress_.category = d.category->name;
     progress_.target = d.target->name;
@@ -426,6 +438,10 @@ Result<PurgeReport> PurgeRun::Run() {
                    outcome.batches,
                    outcome.kept_changed ? fmt::format(", {} kept (changed since selection)", outcome.kept_changed)
                                         : std::string());
+      if (outcome.undeletable)
+        spdlog::warn("{}/{}: {} due records could not be deleted (kept; see `retention audit log --run {} "
+                     "--kind kept`)",
+                     outcome.category, outcome.target, outcome.undeletable, run_id_);
     }
     report.targets.push_back(std::move(outcome));
   }
@@ -449,7 +465,8 @@ Result<PurgeReport> PurgeRun::Run() {
                           {"target", t.target},
                           {"deleted", t.deleted},
                           {"batches", t.batches},
-                          {"kept_changed", t.kept_changed}});
+                          {"kept_changed", t.kept_changed},
+                          {"undeletable", t.undeletable}});
   detail["targets"] = per_target;
   detail["deleted"] = report.TotalDeleted();
   if (!report.status.ok()) detail["error"] = report.status.message();

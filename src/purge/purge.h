@@ -76,6 +76,9 @@ struct TargetOutcome {
   int64_t deleted = 0;
   int64_t batches = 0;
   int64_t kept_changed = 0;  // selected, but no longer deletable at delete time
+  // Due and deletable, but the store could not remove them (an immutable
+  // file, a mount point...): kept with a ledger entry saying why (SPEC 6.14).
+  int64_t undeletable = 0;
 };
 
 struct PurgeReport {

@@ -1,7 +1,9 @@
 #include "stores/files_store.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,6 +43,35 @@ std::string FileIdentity(const struct stat& st) {
   return std::to_string(static_cast<uint64_t>(st.st_dev)) + ":" + std::to_string(static_cast<uint64_t>(st.st_ino)) +
          ":" + std::to_string(static_cast<int64_t>(st.st_size)) + ":" +
          std::to_string(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+}
+
+// The inode flags (chattr) of an open file or directory; 0 when the file
+// system has none.
+int InodeFlags(int fd) {
+  int flags = 0;
+  if (fd < 0 || ::ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0) return 0;
+  return flags;
+}
+
+// Why unlinkat refused a file, for the kept entry and the log: the errno's
+// text and, when it can be seen, its cause. `fd` is the open file or -1;
+// `dirfd` its directory (O_PATH).
+std::string UndeletableDetail(int err, int dirfd, int fd, const struct stat& st) {
+  std::string why = "cannot be deleted: " + Errno(err);
+  if (err == EBUSY) return why + " (a mount point)";
+  if (err == EROFS) return why;
+  const int file_flags = InodeFlags(fd);
+  if (file_flags & FS_IMMUTABLE_FL) return why + " (immutable)";
+  if (file_flags & FS_APPEND_FL) return why + " (append-only)";
+  UniqueFd dir(::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  const int dir_flags = InodeFlags(dir.get());
+  if (dir_flags & FS_IMMUTABLE_FL) return why + " (its directory is immutable)";
+  if (dir_flags & FS_APPEND_FL) return why + " (its directory is append-only)";
+  struct stat dst;
+  if (::fstat(dirfd, &dst) == 0 && (dst.st_mode & S_ISVTX) && st.st_uid != ::geteuid() && dst.st_uid != ::geteuid())
+    return why + " (another user's file in a sticky directory)";
+  if (err == EACCES) return why + " (no write permission on its directory)";
+  return why;
 }
 
 // Where a file stands under a decision. The order of the checks is the
@@ -213,10 +244,11 @@ class FilesCursor : public CandidateCursor {
 
 class FilesStore : public Store {
  public:
-  FilesStore(StoreConfig config, bool read_only, UniqueFd root_fd, dev_t dev, ino_t ino)
+  FilesStore(StoreConfig config, bool read_only, UniqueFd root_fd, dev_t dev, files::MountId mount, ino_t ino)
       : config_(std::move(config)), read_only_(read_only), root_fd_(std::move(root_fd)), root_ino_(ino) {
     root_.fd = root_fd_.get();
     root_.dev = dev;
+    root_.mount = mount;
     root_.store = config_.name;
     root_.path = config_.root.string();
   }
@@ -228,8 +260,7 @@ class FilesStore : public Store {
   Result<int64_t> CountCovered(const Category& category, const Target& target, const HoldSet& holds,
                                const TimeZone& zone) override;
   Result<std::unique_ptr<CandidateCursor>> OpenCursor(const TargetDecision& decision) override;
-  Result<std::vector<DeletedRecord>> DeleteBatch(const TargetDecision& decision,
-                                                 const std::vector<Candidate>& batch) override;
+  Result<BatchResult> DeleteBatch(const TargetDecision& decision, const std::vector<Candidate>& batch) override;
   Result<std::vector<Presence>> Exist(const Target& target, const std::vector<Candidate>& records) override;
   Result<RecordFacts> Lookup(const TargetDecision& decision, const std::string& key) override;
 
@@ -246,11 +277,17 @@ class FilesStore : public Store {
   };
   int OpenParent(const std::vector<std::string_view>& parts, std::string_view dir, ParentCache* cache);
 
-  // Deletes one candidate if it is still deletable. Returns false when the
-  // file stays (gone, changed, kept, locked, unsafe path); a Status only for
-  // an error that must stop the purge.
-  Result<bool> DeleteOne(const FileEvaluator& ev, const Candidate& c, ParentCache* cache,
-                         DeletedRecord* deleted);
+  // Deletes one candidate if it is still deletable, adding it to
+  // out->deleted; a file the store itself leaves (locked, changed, unsafe
+  // path, refused by the system) goes to out->skipped with the reason; one
+  // the decision keeps, or gone, to neither. A Status only for an error that
+  // must stop the purge.
+  Status DeleteOne(const FileEvaluator& ev, const Candidate& c, ParentCache* cache, BatchResult* out);
+
+  // For log lines: the file as the operator knows it.
+  std::string FullPath(const std::string& key) const {
+    return root_.path + (root_.path.empty() || root_.path.back() == '/' ? "" : "/") + key;
+  }
 
   StoreConfig config_;
   bool read_only_;
@@ -333,15 +370,19 @@ Result<std::unique_ptr<CandidateCursor>> FilesStore::OpenCursor(const TargetDeci
   return std::unique_ptr<CandidateCursor>(std::move(cursor));
 }
 
-Result<bool> FilesStore::DeleteOne(const FileEvaluator& ev, const Candidate& c, ParentCache* cache,
-                                   DeletedRecord* deleted) {
+Status FilesStore::DeleteOne(const FileEvaluator& ev, const Candidate& c, ParentCache* cache, BatchResult* out) {
+  // The store's own reasons to leave a file: recorded by the caller as a
+  // kept entry with this reason, and logged here naming the file.
+  auto skip = [&](SkipReason reason, const std::string& detail) {
+    spdlog::warn("{}: not deleting {}: {}", Prefix(), FullPath(c.key), detail);
+    out->skipped.push_back(SkippedRecord{c.key, c.clock, c.subject, reason, detail});
+    return Status::Ok();
+  };
   std::vector<std::string_view> parts;
   // The key is used only through the safe walk below, and only when it is a
   // file of this target: a stale or edited plan cannot name anything else.
-  if (!files::SplitKey(c.key, &parts) || !ev.globs().Matches(c.key)) {
-    spdlog::warn("{}: not deleting '{}': not a path the target selects", Prefix(), c.key);
-    return false;
-  }
+  if (!files::SplitKey(c.key, &parts) || !ev.globs().Matches(c.key))
+    return skip(SkipReason::kChanged, "not a path the target selects");
   const std::string_view key(c.key);
   const std::string leaf(parts.back());
   const std::string_view dir = key.substr(0, key.size() - leaf.size());
@@ -349,18 +390,15 @@ Result<bool> FilesStore::DeleteOne(const FileEvaluator& ev, const Candidate& c, 
   if (int err = OpenParent(parts, dir, cache); err != 0) {
     switch (err) {
       case ENOENT:
-        return false;  // already gone
+        return Status::Ok();  // already gone
       case ELOOP:
       case ENOTDIR:
       case EXDEV:
-        spdlog::warn("{}: not deleting {}: a directory on its path is now a symlink, not a directory, "
-                     "or on another file system",
-                     Prefix(), c.key);
-        return false;
+        return skip(SkipReason::kChanged,
+                    "a directory on its path is now a symlink, not a directory, or another mount");
       case EACCES:
       case EPERM:
-        spdlog::warn("{}: not deleting {}: {}", Prefix(), c.key, Errno(err));
-        return false;
+        return skip(SkipReason::kUndeletable, "cannot be deleted: cannot open its directory: " + Errno(err));
       default:
         return Status::IoError(Prefix() + ": " + c.key + ": " + Errno(err));
     }
@@ -378,113 +416,112 @@ Result<bool> FilesStore::DeleteOne(const FileEvaluator& ev, const Candidate& c, 
   UniqueFd fd(::openat(dirfd, leaf.c_str(), flags | O_NOATIME));
   if (!fd.valid() && errno == EPERM) fd.Reset(::openat(dirfd, leaf.c_str(), flags));  // not our file
   if (fd.valid()) {
-    if (::fstat(fd.get(), &st) != 0) return Status::IoError(Prefix() + ": " + c.key + ": " + Errno(errno));
-    if (!S_ISREG(st.st_mode) || st.st_dev != root_.dev) {
-      spdlog::warn("{}: not deleting {}: no longer a regular file", Prefix(), c.key);
-      return false;
-    }
+    files::MountId mount;
+    if (int err = files::StatWithMount(fd.get(), nullptr, &st, &mount); err != 0)
+      return Status::IoError(Prefix() + ": " + c.key + ": " + Errno(err));
+    if (!S_ISREG(st.st_mode)) return skip(SkipReason::kChanged, "no longer a regular file");
+    // A file bind mount (unlinkat would say EBUSY), or one from another
+    // file system: what is mounted there is not this store's.
+    if (!files::OnRootMount(root_.dev, root_.mount, st, mount))
+      return skip(SkipReason::kUndeletable, "cannot be deleted: a mount point");
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
-      if (err == EWOULDBLOCK) {
-        spdlog::warn("{}: skipping {}: another process holds a lock on it", Prefix(), c.key);
-      } else {
-        spdlog::warn("{}: not deleting {}: cannot check for a lock: {}", Prefix(), c.key, Errno(err));
-      }
-      return false;
+      if (err == EWOULDBLOCK) return skip(SkipReason::kLocked, "another process holds a lock on it");
+      return skip(SkipReason::kLocked, "cannot check for a lock: " + Errno(err));
     }
   } else {
     const int err = errno;
     switch (err) {
       case ENOENT:
-        return false;  // already gone
+        return Status::Ok();  // already gone
       case ELOOP:
       case ENXIO:  // a socket
-        spdlog::warn("{}: not deleting {}: no longer a regular file", Prefix(), c.key);
-        return false;
+        return skip(SkipReason::kChanged, "no longer a regular file");
       case EACCES:
       case EPERM:
-        break;  // unreadable: decided on fstatat below
+        break;  // unreadable: decided on its stat below
       default:
-        spdlog::warn("{}: not deleting {}: cannot open it to check for a lock: {}", Prefix(), c.key, Errno(err));
-        return false;
+        return skip(SkipReason::kLocked, "cannot open it to check for a lock: " + Errno(err));
     }
     // Not readable by this user, so not lockable by us either; unlinking
     // needs only the directory. As tmpfiles, decide on its stat.
-    if (::fstatat(dirfd, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      const int e = errno;
-      if (e == ENOENT) return false;
-      spdlog::warn("{}: not deleting {}: {}", Prefix(), c.key, Errno(e));
-      return false;
+    files::MountId mount;
+    if (int e = files::StatWithMount(dirfd, leaf.c_str(), &st, &mount); e != 0) {
+      if (e == ENOENT) return Status::Ok();
+      return skip(SkipReason::kChanged, "cannot read its metadata: " + Errno(e));
     }
-    if (!S_ISREG(st.st_mode) || st.st_dev != root_.dev) {
-      spdlog::warn("{}: not deleting {}: no longer a regular file", Prefix(), c.key);
-      return false;
-    }
+    if (!S_ISREG(st.st_mode)) return skip(SkipReason::kChanged, "no longer a regular file");
+    if (!files::OnRootMount(root_.dev, root_.mount, st, mount))
+      return skip(SkipReason::kUndeletable, "cannot be deleted: a mount point");
     spdlog::debug("{}: {}: cannot open to check for a lock ({}); deciding on its stat", Prefix(), c.key,
                   Errno(err));
   }
 
   // The file selected, or another one under its name since (re-created,
   // rewritten in place): only the selected file may go (SPEC 6.2).
-  if (c.identity && FileIdentity(st) != *c.identity) {
-    spdlog::warn("{}: not deleting {}: changed since selection (another file, or rewritten)", Prefix(), c.key);
-    return false;
-  }
+  if (c.identity && FileIdentity(st) != *c.identity)
+    return skip(SkipReason::kChanged, "changed since selection (another file, or rewritten)");
 
   // The re-check: clock from this fresh stat or the name, floors, and the
-  // holds the caller re-read just before this batch.
+  // holds the caller re-read just before this batch. What it keeps the
+  // caller judges and records (a reason of the decision, not the store's).
   FileClock clock;
   const Verdict v = ev.Evaluate(key, leaf, st, &clock);
   if (v != Verdict::kDeletable) {
     static constexpr const char* kWhy[] = {"undated", "no longer due", "held", "protected by a floor", ""};
     spdlog::debug("{}: keeping {}: {}", Prefix(), c.key, kWhy[static_cast<int>(v)]);
-    return false;
+    return Status::Ok();
   }
   // A candidate known by name and clock only (a saved plan): the clock is
   // what identity it has.
-  if (!c.identity && !c.clock.empty() && clock.text != c.clock) {
-    spdlog::warn("{}: not deleting {}: changed since selection (its clock is now {})", Prefix(), c.key, clock.text);
-    return false;
-  }
+  if (!c.identity && !c.clock.empty() && clock.text != c.clock)
+    return skip(SkipReason::kChanged, "changed since selection (its clock is now " + clock.text + ")");
   // unlinkat goes by name, and the name may have been given to another file
   // since the open (a rename over it): stat the name once more, just before
   // the unlink, and unlink only when it still names the file judged above.
   struct stat now;
   if (::fstatat(dirfd, leaf.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0) {
     const int err = errno;
-    if (err == ENOENT) return false;  // someone else removed it: not ours to record
-    spdlog::warn("{}: not deleting {}: {}", Prefix(), c.key, Errno(err));
-    return false;
+    if (err == ENOENT) return Status::Ok();  // someone else removed it: not ours to record
+    return skip(SkipReason::kChanged, "cannot stat it again before deleting: " + Errno(err));
   }
-  if (!S_ISREG(now.st_mode) || FileIdentity(now) != FileIdentity(st)) {
-    spdlog::warn("{}: not deleting {}: changed since selection (another file, or rewritten)", Prefix(), c.key);
-    return false;
-  }
+  if (!S_ISREG(now.st_mode) || FileIdentity(now) != FileIdentity(st))
+    return skip(SkipReason::kChanged, "changed since selection (another file, or rewritten)");
   if (::unlinkat(dirfd, leaf.c_str(), 0) != 0) {
     const int err = errno;
-    if (err == ENOENT) return false;  // someone else removed it: not ours to record
-    return Status::IoError(Prefix() + ": cannot delete " + c.key + ": " + Errno(err));
+    switch (err) {
+      case ENOENT:
+        return Status::Ok();  // someone else removed it: not ours to record
+      // The system refuses this one file (SPEC 6.14): an immutable or
+      // append-only file or directory, another user's file in a sticky
+      // directory, a mount point, a read-only file system. Kept and
+      // reported; the rest of the run goes on. Anything else (EIO, ...) is
+      // an unknown state: stop.
+      case EPERM:
+      case EACCES:
+      case EBUSY:
+      case EROFS:
+        return skip(SkipReason::kUndeletable, UndeletableDetail(err, dirfd, fd.get(), st));
+      default:
+        return Status::IoError(Prefix() + ": cannot delete " + c.key + ": " + Errno(err));
+    }
   }
-  *deleted = DeletedRecord{c.key, clock.text, ""};
-  return true;
+  out->deleted.push_back(DeletedRecord{c.key, clock.text, ""});
+  return Status::Ok();
 }
 
-Result<std::vector<DeletedRecord>> FilesStore::DeleteBatch(const TargetDecision& decision,
-                                                           const std::vector<Candidate>& batch) {
+Result<BatchResult> FilesStore::DeleteBatch(const TargetDecision& decision, const std::vector<Candidate>& batch) {
   if (read_only_) return Status::Internal(Prefix() + ": opened read-only; refusing to delete");
   auto ev = FileEvaluator::Make(config_, decision, decision.holds);
   if (!ev.ok()) return ev.status();
-  std::vector<DeletedRecord> deleted;
+  BatchResult result;
   ParentCache cache;
   for (const Candidate& c : batch) {
-    DeletedRecord d;
     // On an error, the files already removed in this batch are not returned:
     // the purge keeps the batch pending and reconciles it through Exist().
-    auto gone = DeleteOne(*ev, c, &cache, &d);
-    if (!gone.ok()) return gone.status();
-    if (*gone) deleted.push_back(std::move(d));
+    RETENTION_RETURN_IF_ERROR(DeleteOne(*ev, c, &cache, &result));
   }
-  return deleted;
+  return result;
 }
 
 Result<std::vector<Presence>> FilesStore::Exist(const Target& target, const std::vector<Candidate>& records) {
@@ -568,11 +605,13 @@ Result<RecordFacts> FilesStore::Lookup(const TargetDecision& decision, const std
   UniqueFd dir(fd);
   const std::string leaf(parts.back());
   struct stat st;
-  if (::fstatat(dir.get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return facts;
-    return Status::IoError(Prefix() + ": " + key + ": " + Errno(errno));
+  files::MountId mount;
+  if (int err = files::StatWithMount(dir.get(), leaf.c_str(), &st, &mount); err != 0) {
+    if (err == ENOENT || err == ENOTDIR) return facts;
+    return Status::IoError(Prefix() + ": " + key + ": " + Errno(err));
   }
-  if (!S_ISREG(st.st_mode) || st.st_dev != root_.dev) return facts;  // symlinks are never records
+  // Symlinks and mount points are never records.
+  if (!S_ISREG(st.st_mode) || !files::OnRootMount(root_.dev, root_.mount, st, mount)) return facts;
   facts.exists = true;
   facts.matches_filters = ev->globs().Matches(key);
   FileClock clock;
@@ -667,11 +706,17 @@ Result<std::unique_ptr<Store>> OpenFilesStore(const StoreConfig& config, bool re
     return Status::Unavailable(prefix + ": root " + root + ": " + why);
   }
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return Status::Unavailable(prefix + ": root " + root + ": " + Errno(errno));
+  files::MountId mount;
+  if (int err = files::StatWithMount(fd.get(), nullptr, &st, &mount); err != 0)
+    return Status::Unavailable(prefix + ": root " + root + ": " + Errno(err));
+  if (!mount)
+    spdlog::warn("{}: cannot read mount ids here (no statx, name_to_handle_at or /proc); bind mounts under "
+                 "{} cannot be told apart and only other file systems are skipped",
+                 prefix, root);
   StoreConfig copy = config;
   copy.root = root;
   return std::unique_ptr<Store>(
-      std::make_unique<FilesStore>(std::move(copy), read_only, std::move(fd), st.st_dev, st.st_ino));
+      std::make_unique<FilesStore>(std::move(copy), read_only, std::move(fd), st.st_dev, mount, st.st_ino));
 }
 
 }  // namespace retention

@@ -30,6 +30,12 @@ bool SplitKey(std::string_view key, std::vector<std::string_view>* parts) {
   }
 }
 
+bool FdOnRootMount(const RootDir& root, int fd, struct stat* st) {
+  MountId mount;
+  if (StatWithMount(fd, nullptr, st, &mount) != 0) return false;
+  return OnRootMount(root.dev, root.mount, *st, mount);
+}
+
 int OpenDirUnder(const RootDir& root, const std::vector<std::string_view>& parts, size_t count,
                  int flags) {
   UniqueFd current(::openat(root.fd, ".", flags | O_DIRECTORY | O_CLOEXEC));
@@ -47,10 +53,11 @@ int OpenDirUnder(const RootDir& root, const std::vector<std::string_view>& parts
         return -ELOOP;
       return -err;
     }
-    if (::fstat(next.get(), &st) != 0) return -errno;
+    MountId mount;
+    if (int err = StatWithMount(next.get(), nullptr, &st, &mount); err != 0) return -err;
     if (S_ISLNK(st.st_mode)) return -ELOOP;
     if (!S_ISDIR(st.st_mode)) return -ENOTDIR;
-    if (st.st_dev != root.dev) return -EXDEV;
+    if (!OnRootMount(root.dev, root.mount, st, mount)) return -EXDEV;
     current = std::move(next);
   }
   return current.Release();
@@ -113,8 +120,13 @@ void DirWalker::Push(const std::string& name, GlobSet::State state) {
     spdlog::warn("store '{}': skipping directory {}: {}", root_.store, where, std::strerror(errno));
     return;
   }
+  // Checked again on the open directory: it may have become a mount point
+  // since the walk looked at it by name.
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_dev != root_.dev) return;
+  if (!FdOnRootMount(root_, fd.get(), &st) || !S_ISDIR(st.st_mode)) {
+    spdlog::debug("store '{}': not crossing into {}: another mount", root_.store, where);
+    return;
+  }
   Frame f;
   if (int err = ListDir(fd.get(), &f.entries); err != 0) {
     spdlog::warn("store '{}': skipping directory {}: {}", root_.store, where, std::strerror(err));
@@ -135,7 +147,7 @@ void DirWalker::Push(const std::string& name, GlobSet::State state) {
 bool DirWalker::Reopen(Frame& frame, int child_fd) {
   auto same = [&](int fd) {
     struct stat st;
-    return ::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_dev == frame.dev && st.st_ino == frame.ino;
+    return FdOnRootMount(root_, fd, &st) && S_ISDIR(st.st_mode) && st.st_dev == frame.dev && st.st_ino == frame.ino;
   };
   if (child_fd >= 0) {
     UniqueFd up(::openat(child_fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -191,15 +203,23 @@ Result<bool> DirWalker::Next(WalkEntry* out) {
     if (!file_match && child.empty()) continue;
 
     struct stat st;
-    if (::fstatat(f.fd.get(), e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno != ENOENT)
-        spdlog::warn("store '{}': skipping {}{}: {}", root_.store, path_, e.name, std::strerror(errno));
+    MountId mount;
+    if (int err = StatWithMount(f.fd.get(), e.name.c_str(), &st, &mount); err != 0) {
+      if (err != ENOENT)
+        spdlog::warn("store '{}': skipping {}{}: {}", root_.store, path_, e.name, std::strerror(err));
       continue;
     }
+    const bool on_root_mount = OnRootMount(root_.dev, root_.mount, st, mount);
     if (S_ISREG(st.st_mode)) {
       // The type may have changed since readdir: decide on the fresh stat.
       if (!maybe_file) file_match = globs_.MatchesFile(f.state, e.name);
       if (!file_match) continue;
+      if (!on_root_mount) {
+        // A file bind mount: what is mounted there is not ours, and the
+        // name cannot be unlinked anyway (EBUSY).
+        spdlog::debug("store '{}': skipping {}{}: a mount point", root_.store, path_, e.name);
+        continue;
+      }
       out->key = path_;
       out->key += e.name;
       out->name_begin = path_.size();
@@ -209,8 +229,8 @@ Result<bool> DirWalker::Next(WalkEntry* out) {
     if (S_ISDIR(st.st_mode)) {
       if (!maybe_dir) child = globs_.Enter(f.state, e.name);
       if (child.empty()) continue;
-      if (st.st_dev != root_.dev) {
-        spdlog::debug("store '{}': not crossing into {}{}: another file system", root_.store, path_, e.name);
+      if (!on_root_mount) {
+        spdlog::debug("store '{}': not crossing into {}{}: another mount", root_.store, path_, e.name);
         continue;
       }
       const std::string name = e.name;  // Push grows the stack

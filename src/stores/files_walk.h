@@ -3,7 +3,9 @@
 // Everything is opened relative to directory descriptors with O_NOFOLLOW:
 // a symbolic link is never followed, never descended into and never a
 // record (this version selects regular files only); a directory on another
-// device than the root (a mount point) is never entered. Keys are paths
+// mount than the root -- another file system or a bind mount of the same
+// one, told apart by mount id (files_mount.h) -- is never entered, and a file
+// that is a mount point (a file bind mount) is never a record. Keys are paths
 // relative to the root, resolved again from the root descriptor one
 // component at a time whenever they are used (OpenDirUnder), never handed
 // to a path-based call.
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "stores/files_glob.h"
+#include "stores/files_mount.h"
 #include "util/status.h"
 
 namespace retention::files {
@@ -50,6 +53,7 @@ class UniqueFd {
 struct RootDir {
   int fd = -1;
   dev_t dev = 0;
+  MountId mount;      // the root's mount id; nullopt: unavailable here
   std::string store;  // store name, for messages
   std::string path;   // the configured root, for messages
 };
@@ -58,11 +62,14 @@ struct RootDir {
 // empty, "." or ".." component, or a NUL byte: such a key names nothing.
 bool SplitKey(std::string_view key, std::vector<std::string_view>* parts);
 
+// Whether an open descriptor (O_PATH or not) is on the root's mount.
+bool FdOnRootMount(const RootDir& root, int fd, struct stat* st);
+
 // Opens the directory reached by the first `count` of `parts` under the
 // root, one openat(O_DIRECTORY|O_NOFOLLOW) per component, each checked to be
-// on the root's device. `flags` adds O_PATH or O_RDONLY. Returns the fd, or
+// on the root's mount. `flags` adds O_PATH or O_RDONLY. Returns the fd, or
 // -errno: -ENOENT gone; -ELOOP a component is a symlink; -ENOTDIR a component
-// is a file or other non-directory; -EXDEV on another device; others as is.
+// is a file or other non-directory; -EXDEV on another mount; others as is.
 int OpenDirUnder(const RootDir& root, const std::vector<std::string_view>& parts, size_t count,
                  int flags);
 

@@ -156,7 +156,7 @@ class PurgeLogStore final : public Store {
     return std::unique_ptr<CandidateCursor>(new PrefixCursor(state_.get(), d, pruned));
   }
 
-  Result<std::vector<DeletedRecord>> DeleteBatch(const TargetDecision&, const std::vector<Candidate>&) override {
+  Result<BatchResult> DeleteBatch(const TargetDecision&, const std::vector<Candidate>&) override {
     return Status::Internal("the purge log is pruned behind an anchor (purge/purge_log_prune.h), not deleted in batches");
   }
 

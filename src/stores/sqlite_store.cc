@@ -54,7 +54,7 @@ class SqliteStore : public Store {
   Result<int64_t> CountCovered(const Category& category, const Target& target, const HoldSet& holds,
                                const TimeZone& zone) override;
   Result<std::unique_ptr<CandidateCursor>> OpenCursor(const TargetDecision& decision) override;
-  Result<std::vector<DeletedRecord>> DeleteBatch(const TargetDecision& decision,
+  Result<BatchResult> DeleteBatch(const TargetDecision& decision,
                                                  const std::vector<Candidate>& batch) override;
   Result<std::vector<Presence>> Exist(const Target& target, const std::vector<Candidate>& records) override;
   Result<RecordFacts> Lookup(const TargetDecision& decision, const std::string& key) override;
@@ -294,11 +294,13 @@ void BindKey(SqliteStatement& stmt, int index, const std::string& key, bool as_i
   stmt.BindText(index, key);
 }
 
-Result<std::vector<DeletedRecord>> SqliteStore::DeleteBatch(const TargetDecision& decision,
-                                                            const std::vector<Candidate>& batch) {
+Result<BatchResult> SqliteStore::DeleteBatch(const TargetDecision& decision, const std::vector<Candidate>& batch) {
   if (read_only_) return Status::Internal(Label() + " was opened read-only");
-  std::vector<DeletedRecord> deleted;
-  if (batch.empty()) return deleted;
+  // A row is never skipped by the store itself: the DELETE re-evaluates
+  // the decision, and what it leaves is judged by the caller.
+  BatchResult result;
+  std::vector<DeletedRecord>& deleted = result.deleted;
+  if (batch.empty()) return result;
   auto prepared = Prepare(decision);
   if (!prepared.ok()) return prepared.status();
   PointHeldAt(decision);
@@ -382,7 +384,7 @@ Result<std::vector<DeletedRecord>> SqliteStore::DeleteBatch(const TargetDecision
     }
   }
   if (Status s = db_->Exec("COMMIT"); !s.ok()) return rollback(s.WithContext(Label()));
-  return deleted;
+  return result;
 }
 
 Result<std::vector<Presence>> SqliteStore::Exist(const Target& target, const std::vector<Candidate>& records) {

@@ -6,6 +6,15 @@
 
 namespace retention {
 
+const char* SkipReasonName(SkipReason reason) {
+  switch (reason) {
+    case SkipReason::kUndeletable: return "undeletable";
+    case SkipReason::kLocked: return "locked";
+    case SkipReason::kChanged: return "changed";
+  }
+  return "changed";
+}
+
 Result<std::unique_ptr<Store>> OpenStore(const StoreConfig& config, bool read_only) {
   switch (config.type) {
     case StoreType::kSqlite: return OpenSqliteStore(config, read_only);

@@ -107,6 +107,36 @@ struct DeletedRecord {
   std::string subject;
 };
 
+// Why a store's delete left a selected record in place, when the reason is
+// the store's own and not the decision's (a hold, a floor, a clock that
+// moved: those the caller judges from Lookup). A value, so that nobody
+// parses the words back (STYLE "Reasons are values").
+enum class SkipReason {
+  kUndeletable,  // the system refused to remove it: permission, immutable,
+                 // read-only file system, a mount point (SPEC 6.14)
+  kLocked,       // another process holds a lock on it
+  kChanged,      // no longer what was selected: not a regular file, or a
+                 // symlink or another mount on its path
+};
+
+// "undeletable", "locked", "changed": the ledger's word for a SkipReason.
+const char* SkipReasonName(SkipReason reason);
+
+struct SkippedRecord {
+  std::string key;
+  std::string clock;
+  std::string subject;
+  SkipReason reason = SkipReason::kChanged;
+  std::string detail;  // for people: "cannot be deleted: Operation not permitted (immutable)"
+};
+
+// What one DeleteBatch did. Every candidate is in at most one of the two
+// lists; one in neither stayed for a reason of the decision (or is gone).
+struct BatchResult {
+  std::vector<DeletedRecord> deleted;
+  std::vector<SkippedRecord> skipped;
+};
+
 // Everything a store knows about one record, for `explain`.
 struct RecordFacts {
   bool exists = false;
@@ -166,9 +196,11 @@ class Store {
 
   // Deletes those of `batch` that are still deletable under `decision` (its
   // holds re-read by the caller just before), in one short transaction, and
-  // returns exactly what went. Read-only stores refuse.
-  virtual Result<std::vector<DeletedRecord>> DeleteBatch(const TargetDecision& decision,
-                                                         const std::vector<Candidate>& batch) = 0;
+  // returns exactly what went, and what the store itself could not or would
+  // not remove, with the reason. A record the system refuses to remove is
+  // skipped, not an error: one undeletable record never stops the rest
+  // (SPEC 6.14); an error (I/O) stops the run. Read-only stores refuse.
+  virtual Result<BatchResult> DeleteBatch(const TargetDecision& decision, const std::vector<Candidate>& batch) = 0;
 
   // For crash reconciliation and the ledger's kept reasons: where each of
   // `records` (selected earlier from `target`) stands now, same order,

@@ -96,9 +96,9 @@ TEST_CASE("the sqlite delete keeps a row updated in place or whose rowid another
   }
   auto deleted = (*store)->DeleteBatch((*decisions)[0], *page);
   REQUIRE(deleted.ok());
-  CHECK(DeletedKeys(*deleted) == std::set<std::string>{"4"});
-  REQUIRE(deleted->size() == 1);
-  CHECK((*deleted)[0].clock == "2026-04-01 00:00:00");
+  CHECK(DeletedKeys(deleted->deleted) == std::set<std::string>{"4"});
+  REQUIRE(deleted->deleted.size() == 1);
+  CHECK(deleted->deleted[0].clock == "2026-04-01 00:00:00");
   RawDb db(f.dir / "app.db");
   CHECK(db.Query("SELECT group_concat(id) FROM (SELECT id FROM logs ORDER BY id)") == "1,2,3");
 
@@ -110,7 +110,7 @@ TEST_CASE("the sqlite delete keeps a row updated in place or whose rowid another
   REQUIRE(fresh->size() == 3);
   auto second = (*store)->DeleteBatch((*decisions)[0], *fresh);
   REQUIRE(second.ok());
-  CHECK(DeletedKeys(*second) == std::set<std::string>{"1", "2", "3"});
+  CHECK(DeletedKeys(second->deleted) == std::set<std::string>{"1", "2", "3"});
 }
 
 TEST_CASE("the sqlite delete keeps a row whose related clock changed since selection", "[stores][sqlite][reconcile]") {
@@ -133,7 +133,7 @@ TEST_CASE("the sqlite delete keeps a row whose related clock changed since selec
   { REQUIRE(RawDb(f.dir / "app.db").Exec("UPDATE accounts SET closed_at = '2026-01-03 00:00:00' WHERE id = 2") == ""); }
   auto deleted = (*store)->DeleteBatch((*decisions)[0], *page);
   REQUIRE(deleted.ok());
-  CHECK(DeletedKeys(*deleted) == std::set<std::string>{"5"});
+  CHECK(DeletedKeys(deleted->deleted) == std::set<std::string>{"5"});
 }
 
 TEST_CASE("the sqlite delete compares numeric clocks as the cursor read them", "[stores][sqlite][reconcile]") {
@@ -154,7 +154,7 @@ TEST_CASE("the sqlite delete compares numeric clocks as the cursor read them", "
   REQUIRE(page->size() == 3);
   auto deleted = (*store)->DeleteBatch((*decisions)[0], *page);
   REQUIRE(deleted.ok());
-  CHECK(DeletedKeys(*deleted) == std::set<std::string>{"1", "2", "3"});
+  CHECK(DeletedKeys(deleted->deleted) == std::set<std::string>{"1", "2", "3"});
 }
 
 // ---- files -------------------------------------------------------------------
@@ -196,14 +196,14 @@ TEST_CASE("the files delete keeps a file re-created or rewritten under its name 
 
   auto deleted = store->DeleteBatch(d, candidates);
   REQUIRE(deleted.ok());
-  CHECK(DeletedKeys(*deleted) == std::set<std::string>{"d.log-1"});
+  CHECK(DeletedKeys(deleted->deleted) == std::set<std::string>{"d.log-1"});
   CHECK(RegularFiles(root) == std::set<std::string>{"a.log-1", "b.log-1", "c.log-1"});
   ::close(keep_open);
 
   // Selected afresh, the files now under those names go.
   auto second = store->DeleteBatch(d, Drain(*store, d));
   REQUIRE(second.ok());
-  CHECK(DeletedKeys(*second) == std::set<std::string>{"a.log-1", "b.log-1", "c.log-1"});
+  CHECK(DeletedKeys(second->deleted) == std::set<std::string>{"a.log-1", "b.log-1", "c.log-1"});
 }
 
 }  // namespace

@@ -91,7 +91,7 @@ TEST_CASE("rotated logs are measured, streamed and deleted - the live file stays
   // Already gone: not deleted again, not reported.
   auto again = store->DeleteBatch(d, candidates);
   REQUIRE(again.ok());
-  CHECK(again->empty());
+  CHECK(again->deleted.empty());
   // By identity: the live file is not the file a candidate with another
   // identity names.
   auto exist = store->Exist(rule.target(), {candidates[0], Candidate{"access.log", "", "", "1:2:3:4"},
@@ -138,9 +138,9 @@ TEST_CASE("name clocks: undated names are kept and counted", "[files]") {
   auto deleted = store->DeleteBatch(
       d, CandidatesFor({"db-2025-01-31.sqlite.gz", "db-2025-02-30.sqlite.gz", "db-latest.sqlite.gz"}));
   REQUIRE(deleted.ok());
-  REQUIRE(deleted->size() == 1);
-  CHECK((*deleted)[0].key == "db-2025-01-31.sqlite.gz");
-  CHECK((*deleted)[0].clock == "db-2025-01-31");
+  REQUIRE(deleted->deleted.size() == 1);
+  CHECK(deleted->deleted[0].key == "db-2025-01-31.sqlite.gz");
+  CHECK(deleted->deleted[0].clock == "db-2025-01-31");
   CHECK(RegularFiles(root).size() == 3);
 
   // The zone of the clock decides when the name's midnight is.
@@ -286,7 +286,7 @@ TEST_CASE("swapping a directory for a symlink during deletion never deletes outs
     }
     auto deleted = store->DeleteBatch(d, candidates);
     REQUIRE(deleted.ok());
-    for (const DeletedRecord& r : *deleted) deleted_keys.insert(r.key);
+    for (const DeletedRecord& r : deleted->deleted) deleted_keys.insert(r.key);
   }
   stop = true;
   swapper.join();
@@ -324,6 +324,11 @@ TEST_CASE("a locked file is skipped - a file that became young is kept", "[files
   CHECK(Keys(*deleted) == std::set<std::string>{"plain.log"});
   CHECK(fs::exists(root / "locked.log"));
   CHECK(fs::exists(root / "touched.log"));
+  // The lock is the store's reason, a value; the young file is the
+  // decision's, left for the caller to judge.
+  REQUIRE(deleted->skipped.size() == 1);
+  CHECK(deleted->skipped[0].key == "locked.log");
+  CHECK(deleted->skipped[0].reason == SkipReason::kLocked);
 
   ::close(lock_fd);
   auto later = store->DeleteBatch(d, candidates);
@@ -371,7 +376,7 @@ TEST_CASE("holds keep files: by key, by target, by clock range", "[files]") {
     CHECK(Drain(*store, d).empty());
     auto deleted = store->DeleteBatch(d, all);
     REQUIRE(deleted.ok());
-    CHECK(deleted->empty());
+    CHECK(deleted->deleted.empty());
     auto covered = store->CountCovered(rule.c, rule.target(), holds, TimeZone::Utc());
     REQUIRE(covered.ok());
     CHECK(*covered == 4);
@@ -520,7 +525,7 @@ TEST_CASE("a tree 2000 directories deep walks with few descriptors", "[files]") 
   REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
   auto stats = store->Measure(d);
   std::vector<Candidate> candidates;
-  Result<std::vector<DeletedRecord>> deleted = Status::Internal("not run");
+  Result<BatchResult> deleted = Status::Internal("not run");
   {
     auto cursor = store->OpenCursor(d);
     if (cursor.ok()) {
@@ -540,8 +545,8 @@ TEST_CASE("a tree 2000 directories deep walks with few descriptors", "[files]") 
   REQUIRE(candidates.size() == 1);
   CHECK(candidates[0].key == key);
   REQUIRE(deleted.ok());
-  REQUIRE(deleted->size() == 1);
-  CHECK((*deleted)[0].key == key);
+  REQUIRE(deleted->deleted.size() == 1);
+  CHECK(deleted->deleted[0].key == key);
 }
 
 TEST_CASE("ancestors whose descriptors were closed are reopened on the way back up", "[files]") {

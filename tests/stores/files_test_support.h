@@ -3,6 +3,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -73,10 +75,48 @@ class TempDir {
     mounts_.push_back(dir.string());
     return true;
   }
+  // Bind-mounts `from` (a directory or a file) at `to`, which must exist and
+  // be of the same kind; unmounted (detached) when this TempDir goes, before
+  // anything under it is removed. False when not permitted here (not root,
+  // no CAP_SYS_ADMIN in this namespace).
+  bool BindMount(const fs::path& from, const fs::path& to) {
+    if (::mount(from.c_str(), to.c_str(), nullptr, MS_BIND, nullptr) != 0) return false;
+    mounts_.push_back(to.string());
+    return true;
+  }
 
  private:
   fs::path path_;
   std::vector<std::string> mounts_;
+};
+
+// Sets the immutable inode flag (chattr +i) on a file for the guard's
+// life; ok() is false when the file system or the user cannot.
+class ImmutableFile {
+ public:
+  explicit ImmutableFile(const fs::path& p) : path_(p) { ok_ = Set(true); }
+  ~ImmutableFile() {
+    if (ok_) Set(false);
+  }
+  ImmutableFile(const ImmutableFile&) = delete;
+  ImmutableFile& operator=(const ImmutableFile&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  bool Set(bool on) {
+    int fd = ::open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return false;
+    int flags = 0;
+    bool done = ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+    if (done) {
+      flags = on ? (flags | FS_IMMUTABLE_FL) : (flags & ~FS_IMMUTABLE_FL);
+      done = ::ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+    }
+    ::close(fd);
+    return done;
+  }
+  fs::path path_;
+  bool ok_ = false;
 };
 
 inline Timestamp Day(int y, unsigned m, unsigned d, int hours = 0) {
@@ -214,6 +254,14 @@ inline std::set<std::string> Keys(const std::vector<Candidate>& cs) {
 inline std::set<std::string> Keys(const std::vector<DeletedRecord>& ds) {
   std::set<std::string> out;
   for (const DeletedRecord& d : ds) out.insert(d.key);
+  return out;
+}
+
+inline std::set<std::string> Keys(const BatchResult& r) { return Keys(r.deleted); }
+
+inline std::set<std::string> SkippedKeys(const BatchResult& r) {
+  std::set<std::string> out;
+  for (const SkippedRecord& s : r.skipped) out.insert(s.key);
   return out;
 }
 

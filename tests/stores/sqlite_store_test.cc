@@ -172,9 +172,10 @@ TEST_CASE("event clocks go through one join - a missing related row is undated",
   CHECK((*page)[0].subject == "10");
   auto deleted = (*store)->DeleteBatch((*decisions)[0], *page);
   REQUIRE(deleted.ok());
-  REQUIRE(deleted->size() == 1);
-  CHECK((*deleted)[0].key == "10");
-  CHECK((*deleted)[0].clock == "2026-01-01 00:00:00");
+  REQUIRE(deleted->deleted.size() == 1);
+  CHECK(deleted->skipped.empty());
+  CHECK(deleted->deleted[0].key == "10");
+  CHECK(deleted->deleted[0].clock == "2026-01-01 00:00:00");
 }
 
 TEST_CASE("the delete re-checks holds and due-ness for exactly the given keys", "[stores][sqlite]") {
@@ -204,7 +205,7 @@ TEST_CASE("the delete re-checks holds and due-ness for exactly the given keys", 
   auto deleted = (*store)->DeleteBatch(d, batch);
   REQUIRE(deleted.ok());
   std::set<std::string> keys;
-  for (const auto& r : *deleted) keys.insert(r.key);
+  for (const auto& r : deleted->deleted) keys.insert(r.key);
   CHECK(keys == std::set<std::string>{"2", "6"});
 
   RawDb db(f.dir / "app.db");
