@@ -128,10 +128,15 @@ Status SavePlan(const Plan& plan, const std::vector<TargetDecision>& decisions, 
       if (!page.ok()) return page.status();
       if (page->empty()) break;
       for (const Candidate& c : *page) {
-        out << nlohmann::json{{"category", d.category->name}, {"target", d.target->name}, {"key", c.key},
-                              {"clock", c.clock}}
-                   .dump()
-            << "\n";
+        nlohmann::json line{{"category", d.category->name}, {"target", d.target->name}, {"key", c.key},
+                            {"clock", c.clock}};
+        // The record's identity, so that the purge deletes only the record
+        // planned (SPEC 6.2): what the store selected it with.
+        if (c.identity) {
+          line["subject"] = c.subject;
+          line["identity"] = *c.identity;
+        }
+        out << line.dump() << "\n";
       }
     }
   }

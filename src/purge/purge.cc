@@ -78,8 +78,13 @@ class SavedPlanReader {
         auto j = nlohmann::json::parse(line, nullptr, false);
         if (j.is_discarded() || !j.is_object() || !j.contains("key") || !j["key"].is_string())
           return Status::Invalid(file_.string() + ":" + std::to_string(line_no_) + ": malformed plan line");
-        peeked_ = Line{j.value("category", ""), j.value("target", ""),
-                       Candidate{j["key"].get<std::string>(), j.value("clock", ""), ""}};
+        Candidate c{j["key"].get<std::string>(), j.value("clock", ""), "", std::nullopt};
+        if (j.contains("identity") && j["identity"].is_string() && j.contains("subject") &&
+            j["subject"].is_string()) {
+          c.subject = j["subject"].get<std::string>();
+          c.identity = j["identity"].get<std::string>();
+        }
+        peeked_ = Line{j.value("category", ""), j.value("target", ""), std::move(c)};
       }
       if (peeked_->category != category || peeked_->target != target) {
         // A line of a target this run has passed or does not process

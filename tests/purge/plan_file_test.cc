@@ -77,6 +77,34 @@ TEST_CASE("purge --plan deletes what the plan listed, less what changed, and log
   CHECK(verify.exit_code == 0);
 }
 
+TEST_CASE("purge --plan deletes only the records planned, not others under their keys", "[purge][reconcile][e2e]") {
+  TempDir dir;
+  MakeFixture(dir);
+  const auto plan_file = dir / "plan.jsonl";
+  RunResult plan = RunWith(dir / "retention.toml", {"plan", "--out", plan_file.string()});
+  INFO(Describe(plan));
+  REQUIRE(plan.exit_code == 0);
+  CHECK(e2e::ReadFile(plan_file).find(R"("identity":"","key":"1","subject":"1")") != std::string::npos);
+
+  {
+    // Since the plan: row 1 belongs to another customer now, and row 3's
+    // rowid was taken by another row (same clock, another customer). Both
+    // are still due, but neither is the record planned.
+    Db db(dir / "app.db");
+    db.Exec("UPDATE events SET who = 7 WHERE id = 1;"
+            "DELETE FROM events WHERE id = 3; INSERT INTO events VALUES (3, '2020-01-03 00:00:00', 8);");
+  }
+  RunResult purge = RunWith(dir / "retention.toml", {"purge", "--plan", plan_file.string()});
+  INFO(Describe(purge));
+  REQUIRE(purge.exit_code == 0);
+  Db db(dir / "app.db", true);
+  CHECK(db.Column("SELECT id FROM events ORDER BY id") == std::vector<std::string>{"1", "3", "5"});
+  Db state(dir / "state.db", true);
+  auto kept = state.Query("SELECT record_key, detail FROM ledger WHERE kind = 'kept' ORDER BY record_key");
+  REQUIRE(kept.size() == 2);
+  for (const auto& row : kept) CHECK(row[1]->find("changed since selection") != std::string::npos);
+}
+
 TEST_CASE("a saved plan is refused once the rules changed", "[purge][e2e]") {
   TempDir dir;
   MakeFixture(dir);
