@@ -122,7 +122,7 @@ std::optional<ClockEncoding> ClockEncodingFromName(std::string_view name) {
   return std::nullopt;
 }
 
-std::optional<Timestamp> ParseClockText(std::string_view text, const TimeZone& naive_zone) {
+std::optional<ClockTextParts> SplitClockText(std::string_view text) {
   Cursor c(text);
   int year = 0, month = 0, day = 0;
   if (!c.Digits(4, &year) || !c.Eat('-') || !c.Digits(2, &month) || !c.Eat('-') ||
@@ -154,8 +154,14 @@ std::optional<Timestamp> ParseClockText(std::string_view text, const TimeZone& n
   const auto local_since_epoch = date::local_days(ymd).time_since_epoch() +
                                  std::chrono::hours{hour} + std::chrono::minutes{minute} +
                                  std::chrono::seconds{second} + microseconds{micros};
-  if (offset) return Timestamp(local_since_epoch - *offset);
-  return naive_zone.FromLocal(TimeZone::LocalTime(local_since_epoch), TimeZone::Pick::kLater);
+  return ClockTextParts{TimeZone::LocalTime(local_since_epoch), offset};
+}
+
+std::optional<Timestamp> ParseClockText(std::string_view text, const TimeZone& naive_zone) {
+  auto parts = SplitClockText(text);
+  if (!parts) return std::nullopt;
+  if (parts->offset) return Timestamp(parts->local.time_since_epoch() - *parts->offset);
+  return naive_zone.FromLocal(parts->local, TimeZone::Pick::kLater);
 }
 
 std::optional<Timestamp> ClockFromUnixSeconds(double seconds) {

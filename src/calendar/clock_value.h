@@ -38,6 +38,15 @@ std::optional<ClockEncoding> ClockEncodingFromName(std::string_view name);
 // out-of-range fields, trailing garbage, empty text: std::nullopt.
 std::optional<Timestamp> ParseClockText(std::string_view text, const TimeZone& naive_zone);
 
+// The same text before a zone is applied: the wall-clock time it names and
+// the offset it gives, if any. For callers that resolve a naive time their
+// own way (a moment typed on the command line, see calendar/moment.h).
+struct ClockTextParts {
+  TimeZone::LocalTime local;
+  std::optional<std::chrono::seconds> offset;
+};
+std::optional<ClockTextParts> SplitClockText(std::string_view text);
+
 // Seconds or milliseconds since the epoch. Values outside years 1900..9999
 // are treated as unparseable.
 std::optional<Timestamp> ClockFromUnixSeconds(double seconds);

@@ -57,15 +57,30 @@ TimeZone::LocalTime TimeZone::ToLocal(Timestamp t) const {
   return LocalTime(t.time_since_epoch() + info.offset);
 }
 
-Timestamp TimeZone::FromLocal(LocalTime t, Pick pick) const {
-  if (zone_ == nullptr) return Timestamp(t.time_since_epoch());
+TimeZone::Readings TimeZone::Resolve(LocalTime t) const {
+  Readings r;
+  if (zone_ == nullptr) {
+    r.earlier = r.later = Timestamp(t.time_since_epoch());
+    return r;
+  }
   const date::local_info info =
       zone_->get_info(date::local_seconds(std::chrono::floor<std::chrono::seconds>(t.time_since_epoch())));
   const Timestamp first(t.time_since_epoch() - info.first.offset);
-  if (info.result == date::local_info::unique) return first;
+  if (info.result == date::local_info::unique) {
+    r.earlier = r.later = first;
+    return r;
+  }
   // Gap or overlap: one reading per offset around the transition.
   const Timestamp second(t.time_since_epoch() - info.second.offset);
-  return pick == Pick::kEarlier ? std::min(first, second) : std::max(first, second);
+  r.kind = info.result == date::local_info::nonexistent ? Readings::Kind::kGap : Readings::Kind::kOverlap;
+  r.earlier = std::min(first, second);
+  r.later = std::max(first, second);
+  return r;
+}
+
+Timestamp TimeZone::FromLocal(LocalTime t, Pick pick) const {
+  const Readings r = Resolve(t);
+  return pick == Pick::kEarlier ? r.earlier : r.later;
 }
 
 Timestamp ComputeCutoff(Timestamp now, const CalendarDuration& d, const TimeZone& zone) {

@@ -50,6 +50,16 @@ class TimeZone {
   enum class Pick { kEarlier, kLater };
   Timestamp FromLocal(LocalTime t, Pick pick) const;
 
+  // Both candidate instants of a local time, and whether it is unique,
+  // skipped (gap) or repeated (overlap). Unique: earlier == later.
+  struct Readings {
+    enum class Kind { kUnique, kGap, kOverlap };
+    Kind kind = Kind::kUnique;
+    Timestamp earlier{};
+    Timestamp later{};
+  };
+  Readings Resolve(LocalTime t) const;
+
  private:
   TimeZone(std::string name, const date::time_zone* zone) : name_(std::move(name)), zone_(zone) {}
 

@@ -184,13 +184,16 @@ void AddFilterOptions(po::options_description* desc) {
       "comma-separated: run_start, run_end, delete, hold_placed, hold_released, reconciled, kept");
 }
 
-Result<audit::LedgerFilter> FilterFromOptions(const po::variables_map& vm, const Config& config) {
+Result<audit::LedgerFilter> FilterFromOptions(const po::variables_map& vm, const Config& config,
+                                              std::ostream& notices) {
   audit::LedgerFilter f;
   auto zone = TimeZone::Load(config.time_zone);
   if (!zone.ok()) return zone.status();
   for (const char* name : {"since", "until"}) {
     if (!vm.count(name)) continue;
-    auto t = ParseMomentArgument(std::string("--") + name, vm[name].as<std::string>(), *zone);
+    // Around a DST change the window widens: --since earlier, --until later.
+    const auto pick = std::string(name) == "since" ? TimeZone::Pick::kEarlier : TimeZone::Pick::kLater;
+    auto t = ParseMomentArgument(std::string("--") + name, vm[name].as<std::string>(), *zone, pick, notices);
     if (!t.ok()) return t.status();
     (std::string(name) == "since" ? f.since : f.until) = *t;
   }
@@ -232,7 +235,7 @@ Status AuditLog(const CommandArgs& a, bool export_mode) {
   }
   auto config = LoadConfigOnly(**vm);
   if (!config.ok()) return config.status();
-  auto filter = FilterFromOptions(**vm, *config);
+  auto filter = FilterFromOptions(**vm, *config, *a.err);
   if (!filter.ok()) return filter.status();
   auto state = OpenLedger(*config);
   if (!state.ok()) return state.status();
@@ -355,6 +358,7 @@ Status AuditShow(const CommandArgs& a) {
   if (!(*vm)->count("run")) return Status::Usage("audit show needs a run id (see `retention audit runs`)");
   const int64_t run = (**vm)["run"].as<int64_t>();
   const int64_t max_kept = (**vm)["max-kept"].as<int64_t>();
+  if (max_kept < 0) return Status::Usage("--max-kept must not be negative");
   auto format = FormatOption(**vm, {"table", "json"});
   if (!format.ok()) return format.status();
   auto config = LoadConfigOnly(**vm);

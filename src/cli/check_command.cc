@@ -9,6 +9,7 @@
 #include "cli/state_access.h"
 #include "plan/decision.h"
 #include "plan/plan.h"
+#include "plan/target_checks.h"
 #include "state/sqlite_state_db.h"
 #include "stores/store_set.h"
 
@@ -44,19 +45,13 @@ Status RunCheckCommand(const CommandArgs& a) {
   if (!StateDbExists(config.state)) WarnNoStateDatabase(config);
 
   StoreSet stores(config, /*read_only=*/true);
-  std::vector<std::string> errors, warnings;
+  TargetChecks checks;
+  RETENTION_RETURN_IF_ERROR(CheckTargets(config, AllTargets(rules), stores, CheckDepth::kFull, &checks));
+  std::vector<std::string>& errors = checks.errors;
+  std::vector<std::string>& warnings = checks.warnings;
   std::set<std::string> used;
-  for (const Category& c : rules.categories) {
-    for (const Target& t : c.targets) {
-      used.insert(t.store);
-      auto store = stores.Get(t.store);
-      if (!store.ok()) return store.status();
-      TargetCheck check;
-      RETENTION_RETURN_IF_ERROR((*store)->CheckTarget(c, t, &check));
-      errors.insert(errors.end(), check.errors.begin(), check.errors.end());
-      warnings.insert(warnings.end(), check.warnings.begin(), check.warnings.end());
-    }
-  }
+  for (const Category& c : rules.categories)
+    for (const Target& t : c.targets) used.insert(t.store);
   for (const auto& [name, store] : config.stores)
     if (!used.count(name) && store.type != StoreType::kPurgeLog) warnings.push_back(store.where.ToString() + ": store '" + name + "' is not used by any rule");
 

@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "calendar/clock_value.h"
+#include "calendar/moment.h"
 #include "cli/command.h"
 #include "rules/rule_loader.h"
 
@@ -65,9 +65,13 @@ Result<Loaded> LoadConfigAndRules(const po::variables_map& vm) {
   return Loaded{std::move(*config), std::move(*rules)};
 }
 
-Result<Timestamp> ParseMomentArgument(const std::string& option, const std::string& text, const TimeZone& zone) {
+Result<Timestamp> ParseMomentArgument(const std::string& option, const std::string& text, const TimeZone& zone,
+                                      TimeZone::Pick pick, std::ostream& notices) {
   if (text == "now") return SystemNow();
-  if (auto t = ParseClockText(text, zone)) return *t;
+  if (auto m = ParseMoment(text, zone, pick)) {
+    if (!m->notice.empty()) notices << "notice: " << option << ": " << m->notice << "\n";
+    return m->instant;
+  }
   return Status::Usage(option + ": cannot read '" + text +
                        "' as a moment (use 2026-11-22, 2026-11-22T03:00:00Z or 2026-11-22 03:00:00)");
 }

@@ -60,8 +60,11 @@ Result<Loaded> LoadConfigAndRules(const po::variables_map& vm);
 Result<Config> LoadConfigOnly(const po::variables_map& vm);
 
 // Parses a moment given on the command line: ISO-8601 / SQL text or a date
-// (local midnight in `zone`).
-Result<Timestamp> ParseMomentArgument(const std::string& option, const std::string& text, const TimeZone& zone);
+// (local midnight in `zone`), or "now". A local time that the zone skips or
+// repeats (DST) resolves to the instant `pick` names, chosen per option to
+// keep more; a notice on `notices` says which instant was used.
+Result<Timestamp> ParseMomentArgument(const std::string& option, const std::string& text, const TimeZone& zone,
+                                      TimeZone::Pick pick, std::ostream& notices);
 
 // "table" or "json" (or the extra formats allowed).
 Result<std::string> FormatOption(const po::variables_map& vm, std::initializer_list<const char*> allowed);

@@ -1,6 +1,9 @@
 // retention demo DIR: demo stores and a config for the shipped rules.
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
+
 #include <iostream>
 
 #include "cli/command.h"
@@ -32,7 +35,7 @@ Status RunDemoCommand(const CommandArgs& a) {
   desc.add_options()
       ("dir", po::value<std::string>()->value_name("DIR"), "where to create the demo")
       ("rows", po::value<int64_t>()->value_name("N"), "approximate number of rows (default 300000)")
-      ("seed", po::value<uint64_t>()->value_name("N"), "random seed (default 42)")
+      ("seed", po::value<std::string>()->value_name("N"), "random seed (default 42)")
       ("rules", po::value<std::string>()->value_name("DIR"), "rules directory for the config (default: the shipped rules)")
       ("force", po::bool_switch(), "replace an existing demo in DIR")
       ("help,h", po::bool_switch(), "show this help");
@@ -51,7 +54,15 @@ Status RunDemoCommand(const CommandArgs& a) {
     if (options.rows < 1000 || options.rows > 100000000)
       return Status::Usage("--rows must be between 1000 and 100000000");
   }
-  if (v.count("seed")) options.seed = v["seed"].as<uint64_t>();
+  if (v.count("seed")) {
+    // Boost reads "-1" as 2^64-1 for an unsigned option: take digits only.
+    const std::string seed = v["seed"].as<std::string>();
+    char* end = nullptr;
+    errno = 0;
+    options.seed = std::strtoull(seed.c_str(), &end, 10);
+    if (seed.empty() || seed.find_first_not_of("0123456789") != std::string::npos || errno == ERANGE)
+      return Status::Usage("--seed must be a whole number from 0 to 18446744073709551615");
+  }
   options.rules_dir = fs::absolute(v.count("rules") ? fs::path(v["rules"].as<std::string>()) : ShippedRulesDir());
   options.force = v["force"].as<bool>();
   auto summary = CreateDemo(options);

@@ -1,5 +1,6 @@
 // retention hold add|list|show|release: legal holds.
 
+#include <cerrno>
 #include <cstdio>
 #include <iostream>
 #include <set>
@@ -93,6 +94,46 @@ Status ValidateScope(const HoldScope& scope, const RuleSet& rules) {
   return Status::Ok();
 }
 
+// The bytes of a well-formed UTF-8 sequence starting at `s[i]`, or 0.
+size_t Utf8SequenceLength(const std::string& s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  size_t n = 0;
+  unsigned lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) n = 2;
+  else if (c >= 0xE0 && c <= 0xEF) n = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+  else if (c >= 0xF0 && c <= 0xF4) n = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+  else return 0;
+  if (i + n > s.size() || b(i + 1) < lo || b(i + 1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k)
+    if (b(i + k) < 0x80 || b(i + k) > 0xBF) return 0;
+  return n;
+}
+
+// Text a person gives a hold (matter, reason, author): it is shown in
+// tables and logs and written to the ledger and its JSON exports, so it
+// must say something, on one line, without terminal control sequences, in
+// valid UTF-8. `what` names the option in the message.
+Status CheckHoldText(const std::string& what, const std::string& text, bool allow_controls = false) {
+  if (text.find_first_not_of(" \t\r\n\v\f") == std::string::npos)
+    return Status::Invalid("hold spec: " + what + " must not be empty or blank");
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (!allow_controls && (c < 0x20 || c == 0x7F)) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02x", c);
+      return Status::Invalid("hold spec: " + what + " contains a control character (" + hex + " at byte " +
+                             std::to_string(i + 1) + ")");
+    }
+    const size_t n = Utf8SequenceLength(text, i);
+    if (n == 0)
+      return Status::Invalid("hold spec: " + what + " is not valid UTF-8 (at byte " + std::to_string(i + 1) + ")");
+    i += n;
+  }
+  return Status::Ok();
+}
+
 Status HoldAdd(const CommandArgs& a) {
   po::options_description desc("Options");
   desc.add_options()
@@ -126,12 +167,19 @@ Status HoldAdd(const CommandArgs& a) {
 
   Hold hold;
   for (auto [opt, field] : {std::pair{"matter", &hold.matter}, std::pair{"reason", &hold.reason}}) {
-    if (!v.count(opt) || v[opt].as<std::string>().empty())
+    if (!v.count(opt))
       return Status::Usage(std::string("hold add needs --") + opt + " (try 'retention hold add --help')");
     *field = v[opt].as<std::string>();
+    RETENTION_RETURN_IF_ERROR(CheckHoldText(std::string("--") + opt, *field));
   }
   hold.author = v.count("by") ? v["by"].as<std::string>() : InvokingUser();
+  RETENTION_RETURN_IF_ERROR(CheckHoldText(v.count("by") ? "--by" : "the invoking user's name (give --by)", hold.author));
   HoldScope& s = hold.scope;
+  // Keys and subjects are the store's values, whatever bytes they hold; they
+  // only need to survive the ledger's JSON.
+  for (const char* opt : {"category", "target", "key", "subject"})
+    if (v.count(opt)) RETENTION_RETURN_IF_ERROR(CheckHoldText(std::string("--") + opt, v[opt].as<std::string>(),
+                                                              /*allow_controls=*/true));
   if (v.count("category")) s.category = v["category"].as<std::string>();
   if (v.count("target")) s.target = v["target"].as<std::string>();
   if (v.count("key")) s.key = v["key"].as<std::string>();
@@ -143,10 +191,21 @@ Status HoldAdd(const CommandArgs& a) {
     s.subject_kind = subject.substr(0, colon);
     s.subject_id = subject.substr(colon + 1);
   }
-  for (auto [opt, field] : {std::pair{"from", &s.clock_from}, std::pair{"until", &s.clock_until},
-                            std::pair{"expires", &hold.expires_at}}) {
+  // Around a DST change each bound takes the reading under which the hold
+  // covers more: the range starts earlier and ends later, the hold lasts
+  // longer.
+  struct MomentOption {
+    const char* name;
+    std::optional<Timestamp>* field;
+    TimeZone::Pick pick;
+  };
+  for (const MomentOption& o : {MomentOption{"from", &s.clock_from, TimeZone::Pick::kEarlier},
+                                MomentOption{"until", &s.clock_until, TimeZone::Pick::kLater},
+                                MomentOption{"expires", &hold.expires_at, TimeZone::Pick::kLater}}) {
+    const char* opt = o.name;
+    auto* field = o.field;
     if (!v.count(opt)) continue;
-    auto t = ParseMomentArgument(std::string("--") + opt, v[opt].as<std::string>(), *zone);
+    auto t = ParseMomentArgument(std::string("--") + opt, v[opt].as<std::string>(), *zone, o.pick, *a.err);
     if (!t.ok()) return Status::Invalid("hold spec: " + t.status().message());
     *field = *t;
   }
@@ -213,8 +272,10 @@ Result<int64_t> HoldIdArgument(const po::variables_map& v) {
   if (!v.count("id")) return Status::Usage("give the hold's ID (see `retention hold list`)");
   const std::string text = v["id"].as<std::string>();
   char* end = nullptr;
+  errno = 0;
   long long id = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || id <= 0) return Status::Usage("'" + text + "' is not a hold ID");
+  if (text.empty() || *end != '\0' || id <= 0 || errno == ERANGE)
+    return Status::Usage("'" + text + "' is not a hold ID");
   return static_cast<int64_t>(id);
 }
 
@@ -322,13 +383,15 @@ Status HoldRelease(const CommandArgs& a) {
   if (!*vm) return Status::Ok();
   auto id = HoldIdArgument(**vm);
   if (!id.ok()) return id.status();
-  if (!(*vm)->count("reason") || (**vm)["reason"].as<std::string>().empty())
+  if (!(*vm)->count("reason"))
     return Status::Usage("hold release needs --reason (holds are released with a reason, never deleted)");
+  RETENTION_RETURN_IF_ERROR(CheckHoldText("--reason", (**vm)["reason"].as<std::string>()));
+  const std::string by = (*vm)->count("by") ? (**vm)["by"].as<std::string>() : InvokingUser();
+  RETENTION_RETURN_IF_ERROR(CheckHoldText((*vm)->count("by") ? "--by" : "the invoking user's name (give --by)", by));
   auto config = LoadConfigOnly(**vm);
   if (!config.ok()) return config.status();
   auto state = OpenStateForWriting(*config);
   if (!state.ok()) return state.status();
-  const std::string by = (*vm)->count("by") ? (**vm)["by"].as<std::string>() : InvokingUser();
   auto barrier = HoldBarrier::Exclusive(HoldBarrier::PathFor(config->state), HoldBarrier::kDefaultTimeout,
                                        RunLock::PathFor(config->state));
   if (!barrier.ok()) return barrier.status();

@@ -34,7 +34,8 @@ Status RunPlanCommand(const CommandArgs& a) {
   const Timestamp now = SystemNow();
   Timestamp as_of = now;
   if ((*vm)->count("as-of")) {
-    auto t = ParseMomentArgument("--as-of", (**vm)["as-of"].as<std::string>(), *zone);
+    auto t = ParseMomentArgument("--as-of", (**vm)["as-of"].as<std::string>(), *zone,
+                                 TimeZone::Pick::kEarlier /* as purge takes it */, *a.err);
     if (!t.ok()) return t.status();
     as_of = *t;
   }

@@ -32,22 +32,33 @@ void InstallStopHandlers() {
   sigaction(SIGINT, &sa, nullptr);
 }
 
-// "90s", "45 minutes", "2h", "3600": a run-time budget.
+// "90s", "45 minutes", "2h", "1d", "3600": a run-time budget. The amount is
+// read digit by digit against the limit, so no text can overflow it; more
+// than a century is a mistake, not a budget.
 Result<std::chrono::seconds> ParseRuntime(const std::string& text) {
+  constexpr int64_t kMaxSeconds = int64_t{36525} * 86400;  // 100 years
+  const auto bad = [&](const std::string& why) {
+    return Status::Usage("--max-runtime: '" + text + "' " + why + " (e.g. 90s, 30m, 2h, 1d)");
+  };
   size_t pos = 0;
-  long long n = 0;
-  try {
-    n = std::stoll(text, &pos);
-  } catch (...) {
-    pos = 0;
+  int64_t n = 0;
+  bool too_big = false;
+  for (; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos) {
+    if (n <= kMaxSeconds) n = n * 10 + (text[pos] - '0');  // n <= 3.2e9: no overflow
+    too_big |= n > kMaxSeconds;
   }
+  if (pos == 0) return bad("is not a positive duration");
   std::string unit = text.substr(pos);
   while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
-  if (pos == 0 || n <= 0) return Status::Usage("--max-runtime: '" + text + "' is not a positive duration (e.g. 30m, 2h)");
-  if (unit.empty() || unit == "s" || unit == "sec" || unit == "second" || unit == "seconds") return std::chrono::seconds(n);
-  if (unit == "m" || unit == "min" || unit == "minute" || unit == "minutes") return std::chrono::seconds(n * 60);
-  if (unit == "h" || unit == "hour" || unit == "hours") return std::chrono::seconds(n * 3600);
-  return Status::Usage("--max-runtime: unknown unit in '" + text + "' (use s, m or h)");
+  int64_t scale = 0;
+  if (unit.empty() || unit == "s" || unit == "sec" || unit == "second" || unit == "seconds") scale = 1;
+  else if (unit == "m" || unit == "min" || unit == "minute" || unit == "minutes") scale = 60;
+  else if (unit == "h" || unit == "hour" || unit == "hours") scale = 3600;
+  else if (unit == "d" || unit == "day" || unit == "days") scale = 86400;
+  else return bad("has an unknown unit (use s, m, h or d)");
+  if (n == 0) return bad("is not a positive duration");
+  if (too_big || n > kMaxSeconds / scale) return bad("is longer than 100 years");
+  return std::chrono::seconds(n * scale);
 }
 
 // Per category, summed over its targets: what the plan measured at the
@@ -199,7 +210,8 @@ Status RunPurgeCommand(const CommandArgs& a) {
   auto zone = TimeZone::Load(config.time_zone);
   if (!zone.ok()) return finish(nullptr, zone.status());
   if (v.count("as-of")) {
-    auto t = ParseMomentArgument("--as-of", v["as-of"].as<std::string>(), *zone);
+    auto t = ParseMomentArgument("--as-of", v["as-of"].as<std::string>(), *zone,
+                                 TimeZone::Pick::kEarlier /* deletes less */, *a.err);
     if (!t.ok()) return finish(nullptr, t.status());
     options.as_of = *t;
   }

@@ -65,7 +65,8 @@ Status RunStatusCommand(const CommandArgs& a) {
   if (!format.ok()) return format.status();
   auto max_age = ParseDuration((**vm)["max-age"].as<std::string>());
   if (!max_age.ok()) return Status::Usage("--max-age: " + max_age.status().message());
-  const int last = std::max(0, (**vm)["last"].as<int>());
+  const int last = (**vm)["last"].as<int>();
+  if (last < 0) return Status::Usage("--last must not be negative");
   auto loaded = LoadConfigAndRules(**vm);
   if (!loaded.ok()) return loaded.status();
   const Config& config = loaded->config;

@@ -1,9 +1,10 @@
 #include "config/toml_reader.h"
 
+#include "config/toml_limits.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
-#include <sstream>
 #include <vector>
 
 namespace retention {
@@ -20,10 +21,20 @@ Result<toml::table> ParseTomlFile(const std::filesystem::path& file) {
     std::error_code ec(errno, std::generic_category());
     return Status::Invalid(file.string() + ": cannot read: " + ec.message());
   }
-  std::ostringstream text;
-  text << in.rdbuf();
+  // Read at most one chunk past the cap, so that /dev/zero or a huge file
+  // is refused without being read whole.
+  std::string text;
+  char chunk[65536];
+  while (text.size() <= kMaxTomlFileBytes && in.read(chunk, sizeof chunk).gcount() > 0)
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+  if (in.bad()) {
+    std::error_code ec(errno, std::generic_category());
+    return Status::Invalid(file.string() + ": cannot read: " + ec.message());
+  }
+  // toml++ recurses once per level of nesting: bound it first.
+  RETENTION_RETURN_IF_ERROR(CheckTomlLimits(text, file.string()));
   try {
-    return toml::parse(text.str(), file.string());
+    return toml::parse(text, file.string());
   } catch (const toml::parse_error& e) {
     const auto& begin = e.source().begin;
     SourceLocation where{file.string(), static_cast<int>(begin.line), static_cast<int>(begin.column)};

@@ -22,7 +22,8 @@
 namespace retention {
 
 // Parses a whole file. Syntax errors become Invalid "FILE:LINE:COL: message";
-// an unreadable file becomes Invalid "FILE: cannot read: reason".
+// an unreadable file becomes Invalid "FILE: cannot read: reason"; a file too
+// large or too deeply nested for toml++ (toml_limits.h) is Invalid too.
 Result<toml::table> ParseTomlFile(const std::filesystem::path& file);
 
 SourceLocation LocationOf(const std::string& file, const toml::node& node);

@@ -12,6 +12,7 @@
 #include "ledger/ledger.h"
 #include "plan/decision.h"
 #include "plan/plan.h"
+#include "plan/target_checks.h"
 #include "plan/verdict.h"
 #include "purge/purge_log_prune.h"
 #include "purge/reconcile.h"
@@ -368,6 +369,10 @@ Result<PurgeReport> PurgeRun::Run() {
   // state database).
   auto decisions = MakeDecisions(config_, rules_, as_of_, options_.category, &holds_);
   if (!decisions.ok()) return decisions.status();
+  // The rules `check` rejects never run: same checks, same refusal (65).
+  std::vector<CategoryTarget> targets;
+  for (const TargetDecision& d : *decisions) targets.emplace_back(d.category, d.target);
+  RETENTION_RETURN_IF_ERROR(RequireTargetsPass(config_, targets, stores_));
 
   auto lock = RunLock::TryAcquire(RunLock::PathFor(config_.state));
   if (!lock.ok()) return lock.status();

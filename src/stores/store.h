@@ -159,8 +159,15 @@ struct RecordFacts {
   std::vector<GuardFacts> guards;
 };
 
+// How much of a target CheckTarget looks at.
+enum class CheckDepth {
+  kFull,  // `retention check`: every check, including surveys (file walks)
+  kGate,  // the start of a purge: every check that can fail, none that only informs
+};
+
 // Results of checking a target against the live store.
 struct TargetCheck {
+  CheckDepth depth = CheckDepth::kFull;  // in
   std::vector<std::string> errors;    // each "WHERE: message"
   std::vector<std::string> warnings;  // e.g. a missing index on the clock column
 };

@@ -263,6 +263,47 @@ TEST_CASE("e2e check: a clock encoding that does not match the values is reporte
   CHECK(Contains(r.err, "unix_seconds"));
 }
 
+TEST_CASE("e2e check and purge: a clock encoding that does not parse gates both (65), nothing deleted", "[e2e]") {
+  Fixture f;
+  // events_plain.created_at holds text dates; read as unix seconds none parse,
+  // so every record would be "undated" and the purge a silent no-op forever.
+  WriteFile(f.rules / "wrong.toml", OneTargetRule("events_plain", "created_at", "unix_seconds", "plain_unix"));
+  const std::string wrong = (f.rules / "wrong.toml").string();
+  Db app(f.app_db, true);
+  const int64_t before_indexed = app.Count("events_indexed"), before_plain = app.Count("events_plain");
+
+  auto check = f.Check();
+  INFO(Describe(check));
+  CHECK(check.exit_code == 65);
+  CHECK(HasLocatedError(check.err, wrong));
+
+  // Only the bad target, and everything: the same refusal, naming the file,
+  // the line and the target, before a lock or the state database exists.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"purge", "--category", "odd"}, {"purge", "--allow-mass-delete"}}) {
+    auto purge = RunWith(f.config, args);
+    INFO(Describe(purge));
+    CHECK(purge.exit_code == 65);
+    CHECK(HasLocatedError(purge.err, wrong));
+    CHECK(Contains(purge.err, "events_plain.created_at"));
+    CHECK(Contains(purge.err, "unix_seconds"));
+    CHECK(Contains(purge.err, "nothing was deleted"));
+  }
+  CHECK(app.Count("events_indexed") == before_indexed);
+  CHECK(app.Count("events_plain") == before_plain);
+  CHECK(!fs::exists(f.dir / "state.db"));
+
+  // Another category is not held back by it, and once fixed it purges.
+  auto other = RunWith(f.config, {"purge", "--category", "security_audit"});
+  INFO(Describe(other));
+  CHECK(other.exit_code == 0);
+  WriteFile(f.rules / "wrong.toml", OneTargetRule("events_plain", "created_at", "text", "plain_unix"));
+  auto fixed = RunWith(f.config, {"purge", "--category", "odd", "--allow-mass-delete"});
+  INFO(Describe(fixed));
+  CHECK(fixed.exit_code == 0);
+  CHECK(app.Count("events_plain") < before_plain);
+}
+
 TEST_CASE("e2e check: a sqlite store whose file does not exist is unavailable (69)", "[e2e]") {
   Fixture f("no-such-dir/app.db");
   auto r = f.Check();
