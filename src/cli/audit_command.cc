@@ -139,7 +139,7 @@ Status AuditVerify(const CommandArgs& a) {
                    {"warning", schedule_warning.empty() ? Json(nullptr) : Json(schedule_warning)},
                    {"first_bad_seq", report->first_bad_seq ? Json(*report->first_bad_seq) : Json(nullptr)},
                    {"problem", report->problem}}
-                  .dump(2)
+                  .dump(2, ' ', false, Json::error_handler_t::replace)
            << "\n";
   } else if (report->ok) {
     *a.out << "Ledger OK: " << report->entries << " entries, head " << report->head_seq << " " << report->head_hash
@@ -353,7 +353,9 @@ Status AuditRuns(const CommandArgs& a) {
   if (*format == "json") {
     Json arr = Json::array();
     for (size_t i = first; i < runs->size(); ++i) arr.push_back((*runs)[i].ToJson());
-    *a.out << arr.dump(2) << "\n";
+    // A summary, not the entries: a name that is not UTF-8 is shown
+    // replaced (`audit export` keeps its bytes).
+    *a.out << arr.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
     return Status::Ok();
   }
   char line[512];
@@ -451,8 +453,8 @@ Status AuditShow(const CommandArgs& a) {
     Json per = Json::array();
     for (const auto& [k, n] : deleted) {
       auto r = reconciled_deletes.find(k);
-      per.push_back({{"category", k.first},
-                     {"target", k.second},
+      per.push_back({{"category", audit::TextJson(k.first)},
+                     {"target", audit::TextJson(k.second)},
                      {"deleted", n},
                      {"reconciled", r == reconciled_deletes.end() ? 0 : r->second}});
     }
@@ -468,7 +470,9 @@ Status AuditShow(const CommandArgs& a) {
     Json as = Json::array();
     for (const auto& e : anchors) as.push_back(audit::EntryToJson(e));
     j["purge_log_anchors"] = as;
-    *a.out << j.dump(2) << "\n";
+    // Every text here went through TextJson or a JSON parser, so nothing
+    // is replaced; `replace` only guards against a throw.
+    *a.out << j.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
     return Status::Ok();
   }
   std::ostream& out = *a.out;

@@ -210,7 +210,7 @@ TEST_CASE("an honest prune of the purge log passes verify, with and without a ch
   CHECK(Contains(accepted.err, "shorter than the rules' purge log schedule (delete after 24 months, UTC)"));
 }
 
-TEST_CASE("checkpoint formats 1 and 2 still verify; format 3 signs its pinned schedule", "[audit][anchor-schedule]") {
+TEST_CASE("checkpoint formats 1 and 2 still verify, and format 3 signs its pinned schedule", "[audit][anchor-schedule]") {
   LedgerFixture f(200);
   const fs::path cp = f.dir / "cp.json", priv = f.dir / "key.pem", pub = f.dir / "pub.pem";
   MakeKeys(priv, pub);

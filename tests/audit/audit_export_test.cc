@@ -169,7 +169,7 @@ TEST_CASE("CSV cells a spreadsheet would run as formulas are prefixed with a quo
   }
 }
 
-TEST_CASE("audit export and audit log CSV guard formula keys; Python reads them back prefixed", "[audit][export]") {
+TEST_CASE("audit export and audit log CSV guard formula keys, read back prefixed by Python", "[audit][export]") {
   LedgerFixture f(20);
   {
     auto db = OpenSqliteStateDb(f.state_db, false);
