@@ -7,16 +7,19 @@
 // transactions as their entries, so they remember what the tail held:
 //
 //   - a run the runs table says ended must have its run_end entry, and every
-//     run its run_start entry, unless an anchor pruned them (then they are
-//     older than the first entry left); a run started after the ledger's
-//     head entry is a cut;
+//     run its run_start entry, unless an anchor pruned them (then they were
+//     older than the latest cutoff of the anchors present, which the
+//     schedule check bounds); a run started after the ledger's head entry
+//     is a cut;
 //   - every hold must have its hold_placed entry, and a released one its
 //     hold_released entry, unless pruned;
 //   - every ledger_anchors row must match an anchor entry (seq and through)
 //     unless that anchor entry itself was pruned, and every anchor entry
 //     must have its row.
 //
-// A forger who cuts the tail must also rewrite these tables consistently;
+// So are recent entries removed from the start behind a forged anchor that
+// names the right schedule but lies about their age. A forger must also
+// rewrite these tables consistently;
 // only a checkpoint kept outside the state database (audit/checkpoint.h)
 // catches that.
 //

@@ -194,7 +194,6 @@ class ChainChecker {
                              Abbrev(computed_) + " but its stored hash is " + Abbrev(e.hash));
     }
     if (e.kind == LedgerKind::kAnchor && !CheckAnchorEntry(e)) return false;
-    if (report_.entries == 0) report_.first_at = e.at;
     NoteLifecycle(e);
     report_.head_hash = e.hash;
     report_.head_seq = e.seq;

@@ -72,8 +72,6 @@ struct VerifyReport {
   // that `audit verify` can compare the schedules they claim with the
   // policy (audit/anchor_schedule.h).
   std::vector<AnchorInLedger> anchors;
-  // The time of the first entry present (unset for an empty ledger).
-  std::optional<Timestamp> first_at;
   // The run and hold entries checked, in seq order: what the state's own
   // tables are cross-checked against (audit/state_cross_check.h). `id` is
   // the run_id for run_start / run_end, the hold's id (detail.id) for

@@ -75,7 +75,8 @@ struct ScheduledLog {
   // What a forger with the file does: drops the trigger, deletes entries
   // 1..through, and chains on an anchor for them, dated now, claiming
   // `delete_after` (with the cutoff that allows), and its ledger_anchors row.
-  void Forge(int64_t through, CalendarDuration delete_after, Timestamp cutoff) {
+  void Forge(int64_t through, CalendarDuration delete_after, Timestamp cutoff,
+             std::optional<Timestamp> claimed_through_at = std::nullopt) {
     auto db = OpenSqliteStateDb(state_db, /*read_only=*/true);
     REQUIRE(db.ok());
     std::optional<LedgerEntry> last, head;
@@ -90,7 +91,7 @@ struct ScheduledLog {
     a.from = 1;
     a.through = through;
     a.through_hash = last->hash;
-    a.through_at = last->at;
+    a.through_at = claimed_through_at.value_or(last->at);
     a.cutoff = cutoff;
     a.delete_after = delete_after;
     a.time_zone = "UTC";
@@ -181,6 +182,36 @@ TEST_CASE("a forged anchor fails when the rules give the purge log no schedule a
   INFO(Describe(against));
   CHECK(against.exit_code == 78);
   CHECK(Contains(against.err, "the checkpoint's purge log schedule is none"));
+}
+
+TEST_CASE("a forged anchor naming the right schedule but lying about the entries' age fails without a checkpoint",
+          "[audit][anchor-schedule][cross-check]") {
+  ScheduledLog log(0, 150);
+  {
+    auto db = OpenSqliteStateDb(log.state_db, false);
+    REQUIRE(db.ok());
+    RunInfo info;
+    info.command = "purge";
+    info.as_of = SystemNow();
+    auto run = (*db)->BeginRun(info);
+    REQUIRE(run.ok());
+    REQUIRE((*db)->EndRun(*run, "ok", 0, "{}").ok());  // entries 151, 152
+    std::vector<LedgerEntry> more;
+    for (int i = 0; i < 10; ++i) more.push_back(SyntheticEntry(200 + i));
+    for (LedgerEntry& e : more) e.at = SystemNow();
+    REQUIRE((*db)->Append(std::move(more)).ok());
+  }
+  REQUIRE(log.Retention({"audit", "verify"}).exit_code == 0);
+  // Entries 1..152, all from the last three hours, behind an anchor that
+  // names the rules' own "12 months" and claims entry 152 is two years old.
+  const Timestamp now = SystemNow();
+  log.Forge(152, {12, DurationUnit::kMonths}, now - std::chrono::hours(24 * 400),
+            now - std::chrono::hours(24 * 730));
+  auto r = log.Retention({"audit", "verify"});
+  INFO(Describe(r));
+  CHECK(r.exit_code == 78);
+  CHECK(Contains(r.err, "the runs table says run 1 ended"));
+  CHECK(Contains(r.err, "no anchor pruned entries that recent"));
 }
 
 TEST_CASE("an honest prune of the purge log passes verify, with and without a checkpoint", "[audit][anchor-schedule]") {
