@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "calendar/clock_value.h"
+#include "calendar/cutoff.h"
 
 namespace retention::audit {
 
@@ -68,15 +69,49 @@ LedgerCheckpoint Checkpoint::head() const {
   return LedgerCheckpoint{seq, hash, head_at.empty() ? std::nullopt : ParseClockText(head_at, TimeZone::Utc())};
 }
 
+std::optional<PinnedSchedule> Checkpoint::pin() const {
+  if (!schedule) return std::nullopt;
+  PinnedSchedule p;
+  p.schedule = *schedule;
+  p.checkpoint_seq = seq;
+  if (!time.empty()) p.taken_at = ParseClockText(time, TimeZone::Utc());
+  return p;
+}
+
+namespace {
+
+std::string DeleteAfterText(const PurgeLogSchedule& s) {
+  return s.delete_after ? s.delete_after->ToString() : "none";
+}
+std::string KeepAtLeastText(const PurgeLogSchedule& s) {
+  return s.keep_at_least ? s.keep_at_least->ToString() : "";
+}
+
+}  // namespace
+
 std::string Checkpoint::SignedMessage() const {
   std::string m = format + "\n" + std::to_string(seq) + "\n" + hash + "\n";
   if (format != kCheckpointFormatV1) m += head_at + "\n";
-  return m + time + "\n";
+  m += time + "\n";
+  if (format == kCheckpointFormat) {
+    const PurgeLogSchedule s = schedule.value_or(PurgeLogSchedule{});
+    m += "purge_log_delete_after=" + DeleteAfterText(s) + "\n";
+    m += "purge_log_keep_at_least=" + KeepAtLeastText(s) + "\n";
+    m += "purge_log_time_zone=" + s.time_zone + "\n";
+    m += "rules_hash=" + rules_hash + "\n";
+  }
+  return m;
 }
 
 std::string Checkpoint::ToJson() const {
   Json j = {{"format", format}, {"seq", seq}, {"hash", hash}, {"time", time}};
   if (format != kCheckpointFormatV1) j["head_at"] = head_at;
+  if (format == kCheckpointFormat) {
+    const PurgeLogSchedule s = schedule.value_or(PurgeLogSchedule{});
+    j["purge_log_schedule"] = {
+        {"delete_after", DeleteAfterText(s)}, {"keep_at_least", KeepAtLeastText(s)}, {"time_zone", s.time_zone}};
+    j["rules_hash"] = rules_hash;
+  }
   if (!signature.empty()) j["signature"] = signature;
   if (!public_key.empty()) j["public_key"] = public_key;
   return j.dump(2) + "\n";
@@ -97,9 +132,12 @@ Result<Checkpoint> ParseCheckpoint(const std::string& text, const std::string& s
   if (cp.hash.size() != 64 || cp.hash.find_first_not_of("0123456789abcdef") != std::string::npos)
     return bad("'hash' is not 64 lowercase hex digits");
   if (j.contains("format")) {
-    if (j["format"] != kCheckpointFormat && j["format"] != kCheckpointFormatV1)
+    if (j["format"] != kCheckpointFormat && j["format"] != kCheckpointFormatV2 && j["format"] != kCheckpointFormatV1)
       return bad("unknown format " + j["format"].dump());
     cp.format = j["format"].get<std::string>();
+  } else {
+    // `audit verify --format json` output: a head, pinning no schedule.
+    cp.format = kCheckpointFormatV2;
   }
   if (j.contains("head_at") && j["head_at"].is_string()) {
     cp.head_at = j["head_at"].get<std::string>();
@@ -108,6 +146,32 @@ Result<Checkpoint> ParseCheckpoint(const std::string& text, const std::string& s
     return bad("no string 'head_at'");
   }
   if (j.contains("time") && j["time"].is_string()) cp.time = j["time"].get<std::string>();
+  if (cp.format == kCheckpointFormat) {
+    // The pin is what format 3 is for: all of it, or the file is refused.
+    if (cp.time.empty() || !ParseClockText(cp.time, TimeZone::Utc())) return bad("'time' is not a time");
+    auto it = j.find("purge_log_schedule");
+    if (it == j.end() || !it->is_object()) return bad("no object 'purge_log_schedule'");
+    PurgeLogSchedule s;
+    for (const char* key : {"delete_after", "keep_at_least", "time_zone"})
+      if (!it->contains(key) || !(*it)[key].is_string()) return bad("'purge_log_schedule." + std::string(key) + "' is not a string");
+    const std::string after = (*it)["delete_after"].get<std::string>();
+    const std::string floor = (*it)["keep_at_least"].get<std::string>();
+    if (after != "none") {
+      auto d = ParseDuration(after);
+      if (!d.ok()) return bad("'purge_log_schedule.delete_after': " + d.status().message());
+      s.delete_after = *d;
+    }
+    if (!floor.empty()) {
+      auto d = ParseDuration(floor);
+      if (!d.ok()) return bad("'purge_log_schedule.keep_at_least': " + d.status().message());
+      s.keep_at_least = *d;
+    }
+    s.time_zone = (*it)["time_zone"].get<std::string>();
+    if (!TimeZone::Load(s.time_zone).ok()) return bad("'purge_log_schedule.time_zone' '" + s.time_zone + "' is not a known time zone");
+    cp.schedule = s;
+    if (!j.contains("rules_hash") || !j["rules_hash"].is_string()) return bad("no string 'rules_hash'");
+    cp.rules_hash = j["rules_hash"].get<std::string>();
+  }
   if (j.contains("signature") && j["signature"].is_string()) cp.signature = j["signature"].get<std::string>();
   if (j.contains("public_key") && j["public_key"].is_string()) cp.public_key = j["public_key"].get<std::string>();
   return cp;

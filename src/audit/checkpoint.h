@@ -4,27 +4,37 @@
 //
 // FILE FORMAT (JSON, one object):
 //
-//   {"format": "retention-checkpoint/2",
+//   {"format": "retention-checkpoint/3",
 //    "seq": 1234,                       -- the head entry's seq (0: empty ledger)
 //    "hash": "<64 hex>",                -- its hash (64 zeros: empty ledger)
 //    "head_at": "2026-11-22T02:59:58.123456Z",  -- its time ("" when empty)
 //    "time": "2026-11-22T03:00:00Z",    -- when the checkpoint was taken
+//    "purge_log_schedule": {            -- the purge log's schedule in force then,
+//      "delete_after": "12 months",     --   from the rules; "none" when no rule
+//      "keep_at_least": "30 days",      --   prunes the log; "" when no floor
+//      "time_zone": "UTC"},             --   the calendar of its cutoffs
+//    "rules_hash": "<64 hex>",          -- the rules' hash then (RuleSet::hash)
 //    "signature": "<base64>",           -- optional: Ed25519 over the message below
 //    "public_key": "<base64 raw 32 bytes>"}  -- optional, informative only
 //
 //   Signed message (UTF-8, '\n' after each line):
-//     retention-checkpoint/2
+//     retention-checkpoint/3
 //     <seq>
 //     <hash>
 //     <head_at>
 //     <time>
+//     purge_log_delete_after=<delete_after>
+//     purge_log_keep_at_least=<keep_at_least>
+//     purge_log_time_zone=<time_zone>
+//     rules_hash=<rules_hash>
 //
 // head_at lets `verify --against` tell an entry the purge log's own
 // retention pruned (older than the anchor's cutoff) from a log cut back.
-// Format 1 (no head_at; the signed message without its line) is still read.
-//
-// Verifying trusts only the key given on the command line (--verify-key),
-// never the public_key inside the file.
+// The pinned schedule lets it refuse an anchor appended since that claims a
+// shorter one (audit/anchor_schedule.h): a forger's "1 hour".
+// Formats 1 (no head_at; the signed message without its line) and 2 (no
+// schedule or rules hash; the message ends at <time>) are still read; they
+// pin no schedule.
 #pragma once
 
 #include <cstdint>
@@ -32,12 +42,14 @@
 #include <optional>
 #include <string>
 
+#include "audit/anchor_schedule.h"
 #include "ledger/ledger.h"
 #include "util/status.h"
 
 namespace retention::audit {
 
-inline constexpr const char* kCheckpointFormat = "retention-checkpoint/2";
+inline constexpr const char* kCheckpointFormat = "retention-checkpoint/3";
+inline constexpr const char* kCheckpointFormatV2 = "retention-checkpoint/2";
 inline constexpr const char* kCheckpointFormatV1 = "retention-checkpoint/1";
 
 struct Checkpoint {
@@ -46,10 +58,15 @@ struct Checkpoint {
   std::string hash;
   std::string head_at;  // FormatTimestamp of the head entry's time; "" if unknown
   std::string time;
+  // Format 3: the purge log's schedule and the rules' hash when taken.
+  std::optional<PurgeLogSchedule> schedule;
+  std::string rules_hash;
   std::string signature;   // base64; empty when unsigned
   std::string public_key;  // base64 raw key; informative
 
   LedgerCheckpoint head() const;
+  // The schedule it pins, for CheckAnchorSchedules; nullopt before format 3.
+  std::optional<PinnedSchedule> pin() const;
   std::string SignedMessage() const;
   std::string ToJson() const;  // pretty, with a trailing newline
 };

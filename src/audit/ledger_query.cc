@@ -10,9 +10,72 @@ namespace {
 
 using Json = nlohmann::json;
 
-std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+// Strict: every string put into the JSON went through TextJson (or came
+// out of nlohmann's parser, which accepts only valid UTF-8), so nothing is
+// ever replaced; a string that slipped through would throw, not be altered.
+std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::strict); }
+
+std::string Base64(std::string_view bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const uint32_t v = (uint32_t{static_cast<unsigned char>(bytes[i])} << 16) |
+                       (uint32_t{static_cast<unsigned char>(bytes[i + 1])} << 8) |
+                       static_cast<unsigned char>(bytes[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out += kAlphabet[(v >> shift) & 63];
+  }
+  if (const size_t rest = bytes.size() - i; rest > 0) {
+    uint32_t v = uint32_t{static_cast<unsigned char>(bytes[i])} << 16;
+    if (rest == 2) v |= uint32_t{static_cast<unsigned char>(bytes[i + 1])} << 8;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
 
 }  // namespace
+
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+      n = 1, cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 2, cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3, cp = c & 0x07;
+    } else {
+      return false;  // a continuation byte, an overlong lead (c0, c1) or past U+10FFFF
+    }
+    if (s.size() - i <= n) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    // Overlong forms, UTF-16 surrogates, and past the last code point.
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+Json TextJson(std::string_view bytes) {
+  if (IsValidUtf8(bytes)) return Json(std::string(bytes));
+  return Json{{"base64", Base64(bytes)}};
+}
 
 bool LedgerFilter::Matches(const LedgerEntry& e) const {
   if (!kinds.empty() && !kinds.count(e.kind)) return false;
@@ -61,12 +124,18 @@ const std::vector<std::string>& CsvColumns() {
   return kColumns;
 }
 
+bool CsvCellNeedsFormulaGuard(std::string_view field) {
+  return !field.empty() && std::string_view("=+-@\t\r").find(field.front()) != std::string_view::npos;
+}
+
 void WriteCsvField(std::string_view field, std::ostream& out) {
-  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
+  const bool guard = CsvCellNeedsFormulaGuard(field);
+  if (!guard && field.find_first_of(",\"\r\n") == std::string_view::npos) {
     out << field;
     return;
   }
   out << '"';
+  if (guard) out << '\'';
   for (char c : field) {
     if (c == '"') out << '"';
     out << c;
@@ -84,31 +153,55 @@ void WriteCsvHeader(std::ostream& out) {
 }
 
 void WriteCsvRow(const LedgerEntry& e, std::ostream& out) {
-  out << e.seq << ',' << FormatTimestamp(e.at) << ',' << LedgerKindName(e.kind) << ',' << e.run_id << ',';
+  // Every cell goes through WriteCsvField, the numbers too: a negative
+  // run or batch (written by hand) is a cell a spreadsheet would evaluate.
+  const std::string cells[] = {std::to_string(e.seq), FormatTimestamp(e.at), std::string(LedgerKindName(e.kind)),
+                               std::to_string(e.run_id)};
+  for (const std::string& c : cells) {
+    WriteCsvField(c, out);
+    out << ',';
+  }
   for (const std::string* f : {&e.category, &e.store, &e.target, &e.record_key, &e.clock, &e.cutoff, &e.rule,
                                &e.subject}) {
     WriteCsvField(*f, out);
     out << ',';
   }
-  out << e.batch << ',';
-  WriteCsvField(e.detail, out);
-  out << ',' << e.prev_hash << ',' << e.hash << "\r\n";
+  WriteCsvField(std::to_string(e.batch), out);
+  out << ',';
+  for (const std::string* f : {&e.detail, &e.prev_hash}) {
+    WriteCsvField(*f, out);
+    out << ',';
+  }
+  WriteCsvField(e.hash, out);
+  out << "\r\n";
 }
 
 Json EntryToJson(const LedgerEntry& e) {
+  // `detail` for people (the parsed JSON); `detail_text` is what was hashed.
   Json detail;
   if (e.detail.empty()) {
     detail = nullptr;
   } else {
     detail = Json::parse(e.detail, nullptr, /*allow_exceptions=*/false);
-    if (detail.is_discarded()) detail = e.detail;
+    if (detail.is_discarded()) detail = TextJson(e.detail);
   }
-  return Json{{"seq", e.seq},         {"at", FormatTimestamp(e.at)}, {"kind", LedgerKindName(e.kind)},
-              {"run", e.run_id},      {"category", e.category},      {"store", e.store},
-              {"target", e.target},   {"key", e.record_key},         {"clock", e.clock},
-              {"cutoff", e.cutoff},   {"rule", e.rule},              {"subject", e.subject},
-              {"batch", e.batch},     {"detail", detail},            {"prev_hash", e.prev_hash},
-              {"hash", e.hash}};
+  return Json{{"seq", e.seq},
+              {"at", FormatTimestamp(e.at)},
+              {"kind", TextJson(LedgerKindName(e.kind))},
+              {"run", e.run_id},
+              {"category", TextJson(e.category)},
+              {"store", TextJson(e.store)},
+              {"target", TextJson(e.target)},
+              {"key", TextJson(e.record_key)},
+              {"clock", TextJson(e.clock)},
+              {"cutoff", TextJson(e.cutoff)},
+              {"rule", TextJson(e.rule)},
+              {"subject", TextJson(e.subject)},
+              {"batch", e.batch},
+              {"detail", detail},
+              {"detail_text", TextJson(e.detail)},
+              {"prev_hash", TextJson(e.prev_hash)},
+              {"hash", TextJson(e.hash)}};
 }
 
 void WriteJsonLine(const LedgerEntry& e, std::ostream& out) { out << Dump(EntryToJson(e)) << '\n'; }

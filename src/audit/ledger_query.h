@@ -11,11 +11,25 @@
 //   seq, at, kind, run, category, store, target, key, clock, cutoff, rule,
 //   subject, batch, detail, prev_hash, hash
 // `at` is FormatTimestamp (UTC, "2026-11-22T15:12:25.123456Z"), `detail`
-// the stored JSON text exactly as hashed.
+// the stored JSON text exactly as hashed. A cell that starts with = + - @
+// TAB or CR, which a spreadsheet would run as a formula (OWASP "CSV
+// injection"), is quoted and prefixed with a single quote inside the
+// quotes: the key `=HYPERLINK(...)` is written "'=HYPERLINK(...)", and a
+// plain negative number such as the key -1 is written "'-1" too. CSV is
+// for people; JSON Lines is the lossless, re-hashable form.
 //
 // JSON Lines (--format json / jsonl): one object per entry with the same
-// names; `detail` is the parsed JSON object (the stored text when it does
-// not parse), integers are numbers.
+// names, plus `detail_text`. Integers (seq, run, batch) are numbers. Every
+// text field -- kind, category, store, target, key, clock, cutoff, rule,
+// subject, detail_text, prev_hash, hash -- holds the stored bytes exactly:
+// a JSON string when they are valid UTF-8, else an object
+//   {"base64": "<standard base64, with padding, of the bytes>"}
+// in place of the string (never a replacement character). `detail_text`
+// is the detail exactly as hashed; `detail` is the same parsed, for people
+// (null when empty; the text, or its base64 object, when it is not JSON).
+// To re-hash an entry (layout at the top of ledger/ledger.cc): the text
+// fields' bytes as above, detail from `detail_text`, and `at` as unix
+// microseconds (FormatTimestamp is exact to the microsecond).
 #pragma once
 
 #include <cstdint>
@@ -60,13 +74,20 @@ Status ScanFiltered(StateDb& state, const LedgerFilter& filter,
 
 // The CSV column names, in order.
 const std::vector<std::string>& CsvColumns();
-// One field, quoted as RFC 4180 requires.
+// One field, quoted as RFC 4180 requires, formula cells guarded (above).
 void WriteCsvField(std::string_view field, std::ostream& out);
 void WriteCsvHeader(std::ostream& out);
 void WriteCsvRow(const LedgerEntry& e, std::ostream& out);
 
+// Whether `s` is well-formed UTF-8 (no overlong forms, no surrogates,
+// nothing past U+10FFFF).
+bool IsValidUtf8(std::string_view s);
+// `bytes` as a JSON value that keeps them exactly: the string when valid
+// UTF-8, else {"base64": ...} (see above).
+nlohmann::json TextJson(std::string_view bytes);
+
 nlohmann::json EntryToJson(const LedgerEntry& e);
-// One compact JSON line (invalid UTF-8 replaced, never thrown on).
+// One compact JSON line, lossless (see above).
 void WriteJsonLine(const LedgerEntry& e, std::ostream& out);
 
 // The human table: a header, then one line per entry.

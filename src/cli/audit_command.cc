@@ -9,9 +9,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/anchor_schedule.h"
 #include "audit/checkpoint.h"
 #include "audit/ledger_query.h"
 #include "audit/run_history.h"
+#include "audit/state_cross_check.h"
 #include "cli/command.h"
 #include "cli/state_access.h"
 #include "ledger/anchor.h"
@@ -33,26 +35,58 @@ Result<std::unique_ptr<StateDb>> OpenLedger(const Config& config) {
   return std::move(*state);
 }
 
-// An anchor proves which entries it pruned, not that the schedule it
-// applied was the policy: compared with the purge log's schedule in the
-// rules now, a shorter one is worth an auditor's question (a forger's
-// "1 hour", or a policy lengthened since). Empty when there is nothing to
-// say or the rules do not load.
-std::string AnchorScheduleWarning(const Config& config, const VerifyReport& report) {
-  if (!report.anchor) return "";
-  auto rules = LoadRules(config);
-  if (!rules.ok()) return "";
-  for (const Category& c : rules->categories) {
-    for (const Target& t : c.targets) {
-      if (t.store != kPurgeLogStore || !c.delete_after) continue;
-      if (AlwaysAtLeast(report.anchor->delete_after, *c.delete_after)) return "";
-      return "anchor entry " + std::to_string(report.anchor_seq) + " pruned under 'delete after " +
-             report.anchor->delete_after.ToString() + "', shorter than the purge log's schedule in the rules now ('" +
-             c.delete_after->ToString() + "', " + t.where.ToString() + ")";
+// A ledger verified as `audit verify` and `audit checkpoint` do it.
+struct FullVerification {
+  VerifyReport report;  // .ok false when any check failed
+  std::vector<std::string> warnings;
+};
+
+// The chain (against `checkpoint` when given), the schedules the anchors
+// claim against the checkpoint's pin and the rules (audit/anchor_schedule.h),
+// and the state's own tables against the ledger (audit/state_cross_check.h).
+Result<FullVerification> VerifyFully(const Config& config, StateDb& state, const audit::Checkpoint* checkpoint,
+                                     bool accept_anchor_schedules) {
+  // Read before the ledger: see state_cross_check.h.
+  auto tables = audit::ReadStateTables(state);
+  if (!tables.ok()) return tables.status();
+  auto report = checkpoint ? VerifyLedger(state, checkpoint->head()) : VerifyLedger(state);
+  if (!report.ok()) return report.status();
+  FullVerification v{std::move(*report), {}};
+  VerifyReport& r = v.report;
+  if (!r.ok) return v;
+  auto fail = [&](int64_t seq, std::string problem) {
+    r.ok = false;
+    r.first_bad_seq = seq;
+    r.problem = std::move(problem);
+  };
+  if (!r.anchors.empty()) {
+    std::optional<audit::PurgeLogSchedule> policy;
+    auto rules = LoadRules(config);
+    if (rules.ok()) {
+      policy = audit::PurgeLogScheduleOf(*rules, config);
+    } else if (!accept_anchor_schedules) {
+      return rules.status().WithContext(
+          "cannot compare the purge log's anchors with its schedule in the rules (or pass --accept-anchor-schedules)");
+    } else {
+      v.warnings.push_back("the rules do not load, so the anchors' schedules were not compared with them: " +
+                           rules.status().message());
+    }
+    const audit::ScheduleFindings found =
+        audit::CheckAnchorSchedules(r, checkpoint ? checkpoint->pin() : std::nullopt, policy, accept_anchor_schedules);
+    for (const std::string& w : found.warnings) v.warnings.push_back(w);
+    if (found.bad_seq) {
+      fail(*found.bad_seq, found.problem);
+      return v;
     }
   }
-  return "";
+  const audit::CrossCheckFinding cross = audit::CrossCheckState(*tables, r);
+  if (cross.bad_seq) fail(*cross.bad_seq, cross.problem);
+  return v;
 }
+
+constexpr const char* kAcceptAnchorSchedulesHelp =
+    "accept anchors that pruned under a schedule shorter than the purge log's schedule in the rules now (the policy "
+    "really was shorter then): a warning each, not a failure";
 
 Status AuditVerify(const CommandArgs& a) {
   po::options_description desc("Options");
@@ -60,10 +94,12 @@ Status AuditVerify(const CommandArgs& a) {
       "against", po::value<std::string>()->value_name("FILE"),
       "a checkpoint file (audit checkpoint): also detect a ledger cut back past it or rewritten up to it")(
       "verify-key", po::value<std::string>()->value_name("PEM"),
-      "Ed25519 public key: the checkpoint must carry a valid signature by it");
+      "Ed25519 public key: the checkpoint must carry a valid signature by it")(
+      "accept-anchor-schedules", kAcceptAnchorSchedulesHelp);
   AddCommonOptions(&desc);
-  auto vm = ParseCommandLine(a, desc, nullptr,
-                             "retention audit verify [--against FILE [--verify-key PEM]] [--format table|json]");
+  auto vm = ParseCommandLine(
+      a, desc, nullptr,
+      "retention audit verify [--against FILE [--verify-key PEM]] [--accept-anchor-schedules] [--format table|json]");
   if (!vm.ok()) return vm.status();
   if (!*vm) return Status::Ok();
   auto format = FormatOption(**vm, {"table", "json"});
@@ -82,10 +118,15 @@ Status AuditVerify(const CommandArgs& a) {
   if (!config.ok()) return config.status();
   auto state = OpenLedger(*config);
   if (!state.ok()) return state.status();
-  auto report = checkpoint ? VerifyLedger(**state, checkpoint->head()) : VerifyLedger(**state);
-  if (!report.ok()) return report.status();
-  const std::string schedule_warning = report->ok ? AnchorScheduleWarning(*config, *report) : "";
-  if (!schedule_warning.empty()) *a.err << "warning: " << schedule_warning << "\n";
+  auto verified = VerifyFully(*config, **state, checkpoint ? &*checkpoint : nullptr,
+                              (*vm)->count("accept-anchor-schedules") > 0);
+  if (!verified.ok()) return verified.status();
+  const VerifyReport* report = &verified->report;
+  std::string schedule_warning;
+  for (const std::string& w : verified->warnings) {
+    *a.err << "warning: " << w << "\n";
+    schedule_warning += (schedule_warning.empty() ? "" : "; ") + w;
+  }
   if (*format == "json") {
     *a.out << Json{{"ok", report->ok},
                    {"entries", report->entries},
@@ -98,7 +139,7 @@ Status AuditVerify(const CommandArgs& a) {
                    {"warning", schedule_warning.empty() ? Json(nullptr) : Json(schedule_warning)},
                    {"first_bad_seq", report->first_bad_seq ? Json(*report->first_bad_seq) : Json(nullptr)},
                    {"problem", report->problem}}
-                  .dump(2)
+                  .dump(2, ' ', false, Json::error_handler_t::replace)
            << "\n";
   } else if (report->ok) {
     *a.out << "Ledger OK: " << report->entries << " entries, head " << report->head_seq << " " << report->head_hash
@@ -115,7 +156,8 @@ Status AuditVerify(const CommandArgs& a) {
              << (checkpoint->signature.empty() ? "" : " (signed)") << "\n";
   }
   if (!report->ok) {
-    const std::string good = report->head_seq >= report->first_seq
+    // Past the head: the chain itself verified (a cut tail found otherwise).
+    const std::string good = report->head_seq >= report->first_seq && report->first_bad_seq.value_or(0) > report->head_seq
                                  ? " (entries " + std::to_string(report->first_seq) + ".." +
                                        std::to_string(report->head_seq) + " verify)"
                                  : "";
@@ -128,24 +170,34 @@ Status AuditVerify(const CommandArgs& a) {
 Status AuditCheckpoint(const CommandArgs& a) {
   po::options_description desc("Options");
   desc.add_options()("out", po::value<std::string>()->value_name("FILE"), "write it to FILE (default: stdout)")(
-      "sign-key", po::value<std::string>()->value_name("PEM"), "sign it with this Ed25519 private key");
+      "sign-key", po::value<std::string>()->value_name("PEM"), "sign it with this Ed25519 private key")(
+      "accept-anchor-schedules", kAcceptAnchorSchedulesHelp);
   AddCommonOptions(&desc);
-  auto vm = ParseCommandLine(a, desc, nullptr, "retention audit checkpoint [--out FILE] [--sign-key PEM]");
+  auto vm = ParseCommandLine(a, desc, nullptr,
+                             "retention audit checkpoint [--out FILE] [--sign-key PEM] [--accept-anchor-schedules]");
   if (!vm.ok()) return vm.status();
   if (!*vm) return Status::Ok();
   auto config = LoadConfigOnly(**vm);
   if (!config.ok()) return config.status();
   auto state = OpenLedger(*config);
   if (!state.ok()) return state.status();
+  // A checkpoint pins the purge log's schedule in the rules: they must load.
+  auto rules = LoadRules(*config);
+  if (!rules.ok())
+    return rules.status().WithContext("no checkpoint taken: it pins the purge log's schedule from the rules");
   // A checkpoint vouches for the chain up to its head: take it only from a
-  // ledger that verifies.
-  auto report = VerifyLedger(**state);
-  if (!report.ok()) return report.status();
+  // ledger that verifies, as `audit verify` would.
+  auto verified = VerifyFully(*config, **state, nullptr, (*vm)->count("accept-anchor-schedules") > 0);
+  if (!verified.ok()) return verified.status();
+  const VerifyReport* report = &verified->report;
   if (!report->ok) {
     return Status::AuditFailed("no checkpoint taken: ledger verification FAILED at entry " +
                                std::to_string(report->first_bad_seq.value_or(0)) + ": " + report->problem);
   }
+  for (const std::string& w : verified->warnings) *a.err << "warning: " << w << "\n";
   audit::Checkpoint cp;
+  cp.schedule = audit::PurgeLogScheduleOf(*rules, *config);
+  cp.rules_hash = rules->hash;
   cp.seq = report->head_seq;
   cp.hash = report->head_hash;
   if (report->head_at) cp.head_at = FormatTimestamp(*report->head_at);
@@ -304,7 +356,9 @@ Status AuditRuns(const CommandArgs& a) {
   if (*format == "json") {
     Json arr = Json::array();
     for (size_t i = first; i < runs->size(); ++i) arr.push_back((*runs)[i].ToJson());
-    *a.out << arr.dump(2) << "\n";
+    // A summary, not the entries: a name that is not UTF-8 is shown
+    // replaced (`audit export` keeps its bytes).
+    *a.out << arr.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
     return Status::Ok();
   }
   char line[512];
@@ -409,8 +463,8 @@ Status AuditShow(const CommandArgs& a) {
     Json per = Json::array();
     for (const auto& [k, n] : deleted) {
       auto r = reconciled_deletes.find(k);
-      per.push_back({{"category", k.first},
-                     {"target", k.second},
+      per.push_back({{"category", audit::TextJson(k.first)},
+                     {"target", audit::TextJson(k.second)},
                      {"deleted", n},
                      {"reconciled", r == reconciled_deletes.end() ? 0 : r->second}});
     }
@@ -426,7 +480,9 @@ Status AuditShow(const CommandArgs& a) {
     Json as = Json::array();
     for (const auto& e : anchors) as.push_back(audit::EntryToJson(e));
     j["purge_log_anchors"] = as;
-    *a.out << j.dump(2) << "\n";
+    // Every text here went through TextJson or a JSON parser, so nothing
+    // is replaced; `replace` only guards against a throw.
+    *a.out << j.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
     return Status::Ok();
   }
   std::ostream& out = *a.out;
@@ -478,11 +534,13 @@ Status AuditShow(const CommandArgs& a) {
 
 constexpr const char* kAuditHelp =
     "Usage: retention audit SUBCOMMAND [OPTIONS]\n"
-    "  verify      check the ledger's hash chain (--against CHECKPOINT); exit 78 if it was altered\n"
-    "  checkpoint  write the ledger's head (seq, hash, time) as JSON, optionally Ed25519-signed\n"
+    "  verify      check the ledger's hash chain, the anchors' schedules and the state's tables against it\n"
+    "              (--against CHECKPOINT, --accept-anchor-schedules); exit 78 if it was altered\n"
+    "  checkpoint  write the ledger's head (seq, hash, time) and the purge log's schedule as JSON,\n"
+    "              optionally Ed25519-signed\n"
     "  log         print entries, filtered (--since --until --run --category --store --target --key\n"
     "              --subject --kind), --format table|json|csv\n"
-    "  export      the same filters, --format jsonl|csv, --out FILE\n"
+    "  export      the same filters, --format jsonl (lossless) or csv (for people), --out FILE\n"
     "  runs        one line per run: who, when, rules, as-of, deleted, outcome, exit code\n"
     "  show RUN    one run's story: its start and end, deletions per target, kept records and why\n";
 

@@ -76,6 +76,8 @@
 #include <system_error>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 namespace retention {
 namespace {
 
@@ -192,6 +194,7 @@ class ChainChecker {
                              Abbrev(computed_) + " but its stored hash is " + Abbrev(e.hash));
     }
     if (e.kind == LedgerKind::kAnchor && !CheckAnchorEntry(e)) return false;
+    NoteLifecycle(e);
     report_.head_hash = e.hash;
     report_.head_seq = e.seq;
     report_.head_at = e.at;
@@ -253,6 +256,28 @@ class ChainChecker {
     return false;
   }
 
+  void NoteLifecycle(const LedgerEntry& e) {
+    switch (e.kind) {
+      case LedgerKind::kRunStart:
+      case LedgerKind::kRunEnd:
+        report_.lifecycle.push_back({e.seq, e.kind, e.run_id});
+        return;
+      case LedgerKind::kHoldPlaced:
+      case LedgerKind::kHoldReleased: {
+        const auto detail = nlohmann::json::parse(e.detail, nullptr, /*allow_exceptions=*/false);
+        int64_t id = -1;
+        if (detail.is_object()) {
+          auto it = detail.find("id");
+          if (it != detail.end() && it->is_number_integer()) id = it->get<int64_t>();
+        }
+        report_.lifecycle.push_back({e.seq, e.kind, id});
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
   bool CheckAnchorEntry(const LedgerEntry& e) {
     auto anchor = ReadAnchor(e);
     if (!anchor.ok()) return Fail(e.seq, anchor.status().message());
@@ -295,6 +320,7 @@ class ChainChecker {
       short_anchor_seq_ = e.seq;
     }
     if (anchor->through >= first) pending_.push_back({e.seq, anchor->through, anchor->through_hash});
+    report_.anchors.push_back({e.seq, e.at, *anchor});
     last_anchor_ = *anchor;
     last_anchor_seq_ = e.seq;
     return true;

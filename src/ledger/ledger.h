@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ledger/anchor.h"
 #include "ledger/ledger_entry.h"
@@ -46,6 +47,13 @@ class EntryHasher {
 // the tail or a rewritten chain (SPEC 6.10).
 using LedgerCheckpoint = LedgerHead;
 
+// An anchor entry found in the ledger (ledger/anchor.h), with its place.
+struct AnchorInLedger {
+  int64_t seq = 0;
+  Timestamp at{};
+  LedgerAnchor anchor;
+};
+
 struct VerifyReport {
   bool ok = true;
   int64_t entries = 0;   // entries checked and found good
@@ -60,6 +68,20 @@ struct VerifyReport {
   int64_t first_seq = 1;
   std::optional<LedgerAnchor> anchor;
   int64_t anchor_seq = 0;
+  // Every anchor entry checked, in seq order (few: at most one a run), so
+  // that `audit verify` can compare the schedules they claim with the
+  // policy (audit/anchor_schedule.h).
+  std::vector<AnchorInLedger> anchors;
+  // The run and hold entries checked, in seq order: what the state's own
+  // tables are cross-checked against (audit/state_cross_check.h). `id` is
+  // the run_id for run_start / run_end, the hold's id (detail.id) for
+  // hold_placed / hold_released, -1 when the detail does not name one.
+  struct Lifecycle {
+    int64_t seq = 0;
+    LedgerKind kind = LedgerKind::kRunStart;
+    int64_t id = 0;
+  };
+  std::vector<Lifecycle> lifecycle;
 };
 
 // Walks the whole ledger in seq order with bounded memory and checks that

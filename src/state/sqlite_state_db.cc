@@ -437,6 +437,8 @@ class SqliteStateDb final : public StateDb {
   Result<int64_t> PrunedThrough() override;
   Result<int64_t> DeletePrunedEntries(int64_t last) override;
   Result<std::optional<int64_t>> OldestAnchorReaching(int64_t seq) override;
+  Result<std::vector<RunInfo>> ListRuns() override;
+  Result<std::vector<std::pair<int64_t, int64_t>>> ListAnchorRows() override;
 
  private:
   // An open BEGIN IMMEDIATE transaction; rolled back unless committed.
@@ -1390,6 +1392,36 @@ Result<std::optional<Hold>> SqliteStateDb::GetHold(int64_t id) {
   if (rc == SQLITE_DONE) return std::optional<Hold>();
   if (rc != SQLITE_ROW) return Error(rc, "read the hold");
   return std::optional<Hold>(ReadHold(*s));
+}
+
+// ---- audit cross-check (read-only) -----------------------------------------
+
+Result<std::vector<RunInfo>> SqliteStateDb::ListRuns() {
+  static const std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs ORDER BY id";
+  auto s = Prepare(sql.c_str());
+  if (!s.ok()) return s.status();
+  std::vector<RunInfo> runs;
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) runs.push_back(ReadRun(*s));
+  if (rc != SQLITE_DONE) return Error(rc, "read the runs");
+  return runs;
+}
+
+Result<std::vector<std::pair<int64_t, int64_t>>> SqliteStateDb::ListAnchorRows() {
+  std::vector<std::pair<int64_t, int64_t>> rows;
+  // A version 1 database opened read-only has no anchors table.
+  auto has = Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'ledger_anchors'");
+  if (!has.ok()) return has.status();
+  int rc = has->Step();
+  if (rc != SQLITE_ROW) return Error(rc, "read its schema");
+  const bool present = has->Int(0) != 0;
+  sqlite3_reset(has->raw());
+  if (!present) return rows;
+  auto s = Prepare("SELECT seq, through FROM ledger_anchors ORDER BY seq");
+  if (!s.ok()) return s.status();
+  while ((rc = s->Step()) == SQLITE_ROW) rows.emplace_back(s->Int(0), s->Int(1));
+  if (rc != SQLITE_DONE) return Error(rc, "read the ledger anchors");
+  return rows;
 }
 
 }  // namespace

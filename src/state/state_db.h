@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "calendar/timestamp.h"
@@ -116,6 +117,13 @@ class StateDb {
   // The oldest anchor entry still in the ledger whose range reaches entry
   // `seq` (its seq), or nullopt: for `explain` of a pruned entry.
   virtual Result<std::optional<int64_t>> OldestAnchorReaching(int64_t seq) = 0;
+  // For `audit verify`'s cross-check of the state's own tables against the
+  // ledger (audit/state_cross_check.h); read-only.
+  // Every run, by id.
+  virtual Result<std::vector<RunInfo>> ListRuns() = 0;
+  // The ledger_anchors rows, by seq: {anchor entry seq, through}. Empty for
+  // a version 1 database, which has no such table.
+  virtual Result<std::vector<std::pair<int64_t, int64_t>>> ListAnchorRows() = 0;
   // The last entry's seq, hash and time ({0, 64 zeros} when the ledger is
   // empty).
   // The default scans; implementations answer from an index.

@@ -43,8 +43,9 @@ inline LedgerEntry SyntheticEntry(int64_t i) {
   return e;
 }
 
-// A config with one empty files store and an empty rules directory: enough for the
-// audit commands, which read only the state database.
+// A config with one empty files store and one rule on it, which gives the
+// purge log no schedule: enough for the audit commands, which read the
+// state database (and the rules only for the purge log's schedule).
 struct LedgerFixture {
   TempDir dir;
   fs::path config = dir / "retention.toml";
@@ -53,6 +54,9 @@ struct LedgerFixture {
   explicit LedgerFixture(int64_t entries) {
     fs::create_directories(dir / "rules");
     fs::create_directories(dir / "files");
+    WriteFile(dir / "rules" / "scratch.toml",
+              "[scratch]\ndelete_after = \"30 days\"\n[[scratch.target]]\nname = \"tmp\"\nstore = \"files\"\n"
+              "paths = [\"*.tmp\"]\nclock = { mtime = true }\n");
     WriteFile(config,
               "rules = \"rules\"\nstate = \"state.db\"\ntime_zone = \"UTC\"\n"
               "[stores.files]\ntype = \"files\"\nroot = \"files\"\n");

@@ -37,7 +37,7 @@ TEST_CASE("verify --against a checkpoint detects a truncated ledger", "[audit]")
   REQUIRE(r.exit_code == 0);
   const Json j = Json::parse(ReadFile(cp));
   CHECK(j.at("seq") == 3000);
-  CHECK(j.at("format") == "retention-checkpoint/2");
+  CHECK(j.at("format") == "retention-checkpoint/3");
   CHECK(j.at("head_at").get<std::string>().size() >= 20);  // the head entry's time
   REQUIRE(f.Retention({"audit", "verify", "--against", cp.string()}).exit_code == 0);
 

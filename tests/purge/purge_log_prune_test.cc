@@ -317,7 +317,8 @@ TEST_CASE("explain says a pruned purge log entry went behind an anchor", "[purge
 namespace retention {
 namespace {
 
-TEST_CASE("verify warns when an anchor pruned under a shorter schedule than the rules give now", "[purge][purge-log][e2e]") {
+TEST_CASE("verify fails when an anchor pruned under a shorter schedule than the rules give now, unless accepted",
+          "[purge][purge-log][e2e]") {
   TempDir dir;
   MakeFixture(dir, 0);
   // Pruned under "6 months"; then the policy says 12 months.
@@ -333,12 +334,18 @@ TEST_CASE("verify warns when an anchor pruned under a shorter schedule than the 
 
   WriteFile(dir / "rules" / "audit.toml", "[audit_security]\ndelete_after = \"12 months\"\n"
                                           "[[audit_security.target]]\nstore = \"purge-log\"\n");
+  // A forger's anchor looks the same: it fails unless the auditor accepts
+  // that the policy really was shorter then.
   RunResult verify = Retention(dir, {"audit", "verify"});
   INFO(Describe(verify));
-  REQUIRE(verify.exit_code == 0);  // the chain is sound; the schedule is a question for the auditor
-  CHECK_THAT(verify.err, Catch::Contains("pruned under 'delete after 6 months', shorter than the purge log's "
-                                         "schedule in the rules now ('12 months'"));
-  RunResult json = Retention(dir, {"audit", "verify", "--format", "json"});
+  CHECK(verify.exit_code == 78);
+  CHECK_THAT(verify.err, Catch::Contains("under 'delete after 6 months', shorter than the rules' purge log "
+                                         "schedule (delete after 12 months, UTC)"));
+  RunResult accepted = Retention(dir, {"audit", "verify", "--accept-anchor-schedules"});
+  INFO(Describe(accepted));
+  CHECK(accepted.exit_code == 0);
+  CHECK_THAT(accepted.err, Catch::Contains("warning: anchor entry"));
+  RunResult json = Retention(dir, {"audit", "verify", "--accept-anchor-schedules", "--format", "json"});
   REQUIRE(json.exit_code == 0);
   CHECK_THAT(Json::parse(json.out).at("warning").get<std::string>(), Catch::Contains("6 months"));
 }

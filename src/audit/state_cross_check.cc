@@ -1,0 +1,129 @@
+#include "audit/state_cross_check.h"
+
+#include <map>
+#include <set>
+
+namespace retention::audit {
+
+Result<StateTables> ReadStateTables(StateDb& state) {
+  StateTables t;
+  auto head = state.Head();
+  if (!head.ok()) return head.status();
+  t.head_seq = head->seq;
+  auto runs = state.ListRuns();
+  if (!runs.ok()) return runs.status();
+  t.runs = std::move(*runs);
+  auto holds = state.ListHolds(/*include_released=*/true);
+  if (!holds.ok()) return holds.status();
+  t.holds = std::move(*holds);
+  auto rows = state.ListAnchorRows();
+  if (!rows.ok()) return rows.status();
+  t.anchor_rows = std::move(*rows);
+  return t;
+}
+
+CrossCheckFinding CrossCheckState(const StateTables& tables, const VerifyReport& report) {
+  CrossCheckFinding f;
+  auto fail = [&](int64_t seq, std::string problem) {
+    f.bad_seq = seq;
+    f.problem = std::move(problem);
+    return f;
+  };
+  std::set<int64_t> run_starts, run_ends, placed, released;
+  for (const VerifyReport::Lifecycle& l : report.lifecycle) {
+    switch (l.kind) {
+      case LedgerKind::kRunStart: run_starts.insert(l.id); break;
+      case LedgerKind::kRunEnd: run_ends.insert(l.id); break;
+      case LedgerKind::kHoldPlaced: placed.insert(l.id); break;
+      case LedgerKind::kHoldReleased: released.insert(l.id); break;
+      default: break;
+    }
+  }
+  // An entry written at `t` may be missing only if the purge log's
+  // retention pruned it: then it was older than the cutoff of the anchor
+  // that pruned it, and that cutoff is at most the latest cutoff of the
+  // anchors present (an anchor pruned since was itself older than a later
+  // one's cutoff). The time the tables give (a run's start or end, a hold's
+  // placing or release) is taken just before its entry is written, so it
+  // is no later. The schedule check bounds a forged anchor's cutoff, so a
+  // forger who removes recent entries behind an anchor that names the right
+  // schedule but lies about their age is caught here too.
+  const bool pruned = report.first_seq > 1;
+  std::optional<Timestamp> latest_cutoff;
+  for (const AnchorInLedger& a : report.anchors)
+    if (!latest_cutoff || a.anchor.cutoff > *latest_cutoff) latest_cutoff = a.anchor.cutoff;
+  auto could_be_pruned = [&](Timestamp t) { return pruned && latest_cutoff && t < *latest_cutoff; };
+  const int64_t after_head = report.head_seq + 1;
+  const std::string head = report.head_at ? "the ledger's head is entry " + std::to_string(report.head_seq) +
+                                                " of " + FormatTimestamp(*report.head_at)
+                                          : "the ledger is empty";
+  // Why it is missing, as far as can be told: the chain from the first
+  // entry left is intact, so without pruning only the tail can have gone.
+  auto why = [&](Timestamp t, bool later_entry_present) -> std::string {
+    if (!pruned || later_entry_present || (report.head_at && t > *report.head_at))
+      return " (" + head + "): the ledger's tail was cut?";
+    return ", and no anchor pruned entries that recent (the anchors prune only entries written before " +
+           (latest_cutoff ? FormatTimestamp(*latest_cutoff) : std::string("none")) +
+           "): entries were removed by hand?";
+  };
+
+  for (const RunInfo& r : tables.runs) {
+    const std::string run = "run " + std::to_string(r.id);
+    const bool has_start = run_starts.count(r.id) > 0;
+    const bool has_end = run_ends.count(r.id) > 0;
+    if (r.outcome != "running" && !has_end) {
+      // Crashed runs have no end time: the end entry came later still.
+      const Timestamp ended = r.ended_at.value_or(r.started_at);
+      if (has_start || !could_be_pruned(ended))
+        return fail(after_head, "the runs table says " + run + " ended (" + r.outcome +
+                                    (r.ended_at ? " at " + FormatTimestamp(*r.ended_at) : std::string()) +
+                                    "), but its run_end entry is not in the ledger" + why(ended, has_start));
+    }
+    if (!has_start && !has_end && !could_be_pruned(r.started_at)) {
+      if (report.head_at && r.started_at > *report.head_at)
+        return fail(after_head, "the runs table says " + run + " started at " + FormatTimestamp(r.started_at) +
+                                    ", after the ledger's last entry (" + head +
+                                    "), and its run_start entry is not in the ledger: the ledger's tail was cut?");
+      return fail(after_head, "the runs table has " + run + " (started " + FormatTimestamp(r.started_at) +
+                                  "), but its run_start entry is not in the ledger" + why(r.started_at, false));
+    }
+  }
+
+  for (const Hold& h : tables.holds) {
+    const std::string hold = "hold " + std::to_string(h.id) + " (" + h.matter + ")";
+    const bool has_release = released.count(h.id) > 0;
+    if (!placed.count(h.id) && !has_release && !could_be_pruned(h.placed_at))
+      return fail(after_head, "the holds table has " + hold + ", placed " + FormatTimestamp(h.placed_at) +
+                                  ", but its hold_placed entry is not in the ledger" + why(h.placed_at, false));
+    if (h.released_at && !has_release && !could_be_pruned(*h.released_at))
+      return fail(after_head, "the holds table says " + hold + " was released " + FormatTimestamp(*h.released_at) +
+                                  ", but its hold_released entry is not in the ledger" +
+                                  why(*h.released_at, placed.count(h.id) > 0));
+  }
+
+  std::map<int64_t, int64_t> rows(tables.anchor_rows.begin(), tables.anchor_rows.end());
+  std::map<int64_t, const AnchorInLedger*> anchors;
+  for (const AnchorInLedger& a : report.anchors) anchors[a.seq] = &a;
+  for (const auto& [seq, through] : rows) {
+    if (seq < report.first_seq) continue;  // the anchor entry itself was pruned since
+    auto it = anchors.find(seq);
+    if (it == anchors.end())
+      return fail(seq, "the ledger_anchors table has a row for entry " + std::to_string(seq) +
+                           ", which is not an anchor entry in the ledger (" + head + ")");
+    if (it->second->anchor.through != through)
+      return fail(seq, "the ledger_anchors table says anchor entry " + std::to_string(seq) + " prunes through entry " +
+                           std::to_string(through) + ", but the entry says " +
+                           std::to_string(it->second->anchor.through));
+  }
+  for (const AnchorInLedger& a : report.anchors) {
+    // Appended after the tables were read: its row may be newer than ours.
+    if (a.seq > tables.head_seq) continue;
+    if (!rows.count(a.seq))
+      return fail(a.seq, "anchor entry " + std::to_string(a.seq) +
+                             " has no row in the ledger_anchors table, which the engine writes with every anchor: "
+                             "it was chained in by hand");
+  }
+  return f;
+}
+
+}  // namespace retention::audit

@@ -1,0 +1,62 @@
+// `audit verify`'s cross-check of the state database's own tables against
+// the ledger.
+//
+// The chain proves the ledger was not changed in the middle; a tail cut
+// back by hand (the DELETE trigger dropped) still forms a valid chain. But
+// the runs, holds and ledger_anchors tables are written in the same
+// transactions as their entries, so they remember what the tail held:
+//
+//   - a run the runs table says ended must have its run_end entry, and every
+//     run its run_start entry, unless an anchor pruned them (then they were
+//     older than the latest cutoff of the anchors present, which the
+//     schedule check bounds); a run started after the ledger's head entry
+//     is a cut;
+//   - every hold must have its hold_placed entry, and a released one its
+//     hold_released entry, unless pruned;
+//   - every ledger_anchors row must match an anchor entry (seq and through)
+//     unless that anchor entry itself was pruned, and every anchor entry
+//     must have its row.
+//
+// So are recent entries removed from the start behind a forged anchor that
+// names the right schedule but lies about their age. A forger must also
+// rewrite these tables consistently;
+// only a checkpoint kept outside the state database (audit/checkpoint.h)
+// catches that.
+//
+// The tables are read before the ledger is scanned, and the ledger's head
+// before the tables: entries only ever follow what the tables had, so a
+// purge or hold add running meanwhile cannot make a false alarm.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "holds/hold.h"
+#include "ledger/ledger.h"
+#include "state/state_db.h"
+#include "util/status.h"
+
+namespace retention::audit {
+
+struct StateTables {
+  int64_t head_seq = 0;  // the ledger's head when the tables were read
+  std::vector<RunInfo> runs;
+  std::vector<Hold> holds;  // released ones too
+  std::vector<std::pair<int64_t, int64_t>> anchor_rows;
+};
+
+// Reads them, head first. Call before VerifyLedger.
+Result<StateTables> ReadStateTables(StateDb& state);
+
+struct CrossCheckFinding {
+  std::optional<int64_t> bad_seq;  // unset: the tables agree with the ledger
+  std::string problem;
+};
+
+// `report` is VerifyLedger's, and good.
+CrossCheckFinding CrossCheckState(const StateTables& tables, const VerifyReport& report);
+
+}  // namespace retention::audit
