@@ -92,14 +92,19 @@ Trial RunTrial(const Kind& k, const fs::path& pristine, const fs::path& dir, dou
     if (!t.killed && r.exit_code != 0) t.failures.push_back("the purge (not killed) exited: " + Describe(r));
     if (t.killed && r.exit_code != 128 + SIGKILL) t.failures.push_back("the killed purge exited: " + Describe(r));
   }
-  {
-    const ck::State st = ck::ReadState(state);
-    if (MaxRunId(st) > runs_before) killed_run = MaxRunId(st);
-  }
-
-  // The next purge reconciles, then finishes the work.
+  // The next purge reconciles, then finishes the work. Nothing reads the
+  // state database before it: it is the first to find what the kill left.
   const RunResult next = RunWith(config, {"purge", "--category", k.category});
   if (next.exit_code != 0) t.failures.push_back("the next purge exited: " + Describe(next));
+  {
+    // The killed run is the one between the runs before and the next one
+    // (none when the kill landed before it recorded its start).
+    const size_t at = next.out.find("Run ");
+    const int64_t next_run = at == std::string::npos ? INT64_MAX : std::strtoll(next.out.c_str() + at + 4, nullptr, 10);
+    const ck::State st = ck::ReadState(state);
+    for (const auto& [id, run] : st.runs)
+      if (id > runs_before && id < next_run) killed_run = id;
+  }
 
   const auto problems = ck::Check(before, ck::TakeSnapshot(spec, state), state);
   if (!problems.empty()) t.failures.push_back("checker: " + ck::Report(problems, 12));

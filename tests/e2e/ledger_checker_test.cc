@@ -191,5 +191,61 @@ TEST_CASE("checker: a held record deleted with a well-chained entry is reported 
                                   ") removed a record covered by hold #1 (M-1), placed at seq 1, never released"));
 }
 
+
+TEST_CASE("checker: follows a ledger pruned behind an anchor, and rejects a prefix cut without one",
+          "[checker][e2e]") {
+  TempDir dir;
+  const fs::path demo = dir / "demo";
+  const fs::path config = MakeDemo(demo, 1000);
+  // A state database with 300 entries from 2024 (past the purge log's 12
+  // months) before the hold: written and chained by the checker's own code.
+  RunResult hold = RunWith(config, {"hold", "add", "--matter", "M-1", "--reason", "r", "--by", "test", "--subject",
+                                    "account:3"});
+  REQUIRE(hold.exit_code == 0);
+  ck::State st = ck::ReadState(demo / "state.db");
+  REQUIRE(st.ledger.size() == 1);
+  std::vector<ck::Entry> ledger;
+  for (int i = 0; i < 300; ++i) {
+    ck::Entry e;
+    e.kind = "delete";
+    e.run_id = 0;
+    e.category = "usage_events";
+    e.store = "app";
+    e.target = "usage_events";
+    e.record_key = std::to_string(900000 + i);
+    e.clock = "2023-01-01T00:00:00Z";
+    e.cutoff = "2023-06-01T00:00:00Z";
+    e.rule = "usage_events.toml:14";
+    e.at = (int64_t{1704067200} + i * 3600) * 1000000;  // 2024-01-01, one an hour
+    ledger.push_back(e);
+  }
+  ledger.push_back(st.ledger[0]);
+  for (size_t i = 0; i < ledger.size(); ++i) ledger[i].seq = static_cast<int64_t>(i + 1);
+  Rechain(demo / "state.db", ledger);
+  {
+    // The engine reads this forged-but-sound ledger as sound: the layout
+    // the checker implements is the engine's.
+    RunResult verify = RunWith(config, {"audit", "verify"});
+    INFO(Describe(verify));
+    REQUIRE(verify.exit_code == 0);
+  }
+  const ck::Snapshot before = ck::TakeSnapshot(ck::DemoSpec(demo), demo / "state.db");
+  RunResult purge = RunWith(config, {"purge", "--category", "audit_security", "--allow-mass-delete"});
+  INFO(Describe(purge));
+  REQUIRE(purge.exit_code == 0);
+  Db state(demo / "state.db");
+  REQUIRE(state.Int("SELECT min(seq) FROM ledger") == 301);  // pruned behind an anchor
+  auto problems = ck::Check(before, ck::TakeSnapshot(ck::DemoSpec(demo), demo / "state.db"), demo / "state.db");
+  {
+    INFO(ck::Report(problems));
+    CHECK(problems.empty());
+  }
+  // Cut the anchor's first successor too, as if pruned without an anchor.
+  state.Exec("DROP TRIGGER IF EXISTS ledger_no_delete; DELETE FROM ledger WHERE seq = 301");
+  problems = ck::Check(before, ck::TakeSnapshot(ck::DemoSpec(demo), demo / "state.db"), demo / "state.db");
+  INFO(ck::Report(problems));
+  CHECK(AnyContains(problems, "ledger starts at seq 302", "but no anchor accounts for entries 1..301"));
+}
+
 }  // namespace
 }  // namespace retention::e2e

@@ -135,7 +135,7 @@ class RawDb {
  public:
   explicit RawDb(const fs::path& path) {
     // Read-only, and never creating: the checker must not change what it
-    // looks at (SQLITE_OPEN_READONLY cannot checkpoint or remove a WAL).
+    // looks at (a read-only connection does not checkpoint or remove a WAL).
     if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
       std::string m = db_ ? sqlite3_errmsg(db_) : "out of memory";
       sqlite3_close(db_);
@@ -143,6 +143,25 @@ class RawDb {
       throw std::runtime_error("checker: cannot open " + path.string() + ": " + m);
     }
     sqlite3_busy_timeout(db_, 10000);
+    // A WAL left by a killed writer must be recovered before anyone reads
+    // it, which a read-only connection cannot do (SQLITE_READONLY_RECOVERY,
+    // "attempt to write a readonly database"). Then open it read-write,
+    // never creating: recovery rebuilds the index of the WAL, it does not
+    // change what the database holds.
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db_, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, &err);
+    sqlite3_free(err);
+    if (rc != SQLITE_OK && (sqlite3_extended_errcode(db_) & 0xff) == SQLITE_READONLY) {
+      sqlite3_close(db_);
+      db_ = nullptr;
+      if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+        std::string m = db_ ? sqlite3_errmsg(db_) : "out of memory";
+        sqlite3_close(db_);
+        db_ = nullptr;
+        throw std::runtime_error("checker: cannot open " + path.string() + " to recover its WAL: " + m);
+      }
+      sqlite3_busy_timeout(db_, 10000);
+    }
   }
   ~RawDb() { sqlite3_close(db_); }
   RawDb(const RawDb&) = delete;
