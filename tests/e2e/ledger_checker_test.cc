@@ -1,0 +1,251 @@
+// The independent checker (support/ledger_checker.h) checked itself: it
+// accepts an honest purge of the demo, and rejects, each with a message
+// that names the entry and the record, what an attacker or a bug leaves
+// behind: a delete entry removed, a row deleted without an entry, a
+// modified entry, and a ledger re-chained so that the hashes agree but the
+// data does not (a deletion claimed for a record still there, a held
+// record removed).
+#include <catch2/catch.hpp>
+
+#include "e2e/e2e_util.h"
+#include "support/background_process.h"
+#include "support/ledger_checker.h"
+
+namespace retention::e2e {
+namespace {
+
+namespace ck = retention::checker;
+
+bool AnyContains(const std::vector<std::string>& problems, const std::string& a, const std::string& b = "") {
+  for (const auto& p : problems)
+    if (Contains(p, a) && Contains(p, b)) return true;
+  return false;
+}
+
+// Writes `ledger` back as the whole ledger table, re-chained from its first
+// entry: what an attacker who read ledger.cc can do. Triggers dropped.
+void Rechain(const fs::path& state_db, std::vector<ck::Entry> ledger) {
+  for (size_t i = 0; i < ledger.size(); ++i) {
+    ledger[i].prev_hash = i == 0 ? ck::kZeroHash : ledger[i - 1].hash;
+    ledger[i].hash = ck::EntryHash(ledger[i]);
+  }
+  Db db(state_db);
+  db.Exec("DROP TRIGGER IF EXISTS ledger_no_update; DROP TRIGGER IF EXISTS ledger_no_delete; BEGIN; "
+          "DELETE FROM ledger;");
+  for (const ck::Entry& e : ledger) {
+    db.Query("INSERT INTO ledger(seq, at, kind, run_id, category, store, target, record_key, clock, cutoff, rule, "
+             "subject, batch, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+             "?14, ?15, ?16)",
+             {std::to_string(e.seq), std::to_string(e.at), e.kind, std::to_string(e.run_id), e.category, e.store,
+              e.target, e.record_key, e.clock, e.cutoff, e.rule, e.subject, std::to_string(e.batch), e.detail,
+              e.prev_hash, e.hash});
+  }
+  db.Exec("COMMIT;");  // integers bound as text become integers again by the columns' affinity
+}
+
+// One honest purge of a small demo, with a hold in force before it
+// (subject account:3); each case tampers with its own.
+struct HonestRun {
+  TempDir dir;
+  fs::path demo;
+  ck::Snapshot before;
+  ck::Snapshot after;
+
+  HonestRun() {
+    demo = dir / "demo";
+    const fs::path config = MakeDemo(demo, 3000);
+    RunResult hold = RunWith(config, {"hold", "add", "--matter", "M-1", "--reason", "litigation", "--by", "test",
+                                      "--subject", "account:3"});
+    if (hold.exit_code != 0) throw std::runtime_error("hold add failed: " + Describe(hold));
+    before = ck::TakeSnapshot(ck::DemoSpec(demo), demo / "state.db");
+    RunResult purge = RunWith(config, {"purge"});
+    if (purge.exit_code != 0) throw std::runtime_error("purge failed: " + Describe(purge));
+    after = ck::TakeSnapshot(ck::DemoSpec(demo), demo / "state.db");
+  }
+
+  // The checker's verdict on the demo as it is now.
+  std::vector<std::string> CheckNow() const {
+    return ck::Check(before, ck::TakeSnapshot(ck::DemoSpec(demo), demo / "state.db"), demo / "state.db");
+  }
+};
+
+TEST_CASE("checker: accepts an honest purge of the demo, SQLite and files", "[checker][e2e]") {
+  HonestRun run;
+  const auto problems = ck::Check(run.before, run.after, run.demo / "state.db");
+  INFO(ck::Report(problems));
+  CHECK(problems.empty());
+  // It watched something: SQLite rows and files went, and the hold kept
+  // account 3's due records.
+  size_t gone_rows = 0, gone_files = 0;
+  for (const auto& [target, records] : run.before.targets)
+    for (const auto& [key, r] : records)
+      if (!run.after.targets.at(target).count(key)) (r.is_file ? gone_files : gone_rows)++;
+  CHECK(gone_rows > 100);
+  CHECK(gone_files > 10);
+  Db db(run.demo / "app.db", true);
+  CHECK(db.Int("SELECT count(*) FROM request_logs WHERE account_id = 3") > 0);
+}
+
+TEST_CASE("checker: a removed delete entry is a gone record without an entry, and a broken chain", "[checker][e2e]") {
+  HonestRun run;
+  const fs::path demo = run.demo;
+  Db state(demo / "state.db");
+  const auto victim = state.Query(
+      "SELECT seq, record_key FROM ledger WHERE kind = 'delete' AND store = 'app' AND target = 'request_logs' "
+      "ORDER BY seq LIMIT 1 OFFSET 5")[0];
+  state.Exec("DROP TRIGGER ledger_no_delete; DELETE FROM ledger WHERE seq = " + *victim[0]);
+  const auto problems = run.CheckNow();
+  INFO(ck::Report(problems));
+  CHECK(AnyContains(problems, "app/request_logs/" + *victim[1] + " (clock", "is gone but has no delete entry"));
+  const int64_t seq = std::stoll(*victim[0]);
+  CHECK(AnyContains(problems, "ledger seq " + std::to_string(seq + 1) + " follows seq " + std::to_string(seq - 1),
+                    "are missing"));
+  CHECK(AnyContains(problems, "ledger seq " + std::to_string(seq + 1) + ": prev_hash"));
+}
+
+TEST_CASE("checker: a row or a file deleted without an entry is reported by name", "[checker][e2e]") {
+  HonestRun run;
+  const fs::path demo = run.demo;
+  Db app(demo / "app.db");
+  const std::string id = app.Column("SELECT id FROM usage_events ORDER BY id LIMIT 1")[0];
+  app.Exec("DELETE FROM usage_events WHERE id = " + id);
+  std::string file;
+  for (const auto& e : fs::directory_iterator(demo / "logs"))
+    if (e.path().filename().string().rfind("app.log-", 0) == 0) file = e.path().filename().string();
+  REQUIRE(!file.empty());
+  fs::remove(demo / "logs" / file);
+  const auto problems = run.CheckNow();
+  INFO(ck::Report(problems));
+  CHECK(problems.size() == 2);
+  CHECK(AnyContains(problems, "app/usage_events/" + id + " (clock", "is gone but has no delete entry"));
+  CHECK(AnyContains(problems, "logs/rotated-logs/" + file + " (clock", "is gone but has no delete entry"));
+}
+
+TEST_CASE("checker: a modified entry fails its hash and names the wrong clock", "[checker][e2e]") {
+  HonestRun run;
+  const fs::path demo = run.demo;
+  Db state(demo / "state.db");
+  const auto victim = state.Query(
+      "SELECT seq, record_key FROM ledger WHERE kind = 'delete' AND target = 'sessions' ORDER BY seq LIMIT 1")[0];
+  state.Exec("DROP TRIGGER ledger_no_update; UPDATE ledger SET clock = '2099-01-01 00:00:00' WHERE seq = " +
+             *victim[0]);
+  const auto problems = run.CheckNow();
+  INFO(ck::Report(problems));
+  CHECK(AnyContains(problems, "ledger seq " + *victim[0] + " (delete app/sessions/" + *victim[1] + "): stored hash",
+                    "but its fields hash to"));
+  CHECK(AnyContains(problems, "delete entry seq " + *victim[0] + " (app/sessions/" + *victim[1] + ")",
+                    "says clock '2099-01-01 00:00:00' but the record's clock was"));
+}
+
+TEST_CASE("checker: a re-chained ledger that claims a deletion of a record still there is caught by the data",
+          "[checker][e2e]") {
+  HonestRun run;
+  const fs::path demo = run.demo;
+  ck::State st = ck::ReadState(demo / "state.db");
+  Db app(demo / "app.db", true);
+  const std::string present = app.Column("SELECT id FROM usage_events ORDER BY id DESC LIMIT 1")[0];
+  std::string moved_from;
+  for (ck::Entry& e : st.ledger) {
+    if (e.kind == "delete" && e.target == "usage_events") {
+      moved_from = e.record_key;
+      e.record_key = present;  // the entry now names a record that was not deleted
+      break;
+    }
+  }
+  REQUIRE(!moved_from.empty());
+  Rechain(demo / "state.db", st.ledger);
+  const auto problems = run.CheckNow();
+  INFO(ck::Report(problems));
+  for (const auto& p : problems) CHECK_FALSE(Contains(p, "hash"));  // the chain itself is sound
+  CHECK(AnyContains(problems, "(app/usage_events/" + present + ") claims a deletion, but the record is still there"));
+  CHECK(AnyContains(problems, "app/usage_events/" + moved_from + " (clock", "is gone but has no delete entry"));
+  // The engine's own verify sees nothing wrong: only the data shows it.
+  RunResult verify = RunWith(demo / "retention.toml", {"audit", "verify"});
+  CHECK(verify.exit_code == 0);
+}
+
+TEST_CASE("checker: a held record deleted with a well-chained entry is reported with its hold", "[checker][e2e]") {
+  HonestRun run;
+  const fs::path demo = run.demo;
+  Db app(demo / "app.db");
+  const auto row = app.Query("SELECT id, created_at FROM request_logs WHERE account_id = 3 AND " +
+                             TextClockSeconds("created_at") + " < strftime('%s', 'now', '-120 days') LIMIT 1");
+  REQUIRE(row.size() == 1);
+  const std::string id = *row[0][0];
+  app.Exec("DELETE FROM request_logs WHERE id = " + id);
+  ck::State st = ck::ReadState(demo / "state.db");
+  ck::Entry forged = st.ledger.back();
+  for (const ck::Entry& e : st.ledger)
+    if (e.kind == "delete" && e.target == "request_logs") forged = e;
+  forged.seq = st.ledger.back().seq + 1;
+  forged.at = st.ledger.back().at + 1;
+  forged.record_key = id;
+  forged.clock = *row[0][1];
+  forged.subject = "account:3";
+  st.ledger.push_back(forged);
+  Rechain(demo / "state.db", st.ledger);
+  const auto problems = run.CheckNow();
+  INFO(ck::Report(problems));
+  REQUIRE(problems.size() == 1);
+  CHECK(Contains(problems[0], "delete entry seq " + std::to_string(forged.seq) + " (app/request_logs/" + id +
+                                  ") removed a record covered by hold #1 (M-1), placed at seq 1, never released"));
+}
+
+
+TEST_CASE("checker: follows a ledger pruned behind an anchor, and rejects a prefix cut without one",
+          "[checker][e2e]") {
+  TempDir dir;
+  const fs::path demo = dir / "demo";
+  const fs::path config = MakeDemo(demo, 1000);
+  // A state database with 300 entries from 2024 (past the purge log's 12
+  // months) before the hold: written and chained by the checker's own code.
+  RunResult hold = RunWith(config, {"hold", "add", "--matter", "M-1", "--reason", "r", "--by", "test", "--subject",
+                                    "account:3"});
+  REQUIRE(hold.exit_code == 0);
+  ck::State st = ck::ReadState(demo / "state.db");
+  REQUIRE(st.ledger.size() == 1);
+  std::vector<ck::Entry> ledger;
+  for (int i = 0; i < 300; ++i) {
+    ck::Entry e;
+    e.kind = "delete";
+    e.run_id = 0;
+    e.category = "usage_events";
+    e.store = "app";
+    e.target = "usage_events";
+    e.record_key = std::to_string(900000 + i);
+    e.clock = "2023-01-01T00:00:00Z";
+    e.cutoff = "2023-06-01T00:00:00Z";
+    e.rule = "usage_events.toml:14";
+    e.at = (int64_t{1704067200} + i * 3600) * 1000000;  // 2024-01-01, one an hour
+    ledger.push_back(e);
+  }
+  ledger.push_back(st.ledger[0]);
+  for (size_t i = 0; i < ledger.size(); ++i) ledger[i].seq = static_cast<int64_t>(i + 1);
+  Rechain(demo / "state.db", ledger);
+  {
+    // The engine reads this forged-but-sound ledger as sound: the layout
+    // the checker implements is the engine's.
+    RunResult verify = RunWith(config, {"audit", "verify"});
+    INFO(Describe(verify));
+    REQUIRE(verify.exit_code == 0);
+  }
+  const ck::Snapshot before = ck::TakeSnapshot(ck::DemoSpec(demo), demo / "state.db");
+  RunResult purge = RunWith(config, {"purge", "--category", "audit_security", "--allow-mass-delete"});
+  INFO(Describe(purge));
+  REQUIRE(purge.exit_code == 0);
+  Db state(demo / "state.db");
+  REQUIRE(state.Int("SELECT min(seq) FROM ledger") == 301);  // pruned behind an anchor
+  auto problems = ck::Check(before, ck::TakeSnapshot(ck::DemoSpec(demo), demo / "state.db"), demo / "state.db");
+  {
+    INFO(ck::Report(problems));
+    CHECK(problems.empty());
+  }
+  // Cut the anchor's first successor too, as if pruned without an anchor.
+  state.Exec("DROP TRIGGER IF EXISTS ledger_no_delete; DELETE FROM ledger WHERE seq = 301");
+  problems = ck::Check(before, ck::TakeSnapshot(ck::DemoSpec(demo), demo / "state.db"), demo / "state.db");
+  INFO(ck::Report(problems));
+  CHECK(AnyContains(problems, "ledger starts at seq 302", "but no anchor accounts for entries 1..301"));
+}
+
+}  // namespace
+}  // namespace retention::e2e
