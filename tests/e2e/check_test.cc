@@ -294,6 +294,7 @@ TEST_CASE("e2e check and purge: a clock encoding that does not parse gates both 
   CHECK(!fs::exists(f.dir / "state.db"));
 
   // Another category is not held back by it, and once fixed it purges.
+  InitState(f.config);
   auto other = RunWith(f.config, {"purge", "--category", "security_audit"});
   INFO(Describe(other));
   CHECK(other.exit_code == 0);

@@ -106,6 +106,7 @@ clock = { mtime = true }
   WriteFile(dir / "retention.toml",
             "rules = \"rules\"\nstate = \"state.db\"\n[limits]\nmax_delete_fraction = 1.0\nbatch_size = 2\n"
             "[stores.logs]\ntype = \"files\"\nroot = \"logs\"\n");
+  e2e::InitState(dir / "retention.toml");
 }
 
 std::set<std::string> Names(const fs::path& dir) {
