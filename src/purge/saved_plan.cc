@@ -1,0 +1,56 @@
+#include "purge/saved_plan.h"
+
+#include <nlohmann/json.hpp>
+
+namespace retention {
+
+Result<std::unique_ptr<SavedPlanReader>> SavedPlanReader::Open(const std::filesystem::path& file,
+                                                               const std::string& rules_hash) {
+  auto reader = std::unique_ptr<SavedPlanReader>(new SavedPlanReader(file));
+  if (!reader->in_) return Status::Invalid(file.string() + ": cannot read the saved plan");
+  std::string line;
+  if (!std::getline(reader->in_, line)) return Status::Invalid(file.string() + ":1: empty plan file");
+  auto header = nlohmann::json::parse(line, nullptr, false);
+  if (header.is_discarded() || !header.is_object() || header.value("format", "") != "retention-plan/1")
+    return Status::Invalid(file.string() + ":1: not a plan saved by `retention plan --out`");
+  if (header.value("rules_hash", "") != rules_hash)
+    return Status::Invalid(file.string() + ": the rules changed since this plan was made; make a new plan");
+  reader->line_no_ = 1;
+  return reader;
+}
+
+void SavedPlanReader::SetOrder(const std::vector<TargetDecision>& decisions) {
+  for (size_t i = 0; i < decisions.size(); ++i)
+    order_[decisions[i].category->name + "/" + decisions[i].target->name] = i;
+}
+
+Result<std::vector<Candidate>> SavedPlanReader::Next(const std::string& category, const std::string& target,
+                                                     size_t limit) {
+  std::vector<Candidate> out;
+  while (out.size() < limit) {
+    if (!peeked_) {
+      std::string line;
+      if (!std::getline(in_, line)) break;
+      ++line_no_;
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded() || !j.is_object() || !j.contains("key") || !j["key"].is_string())
+        return Status::Invalid(file_.string() + ":" + std::to_string(line_no_) + ": malformed plan line");
+      peeked_ = Line{j.value("category", ""), j.value("target", ""),
+                     Candidate{j["key"].get<std::string>(), j.value("clock", ""), ""}};
+    }
+    if (peeked_->category != category || peeked_->target != target) {
+      // A line of a target this run has passed or does not process
+      // (--category) is skipped; one of a later target waits its turn.
+      auto later = order_.find(peeked_->category + "/" + peeked_->target);
+      auto current = order_.find(category + "/" + target);
+      if (later != order_.end() && current != order_.end() && later->second > current->second) break;
+      peeked_.reset();
+      continue;
+    }
+    out.push_back(std::move(peeked_->candidate));
+    peeked_.reset();
+  }
+  return out;
+}
+
+}  // namespace retention
