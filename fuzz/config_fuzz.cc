@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "config/config.h"
-#include "fuzz/fuzz_util.h"
+#include "fuzz_util.h"
 
 using namespace retention;
 

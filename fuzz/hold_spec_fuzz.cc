@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "cli/command.h"
-#include "fuzz/fuzz_util.h"
+#include "fuzz_util.h"
 
 using namespace retention;
 

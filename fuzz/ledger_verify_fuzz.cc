@@ -21,7 +21,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "fuzz/fuzz_util.h"
+#include "fuzz_util.h"
 #include "ledger/anchor.h"
 #include "ledger/ledger.h"
 #include "state/sqlite_state_db.h"
@@ -36,6 +36,10 @@ Timestamp At(int64_t minutes) { return FromUnixMicros((1600000000LL + minutes * 
 
 void Must(const Status& s, const char* what) {
   if (!s.ok()) fuzz::Violated(std::string("building the template ledger: ") + what + ": " + s.message());
+}
+template <typename T>
+void Must(const Result<T>& r, const char* what) {
+  if (!r.ok()) Must(r.status(), what);
 }
 
 LedgerEntry Deleted(int64_t run, int64_t i, LedgerKind kind = LedgerKind::kDelete) {
@@ -102,7 +106,7 @@ Template Build(const std::string& name, bool anchored) {
     run.command = "purge";
     run.outcome = "running";
     auto run_id = state.BeginRun(run);
-    Must(run_id.status(), "BeginRun");
+    Must(run_id, "BeginRun");
     std::vector<LedgerEntry> batch;
     for (int i = 0; i < 6; ++i) batch.push_back(Deleted(*run_id, i, i == 4 ? LedgerKind::kKept : LedgerKind::kDelete));
     Must(state.Append(batch), "Append");
@@ -114,7 +118,7 @@ Template Build(const std::string& name, bool anchored) {
     hold.scope.subject_kind = "customer";
     hold.scope.subject_id = "42";
     auto hold_id = state.AddHold(hold);
-    Must(hold_id.status(), "AddHold");
+    Must(hold_id, "AddHold");
     Must(state.EndRun(*run_id, "ok", 0, R"({"deleted":5})"), "EndRun");
     Must(state.ReleaseHold(*hold_id, "legal", "settled", At(300)), "ReleaseHold");
     if (anchored) {
@@ -143,10 +147,10 @@ Template Build(const std::string& name, bool anchored) {
       e.rule = "rules/audit.toml:9";
       WriteAnchor(anchor, &e);
       Must(state.Append({e}), "Append anchor");
-      Must(state.DeletePrunedEntries(4).status(), "DeletePrunedEntries");
+      Must(state.DeletePrunedEntries(4), "DeletePrunedEntries");
     }
     auto head = state.Head();
-    Must(head.status(), "Head");
+    Must(head, "Head");
     t.head = *head;
     auto entries = ReadEntries(state);
     if (!entries) fuzz::Violated("cannot read the template ledger back");

@@ -17,7 +17,7 @@
 #include "calendar/duration.h"
 #include "calendar/timestamp.h"
 #include "cli/command.h"
-#include "fuzz/fuzz_util.h"
+#include "fuzz_util.h"
 
 using namespace retention;
 

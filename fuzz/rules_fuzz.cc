@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "config/config.h"
-#include "fuzz/fuzz_util.h"
+#include "fuzz_util.h"
 #include "rules/rule_loader.h"
 
 using namespace retention;

@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "fuzz/fuzz_util.h"
+#include "fuzz_util.h"
 #include "purge/saved_plan.h"
 #include "rules/rule.h"
 #include "stores/store.h"

@@ -4,6 +4,19 @@
 
 namespace retention {
 
+namespace {
+
+// The string at `key`: "" when absent, nullopt when of another JSON type
+// (json::value would throw type_error on those).
+std::optional<std::string> StringField(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) return std::string();
+  if (!it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<SavedPlanReader>> SavedPlanReader::Open(const std::filesystem::path& file,
                                                                const std::string& rules_hash) {
   auto reader = std::unique_ptr<SavedPlanReader>(new SavedPlanReader(file));
@@ -11,9 +24,14 @@ Result<std::unique_ptr<SavedPlanReader>> SavedPlanReader::Open(const std::filesy
   std::string line;
   if (!std::getline(reader->in_, line)) return Status::Invalid(file.string() + ":1: empty plan file");
   auto header = nlohmann::json::parse(line, nullptr, false);
-  if (header.is_discarded() || !header.is_object() || header.value("format", "") != "retention-plan/1")
+  std::optional<std::string> format, hash;
+  if (header.is_object()) {
+    format = StringField(header, "format");
+    hash = StringField(header, "rules_hash");
+  }
+  if (!format || *format != "retention-plan/1" || !hash)
     return Status::Invalid(file.string() + ":1: not a plan saved by `retention plan --out`");
-  if (header.value("rules_hash", "") != rules_hash)
+  if (*hash != rules_hash)
     return Status::Invalid(file.string() + ": the rules changed since this plan was made; make a new plan");
   reader->line_no_ = 1;
   return reader;
@@ -33,10 +51,15 @@ Result<std::vector<Candidate>> SavedPlanReader::Next(const std::string& category
       if (!std::getline(in_, line)) break;
       ++line_no_;
       auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.is_object() || !j.contains("key") || !j["key"].is_string())
+      std::optional<std::string> category, target, clock;
+      if (j.is_object() && j.contains("key") && j["key"].is_string()) {
+        category = StringField(j, "category");
+        target = StringField(j, "target");
+        clock = StringField(j, "clock");
+      }
+      if (!category || !target || !clock)
         return Status::Invalid(file_.string() + ":" + std::to_string(line_no_) + ": malformed plan line");
-      peeked_ = Line{j.value("category", ""), j.value("target", ""),
-                     Candidate{j["key"].get<std::string>(), j.value("clock", ""), ""}};
+      peeked_ = Line{std::move(*category), std::move(*target), Candidate{j["key"].get<std::string>(), *clock, ""}};
     }
     if (peeked_->category != category || peeked_->target != target) {
       // A line of a target this run has passed or does not process
