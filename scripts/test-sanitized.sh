@@ -15,6 +15,6 @@ cmake --build "$dir" -j"$(nproc)"
 
 # detect_leaks: LeakSanitizer runs at every exit of the binary and the test
 # runner. halt_on_error: the first UBSan finding fails the test, with a stack.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 (cd "$dir" && ctest --output-on-failure -j2 --timeout 900)
