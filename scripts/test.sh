@@ -3,9 +3,9 @@
 # This is the README's test command and what CI runs. In order: the tests;
 # the same tests again built with AddressSanitizer + UBSan (build-asan);
 # each libFuzzer harness for 30 s (build-fuzz); the benchmarks in quick
-# mode; the checks of the unattended setup. Takes about 25 minutes on two
-# cores from a fresh clone. CMAKE_CXX_COMPILER_LAUNCHER=ccache in the
-# environment makes the builds use ccache.
+# mode; the checks of the unattended setup. Three builds (build,
+# build-asan, build-fuzz) make most of its time on a fresh clone;
+# CMAKE_CXX_COMPILER_LAUNCHER=ccache in the environment makes them use ccache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
