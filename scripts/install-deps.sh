@@ -15,6 +15,9 @@ packages=(
   libpq-dev
   libssl-dev
   python3 time
+  # the libFuzzer harnesses (scripts/fuzz.sh): clang 14, its sanitizer and
+  # fuzzer runtimes, llvm-symbolizer for readable stacks
+  clang libclang-rt-14-dev llvm
   # tests of the unattended setup: systemd-analyze, groff, cpack -G DEB
   systemd groff-base man-db dpkg-dev file
 )

@@ -27,15 +27,19 @@ CivilDate CivilFromDays(int64_t z) {
   return {static_cast<int64_t>(yoe) + era * 400 + (month <= 2), month, day};
 }
 
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
 }  // namespace
 
 std::string FormatTimestamp(Timestamp t) {
   constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000000;
   const int64_t micros = ToUnixMicros(t);
-  const int64_t days = FloorDiv(micros, kMicrosPerDay);
-  const int64_t in_day = micros - days * kMicrosPerDay;  // [0, kMicrosPerDay)
+  // Remainder first: days * kMicrosPerDay would overflow for an instant
+  // within a day of INT64_MIN (a tampered state database can hold one).
+  int64_t days = micros / kMicrosPerDay;
+  int64_t in_day = micros % kMicrosPerDay;
+  if (in_day < 0) {
+    in_day += kMicrosPerDay;  // [0, kMicrosPerDay)
+    --days;
+  }
   const CivilDate date = CivilFromDays(days);
   const int64_t secs = in_day / 1000000;
   const int64_t sub = in_day % 1000000;

@@ -17,6 +17,7 @@
 #include "purge/purge_log_prune.h"
 #include "purge/reconcile.h"
 #include "purge/run_guards.h"
+#include "purge/saved_plan.h"
 #include "state/hold_barrier.h"
 #include "state/run_lock.h"
 #include "state/sqlite_state_db.h"
@@ -40,80 +41,6 @@ constexpr int64_t kLedgerTailCheck = 10000;
 // Tries of a batch the store reported busy (each waits the store's busy
 // timeout).
 constexpr int kBusyAttempts = 5;
-
-// Reads a saved plan's keys for one target at a time (the file is grouped
-// by target), so memory stays bounded by one batch.
-class SavedPlanReader {
- public:
-  static Result<std::unique_ptr<SavedPlanReader>> Open(const std::filesystem::path& file,
-                                                       const std::string& rules_hash) {
-    auto reader = std::unique_ptr<SavedPlanReader>(new SavedPlanReader(file));
-    if (!reader->in_) return Status::Invalid(file.string() + ": cannot read the saved plan");
-    std::string line;
-    if (!std::getline(reader->in_, line)) return Status::Invalid(file.string() + ":1: empty plan file");
-    auto header = nlohmann::json::parse(line, nullptr, false);
-    if (header.is_discarded() || !header.is_object() || header.value("format", "") != "retention-plan/1")
-      return Status::Invalid(file.string() + ":1: not a plan saved by `retention plan --out`");
-    if (header.value("rules_hash", "") != rules_hash)
-      return Status::Invalid(file.string() + ": the rules changed since this plan was made; make a new plan");
-    reader->line_no_ = 1;
-    return reader;
-  }
-
-  // The targets of this run, in the order it processes them.
-  void SetOrder(const std::vector<TargetDecision>& decisions) {
-    for (size_t i = 0; i < decisions.size(); ++i)
-      order_[decisions[i].category->name + "/" + decisions[i].target->name] = i;
-  }
-
-  // The next up to `limit` records of (category, target); records of later
-  // targets are left for their turn. The file lists targets in plan order,
-  // as `plan --out` writes it, which is the order a run processes them.
-  Result<std::vector<Candidate>> Next(const std::string& category, const std::string& target, size_t limit) {
-    std::vector<Candidate> out;
-    while (out.size() < limit) {
-      if (!peeked_) {
-        std::string line;
-        if (!std::getline(in_, line)) break;
-        ++line_no_;
-        auto j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_discarded() || !j.is_object() || !j.contains("key") || !j["key"].is_string())
-          return Status::Invalid(file_.string() + ":" + std::to_string(line_no_) + ": malformed plan line");
-        Candidate c{j["key"].get<std::string>(), j.value("clock", ""), "", std::nullopt};
-        if (j.contains("identity") && j["identity"].is_string() && j.contains("subject") &&
-            j["subject"].is_string()) {
-          c.subject = j["subject"].get<std::string>();
-          c.identity = j["identity"].get<std::string>();
-        }
-        peeked_ = Line{j.value("category", ""), j.value("target", ""), std::move(c)};
-      }
-      if (peeked_->category != category || peeked_->target != target) {
-        // A line of a target this run has passed or does not process
-        // (--category) is skipped; one of a later target waits its turn.
-        auto later = order_.find(peeked_->category + "/" + peeked_->target);
-        auto current = order_.find(category + "/" + target);
-        if (later != order_.end() && current != order_.end() && later->second > current->second) break;
-        peeked_.reset();
-        continue;
-      }
-      out.push_back(std::move(peeked_->candidate));
-      peeked_.reset();
-    }
-    return out;
-  }
-
- private:
-  struct Line {
-    std::string category, target;
-    Candidate candidate;
-  };
-  explicit SavedPlanReader(const std::filesystem::path& file) : file_(file), in_(file) {}
-  std::filesystem::path file_;
-  std::ifstream in_;
-  std::optional<Line> peeked_;
-  std::map<std::string, size_t> order_;
-  int64_t line_no_ = 0;
-};
 
 class PurgeRun {
  public:

@@ -125,5 +125,28 @@ clock = { column = "at", encoding = "text" }
   CHECK(db.Int("SELECT count(*) FROM events") == 5);
 }
 
+TEST_CASE("a saved plan with a malformed line is refused with exit 65, not a crash", "[purge][e2e]") {
+  TempDir dir;
+  MakeFixture(dir);
+  const auto plan_file = dir / "plan.jsonl";
+  REQUIRE(RunWith(dir / "retention.toml", {"plan", "--out", plan_file.string()}).exit_code == 0);
+  // The first record's clock as a JSON number (found by the saved_plan
+  // fuzzer: the reader threw, and the purge died of std::terminate).
+  std::string text = e2e::ReadFile(plan_file);
+  const auto line2 = text.find('\n') + 1;
+  const auto clock = text.find("\"clock\":\"", line2);
+  REQUIRE(clock != std::string::npos);
+  const auto value = clock + 8;  // the opening quote
+  text.replace(value, text.find('"', value + 1) + 1 - value, "20200101");
+  REQUIRE(text.find("\"clock\":20200101,") != std::string::npos);
+  WriteFile(plan_file, text);
+  RunResult purge = RunWith(dir / "retention.toml", {"purge", "--plan", plan_file.string()});
+  INFO(Describe(purge));
+  CHECK(purge.exit_code == 65);
+  CHECK(purge.err.find(plan_file.string() + ":2: malformed plan line") != std::string::npos);
+  Db db(dir / "app.db", true);
+  CHECK(db.Int("SELECT count(*) FROM events") == 5);
+}
+
 }  // namespace
 }  // namespace retention
