@@ -114,7 +114,7 @@ Status LockWithin(int fd, int op, Clock::time_point deadline, const fs::path& pa
 }  // namespace
 
 fs::path HoldBarrier::PathFor(const fs::path& state_path) {
-  fs::path p = state_path;
+  fs::path p = ResolvedStatePath(state_path);
   p += ".holds-lock";
   return p;
 }

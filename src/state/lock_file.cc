@@ -9,6 +9,13 @@
 
 namespace retention {
 
+std::filesystem::path ResolvedStatePath(const std::filesystem::path& state_path) {
+  std::error_code ec;
+  std::filesystem::path resolved = std::filesystem::weakly_canonical(state_path, ec);
+  if (ec || resolved.empty()) return state_path;
+  return resolved;
+}
+
 bool PathNamesDescriptor(const std::filesystem::path& path, int fd) {
   struct stat held {}, named {};
   if (::fstat(fd, &held) != 0) return false;

@@ -12,6 +12,13 @@
 
 namespace retention {
 
+// The state database's path with symlinks resolved, to derive the lock
+// files' paths from: two configs naming one database through different
+// paths (one through a symlink to the file) must lock the same files, as
+// SQLite (which resolves symlinks) shares one -wal between them. The path
+// as given when it cannot be resolved.
+std::filesystem::path ResolvedStatePath(const std::filesystem::path& state_path);
+
 // Whether `path` names the file open as `fd` (same device and inode).
 // False when the path is gone or names another file.
 bool PathNamesDescriptor(const std::filesystem::path& path, int fd);

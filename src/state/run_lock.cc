@@ -27,7 +27,7 @@ std::string PidIn(int fd) {
 }  // namespace
 
 std::filesystem::path RunLock::PathFor(const std::filesystem::path& state_path) {
-  std::filesystem::path p = state_path;
+  std::filesystem::path p = ResolvedStatePath(state_path);
   p += ".lock";
   return p;
 }

@@ -496,6 +496,18 @@ class SqliteStateDb final : public StateDb {
   // SQLite's descriptor on the main file (found at open as the one that
   // appeared), or -1 when unknown; for ClaimForRun.
   int own_fd_ = -1;
+  // The -wal and -shm files SQLite opened for this connection (writable
+  // connections, in WAL mode), by device and inode. SQLite keeps them open
+  // for the life of the connection and writes the ledger into the -wal
+  // until a checkpoint: when the path names another file, or none, they
+  // were removed under it, and what it writes from then on is lost (the
+  // next connection creates a new, empty log beside the database).
+  struct SideFile {
+    std::string path;
+    dev_t dev = 0;
+    ino_t ino = 0;
+  };
+  std::vector<SideFile> side_files_;
   std::map<const char*, sqlite3_stmt*> cache_;  // keyed by the SQL literal
   EntryHasher hasher_;
 };
@@ -638,6 +650,17 @@ Status SqliteStateDb::Open() {
     RETENTION_RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL", "configure the connection"));
   }
   RETENTION_RETURN_IF_ERROR(InitSchema());
+  if (!options_.read_only) {
+    // As SQLite names them (it resolves a symlinked database path).
+    const char* main_name = sqlite3_db_filename(db_, "main");
+    if (main_name != nullptr && *main_name != '\0') {
+      const std::string wal = sqlite3_filename_wal(main_name);
+      for (const std::string& side : {wal, std::string(main_name) + "-shm"}) {
+        struct stat side_st {};
+        if (::stat(side.c_str(), &side_st) == 0) side_files_.push_back({side, side_st.st_dev, side_st.st_ino});
+      }
+    }
+  }
 
   // Touch both ends of the ledger and the small tables, so that a damaged
   // file is reported now rather than in the middle of a run.
@@ -652,9 +675,17 @@ Status SqliteStateDb::CheckStillInPlace() {
   int moved = 0;
   const int rc = sqlite3_file_control(db_, "main", SQLITE_FCNTL_HAS_MOVED, &moved);
   if (rc != SQLITE_OK) return Error(rc, "check that it is still in place");
+  for (const SideFile& side : side_files_) {
+    struct stat now {};
+    if (::stat(side.path.c_str(), &now) != 0 || now.st_dev != side.dev || now.st_ino != side.ino) {
+      moved = 1;
+      break;
+    }
+  }
   if (moved != 0) {
     return Status::Unavailable("state database " + Quoted(path_) +
-                               " was removed or replaced during the run: what this run would "
+                               " (or its -wal or -shm file) was removed or replaced during the "
+                               "run: what this run would "
                                "record from now on would be lost, so it stops here. Restore "
                                "the state database from a backup (it held the legal holds and "
                                "the purge log), then run again");

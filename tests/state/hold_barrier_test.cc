@@ -5,7 +5,10 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 
+#include "state/run_lock.h"
 #include "state/test_util.h"
 
 namespace retention {
@@ -49,6 +52,22 @@ TEST_CASE("HoldBarrier: shared guards coexist, exclusive excludes", "[state]") {
   }
   CHECK(HoldBarrier::Exclusive(path, 0ms).ok());
   CHECK(HoldBarrier::Shared(path, 0ms).ok());
+}
+
+// A config naming the state database through a symlink to the file (SQLite
+// follows it: one database, one -wal) must meet the purge at the same
+// barrier, or `hold add` returns while a batch that did not see the hold
+// is still deleting.
+TEST_CASE("HoldBarrier and RunLock: a symlink to the state database leads to the same lock files", "[state]") {
+  TempDir dir;
+  { std::ofstream(dir / "state.db") << "x"; }
+  std::filesystem::create_symlink("state.db", dir / "link.db");
+  CHECK(HoldBarrier::PathFor(dir / "link.db") == HoldBarrier::PathFor(dir / "state.db"));
+  CHECK(RunLock::PathFor(dir / "link.db") == RunLock::PathFor(dir / "state.db"));
+  auto batch = HoldBarrier::Shared(HoldBarrier::PathFor(dir / "state.db"), 0ms);
+  REQUIRE(batch.ok());
+  auto hold = HoldBarrier::Exclusive(HoldBarrier::PathFor(dir / "link.db"), 0ms);
+  CHECK(hold.status().code() == ExitCode::kTempFail);
 }
 
 // A purge batch holds the barrier shared; `hold add` in another process

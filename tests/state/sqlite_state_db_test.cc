@@ -179,6 +179,30 @@ TEST_CASE("a state database removed or replaced after opening is noticed", "[sta
   CHECK_THAT(st.message(), Catch::Contains("removed or replaced"));
 }
 
+TEST_CASE("a state database whose -wal or -shm file is removed after opening is noticed", "[state]") {
+  // SQLite writes the ledger into the -wal until a checkpoint: removed under
+  // a running purge, what the purge records from then on is lost when its
+  // connection closes, and the next one starts from an empty log.
+  TempDir dir;
+  const auto path = dir / "state.db";
+  auto db = MustOpen(path);
+  db->AddHold(SampleHold()).value();
+  REQUIRE(db->CheckStillInPlace().ok());
+  const std::string suffix = GENERATE(std::string("-wal"), std::string("-shm"));
+  INFO(suffix);
+  fs::path side = path;
+  side += suffix;
+  REQUIRE(fs::exists(side));
+  SECTION("removed") { fs::remove(side); }
+  SECTION("replaced") {
+    fs::copy_file(side, dir / "copy");
+    fs::rename(dir / "copy", side);
+  }
+  Status st = db->CheckStillInPlace();
+  CHECK(st.code() == ExitCode::kUnavailable);
+  CHECK_THAT(st.message(), Catch::Contains("removed or replaced"));
+}
+
 TEST_CASE("only one connection at a time claims a state database for a run", "[state]") {
   TempDir dir;
   const auto path = dir / "state.db";
