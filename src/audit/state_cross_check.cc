@@ -3,6 +3,8 @@
 #include <map>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 namespace retention::audit {
 
 Result<StateTables> ReadStateTables(StateDb& state) {
@@ -21,6 +23,42 @@ Result<StateTables> ReadStateTables(StateDb& state) {
   t.anchor_rows = std::move(*rows);
   return t;
 }
+
+namespace {
+
+// The scope and expiry of a hold row, in the form its hold_placed entry
+// records them (state/sqlite_state_db.cc, HoldToJson).
+nlohmann::json ScopeOfRow(const Hold& h) {
+  nlohmann::json j = nlohmann::json::object();
+  if (h.expires_at) j["expires_at"] = FormatTimestamp(*h.expires_at);
+  nlohmann::json scope = nlohmann::json::object();
+  const HoldScope& s = h.scope;
+  if (s.category) scope["category"] = *s.category;
+  if (s.target) scope["target"] = *s.target;
+  if (s.subject_kind) scope["subject_kind"] = *s.subject_kind;
+  if (s.subject_id) scope["subject_id"] = *s.subject_id;
+  if (s.key) scope["key"] = *s.key;
+  if (s.clock_from) scope["clock_from"] = FormatTimestamp(*s.clock_from);
+  if (s.clock_until) scope["clock_until"] = FormatTimestamp(*s.clock_until);
+  j["scope"] = std::move(scope);
+  return j;
+}
+
+// The same fields of a hold_placed entry's detail; null when it has no scope.
+nlohmann::json ScopeOfEntry(const std::string& detail) {
+  const auto d = nlohmann::json::parse(detail, nullptr, /*allow_exceptions=*/false);
+  if (!d.is_object() || !d.contains("scope")) return nullptr;
+  nlohmann::json j = nlohmann::json::object();
+  if (d.contains("expires_at")) j["expires_at"] = d["expires_at"];
+  j["scope"] = d["scope"];
+  return j;
+}
+
+std::string Compact(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
 
 CrossCheckFinding CrossCheckState(const StateTables& tables, const VerifyReport& report) {
   CrossCheckFinding f;
@@ -99,6 +137,29 @@ CrossCheckFinding CrossCheckState(const StateTables& tables, const VerifyReport&
       return fail(after_head, "the holds table says " + hold + " was released " + FormatTimestamp(*h.released_at) +
                                   ", but its hold_released entry is not in the ledger" +
                                   why(*h.released_at, placed.count(h.id) > 0));
+  }
+
+  // The purge reads the holds from the holds table, which is not chained:
+  // a hold whose row was removed, or whose scope or expiry was edited, no
+  // longer keeps what its hold_placed entry says it keeps.
+  std::map<int64_t, const Hold*> hold_rows;
+  for (const Hold& h : tables.holds) hold_rows[h.id] = &h;
+  for (const VerifyReport::Lifecycle& l : report.lifecycle) {
+    if (l.kind != LedgerKind::kHoldPlaced || l.id < 0) continue;
+    const std::string hold = "hold " + std::to_string(l.id);
+    auto row = hold_rows.find(l.id);
+    if (row == hold_rows.end()) {
+      // Placed after the tables were read: its row may be newer than ours.
+      if (l.seq > tables.head_seq) continue;
+      return fail(l.seq, "entry " + std::to_string(l.seq) + " placed " + hold +
+                             ", but the holds table has no row for it: it was removed by hand");
+    }
+    const nlohmann::json placed_scope = ScopeOfEntry(l.detail);
+    if (placed_scope.is_null()) continue;  // an entry without a scope (older format)
+    if (Compact(placed_scope) != Compact(ScopeOfRow(*row->second)))
+      return fail(l.seq, "the holds table's row for " + hold + " says " + Compact(ScopeOfRow(*row->second)) +
+                             ", but its hold_placed entry " + std::to_string(l.seq) + " says " +
+                             Compact(placed_scope) + ": the row was edited by hand");
   }
 
   std::map<int64_t, int64_t> rows(tables.anchor_rows.begin(), tables.anchor_rows.end());

@@ -12,7 +12,9 @@
 //     schedule check bounds); a run started after the ledger's head entry
 //     is a cut;
 //   - every hold must have its hold_placed entry, and a released one its
-//     hold_released entry, unless pruned;
+//     hold_released entry, unless pruned; every hold_placed entry must have
+//     its row, with the scope and expiry the entry records (the purge
+//     reads the holds from the table);
 //   - every ledger_anchors row must match an anchor entry (seq and through)
 //     unless that anchor entry itself was pruned, and every anchor entry
 //     must have its row.

@@ -270,7 +270,7 @@ class ChainChecker {
           auto it = detail.find("id");
           if (it != detail.end() && it->is_number_integer()) id = it->get<int64_t>();
         }
-        report_.lifecycle.push_back({e.seq, e.kind, id});
+        report_.lifecycle.push_back({e.seq, e.kind, id, e.kind == LedgerKind::kHoldPlaced ? e.detail : ""});
         return;
       }
       default:

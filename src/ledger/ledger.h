@@ -80,6 +80,9 @@ struct VerifyReport {
     int64_t seq = 0;
     LedgerKind kind = LedgerKind::kRunStart;
     int64_t id = 0;
+    // hold_placed only: the entry's detail (the hold as placed, with its
+    // scope), for the cross-check against the holds table.
+    std::string detail;
   };
   std::vector<Lifecycle> lifecycle;
 };

@@ -128,6 +128,49 @@ TEST_CASE("verify fails when the ledger's tail was cut behind the runs, holds an
   }
 }
 
+// The purge reads the holds from the holds table, which is not chained: a
+// row removed or edited by hand drops the hold, and verify must say so.
+TEST_CASE("verify fails when a hold's row was removed or its scope edited by hand", "[audit][cross-check]") {
+  LedgerFixture f(10);
+  int64_t placed = 0;
+  {
+    auto db = OpenSqliteStateDb(f.state_db, false);
+    REQUIRE(db.ok());
+    Hold h;
+    h.matter = "M-2";
+    h.reason = "litigation";
+    h.author = "counsel";
+    h.scope.category = "request_logs";
+    h.scope.clock_from = SystemNow() - std::chrono::hours(24 * 400);
+    REQUIRE((*db)->AddHold(h).ok());
+    placed = (*db)->Head()->seq;
+  }
+  REQUIRE(f.Retention({"audit", "verify"}).exit_code == 0);
+  SECTION("its scope edited") {
+    Db(f.state_db).Exec("UPDATE holds SET scope_category = 'nothing'");
+    auto r = f.Retention({"audit", "verify"});
+    INFO(Describe(r));
+    CHECK(r.exit_code == 78);
+    CHECK(Contains(r.err, "hold_placed entry " + std::to_string(placed)));
+    CHECK(Contains(r.err, "edited by hand"));
+  }
+  SECTION("its clock range edited") {
+    Db(f.state_db).Exec("UPDATE holds SET scope_clock_from = scope_clock_from + 1");
+    CHECK(f.Retention({"audit", "verify"}).exit_code == 78);
+  }
+  SECTION("an expiry added") {
+    Db(f.state_db).Exec("UPDATE holds SET expires_at = 1");
+    CHECK(f.Retention({"audit", "verify"}).exit_code == 78);
+  }
+  SECTION("its row removed") {
+    Db(f.state_db).Exec("DROP TRIGGER holds_never_deleted; DELETE FROM holds");
+    auto r = f.Retention({"audit", "verify"});
+    INFO(Describe(r));
+    CHECK(r.exit_code == 78);
+    CHECK(Contains(r.err, "the holds table has no row for it"));
+  }
+}
+
 TEST_CASE("a run still running, and a crashed one, agree with the ledger", "[audit][cross-check]") {
   LedgerFixture f(10);
   {
