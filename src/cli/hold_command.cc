@@ -14,6 +14,8 @@
 #include "plan/decision.h"
 #include "state/hold_barrier.h"
 #include "state/run_lock.h"
+#include "stores/files_glob.h"
+#include "stores/files_walk.h"
 #include "stores/store_set.h"
 #include "util/identity.h"
 
@@ -92,6 +94,43 @@ Status ValidateScope(const HoldScope& scope, const RuleSet& rules) {
   if (scope.clock_from && scope.clock_until && !(*scope.clock_from < *scope.clock_until))
     return Status::Invalid("hold spec: --from must be earlier than --until");
   return Status::Ok();
+}
+
+// A hold on a key covers the record whose key is exactly that text. For the
+// files targets the scope may cover, a key is a path relative to the store's
+// root that the target's `paths` select ("a/b.log"); an operator naturally
+// gives the file's full path, "./b.log" or a path the target does not select,
+// and such a hold would be placed, and cover nothing. Refused (65), naming
+// the key to give when it can be told.
+Status ValidateFilesKey(const HoldScope& scope, const RuleSet& rules, const Config& config) {
+  if (!scope.key) return Status::Ok();
+  const std::string& key = *scope.key;
+  std::vector<std::string_view> parts;
+  const bool well_formed = files::SplitKey(key, &parts);
+  std::string suggestion;
+  for (const Category& c : rules.categories) {
+    if (scope.category && c.name != *scope.category) continue;
+    for (const Target& t : c.targets) {
+      if (scope.target && t.name != *scope.target) continue;
+      auto store = config.stores.find(t.store);
+      if (store == config.stores.end() || store->second.type != StoreType::kFiles) return Status::Ok();
+      auto globs = files::GlobSet::Compile(t.paths);
+      if (!globs.ok()) return Status::Ok();  // the rules' check reports it
+      if (well_formed && globs->Matches(key)) return Status::Ok();
+      // What the operator probably meant: the path under this store's root.
+      std::string rel = key;
+      const std::string root = store->second.root.string() + "/";
+      if (rel.rfind(root, 0) == 0) rel = rel.substr(root.size());
+      while (rel.rfind("./", 0) == 0) rel = rel.substr(2);
+      while (!rel.empty() && rel.back() == '/') rel.pop_back();
+      if (suggestion.empty() && rel != key && files::SplitKey(rel, &parts) && globs->Matches(rel)) suggestion = rel;
+    }
+  }
+  return Status::Invalid("hold spec: --key '" + key +
+                         "' names no file the scope's files targets select, so the hold would keep nothing: "
+                         "a file's key is its path relative to the store's root, as `retention plan` and the "
+                         "purge log write it" +
+                         (suggestion.empty() ? std::string() : " (here: '" + suggestion + "')"));
 }
 
 // The bytes of a well-formed UTF-8 sequence starting at `s[i]`, or 0.
@@ -213,6 +252,7 @@ Status HoldAdd(const CommandArgs& a) {
     return Status::Invalid("hold spec: the hold names no scope, so it would freeze ALL deletion; give a scope "
                            "(--subject, --category, --target, --key, --from/--until) or --freeze-all");
   RETENTION_RETURN_IF_ERROR(ValidateScope(s, loaded->rules));
+  RETENTION_RETURN_IF_ERROR(ValidateFilesKey(s, loaded->rules, config));
   const Timestamp now = SystemNow();
   if (hold.expires_at && *hold.expires_at <= now) return Status::Invalid("hold spec: --expires is in the past");
   hold.placed_at = now;

@@ -120,6 +120,37 @@ TEST_CASE("e2e bad input: hold texts that are empty, blank, control bytes or not
   CHECK(LedgerCount(demo.state_db, "hold_released") == 0);
 }
 
+// A hold on a file's key covers the file whose key is exactly that text: its
+// path relative to the store's root. Given the file's full path or "./name",
+// the hold used to be placed (exit 0) and to keep nothing; the purge then
+// deleted the file under hold.
+TEST_CASE("e2e bad input: a hold on a file key the files target cannot select is refused (65)", "[e2e]") {
+  Demo demo;
+  std::string name;
+  for (const auto& e : fs::directory_iterator(demo.root / "logs")) {
+    const std::string n = e.path().filename().string();
+    if (n.rfind("access.log-", 0) == 0) name = n;
+  }
+  REQUIRE(!name.empty());
+  const std::string full = (demo.root / "logs" / name).string();
+  for (const std::string& key : {full, "./" + name, name + "/", "logs/" + name, std::string("nothing-like-a-log")}) {
+    auto r = demo.Retention({"hold", "add", "--matter", "M-1", "--reason", "r", "--target", "rotated-logs",
+                             "--key", key});
+    INFO(key << ": " << Describe(r));
+    CHECK(r.exit_code == 65);
+    CHECK(Contains(r.err, "names no file"));
+    if (key == full || key == "./" + name) CHECK(Contains(r.err, "(here: '" + name + "')"));
+  }
+  auto listed = demo.Retention({"hold", "list", "--format", "json"});
+  CHECK(!Contains(listed.out, "M-1"));
+  auto ok = demo.Retention({"hold", "add", "--matter", "M-2", "--reason", "r", "--target", "rotated-logs",
+                            "--key", name});
+  INFO(Describe(ok));
+  CHECK(ok.exit_code == 0);
+  // A key with no target may name a row of a SQLite target: not judged.
+  CHECK(demo.Retention({"hold", "add", "--matter", "M-3", "--reason", "r", "--key", "./x"}).exit_code == 0);
+}
+
 TEST_CASE("e2e bad input: a naive moment in a DST gap or overlap takes the reading that keeps more", "[e2e]") {
   Demo demo;
   demo.EditConfig("time_zone = \"UTC\"", "time_zone = \"America/New_York\"");
