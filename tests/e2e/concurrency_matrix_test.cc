@@ -121,8 +121,14 @@ int RunPair(const Scenario& s, const Command& command, const fs::path& pristine,
     const bool was_running = purge.Running();
     RunResult r = RunWith(config, command.args(i, pair));
     INFO(command.name << " run " << i << " (purge " << (was_running ? "running" : "done") << "): " << Describe(r));
-    CHECK(r.exit_code == command.expected_exit);
-    if (was_running && purge.Running()) ++during;
+    const bool still_running = purge.Running();
+    // A second purge meets the lock only while the first holds it: one that
+    // ended while this command started up leaves it free, and 0 is right.
+    if (command.expected_exit == 75 && !still_running)
+      CHECK((r.exit_code == 75 || r.exit_code == 0));
+    else
+      CHECK(r.exit_code == command.expected_exit);
+    if (was_running && still_running) ++during;
   }
 
   RunResult p = purge.Result();

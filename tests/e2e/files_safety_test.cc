@@ -21,6 +21,7 @@
 #include <set>
 
 #include "e2e/e2e_util.h"
+#include "support/immutable_file.h"
 
 namespace retention {
 namespace {
@@ -50,34 +51,6 @@ class BindMount {
 
  private:
   fs::path to_;
-  bool ok_ = false;
-};
-
-// chattr +i for the guard's life.
-class Immutable {
- public:
-  explicit Immutable(const fs::path& p) : path_(p) { ok_ = Set(true); }
-  ~Immutable() {
-    if (ok_) Set(false);
-  }
-  Immutable(const Immutable&) = delete;
-  Immutable& operator=(const Immutable&) = delete;
-  bool ok() const { return ok_; }
-
- private:
-  bool Set(bool on) {
-    int fd = ::open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return false;
-    int flags = 0;
-    bool done = ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
-    if (done) {
-      flags = on ? (flags | FS_IMMUTABLE_FL) : (flags & ~FS_IMMUTABLE_FL);
-      done = ::ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
-    }
-    ::close(fd);
-    return done;
-  }
-  fs::path path_;
   bool ok_ = false;
 };
 
@@ -153,7 +126,7 @@ TEST_CASE("an immutable file is kept, recorded and reported while the rest of th
   for (int i = 0; i < 5; ++i) WriteRotated(dir / "logs" / ("app.log-" + std::to_string(1000 + i) + ".gz"), i);
   WriteFile(dir / "logs/app.log", "live\n");
   const fs::path stuck = dir / "logs/app.log-1002.gz";
-  Immutable immutable(stuck);
+  test_support::ImmutableFile immutable(stuck);
   if (!immutable.ok()) {
     WARN("cannot set the immutable flag here (not root, or no such flag on this file system); skipping");
     return;

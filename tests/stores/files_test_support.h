@@ -26,8 +26,11 @@
 #include "rules/rule.h"
 #include "stores/files_store.h"
 #include "stores/store.h"
+#include "support/immutable_file.h"
 
 namespace retention::files_test {
+
+using test_support::ImmutableFile;
 
 namespace fs = std::filesystem;
 
@@ -88,35 +91,6 @@ class TempDir {
  private:
   fs::path path_;
   std::vector<std::string> mounts_;
-};
-
-// Sets the immutable inode flag (chattr +i) on a file for the guard's
-// life; ok() is false when the file system or the user cannot.
-class ImmutableFile {
- public:
-  explicit ImmutableFile(const fs::path& p) : path_(p) { ok_ = Set(true); }
-  ~ImmutableFile() {
-    if (ok_) Set(false);
-  }
-  ImmutableFile(const ImmutableFile&) = delete;
-  ImmutableFile& operator=(const ImmutableFile&) = delete;
-  bool ok() const { return ok_; }
-
- private:
-  bool Set(bool on) {
-    int fd = ::open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return false;
-    int flags = 0;
-    bool done = ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
-    if (done) {
-      flags = on ? (flags | FS_IMMUTABLE_FL) : (flags & ~FS_IMMUTABLE_FL);
-      done = ::ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
-    }
-    ::close(fd);
-    return done;
-  }
-  fs::path path_;
-  bool ok_ = false;
 };
 
 inline Timestamp Day(int y, unsigned m, unsigned d, int hours = 0) {
