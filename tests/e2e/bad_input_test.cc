@@ -12,24 +12,8 @@ namespace {
 
 using Json = nlohmann::json;
 
-struct Demo {
-  TempDir dir;
-  fs::path root = dir / "demo";
-  fs::path config;
-  fs::path app_db = root / "app.db";
-  fs::path state_db = root / "state.db";
-
-  explicit Demo(int rows = 2000) : config(MakeDemo(root, rows)) {}
-
-  void EditConfig(const std::string& from, const std::string& to) {
-    std::string text = ReadFile(config);
-    const auto pos = text.find(from);
-    REQUIRE(pos != std::string::npos);
-    text.replace(pos, from.size(), to);
-    WriteFile(config, text);
-  }
-
-  RunResult Retention(std::vector<std::string> args) { return RunWith(config, std::move(args)); }
+struct Demo : DemoFixture {
+  explicit Demo(int rows = 2000) : DemoFixture(rows) {}
 };
 
 TEST_CASE("e2e bad input: a --max-runtime beyond 100 years is a usage error, not an overflow", "[e2e]") {

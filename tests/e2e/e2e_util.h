@@ -322,6 +322,29 @@ inline fs::path MakeDemo(const fs::path& dir, int rows) {
   return dir / "retention.toml";
 }
 
+// A demo made by `retention demo` in a temp dir, and the binary run on its
+// config.
+struct DemoFixture {
+  TempDir dir;
+  fs::path root = dir / "demo";
+  fs::path config;
+  fs::path app_db = root / "app.db";
+  fs::path state_db = root / "state.db";
+
+  explicit DemoFixture(int rows) : config(MakeDemo(root, rows)) {}
+
+  // Replaces `from` by `to` in the config (it must occur).
+  void EditConfig(const std::string& from, const std::string& to) {
+    std::string text = ReadFile(config);
+    const auto pos = text.find(from);
+    if (pos == std::string::npos) throw std::runtime_error("the demo config has no '" + from + "'");
+    text.replace(pos, from.size(), to);
+    WriteFile(config, text);
+  }
+
+  RunResult Retention(std::vector<std::string> args) { return RunWith(config, std::move(args)); }
+};
+
 // Ledger entries of one kind, per target ("store/target").
 inline std::map<std::string, int64_t> LedgerCounts(const fs::path& state_db, const std::string& kind) {
   std::map<std::string, int64_t> out;

@@ -11,25 +11,8 @@ namespace {
 
 using Json = nlohmann::json;
 
-struct Demo {
-  TempDir dir;
-  fs::path root = dir / "demo";
-  fs::path config;
-  fs::path app_db = root / "app.db";
-  fs::path state_db = root / "state.db";
-
-  explicit Demo(int rows = 3000) : config(MakeDemo(root, rows)) {}
-
-  // Replaces `from` by `to` in the config (it must occur).
-  void EditConfig(const std::string& from, const std::string& to) {
-    std::string text = ReadFile(config);
-    const auto pos = text.find(from);
-    REQUIRE(pos != std::string::npos);
-    text.replace(pos, from.size(), to);
-    WriteFile(config, text);
-  }
-
-  RunResult Retention(std::vector<std::string> args) { return RunWith(config, std::move(args)); }
+struct Demo : DemoFixture {
+  explicit Demo(int rows = 3000) : DemoFixture(rows) {}
 
   int64_t PlanDeletable(std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {"plan", "--format", "json"};
