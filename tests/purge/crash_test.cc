@@ -20,32 +20,9 @@ using e2e::RunWith;
 using e2e::TempDir;
 using e2e::WriteFile;
 
-constexpr int kRows = 60;  // all due; batches of 7 -> 9 batches
+constexpr int kRows = kDueEventRows;  // batches of 7 -> 9 batches
 
-// A store with one table whose every row is due, and rules for it.
-void MakeFixture(const TempDir& dir) {
-  {
-    Db db(dir / "app.db");
-    db.Exec("PRAGMA journal_mode=WAL; CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT, who INTEGER);"
-            "CREATE INDEX events_at ON events(at);");
-    std::string sql = "BEGIN;";
-    for (int i = 1; i <= kRows; ++i)
-      sql += "INSERT INTO events VALUES (" + std::to_string(i) + ", '2020-01-" +
-             (i % 28 + 1 < 10 ? "0" : "") + std::to_string(i % 28 + 1) + " 10:00:00', " + std::to_string(i % 5) + ");";
-    db.Exec(sql + "COMMIT;");
-  }
-  WriteFile(dir / "rules" / "events.toml", R"(
-[events]
-description = "test events"
-delete_after = "30 days"
-[[events.target]]
-store = "app"
-table = "events"
-clock = { column = "at", encoding = "text" }
-subject = { kind = "customer", column = "who" }
-)");
-  WritePurgeTestConfig(dir, 7);
-}
+void MakeFixture(const TempDir& dir) { WriteDueEventsFixture(dir); }
 
 std::set<std::string> Remaining(const TempDir& dir) {
   Db db(dir / "app.db", true);

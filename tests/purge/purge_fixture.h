@@ -27,6 +27,34 @@ inline void WritePurgeTestConfig(const e2e::TempDir& dir, int batch_size, const 
   }
 }
 
+// A SQLite store (DIR/app.db) with one table, events(id, at TEXT, who), of
+// kDueEventRows rows all long due, rules for it with `who` as the customer
+// subject, and the purge test config with batches of 7.
+inline constexpr int kDueEventRows = 60;
+inline void WriteDueEventsFixture(const e2e::TempDir& dir) {
+  {
+    e2e::Db db(dir / "app.db");
+    db.Exec("PRAGMA journal_mode=WAL; CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT, who INTEGER);"
+            "CREATE INDEX events_at ON events(at);");
+    std::string sql = "BEGIN;";
+    for (int i = 1; i <= kDueEventRows; ++i)
+      sql += "INSERT INTO events VALUES (" + std::to_string(i) + ", '2020-01-" +
+             (i % 28 + 1 < 10 ? "0" : "") + std::to_string(i % 28 + 1) + " 10:00:00', " + std::to_string(i % 5) + ");";
+    db.Exec(sql + "COMMIT;");
+  }
+  e2e::WriteFile(dir / "rules" / "events.toml", R"(
+[events]
+description = "test events"
+delete_after = "30 days"
+[[events.target]]
+store = "app"
+table = "events"
+clock = { column = "at", encoding = "text" }
+subject = { kind = "customer", column = "who" }
+)");
+  WritePurgeTestConfig(dir, 7);
+}
+
 // `retention purge` with RETENTION_FAULT=`fault` ("POINT:N", see
 // util/fault_point.h): killed at that point.
 inline e2e::RunResult PurgeWithFault(const e2e::TempDir& dir, const std::string& fault) {

@@ -70,31 +70,9 @@ std::set<std::string> ReplacedKeys(const TempDir& dir) {
 
 // ---- SQLite --------------------------------------------------------------
 
-constexpr int kRows = 60;  // all due; batches of 7
+constexpr int kRows = kDueEventRows;  // batches of 7
 
-void MakeSqliteFixture(const TempDir& dir) {
-  {
-    Db db(dir / "app.db");
-    db.Exec("PRAGMA journal_mode=WAL; CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT, who INTEGER);"
-            "CREATE INDEX events_at ON events(at);");
-    std::string sql = "BEGIN;";
-    for (int i = 1; i <= kRows; ++i)
-      sql += "INSERT INTO events VALUES (" + std::to_string(i) + ", '2020-01-" + (i % 28 + 1 < 10 ? "0" : "") +
-             std::to_string(i % 28 + 1) + " 10:00:00', " + std::to_string(i % 5) + ");";
-    db.Exec(sql + "COMMIT;");
-  }
-  WriteFile(dir / "rules" / "events.toml", R"(
-[events]
-description = "test events"
-delete_after = "30 days"
-[[events.target]]
-store = "app"
-table = "events"
-clock = { column = "at", encoding = "text" }
-subject = { kind = "customer", column = "who" }
-)");
-  WritePurgeTestConfig(dir, 7);
-}
+void MakeSqliteFixture(const TempDir& dir) { WriteDueEventsFixture(dir); }
 
 std::set<Identity> Rows(const TempDir& dir) {
   Db db(dir / "app.db", true);
