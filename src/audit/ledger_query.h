@@ -44,6 +44,7 @@
 #include "calendar/timestamp.h"
 #include "ledger/ledger_entry.h"
 #include "state/state_db.h"
+#include "util/json_text.h"
 #include "util/status.h"
 
 namespace retention::audit {
@@ -79,12 +80,6 @@ void WriteCsvField(std::string_view field, std::ostream& out);
 void WriteCsvHeader(std::ostream& out);
 void WriteCsvRow(const LedgerEntry& e, std::ostream& out);
 
-// Whether `s` is well-formed UTF-8 (no overlong forms, no surrogates,
-// nothing past U+10FFFF).
-bool IsValidUtf8(std::string_view s);
-// `bytes` as a JSON value that keeps them exactly: the string when valid
-// UTF-8, else {"base64": ...} (see above).
-nlohmann::json TextJson(std::string_view bytes);
 
 nlohmann::json EntryToJson(const LedgerEntry& e);
 // One compact JSON line, lossless (see above).

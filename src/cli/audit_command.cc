@@ -463,8 +463,8 @@ Status AuditShow(const CommandArgs& a) {
     Json per = Json::array();
     for (const auto& [k, n] : deleted) {
       auto r = reconciled_deletes.find(k);
-      per.push_back({{"category", audit::TextJson(k.first)},
-                     {"target", audit::TextJson(k.second)},
+      per.push_back({{"category", TextJson(k.first)},
+                     {"target", TextJson(k.second)},
                      {"deleted", n},
                      {"reconciled", r == reconciled_deletes.end() ? 0 : r->second}});
     }

@@ -130,14 +130,14 @@ TEST_CASE("IsValidUtf8 accepts UTF-8 and refuses the rest", "[audit][export]") {
   for (const std::string& good : {std::string(""), std::string("plain"), std::string("caf\xc3\xa9"),
                                   std::string("\xe2\x82\xac"), std::string("\xf0\x9f\x98\x80"),
                                   std::string("nul\0inside", 10)})
-    CHECK(audit::IsValidUtf8(good));
+    CHECK(IsValidUtf8(good));
   for (const std::string& bad :
        {std::string("\xff"), std::string("caf\xe9"), std::string("\xc3"), std::string("\xc0\xaf"),
         std::string("\xe0\x80\xaf"), std::string("\xed\xa0\x80"), std::string("\xf4\x90\x80\x80"),
         std::string("\x80")})
-    CHECK_FALSE(audit::IsValidUtf8(bad));
-  CHECK(audit::TextJson("\xff\xfe\xfd") == Json{{"base64", "//79"}});
-  CHECK(audit::TextJson("a\xff") == Json{{"base64", "Yf8="}});
+    CHECK_FALSE(IsValidUtf8(bad));
+  CHECK(TextJson("\xff\xfe\xfd") == Json{{"base64", "//79"}});
+  CHECK(TextJson("a\xff") == Json{{"base64", "Yf8="}});
 }
 
 struct CsvCase {
