@@ -2,19 +2,11 @@
 
 #include "ledger/anchor.h"
 #include "ledger/ledger_entry.h"
+#include "ledger/ledger_payloads.h"
 
 namespace retention::audit {
 
-namespace {
-
 using Json = nlohmann::json;
-
-std::string Str(const Json& j, const char* k) {
-  if (!j.is_object() || !j.contains(k)) return "";
-  return j[k].is_string() ? j[k].get<std::string>() : j[k].dump();
-}
-
-}  // namespace
 
 Json RunSummary::ToJson() const {
   return Json{{"id", id},
@@ -56,34 +48,39 @@ Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state) {
     switch (e.kind) {
       case LedgerKind::kRunStart: {
         RunSummary& r = get(e.run_id);
-        Json d = Json::parse(e.detail, nullptr, false);
         r.start_seq = e.seq;
         r.started_at = FormatTimestamp(e.at);
-        r.user = Str(d, "user");
-        r.host = Str(d, "host");
-        r.version = Str(d, "version");
-        r.rules_hash = Str(d, "rules_hash");
-        r.as_of = Str(d, "as_of");
-        r.command = Str(d, "command");
+        if (auto d = DecodeRunStart(e.detail); d.ok()) {
+          r.user = std::move(d->user);
+          r.host = std::move(d->host);
+          r.version = std::move(d->version);
+          r.rules_hash = std::move(d->rules_hash);
+          r.as_of = std::move(d->as_of);
+          r.command = std::move(d->command);
+        }
         break;
       }
       case LedgerKind::kRunEnd: {
         RunSummary& r = get(e.run_id);
-        Json d = Json::parse(e.detail, nullptr, false);
         r.end_seq = e.seq;
         r.ended_at = FormatTimestamp(e.at);
         r.ended = e.at;
-        r.outcome = Str(d, "outcome");
-        if (d.is_object() && d.contains("exit_code") && d["exit_code"].is_number_integer())
-          r.exit_code = d["exit_code"].get<int>();
-        r.error = Str(d, "error");
-        if (d.is_object() && d.contains("targets") && d["targets"].is_array()) {
-          for (const Json& t : d["targets"]) {
+        auto d = DecodeRunEnd(e.detail);
+        if (!d.ok()) {
+          r.outcome.clear();  // told as far as the entry tells it: nothing
+          break;
+        }
+        r.outcome = std::move(d->outcome);
+        r.exit_code = d->exit_code;
+        r.error = d->error();
+        const Json& targets = d->more.contains("targets") ? d->more["targets"] : Json();
+        if (targets.is_array()) {
+          for (const Json& t : targets) {
             if (!t.is_object() || !t.contains("undeletable") || !t["undeletable"].is_number_integer()) continue;
             const int64_t n = t["undeletable"].get<int64_t>();
             if (n <= 0) continue;
             r.undeletable += n;
-            r.undeletable_by_target[Str(t, "category") + "/" + Str(t, "target")] += n;
+            r.undeletable_by_target[PayloadText(t, "category") + "/" + PayloadText(t, "target")] += n;
           }
         }
         break;

@@ -3,7 +3,7 @@
 #include <map>
 #include <set>
 
-#include <nlohmann/json.hpp>
+#include "ledger/ledger_payloads.h"
 
 namespace retention::audit {
 
@@ -24,41 +24,6 @@ Result<StateTables> ReadStateTables(StateDb& state) {
   return t;
 }
 
-namespace {
-
-// The scope and expiry of a hold row, in the form its hold_placed entry
-// records them (state/sqlite_state_db.cc, HoldToJson).
-nlohmann::json ScopeOfRow(const Hold& h) {
-  nlohmann::json j = nlohmann::json::object();
-  if (h.expires_at) j["expires_at"] = FormatTimestamp(*h.expires_at);
-  nlohmann::json scope = nlohmann::json::object();
-  const HoldScope& s = h.scope;
-  if (s.category) scope["category"] = *s.category;
-  if (s.target) scope["target"] = *s.target;
-  if (s.subject_kind) scope["subject_kind"] = *s.subject_kind;
-  if (s.subject_id) scope["subject_id"] = *s.subject_id;
-  if (s.key) scope["key"] = *s.key;
-  if (s.clock_from) scope["clock_from"] = FormatTimestamp(*s.clock_from);
-  if (s.clock_until) scope["clock_until"] = FormatTimestamp(*s.clock_until);
-  j["scope"] = std::move(scope);
-  return j;
-}
-
-// The same fields of a hold_placed entry's detail; null when it has no scope.
-nlohmann::json ScopeOfEntry(const std::string& detail) {
-  const auto d = nlohmann::json::parse(detail, nullptr, /*allow_exceptions=*/false);
-  if (!d.is_object() || !d.contains("scope")) return nullptr;
-  nlohmann::json j = nlohmann::json::object();
-  if (d.contains("expires_at")) j["expires_at"] = d["expires_at"];
-  j["scope"] = d["scope"];
-  return j;
-}
-
-std::string Compact(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-}  // namespace
 
 CrossCheckFinding CrossCheckState(const StateTables& tables, const VerifyReport& report) {
   CrossCheckFinding f;
@@ -154,12 +119,15 @@ CrossCheckFinding CrossCheckState(const StateTables& tables, const VerifyReport&
       return fail(l.seq, "entry " + std::to_string(l.seq) + " placed " + hold +
                              ", but the holds table has no row for it: it was removed by hand");
     }
-    const nlohmann::json placed_scope = ScopeOfEntry(l.detail);
-    if (placed_scope.is_null()) continue;  // an entry without a scope (older format)
-    if (Compact(placed_scope) != Compact(ScopeOfRow(*row->second)))
-      return fail(l.seq, "the holds table's row for " + hold + " says " + Compact(ScopeOfRow(*row->second)) +
-                             ", but its hold_placed entry " + std::to_string(l.seq) + " says " +
-                             Compact(placed_scope) + ": the row was edited by hand");
+    // The terms (scope and expiry) in the form the entry records them
+    // (ledger/ledger_payloads.h); an entry written before issue 12 recorded
+    // text that is not UTF-8 with its bad bytes replaced.
+    const std::optional<std::string> placed_terms = HoldTermsOfEntry(l.detail);
+    if (!placed_terms) continue;  // an entry without a scope (older format)
+    const std::string row_terms = HoldTerms(*row->second);
+    if (*placed_terms != row_terms && *placed_terms != HoldTermsWrittenBefore(*row->second))
+      return fail(l.seq, "the holds table's row for " + hold + " says " + row_terms + ", but its hold_placed entry " +
+                             std::to_string(l.seq) + " says " + *placed_terms + ": the row was edited by hand");
   }
 
   std::map<int64_t, int64_t> rows(tables.anchor_rows.begin(), tables.anchor_rows.end());

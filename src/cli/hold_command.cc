@@ -18,6 +18,7 @@
 #include "stores/files_walk.h"
 #include "stores/store_set.h"
 #include "util/identity.h"
+#include "state/state_ops.h"
 
 namespace retention {
 
@@ -297,7 +298,7 @@ Status HoldAdd(const CommandArgs& a) {
   auto barrier = HoldBarrier::Exclusive(HoldBarrier::PathFor(config.state), HoldBarrier::kDefaultTimeout,
                                        RunLock::PathFor(config.state));
   if (!barrier.ok()) return barrier.status();
-  auto id = (*state)->AddHold(hold);
+  auto id = AddHold(**state, hold);
   if (!id.ok()) return id.status();
   hold.id = *id;
   if (*format == "json") {
@@ -435,7 +436,7 @@ Status HoldRelease(const CommandArgs& a) {
   auto barrier = HoldBarrier::Exclusive(HoldBarrier::PathFor(config->state), HoldBarrier::kDefaultTimeout,
                                        RunLock::PathFor(config->state));
   if (!barrier.ok()) return barrier.status();
-  RETENTION_RETURN_IF_ERROR((*state)->ReleaseHold(*id, by, (**vm)["reason"].as<std::string>(), SystemNow()));
+  RETENTION_RETURN_IF_ERROR(ReleaseHold(**state, *id, by, (**vm)["reason"].as<std::string>(), SystemNow()));
   *a.out << "Released hold " << *id << ".\n";
   return Status::Ok();
 }

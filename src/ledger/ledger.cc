@@ -1,6 +1,10 @@
 // The ledger (purge log): format and hash chain.
 //
-// TABLE (SQLite state database, schema version 1; see state/sqlite_state_db.cc)
+// Entries are built and chained above their storage (ledger/chain_writer.h,
+// the details of hold and run entries in ledger/ledger_payloads.h) and
+// stored by the state database, which only stores them
+// (state/state_db.h). In the SQLite state (state/sqlite_state_db.cc,
+// schema version 3; the ledger table is unchanged since version 1):
 //
 //   ledger(seq        INTEGER PRIMARY KEY,  -- 1, 2, 3 ... no gaps; the oldest
 //                                           --   may be pruned behind an anchor
@@ -17,6 +21,9 @@
 //          detail     TEXT NOT NULL,        -- compact JSON, sorted keys, or ''
 //          prev_hash  TEXT NOT NULL,        -- hash of entry seq-1; 64 '0' for seq 1
 //          hash       TEXT NOT NULL)        -- see below
+//   ledger_anchors(seq INTEGER PRIMARY KEY, through INTEGER NOT NULL)
+//                                           -- version 2: a row per anchor entry,
+//                                           --   written with it
 //
 //   Triggers make the table append-only for ordinary SQL (UPDATE aborts, and
 //   DELETE aborts unless an anchor has pruned the entry); they are a guard
@@ -66,6 +73,7 @@
 
 #include "calendar/cutoff.h"
 #include "ledger/anchor.h"
+#include "ledger/ledger_payloads.h"
 
 #include <array>
 #include <condition_variable>
@@ -76,7 +84,6 @@
 #include <system_error>
 #include <thread>
 
-#include <nlohmann/json.hpp>
 
 namespace retention {
 namespace {
@@ -264,12 +271,7 @@ class ChainChecker {
         return;
       case LedgerKind::kHoldPlaced:
       case LedgerKind::kHoldReleased: {
-        const auto detail = nlohmann::json::parse(e.detail, nullptr, /*allow_exceptions=*/false);
-        int64_t id = -1;
-        if (detail.is_object()) {
-          auto it = detail.find("id");
-          if (it != detail.end() && it->is_number_integer()) id = it->get<int64_t>();
-        }
+        const int64_t id = HoldIdOf(e.detail);
         report_.lifecycle.push_back({e.seq, e.kind, id, e.kind == LedgerKind::kHoldPlaced ? e.detail : ""});
         return;
       }
@@ -375,7 +377,7 @@ class ChainChecker {
 
 // Entries an anchor pruned but a stopped pruning left in place must still be
 // the ones it pruned: their hash is the anchor's through_hash.
-Status CheckPendingPrunes(StateDb& state, ChainChecker& checker) {
+Status CheckPendingPrunes(LedgerReader& state, ChainChecker& checker) {
   VerifyReport& report = checker.report();
   for (const auto& check : checker.pending_checks()) {
     if (!report.ok) break;
@@ -415,7 +417,7 @@ constexpr size_t kBatches = 4;
 
 class Pipeline {
  public:
-  explicit Pipeline(StateDb& state) : state_(state) {
+  explicit Pipeline(LedgerReader& state) : state_(state) {
     for (auto& b : batches_) {
       b.resize(kBatchSize);
       free_.push_back(&b);
@@ -506,7 +508,7 @@ class Pipeline {
     cv_.notify_all();
   }
 
-  StateDb& state_;
+  LedgerReader& state_;
   std::array<Batch, kBatches> batches_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -519,13 +521,13 @@ class Pipeline {
 
 }  // namespace
 
-Result<VerifyReport> VerifyLedger(StateDb& state) {
-  // The StateDb is used by the reader thread only, and only while this
+Result<VerifyReport> VerifyLedger(LedgerReader& state) {
+  // The reader is used by the reader thread only, and only while this
   // call runs; it is never used from two threads at once.
   return Pipeline(state).Run();
 }
 
-Result<VerifyReport> VerifyLedgerTail(StateDb& state, int64_t entries) {
+Result<VerifyReport> VerifyLedgerTail(LedgerReader& state, int64_t entries) {
   auto head = state.Head();
   if (!head.ok()) return head.status();
   const int64_t first = std::max<int64_t>(1, head->seq - entries + 1);
@@ -588,7 +590,7 @@ void CheckPrunedCheckpoint(const LedgerCheckpoint& checkpoint, VerifyReport* rep
 
 }  // namespace
 
-Result<VerifyReport> VerifyLedger(StateDb& state, const LedgerCheckpoint& checkpoint) {
+Result<VerifyReport> VerifyLedger(LedgerReader& state, const LedgerCheckpoint& checkpoint) {
   Result<VerifyReport> r = VerifyLedger(state);
   if (!r.ok() || !r->ok) return r;
   VerifyReport& report = r.value();

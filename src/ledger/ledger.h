@@ -11,15 +11,11 @@
 
 #include "ledger/anchor.h"
 #include "ledger/ledger_entry.h"
+#include "ledger/ledger_reader.h"
 #include "ledger/sha256.h"
-#include "state/state_db.h"
 #include "util/status.h"
 
 namespace retention {
-
-// The prev_hash of entry 1.
-inline constexpr std::string_view kGenesisHash =
-    "0000000000000000000000000000000000000000000000000000000000000000";
 
 // Hex SHA-256 of `entry` as described in ledger.cc: covers entry.prev_hash
 // and every field except entry.hash itself.
@@ -87,6 +83,9 @@ struct VerifyReport {
   std::vector<Lifecycle> lifecycle;
 };
 
+// The ledger is read through a LedgerReader (ledger/ledger_reader.h): the
+// state database is one.
+//
 // Walks the whole ledger in seq order with bounded memory and checks that
 // seqs run 1, 2, 3 ... without gaps, that each entry's prev_hash is the
 // previous entry's hash (kGenesisHash for entry 1) and that each entry's
@@ -94,19 +93,19 @@ struct VerifyReport {
 // starts later: an anchor entry must account for them, and every anchor
 // must pass CheckAnchor, follow on from the one before it and not be dated
 // after the system clock. Stops at the first bad entry. A failure
-// to read the state database is an error Status, not a report. Reads
-// through `state` on a second thread while hashing on the calling one; do
-// not use `state` elsewhere during the call.
-Result<VerifyReport> VerifyLedger(StateDb& state);
+// to read the ledger is an error Status, not a report. Reads through
+// `ledger` on a second thread while hashing on the calling one; do not use
+// `ledger` elsewhere during the call.
+Result<VerifyReport> VerifyLedger(LedgerReader& ledger);
 // Checks only the last `entries` entries (their links and hashes, the first
 // one's prev_hash taken on trust): the cheap guard a purge runs before it
 // appends, so that it never extends a chain whose recent history was
 // altered. The full check is VerifyLedger.
-Result<VerifyReport> VerifyLedgerTail(StateDb& state, int64_t entries);
+Result<VerifyReport> VerifyLedgerTail(LedgerReader& ledger, int64_t entries);
 // The same, then checks that entry `checkpoint.seq` still exists with
 // `checkpoint.hash`, or, if the purge log's retention pruned it, that the
 // anchor vouches for it: the anchor's through_hash when it was the last
 // entry pruned, and a time (checkpoint.at) older than the anchor's cutoff.
-Result<VerifyReport> VerifyLedger(StateDb& state, const LedgerCheckpoint& checkpoint);
+Result<VerifyReport> VerifyLedger(LedgerReader& ledger, const LedgerCheckpoint& checkpoint);
 
 }  // namespace retention

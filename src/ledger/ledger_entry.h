@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "calendar/timestamp.h"
 
@@ -21,12 +22,16 @@ enum class LedgerKind {
   kAnchor,       // the ledger's own oldest entries pruned; see ledger/anchor.h
 };
 
+// The prev_hash of entry 1, and the hash of an empty ledger's head.
+inline constexpr std::string_view kGenesisHash =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
 std::string_view LedgerKindName(LedgerKind k);
 std::optional<LedgerKind> LedgerKindFromName(std::string_view name);
 
 struct LedgerEntry {
   int64_t seq = 0;          // 1, 2, 3 ... assigned on append
-  Timestamp at{};           // when it was appended (system clock)
+  Timestamp at{};           // when it was appended (ChainWriter's clock)
   LedgerKind kind = LedgerKind::kDelete;
   int64_t run_id = 0;       // 0 when not part of a run (holds)
   // kDelete fields (empty otherwise):

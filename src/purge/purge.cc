@@ -24,6 +24,7 @@
 #include "stores/store_set.h"
 #include "util/fault_point.h"
 #include "util/identity.h"
+#include "state/state_ops.h"
 
 namespace retention {
 
@@ -206,7 +207,7 @@ Status PurgeRun::DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, Ta
       entries.push_back(std::move(e));
     }
   }
-  RETENTION_RETURN_IF_ERROR(state_->SettlePending(*pending_id, entries));
+  RETENTION_RETURN_IF_ERROR(SettlePending(*state_, *pending_id, entries));
   FaultPoint("after_settle");
   const auto went = static_cast<int64_t>(deleted->deleted.size());
   outcome->deleted += went;
@@ -358,7 +359,7 @@ Result<PurgeReport> PurgeRun::Run() {
   info.version = RETENTION_VERSION;
   info.rules_hash = rules_.hash;
   info.command = options_.command_line;
-  auto run_id = state_->BeginRun(info);
+  auto run_id = BeginRun(*state_, info);
   if (!run_id.ok()) return run_id.status();
   run_id_ = report.run_id = *run_id;
   spdlog::info("run {} started: as of {}, {} deletable in {} targets, batch size {}", run_id_,
@@ -407,7 +408,7 @@ Result<PurgeReport> PurgeRun::Run() {
   detail["targets"] = per_target;
   detail["deleted"] = report.TotalDeleted();
   if (!report.status.ok()) detail["error"] = report.status.message();
-  Status end = state_->EndRun(run_id_, report.outcome, report.status.exit_code(), detail.dump());
+  Status end = EndRun(*state_, run_id_, report.outcome, report.status.exit_code(), detail.dump());
   if (!end.ok() && report.status.ok()) report.status = end;
   auto head = state_->Head();
   if (head.ok()) report.head_hash = head->hash;

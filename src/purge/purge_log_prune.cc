@@ -5,6 +5,7 @@
 #include "ledger/anchor.h"
 #include "stores/purge_log_store.h"
 #include "util/fault_point.h"
+#include "state/state_ops.h"
 
 namespace retention {
 namespace {
@@ -49,7 +50,7 @@ class Pruner {
     entry.target = d_.target->name;
     entry.rule = d_.target->where.file + ":" + std::to_string(d_.target->where.line);
     WriteAnchor(anchor, &entry);
-    RETENTION_RETURN_IF_ERROR(state_.Append({entry}));
+    RETENTION_RETURN_IF_ERROR(Append(state_, {entry}));
     FaultPoint("after_anchor");
     spdlog::info("{}/{}: anchored entries {} to {} (written before {}) for pruning", d_.category->name,
                  d_.target->name, anchor.from, anchor.through, FormatTimestamp(anchor.cutoff));

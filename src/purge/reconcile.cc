@@ -1,4 +1,5 @@
 #include "purge/reconcile.h"
+#include "state/state_ops.h"
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -98,13 +99,13 @@ Result<int64_t> Reconcile(StateDb& state, StoreSet& stores, const RuleSet& rules
     spdlog::warn("reconciled a batch of crashed run {} on {}/{}: {} of {} records had been deleted ({} of them with "
                  "another record under their key now)",
                  batch.run_id, batch.category, batch.target, entries.size() - 1, batch.records.size(), replaced);
-    RETENTION_RETURN_IF_ERROR(state.SettlePending(batch.id, entries));
+    RETENTION_RETURN_IF_ERROR(SettlePending(state, batch.id, entries));
   }
   auto unfinished = state.UnfinishedRuns();
   if (!unfinished.ok()) return unfinished.status();
   for (const RunInfo& run : *unfinished) {
     spdlog::warn("run {} (started {}) did not finish; marking it crashed", run.id, FormatTimestamp(run.started_at));
-    RETENTION_RETURN_IF_ERROR(state.MarkRunCrashed(run.id));
+    RETENTION_RETURN_IF_ERROR(MarkRunCrashed(state, run.id));
   }
   return reconciled;
 }

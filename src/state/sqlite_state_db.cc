@@ -44,11 +44,13 @@
 // is. Pending records a version 2 run left keep a NULL identity: they are
 // reconciled on key and clock alone (purge/reconcile.h).
 //
-// TRANSACTIONS: every write is one BEGIN IMMEDIATE transaction, so the
-// ledger head read to chain new entries cannot change before they commit,
-// even with several processes appending. A hold row and its ledger entry,
-// a run row and its start/end entry, and a pending batch's settlement (its
-// ledger entries plus the removal of the batch) each commit together.
+// TRANSACTIONS: every write is one BEGIN IMMEDIATE transaction. An append
+// (StateAppend, state/state_db.h) is one too, so the ledger head read
+// through it cannot change before it commits, even with several processes
+// appending, and Insert refuses entries that do not follow that head. What
+// commits together (a hold row and its entry, a run row and its start/end
+// entry, a pending batch's removal and its entries) is decided above, in
+// state/state_ops.cc; this file stores rows and hashes nothing.
 #include "state/sqlite_state_db.h"
 
 #include <dirent.h>
@@ -63,12 +65,8 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <system_error>
 #include <vector>
-
-#include "ledger/anchor.h"
-#include "ledger/ledger.h"
 
 #ifndef RETENTION_VERSION
 #define RETENTION_VERSION "dev"
@@ -78,7 +76,6 @@ namespace retention {
 namespace {
 
 namespace fs = std::filesystem;
-using Json = nlohmann::json;
 
 constexpr int kApplicationId = 0x52544e31;  // "RTN1"
 
@@ -370,39 +367,10 @@ class Stmt {
   sqlite3_stmt* s_;
 };
 
-Json HoldToJson(const Hold& h) {
-  Json j = Json::object();
-  j["id"] = h.id;
-  j["matter"] = h.matter;
-  j["reason"] = h.reason;
-  j["author"] = h.author;
-  j["placed_at"] = FormatTimestamp(h.placed_at);
-  if (h.expires_at) j["expires_at"] = FormatTimestamp(*h.expires_at);
-  Json scope = Json::object();
-  const HoldScope& s = h.scope;
-  if (s.category) scope["category"] = *s.category;
-  if (s.target) scope["target"] = *s.target;
-  if (s.subject_kind) scope["subject_kind"] = *s.subject_kind;
-  if (s.subject_id) scope["subject_id"] = *s.subject_id;
-  if (s.key) scope["key"] = *s.key;
-  if (s.clock_from) scope["clock_from"] = FormatTimestamp(*s.clock_from);
-  if (s.clock_until) scope["clock_until"] = FormatTimestamp(*s.clock_until);
-  j["scope"] = std::move(scope);
-  return j;
-}
-
-// Compact, sorted keys (nlohmann's object is a std::map); invalid UTF-8 is
-// replaced rather than thrown on.
-std::string Dump(const Json& j) {
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-
 class SqliteStateDb final : public StateDb {
  public:
   SqliteStateDb(fs::path path, SqliteStateDbOptions options)
-      : path_(std::move(path)), options_(std::move(options)) {
-    if (!options_.clock) options_.clock = SystemNow;
-  }
+      : StateDb(options.clock), path_(std::move(path)), options_(std::move(options)) {}
 
   ~SqliteStateDb() override {
     for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
@@ -413,29 +381,20 @@ class SqliteStateDb final : public StateDb {
 
   Status CheckStillInPlace() override;
   Status ClaimForRun() override;
-  Result<int64_t> BeginRun(const RunInfo& info) override;
-  Status EndRun(int64_t run_id, const std::string& outcome, int exit_code,
-                const std::string& detail_json) override;
+  Result<std::unique_ptr<StateAppend>> BeginAppend() override;
+  Result<int64_t> AddPending(const PendingBatch& batch) override;
+  Result<int64_t> DeletePrunedEntries(int64_t last) override;
+
   Result<std::optional<RunInfo>> LastRun() override;
   Result<std::vector<RunInfo>> UnfinishedRuns() override;
-  Status MarkRunCrashed(int64_t run_id) override;
-
-  Result<int64_t> AddPending(const PendingBatch& batch) override;
-  Status SettlePending(int64_t pending_id, const std::vector<LedgerEntry>& entries) override;
   Result<std::vector<PendingBatch>> ListPending() override;
-
-  Result<int64_t> AddHold(const Hold& hold) override;
-  Status ReleaseHold(int64_t id, const std::string& by, const std::string& reason,
-                     Timestamp at) override;
   Result<std::vector<Hold>> ListHolds(bool include_released) override;
   Result<std::optional<Hold>> GetHold(int64_t id) override;
 
-  Status Append(std::vector<LedgerEntry> entries) override;
   Status ScanLedger(int64_t from_seq,
                     const std::function<bool(LedgerEntry&)>& visit) override;
   Result<LedgerHead> Head() override;
   Result<int64_t> PrunedThrough() override;
-  Result<int64_t> DeletePrunedEntries(int64_t last) override;
   Result<std::optional<int64_t>> OldestAnchorReaching(int64_t seq) override;
   Result<std::vector<RunInfo>> ListRuns() override;
   Result<std::vector<std::pair<int64_t, int64_t>>> ListAnchorRows() override;
@@ -472,21 +431,18 @@ class SqliteStateDb final : public StateDb {
   Status StepDone(Stmt& s, std::string_view what);
   Status RequireWritable() const;
   Status InitSchema();
-  Status AppendInTxn(std::vector<LedgerEntry>& entries);
-  Status RecordAnchor(const LedgerEntry& anchor_entry);
-  Status AppendOne(LedgerEntry entry) {
-    std::vector<LedgerEntry> v;
-    v.push_back(std::move(entry));
-    return AppendInTxn(v);
-  }
-  LedgerEntry NewEntry(LedgerKind kind, int64_t run_id, std::string detail) const {
-    LedgerEntry e;
-    e.kind = kind;
-    e.run_id = run_id;
-    e.at = options_.clock();
-    e.detail = std::move(detail);
-    return e;
-  }
+
+  // The append transaction (StateAppend): a Txn, and the row writes that
+  // may happen inside it.
+  class Append;
+  Status InsertEntries(const std::vector<LedgerEntry>& entries);
+  Status RecordAnchor(int64_t seq, int64_t through);
+  Result<int64_t> InsertHold(const Hold& h);
+  Result<Hold> MarkHoldReleased(int64_t id, const std::string& by, const std::string& reason, Timestamp at);
+  Result<int64_t> InsertRun(const RunInfo& run);
+  Status FinishRun(int64_t run_id, const std::string& outcome, int exit_code, Timestamp ended_at);
+  Status MarkRunCrashed(int64_t run_id);
+  Status RemovePending(int64_t pending_id);
   static Hold ReadHold(const Stmt& s);
   static RunInfo ReadRun(const Stmt& s);
 
@@ -509,8 +465,40 @@ class SqliteStateDb final : public StateDb {
   };
   std::vector<SideFile> side_files_;
   std::map<const char*, sqlite3_stmt*> cache_;  // keyed by the SQL literal
-  EntryHasher hasher_;
 };
+
+class SqliteStateDb::Append final : public StateAppend {
+ public:
+  explicit Append(SqliteStateDb* db) : db_(db), txn_(db) {}
+  Status Begin() { return txn_.Begin(); }
+
+  Result<LedgerHead> Head() override { return db_->Head(); }
+  Status Insert(const std::vector<LedgerEntry>& entries) override { return db_->InsertEntries(entries); }
+  Status RecordAnchor(int64_t seq, int64_t through) override { return db_->RecordAnchor(seq, through); }
+  Result<int64_t> InsertHold(const Hold& hold) override { return db_->InsertHold(hold); }
+  Result<Hold> MarkHoldReleased(int64_t id, const std::string& by, const std::string& reason,
+                                Timestamp at) override {
+    return db_->MarkHoldReleased(id, by, reason, at);
+  }
+  Result<int64_t> InsertRun(const RunInfo& run) override { return db_->InsertRun(run); }
+  Status FinishRun(int64_t run_id, const std::string& outcome, int exit_code, Timestamp ended_at) override {
+    return db_->FinishRun(run_id, outcome, exit_code, ended_at);
+  }
+  Status MarkRunCrashed(int64_t run_id) override { return db_->MarkRunCrashed(run_id); }
+  Status RemovePending(int64_t pending_id) override { return db_->RemovePending(pending_id); }
+  Status Commit() override { return txn_.Commit(); }
+
+ private:
+  SqliteStateDb* db_;
+  Txn txn_;
+};
+
+Result<std::unique_ptr<StateAppend>> SqliteStateDb::BeginAppend() {
+  RETENTION_RETURN_IF_ERROR(RequireWritable());
+  auto append = std::make_unique<Append>(this);
+  RETENTION_RETURN_IF_ERROR(append->Begin());
+  return std::unique_ptr<StateAppend>(std::move(append));
+}
 
 Status SqliteStateDb::Error(int rc, std::string_view what) const {
   const std::string detail = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
@@ -838,7 +826,7 @@ Status SqliteStateDb::InitSchema() {
   auto ins = Prepare("INSERT INTO meta(key, value) VALUES(?1, ?2)");
   if (!ins.ok()) return ins.status();
   const std::string version = std::to_string(kStateSchemaVersion);
-  const std::string created_at = FormatTimestamp(options_.clock());
+  const std::string created_at = FormatTimestamp(Now());
   const std::pair<std::string_view, std::string_view> rows[] = {
       {"schema_version", version},
       {"created_at", created_at},
@@ -855,36 +843,32 @@ Status SqliteStateDb::InitSchema() {
 
 // ---- ledger -------------------------------------------------------------
 
-Status SqliteStateDb::AppendInTxn(std::vector<LedgerEntry>& entries) {
+// Inside an append transaction: the head read here is the one the entries
+// must follow, and no other appender can move it before the commit.
+Status SqliteStateDb::InsertEntries(const std::vector<LedgerEntry>& entries) {
   if (entries.empty()) return Status::Ok();
-  int64_t seq = 0;
-  std::string prev(kGenesisHash);
-  {
-    auto head = Prepare("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1");
-    if (!head.ok()) return head.status();
-    const int rc = head->Step();
-    if (rc == SQLITE_ROW) {
-      seq = head->Int(0);
-      prev = head->Text(1);
-    } else if (rc != SQLITE_DONE) {
-      return Error(rc, "read the ledger head");
+  auto head = Head();
+  if (!head.ok()) return head.status();
+  int64_t seq = head->seq;
+  std::string_view prev = head->hash;
+  for (const LedgerEntry& e : entries) {
+    if (e.seq != seq + 1 || e.prev_hash != prev) {
+      return Status::Internal("refusing to append ledger entry " + std::to_string(e.seq) +
+                              ": it is not chained onto the ledger's head (entry " + std::to_string(seq) +
+                              "); another process appended since its head was read?");
     }
+    if (!LedgerKindFromName(LedgerKindName(e.kind))) {
+      return Status::Internal("ledger entry with an invalid kind " + std::to_string(static_cast<int>(e.kind)));
+    }
+    seq = e.seq;
+    prev = e.hash;
   }
   auto ins = Prepare(
       "INSERT INTO ledger(seq, at, kind, run_id, category, store, target, record_key, clock, "
       "cutoff, rule, subject, batch, detail, prev_hash, hash) "
       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
   if (!ins.ok()) return ins.status();
-  const Timestamp now = options_.clock();
-  for (LedgerEntry& e : entries) {
-    if (!LedgerKindFromName(LedgerKindName(e.kind))) {
-      return Status::Internal("ledger entry with an invalid kind " +
-                              std::to_string(static_cast<int>(e.kind)));
-    }
-    e.seq = ++seq;
-    if (e.at == Timestamp{}) e.at = now;
-    e.prev_hash = prev;
-    hasher_.Hash(e, &e.hash);
+  for (const LedgerEntry& e : entries) {
     Stmt& s = *ins;
     s.Bind(1, e.seq);
     s.Bind(2, e.at);
@@ -904,19 +888,15 @@ Status SqliteStateDb::AppendInTxn(std::vector<LedgerEntry>& entries) {
     s.Bind(16, e.hash);
     RETENTION_RETURN_IF_ERROR(StepDone(s, "append to the ledger"));
     sqlite3_reset(s.raw());
-    prev = e.hash;
-    if (e.kind == LedgerKind::kAnchor) RETENTION_RETURN_IF_ERROR(RecordAnchor(e));
   }
   return Status::Ok();
 }
 
-Status SqliteStateDb::RecordAnchor(const LedgerEntry& e) {
-  auto anchor = ReadAnchor(e);
-  if (!anchor.ok()) return Status::Internal("appending an unreadable anchor: " + anchor.status().message());
+Status SqliteStateDb::RecordAnchor(int64_t seq, int64_t through) {
   auto ins = Prepare("INSERT INTO ledger_anchors(seq, through) VALUES(?1, ?2)");
   if (!ins.ok()) return ins.status();
-  ins->Bind(1, e.seq);
-  ins->Bind(2, anchor->through);
+  ins->Bind(1, seq);
+  ins->Bind(2, through);
   RETENTION_RETURN_IF_ERROR(StepDone(*ins, "record a ledger anchor"));
   sqlite3_reset(ins->raw());
   return Status::Ok();
@@ -972,15 +952,6 @@ Result<int64_t> SqliteStateDb::DeletePrunedEntries(int64_t last) {
   const int64_t n = sqlite3_changes64(db_);
   RETENTION_RETURN_IF_ERROR(txn.Commit());
   return n;
-}
-
-Status SqliteStateDb::Append(std::vector<LedgerEntry> entries) {
-  RETENTION_RETURN_IF_ERROR(RequireWritable());
-  if (entries.empty()) return Status::Ok();
-  Txn txn(this);
-  RETENTION_RETURN_IF_ERROR(txn.Begin());
-  RETENTION_RETURN_IF_ERROR(AppendInTxn(entries));
-  return txn.Commit();
 }
 
 Status SqliteStateDb::ScanLedger(int64_t from_seq,
@@ -1073,64 +1044,32 @@ RunInfo SqliteStateDb::ReadRun(const Stmt& s) {
   return r;
 }
 
-Result<int64_t> SqliteStateDb::BeginRun(const RunInfo& info) {
-  RETENTION_RETURN_IF_ERROR(RequireWritable());
-  RunInfo run = info;
-  if (run.started_at == Timestamp{}) run.started_at = options_.clock();
-  if (run.outcome.empty()) run.outcome = "running";
-  Txn txn(this);
-  RETENTION_RETURN_IF_ERROR(txn.Begin());
-  {
-    auto s = Prepare(
-        "INSERT INTO runs(started_at, ended_at, as_of, user, host, version, rules_hash, "
-        "command, outcome, exit_code) VALUES(?1, NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-    if (!s.ok()) return s.status();
-    s->Bind(1, run.started_at);
-    s->Bind(2, run.as_of);
-    s->Bind(3, run.user);
-    s->Bind(4, run.host);
-    s->Bind(5, run.version);
-    s->Bind(6, run.rules_hash);
-    s->Bind(7, run.command);
-    s->Bind(8, run.outcome);
-    s->Bind(9, int64_t{run.exit_code});
-    RETENTION_RETURN_IF_ERROR(StepDone(*s, "record the run"));
-  }
-  run.id = sqlite3_last_insert_rowid(db_);
-  Json detail = {{"user", run.user},
-                 {"host", run.host},
-                 {"version", run.version},
-                 {"rules_hash", run.rules_hash},
-                 {"as_of", FormatTimestamp(run.as_of)},
-                 {"started_at", FormatTimestamp(run.started_at)},
-                 {"command", run.command}};
-  RETENTION_RETURN_IF_ERROR(AppendOne(NewEntry(LedgerKind::kRunStart, run.id, Dump(detail))));
-  RETENTION_RETURN_IF_ERROR(txn.Commit());
-  return run.id;
+Result<int64_t> SqliteStateDb::InsertRun(const RunInfo& run) {
+  auto s = Prepare(
+      "INSERT INTO runs(started_at, ended_at, as_of, user, host, version, rules_hash, "
+      "command, outcome, exit_code) VALUES(?1, NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  if (!s.ok()) return s.status();
+  s->Bind(1, run.started_at);
+  s->Bind(2, run.as_of);
+  s->Bind(3, run.user);
+  s->Bind(4, run.host);
+  s->Bind(5, run.version);
+  s->Bind(6, run.rules_hash);
+  s->Bind(7, run.command);
+  s->Bind(8, run.outcome);
+  s->Bind(9, int64_t{run.exit_code});
+  RETENTION_RETURN_IF_ERROR(StepDone(*s, "record the run"));
+  return int64_t{sqlite3_last_insert_rowid(db_)};
 }
 
-Status SqliteStateDb::EndRun(int64_t run_id, const std::string& outcome, int exit_code,
-                             const std::string& detail_json) {
-  RETENTION_RETURN_IF_ERROR(RequireWritable());
-  Json detail = Json::object();
-  if (!detail_json.empty()) {
-    detail = Json::parse(detail_json, nullptr, /*allow_exceptions=*/false);
-    if (!detail.is_object()) {
-      return Status::Internal("EndRun: detail is not a JSON object: " + detail_json);
-    }
-  }
-  detail["outcome"] = outcome;
-  detail["exit_code"] = exit_code;
-  const Timestamp now = options_.clock();
-  Txn txn(this);
-  RETENTION_RETURN_IF_ERROR(txn.Begin());
+Status SqliteStateDb::FinishRun(int64_t run_id, const std::string& outcome, int exit_code, Timestamp ended_at) {
   {
     auto s = Prepare(
         "UPDATE runs SET ended_at = ?2, outcome = ?3, exit_code = ?4 "
         "WHERE id = ?1 AND outcome = 'running'");
     if (!s.ok()) return s.status();
     s->Bind(1, run_id);
-    s->Bind(2, now);
+    s->Bind(2, ended_at);
     s->Bind(3, outcome);
     s->Bind(4, int64_t{exit_code});
     RETENTION_RETURN_IF_ERROR(StepDone(*s, "record the end of the run"));
@@ -1138,8 +1077,7 @@ Status SqliteStateDb::EndRun(int64_t run_id, const std::string& outcome, int exi
   if (sqlite3_changes(db_) != 1) {
     return Status::Invalid("run " + std::to_string(run_id) + " does not exist or has ended");
   }
-  RETENTION_RETURN_IF_ERROR(AppendOne(NewEntry(LedgerKind::kRunEnd, run_id, Dump(detail))));
-  return txn.Commit();
+  return Status::Ok();
 }
 
 Result<std::optional<RunInfo>> SqliteStateDb::LastRun() {
@@ -1166,9 +1104,6 @@ Result<std::vector<RunInfo>> SqliteStateDb::UnfinishedRuns() {
 }
 
 Status SqliteStateDb::MarkRunCrashed(int64_t run_id) {
-  RETENTION_RETURN_IF_ERROR(RequireWritable());
-  Txn txn(this);
-  RETENTION_RETURN_IF_ERROR(txn.Begin());
   {
     // ended_at stays NULL: when the process died is unknown.
     auto s = Prepare(
@@ -1180,11 +1115,7 @@ Status SqliteStateDb::MarkRunCrashed(int64_t run_id) {
   if (sqlite3_changes(db_) != 1) {
     return Status::Invalid("run " + std::to_string(run_id) + " does not exist or has ended");
   }
-  Json detail = {{"outcome", "crashed"},
-                 {"found_at", FormatTimestamp(options_.clock())},
-                 {"note", "the process ended without recording the end of this run"}};
-  RETENTION_RETURN_IF_ERROR(AppendOne(NewEntry(LedgerKind::kRunEnd, run_id, Dump(detail))));
-  return txn.Commit();
+  return Status::Ok();
 }
 
 // ---- pending batches ------------------------------------------------------
@@ -1227,10 +1158,7 @@ Result<int64_t> SqliteStateDb::AddPending(const PendingBatch& batch) {
   return id;
 }
 
-Status SqliteStateDb::SettlePending(int64_t pending_id, const std::vector<LedgerEntry>& entries) {
-  RETENTION_RETURN_IF_ERROR(RequireWritable());
-  Txn txn(this);
-  RETENTION_RETURN_IF_ERROR(txn.Begin());
+Status SqliteStateDb::RemovePending(int64_t pending_id) {
   {
     auto s = Prepare("DELETE FROM pending WHERE id = ?1");
     if (!s.ok()) return s.status();
@@ -1241,15 +1169,10 @@ Status SqliteStateDb::SettlePending(int64_t pending_id, const std::vector<Ledger
     return Status::Internal("pending batch " + std::to_string(pending_id) +
                             " does not exist (settled twice?)");
   }
-  {
-    auto s = Prepare("DELETE FROM pending_records WHERE pending_id = ?1");
-    if (!s.ok()) return s.status();
-    s->Bind(1, pending_id);
-    RETENTION_RETURN_IF_ERROR(StepDone(*s, "settle a pending batch"));
-  }
-  std::vector<LedgerEntry> copy = entries;
-  RETENTION_RETURN_IF_ERROR(AppendInTxn(copy));
-  return txn.Commit();
+  auto s = Prepare("DELETE FROM pending_records WHERE pending_id = ?1");
+  if (!s.ok()) return s.status();
+  s->Bind(1, pending_id);
+  return StepDone(*s, "settle a pending batch");
 }
 
 Result<std::vector<PendingBatch>> SqliteStateDb::ListPending() {
@@ -1325,79 +1248,47 @@ Hold SqliteStateDb::ReadHold(const Stmt& s) {
   return h;
 }
 
-Result<int64_t> SqliteStateDb::AddHold(const Hold& hold) {
-  RETENTION_RETURN_IF_ERROR(RequireWritable());
-  Hold h = hold;
-  if (h.placed_at == Timestamp{}) h.placed_at = options_.clock();
-  h.released_at.reset();
-  h.released_by.clear();
-  h.release_reason.clear();
-  Txn txn(this);
-  RETENTION_RETURN_IF_ERROR(txn.Begin());
-  {
-    auto s = Prepare(
-        "INSERT INTO holds(matter, reason, author, placed_at, expires_at, scope_category, "
-        "scope_target, scope_subject_kind, scope_subject_id, scope_key, scope_clock_from, "
-        "scope_clock_until) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
-    if (!s.ok()) return s.status();
-    s->Bind(1, h.matter);
-    s->Bind(2, h.reason);
-    s->Bind(3, h.author);
-    s->Bind(4, h.placed_at);
-    s->Bind(5, h.expires_at);
-    s->Bind(6, h.scope.category);
-    s->Bind(7, h.scope.target);
-    s->Bind(8, h.scope.subject_kind);
-    s->Bind(9, h.scope.subject_id);
-    s->Bind(10, h.scope.key);
-    s->Bind(11, h.scope.clock_from);
-    s->Bind(12, h.scope.clock_until);
-    RETENTION_RETURN_IF_ERROR(StepDone(*s, "record the hold"));
-  }
-  h.id = sqlite3_last_insert_rowid(db_);
-  RETENTION_RETURN_IF_ERROR(
-      AppendOne(NewEntry(LedgerKind::kHoldPlaced, 0, Dump(HoldToJson(h)))));
-  RETENTION_RETURN_IF_ERROR(txn.Commit());
-  return h.id;
+Result<int64_t> SqliteStateDb::InsertHold(const Hold& h) {
+  auto s = Prepare(
+      "INSERT INTO holds(matter, reason, author, placed_at, expires_at, scope_category, "
+      "scope_target, scope_subject_kind, scope_subject_id, scope_key, scope_clock_from, "
+      "scope_clock_until) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+  if (!s.ok()) return s.status();
+  s->Bind(1, h.matter);
+  s->Bind(2, h.reason);
+  s->Bind(3, h.author);
+  s->Bind(4, h.placed_at);
+  s->Bind(5, h.expires_at);
+  s->Bind(6, h.scope.category);
+  s->Bind(7, h.scope.target);
+  s->Bind(8, h.scope.subject_kind);
+  s->Bind(9, h.scope.subject_id);
+  s->Bind(10, h.scope.key);
+  s->Bind(11, h.scope.clock_from);
+  s->Bind(12, h.scope.clock_until);
+  RETENTION_RETURN_IF_ERROR(StepDone(*s, "record the hold"));
+  return int64_t{sqlite3_last_insert_rowid(db_)};
 }
 
-Status SqliteStateDb::ReleaseHold(int64_t id, const std::string& by, const std::string& reason,
-                                  Timestamp at) {
-  RETENTION_RETURN_IF_ERROR(RequireWritable());
-  Txn txn(this);
-  RETENTION_RETURN_IF_ERROR(txn.Begin());
-  std::string matter;
-  {
-    auto s = Prepare("SELECT matter, released_at, released_by FROM holds WHERE id = ?1");
-    if (!s.ok()) return s.status();
-    s->Bind(1, id);
-    const int rc = s->Step();
-    if (rc == SQLITE_DONE) return Status::Invalid("hold " + std::to_string(id) + " does not exist");
-    if (rc != SQLITE_ROW) return Error(rc, "read the hold");
-    if (!s->IsNull(1)) {
-      return Status::Invalid("hold " + std::to_string(id) + " was already released at " +
-                             FormatTimestamp(s->Time(1)) + " by " + s->Text(2));
-    }
-    matter = s->Text(0);
+Result<Hold> SqliteStateDb::MarkHoldReleased(int64_t id, const std::string& by, const std::string& reason,
+                                             Timestamp at) {
+  auto hold = GetHold(id);
+  if (!hold.ok()) return hold.status();
+  if (!*hold) return Status::Invalid("hold " + std::to_string(id) + " does not exist");
+  if ((*hold)->released_at) {
+    return Status::Invalid("hold " + std::to_string(id) + " was already released at " +
+                           FormatTimestamp(*(*hold)->released_at) + " by " + (*hold)->released_by);
   }
-  {
-    auto s = Prepare(
-        "UPDATE holds SET released_at = ?2, released_by = ?3, release_reason = ?4 "
-        "WHERE id = ?1 AND released_at IS NULL");
-    if (!s.ok()) return s.status();
-    s->Bind(1, id);
-    s->Bind(2, at);
-    s->Bind(3, by);
-    s->Bind(4, reason);
-    RETENTION_RETURN_IF_ERROR(StepDone(*s, "release the hold"));
-  }
-  Json detail = {{"id", id},
-                 {"matter", matter},
-                 {"by", by},
-                 {"reason", reason},
-                 {"released_at", FormatTimestamp(at)}};
-  RETENTION_RETURN_IF_ERROR(AppendOne(NewEntry(LedgerKind::kHoldReleased, 0, Dump(detail))));
-  return txn.Commit();
+  auto s = Prepare(
+      "UPDATE holds SET released_at = ?2, released_by = ?3, release_reason = ?4 "
+      "WHERE id = ?1 AND released_at IS NULL");
+  if (!s.ok()) return s.status();
+  s->Bind(1, id);
+  s->Bind(2, at);
+  s->Bind(3, by);
+  s->Bind(4, reason);
+  RETENTION_RETURN_IF_ERROR(StepDone(*s, "release the hold"));
+  return std::move(**hold);
 }
 
 Result<std::vector<Hold>> SqliteStateDb::ListHolds(bool include_released) {

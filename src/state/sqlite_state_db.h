@@ -2,8 +2,9 @@
 //
 // The schema is written out at the top of sqlite_state_db.cc. One object is
 // one connection: use it from one thread, and never across fork() (open a
-// new one in the child). Several processes may open the same file; ledger
-// appends serialize on SQLite's write lock and still form one chain.
+// new one in the child). Several processes may open the same file; append
+// transactions (BEGIN IMMEDIATE) serialize on SQLite's write lock, so their
+// entries still form one chain.
 #pragma once
 
 #include <filesystem>
@@ -25,8 +26,10 @@ struct SqliteStateDbOptions {
   // holds legal holds and must never be replaced by an empty one. Only
   // `retention state init` and `retention demo` create.
   bool create = false;
-  // The time stamped on ledger entries whose `at` is unset, and on run ends
-  // and crash marks. Default: SystemNow.
+  // The state's clock (StateDb::Now): what the operations of
+  // state/state_ops.h stamp on ledger entries whose `at` is unset, run
+  // starts and ends, crash marks and hold placements, and the database's
+  // created_at. Default: the system clock.
   std::function<Timestamp()> clock;
   // How long to wait for another process's write transaction.
   int busy_timeout_ms = 10000;

@@ -1,8 +1,14 @@
-// The state database: holds, runs, pending batches and the ledger.
+// The state database: storage for holds, runs, pending batches and the
+// ledger, and nothing more.
 //
-// A SQLite file by default (SPEC section 3). All access goes through this
-// class so that a PostgreSQL state (a later issue) can slot in behind the
-// same interface.
+// A SQLite file by default (SPEC section 3); a PostgreSQL state (issue 15)
+// implements the same interface. It stores and reads rows: it builds no
+// ledger entry, hashes nothing and writes no JSON. What a hold or a run
+// means in the ledger, and the chain, are above it: the operations that
+// write an entry with their rows (place a hold, begin a run ...) are in
+// state/state_ops.h, which chains entries with ledger/chain_writer.h and
+// writes their details with ledger/ledger_payloads.h, all inside one
+// append transaction (StateAppend below).
 #pragma once
 
 #include <cstdint>
@@ -17,6 +23,7 @@
 #include "calendar/timestamp.h"
 #include "holds/hold.h"
 #include "ledger/ledger_entry.h"
+#include "ledger/ledger_reader.h"
 #include "util/status.h"
 
 namespace retention {
@@ -58,9 +65,57 @@ struct RunInfo {
   int exit_code = 0;
 };
 
-class StateDb {
+// An append transaction: it serializes appenders (SQLite: BEGIN
+// IMMEDIATE; another process's append waits for this one to end), so the
+// head read through it cannot change before it commits. Entries are
+// inserted already chained (ledger/chain_writer.h), together with the rows
+// that must commit atomically with them. Rolled back when destroyed
+// uncommitted. Not for use after Commit, nor after an error.
+class StateAppend {
  public:
-  virtual ~StateDb() = default;
+  virtual ~StateAppend() = default;
+
+  // The ledger's head, read inside this transaction.
+  virtual Result<LedgerHead> Head() = 0;
+  // Inserts entries chained onto the head: refused (Internal) unless the
+  // first one's seq and prev_hash follow the head read inside this
+  // transaction and each next one follows the one before, so that entries
+  // chained on a stale head can never be stored.
+  virtual Status Insert(const std::vector<LedgerEntry>& entries) = 0;
+  // Records that anchor entry `seq` prunes through entry `through`
+  // (ledger/anchor.h); written with the anchor entry.
+  virtual Status RecordAnchor(int64_t seq, int64_t through) = 0;
+
+  // Holds: a new row (its id; released_* are ignored), and the release of
+  // one in force (the hold as it was; Invalid when it does not exist or was
+  // already released).
+  virtual Result<int64_t> InsertHold(const Hold& hold) = 0;
+  virtual Result<Hold> MarkHoldReleased(int64_t id, const std::string& by, const std::string& reason,
+                                        Timestamp at) = 0;
+
+  // Runs: a new row (its id), the end of a running one, and a running one
+  // marked crashed (its end time unknown); Invalid when the run does not
+  // exist or has ended.
+  virtual Result<int64_t> InsertRun(const RunInfo& run) = 0;
+  virtual Status FinishRun(int64_t run_id, const std::string& outcome, int exit_code, Timestamp ended_at) = 0;
+  virtual Status MarkRunCrashed(int64_t run_id) = 0;
+
+  // Removes a pending batch and its records; Internal when it does not
+  // exist (settled twice).
+  virtual Status RemovePending(int64_t pending_id) = 0;
+
+  virtual Status Commit() = 0;
+};
+
+class StateDb : public LedgerReader {
+ public:
+  ~StateDb() override = default;
+
+  // The clock that stamps what is written through this state: the `at` of
+  // new ledger entries, run starts and ends, hold placements. Injected by
+  // whoever opens it (tests: a fixed clock); the system clock when none
+  // was.
+  Timestamp Now() const { return clock_ ? clock_() : SystemNow(); }
 
   // Whether the path this database was opened from still names it: Ok, or
   // Unavailable when the file was removed or replaced (renamed over) since
@@ -74,70 +129,51 @@ class StateDb {
   // still does when that file was removed under a running purge.
   virtual Status ClaimForRun() = 0;
 
-  // Runs: one row per run, mirrored in the ledger by run start/end entries.
-  virtual Result<int64_t> BeginRun(const RunInfo& info) = 0;
-  virtual Status EndRun(int64_t run_id, const std::string& outcome, int exit_code,
-                        const std::string& detail_json) = 0;
-  virtual Result<std::optional<RunInfo>> LastRun() = 0;
-  // Runs left "running" by a process that died.
-  virtual Result<std::vector<RunInfo>> UnfinishedRuns() = 0;
-  virtual Status MarkRunCrashed(int64_t run_id) = 0;
+  // ---- writes --------------------------------------------------------------
 
-  // Pending batches (crash protocol).
+  // Starts an append transaction (see StateAppend).
+  virtual Result<std::unique_ptr<StateAppend>> BeginAppend() = 0;
+
+  // Records a pending batch (crash protocol) in its own transaction; it has
+  // no ledger entry. Its settlement is state_ops.h's SettlePending.
   virtual Result<int64_t> AddPending(const PendingBatch& batch) = 0;
-  // Appends the ledger entries and removes the pending batch atomically.
-  virtual Status SettlePending(int64_t pending_id, const std::vector<LedgerEntry>& entries) = 0;
-  virtual Result<std::vector<PendingBatch>> ListPending() = 0;
 
-  // Holds.
-  virtual Result<int64_t> AddHold(const Hold& hold) = 0;  // + ledger entry
-  virtual Status ReleaseHold(int64_t id, const std::string& by, const std::string& reason,
-                             Timestamp at) = 0;           // + ledger entry
+  // Deletes every entry with seq <= `last` in one transaction and returns
+  // how many went (the purge log's own retention, ledger/anchor.h). `last`
+  // must not be past PrunedThrough(): the state database refuses to delete
+  // an entry no anchor has pruned.
+  virtual Result<int64_t> DeletePrunedEntries(int64_t last) = 0;
+
+  // ---- reads ---------------------------------------------------------------
+
   virtual Result<std::vector<Hold>> ListHolds(bool include_released) = 0;
   virtual Result<std::optional<Hold>> GetHold(int64_t id) = 0;
 
-  // Ledger.
-  // Assigns seq, prev_hash and hash (any values passed in are replaced) and
-  // appends all entries atomically; an entry whose `at` is the epoch gets
-  // the current time.
-  virtual Status Append(std::vector<LedgerEntry> entries) = 0;
-  // Streams entries in seq order; the callback returns false to stop. The
-  // entry passed is only valid during the call; the callback may take its
-  // fields (swap them out) rather than copy them. An entry that cannot be
-  // decoded (a NULL field, an unknown kind) is an AuditFailed status.
-  virtual Status ScanLedger(int64_t from_seq,
-                            const std::function<bool(LedgerEntry&)>& visit) = 0;
-  // The purge log's own retention (ledger/anchor.h). The highest seq an
-  // anchor has pruned (0 when none): entries up to it may be deleted.
+  virtual Result<std::optional<RunInfo>> LastRun() = 0;
+  // Runs left "running" by a process that died.
+  virtual Result<std::vector<RunInfo>> UnfinishedRuns() = 0;
+  // Every run, by id.
+  virtual Result<std::vector<RunInfo>> ListRuns() = 0;
+
+  virtual Result<std::vector<PendingBatch>> ListPending() = 0;
+
+  // ScanLedger and Head: see ledger/ledger_reader.h.
+
+  // The highest seq an anchor has pruned (0 when none): entries up to it
+  // may be deleted.
   virtual Result<int64_t> PrunedThrough() = 0;
-  // Deletes every entry with seq <= `last` in one transaction and returns
-  // how many went. `last` must not be past PrunedThrough(): the state
-  // database refuses to delete an entry no anchor has pruned.
-  virtual Result<int64_t> DeletePrunedEntries(int64_t last) = 0;
   // The oldest anchor entry still in the ledger whose range reaches entry
   // `seq` (its seq), or nullopt: for `explain` of a pruned entry.
   virtual Result<std::optional<int64_t>> OldestAnchorReaching(int64_t seq) = 0;
-  // For `audit verify`'s cross-check of the state's own tables against the
-  // ledger (audit/state_cross_check.h); read-only.
-  // Every run, by id.
-  virtual Result<std::vector<RunInfo>> ListRuns() = 0;
   // The ledger_anchors rows, by seq: {anchor entry seq, through}. Empty for
   // a version 1 database, which has no such table.
   virtual Result<std::vector<std::pair<int64_t, int64_t>>> ListAnchorRows() = 0;
-  // The last entry's seq, hash and time ({0, 64 zeros} when the ledger is
-  // empty).
-  // The default scans; implementations answer from an index.
-  virtual Result<LedgerHead> Head() {
-    LedgerHead head{0, std::string(64, '0'), std::nullopt};
-    Status st = ScanLedger(0, [&](const LedgerEntry& e) {
-      head.seq = e.seq;
-      head.hash = e.hash;
-      head.at = e.at;
-      return true;
-    });
-    if (!st.ok()) return st;
-    return head;
-  }
+
+ protected:
+  explicit StateDb(std::function<Timestamp()> clock) : clock_(std::move(clock)) {}
+
+ private:
+  std::function<Timestamp()> clock_;
 };
 
 }  // namespace retention

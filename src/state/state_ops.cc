@@ -1,0 +1,135 @@
+#include "state/state_ops.h"
+
+#include <memory>
+
+#include "ledger/anchor.h"
+#include "ledger/chain_writer.h"
+#include "ledger/ledger_payloads.h"
+
+namespace retention {
+namespace {
+
+// Chains `entries` onto the head read inside `txn` and inserts them, each
+// anchor with its row in the anchors index.
+Status AppendIn(StateDb& state, StateAppend& txn, std::vector<LedgerEntry>* entries) {
+  if (entries->empty()) return Status::Ok();
+  auto head = txn.Head();
+  if (!head.ok()) return head.status();
+  ChainWriter writer([&state] { return state.Now(); });
+  RETENTION_RETURN_IF_ERROR(writer.Chain(*head, entries));
+  RETENTION_RETURN_IF_ERROR(txn.Insert(*entries));
+  for (const LedgerEntry& e : *entries) {
+    if (e.kind != LedgerKind::kAnchor) continue;
+    auto anchor = ReadAnchor(e);
+    if (!anchor.ok()) return Status::Internal("appending an unreadable anchor: " + anchor.status().message());
+    RETENTION_RETURN_IF_ERROR(txn.RecordAnchor(e.seq, anchor->through));
+  }
+  return Status::Ok();
+}
+
+LedgerEntry NewEntry(LedgerKind kind, int64_t run_id, std::string detail) {
+  LedgerEntry e;
+  e.kind = kind;
+  e.run_id = run_id;
+  e.detail = std::move(detail);
+  return e;
+}
+
+Status AppendOneIn(StateDb& state, StateAppend& txn, LedgerEntry entry) {
+  std::vector<LedgerEntry> v;
+  v.push_back(std::move(entry));
+  return AppendIn(state, txn, &v);
+}
+
+}  // namespace
+
+Result<int64_t> AddHold(StateDb& state, const Hold& hold) {
+  Hold h = hold;
+  if (h.placed_at == Timestamp{}) h.placed_at = state.Now();
+  h.released_at.reset();
+  h.released_by.clear();
+  h.release_reason.clear();
+  auto txn = state.BeginAppend();
+  if (!txn.ok()) return txn.status();
+  auto id = (*txn)->InsertHold(h);
+  if (!id.ok()) return id.status();
+  h.id = *id;
+  RETENTION_RETURN_IF_ERROR(AppendOneIn(state, **txn, NewEntry(LedgerKind::kHoldPlaced, 0, EncodeHoldPlaced(h))));
+  RETENTION_RETURN_IF_ERROR((*txn)->Commit());
+  return h.id;
+}
+
+Status ReleaseHold(StateDb& state, int64_t id, const std::string& by, const std::string& reason, Timestamp at) {
+  auto txn = state.BeginAppend();
+  if (!txn.ok()) return txn.status();
+  auto released = (*txn)->MarkHoldReleased(id, by, reason, at);
+  if (!released.ok()) return released.status();
+  const std::string detail = EncodeHoldReleased({id, released->matter, by, reason, at});
+  RETENTION_RETURN_IF_ERROR(AppendOneIn(state, **txn, NewEntry(LedgerKind::kHoldReleased, 0, detail)));
+  return (*txn)->Commit();
+}
+
+Result<int64_t> BeginRun(StateDb& state, const RunInfo& info) {
+  RunInfo run = info;
+  if (run.started_at == Timestamp{}) run.started_at = state.Now();
+  if (run.outcome.empty()) run.outcome = "running";
+  auto txn = state.BeginAppend();
+  if (!txn.ok()) return txn.status();
+  auto id = (*txn)->InsertRun(run);
+  if (!id.ok()) return id.status();
+  run.id = *id;
+  const std::string detail = EncodeRunStart({run.user, run.host, run.version, run.rules_hash, run.command,
+                                             FormatTimestamp(run.as_of), FormatTimestamp(run.started_at)});
+  RETENTION_RETURN_IF_ERROR(AppendOneIn(state, **txn, NewEntry(LedgerKind::kRunStart, run.id, detail)));
+  RETENTION_RETURN_IF_ERROR((*txn)->Commit());
+  return run.id;
+}
+
+Status EndRun(StateDb& state, int64_t run_id, const std::string& outcome, int exit_code,
+              const std::string& detail_json) {
+  RunEndPayload end;
+  if (!detail_json.empty()) {
+    end.more = nlohmann::json::parse(detail_json, nullptr, /*allow_exceptions=*/false);
+    if (!end.more.is_object()) return Status::Internal("EndRun: detail is not a JSON object: " + detail_json);
+  }
+  end.outcome = outcome;
+  end.exit_code = exit_code;
+  const Timestamp now = state.Now();
+  auto txn = state.BeginAppend();
+  if (!txn.ok()) return txn.status();
+  RETENTION_RETURN_IF_ERROR((*txn)->FinishRun(run_id, outcome, exit_code, now));
+  LedgerEntry entry = NewEntry(LedgerKind::kRunEnd, run_id, EncodeRunEnd(end));
+  entry.at = now;
+  RETENTION_RETURN_IF_ERROR(AppendOneIn(state, **txn, std::move(entry)));
+  return (*txn)->Commit();
+}
+
+Status MarkRunCrashed(StateDb& state, int64_t run_id) {
+  auto txn = state.BeginAppend();
+  if (!txn.ok()) return txn.status();
+  RETENTION_RETURN_IF_ERROR((*txn)->MarkRunCrashed(run_id));
+  const Timestamp now = state.Now();
+  LedgerEntry entry = NewEntry(LedgerKind::kRunEnd, run_id, EncodeRunEnd(RunCrashedPayload(now)));
+  entry.at = now;
+  RETENTION_RETURN_IF_ERROR(AppendOneIn(state, **txn, std::move(entry)));
+  return (*txn)->Commit();
+}
+
+Status SettlePending(StateDb& state, int64_t pending_id, const std::vector<LedgerEntry>& entries) {
+  auto txn = state.BeginAppend();
+  if (!txn.ok()) return txn.status();
+  RETENTION_RETURN_IF_ERROR((*txn)->RemovePending(pending_id));
+  std::vector<LedgerEntry> copy = entries;
+  RETENTION_RETURN_IF_ERROR(AppendIn(state, **txn, &copy));
+  return (*txn)->Commit();
+}
+
+Status Append(StateDb& state, std::vector<LedgerEntry> entries) {
+  if (entries.empty()) return Status::Ok();
+  auto txn = state.BeginAppend();
+  if (!txn.ok()) return txn.status();
+  RETENTION_RETURN_IF_ERROR(AppendIn(state, **txn, &entries));
+  return (*txn)->Commit();
+}
+
+}  // namespace retention

@@ -1,0 +1,54 @@
+// The state's operations that write the ledger: each writes its rows and
+// its ledger entries in one append transaction (state/state_db.h,
+// StateAppend), the entries chained by ledger/chain_writer.h onto the head
+// read inside it, their details written by ledger/ledger_payloads.h.
+//
+// Storage-agnostic: the SQLite state and a PostgreSQL one share this code
+// and implement only StateDb. Times come from state.Now(), the clock
+// injected when the state was opened.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "holds/hold.h"
+#include "ledger/ledger_entry.h"
+#include "state/state_db.h"
+#include "util/status.h"
+
+namespace retention {
+
+// Places a hold: its row and its hold_placed entry. `hold.placed_at`
+// defaults to now; released_* are ignored. Returns the hold's id.
+Result<int64_t> AddHold(StateDb& state, const Hold& hold);
+
+// Releases a hold in force at `at`: the row and its hold_released entry.
+// Invalid when it does not exist or was already released.
+Status ReleaseHold(StateDb& state, int64_t id, const std::string& by, const std::string& reason, Timestamp at);
+
+// Begins a run: its row ("running" unless info.outcome says otherwise;
+// started_at defaults to now) and its run_start entry. Returns its id.
+Result<int64_t> BeginRun(StateDb& state, const RunInfo& info);
+
+// Ends a running run now: the row and its run_end entry, whose detail is
+// `detail_json` (a JSON object, or "") with outcome and exit_code added.
+// Invalid when the run does not exist or has ended; Internal when
+// `detail_json` is not an object.
+Status EndRun(StateDb& state, int64_t run_id, const std::string& outcome, int exit_code,
+              const std::string& detail_json);
+
+// Marks a run a dead process left "running" as crashed: the row and a
+// run_end entry saying so. Invalid when it does not exist or has ended.
+Status MarkRunCrashed(StateDb& state, int64_t run_id);
+
+// Settles a pending batch: appends its ledger entries and removes the batch
+// atomically. Recording a batch has no entry: StateDb::AddPending.
+Status SettlePending(StateDb& state, int64_t pending_id, const std::vector<LedgerEntry>& entries);
+
+// Appends entries atomically (seq, prev_hash and hash assigned; any passed
+// in are replaced; an unset `at` gets now). An anchor entry's row in the
+// anchors index is written with it.
+Status Append(StateDb& state, std::vector<LedgerEntry> entries);
+
+}  // namespace retention
