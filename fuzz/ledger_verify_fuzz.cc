@@ -25,6 +25,7 @@
 #include "ledger/anchor.h"
 #include "ledger/ledger.h"
 #include "state/sqlite_state_db.h"
+#include "state/state_ops.h"
 
 using namespace retention;
 
@@ -106,11 +107,11 @@ Template Build(const std::string& name, bool anchored) {
     run.rules_hash = "fuzz-rules-hash";
     run.command = "purge";
     run.outcome = "running";
-    auto run_id = state.BeginRun(run);
+    auto run_id = BeginRun(state, run);
     Must(run_id, "BeginRun");
     std::vector<LedgerEntry> batch;
     for (int i = 0; i < 6; ++i) batch.push_back(Deleted(*run_id, i, i == 4 ? LedgerKind::kKept : LedgerKind::kDelete));
-    Must(state.Append(batch), "Append");
+    Must(Append(state, batch), "Append");
     Hold hold;
     hold.matter = "M-1";
     hold.reason = "litigation";
@@ -118,10 +119,10 @@ Template Build(const std::string& name, bool anchored) {
     hold.placed_at = At(200);
     hold.scope.subject_kind = "customer";
     hold.scope.subject_id = "42";
-    auto hold_id = state.AddHold(hold);
+    auto hold_id = AddHold(state, hold);
     Must(hold_id, "AddHold");
-    Must(state.EndRun(*run_id, "ok", 0, R"({"deleted":5})"), "EndRun");
-    Must(state.ReleaseHold(*hold_id, "legal", "settled", At(300)), "ReleaseHold");
+    Must(EndRun(state, *run_id, "ok", 0, R"({"deleted":5})"), "EndRun");
+    Must(ReleaseHold(state, *hold_id, "legal", "settled", At(300)), "ReleaseHold");
     if (anchored) {
       // Prune entries 1..4 as the purge log's retention would.
       std::optional<LedgerEntry> fourth;
@@ -147,7 +148,7 @@ Template Build(const std::string& name, bool anchored) {
       e.target = "purge-log";
       e.rule = "rules/audit.toml:9";
       WriteAnchor(anchor, &e);
-      Must(state.Append({e}), "Append anchor");
+      Must(Append(state, {e}), "Append anchor");
       Must(state.DeletePrunedEntries(4), "DeletePrunedEntries");
     }
     auto head = state.Head();

@@ -15,6 +15,7 @@
 #include "audit/checkpoint.h"
 #include "ledger/anchor.h"
 #include "purge/purge_fixture.h"
+#include "state/state_ops.h"
 
 namespace retention::audit_test {
 namespace {
@@ -67,7 +68,7 @@ struct ScheduledLog {
                      : now - std::chrono::hours(3) + (i - old) * std::chrono::seconds(20);
       v.push_back(e);
     }
-    REQUIRE((*db)->Append(std::move(v)).ok());
+    REQUIRE(Append(**db, std::move(v)).ok());
   }
 
   RunResult Retention(std::vector<std::string> args) { return RunWith(dir / "retention.toml", std::move(args)); }
@@ -193,13 +194,13 @@ TEST_CASE("a forged anchor naming the right schedule but lying about the entries
     RunInfo info;
     info.command = "purge";
     info.as_of = SystemNow();
-    auto run = (*db)->BeginRun(info);
+    auto run = BeginRun(**db, info);
     REQUIRE(run.ok());
-    REQUIRE((*db)->EndRun(*run, "ok", 0, "{}").ok());  // entries 151, 152
+    REQUIRE(EndRun(**db, *run, "ok", 0, "{}").ok());  // entries 151, 152
     std::vector<LedgerEntry> more;
     for (int i = 0; i < 10; ++i) more.push_back(SyntheticEntry(200 + i));
     for (LedgerEntry& e : more) e.at = SystemNow();
-    REQUIRE((*db)->Append(std::move(more)).ok());
+    REQUIRE(Append(**db, std::move(more)).ok());
   }
   REQUIRE(log.Retention({"audit", "verify"}).exit_code == 0);
   // Entries 1..152, all from the last three hours, behind an anchor that

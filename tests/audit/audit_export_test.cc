@@ -7,6 +7,7 @@
 
 #include "audit/audit_util.h"
 #include "audit/ledger_query.h"
+#include "state/state_ops.h"
 
 namespace retention::audit_test {
 namespace {
@@ -80,7 +81,7 @@ TEST_CASE("JSONL export keeps invalid UTF-8 losslessly: an independent re-hash m
     k.run_id = 7;
     k.detail = bad_detail;
     k.category = "caf\xc3\xa9";  // valid UTF-8 stays a string
-    REQUIRE((*db)->Append({e, k}).ok());
+    REQUIRE(Append(**db, {e, k}).ok());
   }
   const fs::path jsonl = f.dir / "ledger.jsonl";
   auto r = f.Retention({"audit", "export", "--out", jsonl.string()});
@@ -181,7 +182,7 @@ TEST_CASE("audit export and audit log CSV guard formula keys, read back prefixed
     b.run_id = 7;
     b.record_key = "-1";
     b.subject = "@evil";
-    REQUIRE((*db)->Append({a, b}).ok());
+    REQUIRE(Append(**db, {a, b}).ok());
   }
   const fs::path csv = f.dir / "out.csv";
   auto r = f.Retention({"audit", "export", "--format", "csv", "--run", "7", "--out", csv.string()});

@@ -6,6 +6,7 @@
 #include "audit/audit_util.h"
 #include "state/state_test_support.h"
 #include "audit/ledger_query.h"
+#include "state/state_ops.h"
 
 namespace retention::audit_test {
 namespace {
@@ -160,12 +161,12 @@ TEST_CASE("audit runs and audit show tell each run from the ledger", "[audit]") 
     info.rules_hash = std::string(64, 'a');
     info.command = "purge";
     info.as_of = FromUnixMicros(1800000000LL * 1000000);
-    auto id = (*db)->BeginRun(info);
+    auto id = BeginRun(**db, info);
     REQUIRE(id.ok());
     LedgerEntry e = SyntheticEntry(1);
     e.run_id = *id;
-    REQUIRE((*db)->Append({e}).ok());
-    REQUIRE((*db)->EndRun(*id, "ok", 0, R"({"deleted":1})").ok());
+    REQUIRE(Append(**db, {e}).ok());
+    REQUIRE(EndRun(**db, *id, "ok", 0, R"({"deleted":1})").ok());
   }
   auto r = f.Retention({"audit", "runs", "--format", "json"});
   INFO(Describe(r));

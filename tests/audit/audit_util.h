@@ -11,6 +11,7 @@
 #include "e2e/e2e_util.h"
 #include "state/state_test_support.h"
 #include "state/sqlite_state_db.h"
+#include "state/state_ops.h"
 
 namespace retention::audit_test {
 
@@ -66,11 +67,11 @@ struct LedgerFixture {
     for (int64_t i = 0; i < entries; ++i) {
       batch.push_back(SyntheticEntry(i));
       if (batch.size() == 20000) {
-        REQUIRE((*db)->Append(std::move(batch)).ok());
+        REQUIRE(Append(**db, std::move(batch)).ok());
         batch.clear();
       }
     }
-    if (!batch.empty()) REQUIRE((*db)->Append(std::move(batch)).ok());
+    if (!batch.empty()) REQUIRE(Append(**db, std::move(batch)).ok());
   }
 
   RunResult Retention(std::vector<std::string> args) { return RunWith(config, std::move(args)); }

@@ -10,6 +10,7 @@
 #include "audit/audit_util.h"
 #include "state/state_test_support.h"
 #include "audit/checkpoint.h"
+#include "state/state_ops.h"
 
 namespace retention::audit_test {
 namespace {
@@ -54,7 +55,7 @@ TEST_CASE("verify --against a checkpoint detects a truncated ledger", "[audit]")
   {
     auto db = OpenOrCreateStateDb(f.state_db, false);
     REQUIRE(db.ok());
-    REQUIRE((*db)->Append({SyntheticEntry(3000), SyntheticEntry(3001)}).ok());
+    REQUIRE(Append(**db, {SyntheticEntry(3000), SyntheticEntry(3001)}).ok());
   }
   REQUIRE(f.Retention({"audit", "verify", "--against", cp.string()}).exit_code == 0);
 
@@ -90,7 +91,7 @@ TEST_CASE("verify --against detects a rewritten chain up to the checkpoint", "[a
       e.record_key += "-forged";
       v.push_back(e);
     }
-    REQUIRE((*db)->Append(std::move(v)).ok());
+    REQUIRE(Append(**db, std::move(v)).ok());
   }
   CHECK(f.Retention({"audit", "verify"}).exit_code == 0);
   auto r = f.Retention({"audit", "verify", "--against", cp.string()});

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/audit_util.h"
+#include "state/state_ops.h"
 
 namespace retention::audit_test {
 namespace {
@@ -35,16 +36,16 @@ Story Tell(LedgerFixture& f) {
   info.rules_hash = std::string(64, 'a');
   info.command = "purge";
   info.as_of = SystemNow();
-  auto a = s.BeginRun(info);
+  auto a = BeginRun(s, info);
   REQUIRE(a.ok());
   story.run_a = *a;
-  REQUIRE(s.EndRun(*a, "ok", 0, "{}").ok());
+  REQUIRE(EndRun(s, *a, "ok", 0, "{}").ok());
   story.a_end = head();
-  auto b = s.BeginRun(info);
+  auto b = BeginRun(s, info);
   REQUIRE(b.ok());
   story.run_b = *b;
   story.b_start = head();
-  REQUIRE(s.EndRun(*b, "ok", 0, "{}").ok());
+  REQUIRE(EndRun(s, *b, "ok", 0, "{}").ok());
   story.b_end = head();
   Hold h;
   h.matter = "M-1";
@@ -52,10 +53,10 @@ Story Tell(LedgerFixture& f) {
   h.author = "counsel";
   h.scope.subject_kind = "customer";
   h.scope.subject_id = "7";
-  auto id = s.AddHold(h);
+  auto id = AddHold(s, h);
   REQUIRE(id.ok());
   story.hold_placed = head();
-  REQUIRE(s.ReleaseHold(*id, "counsel", "settled", SystemNow()).ok());
+  REQUIRE(ReleaseHold(s, *id, "counsel", "settled", SystemNow()).ok());
   story.hold_released = head();
   return story;
 }
@@ -142,7 +143,7 @@ TEST_CASE("verify fails when a hold's row was removed or its scope edited by han
     h.author = "counsel";
     h.scope.category = "request_logs";
     h.scope.clock_from = SystemNow() - std::chrono::hours(24 * 400);
-    REQUIRE((*db)->AddHold(h).ok());
+    REQUIRE(AddHold(**db, h).ok());
     placed = (*db)->Head()->seq;
   }
   REQUIRE(f.Retention({"audit", "verify"}).exit_code == 0);
@@ -179,10 +180,10 @@ TEST_CASE("a run still running, and a crashed one, agree with the ledger", "[aud
     RunInfo info;
     info.command = "purge";
     info.as_of = SystemNow();
-    auto a = (*db)->BeginRun(info);
+    auto a = BeginRun(**db, info);
     REQUIRE(a.ok());
-    REQUIRE((*db)->MarkRunCrashed(*a).ok());
-    REQUIRE((*db)->BeginRun(info).ok());  // running
+    REQUIRE(MarkRunCrashed(**db, *a).ok());
+    REQUIRE(BeginRun(**db, info).ok());  // running
   }
   auto r = f.Retention({"audit", "verify"});
   INFO(Describe(r));

@@ -24,6 +24,7 @@
 #include "ledger/ledger.h"
 #include "state/sqlite_state_db.h"
 #include "state/test_util.h"
+#include "state/state_ops.h"
 
 namespace retention {
 namespace {
@@ -82,7 +83,7 @@ class PurgeLog {
       e.rule = "rules/logs.toml:4";
       v.push_back(std::move(e));
     }
-    REQUIRE(db_->Append(std::move(v)).ok());
+    REQUIRE(Append(*db_, std::move(v)).ok());
   }
 
   std::vector<LedgerEntry> Entries() {
@@ -139,7 +140,7 @@ class PurgeLog {
     e.target = "purge-log";
     e.rule = "rules/audit.toml:5";
     WriteAnchor(a, &e);
-    REQUIRE(db_->Append({e}).ok());
+    REQUIRE(Append(*db_, {e}).ok());
     const LedgerHead head = Head();
     REQUIRE(Entry(head.seq).kind == LedgerKind::kAnchor);
     return head.seq;
@@ -658,7 +659,7 @@ TEST_CASE("the state database deletes only entries an anchor has pruned", "[anch
     LedgerEntry bad;
     bad.kind = LedgerKind::kAnchor;
     bad.detail = R"({"from":11})";
-    const Status st = log.db().Append({bad});
+    const Status st = Append(log.db(), {bad});
     CHECK_FALSE(st.ok());
     CHECK(log.Count() == 21);
     CHECK(log.PrunedThrough() == 10);

@@ -9,6 +9,7 @@
 
 #include "state/sqlite_state_db.h"
 #include "state/test_util.h"
+#include "state/state_ops.h"
 
 namespace retention {
 namespace {
@@ -56,7 +57,7 @@ void Fill(StateDb& db, int total, int max_per_call, std::mt19937& rng) {
       }
       v.push_back(std::move(e));
     }
-    REQUIRE(db.Append(std::move(v)).ok());
+    REQUIRE(Append(db, std::move(v)).ok());
     done += n;
     ++batch;
   }
@@ -174,7 +175,7 @@ TEST_CASE("a ledger built by many appends verifies", "[ledger]") {
   hold.placed_at = At(1'700'000'000'000'000);
   hold.scope.subject_kind = "customer";
   hold.scope.subject_id = "42";
-  REQUIRE((*db)->AddHold(hold).ok());
+  REQUIRE(AddHold(**db, hold).ok());
 
   auto report = VerifyLedger(**db);
   REQUIRE(report.ok());
@@ -268,7 +269,7 @@ struct Tampering {
       RunInfo run;
       run.as_of = At(1'700'000'000'000'000);
       run.user = "root";
-      auto id = (*db)->BeginRun(run);
+      auto id = BeginRun(**db, run);
       REQUIRE(id.ok());
       std::mt19937 rng(99);
       Fill(**db, 250, 30, rng);
@@ -277,10 +278,10 @@ struct Tampering {
       hold.reason = "r";
       hold.author = "a";
       hold.scope.key = "1005";
-      auto hid = (*db)->AddHold(hold);
+      auto hid = AddHold(**db, hold);
       REQUIRE(hid.ok());
-      REQUIRE((*db)->ReleaseHold(*hid, "bob", "case closed", At(1'800'000'000'000'000)).ok());
-      REQUIRE((*db)->EndRun(*id, "ok", 0, R"({"deleted":250})").ok());
+      REQUIRE(ReleaseHold(**db, *hid, "bob", "case closed", At(1'800'000'000'000'000)).ok());
+      REQUIRE(EndRun(**db, *id, "ok", 0, R"({"deleted":250})").ok());
       REQUIRE((*db)->ScanLedger(0, [&](const LedgerEntry& e) {
                      hashes.push_back(e.hash);
                      return true;
@@ -424,7 +425,7 @@ TEST_CASE("appends from two processes form one chain", "[ledger][state]") {
           e.store = who;
           v.push_back(std::move(e));
         }
-        if (!(*db)->Append(std::move(v)).ok()) return 2;
+        if (!Append(**db, std::move(v)).ok()) return 2;
       }
       return 0;
     });

@@ -17,6 +17,7 @@
 #include "purge/purge_log_prune.h"
 #include "state/sqlite_state_db.h"
 #include "state/test_util.h"
+#include "state/state_ops.h"
 
 namespace retention {
 namespace {
@@ -141,7 +142,7 @@ TEST_CASE("pruning the purge log removes exactly the oracle's prefix and never a
           e.subject = kSubjects[pick(0, 6)];
           entries.push_back(std::move(e));
         }
-        REQUIRE(state.Append(std::move(entries)).ok());
+        REQUIRE(Append(state, std::move(entries)).ok());
       }
       now += hours(24 * pick(0, 500));
 

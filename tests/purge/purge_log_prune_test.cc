@@ -13,6 +13,7 @@
 #include "state/state_test_support.h"
 #include "purge/purge_fixture.h"
 #include "state/sqlite_state_db.h"
+#include "state/state_ops.h"
 
 namespace retention {
 namespace {
@@ -82,7 +83,7 @@ subject = { kind = "customer", column = "customer_id" }
   const Timestamp now = SystemNow();
   std::vector<LedgerEntry> entries;
   for (int64_t i = 0; i < kOld + kRecent; ++i) entries.push_back(FixtureEntry(i, now));
-  REQUIRE((*state)->Append(std::move(entries)).ok());
+  REQUIRE(Append(**state, std::move(entries)).ok());
 }
 
 RunResult Retention(const TempDir& dir, std::vector<std::string> args) {

@@ -19,6 +19,7 @@
 #include "state/sqlite_state_db.h"
 #include "state/test_util.h"
 #include "stores/store_set.h"
+#include "state/state_ops.h"
 
 namespace retention {
 namespace {
@@ -212,7 +213,7 @@ TEST_CASE("purge deletes exactly what the oracle finds due, unheld and past ever
             break;
         }
         if (rng() % 5 == 0) hold.expires_at = now - hours(0) - std::chrono::minutes(1);  // already expired
-        auto id = (*db)->AddHold(hold);
+        auto id = AddHold(**db, hold);
         REQUIRE(id.ok());
         hold.id = *id;
         holds.push_back(hold);

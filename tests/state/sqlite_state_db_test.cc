@@ -12,6 +12,7 @@
 #include "ledger/ledger.h"
 #include "state/state_test_support.h"
 #include "state/test_util.h"
+#include "state/state_ops.h"
 
 namespace retention {
 namespace {
@@ -186,7 +187,7 @@ TEST_CASE("a state database whose -wal or -shm file is removed after opening is 
   TempDir dir;
   const auto path = dir / "state.db";
   auto db = MustOpen(path);
-  db->AddHold(SampleHold()).value();
+  AddHold(*db, SampleHold()).value();
   REQUIRE(db->CheckStillInPlace().ok());
   const std::string suffix = GENERATE(std::string("-wal"), std::string("-shm"));
   INFO(suffix);
@@ -220,11 +221,11 @@ TEST_CASE("only one connection at a time claims a state database for a run", "[s
 TEST_CASE("read-only state database refuses writes", "[state]") {
   TempDir dir;
   const auto path = dir / "state.db";
-  { MustOpen(path)->AddHold(SampleHold()).value(); }
+  { AddHold(*MustOpen(path), SampleHold()).value(); }
   auto ro = MustOpen(path, /*read_only=*/true);
   CHECK(ro->ListHolds(false)->size() == 1);
-  CHECK_FALSE(ro->AddHold(SampleHold()).ok());
-  CHECK_FALSE(ro->Append({LedgerEntry{}}).ok());
+  CHECK_FALSE(AddHold(*ro, SampleHold()).ok());
+  CHECK_FALSE(Append(*ro, {LedgerEntry{}}).ok());
   CHECK(MustOpen(path)->ListHolds(true)->size() == 1);
 }
 
@@ -233,14 +234,14 @@ TEST_CASE("holds: add, list, get, release", "[state]") {
   auto db = MustOpen(dir / "state.db");
 
   const Hold in = SampleHold();
-  auto id = db->AddHold(in);
+  auto id = AddHold(*db, in);
   REQUIRE(id.ok());
   Hold all_scope;
   all_scope.matter = "freeze";
   all_scope.reason = "audit";
   all_scope.author = "bob";
   all_scope.placed_at = At(1'700'000'100);
-  auto id2 = db->AddHold(all_scope);
+  auto id2 = AddHold(*db, all_scope);
   REQUIRE(id2.ok());
   CHECK(*id2 > *id);
 
@@ -266,7 +267,7 @@ TEST_CASE("holds: add, list, get, release", "[state]") {
   CHECK_FALSE(db->GetHold(999)->has_value());
 
   CHECK(db->ListHolds(false)->size() == 2);
-  REQUIRE(db->ReleaseHold(*id, "carol", "case settled", At(1'750'000'000)).ok());
+  REQUIRE(ReleaseHold(*db, *id, "carol", "case settled", At(1'750'000'000)).ok());
   auto active = db->ListHolds(false);
   REQUIRE(active->size() == 1);
   CHECK((*active)[0].id == *id2);
@@ -276,10 +277,10 @@ TEST_CASE("holds: add, list, get, release", "[state]") {
   CHECK((*all)[0].released_by == "carol");
   CHECK((*all)[0].release_reason == "case settled");
 
-  Status twice = db->ReleaseHold(*id, "dave", "again", At(1'760'000'000));
+  Status twice = ReleaseHold(*db, *id, "dave", "again", At(1'760'000'000));
   CHECK(twice.code() == ExitCode::kInvalid);
   CHECK_THAT(twice.message(), Catch::Contains("already released"));
-  Status unknown = db->ReleaseHold(999, "dave", "x", At(1'760'000'000));
+  Status unknown = ReleaseHold(*db, 999, "dave", "x", At(1'760'000'000));
   CHECK(unknown.code() == ExitCode::kInvalid);
   CHECK_THAT(unknown.message(), Catch::Contains("hold 999 does not exist"));
 
@@ -317,7 +318,7 @@ TEST_CASE("runs: begin, end, unfinished, crashed", "[state]") {
   info.version = "0.1.0";
   info.rules_hash = "abc123";
   info.command = "retention purge";
-  auto r1 = db->BeginRun(info);
+  auto r1 = BeginRun(*db, info);
   REQUIRE(r1.ok());
   auto unfinished = db->UnfinishedRuns();
   REQUIRE(unfinished->size() == 1);
@@ -332,20 +333,20 @@ TEST_CASE("runs: begin, end, unfinished, crashed", "[state]") {
   CHECK(u.command == "retention purge");
   CHECK_FALSE(u.ended_at.has_value());
 
-  REQUIRE(db->EndRun(*r1, "ok", 0, R"({"deleted":{"server_logs":12}})").ok());
+  REQUIRE(EndRun(*db, *r1, "ok", 0, R"({"deleted":{"server_logs":12}})").ok());
   CHECK(db->UnfinishedRuns()->empty());
   auto last = db->LastRun();
   REQUIRE(last->has_value());
   CHECK((*last)->outcome == "ok");
   CHECK((*last)->ended_at == At(1'750'000'000));
-  CHECK(db->EndRun(*r1, "ok", 0, "").code() == ExitCode::kInvalid);
+  CHECK(EndRun(*db, *r1, "ok", 0, "").code() == ExitCode::kInvalid);
 
-  auto r2 = db->BeginRun(info);
+  auto r2 = BeginRun(*db, info);
   REQUIRE(r2.ok());
-  REQUIRE(db->MarkRunCrashed(*r2).ok());
+  REQUIRE(MarkRunCrashed(*db, *r2).ok());
   CHECK(db->UnfinishedRuns()->empty());
   CHECK((*db->LastRun())->outcome == "crashed");
-  CHECK_FALSE(db->MarkRunCrashed(*r2).ok());
+  CHECK_FALSE(MarkRunCrashed(*db, *r2).ok());
 
   const auto e = AllEntries(*db);
   REQUIRE(e.size() == 4);
@@ -417,7 +418,7 @@ TEST_CASE("pending batches: add, list, settle", "[state]") {
     e.batch = p.batch;
     entries.push_back(e);
   }
-  REQUIRE(db->SettlePending(*id, entries).ok());
+  REQUIRE(SettlePending(*db, *id, entries).ok());
   list = db->ListPending();
   REQUIRE(list->size() == 1);
   CHECK((*list)[0].id == *id2);
@@ -427,7 +428,7 @@ TEST_CASE("pending batches: add, list, settle", "[state]") {
   CHECK(ledger[1].subject == "customer:9");
 
   // Settling again fails and appends nothing: one transaction.
-  CHECK_FALSE(db->SettlePending(*id, entries).ok());
+  CHECK_FALSE(SettlePending(*db, *id, entries).ok());
   CHECK(AllEntries(*db).size() == 3);
   RawDb raw(dir / "state.db");
   CHECK(raw.Query("SELECT count(*) FROM pending_records") == "0");
@@ -441,8 +442,8 @@ TEST_CASE("Append assigns seq, prev_hash and hash", "[state]") {
   e.prev_hash = "bogus";
   e.hash = "bogus";
   e.record_key = "k";
-  REQUIRE(db->Append({e, e}).ok());
-  REQUIRE(db->Append({}).ok());
+  REQUIRE(Append(*db, {e, e}).ok());
+  REQUIRE(Append(*db, {}).ok());
   const auto all = AllEntries(*db);
   REQUIRE(all.size() == 2);
   CHECK(all[0].seq == 1);
@@ -475,7 +476,7 @@ TEST_CASE("Append of 1000 delete entries per call is fast", "[state]") {
       v[i].rule = "logs.toml:12";
       v[i].batch = c;
     }
-    REQUIRE(db->Append(std::move(v)).ok());
+    REQUIRE(Append(*db, std::move(v)).ok());
   }
   const double ms = std::chrono::duration<double, std::milli>(
                         std::chrono::steady_clock::now() - start).count();
@@ -517,11 +518,11 @@ TEST_CASE("a truncated state database is refused", "[state]") {
   const auto path = dir / "state.db";
   {
     auto db = MustOpen(path);
-    REQUIRE(db->AddHold(SampleHold()).ok());
+    REQUIRE(AddHold(*db, SampleHold()).ok());
     for (int c = 0; c < 20; ++c) {
       std::vector<LedgerEntry> v(200);
       for (auto& e : v) e.record_key = std::string(40, 'k');
-      REQUIRE(db->Append(std::move(v)).ok());
+      REQUIRE(Append(*db, std::move(v)).ok());
     }
   }
   REQUIRE_FALSE(fs::exists(dir / "state.db-wal"));
@@ -544,7 +545,7 @@ TEST_CASE("a damaged page is an error, not a crash", "[state]") {
     for (int c = 0; c < 20; ++c) {
       std::vector<LedgerEntry> v(200);
       for (auto& e : v) e.record_key = std::string(40, 'k');
-      REQUIRE(db->Append(std::move(v)).ok());
+      REQUIRE(Append(*db, std::move(v)).ok());
     }
   }
   const auto size = fs::file_size(path);
@@ -658,8 +659,8 @@ TEST_CASE("pending records keep their identity - a version 2 database is read as
   list = db->ListPending();
   REQUIRE(list->size() == 2);
   CHECK((*list)[1].records[0].identity == std::optional<std::string>("64769:12:5:1735689600000000000"));
-  REQUIRE(db->SettlePending((*list)[0].id, {}).ok());
-  REQUIRE(db->SettlePending(*id, {}).ok());
+  REQUIRE(SettlePending(*db, (*list)[0].id, {}).ok());
+  REQUIRE(SettlePending(*db, *id, {}).ok());
   CHECK(db->ListPending()->empty());
 }
 
