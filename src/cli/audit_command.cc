@@ -18,7 +18,9 @@
 #include "cli/state_access.h"
 #include "ledger/anchor.h"
 #include "ledger/ledger.h"
+#include "ledger/ledger_payloads.h"
 #include "rules/rule_loader.h"
+#include "util/json_text.h"
 
 namespace retention {
 
@@ -358,7 +360,7 @@ Status AuditRuns(const CommandArgs& a) {
     for (size_t i = first; i < runs->size(); ++i) arr.push_back((*runs)[i].ToJson());
     // A summary, not the entries: a name that is not UTF-8 is shown
     // replaced (`audit export` keeps its bytes).
-    *a.out << arr.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+    *a.out << DumpJson(arr, 2) << "\n";
     return Status::Ok();
   }
   char line[512];
@@ -482,7 +484,7 @@ Status AuditShow(const CommandArgs& a) {
     j["purge_log_anchors"] = as;
     // Every text here went through TextJson or a JSON parser, so nothing
     // is replaced; `replace` only guards against a throw.
-    *a.out << j.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+    *a.out << DumpJson(j, 2) << "\n";
     return Status::Ok();
   }
   std::ostream& out = *a.out;
@@ -493,7 +495,7 @@ Status AuditShow(const CommandArgs& a) {
     for (const char* k : {"user", "host", "version", "rules_hash", "as_of", "command"})
       if (d.is_object() && d.contains(k))
         out << "  " << k << std::string(10 - std::min<size_t>(9, std::strlen(k)), ' ')
-            << (d[k].is_string() ? d[k].get<std::string>() : d[k].dump()) << "\n";
+            << PayloadText(d, k) << "\n";
   } else {
     out << "  (no run_start entry in the ledger: pruned with the purge log's oldest entries, or never written)\n";
   }
@@ -503,7 +505,7 @@ Status AuditShow(const CommandArgs& a) {
     for (const char* k : {"outcome", "exit_code", "error", "note"})
       if (d.is_object() && d.contains(k))
         out << "  " << k << std::string(10 - std::min<size_t>(9, std::strlen(k)), ' ')
-            << (d[k].is_string() ? d[k].get<std::string>() : d[k].dump()) << "\n";
+            << PayloadText(d, k) << "\n";
   } else {
     out << "  (no run_end entry: still running, or the process died and no later run has noticed yet)\n";
   }

@@ -14,16 +14,21 @@
 #include "plan/decision.h"
 #include "state/hold_barrier.h"
 #include "state/run_lock.h"
+#include "state/state_ops.h"
 #include "stores/files_glob.h"
 #include "stores/files_walk.h"
 #include "stores/store_set.h"
 #include "util/identity.h"
-#include "state/state_ops.h"
+#include "util/json_text.h"
 
 namespace retention {
 
 namespace {
 
+// A hold as `hold add`, `hold list --format json` and `hold show --format
+// json` print it: every field, null when unset, the subject as "KIND:ID".
+// The command's documented output, not the ledger's record of the hold
+// (its hold_placed and hold_released details are ledger/ledger_payloads.h).
 nlohmann::json HoldToJson(const Hold& h) {
   auto opt = [](const auto& o) { return o ? nlohmann::json(*o) : nlohmann::json(nullptr); };
   auto time = [](const std::optional<Timestamp>& t) {
@@ -302,7 +307,7 @@ Status HoldAdd(const CommandArgs& a) {
   if (!id.ok()) return id.status();
   hold.id = *id;
   if (*format == "json") {
-    *a.out << HoldToJson(hold).dump(2) << "\n";
+    *a.out << DumpJson(HoldToJson(hold), 2) << "\n";
   } else {
     *a.out << "Placed hold " << hold.id << " (" << hold.matter << "): " << ScopeText(s) << "\n";
   }
@@ -348,7 +353,7 @@ Status HoldList(const CommandArgs& a) {
       j["active"] = h.ActiveAt(now);
       out.push_back(std::move(j));
     }
-    *a.out << out.dump(2) << "\n";
+    *a.out << DumpJson(out, 2) << "\n";
     return Status::Ok();
   }
   if (holds.empty()) {
@@ -393,7 +398,7 @@ Status HoldShow(const CommandArgs& a) {
   }
   if (!hold) return Status::Invalid("no hold with ID " + std::to_string(*id));
   if (*format == "json") {
-    *a.out << HoldToJson(*hold).dump(2) << "\n";
+    *a.out << DumpJson(HoldToJson(*hold), 2) << "\n";
     return Status::Ok();
   }
   const Hold& h = *hold;

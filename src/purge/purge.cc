@@ -21,10 +21,10 @@
 #include "state/hold_barrier.h"
 #include "state/run_lock.h"
 #include "state/sqlite_state_db.h"
+#include "state/state_ops.h"
 #include "stores/store_set.h"
 #include "util/fault_point.h"
 #include "util/identity.h"
-#include "state/state_ops.h"
 
 namespace retention {
 

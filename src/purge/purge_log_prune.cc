@@ -3,9 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include "ledger/anchor.h"
+#include "state/state_ops.h"
 #include "stores/purge_log_store.h"
 #include "util/fault_point.h"
-#include "state/state_ops.h"
 
 namespace retention {
 namespace {

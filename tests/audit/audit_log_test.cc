@@ -4,9 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/audit_util.h"
+#include "state/state_ops.h"
 #include "state/state_test_support.h"
 #include "audit/ledger_query.h"
-#include "state/state_ops.h"
 
 namespace retention::audit_test {
 namespace {

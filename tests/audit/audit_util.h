@@ -9,9 +9,9 @@
 #include <catch2/catch.hpp>
 
 #include "e2e/e2e_util.h"
+#include "state/state_ops.h"
 #include "state/state_test_support.h"
 #include "state/sqlite_state_db.h"
-#include "state/state_ops.h"
 
 namespace retention::audit_test {
 

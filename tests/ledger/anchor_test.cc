@@ -5,6 +5,7 @@
 // an attacker with raw SQL can make and what catches each, and the upgrade
 // of a version 1 state database.
 #include "ledger/anchor.h"
+#include "state/state_ops.h"
 #include "state/state_test_support.h"
 
 #include <sqlite3.h>
@@ -24,7 +25,6 @@
 #include "ledger/ledger.h"
 #include "state/sqlite_state_db.h"
 #include "state/test_util.h"
-#include "state/state_ops.h"
 
 namespace retention {
 namespace {

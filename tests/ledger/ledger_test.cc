@@ -1,4 +1,5 @@
 #include "ledger/ledger.h"
+#include "state/state_ops.h"
 #include "state/state_test_support.h"
 
 #include <catch2/catch.hpp>
@@ -9,7 +10,6 @@
 
 #include "state/sqlite_state_db.h"
 #include "state/test_util.h"
-#include "state/state_ops.h"
 
 namespace retention {
 namespace {

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "calendar/cutoff.h"
+#include "state/state_ops.h"
 #include "state/state_test_support.h"
 #include "holds/hold_set.h"
 #include "ledger/anchor.h"
@@ -17,7 +18,6 @@
 #include "purge/purge_log_prune.h"
 #include "state/sqlite_state_db.h"
 #include "state/test_util.h"
-#include "state/state_ops.h"
 
 namespace retention {
 namespace {

@@ -10,10 +10,10 @@
 #include <nlohmann/json.hpp>
 
 #include "e2e/e2e_util.h"
+#include "state/state_ops.h"
 #include "state/state_test_support.h"
 #include "purge/purge_fixture.h"
 #include "state/sqlite_state_db.h"
-#include "state/state_ops.h"
 
 namespace retention {
 namespace {

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "calendar/clock_value.h"
+#include "state/state_ops.h"
 #include "state/state_test_support.h"
 #include "calendar/cutoff.h"
 #include "holds/hold_set.h"
@@ -19,7 +20,6 @@
 #include "state/sqlite_state_db.h"
 #include "state/test_util.h"
 #include "stores/store_set.h"
-#include "state/state_ops.h"
 
 namespace retention {
 namespace {

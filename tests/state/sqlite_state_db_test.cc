@@ -10,9 +10,9 @@
 #include <random>
 
 #include "ledger/ledger.h"
+#include "state/state_ops.h"
 #include "state/state_test_support.h"
 #include "state/test_util.h"
-#include "state/state_ops.h"
 
 namespace retention {
 namespace {
