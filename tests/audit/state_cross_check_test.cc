@@ -5,7 +5,11 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/audit_util.h"
+#include "audit/state_cross_check.h"
+#include "ledger/chain_writer.h"
+#include "ledger/ledger_payloads.h"
 #include "state/state_ops.h"
+#include "state/test_util.h"
 
 namespace retention::audit_test {
 namespace {
@@ -194,6 +198,69 @@ TEST_CASE("a run still running, and a crashed one, agree with the ledger", "[aud
   INFO(Describe(cut));
   CHECK(cut.exit_code == 78);
   CHECK(Contains(cut.err, "after the ledger's last entry"));
+}
+
+}  // namespace
+}  // namespace retention::audit_test
+
+namespace retention::audit_test {
+namespace {
+
+// The cross-check compares a hold's row with its hold_placed entry through
+// the payloads (ledger/ledger_payloads.h): text that is not UTF-8 is
+// recorded exactly today, and was recorded with its bad bytes replaced
+// before issue 12; both agree with the row, an edited row with neither.
+TEST_CASE("the cross-check reads hold entries with text that is not UTF-8 - old and new", "[audit][cross-check]") {
+  testing::TempDir dir;
+  auto db = OpenOrCreateStateDb(dir.path() / "state.db", false);
+  REQUIRE(db.ok());
+  StateDb& s = **db;
+  Hold h;
+  h.matter = "M-\xff";
+  h.reason = "litigation";
+  h.author = "counsel";
+  h.placed_at = FromUnixMicros(1'700'000'000'000'000);
+  h.scope.key = "logs/bad\xff.log";
+  auto placed = AddHold(s, h);  // written today
+  REQUIRE(placed.ok());
+  {
+    // Placed by an older version: the same hold, its entry's text replaced.
+    auto txn = s.BeginAppend();
+    REQUIRE(txn.ok());
+    auto id = (*txn)->InsertHold(h);
+    REQUIRE(id.ok());
+    Hold old = h;
+    old.id = *id;
+    std::string detail = HoldTermsWrittenBefore(old);  // {"scope":{"key":"logs/bad\ufffd.log"}}
+    detail.pop_back();
+    detail += ",\"author\":\"counsel\",\"id\":" + std::to_string(*id) +
+              ",\"matter\":\"M-\xef\xbf\xbd\",\"placed_at\":\"2023-11-14T22:13:20Z\",\"reason\":\"litigation\"}";
+    LedgerEntry e;
+    e.kind = LedgerKind::kHoldPlaced;
+    e.detail = detail;
+    std::vector<LedgerEntry> v = {e};
+    ChainWriter writer([] { return FromUnixMicros(1'700'000'000'000'000); });
+    REQUIRE(writer.Chain(*(*txn)->Head(), &v).ok());
+    REQUIRE((*txn)->Insert(v).ok());
+    REQUIRE((*txn)->Commit().ok());
+  }
+  auto check = [&] {
+    auto tables = audit::ReadStateTables(s);
+    REQUIRE(tables.ok());
+    auto report = VerifyLedger(s);
+    REQUIRE(report.ok());
+    REQUIRE(report->ok);
+    return audit::CrossCheckState(*tables, *report);
+  };
+  const audit::CrossCheckFinding agree = check();
+  INFO(agree.problem);
+  CHECK_FALSE(agree.bad_seq);
+
+  Db raw(dir.path() / "state.db");
+  raw.Exec("UPDATE holds SET scope_key = 'logs/other.log' WHERE id = 2");
+  const audit::CrossCheckFinding edited = check();
+  CHECK(edited.bad_seq == 2);
+  CHECK_THAT(edited.problem, Catch::Contains("the row was edited by hand"));
 }
 
 }  // namespace
