@@ -434,7 +434,7 @@ class SqliteStateDb final : public StateDb {
 
   // The append transaction (StateAppend): a Txn, and the row writes that
   // may happen inside it.
-  class Append;
+  class AppendTxn;
   Status InsertEntries(const std::vector<LedgerEntry>& entries);
   Status RecordAnchor(int64_t seq, int64_t through);
   Result<int64_t> InsertHold(const Hold& h);
@@ -467,9 +467,9 @@ class SqliteStateDb final : public StateDb {
   std::map<const char*, sqlite3_stmt*> cache_;  // keyed by the SQL literal
 };
 
-class SqliteStateDb::Append final : public StateAppend {
+class SqliteStateDb::AppendTxn final : public StateAppend {
  public:
-  explicit Append(SqliteStateDb* db) : db_(db), txn_(db) {}
+  explicit AppendTxn(SqliteStateDb* db) : db_(db), txn_(db) {}
   Status Begin() { return txn_.Begin(); }
 
   Result<LedgerHead> Head() override { return db_->Head(); }
@@ -495,7 +495,7 @@ class SqliteStateDb::Append final : public StateAppend {
 
 Result<std::unique_ptr<StateAppend>> SqliteStateDb::BeginAppend() {
   RETENTION_RETURN_IF_ERROR(RequireWritable());
-  auto append = std::make_unique<Append>(this);
+  auto append = std::make_unique<AppendTxn>(this);
   RETENTION_RETURN_IF_ERROR(append->Begin());
   return std::unique_ptr<StateAppend>(std::move(append));
 }
