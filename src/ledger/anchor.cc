@@ -4,6 +4,7 @@
 
 #include "calendar/clock_value.h"
 #include "calendar/cutoff.h"
+#include "util/json_text.h"
 
 namespace retention {
 
@@ -15,12 +16,11 @@ void WriteAnchor(const LedgerAnchor& anchor, LedgerEntry* entry) {
   entry->cutoff = FormatTimestamp(anchor.cutoff);
   // nlohmann::json objects keep their keys sorted: the compact dump is the
   // ledger's canonical detail form.
-  entry->detail = nlohmann::json{{"from", anchor.from},
-                                 {"through", anchor.through},
-                                 {"through_hash", anchor.through_hash},
-                                 {"delete_after", anchor.delete_after.ToString()},
-                                 {"time_zone", anchor.time_zone}}
-                      .dump();
+  entry->detail = DumpJson(nlohmann::json{{"from", anchor.from},
+                                          {"through", anchor.through},
+                                          {"through_hash", anchor.through_hash},
+                                          {"delete_after", anchor.delete_after.ToString()},
+                                          {"time_zone", anchor.time_zone}});
 }
 
 Result<LedgerAnchor> ReadAnchor(const LedgerEntry& entry) {
