@@ -1,7 +1,9 @@
 #include "audit/run_history.h"
 
 #include "ledger/anchor.h"
+#include "ledger/kept_reason.h"
 #include "ledger/ledger_entry.h"
+#include "util/json_text.h"
 
 namespace retention::audit {
 
@@ -11,7 +13,15 @@ using Json = nlohmann::json;
 
 std::string Str(const Json& j, const char* k) {
   if (!j.is_object() || !j.contains(k)) return "";
-  return j[k].is_string() ? j[k].get<std::string>() : j[k].dump();
+  return j[k].is_string() ? j[k].get<std::string>() : DumpJson(j[k]);
+}
+
+// Whether a kept entry's detail says a hold kept the record: by its code
+// (ledger/kept_reason.h); an entry written before codes existed has only
+// words, read as they were then.
+bool KeptByHoldEntry(const std::string& detail) {
+  if (auto parsed = ParseKeptDetail(detail); parsed && parsed->why) return KeptByHold(*parsed->why);
+  return detail.find("\"held by hold") != std::string::npos || detail.find("held under") != std::string::npos;
 }
 
 }  // namespace
@@ -97,9 +107,7 @@ Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state) {
       case LedgerKind::kKept: {
         RunSummary& r = get(e.run_id);
         ++r.kept;
-        if (e.detail.find("\"held by hold") != std::string::npos ||
-            e.detail.find("held under") != std::string::npos)
-          ++r.kept_by_hold;
+        if (KeptByHoldEntry(e.detail)) ++r.kept_by_hold;
         break;
       }
       case LedgerKind::kReconciled:
