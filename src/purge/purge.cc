@@ -1,6 +1,5 @@
-// The run's story: arguments, guards, lock, state, the ledger's tail,
-// reconciliation, the clock, the plan and its safety valve, the run's
-// start, each target through the batch executor, the run's end.
+// The run's story: arguments, guards, lock, state, ledger tail, reconcile, clock,
+// plan and safety valve, run start, each target through the executor, run end.
 #include "purge/purge.h"
 
 #include <spdlog/spdlog.h>
@@ -36,22 +35,17 @@ class PurgeRun {
     if (options_.stop_requested && options_.stop_requested->load()) return true;
     return options_.max_runtime && Now() - started_ >= *options_.max_runtime;
   }
-  // Ok while the run lock file and the state database are still the files
-  // this run locked and opened: checked before every batch and before the
-  // run's end, so that a run whose lock or ledger was removed from under it
-  // stops before its next deletion instead of going on unrecorded (SPEC 6.5).
+  // Ok while the lock file and state database are the ones this run opened:
+  // checked before every batch and the run's end, so that a run whose ledger
+  // was removed stops before its next deletion, not going on unrecorded (6.5).
   Status CheckStillInPlace() {
     RETENTION_RETURN_IF_ERROR(lock_->CheckInPlace());
     return state_->CheckStillInPlace();
   }
   ExecutorOptions BatchOptions();
   void Progress(const TargetDecision& d, size_t deleted, int64_t batches) {
-    if (!options_.on_batch) return;
-    progress_.deleted += static_cast<int64_t>(deleted);
-    progress_.batches += batches;
-    progress_.category = d.category->name;
-    progress_.target = d.target->name;
-    options_.on_batch(progress_);
+    progress_.Add(d.category->name, d.target->name, static_cast<int64_t>(deleted), batches);
+    if (options_.on_batch) options_.on_batch(progress_);
   }
   Status PurgeTarget(const TargetDecision& d, SavedPlanReader* saved, BatchExecutor& executor,
                      TargetOutcome* outcome, bool* stopped);
@@ -92,14 +86,14 @@ Status PurgeRun::PurgeTarget(const TargetDecision& d, SavedPlanReader* saved, Ba
     if (outcome->deleted > 0) Progress(d, outcome->deleted, outcome->batches);  // once: it is one prefix
     return Status::Ok();
   }
-  std::unique_ptr<CandidateSource> source;
   const TargetDecision following = executor.Following(d);  // the cursor keeps a reference
+  std::unique_ptr<CandidateSource> source;
   if (saved) {
     source = std::make_unique<SavedPlanSource>(*saved, d.category->name, d.target->name);
-  } else {
-    auto cursor = (*store)->OpenCursor(following);
-    if (!cursor.ok()) return cursor.status();
+  } else if (auto cursor = (*store)->OpenCursor(following); cursor.ok()) {
     source = std::make_unique<CursorSource>(std::move(*cursor));
+  } else {
+    return cursor.status();
   }
   StoreBatchTarget target(**store);
   return executor.Run(d, target, *source, outcome, stopped);
@@ -185,7 +179,7 @@ Result<PurgeReport> PurgeRun::Run() {
   if (failure.ok()) failure = CheckStillInPlace();
   SetOutcome(failure, stopped, &report);
   Status end = state_->EndRun(run_id_, report.outcome, report.status.exit_code(), RunEndDetail(report));
-  if (!end.ok() && report.status.ok()) report.status = end;
+  if (report.status.ok()) report.status = end;
   auto head = state_->Head();
   if (head.ok()) report.head_hash = head->hash;
   spdlog::info("run {} {}: {} deleted; ledger head {}", run_id_, report.outcome, report.TotalDeleted(),

@@ -39,6 +39,13 @@ struct PurgeProgress {
   int64_t batches = 0;          // so far, all targets
   std::string category;         // the target of the batch just done
   std::string target;
+
+  void Add(const std::string& of_category, const std::string& of_target, int64_t went, int64_t in_batches) {
+    deleted += went;
+    batches += in_batches;
+    category = of_category;
+    target = of_target;
+  }
 };
 
 // One target as the plan measured it at the start of the run (metrics:
