@@ -16,6 +16,8 @@
 // whose deleted records are gone. The next run settles every pending batch
 // before anything else: records of it that no longer exist get their ledger
 // entries (marked reconciled), the rest nothing (see reconcile.h).
+// batch_executor.h runs steps 2 to 5 for every kind of target; purge.cc is
+// the run around it.
 #pragma once
 
 #include <atomic>
