@@ -1,12 +1,25 @@
 #include "audit/run_history.h"
 
 #include "ledger/anchor.h"
+#include "ledger/kept_reason.h"
 #include "ledger/ledger_entry.h"
 #include "ledger/ledger_payloads.h"
 
 namespace retention::audit {
 
 using Json = nlohmann::json;
+
+namespace {
+
+// Whether a kept entry's detail says a hold kept the record: by its code
+// (ledger/kept_reason.h); an entry written before codes existed has only
+// words, read as they were then.
+bool KeptByHoldEntry(const std::string& detail) {
+  if (auto parsed = ParseKeptDetail(detail); parsed && parsed->why) return KeptByHold(*parsed->why);
+  return detail.find("\"held by hold") != std::string::npos || detail.find("held under") != std::string::npos;
+}
+
+}  // namespace
 
 Json RunSummary::ToJson() const {
   return Json{{"id", id},
@@ -94,9 +107,7 @@ Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state) {
       case LedgerKind::kKept: {
         RunSummary& r = get(e.run_id);
         ++r.kept;
-        if (e.detail.find("\"held by hold") != std::string::npos ||
-            e.detail.find("held under") != std::string::npos)
-          ++r.kept_by_hold;
+        if (KeptByHoldEntry(e.detail)) ++r.kept_by_hold;
         break;
       }
       case LedgerKind::kReconciled:

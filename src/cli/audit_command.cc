@@ -20,6 +20,7 @@
 #include "ledger/ledger.h"
 #include "ledger/ledger_payloads.h"
 #include "rules/rule_loader.h"
+#include "util/atomic_file.h"
 #include "util/json_text.h"
 
 namespace retention {
@@ -209,14 +210,7 @@ Status AuditCheckpoint(const CommandArgs& a) {
   const std::string text = cp.ToJson();
   if ((*vm)->count("out")) {
     const std::string file = (**vm)["out"].as<std::string>();
-    const std::string tmp = file + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out << text;
-      out.flush();
-      if (!out) return Status::IoError("cannot write " + tmp);
-    }
-    if (std::rename(tmp.c_str(), file.c_str()) != 0) return Status::IoError("cannot rename " + tmp + " to " + file);
+    RETENTION_RETURN_IF_ERROR(WriteFileAtomically(file, text));
     *a.err << "Checkpoint of entry " << cp.seq << " written to " << file << "\n";
   } else {
     *a.out << text;
@@ -294,15 +288,15 @@ Status AuditLog(const CommandArgs& a, bool export_mode) {
   auto state = OpenLedger(*config);
   if (!state.ok()) return state.status();
 
-  std::ofstream file;
+  std::unique_ptr<AtomicFile> file;
   std::ostream* out = a.out;
-  std::string tmp, dest;
+  std::string dest;
   if (export_mode && (*vm)->count("out")) {
     dest = (**vm)["out"].as<std::string>();
-    tmp = dest + ".tmp";
-    file.open(tmp, std::ios::binary | std::ios::trunc);
-    if (!file) return Status::IoError("cannot write " + tmp);
-    out = &file;
+    auto created = AtomicFile::Create(dest);
+    if (!created.ok()) return created.status();
+    file = std::move(*created);
+    out = &file->out();
   }
   int64_t n = 0;
   if (format == "csv") audit::WriteCsvHeader(*out);
@@ -320,10 +314,9 @@ Status AuditLog(const CommandArgs& a, bool export_mode) {
   });
   if (!st.ok()) return st;
   out->flush();
-  if (!*out) return Status::IoError(dest.empty() ? "cannot write to stdout" : "cannot write " + tmp);
+  if (!*out) return Status::IoError(dest.empty() ? "cannot write to stdout" : "cannot write " + file->tmp_path().string());
   if (!dest.empty()) {
-    file.close();
-    if (std::rename(tmp.c_str(), dest.c_str()) != 0) return Status::IoError("cannot rename " + tmp + " to " + dest);
+    RETENTION_RETURN_IF_ERROR(file->Commit());
     *a.err << "Exported " << n << " entries to " << dest << "\n";
   } else if (format == "table") {
     *a.err << n << " entries\n";

@@ -6,7 +6,9 @@
 #include "cli/state_access.h"
 #include "plan/decision.h"
 #include "plan/plan.h"
+#include "purge/saved_plan.h"
 #include "stores/store_set.h"
+#include "util/json_text.h"
 
 namespace retention {
 
@@ -54,7 +56,7 @@ Status RunPlanCommand(const CommandArgs& a) {
   auto plan = MakePlan(*decisions, stores, as_of, now, loaded->rules.hash, *holds);
   if (!plan.ok()) return plan.status();
   if (*format == "json") {
-    *a.out << PlanToJson(*plan).dump(2) << "\n";
+    *a.out << DumpJson(PlanToJson(*plan), 2) << "\n";
   } else {
     PrintPlanTable(*plan, *a.out);
   }

@@ -12,6 +12,7 @@
 #include "purge/purge.h"
 #include "util/logging.h"
 #include "util/metrics.h"
+#include "util/json_text.h"
 #include "util/progress.h"
 
 namespace retention {
@@ -254,15 +255,15 @@ Status RunPurgeCommand(const CommandArgs& a) {
       targets.push_back({{"category", t.category}, {"target", t.target}, {"deleted", t.deleted},
                          {"batches", t.batches}, {"kept_changed", t.kept_changed},
                          {"undeletable", t.undeletable}});
-    *a.out << nlohmann::json{{"run", report->run_id},
+    *a.out << DumpJson(nlohmann::json{{"run", report->run_id},
                              {"as_of", FormatTimestamp(report->as_of)},
                              {"outcome", report->outcome},
                              {"exit_code", report->status.exit_code()},
                              {"deleted", report->TotalDeleted()},
                              {"reconciled", report->reconciled},
                              {"ledger_head", report->head_hash},
-                             {"targets", targets}}
-                  .dump(2)
+                             {"targets", targets}},
+                       2)
            << "\n";
   } else {
     *a.out << "Run " << report->run_id << " as of " << FormatTimestamp(report->as_of) << ": " << report->outcome << "\n";

@@ -110,43 +110,4 @@ void PrintPlanTable(const Plan& plan, std::ostream& out) {
          "(legal hold, another rule's minimum); UNDATED records have no usable clock and are never due.\n";
 }
 
-Status SavePlan(const Plan& plan, const std::vector<TargetDecision>& decisions, StoreSet& stores,
-                const std::filesystem::path& file) {
-  const std::filesystem::path tmp = file.string() + ".tmp";
-  std::ofstream out(tmp, std::ios::trunc);
-  if (!out) return Status::IoError(tmp.string() + ": cannot write: " + std::strerror(errno));
-  nlohmann::json header = PlanToJson(plan);
-  header["format"] = "retention-plan/1";
-  out << header.dump() << "\n";
-  for (const TargetDecision& d : decisions) {
-    auto store = stores.Get(d.target->store);
-    if (!store.ok()) return store.status();
-    auto cursor = (*store)->OpenCursor(d);
-    if (!cursor.ok()) return cursor.status();
-    while (true) {
-      auto page = (*cursor)->Next(1000);
-      if (!page.ok()) return page.status();
-      if (page->empty()) break;
-      for (const Candidate& c : *page) {
-        nlohmann::json line{{"category", d.category->name}, {"target", d.target->name}, {"key", c.key},
-                            {"clock", c.clock}};
-        // The record's identity, so that the purge deletes only the record
-        // planned (SPEC 6.2): what the store selected it with.
-        if (c.identity) {
-          line["subject"] = c.subject;
-          line["identity"] = *c.identity;
-        }
-        out << line.dump() << "\n";
-      }
-    }
-  }
-  out.flush();
-  if (!out) return Status::IoError(tmp.string() + ": write failed");
-  out.close();
-  std::error_code ec;
-  std::filesystem::rename(tmp, file, ec);
-  if (ec) return Status::IoError(file.string() + ": cannot rename into place: " + ec.message());
-  return Status::Ok();
-}
-
 }  // namespace retention

@@ -48,16 +48,4 @@ std::string ScheduleText(const Category& c);
 nlohmann::json PlanToJson(const Plan& plan);
 void PrintPlanTable(const Plan& plan, std::ostream& out);
 
-// Saved plans (`plan --out FILE`, `purge --plan FILE`) are JSON Lines:
-//   {"format":"retention-plan/1", "as_of":..., "rules_hash":..., "targets":[...]}
-//   {"category":"request_logs","target":"request_logs","key":"17","clock":"2024-...",
-//    "subject":"42","identity":""}
-//   ... one line per deletable record, grouped by target, oldest first.
-// "subject" and "identity" are the record's identity beyond key and clock
-// (stores/store.h Candidate); a line without them (a plan saved by an
-// earlier version) is known by key and clock alone.
-// Writing streams the keys from the stores' cursors: memory stays flat.
-Status SavePlan(const Plan& plan, const std::vector<TargetDecision>& decisions, StoreSet& stores,
-                const std::filesystem::path& file);
-
 }  // namespace retention

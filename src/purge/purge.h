@@ -16,6 +16,8 @@
 // whose deleted records are gone. The next run settles every pending batch
 // before anything else: records of it that no longer exist get their ledger
 // entries (marked reconciled), the rest nothing (see reconcile.h).
+// batch_executor.h runs steps 2 to 5 for every kind of target; purge.cc is
+// the run around it.
 #pragma once
 
 #include <atomic>
@@ -39,6 +41,13 @@ struct PurgeProgress {
   int64_t batches = 0;          // so far, all targets
   std::string category;         // the target of the batch just done
   std::string target;
+
+  void Add(const std::string& of_category, const std::string& of_target, int64_t went, int64_t in_batches) {
+    deleted += went;
+    batches += in_batches;
+    category = of_category;
+    target = of_target;
+  }
 };
 
 // One target as the plan measured it at the start of the run (metrics:

@@ -1,5 +1,7 @@
 #include "purge/purge_log_prune.h"
 
+#include <charconv>
+
 #include <spdlog/spdlog.h>
 
 #include "ledger/anchor.h"
@@ -8,13 +10,96 @@
 #include "util/fault_point.h"
 
 namespace retention {
+
+namespace {
+
+int64_t SeqOf(const std::string& key) {
+  int64_t seq = 0;
+  std::from_chars(key.data(), key.data() + key.size(), seq);
+  return seq;
+}
+
+Candidate EntryCandidate(const LedgerEntry& e) {
+  return {std::to_string(e.seq), FormatTimestamp(e.at), e.subject, std::string()};
+}
+
+}  // namespace
+
+Result<BatchResult> PurgeLogBatchTarget::Delete(const TargetDecision& rule, const std::vector<Candidate>& batch) {
+  BatchResult result;
+  if (batch.empty()) return result;
+  const int64_t last_listed = SeqOf(batch.back().key);
+  // The log's oldest entries on, re-judged under the fresh holds: the
+  // prefix up to the first one kept goes.
+  std::optional<int64_t> last;
+  std::vector<DeletedRecord> going;
+  RETENTION_RETURN_IF_ERROR(state_.ScanLedger(INT64_MIN, [&](const LedgerEntry& e) {
+    if (e.seq > last_listed || PurgeLogEntryKept(rule, e)) return false;
+    last = e.seq;
+    going.push_back({std::to_string(e.seq), FormatTimestamp(e.at), e.subject});
+    return true;
+  }));
+  if (!last) return result;
+  auto deleted = state_.DeletePrunedEntries(*last);
+  if (!deleted.ok()) return deleted.status();
+  FaultPoint("after_prune_batch");
+  result.deleted = std::move(going);
+  return result;
+}
+
+Result<std::vector<KeptReason>> PurgeLogBatchTarget::WhyKept(const TargetDecision& rule,
+                                                             const std::vector<Candidate>& kept) {
+  // The first stays for a reason of its own; every later one stays behind
+  // it (Delete stops at the first kept).
+  std::vector<KeptReason> out;
+  if (kept.empty()) return out;
+  auto facts = log_store_.Lookup(rule, kept.front().key);
+  if (!facts.ok()) return facts.status();
+  auto first = WhyNotDeletable(rule, kept.front().key, *facts, /*replaced=*/false);
+  if (!first)
+    first = KeptReason{KeptWhy::kChanged, "changed during the delete", std::nullopt, std::nullopt};
+  out.push_back(*first);
+  for (size_t i = 1; i < kept.size(); ++i)
+    out.push_back({KeptWhy::kBehind, "entry " + kept.front().key + " stays (" + first->words + ")", std::nullopt,
+                   std::nullopt});
+  return out;
+}
+
+Result<std::vector<Candidate>> AnchoredSource::Next(size_t limit) {
+  std::vector<Candidate> out;
+  RETENTION_RETURN_IF_ERROR(state_.ScanLedger(next_seq_, [&](const LedgerEntry& e) {
+    if (e.seq > through_) return false;
+    out.push_back(EntryCandidate(e));
+    next_seq_ = e.seq + 1;
+    return out.size() < limit;
+  }));
+  return out;
+}
+
+// The last entry of `saved` (0: none), read to its end.
+static Result<int64_t> PlanThrough(CandidateSource& saved, size_t batch_size) {
+  int64_t through = 0;
+  while (true) {
+    auto listed = saved.Next(batch_size);
+    if (!listed.ok()) return listed.status();
+    if (listed->empty()) return through;
+    for (const Candidate& c : *listed) through = std::max<int64_t>(through, std::strtoll(c.key.c_str(), nullptr, 10));
+  }
+}
+
 namespace {
 
 class Pruner {
  public:
-  Pruner(StateDb& state, const TargetDecision& d, const PurgeLogPruneOptions& options, TargetOutcome* outcome,
-         bool* stopped)
-      : state_(state), d_(d), options_(options), outcome_(outcome), stopped_(stopped) {}
+  Pruner(StateDb& state, Store& log_store, BatchExecutor& executor, const TargetDecision& d,
+         std::optional<int64_t> plan_through, TargetOutcome* outcome, bool* stopped)
+      : state_(state),
+        target_(state, log_store),
+        executor_(executor),
+        d_(d),
+        plan_through_(plan_through),
+        outcome_(outcome),
+        stopped_(stopped) {}
 
   Status Run() {
     auto pruned = state_.PrunedThrough();
@@ -27,12 +112,12 @@ class Pruner {
     // 2. The prefix prunable now, under one anchor.
     LedgerAnchor anchor;
     {
-      auto barrier = options_.lock_holds();
-      if (!barrier.ok()) return barrier.status();
+      auto locked = executor_.LockHolds(d_);
+      if (!locked.ok()) return locked.status();
       RETENTION_RETURN_IF_ERROR(WalkPrunablePrefix(
-          state_, d_, pruned_through_, [&](const LedgerEntry& e, const std::optional<std::string>& kept) {
+          state_, locked->rule, pruned_through_, [&](const LedgerEntry& e, const std::optional<std::string>& kept) {
             if (kept) return false;
-            if (options_.plan_through && e.seq > *options_.plan_through) return false;
+            if (plan_through_ && e.seq > *plan_through_) return false;
             if (anchor.from == 0) anchor.from = e.seq;
             anchor.through = e.seq;
             anchor.through_hash = e.hash;
@@ -45,7 +130,7 @@ class Pruner {
     anchor.delete_after = *d_.category->delete_after;
     anchor.time_zone = d_.zone.name();
     LedgerEntry entry;
-    entry.run_id = options_.run_id;
+    entry.run_id = executor_.options().run_id;
     entry.category = d_.category->name;
     entry.target = d_.target->name;
     entry.rule = d_.target->where.file + ":" + std::to_string(d_.target->where.line);
@@ -64,55 +149,40 @@ class Pruner {
   // *complete when none is left.
   Status DeleteAnchored(bool* complete) {
     *complete = false;
+    AnchoredSource source(state_, pruned_through_);
     while (true) {
-      std::optional<int64_t> batch_last;
-      bool kept = false;
-      std::string why;
-      int64_t kept_seq = 0;
-      {
-        if (options_.out_of_time()) {
-          *stopped_ = true;
-          return Status::Ok();
-        }
-        auto barrier = options_.lock_holds();
-        if (!barrier.ok()) return barrier.status();
-        int64_t n = 0;
-        RETENTION_RETURN_IF_ERROR(
-            state_.ScanLedger(INT64_MIN, [&](const LedgerEntry& e) {
-              if (e.seq > pruned_through_) return false;
-              if (auto reason = PurgeLogEntryKept(d_, e)) {
-                kept = true;
-                kept_seq = e.seq;
-                why = *reason;
-                return false;
-              }
-              batch_last = e.seq;
-              return ++n < options_.batch_size;
-            }));
-        if (batch_last) {
-          auto deleted = state_.DeletePrunedEntries(*batch_last);
-          if (!deleted.ok()) return deleted.status();
-          outcome_->deleted += *deleted;
-          ++outcome_->batches;
-          FaultPoint("after_prune_batch");
-        }
-      }
-      if (kept) {
-        outcome_->kept_changed += pruned_through_ - kept_seq + 1;
-        spdlog::warn("{}/{}: entries {} to {} stay for now (entry {}: {})", d_.category->name, d_.target->name,
-                     kept_seq, pruned_through_, kept_seq, why);
+      if (executor_.OutOfTime()) {
+        *stopped_ = true;
         return Status::Ok();
       }
-      if (!batch_last) {
+      auto batch = source.Next(static_cast<size_t>(executor_.options().batch_size));
+      if (!batch.ok()) return batch.status();
+      if (batch->empty()) {
         *complete = true;
+        return Status::Ok();
+      }
+      auto report = executor_.RunBatch(d_, target_, *batch, Intent::kAnchor);
+      if (!report.ok()) return report.status();
+      if (!report->deleted.empty()) {
+        outcome_->deleted += static_cast<int64_t>(report->deleted.size());
+        ++outcome_->batches;
+      }
+      if (!report->kept.empty()) {
+        const KeptRecord& first = report->kept.front();
+        const int64_t kept_seq = SeqOf(first.key);
+        outcome_->kept_changed += pruned_through_ - kept_seq + 1;
+        spdlog::warn("{}/{}: entries {} to {} stay for now (entry {}: {})", d_.category->name, d_.target->name,
+                     kept_seq, pruned_through_, kept_seq, first.reason.words);
         return Status::Ok();
       }
     }
   }
 
   StateDb& state_;
+  PurgeLogBatchTarget target_;
+  BatchExecutor& executor_;
   const TargetDecision& d_;
-  const PurgeLogPruneOptions& options_;
+  std::optional<int64_t> plan_through_;
   TargetOutcome* outcome_;
   bool* stopped_;
   int64_t pruned_through_ = 0;
@@ -120,9 +190,15 @@ class Pruner {
 
 }  // namespace
 
-Status PrunePurgeLog(StateDb& state, const TargetDecision& decision, const PurgeLogPruneOptions& options,
-                     TargetOutcome* outcome, bool* stopped) {
-  return Pruner(state, decision, options, outcome, stopped).Run();
+Status PrunePurgeLog(StateDb& state, Store& log_store, BatchExecutor& executor, const TargetDecision& decision,
+                     CandidateSource* listed, TargetOutcome* outcome, bool* stopped) {
+  std::optional<int64_t> plan_through;
+  if (listed) {
+    auto through = PlanThrough(*listed, static_cast<size_t>(executor.options().batch_size));
+    if (!through.ok()) return through.status();
+    plan_through = *through;
+  }
+  return Pruner(state, log_store, executor, decision, plan_through, outcome, stopped).Run();
 }
 
 }  // namespace retention

@@ -9,41 +9,59 @@
 //   2. walk the prefix of entries prunable now (purge_log_store.h) and
 //      append one anchor for it: the range, the hash it ends on, the cutoff
 //      and schedule, in the run's ledger;
-//   3. delete the range in batches of batch_size entries, each one under
-//      the hold barrier with the holds re-read, stopping at the first entry
-//      a hold or floor now keeps.
-// Entries anchored but not yet deleted verify against the anchor's
-// through_hash, so a crash or a stop between 2 and 3 costs nothing.
+//   3. delete the range in batches of batch_size entries through the batch
+//      executor (batch_executor.h), each one under the hold barrier with the
+//      holds re-read, stopping at the first entry a hold or floor now keeps.
+// The anchor is the batches' intent (Intent::kAnchor): entries anchored but
+// not yet deleted verify against the anchor's through_hash, so a crash or a
+// stop between 2 and 3 costs nothing, and no pending batch is needed.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 
+#include "purge/batch_executor.h"
 #include "purge/purge.h"
-#include "state/hold_barrier.h"
 #include "state/state_db.h"
 #include "stores/store.h"
 
 namespace retention {
 
-struct PurgeLogPruneOptions {
-  int64_t run_id = 0;
-  int64_t batch_size = 1000;
-  // purge --plan FILE: prune no further than the last entry the plan listed
-  // (nullopt: no saved plan; 0: the plan listed none).
-  std::optional<int64_t> plan_through;
-  // Takes the hold barrier shared and re-reads the holds in force into the
-  // HoldSet that `decision.holds` points to; the guard releases it.
-  std::function<Result<HoldBarrier::Guard>()> lock_holds;
-  // Polled between batches (max runtime, SIGTERM).
-  std::function<bool()> out_of_time;
+// The batch target of the purge log: its delete removes the anchored
+// prefix up to the first entry of the batch the rule now keeps (the log is
+// one chain: nothing past a kept entry may go); its kept reasons come from
+// the purge-log store's facts (`log_store`, stores/purge_log_store.h).
+class PurgeLogBatchTarget final : public BatchTarget {
+ public:
+  PurgeLogBatchTarget(StateDb& state, Store& log_store) : state_(state), log_store_(log_store) {}
+  Result<BatchResult> Delete(const TargetDecision& rule, const std::vector<Candidate>& batch) override;
+  Result<std::vector<KeptReason>> WhyKept(const TargetDecision& rule, const std::vector<Candidate>& kept) override;
+
+ private:
+  StateDb& state_;
+  Store& log_store_;
 };
 
-// Prunes under `decision`, a target on the purge-log store. Adds what went
-// to `outcome` (deleted, batches; kept_changed: entries anchored but kept
-// by a hold or floor placed since); sets *stopped when out of time.
-Status PrunePurgeLog(StateDb& state, const TargetDecision& decision, const PurgeLogPruneOptions& options,
-                     TargetOutcome* outcome, bool* stopped);
+// The entries an anchor covers still in the log (seq <= through), oldest
+// first.
+class AnchoredSource final : public CandidateSource {
+ public:
+  AnchoredSource(StateDb& state, int64_t through) : state_(state), through_(through) {}
+  Result<std::vector<Candidate>> Next(size_t limit) override;
+
+ private:
+  StateDb& state_;
+  int64_t through_;
+  int64_t next_seq_ = INT64_MIN;
+};
+
+// Prunes under `decision`, a target on the purge-log store (`log_store`),
+// its batches through `executor`. `listed`: with purge --plan FILE, the
+// entries the saved plan listed (null: no saved plan); the log is pruned
+// as a prefix, through the last of them and never further. Adds what went to `outcome` (deleted, batches;
+// kept_changed: entries anchored but kept by a hold or floor placed since);
+// sets *stopped when out of time.
+Status PrunePurgeLog(StateDb& state, Store& log_store, BatchExecutor& executor, const TargetDecision& decision,
+                     CandidateSource* listed, TargetOutcome* outcome, bool* stopped);
 
 }  // namespace retention

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "util/json_text.h"
+
 namespace retention {
 
 namespace {
@@ -88,12 +90,11 @@ Result<int64_t> Reconcile(StateDb& state, StoreSet& stores, const RuleSet& rules
     summary.store = batch.store;
     summary.target = batch.target;
     summary.batch = batch.batch;
-    summary.detail = nlohmann::json{{"pending_batch", batch.id},
+    summary.detail = DumpJson(nlohmann::json{{"pending_batch", batch.id},
                                     {"candidates", batch.records.size()},
                                     {"found_deleted", entries.size()},
                                     {"found_replaced", replaced},
-                                    {"found_present", batch.records.size() - entries.size()}}
-                         .dump();
+                                    {"found_present", batch.records.size() - entries.size()}});
     reconciled += static_cast<int64_t>(entries.size());
     entries.push_back(std::move(summary));
     spdlog::warn("reconciled a batch of crashed run {} on {}/{}: {} of {} records had been deleted ({} of them with "

@@ -2,9 +2,14 @@
 
 #include <cmath>
 
+#include "ledger/ledger.h"
+
 namespace retention {
 
 namespace {
+
+// Entries at the ledger's end whose chain a purge checks before it starts.
+constexpr int64_t kLedgerTailCheck = 10000;
 
 const Category* FindCategory(const RuleSet& rules, const std::string& name) {
   for (const Category& c : rules.categories)
@@ -51,6 +56,30 @@ Status CheckClockSanity(const std::optional<RunInfo>& last, Timestamp now, const
                                max_jump.ToString() + " (max_clock_jump) after the last run " + std::to_string(last->id) +
                                " (" + FormatTimestamp(last->started_at) +
                                "); if the clock is right, run again with --allow-clock-jump");
+  return Status::Ok();
+}
+
+Status CheckRunArguments(Timestamp as_of, Timestamp now, int64_t batch_size) {
+  if (as_of > now)
+    return Status::Usage("--as-of " + FormatTimestamp(as_of) + " is later than the clock (" + FormatTimestamp(now) +
+                         "): purge never deletes ahead of time; preview with `retention plan --as-of`");
+  if (batch_size < 1 || batch_size > 100000) return Status::Usage("--batch-size must be between 1 and 100000");
+  return Status::Ok();
+}
+
+Status CheckClockSanity(StateDb& state, Timestamp now, const Limits& limits, bool allow_clock_jump,
+                        bool allow_clock_behind) {
+  auto last = state.LastRun();
+  if (!last.ok()) return last.status();
+  return CheckClockSanity(*last, now, limits.max_clock_jump, allow_clock_jump, allow_clock_behind);
+}
+
+Status CheckLedgerTail(StateDb& state) {
+  auto tail = VerifyLedgerTail(state, kLedgerTailCheck);
+  if (!tail.ok()) return tail.status();
+  if (!tail->ok)
+    return Status::AuditFailed("the ledger does not verify (" + tail->problem +
+                               "); refusing to purge until it is investigated (retention audit verify)");
   return Status::Ok();
 }
 

@@ -23,4 +23,17 @@ Status CheckSafetyValve(const Plan& plan, const RuleSet& rules, const Limits& li
 Status CheckClockSanity(const std::optional<RunInfo>& last, Timestamp now, const CalendarDuration& max_jump,
                         bool allow_clock_jump, bool allow_clock_behind);
 
+// Refuses (Usage, exit 64) an --as-of later than `now` (purge never deletes
+// ahead of time) and a batch size outside 1..100000.
+Status CheckRunArguments(Timestamp as_of, Timestamp now, int64_t batch_size);
+
+// CheckClockSanity against the last run the state database recorded.
+Status CheckClockSanity(StateDb& state, Timestamp now, const Limits& limits, bool allow_clock_jump,
+                        bool allow_clock_behind);
+
+// Refuses (AuditFailed, exit 78) to extend a chain whose recent history was
+// altered: the last entries of the ledger must verify (STYLE: "never
+// continue on an unknown state").
+Status CheckLedgerTail(StateDb& state);
+
 }  // namespace retention

@@ -1,8 +1,22 @@
-// Reading a saved plan (`purge --plan FILE`). The format is written out
-// beside its writer, SavePlan in plan/plan.h: a JSON header line
-// {"format":"retention-plan/1", "rules_hash":..., ...} then one line per
-// deletable record {"category":..., "target":..., "key":..., "clock":...},
-// grouped by target in plan order.
+// The saved plan (`plan --out FILE`, `purge --plan FILE`): its one format,
+// its writer and its reader.
+//
+// JSON Lines. The first line is the plan's header (plan/plan.h PlanToJson)
+// with the format named:
+//   {"format":"retention-plan/1", "as_of":..., "rules_hash":..., "targets":[...], ...}
+// then one line per deletable record, grouped by target in plan order,
+// oldest first:
+//   {"category":"request_logs","target":"request_logs","key":"17","clock":"2024-...",
+//    "subject":"42","identity":""}
+// "key", "clock", "subject" and "identity" are the record's bytes as the
+// store gave them, written with TextJson (util/json_text.h): a JSON string
+// when they are UTF-8, else {"base64":"..."} -- a file named "bad\xff.log"
+// is planned and deleted under its exact name. "subject" and "identity"
+// are the record's identity beyond key and clock (stores/store.h
+// Candidate); a line without them (a plan saved by an earlier version) is
+// known by key and clock alone. The file is written to FILE.tmp and renamed
+// into place (util/atomic_file.h); writing streams the keys from the
+// stores' cursors, so memory stays flat.
 #pragma once
 
 #include <filesystem>
@@ -13,10 +27,17 @@
 #include <string>
 #include <vector>
 
+#include "plan/plan.h"
+#include "purge/candidate_source.h"
 #include "stores/store.h"
+#include "stores/store_set.h"
 #include "util/status.h"
 
 namespace retention {
+
+// Writes `plan` and every deletable key of `decisions` to `file`.
+Status SavePlan(const Plan& plan, const std::vector<TargetDecision>& decisions, StoreSet& stores,
+                const std::filesystem::path& file);
 
 // Reads a saved plan's keys for one target at a time (the file is grouped
 // by target), so memory stays bounded by one batch.
@@ -46,6 +67,18 @@ class SavedPlanReader {
   std::optional<Line> peeked_;
   std::map<std::string, size_t> order_;
   int64_t line_no_ = 0;
+};
+
+// One target's records of a saved plan, as a source for the executor.
+class SavedPlanSource final : public CandidateSource {
+ public:
+  SavedPlanSource(SavedPlanReader& reader, std::string category, std::string target)
+      : reader_(reader), category_(std::move(category)), target_(std::move(target)) {}
+  Result<std::vector<Candidate>> Next(size_t limit) override { return reader_.Next(category_, target_, limit); }
+
+ private:
+  SavedPlanReader& reader_;
+  std::string category_, target_;
 };
 
 }  // namespace retention

@@ -16,6 +16,7 @@
 #include "ledger/anchor.h"
 #include "ledger/ledger.h"
 #include "purge/purge_log_prune.h"
+#include "stores/purge_log_store.h"
 #include "state/sqlite_state_db.h"
 #include "state/test_util.h"
 
@@ -85,6 +86,14 @@ TEST_CASE("pruning the purge log removes exactly the oracle's prefix and never a
     auto opened = OpenOrCreateStateDb(path, options);
     REQUIRE(opened.ok());
     StateDb& state = **opened;
+    // The purge-log store over the same database: the executor asks it why
+    // an entry stays.
+    StoreConfig log_config;
+    log_config.name = kPurgeLogStore;
+    log_config.type = StoreType::kPurgeLog;
+    log_config.path = path;
+    auto log_store = OpenPurgeLogStore(log_config);
+    REQUIRE(log_store.ok());
 
     Category category;
     category.name = "audit_security";
@@ -164,16 +173,18 @@ TEST_CASE("pruning the purge log removes exactly the oracle's prefix and never a
       const std::vector<Present> before = ReadLedger(state);
       const size_t expected = OraclePrefix(before, *d.cutoff, floor_cutoff, holds, now);
 
-      PurgeLogPruneOptions o;
+      ExecutorOptions o;
       o.run_id = round + 1;
       o.batch_size = batch_size;
-      o.lock_holds = [&]() { return HoldBarrier::Shared(HoldBarrier::PathFor(path)); };
+      o.hold_barrier = [&]() { return HoldBarrier::Shared(HoldBarrier::PathFor(path)); };
+      o.fresh_holds = [&]() -> Result<HoldSet> { return hold_set; };
       // Sometimes a stop (max runtime, SIGTERM) after a few batches.
       int64_t batches_left = pick(0, 2) == 0 ? pick(0, 3) : INT64_MAX;
       o.out_of_time = [&] { return batches_left-- <= 0; };
+      BatchExecutor executor(state, o, hold_set);
       TargetOutcome outcome{"audit_security", "purge-log"};
       bool stopped = false;
-      REQUIRE(PrunePurgeLog(state, d, o, &outcome, &stopped).ok());
+      REQUIRE(PrunePurgeLog(state, **log_store, executor, d, nullptr, &outcome, &stopped).ok());
       {
         auto report = VerifyLedger(state);
         REQUIRE(report.ok());
@@ -182,9 +193,9 @@ TEST_CASE("pruning the purge log removes exactly the oracle's prefix and never a
       }
       if (stopped) {
         ++stopped_cases;
-        o.out_of_time = [] { return false; };
+        batches_left = INT64_MAX;
         stopped = false;
-        REQUIRE(PrunePurgeLog(state, d, o, &outcome, &stopped).ok());
+        REQUIRE(PrunePurgeLog(state, **log_store, executor, d, nullptr, &outcome, &stopped).ok());
         REQUIRE_FALSE(stopped);
       }
 

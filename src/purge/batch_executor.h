@@ -1,0 +1,154 @@
+// The batch protocol of purge.h, in one place: for each batch of candidates
+// a source yields, (1) the hold barrier taken shared, the run's lock and
+// state checked still in place and the holds re-read; (2) the intent
+// recorded (a pending batch); (3) the store's re-checking delete under the
+// rule with the fresh holds, retried while the store is busy; (4) the
+// outcome settled (a ledger entry per record that went and per record that
+// stayed, and the pending batch removed). What went and what stayed comes
+// back per batch, each record that stayed with a structured reason
+// (ledger/kept_reason.h).
+//
+// `purge` runs it over a store's cursor or a saved plan; the purge log's
+// own pruning runs it over the entries an anchor covers, through a target
+// whose delete is the anchored prefix's deletion and whose intent is the
+// anchor written before (purge_log_prune.h); `erase` will run it over an
+// erasure's list.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "holds/hold_set.h"
+#include "ledger/kept_reason.h"
+#include "purge/candidate_source.h"
+#include "purge/purge.h"
+#include "state/hold_barrier.h"
+#include "state/state_db.h"
+#include "stores/store.h"
+
+namespace retention {
+
+// A record the batch selected and the delete left, and why.
+struct KeptRecord {
+  std::string key;
+  std::string clock;
+  std::string subject;  // the subject id as stored
+  KeptReason reason;
+};
+
+// What one batch did. Every candidate is in exactly one of the two lists.
+struct BatchReport {
+  std::vector<DeletedRecord> deleted;
+  std::vector<KeptRecord> kept;
+};
+
+// What the executor deletes through. A store is one (StoreBatchTarget);
+// the purge log's anchored prefix another.
+class BatchTarget {
+ public:
+  virtual ~BatchTarget() = default;
+  // Deletes those of `batch` still deletable under `rule` (its holds fresh);
+  // as Store::DeleteBatch.
+  virtual Result<BatchResult> Delete(const TargetDecision& rule, const std::vector<Candidate>& batch) = 0;
+  // Why each of `kept` (candidates the delete neither removed nor skipped
+  // with a reason of its own) stayed, same order, judged on the record's
+  // facts now.
+  virtual Result<std::vector<KeptReason>> WhyKept(const TargetDecision& rule, const std::vector<Candidate>& kept) = 0;
+};
+
+// A store: its DeleteBatch, and kept reasons from its Exist and Lookup.
+class StoreBatchTarget final : public BatchTarget {
+ public:
+  explicit StoreBatchTarget(Store& store) : store_(store) {}
+  Result<BatchResult> Delete(const TargetDecision& rule, const std::vector<Candidate>& batch) override;
+  Result<std::vector<KeptReason>> WhyKept(const TargetDecision& rule, const std::vector<Candidate>& kept) override;
+
+ private:
+  Store& store_;
+};
+
+// Why a record whose facts a store reported (Store::Lookup) is not
+// deletable under `rule`, or nullopt when it is. `replaced`: another record
+// took its key since it was selected (Store::Exist).
+std::optional<KeptReason> WhyNotDeletable(const TargetDecision& rule, const std::string& key,
+                                          const RecordFacts& facts, bool replaced);
+
+// How the intent of a batch is recorded.
+enum class Intent {
+  kPendingBatch,  // a pending batch before the delete, ledger entries after
+  kAnchor,        // an anchor entry written before the batches already says
+                  // what goes: no pending batch, no entries (the purge log)
+};
+
+struct ExecutorOptions {
+  int64_t run_id = 0;
+  int64_t batch_size = 1000;
+  // Takes the hold barrier shared (state/hold_barrier.h); the guard releases it.
+  std::function<Result<HoldBarrier::Guard>()> hold_barrier;
+  // Ok while the run's lock file and state database are the ones it opened
+  // (SPEC 6.5): checked before every batch. Null: nothing to check.
+  std::function<Status()> check_in_place;
+  // Reads the holds in force now; null: the state's, active at clock() (or
+  // the system clock).
+  std::function<Result<HoldSet>()> fresh_holds;
+  std::function<Timestamp()> clock;
+  // Polled between batches (max runtime, SIGTERM/SIGINT). Null: never.
+  std::function<bool()> out_of_time;
+  // After each settled batch of Run (progress; observes only).
+  std::function<void(const TargetDecision& rule, const BatchReport&)> on_batch;
+};
+
+// The rule the store call gets: `base` under the holds in force now. The
+// one place a batch's rule is made.
+TargetDecision RuleWithHolds(const TargetDecision& base, const HoldSet& fresh_holds);
+
+class BatchExecutor {
+ public:
+  // `holds`: those in force as the run starts (before the first batch).
+  BatchExecutor(StateDb& state, ExecutorOptions options, HoldSet holds)
+      : state_(state), options_(std::move(options)), holds_(std::move(holds)) {}
+
+  // `base` under the holds of the latest batch, following them as batches
+  // refresh them: for a store cursor, which reads the holds when it pages
+  // (a hold placed during the run is skipped by the next page, not selected
+  // and kept). Valid while the executor lives.
+  TargetDecision Following(const TargetDecision& base) const { return RuleWithHolds(base, holds_); }
+
+  // The barrier taken shared, the run checked in place, the holds re-read:
+  // what every batch starts with. The rule with the fresh holds stays valid
+  // while the executor lives and until the next call.
+  struct Locked {
+    HoldBarrier::Guard guard;
+    TargetDecision rule;
+  };
+  Result<Locked> LockHolds(const TargetDecision& base);
+
+  // One batch through the protocol (nothing when `batch` is empty).
+  Result<BatchReport> RunBatch(const TargetDecision& base, BatchTarget& target, const std::vector<Candidate>& batch,
+                               Intent intent = Intent::kPendingBatch);
+
+  // Every batch of `source` until it is empty or the run is out of time
+  // (*stopped set); adds what went and what stayed to `outcome`.
+  Status Run(const TargetDecision& base, BatchTarget& target, CandidateSource& source, TargetOutcome* outcome,
+             bool* stopped);
+
+  const ExecutorOptions& options() const { return options_; }
+  bool OutOfTime() const { return options_.out_of_time && options_.out_of_time(); }
+
+ private:
+  LedgerEntry Entry(LedgerKind kind, const TargetDecision& d, const std::string& key, const std::string& clock,
+                    const std::string& subject_id) const;
+  Result<BatchResult> DeleteWithRetries(const TargetDecision& rule, BatchTarget& target,
+                                        const std::vector<Candidate>& batch);
+
+  StateDb& state_;
+  ExecutorOptions options_;
+  HoldSet holds_;  // the holds the last LockHolds read; rules point here
+  int64_t batch_no_ = 0;
+};
+
+}  // namespace retention

@@ -1,0 +1,30 @@
+// What a purge run says when it ends: the run's ledger entry detail and the
+// log lines per target.
+#pragma once
+
+#include <string>
+
+#include "plan/plan.h"
+#include "purge/purge.h"
+#include "state/state_db.h"
+
+namespace retention {
+
+// The plan as measured before deleting, per target (metrics).
+std::vector<PlannedTarget> PlannedTargets(const Plan& plan);
+
+// The run's start entry: who ran what, when, as of when, under which rules.
+RunInfo StartInfo(Timestamp now, Timestamp as_of, const std::string& rules_hash, const std::string& command);
+
+// The run's outcome ("ok", "stopped", "failed") and exit status from how
+// its targets went: `failure` the first error, `stopped` out of time.
+void SetOutcome(const Status& failure, bool stopped, PurgeReport* report);
+
+// The detail of the run's end entry: per target what went and what stayed,
+// the total, the error when it failed (compact JSON).
+std::string RunEndDetail(const PurgeReport& report);
+
+// The log lines of one target's outcome.
+void LogTargetOutcome(const TargetOutcome& outcome, int64_t run_id);
+
+}  // namespace retention
