@@ -14,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::WriteFile(file, std::string_view(reinterpret_cast<const char*>(data), size));
   Result<Config> config = LoadConfig(file);
   if (config.ok()) return 0;
-  if (config.status().code() != ExitCode::kInvalid)
+  if (config.status().code() != StatusCode::kInvalid)
     fuzz::Violated("config refused with exit " + std::to_string(static_cast<int>(config.status().code())) +
                    " instead of 65: " + config.status().message());
   if (config.status().message().rfind(file.string(), 0) != 0)

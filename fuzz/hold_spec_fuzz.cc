@@ -87,7 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       fuzz::Violated("a dry run that does not say nothing was placed:\n" + out.str());
     return 0;
   }
-  if (s.code() != ExitCode::kUsage && s.code() != ExitCode::kInvalid)
+  if (s.code() != StatusCode::kUsage && s.code() != StatusCode::kInvalid)
     fuzz::Violated("hold spec refused with exit " + std::to_string(static_cast<int>(s.code())) +
                    " (expected 64 or 65): " + s.message());
   return 0;

@@ -41,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::WriteFile(file, std::string_view(reinterpret_cast<const char*>(data), size));
   Result<RuleSet> rules = LoadRules(config);
   if (rules.ok()) return 0;
-  if (rules.status().code() != ExitCode::kInvalid)
+  if (rules.status().code() != StatusCode::kInvalid)
     fuzz::Violated("rules refused with exit " + std::to_string(static_cast<int>(rules.status().code())) +
                    " instead of 65: " + rules.status().message());
   if (rules.status().message().find(file.string()) == std::string::npos)

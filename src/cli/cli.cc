@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
+#include "cli/exit_codes.h"
 #include "util/logging.h"
 
 namespace retention {
@@ -108,9 +109,9 @@ int RunCommandLine(const std::vector<std::string>& argv, std::ostream& out, std:
     // Under systemd the final error carries its priority too: a run that
     // stopped early with work left (75) is a warning, the rest errors.
     if (!s.ok())
-      err << JournalPrefix(s.code() == ExitCode::kTempFail ? spdlog::level::warn : spdlog::level::err)
+      err << JournalPrefix(IsRetryLater(s.code()) ? spdlog::level::warn : spdlog::level::err)
           << "retention: " << RedactSecrets(s.message()) << "\n";
-    return s.exit_code();
+    return ExitStatusOf(s);
   }
   err << "retention: unknown command '" << command << "' (try 'retention --help')\n";
   return static_cast<int>(ExitCode::kUsage);

@@ -194,8 +194,9 @@ Status RunStatusCommand(const CommandArgs& a) {
     if (warnings.empty()) out << "Compliant.\n";
   }
   if ((*vm)->count("check") && (overdue > 0 || stale)) {
-    return Status::TempFail("out of compliance: " + (warnings.empty() ? std::string("see above") : warnings.front()) +
-                            (warnings.size() > 1 ? " (and " + std::to_string(warnings.size() - 1) + " more)" : ""));
+    return Status::OutOfCompliance("out of compliance: " +
+                                   (warnings.empty() ? std::string("see above") : warnings.front()) +
+                                   (warnings.size() > 1 ? " (and " + std::to_string(warnings.size() - 1) + " more)" : ""));
   }
   return Status::Ok();
 }

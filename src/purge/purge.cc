@@ -14,6 +14,7 @@
 #include "plan/plan.h"
 #include "plan/target_checks.h"
 #include "plan/verdict.h"
+#include "cli/exit_codes.h"
 #include "purge/purge_log_prune.h"
 #include "purge/reconcile.h"
 #include "purge/run_guards.h"
@@ -147,10 +148,10 @@ Status PurgeRun::DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, Ta
   auto store = stores_.Get(d.target->store);
   if (!store.ok()) return store.status();
   // An application holding the write lock longer than the busy timeout
-  // makes the batch fail with TempFail before anything changed: try again a
+  // makes the batch fail with Busy before anything changed: try again a
   // few times before giving the run up (exit 75, work left).
   auto deleted = (*store)->DeleteBatch(d, batch);
-  for (int attempt = 1; !deleted.ok() && deleted.status().code() == ExitCode::kTempFail && attempt < kBusyAttempts;
+  for (int attempt = 1; !deleted.ok() && deleted.status().code() == StatusCode::kBusy && attempt < kBusyAttempts;
        ++attempt) {
     spdlog::warn("{}/{}: {}; retrying the batch ({} of {})", d.category->name, d.target->name,
                  deleted.status().message(), attempt + 1, kBusyAttempts);
@@ -391,7 +392,7 @@ Result<PurgeReport> PurgeRun::Run() {
     report.status = failure;
   } else if (stopped) {
     report.outcome = "stopped";
-    report.status = Status::TempFail("stopped early (max runtime or signal) with work left");
+    report.status = Status::Stopped("stopped early (max runtime or signal) with work left");
   } else {
     report.outcome = "ok";
   }
@@ -407,7 +408,7 @@ Result<PurgeReport> PurgeRun::Run() {
   detail["targets"] = per_target;
   detail["deleted"] = report.TotalDeleted();
   if (!report.status.ok()) detail["error"] = report.status.message();
-  Status end = state_->EndRun(run_id_, report.outcome, report.status.exit_code(), detail.dump());
+  Status end = state_->EndRun(run_id_, report.outcome, ExitStatusOf(report.status), detail.dump());
   if (!end.ok() && report.status.ok()) report.status = end;
   auto head = state_->Head();
   if (head.ok()) report.head_hash = head->hash;

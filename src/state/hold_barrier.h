@@ -44,11 +44,11 @@ class HoldBarrier {
   };
 
   // Shared: many purge batches (of any process) at once. Waits while a hold
-  // is being written, up to `timeout` (0: do not wait): then TempFail.
+  // is being written, up to `timeout` (0: do not wait): then Busy.
   static Result<Guard> Shared(const std::filesystem::path& lock_path,
                               std::chrono::milliseconds timeout = kDefaultTimeout);
   // Exclusive: waits for the batches in flight to commit, and keeps new ones
-  // from starting, up to `timeout`: then TempFail. `run_lock_path` names the
+  // from starting, up to `timeout`: then Busy. `run_lock_path` names the
   // run lock (RunLock::PathFor): when the barrier file is missing while a
   // run holds that lock, the file was removed under a batch that may still
   // hold it, so this waits for the run's next batch to re-create it rather

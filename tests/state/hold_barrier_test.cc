@@ -36,7 +36,7 @@ TEST_CASE("HoldBarrier: shared guards coexist, exclusive excludes", "[state]") {
     CHECK_FALSE(s1->exclusive());
     auto x = HoldBarrier::Exclusive(path, 0ms);
     REQUIRE_FALSE(x.ok());
-    CHECK(x.status().code() == ExitCode::kTempFail);
+    CHECK(x.status().code() == StatusCode::kBusy);
     CHECK_THAT(x.status().message(), Catch::Contains(path.string()));
   }
   {
@@ -45,10 +45,10 @@ TEST_CASE("HoldBarrier: shared guards coexist, exclusive excludes", "[state]") {
     CHECK(x->exclusive());
     auto s = HoldBarrier::Shared(path, 0ms);
     REQUIRE_FALSE(s.ok());
-    CHECK(s.status().code() == ExitCode::kTempFail);
+    CHECK(s.status().code() == StatusCode::kBusy);
     CHECK_FALSE(HoldBarrier::Exclusive(path, 0ms).ok());
     // A short wait times out rather than blocking for ever.
-    CHECK(HoldBarrier::Shared(path, 30ms).status().code() == ExitCode::kTempFail);
+    CHECK(HoldBarrier::Shared(path, 30ms).status().code() == StatusCode::kBusy);
   }
   CHECK(HoldBarrier::Exclusive(path, 0ms).ok());
   CHECK(HoldBarrier::Shared(path, 0ms).ok());
@@ -67,7 +67,7 @@ TEST_CASE("HoldBarrier and RunLock: a symlink to the state database leads to the
   auto batch = HoldBarrier::Shared(HoldBarrier::PathFor(dir / "state.db"), 0ms);
   REQUIRE(batch.ok());
   auto hold = HoldBarrier::Exclusive(HoldBarrier::PathFor(dir / "link.db"), 0ms);
-  CHECK(hold.status().code() == ExitCode::kTempFail);
+  CHECK(hold.status().code() == StatusCode::kBusy);
 }
 
 // A purge batch holds the barrier shared; `hold add` in another process
