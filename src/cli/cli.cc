@@ -77,7 +77,7 @@ int RunCommandLine(const std::vector<std::string>& argv, std::ostream& out, std:
     if (arg == "--config" || arg == "-c" || arg == "--log-level") {
       if (i + 1 >= argv.size()) {
         err << "retention: " << arg << " needs a value (try 'retention --help')\n";
-        return static_cast<int>(ExitCode::kUsage);
+        return static_cast<int>(ExitCodeFor(StatusCode::kUsage));
       }
       globals.push_back(arg);
       globals.push_back(argv[++i]);
@@ -89,18 +89,20 @@ int RunCommandLine(const std::vector<std::string>& argv, std::ostream& out, std:
     }
     if (!arg.empty() && arg[0] == '-') {
       err << "retention: unknown option '" << arg << "' (try 'retention --help')\n";
-      return static_cast<int>(ExitCode::kUsage);
+      return static_cast<int>(ExitCodeFor(StatusCode::kUsage));
     }
     break;
   }
   if (i >= argv.size()) {
     err << "retention: no command given (try 'retention --help')\n";
-    return static_cast<int>(ExitCode::kUsage);
+    return static_cast<int>(ExitCodeFor(StatusCode::kUsage));
   }
   const std::string command = argv[i];
   for (const auto& c : kCommands) {
     if (command != c.name) continue;
-    CommandArgs a{command, {argv.begin() + static_cast<long>(i) + 1, argv.end()}, &out, &err};
+    // The one environment of the process: every command gets it from here.
+    const Env env = Env::Default();
+    CommandArgs a{command, {argv.begin() + static_cast<long>(i) + 1, argv.end()}, &out, &err, &env};
     // Global options are appended after the command's own, except for the
     // subcommand groups whose first argument must stay the subcommand.
     a.args.insert(a.args.end(), globals.begin(), globals.end());
@@ -114,7 +116,7 @@ int RunCommandLine(const std::vector<std::string>& argv, std::ostream& out, std:
     return ExitStatusOf(s);
   }
   err << "retention: unknown command '" << command << "' (try 'retention --help')\n";
-  return static_cast<int>(ExitCode::kUsage);
+  return static_cast<int>(ExitCodeFor(StatusCode::kUsage));
 }
 
 }  // namespace retention

@@ -184,7 +184,7 @@ Status RunPurgeCommand(const CommandArgs& a) {
 
   // From here on every outcome, refusals included, is written to the
   // metrics file when one is asked for: a scraper must see a failing run.
-  const Timestamp started = SystemNow();
+  const Timestamp started = a.env->Now();
   const auto started_steady = std::chrono::steady_clock::now();
   std::optional<std::filesystem::path> metrics_path;
   if (v.count("metrics-file")) metrics_path = v["metrics-file"].as<std::string>();
@@ -207,12 +207,13 @@ Status RunPurgeCommand(const CommandArgs& a) {
   if (!metrics_path && config.metrics_file) metrics_path = *config.metrics_file;
 
   PurgeOptions options;
-  options.now = SystemNow();
+  options.env = *a.env;
+  options.now = a.env->Now();
   auto zone = TimeZone::Load(config.time_zone);
   if (!zone.ok()) return finish(nullptr, zone.status());
   if (v.count("as-of")) {
     auto t = ParseMomentArgument("--as-of", v["as-of"].as<std::string>(), *zone,
-                                 TimeZone::Pick::kEarlier /* deletes less */, *a.err);
+                                 TimeZone::Pick::kEarlier /* deletes less */, options.now, *a.err);
     if (!t.ok()) return finish(nullptr, t.status());
     options.as_of = *t;
   }

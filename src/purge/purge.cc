@@ -21,7 +21,6 @@
 #include "purge/saved_plan.h"
 #include "state/hold_barrier.h"
 #include "state/run_lock.h"
-#include "state/sqlite_state_db.h"
 #include "stores/store_set.h"
 #include "util/fault_point.h"
 #include "util/identity.h"
@@ -46,12 +45,12 @@ constexpr int kBusyAttempts = 5;
 class PurgeRun {
  public:
   PurgeRun(const Config& config, const RuleSet& rules, const PurgeOptions& options)
-      : config_(config), rules_(rules), options_(options), stores_(config, /*read_only=*/false) {}
+      : config_(config), rules_(rules), options_(options), stores_(config, /*read_only=*/false, options.env.file_system) {}
 
   Result<PurgeReport> Run();
 
  private:
-  Timestamp Now() const { return options_.clock ? options_.clock() : SystemNow(); }
+  Timestamp Now() const { return options_.env.Now(); }
   bool OutOfTime() const;
   Status RefreshHolds();
   // Ok while the run lock file and the state database are still the files
@@ -121,8 +120,7 @@ LedgerEntry PurgeRun::BatchEntry(LedgerKind kind, const TargetDecision& d, const
 
 Status PurgeRun::DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, TargetOutcome* outcome) {
   FaultPoint("before_batch");
-  const std::string state_path = config_.state;
-  auto barrier = HoldBarrier::Shared(HoldBarrier::PathFor(state_path));
+  auto barrier = options_.env.ShareHoldBarrier(config_);
   if (!barrier.ok()) return barrier.status();
   RETENTION_RETURN_IF_ERROR(CheckStillInPlace());
   RETENTION_RETURN_IF_ERROR(RefreshHolds());
@@ -265,7 +263,7 @@ Status PurgeRun::PrunePurgeLog(TargetDecision& d, SavedPlanReader* saved, Target
   }
   o.lock_holds = [this]() -> Result<HoldBarrier::Guard> {
     FaultPoint("before_batch");
-    auto barrier = HoldBarrier::Shared(HoldBarrier::PathFor(config_.state));
+    auto barrier = options_.env.ShareHoldBarrier(config_);
     if (!barrier.ok()) return barrier.status();
     RETENTION_RETURN_IF_ERROR(CheckStillInPlace());
     RETENTION_RETURN_IF_ERROR(RefreshHolds());
@@ -302,13 +300,13 @@ Result<PurgeReport> PurgeRun::Run() {
   for (const TargetDecision& d : *decisions) targets.emplace_back(d.category, d.target);
   RETENTION_RETURN_IF_ERROR(RequireTargetsPass(config_, targets, stores_));
 
-  auto lock = RunLock::TryAcquire(RunLock::PathFor(config_.state));
+  auto lock = options_.env.LockRun(config_);
   if (!lock.ok()) return lock.status();
   lock_.emplace(std::move(*lock));
 
   // Never created here: a missing or empty state database held the legal
   // holds (state init creates it).
-  auto state = OpenSqliteStateDb(config_.state, /*read_only=*/false);
+  auto state = options_.env.OpenState(config_, StateOpenMode::kWrite);
   if (!state.ok()) return state.status();
   state_ = std::move(*state);
   RETENTION_RETURN_IF_ERROR(state_->ClaimForRun());
@@ -420,6 +418,8 @@ Result<PurgeReport> PurgeRun::Run() {
 }  // namespace
 
 Result<PurgeReport> RunPurge(const Config& config, const RuleSet& rules, const PurgeOptions& options) {
+  if (!options.env.clock || !options.env.state_opener || !options.env.file_system)
+    return Status::Internal("purge: PurgeOptions::env is not set (pass the command's Env)");
   PurgeRun run(config, rules, options);
   return run.Run();
 }

@@ -113,12 +113,6 @@ Status LockWithin(int fd, int op, Clock::time_point deadline, const fs::path& pa
 
 }  // namespace
 
-fs::path HoldBarrier::PathFor(const fs::path& state_path) {
-  fs::path p = ResolvedStatePath(state_path);
-  p += ".holds-lock";
-  return p;
-}
-
 Result<HoldBarrier::Guard> HoldBarrier::Shared(const fs::path& lock_path,
                                                std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;

@@ -26,12 +26,6 @@ std::string PidIn(int fd) {
 
 }  // namespace
 
-std::filesystem::path RunLock::PathFor(const std::filesystem::path& state_path) {
-  std::filesystem::path p = ResolvedStatePath(state_path);
-  p += ".lock";
-  return p;
-}
-
 Result<RunLock> RunLock::TryAcquire(const std::filesystem::path& lock_path) {
   const std::string file = "'" + lock_path.string() + "'";
   for (int attempt = 0;; ++attempt) {

@@ -1,7 +1,8 @@
 // One run at a time per state database (SPEC 6.5).
 //
 // An exclusive flock() on a lock file beside the state database (state path
-// + ".lock"). The kernel releases it when the holder's descriptor closes,
+// + ".lock", derived in state/state_open.h: LockPathsFor). The kernel
+// releases it when the holder's descriptor closes,
 // including when the process is killed, so a crashed run never leaves a
 // stale lock. The holder writes its pid into the file for the message a
 // second run prints. The file itself is never removed: removing a lock file
@@ -21,9 +22,6 @@ namespace retention {
 
 class RunLock {
  public:
-  // The lock file for a state database: "<state path>.lock".
-  static std::filesystem::path PathFor(const std::filesystem::path& state_path);
-
   // Takes the lock without waiting. Held elsewhere: Busy "another run
   // holds the lock on FILE (pid N)". The descriptor is O_CLOEXEC: a child
   // program started by the run does not inherit the lock.

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "calendar/cutoff.h"
+#include "state/state_open.h"
 #include "state/state_test_support.h"
 #include "holds/hold_set.h"
 #include "ledger/anchor.h"
@@ -166,7 +167,7 @@ TEST_CASE("pruning the purge log removes exactly the oracle's prefix and never a
       PurgeLogPruneOptions o;
       o.run_id = round + 1;
       o.batch_size = batch_size;
-      o.lock_holds = [&]() { return HoldBarrier::Shared(HoldBarrier::PathFor(path)); };
+      o.lock_holds = [&]() { return HoldBarrier::Shared(LockPathsFor(path).hold_barrier); };
       // Sometimes a stop (max runtime, SIGTERM) after a few batches.
       int64_t batches_left = pick(0, 2) == 0 ? pick(0, 3) : INT64_MAX;
       o.out_of_time = [&] { return batches_left-- <= 0; };

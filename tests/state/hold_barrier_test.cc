@@ -1,3 +1,4 @@
+#include "state/state_open.h"
 #include "state/hold_barrier.h"
 
 #include <poll.h>
@@ -26,7 +27,7 @@ bool PipeHasData(int fd) {
 
 TEST_CASE("HoldBarrier: shared guards coexist, exclusive excludes", "[state]") {
   TempDir dir;
-  const auto path = HoldBarrier::PathFor(dir / "state.db");
+  const auto path = LockPathsFor(dir / "state.db").hold_barrier;
   CHECK(path == dir / "state.db.holds-lock");
   {
     auto s1 = HoldBarrier::Shared(path, 0ms);
@@ -62,11 +63,11 @@ TEST_CASE("HoldBarrier and RunLock: a symlink to the state database leads to the
   TempDir dir;
   { std::ofstream(dir / "state.db") << "x"; }
   std::filesystem::create_symlink("state.db", dir / "link.db");
-  CHECK(HoldBarrier::PathFor(dir / "link.db") == HoldBarrier::PathFor(dir / "state.db"));
-  CHECK(RunLock::PathFor(dir / "link.db") == RunLock::PathFor(dir / "state.db"));
-  auto batch = HoldBarrier::Shared(HoldBarrier::PathFor(dir / "state.db"), 0ms);
+  CHECK(LockPathsFor(dir / "link.db").hold_barrier == LockPathsFor(dir / "state.db").hold_barrier);
+  CHECK(LockPathsFor(dir / "link.db").run_lock == LockPathsFor(dir / "state.db").run_lock);
+  auto batch = HoldBarrier::Shared(LockPathsFor(dir / "state.db").hold_barrier, 0ms);
   REQUIRE(batch.ok());
-  auto hold = HoldBarrier::Exclusive(HoldBarrier::PathFor(dir / "link.db"), 0ms);
+  auto hold = HoldBarrier::Exclusive(LockPathsFor(dir / "link.db").hold_barrier, 0ms);
   CHECK(hold.status().code() == StatusCode::kBusy);
 }
 
@@ -74,7 +75,7 @@ TEST_CASE("HoldBarrier and RunLock: a symlink to the state database leads to the
 // waits for it, and while it waits no new batch can start.
 TEST_CASE("HoldBarrier: exclusive waits for shared, and blocks new shared", "[state]") {
   TempDir dir;
-  const auto path = HoldBarrier::PathFor(dir / "state.db");
+  const auto path = LockPathsFor(dir / "state.db").hold_barrier;
   int to_parent[2], to_child[2];
   REQUIRE(::pipe(to_parent) == 0);
   REQUIRE(::pipe(to_child) == 0);

@@ -1,3 +1,4 @@
+#include "state/state_open.h"
 #include "state/run_lock.h"
 
 #include <signal.h>
@@ -15,7 +16,7 @@ using testing::TempDir;
 using testing::WaitChild;
 
 TEST_CASE("RunLock path is beside the state database", "[state]") {
-  CHECK(RunLock::PathFor("/var/lib/retention/state.db") == "/var/lib/retention/state.db.lock");
+  CHECK(LockPathsFor("/var/lib/retention/state.db").run_lock == "/var/lib/retention/state.db.lock");
 }
 
 TEST_CASE("RunLock: one holder at a time, released on destruction", "[state]") {
