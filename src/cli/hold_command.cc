@@ -13,7 +13,6 @@
 #include "holds/hold_set.h"
 #include "plan/decision.h"
 #include "state/hold_barrier.h"
-#include "state/run_lock.h"
 #include "stores/files_glob.h"
 #include "stores/files_walk.h"
 #include "stores/store_set.h"
