@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "cli/exit_codes.h"
 #include "fuzz_util.h"
 
 using namespace retention;
@@ -81,6 +82,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::ostringstream out, err;
   a.out = &out;
   a.err = &err;
+  static const Env env = Env::Default();
+  a.env = &env;
   const Status s = RunHoldCommand(a);
   if (s.ok()) {
     if (out.str().find("Nothing was placed") == std::string::npos)
@@ -88,7 +91,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   if (s.code() != StatusCode::kUsage && s.code() != StatusCode::kInvalid)
-    fuzz::Violated("hold spec refused with exit " + std::to_string(static_cast<int>(s.code())) +
+    fuzz::Violated("hold spec refused with exit " + std::to_string(ExitStatusOf(s)) +
                    " (expected 64 or 65): " + s.message());
   return 0;
 }

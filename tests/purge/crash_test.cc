@@ -8,8 +8,8 @@
 
 #include "e2e/e2e_util.h"
 #include "purge/purge_fixture.h"
-#include "state/state_open.h"
 #include "state/run_lock.h"
+#include "state/state_open.h"
 
 namespace retention {
 namespace {

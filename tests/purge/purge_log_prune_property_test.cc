@@ -10,13 +10,13 @@
 #include <set>
 
 #include "calendar/cutoff.h"
-#include "state/state_open.h"
 #include "state/state_test_support.h"
 #include "holds/hold_set.h"
 #include "ledger/anchor.h"
 #include "ledger/ledger.h"
 #include "purge/purge_log_prune.h"
 #include "state/sqlite_state_db.h"
+#include "state/state_open.h"
 #include "state/test_util.h"
 
 namespace retention {

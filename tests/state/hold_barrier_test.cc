@@ -1,4 +1,3 @@
-#include "state/state_open.h"
 #include "state/hold_barrier.h"
 
 #include <poll.h>
@@ -10,6 +9,7 @@
 #include <fstream>
 
 #include "state/run_lock.h"
+#include "state/state_open.h"
 #include "state/test_util.h"
 
 namespace retention {

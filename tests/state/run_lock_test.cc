@@ -1,4 +1,3 @@
-#include "state/state_open.h"
 #include "state/run_lock.h"
 
 #include <signal.h>
@@ -6,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "state/state_open.h"
 #include "state/test_util.h"
 
 namespace retention {

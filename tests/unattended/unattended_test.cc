@@ -6,8 +6,8 @@
 
 #include <thread>
 
-#include "state/state_open.h"
 #include "state/run_lock.h"
+#include "state/state_open.h"
 #include "unattended/unattended_util.h"
 #include "util/logging.h"
 #include "util/metrics.h"
