@@ -3,7 +3,10 @@
 // through the Env's file system, leaves an exact ledger (the independent
 // checker, tests/support/ledger_checker.h) and ends with the outcome the
 // error calls for: EPERM on unlink keeps that file as undeletable and the
-// run goes on; an unknown state (EIO, ENOSPC on unlink) stops the run.
+// run goes on; an unknown state (EIO, ENOSPC on unlink) stops the run. Each
+// kind of call is failed at its first, middle and last call of a clean run,
+// with mount ids read from statx and through each fallback (so that every
+// call files_mount.cc can make is made).
 #include <catch2/catch.hpp>
 
 #include <sys/time.h>
@@ -170,8 +173,18 @@ Outcome PurgeThrough(const std::shared_ptr<FaultFileSystem>& fs) {
 
 TEST_CASE("every call the files store makes, failed with EIO, ENOSPC or EPERM, leaves an exact ledger",
           "[fault][files][purge]") {
+  // Mount ids from statx, or (as on kernels before 5.8) from the
+  // fallbacks: name_to_handle_at, or /proc/self/fdinfo without handles.
+  const int mount_ids = GENERATE(0, 1, 2);
+  INFO((mount_ids == 0 ? "mount ids from statx" : mount_ids == 1 ? "from handles" : "from fdinfo"));
+  auto make_fs = [&] {
+    auto fs = std::make_shared<FaultFileSystem>();
+    if (mount_ids > 0) fs->HideStatxMountId();
+    if (mount_ids > 1) fs->WithoutHandles();
+    return fs;
+  };
   // The calls a clean run makes, by kind.
-  auto counting = std::make_shared<FaultFileSystem>();
+  auto counting = make_fs();
   const Outcome clean = PurgeThrough(counting);
   REQUIRE(clean.started);
   REQUIRE(clean.status.ok());
@@ -180,20 +193,21 @@ TEST_CASE("every call the files store makes, failed with EIO, ENOSPC or EPERM, l
   for (FsCall kind : {FsCall::kOpen, FsCall::kOpenAt, FsCall::kFstat, FsCall::kFstatAt, FsCall::kStatx,
                       FsCall::kUnlinkAt, FsCall::kFlock, FsCall::kReadDirectory})
     CHECK(counting->calls(kind) > 0);
+  if (mount_ids > 0) CHECK(counting->calls(FsCall::kNameToHandleAt) > 0);
+  if (mount_ids > 1) CHECK(counting->calls(FsCall::kRead) > 0);
 
   int injected_runs = 0;
   for (size_t k = 0; k < testing::kFsCallKinds; ++k) {
     const auto kind = static_cast<FsCall>(k);
     const int total = counting->calls(kind);
-    // Not called: a fallback this kernel does not need (mount ids by handle
-    // or fdinfo), or the inode flags read only after a refused unlink (the
-    // test below).
+    // Not called: a fallback this mode does not need, or the inode flags,
+    // read only after a refused unlink (the test below).
     if (total == 0) continue;
     std::set<int> nths = {1, (total + 1) / 2, total};
     for (int nth : nths) {
       for (int err : {EIO, ENOSPC, EPERM}) {
         DYNAMIC_SECTION(FsCallName(kind) << " #" << nth << " of " << total << ": " << std::strerror(err)) {
-          auto fs = std::make_shared<FaultFileSystem>();
+          auto fs = make_fs();
           fs->FailNth(kind, nth, err);
           const Outcome o = PurgeThrough(fs);
           REQUIRE(fs->injected() == 1);

@@ -66,6 +66,14 @@ class FaultFileSystem final : public files::FileSystem {
     rules_.push_back({kind, 0, name, err});
   }
 
+  // Answers statx without STATX_MNT_ID, as kernels before 5.8 do, so that
+  // the store reads mount ids through its fallbacks (files_mount.h).
+  void HideStatxMountId() { hide_mount_id_ = true; }
+  // And name_to_handle_at unsupported (EOPNOTSUPP), as on file systems
+  // without handles: mount ids come from /proc/self/fdinfo. Not counted as
+  // an injected fault.
+  void WithoutHandles() { no_handles_ = true; }
+
   int calls(FsCall kind) const { return counts_[static_cast<size_t>(kind)]; }
   int injected() const { return injected_; }
 
@@ -91,11 +99,17 @@ class FaultFileSystem final : public files::FileSystem {
   }
   int Statx(int dirfd, const char* path, int flags, unsigned mask, struct statx* sx) const override {
     if (Fail(FsCall::kStatx, path, dirfd)) return -1;
-    return base_->Statx(dirfd, path, flags, mask, sx);
+    const int rc = base_->Statx(dirfd, path, flags, mask, sx);
+    if (rc == 0 && hide_mount_id_) sx->stx_mask &= ~static_cast<unsigned>(STATX_MNT_ID);
+    return rc;
   }
   int NameToHandleAt(int dirfd, const char* name, struct file_handle* handle, int* mount_id,
                      int flags) const override {
     if (Fail(FsCall::kNameToHandleAt, name, dirfd)) return -1;
+    if (no_handles_) {
+      errno = EOPNOTSUPP;
+      return -1;
+    }
     return base_->NameToHandleAt(dirfd, name, handle, mount_id, flags);
   }
   ssize_t Read(int fd, void* buf, size_t count) const override {
@@ -166,6 +180,8 @@ class FaultFileSystem final : public files::FileSystem {
 
   std::shared_ptr<const files::FileSystem> base_;
   std::vector<Rule> rules_;
+  bool hide_mount_id_ = false;
+  bool no_handles_ = false;
   mutable std::array<int, kFsCallKinds> counts_{};
   mutable int injected_ = 0;
 };
