@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "cli/exit_codes.h"
 #include "fuzz_util.h"
 
 using namespace retention;
@@ -81,14 +82,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::ostringstream out, err;
   a.out = &out;
   a.err = &err;
+  static const Env env = Env::Default();
+  a.env = &env;
   const Status s = RunHoldCommand(a);
   if (s.ok()) {
     if (out.str().find("Nothing was placed") == std::string::npos)
       fuzz::Violated("a dry run that does not say nothing was placed:\n" + out.str());
     return 0;
   }
-  if (s.code() != ExitCode::kUsage && s.code() != ExitCode::kInvalid)
-    fuzz::Violated("hold spec refused with exit " + std::to_string(static_cast<int>(s.code())) +
+  if (s.code() != StatusCode::kUsage && s.code() != StatusCode::kInvalid)
+    fuzz::Violated("hold spec refused with exit " + std::to_string(ExitStatusOf(s)) +
                    " (expected 64 or 65): " + s.message());
   return 0;
 }

@@ -57,8 +57,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Both readings of a skipped or repeated local time: the earlier never
     // comes after the later.
     std::ostringstream notices;
-    auto earlier = ParseMomentArgument("--as-of", fields[i], zone, TimeZone::Pick::kEarlier, notices);
-    auto later = ParseMomentArgument("--until", fields[i], zone, TimeZone::Pick::kLater, notices);
+    const Timestamp now = SystemNow();  // what "now" reads as
+    auto earlier = ParseMomentArgument("--as-of", fields[i], zone, TimeZone::Pick::kEarlier, now, notices);
+    auto later = ParseMomentArgument("--until", fields[i], zone, TimeZone::Pick::kLater, now, notices);
     if (earlier.ok() != later.ok() || (earlier.ok() && *earlier > *later))
       fuzz::Violated("moment '" + fields[i] + "': its earlier reading is not before its later one");
     if (earlier.ok()) moments.push_back(*earlier);

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "cli/exit_codes.h"
 #include "config/config.h"
 #include "fuzz_util.h"
 #include "rules/rule_loader.h"
@@ -41,8 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::WriteFile(file, std::string_view(reinterpret_cast<const char*>(data), size));
   Result<RuleSet> rules = LoadRules(config);
   if (rules.ok()) return 0;
-  if (rules.status().code() != ExitCode::kInvalid)
-    fuzz::Violated("rules refused with exit " + std::to_string(static_cast<int>(rules.status().code())) +
+  if (rules.status().code() != StatusCode::kInvalid)
+    fuzz::Violated("rules refused with exit " + std::to_string(ExitStatusOf(rules.status())) +
                    " instead of 65: " + rules.status().message());
   if (rules.status().message().find(file.string()) == std::string::npos)
     fuzz::Violated("rules refused without naming the file: " + rules.status().message());

@@ -57,7 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::WriteFile(file, bytes);
   auto reader = SavedPlanReader::Open(file, kRulesHash);
   if (!reader.ok()) {
-    if (reader.status().code() != ExitCode::kInvalid || reader.status().message().rfind(file.string(), 0) != 0)
+    if (reader.status().code() != StatusCode::kInvalid || reader.status().message().rfind(file.string(), 0) != 0)
       fuzz::Violated("saved plan refused without exit 65 and the file's name: " + reader.status().message());
     return 0;
   }
@@ -70,7 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (;;) {
       auto batch = (*reader)->Next(d.category->name, d.target->name, limit);
       if (!batch.ok()) {
-        if (batch.status().code() != ExitCode::kInvalid || batch.status().message().rfind(file.string(), 0) != 0)
+        if (batch.status().code() != StatusCode::kInvalid || batch.status().message().rfind(file.string(), 0) != 0)
           fuzz::Violated("saved plan line refused without exit 65 and the file's name: " + batch.status().message());
         return 0;
       }

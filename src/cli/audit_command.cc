@@ -30,8 +30,8 @@ namespace {
 using Json = nlohmann::json;
 
 // The state database for reading, or Unavailable when there is none.
-Result<std::unique_ptr<StateDb>> OpenLedger(const Config& config) {
-  auto state = OpenStateForReading(config, /*warn_if_missing=*/false);
+Result<std::unique_ptr<StateDb>> OpenLedger(const Env& env, const Config& config) {
+  auto state = OpenStateForReading(env, config, /*warn_if_missing=*/false);
   if (!state.ok()) return state.status();
   if (!*state)
     return Status::Unavailable("state database " + config.state + " does not exist: there is no ledger yet");
@@ -119,7 +119,7 @@ Status AuditVerify(const CommandArgs& a) {
   }
   auto config = LoadConfigOnly(**vm);
   if (!config.ok()) return config.status();
-  auto state = OpenLedger(*config);
+  auto state = OpenLedger(*a.env, *config);
   if (!state.ok()) return state.status();
   auto verified = VerifyFully(*config, **state, checkpoint ? &*checkpoint : nullptr,
                               (*vm)->count("accept-anchor-schedules") > 0);
@@ -182,7 +182,7 @@ Status AuditCheckpoint(const CommandArgs& a) {
   if (!*vm) return Status::Ok();
   auto config = LoadConfigOnly(**vm);
   if (!config.ok()) return config.status();
-  auto state = OpenLedger(*config);
+  auto state = OpenLedger(*a.env, *config);
   if (!state.ok()) return state.status();
   // A checkpoint pins the purge log's schedule in the rules: they must load.
   auto rules = LoadRules(*config);
@@ -204,7 +204,7 @@ Status AuditCheckpoint(const CommandArgs& a) {
   cp.seq = report->head_seq;
   cp.hash = report->head_hash;
   if (report->head_at) cp.head_at = FormatTimestamp(*report->head_at);
-  cp.time = FormatTimestamp(std::chrono::floor<std::chrono::seconds>(SystemNow()));
+  cp.time = FormatTimestamp(std::chrono::floor<std::chrono::seconds>(a.env->Now()));
   if ((*vm)->count("sign-key"))
     RETENTION_RETURN_IF_ERROR(audit::SignCheckpoint((**vm)["sign-key"].as<std::string>(), &cp));
   const std::string text = cp.ToJson();
@@ -232,7 +232,7 @@ void AddFilterOptions(po::options_description* desc) {
       "comma-separated: run_start, run_end, delete, hold_placed, hold_released, reconciled, kept");
 }
 
-Result<audit::LedgerFilter> FilterFromOptions(const po::variables_map& vm, const Config& config,
+Result<audit::LedgerFilter> FilterFromOptions(const po::variables_map& vm, const Config& config, Timestamp now,
                                               std::ostream& notices) {
   audit::LedgerFilter f;
   auto zone = TimeZone::Load(config.time_zone);
@@ -241,7 +241,7 @@ Result<audit::LedgerFilter> FilterFromOptions(const po::variables_map& vm, const
     if (!vm.count(name)) continue;
     // Around a DST change the window widens: --since earlier, --until later.
     const auto pick = std::string(name) == "since" ? TimeZone::Pick::kEarlier : TimeZone::Pick::kLater;
-    auto t = ParseMomentArgument(std::string("--") + name, vm[name].as<std::string>(), *zone, pick, notices);
+    auto t = ParseMomentArgument(std::string("--") + name, vm[name].as<std::string>(), *zone, pick, now, notices);
     if (!t.ok()) return t.status();
     (std::string(name) == "since" ? f.since : f.until) = *t;
   }
@@ -283,9 +283,9 @@ Status AuditLog(const CommandArgs& a, bool export_mode) {
   }
   auto config = LoadConfigOnly(**vm);
   if (!config.ok()) return config.status();
-  auto filter = FilterFromOptions(**vm, *config, *a.err);
+  auto filter = FilterFromOptions(**vm, *config, a.env->Now(), *a.err);
   if (!filter.ok()) return filter.status();
-  auto state = OpenLedger(*config);
+  auto state = OpenLedger(*a.env, *config);
   if (!state.ok()) return state.status();
 
   std::unique_ptr<AtomicFile> file;
@@ -338,7 +338,7 @@ Status AuditRuns(const CommandArgs& a) {
   if (!format.ok()) return format.status();
   auto config = LoadConfigOnly(**vm);
   if (!config.ok()) return config.status();
-  auto state = OpenLedger(*config);
+  auto state = OpenLedger(*a.env, *config);
   if (!state.ok()) return state.status();
   auto runs = audit::SummarizeRuns(**state);
   if (!runs.ok()) return runs.status();
@@ -412,7 +412,7 @@ Status AuditShow(const CommandArgs& a) {
   if (!format.ok()) return format.status();
   auto config = LoadConfigOnly(**vm);
   if (!config.ok()) return config.status();
-  auto state = OpenLedger(*config);
+  auto state = OpenLedger(*a.env, *config);
   if (!state.ok()) return state.status();
 
   std::optional<LedgerEntry> start, end;

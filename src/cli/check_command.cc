@@ -42,9 +42,9 @@ Status RunCheckCommand(const CommandArgs& a) {
   if (!loaded.ok()) return loaded.status();
   const Config& config = loaded->config;
   const RuleSet& rules = loaded->rules;
-  if (!StateDbExists(config.state)) WarnNoStateDatabase(config);
+  if (!StateExistsAt(config.state)) WarnNoStateDatabase(config);
 
-  StoreSet stores(config, /*read_only=*/true);
+  StoreSet stores(config, /*read_only=*/true, a.env->file_system);
   TargetChecks checks;
   RETENTION_RETURN_IF_ERROR(CheckTargets(config, AllTargets(rules), stores, CheckDepth::kFull, &checks));
   std::vector<std::string>& errors = checks.errors;

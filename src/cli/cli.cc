@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
+#include "cli/exit_codes.h"
 #include "util/logging.h"
 
 namespace retention {
@@ -76,7 +77,7 @@ int RunCommandLine(const std::vector<std::string>& argv, std::ostream& out, std:
     if (arg == "--config" || arg == "-c" || arg == "--log-level") {
       if (i + 1 >= argv.size()) {
         err << "retention: " << arg << " needs a value (try 'retention --help')\n";
-        return static_cast<int>(ExitCode::kUsage);
+        return static_cast<int>(ExitCodeFor(StatusCode::kUsage));
       }
       globals.push_back(arg);
       globals.push_back(argv[++i]);
@@ -88,18 +89,20 @@ int RunCommandLine(const std::vector<std::string>& argv, std::ostream& out, std:
     }
     if (!arg.empty() && arg[0] == '-') {
       err << "retention: unknown option '" << arg << "' (try 'retention --help')\n";
-      return static_cast<int>(ExitCode::kUsage);
+      return static_cast<int>(ExitCodeFor(StatusCode::kUsage));
     }
     break;
   }
   if (i >= argv.size()) {
     err << "retention: no command given (try 'retention --help')\n";
-    return static_cast<int>(ExitCode::kUsage);
+    return static_cast<int>(ExitCodeFor(StatusCode::kUsage));
   }
   const std::string command = argv[i];
   for (const auto& c : kCommands) {
     if (command != c.name) continue;
-    CommandArgs a{command, {argv.begin() + static_cast<long>(i) + 1, argv.end()}, &out, &err};
+    // The one environment of the process: every command gets it from here.
+    const Env env = Env::Default();
+    CommandArgs a{command, {argv.begin() + static_cast<long>(i) + 1, argv.end()}, &out, &err, &env};
     // Global options are appended after the command's own, except for the
     // subcommand groups whose first argument must stay the subcommand.
     a.args.insert(a.args.end(), globals.begin(), globals.end());
@@ -108,12 +111,12 @@ int RunCommandLine(const std::vector<std::string>& argv, std::ostream& out, std:
     // Under systemd the final error carries its priority too: a run that
     // stopped early with work left (75) is a warning, the rest errors.
     if (!s.ok())
-      err << JournalPrefix(s.code() == ExitCode::kTempFail ? spdlog::level::warn : spdlog::level::err)
+      err << JournalPrefix(IsRetryLater(s.code()) ? spdlog::level::warn : spdlog::level::err)
           << "retention: " << RedactSecrets(s.message()) << "\n";
-    return s.exit_code();
+    return ExitStatusOf(s);
   }
   err << "retention: unknown command '" << command << "' (try 'retention --help')\n";
-  return static_cast<int>(ExitCode::kUsage);
+  return static_cast<int>(ExitCodeFor(StatusCode::kUsage));
 }
 
 }  // namespace retention

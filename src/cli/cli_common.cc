@@ -66,8 +66,8 @@ Result<Loaded> LoadConfigAndRules(const po::variables_map& vm) {
 }
 
 Result<Timestamp> ParseMomentArgument(const std::string& option, const std::string& text, const TimeZone& zone,
-                                      TimeZone::Pick pick, std::ostream& notices) {
-  if (text == "now") return SystemNow();
+                                      TimeZone::Pick pick, Timestamp now, std::ostream& notices) {
+  if (text == "now") return now;
   if (auto m = ParseMoment(text, zone, pick)) {
     if (!m->notice.empty()) notices << "notice: " << option << ": " << m->notice << "\n";
     return m->instant;

@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "rules/rule.h"
+#include "util/env.h"
 #include "util/status.h"
 
 namespace retention {
@@ -17,13 +18,16 @@ namespace retention {
 namespace po = boost::program_options;
 
 // What a command gets: its own arguments (after the command word) and the
-// streams to write to. It returns the Status whose exit code ends the run;
-// main prints the message of a failed one.
+// streams to write to, and the environment main built (the clock, the
+// state, the locks, the file system: util/env.h). It returns the Status
+// whose exit code (cli/exit_codes.h) ends the run; main prints the message
+// of a failed one.
 struct CommandArgs {
   std::string name;                // "plan", "hold add", ...
   std::vector<std::string> args;
   std::ostream* out;
   std::ostream* err;
+  const Env* env;
 };
 
 Status RunCheckCommand(const CommandArgs& a);
@@ -60,11 +64,11 @@ Result<Loaded> LoadConfigAndRules(const po::variables_map& vm);
 Result<Config> LoadConfigOnly(const po::variables_map& vm);
 
 // Parses a moment given on the command line: ISO-8601 / SQL text or a date
-// (local midnight in `zone`), or "now". A local time that the zone skips or
+// (local midnight in `zone`), or "now" (`now`). A local time that the zone skips or
 // repeats (DST) resolves to the instant `pick` names, chosen per option to
 // keep more; a notice on `notices` says which instant was used.
 Result<Timestamp> ParseMomentArgument(const std::string& option, const std::string& text, const TimeZone& zone,
-                                      TimeZone::Pick pick, std::ostream& notices);
+                                      TimeZone::Pick pick, Timestamp now, std::ostream& notices);
 
 // "table" or "json" (or the extra formats allowed).
 Result<std::string> FormatOption(const po::variables_map& vm, std::initializer_list<const char*> allowed);

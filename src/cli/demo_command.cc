@@ -48,7 +48,7 @@ Status RunDemoCommand(const CommandArgs& a) {
   if (!v.count("dir")) return Status::Usage("demo needs a directory: retention demo DIR");
   DemoOptions options;
   options.dir = fs::absolute(v["dir"].as<std::string>());
-  options.now = SystemNow();
+  options.now = a.env->Now();
   if (v.count("rows")) {
     options.rows = v["rows"].as<int64_t>();
     if (options.rows < 1000 || options.rows > 100000000)

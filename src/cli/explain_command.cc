@@ -117,8 +117,8 @@ Status RunExplainCommand(const CommandArgs& a) {
   if (!loaded.ok()) return loaded.status();
   const Config& config = loaded->config;
   if (!config.stores.count(store_name)) return Status::Usage("explain: no store named '" + store_name + "' in the config");
-  const Timestamp now = SystemNow();
-  auto state = OpenStateForReading(config);
+  const Timestamp now = a.env->Now();
+  auto state = OpenStateForReading(*a.env, config);
   if (!state.ok()) return state.status();
   auto holds = LoadHoldSet(state->get(), now);
   if (!holds.ok()) return holds.status();
@@ -136,7 +136,7 @@ Status RunExplainCommand(const CommandArgs& a) {
     return Status::Usage("explain: no target named '" + target_name + "' on store '" + store_name + "'" +
                          (names.empty() ? std::string() : " (targets there: " + names + ")"));
 
-  StoreSet stores(config, /*read_only=*/true);
+  StoreSet stores(config, /*read_only=*/true, a.env->file_system);
   auto store = stores.Get(store_name);
   if (!store.ok()) return store.status();
 

@@ -13,7 +13,6 @@
 #include "holds/hold_set.h"
 #include "plan/decision.h"
 #include "state/hold_barrier.h"
-#include "state/run_lock.h"
 #include "state/state_ops.h"
 #include "stores/files_glob.h"
 #include "stores/files_walk.h"
@@ -250,7 +249,7 @@ Status HoldAdd(const CommandArgs& a) {
     const char* opt = o.name;
     auto* field = o.field;
     if (!v.count(opt)) continue;
-    auto t = ParseMomentArgument(std::string("--") + opt, v[opt].as<std::string>(), *zone, o.pick, *a.err);
+    auto t = ParseMomentArgument(std::string("--") + opt, v[opt].as<std::string>(), *zone, o.pick, a.env->Now(), *a.err);
     if (!t.ok()) return Status::Invalid("hold spec: " + t.status().message());
     *field = *t;
   }
@@ -259,13 +258,13 @@ Status HoldAdd(const CommandArgs& a) {
                            "(--subject, --category, --target, --key, --from/--until) or --freeze-all");
   RETENTION_RETURN_IF_ERROR(ValidateScope(s, loaded->rules));
   RETENTION_RETURN_IF_ERROR(ValidateFilesKey(s, loaded->rules, config));
-  const Timestamp now = SystemNow();
+  const Timestamp now = a.env->Now();
   if (hold.expires_at && *hold.expires_at <= now) return Status::Invalid("hold spec: --expires is in the past");
   hold.placed_at = now;
 
   if (v["dry-run"].as<bool>()) {
     HoldSet only({hold}, now);
-    StoreSet stores(config, /*read_only=*/true);
+    StoreSet stores(config, /*read_only=*/true, a.env->file_system);
     nlohmann::json per_target = nlohmann::json::array();
     int64_t total = 0;
     for (const Category& c : loaded->rules.categories) {
@@ -296,12 +295,11 @@ Status HoldAdd(const CommandArgs& a) {
     return Status::Ok();
   }
 
-  auto state = OpenStateForWriting(config);
+  auto state = OpenStateForWriting(*a.env, config);
   if (!state.ok()) return state.status();
   // Exclusive barrier: batches in flight commit first, none starts until
   // the hold is committed. From our return on, every batch sees it.
-  auto barrier = HoldBarrier::Exclusive(HoldBarrier::PathFor(config.state), HoldBarrier::kDefaultTimeout,
-                                       RunLock::PathFor(config.state));
+  auto barrier = a.env->ExcludeHoldBarrier(config);
   if (!barrier.ok()) return barrier.status();
   auto id = AddHold(**state, hold);
   if (!id.ok()) return id.status();
@@ -337,7 +335,7 @@ Status HoldList(const CommandArgs& a) {
   if (!format.ok()) return format.status();
   auto config = LoadConfigOnly(**vm);
   if (!config.ok()) return config.status();
-  auto state = OpenStateForReading(*config);
+  auto state = OpenStateForReading(*a.env, *config);
   if (!state.ok()) return state.status();
   std::vector<Hold> holds;
   if (*state) {
@@ -345,7 +343,7 @@ Status HoldList(const CommandArgs& a) {
     if (!list.ok()) return list.status();
     holds = std::move(*list);
   }
-  const Timestamp now = SystemNow();
+  const Timestamp now = a.env->Now();
   if (*format == "json") {
     nlohmann::json out = nlohmann::json::array();
     for (const Hold& h : holds) {
@@ -388,7 +386,7 @@ Status HoldShow(const CommandArgs& a) {
   if (!id.ok()) return id.status();
   auto config = LoadConfigOnly(**vm);
   if (!config.ok()) return config.status();
-  auto state = OpenStateForReading(*config);
+  auto state = OpenStateForReading(*a.env, *config);
   if (!state.ok()) return state.status();
   std::optional<Hold> hold;
   if (*state) {
@@ -412,7 +410,7 @@ Status HoldShow(const CommandArgs& a) {
     *a.out << "  released: " << FormatTimestamp(*h.released_at) << " by " << h.released_by << ": " << h.release_reason
            << "\n";
   else
-    *a.out << "  state:    " << (h.ActiveAt(SystemNow()) ? "active" : "expired") << "\n";
+    *a.out << "  state:    " << (h.ActiveAt(a.env->Now()) ? "active" : "expired") << "\n";
   return Status::Ok();
 }
 
@@ -436,12 +434,11 @@ Status HoldRelease(const CommandArgs& a) {
   RETENTION_RETURN_IF_ERROR(CheckHoldText((*vm)->count("by") ? "--by" : "the invoking user's name (give --by)", by));
   auto config = LoadConfigOnly(**vm);
   if (!config.ok()) return config.status();
-  auto state = OpenStateForWriting(*config);
+  auto state = OpenStateForWriting(*a.env, *config);
   if (!state.ok()) return state.status();
-  auto barrier = HoldBarrier::Exclusive(HoldBarrier::PathFor(config->state), HoldBarrier::kDefaultTimeout,
-                                       RunLock::PathFor(config->state));
+  auto barrier = a.env->ExcludeHoldBarrier(*config);
   if (!barrier.ok()) return barrier.status();
-  RETENTION_RETURN_IF_ERROR(ReleaseHold(**state, *id, by, (**vm)["reason"].as<std::string>(), SystemNow()));
+  RETENTION_RETURN_IF_ERROR(ReleaseHold(**state, *id, by, (**vm)["reason"].as<std::string>(), a.env->Now()));
   *a.out << "Released hold " << *id << ".\n";
   return Status::Ok();
 }

@@ -33,16 +33,16 @@ Status RunPlanCommand(const CommandArgs& a) {
 
   auto zone = TimeZone::Load(config.time_zone);
   if (!zone.ok()) return zone.status();
-  const Timestamp now = SystemNow();
+  const Timestamp now = a.env->Now();
   Timestamp as_of = now;
   if ((*vm)->count("as-of")) {
     auto t = ParseMomentArgument("--as-of", (**vm)["as-of"].as<std::string>(), *zone,
-                                 TimeZone::Pick::kEarlier /* as purge takes it */, *a.err);
+                                 TimeZone::Pick::kEarlier /* as purge takes it */, now, *a.err);
     if (!t.ok()) return t.status();
     as_of = *t;
   }
 
-  auto state = OpenStateForReading(config);
+  auto state = OpenStateForReading(*a.env, config);
   if (!state.ok()) return state.status();
   // Holds in force now: a hold placed today protects records whatever
   // moment the plan previews.
@@ -52,7 +52,7 @@ Status RunPlanCommand(const CommandArgs& a) {
   auto decisions = MakeDecisions(config, loaded->rules, as_of, category, &*holds);
   if (!decisions.ok()) return decisions.status();
 
-  StoreSet stores(config, /*read_only=*/true);
+  StoreSet stores(config, /*read_only=*/true, a.env->file_system);
   auto plan = MakePlan(*decisions, stores, as_of, now, loaded->rules.hash, *holds);
   if (!plan.ok()) return plan.status();
   if (*format == "json") {

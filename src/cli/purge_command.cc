@@ -9,6 +9,7 @@
 
 #include "calendar/cutoff.h"
 #include "cli/command.h"
+#include "cli/exit_codes.h"
 #include "purge/purge.h"
 #include "util/logging.h"
 #include "util/metrics.h"
@@ -101,10 +102,10 @@ void LogCategorySummaries(const PurgeReport& report) {
 // The outcome label of a run that never started (no report).
 std::string RefusalOutcome(const Status& s) {
   switch (s.code()) {
-    case ExitCode::kTempFail: return "locked";
-    case ExitCode::kSafetyValve:
-    case ExitCode::kClockSanity:
-    case ExitCode::kAuditFailed: return "refused";
+    case StatusCode::kBusy: return "locked";
+    case StatusCode::kSafetyValve:
+    case StatusCode::kClockSanity:
+    case StatusCode::kAuditFailed: return "refused";
     default: return "failed";
   }
 }
@@ -127,7 +128,7 @@ MetricsFile PurgeMetrics(const PurgeReport* report, const Status& status, Timest
   m.Gauge("retention_run_outcome", "Outcome of the last purge run (ok, stopped, failed, locked, refused).");
   m.Add("retention_run_outcome", {{"outcome", outcome}}, 1);
   m.Gauge("retention_run_exit_code", "Exit code of the last purge run (see retention(8)).");
-  m.Add("retention_run_exit_code", status.exit_code());
+  m.Add("retention_run_exit_code", ExitStatusOf(status));
   m.Gauge("retention_deleted_records", "Records the last purge run deleted, per category and target.");
   m.Gauge("retention_due_records", "Records past delete_after when the last run started, per category.");
   m.Gauge("retention_held_records", "Due records a legal hold kept when the last run started, per category.");
@@ -184,7 +185,7 @@ Status RunPurgeCommand(const CommandArgs& a) {
 
   // From here on every outcome, refusals included, is written to the
   // metrics file when one is asked for: a scraper must see a failing run.
-  const Timestamp started = SystemNow();
+  const Timestamp started = a.env->Now();
   const auto started_steady = std::chrono::steady_clock::now();
   std::optional<std::filesystem::path> metrics_path;
   if (v.count("metrics-file")) metrics_path = v["metrics-file"].as<std::string>();
@@ -207,12 +208,15 @@ Status RunPurgeCommand(const CommandArgs& a) {
   if (!metrics_path && config.metrics_file) metrics_path = *config.metrics_file;
 
   PurgeOptions options;
-  options.now = SystemNow();
+
+  options.exit_code_of = ExitStatusOf;
+  options.env = *a.env;
+  options.now = a.env->Now();
   auto zone = TimeZone::Load(config.time_zone);
   if (!zone.ok()) return finish(nullptr, zone.status());
   if (v.count("as-of")) {
     auto t = ParseMomentArgument("--as-of", v["as-of"].as<std::string>(), *zone,
-                                 TimeZone::Pick::kEarlier /* deletes less */, *a.err);
+                                 TimeZone::Pick::kEarlier /* deletes less */, options.now, *a.err);
     if (!t.ok()) return finish(nullptr, t.status());
     options.as_of = *t;
   }
@@ -258,7 +262,7 @@ Status RunPurgeCommand(const CommandArgs& a) {
     *a.out << DumpJson(nlohmann::json{{"run", report->run_id},
                              {"as_of", FormatTimestamp(report->as_of)},
                              {"outcome", report->outcome},
-                             {"exit_code", report->status.exit_code()},
+                             {"exit_code", ExitStatusOf(report->status)},
                              {"deleted", report->TotalDeleted()},
                              {"reconciled", report->reconciled},
                              {"ledger_head", report->head_hash},

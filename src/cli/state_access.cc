@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "state/sqlite_state_db.h"
+#include "state/state_open.h"
 
 namespace retention {
 
@@ -25,22 +25,22 @@ void WarnNoStateDatabase(const Config& config) {
                config.state);
 }
 
-Result<std::unique_ptr<StateDb>> OpenStateForReading(const Config& config, bool warn_if_missing) {
-  if (!StateDbExists(config.state)) {
+Result<std::unique_ptr<StateDb>> OpenStateForReading(const Env& env, const Config& config, bool warn_if_missing) {
+  if (!StateExistsAt(config.state)) {
     if (warn_if_missing) WarnNoStateDatabase(config);
     return std::unique_ptr<StateDb>();
   }
-  return OpenSqliteStateDb(config.state, /*read_only=*/true);
+  return env.OpenState(config, StateOpenMode::kRead);
 }
 
-Result<std::unique_ptr<StateDb>> OpenStateForWriting(const Config& config) {
+Result<std::unique_ptr<StateDb>> OpenStateForWriting(const Env& env, const Config& config) {
   RETENTION_RETURN_IF_ERROR(CheckStateDirectory(config));
-  return OpenSqliteStateDb(config.state, /*read_only=*/false);
+  return env.OpenState(config, StateOpenMode::kWrite);
 }
 
-Result<std::unique_ptr<StateDb>> CreateState(const Config& config) {
+Result<std::unique_ptr<StateDb>> CreateState(const Env& env, const Config& config) {
   RETENTION_RETURN_IF_ERROR(CheckStateDirectory(config));
-  return CreateSqliteStateDb(config.state);
+  return env.OpenState(config, StateOpenMode::kCreate);
 }
 
 Result<HoldSet> LoadHoldSet(StateDb* state, Timestamp now) {

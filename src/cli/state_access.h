@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "holds/hold_set.h"
 #include "state/state_db.h"
+#include "util/env.h"
 
 namespace retention {
 
@@ -14,16 +15,17 @@ namespace retention {
 // database: nullptr then, as if it were empty, after a warning on stderr
 // that no holds could be read (unless `warn_if_missing` is false: the
 // caller refuses itself). An empty or damaged file is an error, not "none".
-Result<std::unique_ptr<StateDb>> OpenStateForReading(const Config& config, bool warn_if_missing = true);
+Result<std::unique_ptr<StateDb>> OpenStateForReading(const Env& env, const Config& config,
+                                                     bool warn_if_missing = true);
 
 // Commands that write (purge, hold add and release): the state database
 // must exist; a missing or empty one is refused (69), never re-created: it
 // held the legal holds. Only `retention state init` creates it.
-Result<std::unique_ptr<StateDb>> OpenStateForWriting(const Config& config);
+Result<std::unique_ptr<StateDb>> OpenStateForWriting(const Env& env, const Config& config);
 
 // Creates the state database for `retention state init` (refused when a
 // file is already there).
-Result<std::unique_ptr<StateDb>> CreateState(const Config& config);
+Result<std::unique_ptr<StateDb>> CreateState(const Env& env, const Config& config);
 
 // The warning printed when a read-only command finds no state database.
 void WarnNoStateDatabase(const Config& config);

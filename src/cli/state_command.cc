@@ -22,7 +22,7 @@ Status StateInit(const CommandArgs& a) {
   if (!*vm) return Status::Ok();
   auto config = LoadConfigOnly(**vm);
   if (!config.ok()) return config.status();
-  auto state = CreateState(*config);
+  auto state = CreateState(*a.env, *config);
   if (!state.ok()) return state.status();
   *a.out << "Created the state database " << config->state << " (schema version " << kStateSchemaVersion
          << ", mode 0640).\n"

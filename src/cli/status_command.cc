@@ -72,9 +72,9 @@ Status RunStatusCommand(const CommandArgs& a) {
   const Config& config = loaded->config;
   auto zone = TimeZone::Load(config.time_zone);
   if (!zone.ok()) return zone.status();
-  const Timestamp now = SystemNow();
+  const Timestamp now = a.env->Now();
 
-  auto state = OpenStateForReading(config);
+  auto state = OpenStateForReading(*a.env, config);
   if (!state.ok()) return state.status();
   std::vector<audit::RunSummary> runs;
   if (*state) {
@@ -98,7 +98,7 @@ Status RunStatusCommand(const CommandArgs& a) {
   if (!holds.ok()) return holds.status();
   auto decisions = MakeDecisions(config, loaded->rules, now, "", &*holds);
   if (!decisions.ok()) return decisions.status();
-  StoreSet stores(config, /*read_only=*/true);
+  StoreSet stores(config, /*read_only=*/true, a.env->file_system);
   auto plan = MakePlan(*decisions, stores, now, now, loaded->rules.hash, *holds);
   if (!plan.ok()) return plan.status();
   std::vector<CategoryStatus> categories;
@@ -194,8 +194,9 @@ Status RunStatusCommand(const CommandArgs& a) {
     if (warnings.empty()) out << "Compliant.\n";
   }
   if ((*vm)->count("check") && (overdue > 0 || stale)) {
-    return Status::TempFail("out of compliance: " + (warnings.empty() ? std::string("see above") : warnings.front()) +
-                            (warnings.size() > 1 ? " (and " + std::to_string(warnings.size() - 1) + " more)" : ""));
+    return Status::OutOfCompliance("out of compliance: " +
+                                   (warnings.empty() ? std::string("see above") : warnings.front()) +
+                                   (warnings.size() > 1 ? " (and " + std::to_string(warnings.size() - 1) + " more)" : ""));
   }
   return Status::Ok();
 }

@@ -7,7 +7,7 @@
 
 #include "demo/app_database.h"
 #include "demo/demo_files.h"
-#include "state/sqlite_state_db.h"
+#include "state/state_open.h"
 
 namespace retention {
 namespace {
@@ -178,7 +178,7 @@ Result<DemoSummary> CreateDemo(const DemoOptions& options) {
   // The demo's own, new state database: nothing but `state init` and the
   // demo ever creates one (a purge refuses to run without it).
   summary.state = dir / kStateName;
-  auto state = CreateSqliteStateDb(summary.state);
+  auto state = OpenStateDbAt(summary.state.string(), StateOpenMode::kCreate);
   if (!state.ok()) return state.status();
   return summary;
 }

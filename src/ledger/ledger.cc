@@ -465,7 +465,7 @@ class Pipeline {
   // `scan` is the reader's status when every entry it delivered was good.
   Result<VerifyReport> Finish(ChainChecker& checker, Status scan) {
     if (!scan.ok()) {
-      if (scan.code() != ExitCode::kAuditFailed) return scan;
+      if (scan.code() != StatusCode::kAuditFailed) return scan;
       checker.Undecodable(scan.message());
     }
     checker.Finish();
@@ -540,7 +540,7 @@ Result<VerifyReport> VerifyLedgerTail(LedgerReader& state, int64_t entries) {
   });
   if (!checker) checker.emplace(first, std::string(kGenesisHash));
   if (!st.ok()) {
-    if (st.code() != ExitCode::kAuditFailed) return st;
+    if (st.code() != StatusCode::kAuditFailed) return st;
     checker->Undecodable(st.message());
   }
   VerifyReport report = checker->report();

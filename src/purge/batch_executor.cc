@@ -132,7 +132,7 @@ Result<BatchExecutor::Locked> BatchExecutor::LockHolds(const TargetDecision& bas
   } else {
     auto holds = state_.ListHolds(/*include_released=*/false);
     if (!holds.ok()) return holds.status();
-    holds_ = HoldSet(*holds, options_.clock ? options_.clock() : SystemNow());
+    holds_ = HoldSet(*holds, options_.clock());
   }
   return Locked{std::move(*barrier), RuleWithHolds(base, holds_)};
 }
@@ -157,10 +157,10 @@ LedgerEntry BatchExecutor::Entry(LedgerKind kind, const TargetDecision& d, const
 Result<BatchResult> BatchExecutor::DeleteWithRetries(const TargetDecision& rule, BatchTarget& target,
                                                      const std::vector<Candidate>& batch) {
   // An application holding the write lock longer than the busy timeout
-  // makes the batch fail with TempFail before anything changed: try again a
+  // makes the batch fail with Busy before anything changed: try again a
   // few times before giving the run up (exit 75, work left).
   auto deleted = target.Delete(rule, batch);
-  for (int attempt = 1; !deleted.ok() && deleted.status().code() == ExitCode::kTempFail && attempt < kBusyAttempts;
+  for (int attempt = 1; !deleted.ok() && deleted.status().code() == StatusCode::kBusy && attempt < kBusyAttempts;
        ++attempt) {
     spdlog::warn("{}/{}: {}; retrying the batch ({} of {})", rule.category->name, rule.target->name,
                  deleted.status().message(), attempt + 1, kBusyAttempts);

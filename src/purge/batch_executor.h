@@ -92,8 +92,9 @@ struct ExecutorOptions {
   // Ok while the run's lock file and state database are the ones it opened
   // (SPEC 6.5): checked before every batch. Null: nothing to check.
   std::function<Status()> check_in_place;
-  // Reads the holds in force now; null: the state's, active at clock() (or
-  // the system clock).
+  // Reads the holds in force now; null: the state's, active at clock().
+  // The clock is required when fresh_holds is null (no default: the run's
+  // Env gives it).
   std::function<Result<HoldSet>()> fresh_holds;
   std::function<Timestamp()> clock;
   // Polled between batches (max runtime, SIGTERM/SIGINT). Null: never.

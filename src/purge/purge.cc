@@ -15,7 +15,6 @@
 #include "purge/saved_plan.h"
 #include "state/hold_barrier.h"
 #include "state/run_lock.h"
-#include "state/sqlite_state_db.h"
 #include "state/state_ops.h"
 #include "stores/store_set.h"
 
@@ -26,12 +25,12 @@ namespace {
 class PurgeRun {
  public:
   PurgeRun(const Config& config, const RuleSet& rules, const PurgeOptions& options)
-      : config_(config), rules_(rules), options_(options), stores_(config, /*read_only=*/false) {}
+      : config_(config), rules_(rules), options_(options), stores_(config, /*read_only=*/false, options.env.file_system) {}
 
   Result<PurgeReport> Run();
 
  private:
-  Timestamp Now() const { return options_.clock ? options_.clock() : SystemNow(); }
+  Timestamp Now() const { return options_.env.Now(); }
   bool OutOfTime() const {
     if (options_.stop_requested && options_.stop_requested->load()) return true;
     return options_.max_runtime && Now() - started_ >= *options_.max_runtime;
@@ -68,7 +67,7 @@ ExecutorOptions PurgeRun::BatchOptions() {
   ExecutorOptions o;
   o.run_id = run_id_;
   o.batch_size = batch_size_;
-  o.hold_barrier = [this] { return HoldBarrier::Shared(HoldBarrier::PathFor(config_.state)); };
+  o.hold_barrier = [this] { return options_.env.ShareHoldBarrier(config_); };
   o.check_in_place = [this] { return CheckStillInPlace(); };
   o.clock = [this] { return Now(); };
   o.out_of_time = [this] { return OutOfTime(); };
@@ -116,13 +115,13 @@ Result<PurgeReport> PurgeRun::Run() {
   for (const TargetDecision& d : *decisions) targets.emplace_back(d.category, d.target);
   RETENTION_RETURN_IF_ERROR(RequireTargetsPass(config_, targets, stores_));
 
-  auto lock = RunLock::TryAcquire(RunLock::PathFor(config_.state));
+  auto lock = options_.env.LockRun(config_);
   if (!lock.ok()) return lock.status();
   lock_.emplace(std::move(*lock));
 
   // Never created here: a missing or empty state database held the legal
   // holds (state init creates it).
-  auto state = OpenSqliteStateDb(config_.state, /*read_only=*/false);
+  auto state = options_.env.OpenState(config_, StateOpenMode::kWrite);
   if (!state.ok()) return state.status();
   state_ = std::move(*state);
   RETENTION_RETURN_IF_ERROR(state_->ClaimForRun());
@@ -179,7 +178,7 @@ Result<PurgeReport> PurgeRun::Run() {
   // success that no one can see: fail instead.
   if (failure.ok()) failure = CheckStillInPlace();
   SetOutcome(failure, stopped, &report);
-  Status end = EndRun(*state_, run_id_, report.outcome, report.status.exit_code(), RunEndDetail(report));
+  Status end = EndRun(*state_, run_id_, report.outcome, options_.exit_code_of(report.status), RunEndDetail(report));
   if (report.status.ok()) report.status = end;
   auto head = state_->Head();
   if (head.ok()) report.head_hash = head->hash;
@@ -191,6 +190,8 @@ Result<PurgeReport> PurgeRun::Run() {
 }  // namespace
 
 Result<PurgeReport> RunPurge(const Config& config, const RuleSet& rules, const PurgeOptions& options) {
+  if (!options.env.clock || !options.env.state_opener || !options.env.file_system || !options.exit_code_of)
+    return Status::Internal("purge: PurgeOptions::env and exit_code_of must be set (pass the command's)");
   return PurgeRun(config, rules, options).Run();
 }
 

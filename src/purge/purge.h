@@ -30,6 +30,7 @@
 
 #include "config/config.h"
 #include "rules/rule.h"
+#include "util/env.h"
 #include "util/status.h"
 
 namespace retention {
@@ -74,7 +75,13 @@ struct PurgeOptions {
   std::string command_line;         // for the run's ledger entry
   // Polled between batches: SIGTERM/SIGINT ask the run to stop.
   const std::atomic<bool>* stop_requested = nullptr;
-  std::function<Timestamp()> clock;  // default SystemNow; for max_runtime
+  // The clock (max_runtime), the state, the locks and the file system
+  // (util/env.h): required; the command passes the one main built.
+  Env env;
+  // The exit code a run's Status ends with (cli/exit_codes.h): recorded in
+  // the run's row and its run_end entry. Required; injected so that purge/
+  // does not reach up into cli/.
+  std::function<int(const Status&)> exit_code_of;
   // Optional hooks; they observe and never change what the run does.
   std::function<void(const PurgeProgress&)> on_batch;  // after each settled batch
 };

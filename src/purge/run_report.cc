@@ -39,7 +39,7 @@ void SetOutcome(const Status& failure, bool stopped, PurgeReport* report) {
     report->status = failure;
   } else if (stopped) {
     report->outcome = "stopped";
-    report->status = Status::TempFail("stopped early (max runtime or signal) with work left");
+    report->status = Status::Stopped("stopped early (max runtime or signal) with work left");
   } else {
     report->outcome = "ok";
   }

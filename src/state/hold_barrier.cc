@@ -90,7 +90,7 @@ Result<int> OpenLockFile(const fs::path& path, bool create = true) {
   return fd;
 }
 
-// flock with a deadline. Returns Ok, TempFail on timeout, or Unavailable.
+// flock with a deadline. Returns Ok, Busy on timeout, or Unavailable.
 Status LockWithin(int fd, int op, Clock::time_point deadline, const fs::path& path,
                   const char* waiting_for) {
   auto pause = std::chrono::milliseconds(1);
@@ -103,7 +103,7 @@ Status LockWithin(int fd, int op, Clock::time_point deadline, const fs::path& pa
     }
     const auto now = Clock::now();
     if (now >= deadline) {
-      return Status::TempFail(std::string("timed out waiting for the hold barrier '") +
+      return Status::Busy(std::string("timed out waiting for the hold barrier '") +
                               path.string() + "': " + waiting_for);
     }
     std::this_thread::sleep_for(std::min<Clock::duration>(pause, deadline - now));
@@ -112,12 +112,6 @@ Status LockWithin(int fd, int op, Clock::time_point deadline, const fs::path& pa
 }
 
 }  // namespace
-
-fs::path HoldBarrier::PathFor(const fs::path& state_path) {
-  fs::path p = ResolvedStatePath(state_path);
-  p += ".holds-lock";
-  return p;
-}
 
 Result<HoldBarrier::Guard> HoldBarrier::Shared(const fs::path& lock_path,
                                                std::chrono::milliseconds timeout) {
@@ -146,7 +140,7 @@ Result<HoldBarrier::Guard> HoldBarrier::Shared(const fs::path& lock_path,
     // Removed or replaced meanwhile: a hold writer would lock the new file.
     ::close(*barrier);
     if (attempt + 1 >= kLockInPlaceAttempts || Clock::now() >= deadline) {
-      return Status::TempFail("hold barrier '" + lock_path.string() +
+      return Status::Busy("hold barrier '" + lock_path.string() +
                               "' keeps being removed or replaced; stopping");
     }
   }
@@ -175,7 +169,7 @@ Result<HoldBarrier::Guard> HoldBarrier::Exclusive(const fs::path& lock_path,
         ::close(*gate);
         const auto now = Clock::now();
         if (now >= deadline) {
-          return Status::TempFail("the hold barrier '" + lock_path.string() +
+          return Status::Busy("the hold barrier '" + lock_path.string() +
                                   "' was removed while a purge is running, and the purge did not "
                                   "re-create it in time; nothing was recorded: try again");
         }
@@ -201,7 +195,7 @@ Result<HoldBarrier::Guard> HoldBarrier::Exclusive(const fs::path& lock_path,
     ::close(*barrier);
     ::close(*gate);
     if (Clock::now() >= deadline) {
-      return Status::TempFail("hold barrier '" + lock_path.string() +
+      return Status::Busy("hold barrier '" + lock_path.string() +
                               "' keeps being removed or replaced; nothing was recorded");
     }
   }

@@ -2,11 +2,11 @@
 // returns" (SPEC section 4, Holds) true while a purge is running. The
 // reasoning is at the top of hold_barrier.cc.
 //
-// Usage:
-//   purge, per batch:   auto g = HoldBarrier::Shared(HoldBarrier::PathFor(state));
+// Usage (through Env, util/env.h, which derives the path from the config):
+//   purge, per batch:   auto g = HoldBarrier::Shared(LockPathsFor(state).hold_barrier);
 //                       read holds; pick records; write pending; DELETE and
 //                       commit on the target; then drop g.
-//   hold add / release: auto g = HoldBarrier::Exclusive(HoldBarrier::PathFor(state));
+//   hold add / release: auto g = HoldBarrier::Exclusive(LockPathsFor(state).hold_barrier);
 //                       write the hold (commit); then drop g; then return.
 #pragma once
 
@@ -21,9 +21,9 @@ class HoldBarrier {
  public:
   static constexpr std::chrono::milliseconds kDefaultTimeout{60000};
 
-  // The barrier's lock file: "<state path>.holds-lock". A second file beside
-  // it, "<lock path>.gate", keeps waiting writers from being starved.
-  static std::filesystem::path PathFor(const std::filesystem::path& state_path);
+  // The barrier's lock file is "<state path>.holds-lock" (LockPathsFor in
+  // state/state_open.h). A second file beside it, "<lock path>.gate", keeps
+  // waiting writers from being starved.
 
   // Holds the barrier until destroyed (or moved from).
   class Guard {
@@ -44,12 +44,12 @@ class HoldBarrier {
   };
 
   // Shared: many purge batches (of any process) at once. Waits while a hold
-  // is being written, up to `timeout` (0: do not wait): then TempFail.
+  // is being written, up to `timeout` (0: do not wait): then Busy.
   static Result<Guard> Shared(const std::filesystem::path& lock_path,
                               std::chrono::milliseconds timeout = kDefaultTimeout);
   // Exclusive: waits for the batches in flight to commit, and keeps new ones
-  // from starting, up to `timeout`: then TempFail. `run_lock_path` names the
-  // run lock (RunLock::PathFor): when the barrier file is missing while a
+  // from starting, up to `timeout`: then Busy. `run_lock_path` names the
+  // run lock (LockPathsFor): when the barrier file is missing while a
   // run holds that lock, the file was removed under a batch that may still
   // hold it, so this waits for the run's next batch to re-create it rather
   // than lock a new file that batch does not see.

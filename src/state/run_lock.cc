@@ -26,12 +26,6 @@ std::string PidIn(int fd) {
 
 }  // namespace
 
-std::filesystem::path RunLock::PathFor(const std::filesystem::path& state_path) {
-  std::filesystem::path p = ResolvedStatePath(state_path);
-  p += ".lock";
-  return p;
-}
-
 Result<RunLock> RunLock::TryAcquire(const std::filesystem::path& lock_path) {
   const std::string file = "'" + lock_path.string() + "'";
   for (int attempt = 0;; ++attempt) {
@@ -50,7 +44,7 @@ Result<RunLock> RunLock::TryAcquire(const std::filesystem::path& lock_path) {
       if (err == EWOULDBLOCK) {
         const std::string pid = PidIn(fd);
         ::close(fd);
-        return Status::TempFail("another run holds the lock on " + file + " (pid " + pid + ")");
+        return Status::Busy("another run holds the lock on " + file + " (pid " + pid + ")");
       }
       ::close(fd);
       return Status::Unavailable("cannot lock " + file + ": " + std::strerror(err));
@@ -60,7 +54,7 @@ Result<RunLock> RunLock::TryAcquire(const std::filesystem::path& lock_path) {
     if (!PathNamesDescriptor(lock_path, fd)) {
       ::close(fd);
       if (attempt + 1 >= kLockInPlaceAttempts) {
-        return Status::TempFail("lock file " + file +
+        return Status::Busy("lock file " + file +
                                 " keeps being removed or replaced while it is taken; not running");
       }
       continue;
@@ -80,15 +74,15 @@ Status RunLock::CheckInPlace() {
   const std::string why = "the run lock file " + file +
                           " was removed or replaced during the run, so a second run could start "
                           "beside this one; this run stops here with work left (exit 75)";
-  if (replacement_fd_ >= 0) return Status::TempFail(why);
+  if (replacement_fd_ >= 0) return Status::Busy(why);
   // Keep new runs out until this one has ended: lock what the path names now.
   auto again = TryAcquire(path_);
   if (!again.ok()) {
-    return Status::TempFail(why + "; " + again.status().message());
+    return Status::Busy(why + "; " + again.status().message());
   }
   replacement_fd_ = again->fd_;
   again->fd_ = -1;
-  return Status::TempFail(why + "; it holds the re-created lock file until it exits");
+  return Status::Busy(why + "; it holds the re-created lock file until it exits");
 }
 
 RunLock::RunLock(RunLock&& other) noexcept

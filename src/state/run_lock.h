@@ -1,7 +1,8 @@
 // One run at a time per state database (SPEC 6.5).
 //
 // An exclusive flock() on a lock file beside the state database (state path
-// + ".lock"). The kernel releases it when the holder's descriptor closes,
+// + ".lock", derived in state/state_open.h: LockPathsFor). The kernel
+// releases it when the holder's descriptor closes,
 // including when the process is killed, so a crashed run never leaves a
 // stale lock. The holder writes its pid into the file for the message a
 // second run prints. The file itself is never removed: removing a lock file
@@ -21,10 +22,7 @@ namespace retention {
 
 class RunLock {
  public:
-  // The lock file for a state database: "<state path>.lock".
-  static std::filesystem::path PathFor(const std::filesystem::path& state_path);
-
-  // Takes the lock without waiting. Held elsewhere: TempFail "another run
+  // Takes the lock without waiting. Held elsewhere: Busy "another run
   // holds the lock on FILE (pid N)". The descriptor is O_CLOEXEC: a child
   // program started by the run does not inherit the lock.
   static Result<RunLock> TryAcquire(const std::filesystem::path& lock_path);
@@ -40,7 +38,7 @@ class RunLock {
   // Ok while the path still names the locked file. Otherwise the lock file
   // was removed or replaced: this takes the lock on whatever the path names
   // now (so that no new run starts until this one has ended), and returns
-  // TempFail saying so: the run must stop.
+  // Busy saying so: the run must stop.
   Status CheckInPlace();
 
  private:

@@ -514,7 +514,7 @@ Status SqliteStateDb::Error(int rc, std::string_view what) const {
                                  " 'PRAGMA integrity_check' shows the damage)");
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return Status::TempFail("state database " + file + " is busy: another process kept it " +
+      return Status::Busy("state database " + file + " is busy: another process kept it " +
                               "locked for more than " +
                               std::to_string(options_.busy_timeout_ms / 1000) +
                               " s while trying to " + std::string(what));
@@ -718,7 +718,7 @@ Status SqliteStateDb::ClaimForRun() {
   } while (rc != 0 && errno == EINTR);
   if (rc == 0) return Status::Ok();
   if (errno == EWOULDBLOCK) {
-    return Status::TempFail("another run is using state database " + Quoted(path_) +
+    return Status::Busy("another run is using state database " + Quoted(path_) +
                             " (its run lock file was removed or replaced while that run went "
                             "on); not starting a second one");
   }

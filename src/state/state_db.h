@@ -124,7 +124,7 @@ class StateDb : public LedgerReader {
   virtual Status CheckStillInPlace() = 0;
 
   // Claims the database for one run (a purge), until this object is
-  // destroyed: TempFail when another run holds the claim. The run lock file
+  // destroyed: Busy when another run holds the claim. The run lock file
   // (state/run_lock.h) keeps runs apart while it stays in place; this claim
   // still does when that file was removed under a running purge.
   virtual Status ClaimForRun() = 0;

@@ -38,7 +38,7 @@ void FromStatx(const struct statx& sx, struct stat* st) {
 
 // Fallback 2: name_to_handle_at reports the mount id even when the file
 // system cannot encode a handle into the buffer (EOVERFLOW).
-MountId MountIdByHandle(int dirfd, const char* name) {
+MountId MountIdByHandle(const FileSystem& fs, int dirfd, const char* name) {
   union {
     struct file_handle handle;
     char bytes[sizeof(struct file_handle) + MAX_HANDLE_SZ];
@@ -46,23 +46,23 @@ MountId MountIdByHandle(int dirfd, const char* name) {
   h.handle.handle_bytes = MAX_HANDLE_SZ;
   int mount_id = -1;
   const int flags = IsSelf(name) ? AT_EMPTY_PATH : 0;  // never AT_SYMLINK_FOLLOW
-  if (::name_to_handle_at(dirfd, IsSelf(name) ? "" : name, &h.handle, &mount_id, flags) != 0 && errno != EOVERFLOW)
+  if (fs.NameToHandleAt(dirfd, IsSelf(name) ? "" : name, &h.handle, &mount_id, flags) != 0 && errno != EOVERFLOW)
     return std::nullopt;
   if (mount_id < 0) return std::nullopt;
   return static_cast<uint64_t>(mount_id);
 }
 
 // Fallback 3: the "mnt_id:" line of the descriptor's fdinfo.
-MountId MountIdByFdinfo(int dirfd, const char* name) {
-  int fd = IsSelf(name) ? dirfd : ::openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+MountId MountIdByFdinfo(const FileSystem& fs, int dirfd, const char* name) {
+  int fd = IsSelf(name) ? dirfd : fs.OpenAt(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   const std::string path = "/proc/self/fdinfo/" + std::to_string(fd);
   // Read while `fd` is still open: its fdinfo goes with it.
   char buf[4096];
   ssize_t n = -1;
-  if (int info = ::open(path.c_str(), O_RDONLY | O_CLOEXEC); info >= 0) {
+  if (int info = fs.Open(path.c_str(), O_RDONLY | O_CLOEXEC); info >= 0) {
     do {
-      n = ::read(info, buf, sizeof buf - 1);
+      n = fs.Read(info, buf, sizeof buf - 1);
     } while (n < 0 && errno == EINTR);
     ::close(info);
   }
@@ -86,11 +86,11 @@ MountId MountIdByFdinfo(int dirfd, const char* name) {
   return std::nullopt;
 }
 
-int StatWithMount(int dirfd, const char* name, struct stat* st, MountId* mount) {
+int StatWithMount(const FileSystem& fs, int dirfd, const char* name, struct stat* st, MountId* mount) {
   const char* path = IsSelf(name) ? "" : name;
   const int self = IsSelf(name) ? AT_EMPTY_PATH : 0;
   struct statx sx;
-  if (::statx(dirfd, path, self | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS | STATX_MNT_ID, &sx) ==
+  if (fs.Statx(dirfd, path, self | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS | STATX_MNT_ID, &sx) ==
       0) {
     // Every basic field we use must be there; a file system that cannot
     // give one is read through fstatat instead.
@@ -101,16 +101,16 @@ int StatWithMount(int dirfd, const char* name, struct stat* st, MountId* mount) 
         *mount = sx.stx_mnt_id;
         return 0;
       }
-      *mount = MountIdByHandle(dirfd, name);
-      if (!*mount) *mount = MountIdByFdinfo(dirfd, name);
+      *mount = MountIdByHandle(fs, dirfd, name);
+      if (!*mount) *mount = MountIdByFdinfo(fs, dirfd, name);
       return 0;
     }
   } else if (errno != ENOSYS && errno != EINVAL) {
     return errno;
   }
-  if (::fstatat(dirfd, path, st, self | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) != 0) return errno;
-  *mount = MountIdByHandle(dirfd, name);
-  if (!*mount) *mount = MountIdByFdinfo(dirfd, name);
+  if (fs.FstatAt(dirfd, path, st, self | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) != 0) return errno;
+  *mount = MountIdByHandle(fs, dirfd, name);
+  if (!*mount) *mount = MountIdByFdinfo(fs, dirfd, name);
   return 0;
 }
 

@@ -19,6 +19,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "stores/file_system.h"
+
 namespace retention::files {
 
 // A mount id; nullopt when it could not be read.
@@ -26,15 +28,15 @@ using MountId = std::optional<uint64_t>;
 
 // fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW) plus the mount id of what it
 // names; `name` nullptr or "" means dirfd itself (which may be an O_PATH
-// descriptor). A mount point is never followed into by name lookup: the
+// descriptor), through `fs`. A mount point is never followed into by name lookup: the
 // stat and the mount id are those of what is mounted there, as the kernel
 // resolves the name. Returns 0 or an errno.
-int StatWithMount(int dirfd, const char* name, struct stat* st, MountId* mount);
+int StatWithMount(const FileSystem& fs, int dirfd, const char* name, struct stat* st, MountId* mount);
 
 // The fallbacks, each on its own (StatWithMount uses them when statx gives
 // no mount id; tests check they agree with it). nullopt when unavailable.
-MountId MountIdByHandle(int dirfd, const char* name);
-MountId MountIdByFdinfo(int dirfd, const char* name);
+MountId MountIdByHandle(const FileSystem& fs, int dirfd, const char* name);
+MountId MountIdByFdinfo(const FileSystem& fs, int dirfd, const char* name);
 
 // Whether (st, mount) is on the mount of the root (root_dev, root_mount).
 // An unknown mount id of the entry while the root's is known is "not on

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,28 +46,28 @@ std::string FileIdentity(const struct stat& st) {
 
 // The inode flags (chattr) of an open file or directory; 0 when the file
 // system has none.
-int InodeFlags(int fd) {
+int InodeFlags(const files::FileSystem& fs, int fd) {
   int flags = 0;
-  if (fd < 0 || ::ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0) return 0;
+  if (fd < 0 || fs.GetInodeFlags(fd, &flags) != 0) return 0;
   return flags;
 }
 
 // Why unlinkat refused a file, for the kept entry and the log: the errno's
 // text and, when it can be seen, its cause. `fd` is the open file or -1;
 // `dirfd` its directory (O_PATH).
-std::string UndeletableDetail(int err, int dirfd, int fd, const struct stat& st) {
+std::string UndeletableDetail(const files::FileSystem& fs, int err, int dirfd, int fd, const struct stat& st) {
   std::string why = "cannot be deleted: " + Errno(err);
   if (err == EBUSY) return why + " (a mount point)";
   if (err == EROFS) return why;
-  const int file_flags = InodeFlags(fd);
+  const int file_flags = InodeFlags(fs, fd);
   if (file_flags & FS_IMMUTABLE_FL) return why + " (immutable)";
   if (file_flags & FS_APPEND_FL) return why + " (append-only)";
-  UniqueFd dir(::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  const int dir_flags = InodeFlags(dir.get());
+  UniqueFd dir(fs.OpenAt(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  const int dir_flags = InodeFlags(fs, dir.get());
   if (dir_flags & FS_IMMUTABLE_FL) return why + " (its directory is immutable)";
   if (dir_flags & FS_APPEND_FL) return why + " (its directory is append-only)";
   struct stat dst;
-  if (::fstat(dirfd, &dst) == 0 && (dst.st_mode & S_ISVTX) && st.st_uid != ::geteuid() && dst.st_uid != ::geteuid())
+  if (fs.Fstat(dirfd, &dst) == 0 && (dst.st_mode & S_ISVTX) && st.st_uid != ::geteuid() && dst.st_uid != ::geteuid())
     return why + " (another user's file in a sticky directory)";
   if (err == EACCES) return why + " (no write permission on its directory)";
   return why;
@@ -244,8 +243,11 @@ class FilesCursor : public CandidateCursor {
 
 class FilesStore : public Store {
  public:
-  FilesStore(StoreConfig config, bool read_only, UniqueFd root_fd, dev_t dev, files::MountId mount, ino_t ino)
-      : config_(std::move(config)), read_only_(read_only), root_fd_(std::move(root_fd)), root_ino_(ino) {
+  FilesStore(StoreConfig config, bool read_only, std::shared_ptr<const files::FileSystem> fs, UniqueFd root_fd,
+             dev_t dev, files::MountId mount, ino_t ino)
+      : config_(std::move(config)), read_only_(read_only), fs_(std::move(fs)), root_fd_(std::move(root_fd)),
+        root_ino_(ino) {
+    root_.fs = fs_.get();
     root_.fd = root_fd_.get();
     root_.dev = dev;
     root_.mount = mount;
@@ -291,6 +293,7 @@ class FilesStore : public Store {
 
   StoreConfig config_;
   bool read_only_;
+  std::shared_ptr<const files::FileSystem> fs_;  // every file system call (file_system.h)
   UniqueFd root_fd_;
   ino_t root_ino_;
   RootDir root_;
@@ -413,18 +416,18 @@ Status FilesStore::DeleteOne(const FileEvaluator& ev, const Candidate& c, Parent
   // device node would take root to plant.)
   struct stat st;
   const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
-  UniqueFd fd(::openat(dirfd, leaf.c_str(), flags | O_NOATIME));
-  if (!fd.valid() && errno == EPERM) fd.Reset(::openat(dirfd, leaf.c_str(), flags));  // not our file
+  UniqueFd fd(fs_->OpenAt(dirfd, leaf.c_str(), flags | O_NOATIME));
+  if (!fd.valid() && errno == EPERM) fd.Reset(fs_->OpenAt(dirfd, leaf.c_str(), flags));  // not our file
   if (fd.valid()) {
     files::MountId mount;
-    if (int err = files::StatWithMount(fd.get(), nullptr, &st, &mount); err != 0)
+    if (int err = files::StatWithMount(*fs_, fd.get(), nullptr, &st, &mount); err != 0)
       return Status::IoError(Prefix() + ": " + c.key + ": " + Errno(err));
     if (!S_ISREG(st.st_mode)) return skip(SkipReason::kChanged, "no longer a regular file");
     // A file bind mount (unlinkat would say EBUSY), or one from another
     // file system: what is mounted there is not this store's.
     if (!files::OnRootMount(root_.dev, root_.mount, st, mount))
       return skip(SkipReason::kUndeletable, "cannot be deleted: a mount point");
-    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (fs_->Flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
       if (err == EWOULDBLOCK) return skip(SkipReason::kLocked, "another process holds a lock on it");
       return skip(SkipReason::kLocked, "cannot check for a lock: " + Errno(err));
@@ -446,7 +449,7 @@ Status FilesStore::DeleteOne(const FileEvaluator& ev, const Candidate& c, Parent
     // Not readable by this user, so not lockable by us either; unlinking
     // needs only the directory. As tmpfiles, decide on its stat.
     files::MountId mount;
-    if (int e = files::StatWithMount(dirfd, leaf.c_str(), &st, &mount); e != 0) {
+    if (int e = files::StatWithMount(*fs_, dirfd, leaf.c_str(), &st, &mount); e != 0) {
       if (e == ENOENT) return Status::Ok();
       return skip(SkipReason::kChanged, "cannot read its metadata: " + Errno(e));
     }
@@ -480,14 +483,14 @@ Status FilesStore::DeleteOne(const FileEvaluator& ev, const Candidate& c, Parent
   // since the open (a rename over it): stat the name once more, just before
   // the unlink, and unlink only when it still names the file judged above.
   struct stat now;
-  if (::fstatat(dirfd, leaf.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0) {
+  if (fs_->FstatAt(dirfd, leaf.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0) {
     const int err = errno;
     if (err == ENOENT) return Status::Ok();  // someone else removed it: not ours to record
     return skip(SkipReason::kChanged, "cannot stat it again before deleting: " + Errno(err));
   }
   if (!S_ISREG(now.st_mode) || FileIdentity(now) != FileIdentity(st))
     return skip(SkipReason::kChanged, "changed since selection (another file, or rewritten)");
-  if (::unlinkat(dirfd, leaf.c_str(), 0) != 0) {
+  if (fs_->UnlinkAt(dirfd, leaf.c_str(), 0) != 0) {
     const int err = errno;
     switch (err) {
       case ENOENT:
@@ -501,7 +504,7 @@ Status FilesStore::DeleteOne(const FileEvaluator& ev, const Candidate& c, Parent
       case EACCES:
       case EBUSY:
       case EROFS:
-        return skip(SkipReason::kUndeletable, UndeletableDetail(err, dirfd, fd.get(), st));
+        return skip(SkipReason::kUndeletable, UndeletableDetail(*fs_, err, dirfd, fd.get(), st));
       default:
         return Status::IoError(Prefix() + ": cannot delete " + c.key + ": " + Errno(err));
     }
@@ -544,7 +547,7 @@ Result<std::vector<Presence>> FilesStore::Exist(const Target& target, const std:
     const std::string leaf(parts.back());
     if (fd >= 0) {
       dir.Reset(fd);
-      if (::fstatat(dir.get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) err = errno;
+      if (fs_->FstatAt(dir.get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) err = errno;
     } else {
       err = -fd;
     }
@@ -606,7 +609,7 @@ Result<RecordFacts> FilesStore::Lookup(const TargetDecision& decision, const std
   const std::string leaf(parts.back());
   struct stat st;
   files::MountId mount;
-  if (int err = files::StatWithMount(dir.get(), leaf.c_str(), &st, &mount); err != 0) {
+  if (int err = files::StatWithMount(*fs_, dir.get(), leaf.c_str(), &st, &mount); err != 0) {
     if (err == ENOENT || err == ENOTDIR) return facts;
     return Status::IoError(Prefix() + ": " + key + ": " + Errno(err));
   }
@@ -628,19 +631,19 @@ Status FilesStore::CheckTarget(const Category& /*category*/, const Target& targe
 
   // The root: still there, still the directory we opened, readable.
   struct stat st;
-  if (::fstat(root_.fd, &st) != 0 || !S_ISDIR(st.st_mode)) {
+  if (fs_->Fstat(root_.fd, &st) != 0 || !S_ISDIR(st.st_mode)) {
     out->errors.push_back(root_where + ": not a directory");
     return Status::Ok();
   }
   struct stat now;
-  if (::lstat(root_.path.c_str(), &now) != 0) {
+  if (fs_->Lstat(root_.path.c_str(), &now) != 0) {
     out->errors.push_back(root_where + ": " + Errno(errno));
     return Status::Ok();
   }
   if (now.st_dev != st.st_dev || now.st_ino != root_ino_)
     out->warnings.push_back(root_where + ": replaced since it was opened");
   {
-    UniqueFd probe(::openat(root_.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd probe(fs_->OpenAt(root_.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!probe.valid()) {
       out->errors.push_back(root_where + ": cannot read: " + Errno(errno));
       return Status::Ok();
@@ -688,19 +691,21 @@ Status FilesStore::CheckTarget(const Category& /*category*/, const Target& targe
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenFilesStore(const StoreConfig& config, bool read_only) {
+Result<std::unique_ptr<Store>> OpenFilesStore(const StoreConfig& config, bool read_only,
+                                              std::shared_ptr<const files::FileSystem> fs) {
   const std::string prefix = "store '" + config.name + "'";
   if (config.type != StoreType::kFiles) return Status::Internal(prefix + " is not a files store");
   std::string root = config.root.string();
   if (root.empty()) return Status::Invalid(prefix + ": no root directory configured");
   // A trailing '/' would make the kernel follow a symlinked root.
   while (root.size() > 1 && root.back() == '/') root.pop_back();
-  UniqueFd fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fs) return Status::Internal(prefix + ": no file system");
+  UniqueFd fd(fs->Open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) {
     const int err = errno;
     std::string why = Errno(err);
     struct stat lst;
-    if (err == ELOOP || (err == ENOTDIR && ::lstat(root.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode))) {
+    if (err == ELOOP || (err == ENOTDIR && fs->Lstat(root.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode))) {
       why = "is a symbolic link (not followed; name the real directory)";
     } else if (err == ENOTDIR) {
       why = "not a directory";
@@ -709,7 +714,7 @@ Result<std::unique_ptr<Store>> OpenFilesStore(const StoreConfig& config, bool re
   }
   struct stat st;
   files::MountId mount;
-  if (int err = files::StatWithMount(fd.get(), nullptr, &st, &mount); err != 0)
+  if (int err = files::StatWithMount(*fs, fd.get(), nullptr, &st, &mount); err != 0)
     return Status::Unavailable(prefix + ": root " + root + ": " + Errno(err));
   if (!mount)
     spdlog::warn("{}: cannot read mount ids here (no statx, name_to_handle_at or /proc); bind mounts under "
@@ -718,7 +723,7 @@ Result<std::unique_ptr<Store>> OpenFilesStore(const StoreConfig& config, bool re
   StoreConfig copy = config;
   copy.root = root;
   return std::unique_ptr<Store>(
-      std::make_unique<FilesStore>(std::move(copy), read_only, std::move(fd), st.st_dev, mount, st.st_ino));
+      std::make_unique<FilesStore>(std::move(copy), read_only, std::move(fs), std::move(fd), st.st_dev, mount, st.st_ino));
 }
 
 }  // namespace retention

@@ -18,6 +18,7 @@
 #include <memory>
 
 #include "config/config.h"
+#include "stores/file_system.h"
 #include "stores/store.h"
 #include "util/status.h"
 
@@ -25,7 +26,10 @@ namespace retention {
 
 // Opens the root directory of a files store. A missing or unusable root is
 // Unavailable "store 'NAME': root DIR: reason". The store keeps the root's
-// descriptor for its lifetime; cursors it opens must not outlive it.
-Result<std::unique_ptr<Store>> OpenFilesStore(const StoreConfig& config, bool read_only);
+// descriptor for its lifetime; cursors it opens must not outlive it. Every
+// file system call the store makes goes through `fs` (file_system.h).
+Result<std::unique_ptr<Store>> OpenFilesStore(
+    const StoreConfig& config, bool read_only,
+    std::shared_ptr<const files::FileSystem> fs = files::PosixFileSystem());
 
 }  // namespace retention

@@ -32,29 +32,29 @@ bool SplitKey(std::string_view key, std::vector<std::string_view>* parts) {
 
 bool FdOnRootMount(const RootDir& root, int fd, struct stat* st) {
   MountId mount;
-  if (StatWithMount(fd, nullptr, st, &mount) != 0) return false;
+  if (StatWithMount(*root.fs, fd, nullptr, st, &mount) != 0) return false;
   return OnRootMount(root.dev, root.mount, *st, mount);
 }
 
 int OpenDirUnder(const RootDir& root, const std::vector<std::string_view>& parts, size_t count,
                  int flags) {
-  UniqueFd current(::openat(root.fd, ".", flags | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd current(root.fs->OpenAt(root.fd, ".", flags | O_DIRECTORY | O_CLOEXEC));
   if (!current.valid()) return -errno;
   std::string name;
   for (size_t i = 0; i < count; ++i) {
     name.assign(parts[i]);
-    UniqueFd next(::openat(current.get(), name.c_str(), flags | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd next(root.fs->OpenAt(current.get(), name.c_str(), flags | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     struct stat st;
     if (!next.valid()) {
       const int err = errno;
       // O_DIRECTORY|O_NOFOLLOW on a symlink fails with ENOTDIR: say ELOOP.
-      if (err == ENOTDIR && ::fstatat(current.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+      if (err == ENOTDIR && root.fs->FstatAt(current.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
           S_ISLNK(st.st_mode))
         return -ELOOP;
       return -err;
     }
     MountId mount;
-    if (int err = StatWithMount(next.get(), nullptr, &st, &mount); err != 0) return -err;
+    if (int err = StatWithMount(*root.fs, next.get(), nullptr, &st, &mount); err != 0) return -err;
     if (S_ISLNK(st.st_mode)) return -ELOOP;
     if (!S_ISDIR(st.st_mode)) return -ENOTDIR;
     if (!OnRootMount(root.dev, root.mount, st, mount)) return -EXDEV;
@@ -63,31 +63,13 @@ int OpenDirUnder(const RootDir& root, const std::vector<std::string_view>& parts
   return current.Release();
 }
 
-int DirWalker::ListDir(int fd, std::vector<Entry>* out) {
+int DirWalker::ListDir(int fd, std::vector<Entry>* out) const {
   out->clear();
   // A fresh open file description: the frame's fd may be shared (the root's),
   // and readdir moves the offset.
-  int dfd = ::openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int dfd = root_.fs->OpenAt(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return errno;
-  DIR* dir = ::fdopendir(dfd);
-  if (dir == nullptr) {
-    int err = errno;
-    ::close(dfd);
-    return err;
-  }
-  int err = 0;
-  while (true) {
-    errno = 0;
-    struct dirent* d = ::readdir(dir);
-    if (d == nullptr) {
-      err = errno;
-      break;
-    }
-    if (std::strcmp(d->d_name, ".") == 0 || std::strcmp(d->d_name, "..") == 0) continue;
-    out->push_back(Entry{d->d_name, d->d_type});
-  }
-  ::closedir(dir);
-  if (err != 0) return err;
+  if (int err = root_.fs->ReadDirectory(dfd, out); err != 0) return err;
   std::sort(out->begin(), out->end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
   return 0;
 }
@@ -98,10 +80,10 @@ Status DirWalker::Start() {
     return Status::Unavailable("store '" + root_.store + "': root " + root_.path + ": " + std::strerror(err));
   };
   Frame f;
-  f.fd.Reset(::openat(root_.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  f.fd.Reset(root_.fs->OpenAt(root_.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!f.fd.valid()) return unavailable(errno);
   struct stat st;
-  if (::fstat(f.fd.get(), &st) != 0) return unavailable(errno);
+  if (root_.fs->Fstat(f.fd.get(), &st) != 0) return unavailable(errno);
   f.dev = st.st_dev;
   f.ino = st.st_ino;
   if (int err = ListDir(f.fd.get(), &f.entries); err != 0) return unavailable(err);
@@ -113,7 +95,7 @@ Status DirWalker::Start() {
 
 void DirWalker::Push(const std::string& name, GlobSet::State state) {
   const std::string where = path_ + name;
-  UniqueFd fd(::openat(stack_.back().fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  UniqueFd fd(root_.fs->OpenAt(stack_.back().fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) {
     // Gone, or swapped for a symlink or a file since the fstatat: skip it.
     if (errno == ENOENT || errno == ELOOP || errno == ENOTDIR) return;
@@ -150,7 +132,7 @@ bool DirWalker::Reopen(Frame& frame, int child_fd) {
     return FdOnRootMount(root_, fd, &st) && S_ISDIR(st.st_mode) && st.st_dev == frame.dev && st.st_ino == frame.ino;
   };
   if (child_fd >= 0) {
-    UniqueFd up(::openat(child_fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd up(root_.fs->OpenAt(child_fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (up.valid() && same(up.get())) {
       frame.fd = std::move(up);
       return true;
@@ -204,7 +186,7 @@ Result<bool> DirWalker::Next(WalkEntry* out) {
 
     struct stat st;
     MountId mount;
-    if (int err = StatWithMount(f.fd.get(), e.name.c_str(), &st, &mount); err != 0) {
+    if (int err = StatWithMount(*root_.fs, f.fd.get(), e.name.c_str(), &st, &mount); err != 0) {
       if (err != ENOENT)
         spdlog::warn("store '{}': skipping {}{}: {}", root_.store, path_, e.name, std::strerror(err));
       continue;

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "stores/file_system.h"
 #include "stores/files_glob.h"
 #include "stores/files_mount.h"
 #include "util/status.h"
@@ -51,6 +52,7 @@ class UniqueFd {
 
 // The root every walk stays under. `fd` is owned by the store.
 struct RootDir {
+  const FileSystem* fs = nullptr;  // every call under the root; owned by the store
   int fd = -1;
   dev_t dev = 0;
   MountId mount;      // the root's mount id; nullopt: unavailable here
@@ -106,10 +108,7 @@ class DirWalker {
   Result<bool> Next(WalkEntry* out);
 
  private:
-  struct Entry {
-    std::string name;
-    unsigned char type;  // d_type
-  };
+  using Entry = DirectoryEntry;
   struct Frame {
     UniqueFd fd;  // O_RDONLY|O_DIRECTORY; closed when far from the top
     dev_t dev = 0;
@@ -125,7 +124,7 @@ class DirWalker {
   void Push(const std::string& name, GlobSet::State state);
   void Pop();
   bool Reopen(Frame& frame, int child_fd);
-  static int ListDir(int fd, std::vector<Entry>* out);
+  int ListDir(int fd, std::vector<Entry>* out) const;
 
   const RootDir& root_;
   const GlobSet& globs_;

@@ -4,7 +4,7 @@
 #include <tuple>
 #include <utility>
 
-#include "state/sqlite_state_db.h"
+#include "state/state_open.h"
 
 namespace retention {
 namespace {
@@ -261,8 +261,8 @@ Status WalkPrunablePrefix(StateDb& state, const TargetDecision& d, int64_t prune
 
 Result<std::unique_ptr<Store>> OpenPurgeLogStore(const StoreConfig& config) {
   std::unique_ptr<StateDb> state;
-  if (StateDbExists(config.path)) {
-    auto opened = OpenSqliteStateDb(config.path, /*read_only=*/true);
+  if (StateExistsAt(config.path.string())) {
+    auto opened = OpenStateDbAt(config.path.string(), StateOpenMode::kRead);
     if (!opened.ok()) return opened.status();
     state = std::move(*opened);
   }

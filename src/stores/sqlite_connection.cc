@@ -18,7 +18,7 @@ Result<bool> SqliteStatement::Step() {
   if (rc == SQLITE_DONE) return false;
   std::string message = sqlite3_errmsg(db_);
   if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-    return Status::TempFail("database is busy: " + message);
+    return Status::Busy("database is busy: " + message);
   if (rc == SQLITE_IOERR || rc == SQLITE_FULL || rc == SQLITE_CORRUPT)
     return Status::IoError(message);
   return Status::Unavailable(message);
@@ -76,7 +76,7 @@ Status SqliteConnection::Exec(std::string_view sql) {
 Status SqliteConnection::LastError(std::string_view doing) const {
   int rc = sqlite3_errcode(db_);
   std::string message = label_ + ": " + std::string(doing) + ": " + sqlite3_errmsg(db_);
-  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Status::TempFail(message);
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Status::Busy(message);
   if (rc == SQLITE_IOERR || rc == SQLITE_FULL || rc == SQLITE_CORRUPT) return Status::IoError(message);
   return Status::Unavailable(message);
 }

@@ -15,10 +15,11 @@ const char* SkipReasonName(SkipReason reason) {
   return "changed";
 }
 
-Result<std::unique_ptr<Store>> OpenStore(const StoreConfig& config, bool read_only) {
+Result<std::unique_ptr<Store>> OpenStore(const StoreConfig& config, bool read_only,
+                                         std::shared_ptr<const files::FileSystem> fs) {
   switch (config.type) {
     case StoreType::kSqlite: return OpenSqliteStore(config, read_only);
-    case StoreType::kFiles: return OpenFilesStore(config, read_only);
+    case StoreType::kFiles: return OpenFilesStore(config, read_only, std::move(fs));
     case StoreType::kPurgeLog: return OpenPurgeLogStore(config);
     case StoreType::kPostgres: break;
   }

@@ -27,6 +27,7 @@
 #include "config/config.h"
 #include "holds/hold_set.h"
 #include "rules/rule.h"
+#include "stores/file_system.h"
 #include "util/status.h"
 
 namespace retention {
@@ -221,7 +222,9 @@ class Store {
 };
 
 // Opens the store a config names. read_only for check/plan/explain/status.
-// An unreachable store is an Unavailable status naming it.
-Result<std::unique_ptr<Store>> OpenStore(const StoreConfig& config, bool read_only);
+// An unreachable store is an Unavailable status naming it. A files store
+// makes its file system calls through `fs` (stores/file_system.h).
+Result<std::unique_ptr<Store>> OpenStore(const StoreConfig& config, bool read_only,
+                                         std::shared_ptr<const files::FileSystem> fs);
 
 }  // namespace retention

@@ -1,9 +1,11 @@
 // Status and Result<T>: expected failures as values (STYLE.md, "Errors").
 //
-// A Status carries the exit code of SPEC section 5 it maps to, so the error
-// a module reports is the exit code the command ends with; no table in main
-// has to guess. Exceptions from third-party libraries are caught at the
-// adapter that called them and turned into a Status.
+// A Status carries a domain code: what went wrong (a usage error, invalid
+// input, a store that cannot be reached, a lock held...), never how the
+// process should exit. Modules compare these codes; the exit codes of SPEC
+// section 5 are chosen from them in one place, cli/exit_codes.h.
+// Exceptions from third-party libraries are caught at the adapter that
+// called them and turned into a Status.
 #pragma once
 
 #include <optional>
@@ -13,18 +15,20 @@
 
 namespace retention {
 
-// Exit codes of SPEC section 5 (sysexits.h values).
-enum class ExitCode : int {
-  kOk = 0,
-  kUsage = 64,        // EX_USAGE: bad command line
-  kInvalid = 65,      // EX_DATAERR: invalid config, rules or hold spec
-  kUnavailable = 69,  // EX_UNAVAILABLE: a store cannot be reached
-  kIoError = 74,      // EX_IOERR: I/O error during deletion
-  kTempFail = 75,     // EX_TEMPFAIL: lock held, or stopped early with work left
-  kSafetyValve = 76,  // refused: would delete too much
-  kClockSanity = 77,  // refused: the clock moved backwards or jumped
-  kAuditFailed = 78,  // the ledger does not verify
-  kSoftware = 70,     // EX_SOFTWARE: internal error (a bug)
+// What went wrong.
+enum class StatusCode {
+  kOk,
+  kUsage,            // the command line is wrong
+  kInvalid,          // invalid config, rules, hold spec, saved plan or input
+  kUnavailable,      // a store or the state database cannot be reached or opened
+  kIoError,          // an I/O error while reading or deleting
+  kBusy,             // a lock (run lock, hold barrier, database) is held by someone else
+  kStopped,          // the run stopped early (max runtime, a signal) with work left
+  kOutOfCompliance,  // `status --check`: something is overdue or the last run is stale
+  kSafetyValve,      // refused: the run would delete too much
+  kClockSanity,      // refused: the clock moved backwards or jumped
+  kAuditFailed,      // the ledger does not verify
+  kInternal,         // a bug: a precondition this code should have kept
 };
 
 class [[nodiscard]] Status {
@@ -32,19 +36,20 @@ class [[nodiscard]] Status {
   Status() = default;  // OK
 
   static Status Ok() { return Status(); }
-  static Status Usage(std::string m) { return Status(ExitCode::kUsage, std::move(m)); }
-  static Status Invalid(std::string m) { return Status(ExitCode::kInvalid, std::move(m)); }
-  static Status Unavailable(std::string m) { return Status(ExitCode::kUnavailable, std::move(m)); }
-  static Status IoError(std::string m) { return Status(ExitCode::kIoError, std::move(m)); }
-  static Status TempFail(std::string m) { return Status(ExitCode::kTempFail, std::move(m)); }
-  static Status SafetyValve(std::string m) { return Status(ExitCode::kSafetyValve, std::move(m)); }
-  static Status ClockSanity(std::string m) { return Status(ExitCode::kClockSanity, std::move(m)); }
-  static Status AuditFailed(std::string m) { return Status(ExitCode::kAuditFailed, std::move(m)); }
-  static Status Internal(std::string m) { return Status(ExitCode::kSoftware, std::move(m)); }
+  static Status Usage(std::string m) { return Status(StatusCode::kUsage, std::move(m)); }
+  static Status Invalid(std::string m) { return Status(StatusCode::kInvalid, std::move(m)); }
+  static Status Unavailable(std::string m) { return Status(StatusCode::kUnavailable, std::move(m)); }
+  static Status IoError(std::string m) { return Status(StatusCode::kIoError, std::move(m)); }
+  static Status Busy(std::string m) { return Status(StatusCode::kBusy, std::move(m)); }
+  static Status Stopped(std::string m) { return Status(StatusCode::kStopped, std::move(m)); }
+  static Status OutOfCompliance(std::string m) { return Status(StatusCode::kOutOfCompliance, std::move(m)); }
+  static Status SafetyValve(std::string m) { return Status(StatusCode::kSafetyValve, std::move(m)); }
+  static Status ClockSanity(std::string m) { return Status(StatusCode::kClockSanity, std::move(m)); }
+  static Status AuditFailed(std::string m) { return Status(StatusCode::kAuditFailed, std::move(m)); }
+  static Status Internal(std::string m) { return Status(StatusCode::kInternal, std::move(m)); }
 
-  bool ok() const { return code_ == ExitCode::kOk; }
-  ExitCode code() const { return code_; }
-  int exit_code() const { return static_cast<int>(code_); }
+  bool ok() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
 
   // Same code, message prefixed with context ("store app: ...").
@@ -54,9 +59,9 @@ class [[nodiscard]] Status {
   }
 
  private:
-  Status(ExitCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
-  ExitCode code_ = ExitCode::kOk;
+  StatusCode code_ = StatusCode::kOk;
   std::string message_;
 };
 

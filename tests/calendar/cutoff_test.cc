@@ -422,7 +422,7 @@ TEST_CASE("TimeZone::Load", "[calendar]") {
     INFO("zone: \"" << name << "\"");
     Result<TimeZone> z = TimeZone::Load(name);
     REQUIRE_FALSE(z.ok());
-    CHECK(z.status().code() == ExitCode::kInvalid);
+    CHECK(z.status().code() == StatusCode::kInvalid);
     CHECK(z.status().message() ==
           "unknown time zone \"" + std::string(name) +
               "\" (expected an IANA name such as \"UTC\" or \"Europe/Berlin\")");

@@ -94,7 +94,7 @@ TEST_CASE("ParseDuration rejects bad text with a message naming the problem", "[
     INFO("text: \"" << c.text << "\"");
     Result<CalendarDuration> r = ParseDuration(c.text);
     REQUIRE_FALSE(r.ok());
-    CHECK(r.status().code() == ExitCode::kInvalid);
+    CHECK(r.status().code() == StatusCode::kInvalid);
     CHECK(r.status().message() == c.message);
   }
 }

@@ -121,7 +121,7 @@ TEST_CASE("Malformed configs are refused with FILE:LINE:COL and a clear message"
     Result<Config> config = LoadConfig(dir / "retention.toml");
     INFO("case: " << c.what);
     REQUIRE_FALSE(config.ok());
-    CHECK(config.status().code() == ExitCode::kInvalid);
+    CHECK(config.status().code() == StatusCode::kInvalid);
     CHECK(config.status().message() == WithDir(c.message, dir.path()));
   }
 }
@@ -130,7 +130,7 @@ TEST_CASE("A missing config file is refused and names the ways to give one", "[c
   ScratchDir dir;
   Result<Config> config = LoadConfig(dir / "missing.toml");
   REQUIRE_FALSE(config.ok());
-  CHECK(config.status().code() == ExitCode::kInvalid);
+  CHECK(config.status().code() == StatusCode::kInvalid);
   CHECK(config.status().message() ==
         (dir / "missing.toml").string() +
             ": config file does not exist (use --config PATH or set RETENTION_CONFIG)");
@@ -140,7 +140,7 @@ TEST_CASE("A directory given as the config is refused", "[config]") {
   ScratchDir dir;
   Result<Config> config = LoadConfig(dir.path());
   REQUIRE_FALSE(config.ok());
-  CHECK(config.status().code() == ExitCode::kInvalid);
+  CHECK(config.status().code() == StatusCode::kInvalid);
   CHECK(config.status().message() == dir.path().string() + ": cannot read: Is a directory");
 }
 

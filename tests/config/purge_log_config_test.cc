@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "cli/exit_codes.h"
 #include "config/config.h"
 #include "config/loader_test_support.h"
 #include "rules/rule_loader.h"
@@ -46,8 +47,8 @@ TEST_CASE("A config may not define the purge-log store itself", "[config][anchor
     WriteFile(dir / "retention.toml", c.text);
     Result<Config> config = LoadConfig(dir / "retention.toml");
     REQUIRE_FALSE(config.ok());
-    CHECK(config.status().code() == ExitCode::kInvalid);
-    CHECK(config.status().exit_code() == 65);
+    CHECK(config.status().code() == StatusCode::kInvalid);
+    CHECK(ExitStatusOf(config.status()) == 65);
     CHECK(config.status().message() == WithDir(c.message, dir.path()));
   }
 }
@@ -180,7 +181,7 @@ TEST_CASE("A purge-log target refuses the keys of other stores, at the key", "[c
                                                        "store = \"purge-log\"\n" +
                                                            c.line + "\n"}});
     REQUIRE_FALSE(rules.ok());
-    CHECK(rules.status().code() == ExitCode::kInvalid);
+    CHECK(rules.status().code() == StatusCode::kInvalid);
     CHECK(rules.status().message() == WithDir(c.message, dir.path() / "rules"));
   }
   // Before the store key, the same.
@@ -217,7 +218,7 @@ TEST_CASE("The purge log takes one schedule in all the rules", "[config][anchor]
     ScratchDir dir;
     Result<RuleSet> rules = LoadFiles(dir, c.files);
     REQUIRE_FALSE(rules.ok());
-    CHECK(rules.status().code() == ExitCode::kInvalid);
+    CHECK(rules.status().code() == StatusCode::kInvalid);
     CHECK(rules.status().message() == WithDir(c.message, dir.path() / "rules"));
   }
   // Each of them alone is fine.

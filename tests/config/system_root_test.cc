@@ -49,7 +49,7 @@ TEST_CASE("System directories are refused as a files store's root", "[config]") 
     WriteFile(dir / "retention.toml", FilesConfig(c.root));
     Result<Config> config = LoadConfig(dir / "retention.toml");
     REQUIRE_FALSE(config.ok());
-    CHECK(config.status().code() == ExitCode::kInvalid);
+    CHECK(config.status().code() == StatusCode::kInvalid);
     CHECK(config.status().message() ==
           WithDir("$D/retention.toml:4:8: store 'logs': root " + std::string(c.shown) +
                       " is a system directory; name the directory that holds the data, or set "
@@ -64,7 +64,7 @@ TEST_CASE("A symlink or a relative path to a system directory is seen through", 
   WriteFile(dir / "retention.toml", FilesConfig("logs"));
   Result<Config> config = LoadConfig(dir / "retention.toml");
   REQUIRE_FALSE(config.ok());
-  CHECK(config.status().code() == ExitCode::kInvalid);
+  CHECK(config.status().code() == StatusCode::kInvalid);
   CHECK(config.status().message() ==
         WithDir("$D/retention.toml:4:8: store 'logs': root $D/logs (which is /etc) is a system directory; name the "
                 "directory that holds the data, or set allow_system_root = true if you really mean it",

@@ -85,7 +85,7 @@ TEST_CASE("toml limits: deep nesting, long lines and big files are refused at FI
       CHECK(s.ok());
       CHECK(s.message() == "");
     } else {
-      CHECK(s.code() == ExitCode::kInvalid);
+      CHECK(s.code() == StatusCode::kInvalid);
       CHECK(s.message() == c.message);
     }
   }
@@ -98,7 +98,7 @@ TEST_CASE("toml limits: ParseTomlFile refuses what would crash toml++, before pa
   SECTION("dotted key") { loader_test::WriteFile(file, "x = 1\n" + Dotted(50000) + " = 1\n"); }
   auto parsed = ParseTomlFile(file);
   REQUIRE(!parsed.ok());
-  CHECK(parsed.status().code() == ExitCode::kInvalid);
+  CHECK(parsed.status().code() == StatusCode::kInvalid);
   CHECK(parsed.status().message().rfind(file.string() + ":", 0) == 0);
   CHECK(parsed.status().message().find(kTooDeep) != std::string::npos);
 }

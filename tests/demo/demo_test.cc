@@ -3,6 +3,7 @@
 //
 // Clock values are read back with SQLite's own date functions, so these
 // tests do not depend on the engine's clock parser.
+#include "cli/exit_codes.h"
 #include "demo/demo.h"
 #include "util/file_util.h"
 
@@ -389,8 +390,8 @@ TEST_CASE("demo refuses a non-empty directory without force", "[demo]") {
   SECTION("a second demo in the same directory is refused") {
     auto again = CreateDemo(Options(dir.path(), /*seed=*/99));
     REQUIRE_FALSE(again.ok());
-    CHECK(again.status().code() == ExitCode::kInvalid);
-    CHECK(again.status().exit_code() == 65);
+    CHECK(again.status().code() == StatusCode::kInvalid);
+    CHECK(ExitStatusOf(again.status()) == 65);
     CHECK_THAT(again.status().message(), Catch::Contains(dir.path().string()) &&
                                              Catch::Contains("not empty") && Catch::Contains("--force"));
     CHECK(fs::file_size(dir.path() / "app.db") == size_before);
@@ -401,7 +402,7 @@ TEST_CASE("demo refuses a non-empty directory without force", "[demo]") {
     { std::ofstream(other.path() / "README") << "x"; }
     auto r = CreateDemo(Options(other.path()));
     REQUIRE_FALSE(r.ok());
-    CHECK(r.status().code() == ExitCode::kInvalid);
+    CHECK(r.status().code() == StatusCode::kInvalid);
     CHECK_FALSE(fs::exists(other.path() / "app.db"));
     CHECK_FALSE(fs::exists(other.path() / "retention.toml"));
   }
@@ -424,7 +425,7 @@ TEST_CASE("demo refuses a non-empty directory without force", "[demo]") {
     o.force = true;
     auto r = CreateDemo(o);
     REQUIRE_FALSE(r.ok());
-    CHECK(r.status().code() == ExitCode::kInvalid);
+    CHECK(r.status().code() == StatusCode::kInvalid);
   }
 }
 

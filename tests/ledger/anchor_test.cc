@@ -349,7 +349,7 @@ TEST_CASE("ReadAnchor refuses a malformed anchor entry", "[anchor][ledger]") {
     c.change(e);
     auto r = ReadAnchor(e);
     REQUIRE_FALSE(r.ok());
-    CHECK(r.status().code() == ExitCode::kAuditFailed);
+    CHECK(r.status().code() == StatusCode::kAuditFailed);
     CHECK_THAT(r.status().message(), Catch::StartsWith("anchor entry 77 is malformed: "));
     CHECK_THAT(r.status().message(), Catch::Contains(c.words));
   }

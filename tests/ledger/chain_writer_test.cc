@@ -115,7 +115,7 @@ TEST_CASE("the chain writer links entries as the independent checker recomputes 
     std::vector<LedgerEntry> v = ThreeEntries();
     v[1].kind = static_cast<LedgerKind>(42);
     const Status st = writer.Chain(LedgerHead{}, &v);
-    CHECK(st.code() == ExitCode::kSoftware);
+    CHECK(st.code() == StatusCode::kInternal);
   }
 }
 

@@ -140,12 +140,12 @@ TEST_CASE("payload decoding of old and damaged details", "[ledger][payloads]") {
   CHECK_FALSE(no_scope->has_scope);
   CHECK_FALSE(HoldTermsOfEntry(R"({"id":2})"));
 
-  CHECK(DecodeHoldPlaced("not json").status().code() == ExitCode::kAuditFailed);
-  CHECK(DecodeHoldPlaced(R"({"id":"3"})").status().code() == ExitCode::kAuditFailed);
+  CHECK(DecodeHoldPlaced("not json").status().code() == StatusCode::kAuditFailed);
+  CHECK(DecodeHoldPlaced(R"({"id":"3"})").status().code() == StatusCode::kAuditFailed);
   CHECK(DecodeHoldPlaced(R"({"author":"a","id":2,"matter":"m","placed_at":"yesterday","reason":"r"})")
             .status()
-            .code() == ExitCode::kAuditFailed);
-  CHECK(DecodeHoldReleased("[]").status().code() == ExitCode::kAuditFailed);
+            .code() == StatusCode::kAuditFailed);
+  CHECK(DecodeHoldReleased("[]").status().code() == StatusCode::kAuditFailed);
   CHECK(HoldIdOf("[]") == -1);
   CHECK(HoldIdOf(R"({"id":1.5})") == -1);
 
@@ -156,7 +156,7 @@ TEST_CASE("payload decoding of old and damaged details", "[ledger][payloads]") {
   CHECK(start->user == "ops");
   CHECK(start->host == "7");
   CHECK(start->command.empty());
-  CHECK(DecodeRunStart("").status().code() == ExitCode::kAuditFailed);
+  CHECK(DecodeRunStart("").status().code() == StatusCode::kAuditFailed);
   auto end = DecodeRunEnd(R"({"outcome":"ok","exit_code":"zero"})");
   REQUIRE(end.ok());
   CHECK(end->outcome == "ok");

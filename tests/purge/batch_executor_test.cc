@@ -20,7 +20,9 @@
 #include "rules/rule_loader.h"
 #include "state/hold_barrier.h"
 #include "state/sqlite_state_db.h"
+#include "state/state_open.h"
 #include "state/state_ops.h"
+#include "stores/file_system.h"
 #include "stores/store_set.h"
 
 namespace retention {
@@ -43,7 +45,7 @@ struct Run {
     auto s = OpenSqliteStateDb(config.state, /*read_only=*/false);
     REQUIRE(s.ok());
     state = std::move(*s);
-    stores = std::make_unique<StoreSet>(config, /*read_only=*/false);
+    stores = std::make_unique<StoreSet>(config, /*read_only=*/false, files::PosixFileSystem());
     RunInfo info;
     info.started_at = info.as_of = SystemNow();
     info.command = "test";
@@ -57,7 +59,8 @@ struct Run {
     o.out_of_time = std::move(out_of_time);
     o.run_id = run_id;
     o.batch_size = batch_size;
-    o.hold_barrier = [this] { return HoldBarrier::Shared(HoldBarrier::PathFor(config.state)); };
+    o.hold_barrier = [this] { return HoldBarrier::Shared(LockPathsFor(config.state).hold_barrier); };
+    o.clock = [] { return SystemNow(); };
     return BatchExecutor(*state, o, HoldSet());
   }
 

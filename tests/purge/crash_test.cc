@@ -9,6 +9,7 @@
 #include "e2e/e2e_util.h"
 #include "purge/purge_fixture.h"
 #include "state/run_lock.h"
+#include "state/state_open.h"
 
 namespace retention {
 namespace {
@@ -111,7 +112,7 @@ TEST_CASE("a second purge while one holds the lock exits 75 - a killed run's loc
   MakeFixture(dir);
   {
     // This test process plays the first run: it holds the run lock.
-    auto lock = RunLock::TryAcquire(RunLock::PathFor((dir / "state.db").string()));
+    auto lock = RunLock::TryAcquire(LockPathsFor(dir / "state.db").run_lock);
     REQUIRE(lock.ok());
     RunResult second = RunWith(dir / "retention.toml", {"purge"});
     INFO(Describe(second));

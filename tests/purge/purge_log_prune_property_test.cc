@@ -18,6 +18,7 @@
 #include "purge/purge_log_prune.h"
 #include "stores/purge_log_store.h"
 #include "state/sqlite_state_db.h"
+#include "state/state_open.h"
 #include "state/test_util.h"
 
 namespace retention {
@@ -176,7 +177,7 @@ TEST_CASE("pruning the purge log removes exactly the oracle's prefix and never a
       ExecutorOptions o;
       o.run_id = round + 1;
       o.batch_size = batch_size;
-      o.hold_barrier = [&]() { return HoldBarrier::Shared(HoldBarrier::PathFor(path)); };
+      o.hold_barrier = [&]() { return HoldBarrier::Shared(LockPathsFor(path).hold_barrier); };
       o.fresh_holds = [&]() -> Result<HoldSet> { return hold_set; };
       // Sometimes a stop (max runtime, SIGTERM) after a few batches.
       int64_t batches_left = pick(0, 2) == 0 ? pick(0, 3) : INT64_MAX;

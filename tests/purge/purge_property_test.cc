@@ -9,6 +9,7 @@
 #include <random>
 #include <set>
 
+#include "cli/exit_codes.h"
 #include "calendar/clock_value.h"
 #include "state/state_ops.h"
 #include "state/state_test_support.h"
@@ -230,17 +231,19 @@ TEST_CASE("purge deletes exactly what the oracle finds due, unheld and past ever
       HoldSet hold_set(holds, now);
       auto decisions = MakeDecisions(config, rules, as_of, "", &hold_set);
       REQUIRE(decisions.ok());
-      StoreSet stores(config, true);
+      StoreSet stores(config, true, files::PosixFileSystem());
       auto plan = MakePlan(*decisions, stores, as_of, now, rules.hash, hold_set);
       REQUIRE(plan.ok());
       // A record due under two categories is counted once per target.
-      std::set<int64_t> union_keys;
       planned = plan->TotalDeletable();
       for (const auto& t : plan->targets) total_kept_by_hold += t.stats.held;
-      (void)union_keys;
     }
 
     PurgeOptions options;
+
+    options.exit_code_of = ExitStatusOf;
+    options.env = Env::Default();
+    options.env.clock = [now] { return now; };  // a fixed clock: the oracle's
     options.now = now;
     options.as_of = as_of;
     options.allow_mass_delete = true;

@@ -43,7 +43,7 @@ std::string ReadAll(const testing::TempDir& dir, const std::string& text, std::v
   Rules rules;
   auto reader = SavedPlanReader::Open(file, "h");
   if (!reader.ok()) {
-    CHECK(reader.status().code() == ExitCode::kInvalid);
+    CHECK(reader.status().code() == StatusCode::kInvalid);
     return reader.status().message();
   }
   (*reader)->SetOrder(rules.decisions);
@@ -51,7 +51,7 @@ std::string ReadAll(const testing::TempDir& dir, const std::string& text, std::v
     for (;;) {
       auto batch = (*reader)->Next(d.category->name, d.target->name, 2);
       if (!batch.ok()) {
-        CHECK(batch.status().code() == ExitCode::kInvalid);
+        CHECK(batch.status().code() == StatusCode::kInvalid);
         return batch.status().message();
       }
       if (batch->empty()) break;

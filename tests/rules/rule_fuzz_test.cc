@@ -69,7 +69,7 @@ TEST_CASE("mutated rule files are loaded or refused with FILE:LINE:COL, never a 
     }
     ++refused;
     INFO("input:\n" << text);
-    REQUIRE(s.code() == ExitCode::kInvalid);
+    REQUIRE(s.code() == StatusCode::kInvalid);
     REQUIRE(std::regex_search(s.message(), positioned));
   }
   // Both outcomes occur, or the mutations are too weak or too strong.

@@ -2,6 +2,7 @@
 // exact "FILE:LINE:COL: message" each must produce, a table of the ways to
 // write a valid file and the model they load to, the leftovers the rules
 // directory ignores, and the shipped retention-rules/ against SPEC section 1.
+#include "cli/exit_codes.h"
 #include "rules/rule_loader.h"
 
 #include <catch2/catch.hpp>
@@ -790,8 +791,8 @@ TEST_CASE("Malformed rule files are refused with FILE:LINE:COL and a clear messa
     Result<RuleSet> rules = LoadFiles(dir, c.files);
     INFO("case: " << c.what);
     REQUIRE_FALSE(rules.ok());
-    CHECK(rules.status().code() == ExitCode::kInvalid);
-    CHECK(rules.status().exit_code() == 65);
+    CHECK(rules.status().code() == StatusCode::kInvalid);
+    CHECK(ExitStatusOf(rules.status()) == 65);
     CHECK(rules.status().message() == WithDir(c.message, dir / "rules"));
   }
 }
@@ -808,7 +809,7 @@ TEST_CASE("LoadRuleFile reports errors of the one file it reads", "[rules]") {
   CHECK(out.categories.empty());
 
   Status missing = LoadRuleFile(config, config.rules_dir / "gone.toml", &out);
-  CHECK(missing.code() == ExitCode::kInvalid);
+  CHECK(missing.code() == StatusCode::kInvalid);
   CHECK(missing.message() == (config.rules_dir / "gone.toml").string() + ": cannot read: No such file or directory");
 }
 
@@ -817,7 +818,7 @@ TEST_CASE("LoadRules refuses a missing or empty rules directory", "[rules]") {
   Config config = LoadTestConfig(dir);
   Result<RuleSet> missing = LoadRules(config);
   REQUIRE_FALSE(missing.ok());
-  CHECK(missing.status().code() == ExitCode::kInvalid);
+  CHECK(missing.status().code() == StatusCode::kInvalid);
   CHECK(missing.status().message() == (dir / "retention.toml").string() + ": rules directory " +
                                           (dir / "rules").string() + " does not exist");
 

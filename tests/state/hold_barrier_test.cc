@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "state/run_lock.h"
+#include "state/state_open.h"
 #include "state/test_util.h"
 
 namespace retention {
@@ -26,7 +27,7 @@ bool PipeHasData(int fd) {
 
 TEST_CASE("HoldBarrier: shared guards coexist, exclusive excludes", "[state]") {
   TempDir dir;
-  const auto path = HoldBarrier::PathFor(dir / "state.db");
+  const auto path = LockPathsFor(dir / "state.db").hold_barrier;
   CHECK(path == dir / "state.db.holds-lock");
   {
     auto s1 = HoldBarrier::Shared(path, 0ms);
@@ -36,7 +37,7 @@ TEST_CASE("HoldBarrier: shared guards coexist, exclusive excludes", "[state]") {
     CHECK_FALSE(s1->exclusive());
     auto x = HoldBarrier::Exclusive(path, 0ms);
     REQUIRE_FALSE(x.ok());
-    CHECK(x.status().code() == ExitCode::kTempFail);
+    CHECK(x.status().code() == StatusCode::kBusy);
     CHECK_THAT(x.status().message(), Catch::Contains(path.string()));
   }
   {
@@ -45,10 +46,10 @@ TEST_CASE("HoldBarrier: shared guards coexist, exclusive excludes", "[state]") {
     CHECK(x->exclusive());
     auto s = HoldBarrier::Shared(path, 0ms);
     REQUIRE_FALSE(s.ok());
-    CHECK(s.status().code() == ExitCode::kTempFail);
+    CHECK(s.status().code() == StatusCode::kBusy);
     CHECK_FALSE(HoldBarrier::Exclusive(path, 0ms).ok());
     // A short wait times out rather than blocking for ever.
-    CHECK(HoldBarrier::Shared(path, 30ms).status().code() == ExitCode::kTempFail);
+    CHECK(HoldBarrier::Shared(path, 30ms).status().code() == StatusCode::kBusy);
   }
   CHECK(HoldBarrier::Exclusive(path, 0ms).ok());
   CHECK(HoldBarrier::Shared(path, 0ms).ok());
@@ -62,19 +63,19 @@ TEST_CASE("HoldBarrier and RunLock: a symlink to the state database leads to the
   TempDir dir;
   { std::ofstream(dir / "state.db") << "x"; }
   std::filesystem::create_symlink("state.db", dir / "link.db");
-  CHECK(HoldBarrier::PathFor(dir / "link.db") == HoldBarrier::PathFor(dir / "state.db"));
-  CHECK(RunLock::PathFor(dir / "link.db") == RunLock::PathFor(dir / "state.db"));
-  auto batch = HoldBarrier::Shared(HoldBarrier::PathFor(dir / "state.db"), 0ms);
+  CHECK(LockPathsFor(dir / "link.db").hold_barrier == LockPathsFor(dir / "state.db").hold_barrier);
+  CHECK(LockPathsFor(dir / "link.db").run_lock == LockPathsFor(dir / "state.db").run_lock);
+  auto batch = HoldBarrier::Shared(LockPathsFor(dir / "state.db").hold_barrier, 0ms);
   REQUIRE(batch.ok());
-  auto hold = HoldBarrier::Exclusive(HoldBarrier::PathFor(dir / "link.db"), 0ms);
-  CHECK(hold.status().code() == ExitCode::kTempFail);
+  auto hold = HoldBarrier::Exclusive(LockPathsFor(dir / "link.db").hold_barrier, 0ms);
+  CHECK(hold.status().code() == StatusCode::kBusy);
 }
 
 // A purge batch holds the barrier shared; `hold add` in another process
 // waits for it, and while it waits no new batch can start.
 TEST_CASE("HoldBarrier: exclusive waits for shared, and blocks new shared", "[state]") {
   TempDir dir;
-  const auto path = HoldBarrier::PathFor(dir / "state.db");
+  const auto path = LockPathsFor(dir / "state.db").hold_barrier;
   int to_parent[2], to_child[2];
   REQUIRE(::pipe(to_parent) == 0);
   REQUIRE(::pipe(to_child) == 0);

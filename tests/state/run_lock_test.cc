@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "state/state_open.h"
 #include "state/test_util.h"
 
 namespace retention {
@@ -15,7 +16,7 @@ using testing::TempDir;
 using testing::WaitChild;
 
 TEST_CASE("RunLock path is beside the state database", "[state]") {
-  CHECK(RunLock::PathFor("/var/lib/retention/state.db") == "/var/lib/retention/state.db.lock");
+  CHECK(LockPathsFor("/var/lib/retention/state.db").run_lock == "/var/lib/retention/state.db.lock");
 }
 
 TEST_CASE("RunLock: one holder at a time, released on destruction", "[state]") {
@@ -26,7 +27,7 @@ TEST_CASE("RunLock: one holder at a time, released on destruction", "[state]") {
     REQUIRE(lock.ok());
     auto second = RunLock::TryAcquire(path);  // another descriptor, same process
     REQUIRE_FALSE(second.ok());
-    CHECK(second.status().code() == ExitCode::kTempFail);
+    CHECK(second.status().code() == StatusCode::kBusy);
     CHECK_THAT(second.status().message(),
                Catch::Contains("another run holds the lock on '" + path.string() + "' (pid " +
                                std::to_string(::getpid()) + ")"));
@@ -34,7 +35,7 @@ TEST_CASE("RunLock: one holder at a time, released on destruction", "[state]") {
     // Another process is refused at once while we hold it.
     const pid_t child = ForkChild([&] {
       auto l = RunLock::TryAcquire(path);
-      return !l.ok() && l.status().code() == ExitCode::kTempFail ? 0 : 1;
+      return !l.ok() && l.status().code() == StatusCode::kBusy ? 0 : 1;
     });
     CHECK(WaitChild(child) == 0);
 
@@ -64,7 +65,7 @@ TEST_CASE("RunLock of a killed process is released by the kernel", "[state]") {
 
   auto refused = RunLock::TryAcquire(path);
   REQUIRE_FALSE(refused.ok());
-  CHECK(refused.status().code() == ExitCode::kTempFail);
+  CHECK(refused.status().code() == StatusCode::kBusy);
   CHECK_THAT(refused.status().message(), Catch::Contains("(pid " + std::to_string(child) + ")"));
 
   REQUIRE(::kill(child, SIGKILL) == 0);

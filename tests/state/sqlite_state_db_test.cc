@@ -92,7 +92,7 @@ TEST_CASE("opening a missing state database", "[state]") {
   SECTION("read-only: does not exist, nothing created") {
     auto db = OpenSqliteStateDb(dir / "state.db", /*read_only=*/true);
     REQUIRE_FALSE(db.ok());
-    CHECK(db.status().code() == ExitCode::kUnavailable);
+    CHECK(db.status().code() == StatusCode::kUnavailable);
     CHECK_THAT(db.status().message(), Catch::Contains((dir / "state.db").string()));
     CHECK_THAT(db.status().message(), Catch::Contains("does not exist"));
     CHECK_FALSE(StateDbExists(dir / "state.db"));
@@ -100,7 +100,7 @@ TEST_CASE("opening a missing state database", "[state]") {
   SECTION("missing parent directory") {
     auto db = OpenSqliteStateDb(dir / "nope" / "state.db", /*read_only=*/false);
     REQUIRE_FALSE(db.ok());
-    CHECK(db.status().code() == ExitCode::kUnavailable);
+    CHECK(db.status().code() == StatusCode::kUnavailable);
     CHECK_THAT(db.status().message(), Catch::Contains("nope"));
     CHECK_THAT(db.status().message(), Catch::Contains("does not exist"));
     CHECK_FALSE(fs::exists(dir / "nope"));
@@ -113,7 +113,7 @@ TEST_CASE("a missing or empty state database is never created implicitly", "[sta
   SECTION("missing, opened for writing") {
     auto db = OpenSqliteStateDb(path, /*read_only=*/false);
     REQUIRE_FALSE(db.ok());
-    CHECK(db.status().code() == ExitCode::kUnavailable);
+    CHECK(db.status().code() == StatusCode::kUnavailable);
     CHECK_THAT(db.status().message(), Catch::Contains(path.string()));
     CHECK_THAT(db.status().message(), Catch::Contains("legal holds"));
     CHECK_THAT(db.status().message(), Catch::Contains("retention state init"));
@@ -124,12 +124,12 @@ TEST_CASE("a missing or empty state database is never created implicitly", "[sta
     for (bool read_only : {false, true}) {
       auto db = OpenSqliteStateDb(path, read_only);
       REQUIRE_FALSE(db.ok());
-      CHECK(db.status().code() == ExitCode::kUnavailable);
+      CHECK(db.status().code() == StatusCode::kUnavailable);
       CHECK_THAT(db.status().message(), Catch::Contains("empty"));
     }
     auto created = CreateSqliteStateDb(path);
     REQUIRE_FALSE(created.ok());
-    CHECK(created.status().code() == ExitCode::kInvalid);
+    CHECK(created.status().code() == StatusCode::kInvalid);
     CHECK(fs::file_size(path) == 0);
   }
   SECTION("a SQLite database with no schema") {
@@ -137,14 +137,14 @@ TEST_CASE("a missing or empty state database is never created implicitly", "[sta
     REQUIRE(fs::file_size(path) > 0);
     auto db = OpenSqliteStateDb(path, /*read_only=*/false);
     REQUIRE_FALSE(db.ok());
-    CHECK(db.status().code() == ExitCode::kUnavailable);
+    CHECK(db.status().code() == StatusCode::kUnavailable);
     CHECK_THAT(db.status().message(), Catch::Contains("no schema"));
   }
   SECTION("create refuses an existing database") {
     REQUIRE(CreateSqliteStateDb(path).ok());
     auto again = CreateSqliteStateDb(path);
     REQUIRE_FALSE(again.ok());
-    CHECK(again.status().code() == ExitCode::kInvalid);
+    CHECK(again.status().code() == StatusCode::kInvalid);
     CHECK_THAT(again.status().message(), Catch::Contains("already exists"));
   }
 }
@@ -160,7 +160,7 @@ TEST_CASE("a state database missing a table is refused as damaged", "[state]") {
     auto db = OpenSqliteStateDb(path, read_only);
     INFO(table << " read_only=" << read_only);
     REQUIRE_FALSE(db.ok());
-    CHECK(db.status().code() == ExitCode::kUnavailable);
+    CHECK(db.status().code() == StatusCode::kUnavailable);
     CHECK_THAT(db.status().message(), Catch::Contains("is damaged: table " + table + " is missing"));
   }
 }
@@ -176,7 +176,7 @@ TEST_CASE("a state database removed or replaced after opening is noticed", "[sta
     fs::rename(dir / "copy.db", path);
   }
   Status st = db->CheckStillInPlace();
-  CHECK(st.code() == ExitCode::kUnavailable);
+  CHECK(st.code() == StatusCode::kUnavailable);
   CHECK_THAT(st.message(), Catch::Contains("removed or replaced"));
 }
 
@@ -200,7 +200,7 @@ TEST_CASE("a state database whose -wal or -shm file is removed after opening is 
     fs::rename(dir / "copy", side);
   }
   Status st = db->CheckStillInPlace();
-  CHECK(st.code() == ExitCode::kUnavailable);
+  CHECK(st.code() == StatusCode::kUnavailable);
   CHECK_THAT(st.message(), Catch::Contains("removed or replaced"));
 }
 
@@ -211,7 +211,7 @@ TEST_CASE("only one connection at a time claims a state database for a run", "[s
   auto second = MustOpen(path);
   REQUIRE(first->ClaimForRun().ok());
   Status st = second->ClaimForRun();
-  CHECK(st.code() == ExitCode::kTempFail);
+  CHECK(st.code() == StatusCode::kBusy);
   CHECK_THAT(st.message(), Catch::Contains("another run is using state database"));
   // (Released when the first connection's descriptor closes; within one
   // process SQLite may keep it open while another connection holds POSIX
@@ -278,10 +278,10 @@ TEST_CASE("holds: add, list, get, release", "[state]") {
   CHECK((*all)[0].release_reason == "case settled");
 
   Status twice = ReleaseHold(*db, *id, "dave", "again", At(1'760'000'000));
-  CHECK(twice.code() == ExitCode::kInvalid);
+  CHECK(twice.code() == StatusCode::kInvalid);
   CHECK_THAT(twice.message(), Catch::Contains("already released"));
   Status unknown = ReleaseHold(*db, 999, "dave", "x", At(1'760'000'000));
-  CHECK(unknown.code() == ExitCode::kInvalid);
+  CHECK(unknown.code() == StatusCode::kInvalid);
   CHECK_THAT(unknown.message(), Catch::Contains("hold 999 does not exist"));
 
   const auto entries = AllEntries(*db);
@@ -339,7 +339,7 @@ TEST_CASE("runs: begin, end, unfinished, crashed", "[state]") {
   REQUIRE(last->has_value());
   CHECK((*last)->outcome == "ok");
   CHECK((*last)->ended_at == At(1'750'000'000));
-  CHECK(EndRun(*db, *r1, "ok", 0, "").code() == ExitCode::kInvalid);
+  CHECK(EndRun(*db, *r1, "ok", 0, "").code() == StatusCode::kInvalid);
 
   auto r2 = BeginRun(*db, info);
   REQUIRE(r2.ok());
@@ -492,8 +492,8 @@ void ExpectRefused(const fs::path& path, const std::string& words) {
     auto db = OpenSqliteStateDb(path, read_only);
     INFO("read_only=" << read_only << ": " << (db.ok() ? "opened" : db.status().message()));
     REQUIRE_FALSE(db.ok());
-    CHECK((db.status().code() == ExitCode::kUnavailable ||
-           db.status().code() == ExitCode::kInvalid));
+    CHECK((db.status().code() == StatusCode::kUnavailable ||
+           db.status().code() == StatusCode::kInvalid));
     CHECK_THAT(db.status().message(), Catch::Contains(path.string()));
     CHECK_THAT(db.status().message(), Catch::Contains(words));
   }

@@ -112,7 +112,7 @@ TEST_CASE("entries chained on a stale head are never inserted", "[state][ledger]
     auto txn = db->BeginAppend();
     REQUIRE(txn.ok());
     const Status st = (*txn)->Insert(late);
-    CHECK(st.code() == ExitCode::kSoftware);
+    CHECK(st.code() == StatusCode::kInternal);
     CHECK_THAT(st.message(), Catch::Contains("not chained onto the ledger's head (entry 3)"));
   }
 

@@ -36,8 +36,8 @@ TEST_CASE("mount ids tell a same-file-system bind mount from its parent", "[file
   REQUIRE(root >= 0);
   struct stat root_st, sub_st;
   files::MountId root_mount, sub_mount;
-  REQUIRE(files::StatWithMount(root, nullptr, &root_st, &root_mount) == 0);
-  REQUIRE(files::StatWithMount(root, "sub", &sub_st, &sub_mount) == 0);
+  REQUIRE(files::StatWithMount(*files::PosixFileSystem(), root, nullptr, &root_st, &root_mount) == 0);
+  REQUIRE(files::StatWithMount(*files::PosixFileSystem(), root, "sub", &sub_st, &sub_mount) == 0);
   ::close(root);
   // The very thing st_dev cannot see.
   CHECK(sub_st.st_dev == root_st.st_dev);
@@ -49,10 +49,10 @@ TEST_CASE("mount ids tell a same-file-system bind mount from its parent", "[file
   // The fallbacks for kernels without STATX_MNT_ID see the same ids.
   int again = ::open((tmp / "root").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   REQUIRE(again >= 0);
-  CHECK(files::MountIdByHandle(again, nullptr) == root_mount);
-  CHECK(files::MountIdByHandle(again, "sub") == sub_mount);
-  CHECK(files::MountIdByFdinfo(again, nullptr) == root_mount);
-  CHECK(files::MountIdByFdinfo(again, "sub") == sub_mount);
+  CHECK(files::MountIdByHandle(*files::PosixFileSystem(), again, nullptr) == root_mount);
+  CHECK(files::MountIdByHandle(*files::PosixFileSystem(), again, "sub") == sub_mount);
+  CHECK(files::MountIdByFdinfo(*files::PosixFileSystem(), again, nullptr) == root_mount);
+  CHECK(files::MountIdByFdinfo(*files::PosixFileSystem(), again, "sub") == sub_mount);
   ::close(again);
   // An entry whose mount id cannot be read, under a root whose can: kept.
   CHECK_FALSE(files::OnRootMount(root_st.st_dev, root_mount, root_st, std::nullopt));

@@ -28,7 +28,7 @@ TEST_CASE("a missing or symlinked root is unavailable", "[files]") {
   TempDir tmp;
   auto missing = OpenFilesStore(FilesConfig(tmp / "nope"), true);
   REQUIRE_FALSE(missing.ok());
-  CHECK(missing.status().code() == ExitCode::kUnavailable);
+  CHECK(missing.status().code() == StatusCode::kUnavailable);
   CHECK(missing.status().message() ==
         "store 'logs': root " + (tmp / "nope").string() + ": No such file or directory");
 
@@ -36,7 +36,7 @@ TEST_CASE("a missing or symlinked root is unavailable", "[files]") {
   fs::create_directory_symlink(tmp / "real", tmp / "link");
   auto link = OpenFilesStore(FilesConfig(tmp / "link"), true);
   REQUIRE_FALSE(link.ok());
-  CHECK(link.status().code() == ExitCode::kUnavailable);
+  CHECK(link.status().code() == StatusCode::kUnavailable);
   CHECK_THAT(link.status().message(), Catch::Contains("symbolic link"));
   auto slash = OpenFilesStore(FilesConfig(tmp.path().string() + "/link/"), true);
   CHECK_FALSE(slash.ok());
@@ -624,7 +624,7 @@ TEST_CASE("checking a target", "[files]") {
   CHECK_THAT(check3.errors[0], Catch::Contains("%j is not supported"));
   HoldSet holds;
   auto measured = store->Measure(bad.Decide(kNow, &holds));
-  CHECK(measured.status().code() == ExitCode::kInvalid);
+  CHECK(measured.status().code() == StatusCode::kInvalid);
 }
 
 TEST_CASE("Exist judges a selected file by device, inode, size and mtime, not its name alone", "[files][reconcile]") {

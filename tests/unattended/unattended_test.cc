@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "state/run_lock.h"
+#include "state/state_open.h"
 #include "unattended/unattended_util.h"
 #include "util/logging.h"
 #include "util/metrics.h"
@@ -120,7 +121,7 @@ TEST_CASE("purge --metrics-file writes the numbers of the run in the Prometheus 
   }
 
   SECTION("a run refused at the lock keeps the last success and says why") {
-    auto lock = RunLock::TryAcquire(RunLock::PathFor(state));
+    auto lock = RunLock::TryAcquire(LockPathsFor(state).run_lock);
     REQUIRE(lock.ok());
     auto locked = RunWith(config, {"purge", "--metrics-file", metrics.string()});
     INFO(Describe(locked));
@@ -287,7 +288,7 @@ TEST_CASE("under systemd (JOURNAL_STREAM names stderr) every line has a syslog p
   CHECK(Contains(err, "<6>category request_logs: "));
 
   SECTION("a warning is <4>: the run lock is held") {
-    auto lock = RunLock::TryAcquire(RunLock::PathFor(dir / "demo" / "state.db"));
+    auto lock = RunLock::TryAcquire(LockPathsFor(dir / "demo" / "state.db").run_lock);
     REQUIRE(lock.ok());
     auto [code2, err2] = run({"--config", config.string(), "purge"});
     INFO(err2);

@@ -50,7 +50,7 @@ TEST_CASE("an atomic file that fails or is dropped removes its tmp and keeps the
     REQUIRE(f.ok());
     (*f)->out() << "text";
     Status st = (*f)->Commit();
-    CHECK(st.code() == ExitCode::kIoError);
+    CHECK(st.code() == StatusCode::kIoError);
     CHECK_FALSE(fs::exists(dir / "blocked.tmp"));
     CHECK(fs::is_directory(file / "inside"));
   }
@@ -58,7 +58,7 @@ TEST_CASE("an atomic file that fails or is dropped removes its tmp and keeps the
     // The tmp cannot be created: an I/O error naming it.
     auto f = AtomicFile::Create(dir / "no" / "such" / "dir" / "x");
     REQUIRE_FALSE(f.ok());
-    CHECK(f.status().code() == ExitCode::kIoError);
+    CHECK(f.status().code() == StatusCode::kIoError);
   }
 }
 
