@@ -19,14 +19,14 @@ std::string ScheduleText(const Category& c) {
   return s;
 }
 
-Result<Plan> MakePlan(const std::vector<TargetDecision>& decisions, StoreSet& stores, Timestamp as_of,
+Result<Plan> MakePlan(const std::vector<Selection>& selections, StoreSet& stores, Timestamp as_of,
                       Timestamp now, const std::string& rules_hash, const HoldSet& holds) {
   Plan plan;
   plan.as_of = as_of;
   plan.made_at = now;
   plan.rules_hash = rules_hash;
   plan.holds_in_force = static_cast<int64_t>(holds.size());
-  for (const TargetDecision& d : decisions) {
+  for (const Selection& d : selections) {
     auto store = stores.Get(d.target->store);
     if (!store.ok()) return store.status();
     auto stats = (*store)->Measure(d);
@@ -110,7 +110,7 @@ void PrintPlanTable(const Plan& plan, std::ostream& out) {
          "(legal hold, another rule's minimum); UNDATED records have no usable clock and are never due.\n";
 }
 
-Status SavePlan(const Plan& plan, const std::vector<TargetDecision>& decisions, StoreSet& stores,
+Status SavePlan(const Plan& plan, const std::vector<Selection>& selections, StoreSet& stores,
                 const std::filesystem::path& file) {
   const std::filesystem::path tmp = file.string() + ".tmp";
   std::ofstream out(tmp, std::ios::trunc);
@@ -118,13 +118,13 @@ Status SavePlan(const Plan& plan, const std::vector<TargetDecision>& decisions, 
   nlohmann::json header = PlanToJson(plan);
   header["format"] = "retention-plan/1";
   out << header.dump() << "\n";
-  for (const TargetDecision& d : decisions) {
+  for (const Selection& d : selections) {
     auto store = stores.Get(d.target->store);
     if (!store.ok()) return store.status();
     auto cursor = (*store)->OpenCursor(d);
     if (!cursor.ok()) return cursor.status();
     while (true) {
-      auto page = (*cursor)->Next(1000);
+      auto page = (*cursor)->Next(d, 1000);
       if (!page.ok()) return page.status();
       if (page->empty()) break;
       for (const Candidate& c : *page) {

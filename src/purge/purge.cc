@@ -10,7 +10,7 @@
 
 #include "holds/hold_set.h"
 #include "ledger/ledger.h"
-#include "plan/decision.h"
+#include "plan/selection.h"
 #include "plan/plan.h"
 #include "plan/target_checks.h"
 #include "plan/verdict.h"
@@ -59,13 +59,13 @@ class PurgeRun {
   // stops before its next deletion instead of going on unrecorded (SPEC 6.5).
   Status CheckStillInPlace();
   // A ledger entry about one record of the current batch.
-  LedgerEntry BatchEntry(LedgerKind kind, const TargetDecision& d, const std::string& key, const std::string& clock,
+  LedgerEntry BatchEntry(LedgerKind kind, const Selection& d, const std::string& key, const std::string& clock,
                          const std::string& subject_id, const std::string& cutoff, const std::string& rule) const;
   // Deletes one batch; appends to `outcome`.
-  Status DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, TargetOutcome* outcome);
-  Status PurgeTarget(TargetDecision& d, SavedPlanReader* saved, TargetOutcome* outcome, bool* stopped);
+  Status DeleteBatch(const Selection& base, std::vector<Candidate> batch, TargetOutcome* outcome);
+  Status PurgeTarget(const Selection& d, SavedPlanReader* saved, TargetOutcome* outcome, bool* stopped);
   // The purge log's own retention (purge_log_prune.h).
-  Status PrunePurgeLog(TargetDecision& d, SavedPlanReader* saved, TargetOutcome* outcome, bool* stopped);
+  Status PrunePurgeLog(const Selection& d, SavedPlanReader* saved, TargetOutcome* outcome, bool* stopped);
 
   const Config& config_;
   const RuleSet& rules_;
@@ -73,7 +73,7 @@ class PurgeRun {
   StoreSet stores_;
   std::optional<RunLock> lock_;
   std::unique_ptr<StateDb> state_;
-  HoldSet holds_;  // decisions point here; refreshed in place before each batch
+  HoldSet holds_;  // re-read before each batch; selections take it through WithHolds
   Timestamp as_of_{};
   Timestamp started_{};
   int64_t batch_size_ = 1000;
@@ -100,7 +100,7 @@ Status PurgeRun::CheckStillInPlace() {
   return state_->CheckStillInPlace();
 }
 
-LedgerEntry PurgeRun::BatchEntry(LedgerKind kind, const TargetDecision& d, const std::string& key,
+LedgerEntry PurgeRun::BatchEntry(LedgerKind kind, const Selection& d, const std::string& key,
                                  const std::string& clock, const std::string& subject_id, const std::string& cutoff,
                                  const std::string& rule) const {
   LedgerEntry e;
@@ -118,13 +118,14 @@ LedgerEntry PurgeRun::BatchEntry(LedgerKind kind, const TargetDecision& d, const
   return e;
 }
 
-Status PurgeRun::DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, TargetOutcome* outcome) {
+Status PurgeRun::DeleteBatch(const Selection& base, std::vector<Candidate> batch, TargetOutcome* outcome) {
   FaultPoint("before_batch");
   const std::string state_path = config_.state;
   auto barrier = HoldBarrier::Shared(HoldBarrier::PathFor(state_path));
   if (!barrier.ok()) return barrier.status();
   RETENTION_RETURN_IF_ERROR(CheckStillInPlace());
   RETENTION_RETURN_IF_ERROR(RefreshHolds());
+  const Selection d = WithHolds(base, holds_);
 
   ++batch_no_;
   const std::string cutoff = d.cutoff ? FormatTimestamp(*d.cutoff) : "";
@@ -195,7 +196,7 @@ Status PurgeRun::DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, Ta
       if (!facts.ok()) {
         reason = "changed since selection (" + facts.status().message() + ")";
       } else {
-        RecordVerdict verdict = JudgeRecord(d, c.key, *facts);
+        RecordVerdict verdict = JudgeRecord(d, *facts);
         if (verdict.deletable)
           reason = replaced ? "changed since selection" : "held under an overlapping rule, or changed during the delete";
         else
@@ -223,12 +224,12 @@ Status PurgeRun::DeleteBatch(TargetDecision& d, std::vector<Candidate> batch, Ta
   return Status::Ok();
 }
 
-Status PurgeRun::PurgeTarget(TargetDecision& d, SavedPlanReader* saved, TargetOutcome* outcome, bool* stopped) {
+Status PurgeRun::PurgeTarget(const Selection& d, SavedPlanReader* saved, TargetOutcome* outcome, bool* stopped) {
   auto store = stores_.Get(d.target->store);
   if (!store.ok()) return store.status();
   std::unique_ptr<CandidateCursor> cursor;
   if (!saved) {
-    auto c = (*store)->OpenCursor(d);
+    auto c = (*store)->OpenCursor(WithHolds(d, holds_));
     if (!c.ok()) return c.status();
     cursor = std::move(*c);
   }
@@ -238,7 +239,7 @@ Status PurgeRun::PurgeTarget(TargetDecision& d, SavedPlanReader* saved, TargetOu
       return Status::Ok();
     }
     auto batch = saved ? saved->Next(d.category->name, d.target->name, static_cast<size_t>(batch_size_))
-                       : cursor->Next(static_cast<size_t>(batch_size_));
+                       : cursor->Next(WithHolds(d, holds_), static_cast<size_t>(batch_size_));
     if (!batch.ok()) return batch.status();
     if (batch->empty()) return Status::Ok();
     RETENTION_RETURN_IF_ERROR(DeleteBatch(d, std::move(*batch), outcome));
@@ -247,7 +248,7 @@ Status PurgeRun::PurgeTarget(TargetDecision& d, SavedPlanReader* saved, TargetOu
   }
 }
 
-Status PurgeRun::PrunePurgeLog(TargetDecision& d, SavedPlanReader* saved, TargetOutcome* outcome, bool* stopped) {
+Status PurgeRun::PrunePurgeLog(const Selection& d, SavedPlanReader* saved, TargetOutcome* outcome, bool* stopped) {
   PurgeLogPruneOptions o;
   o.run_id = run_id_;
   o.batch_size = batch_size_;
@@ -270,6 +271,7 @@ Status PurgeRun::PrunePurgeLog(TargetDecision& d, SavedPlanReader* saved, Target
     RETENTION_RETURN_IF_ERROR(RefreshHolds());
     return std::move(*barrier);
   };
+  o.holds = &holds_;
   o.out_of_time = [this] { return OutOfTime(); };
   RETENTION_RETURN_IF_ERROR(retention::PrunePurgeLog(*state_, d, o, outcome, stopped));
   if (options_.on_batch && outcome->deleted > 0) {
@@ -294,11 +296,11 @@ Result<PurgeReport> PurgeRun::Run() {
 
   // Arguments first: a usage error must leave no trace (no lock file, no
   // state database).
-  auto decisions = MakeDecisions(config_, rules_, as_of_, options_.category, &holds_);
+  auto decisions = MakeSelections(config_, rules_, as_of_, options_.category);
   if (!decisions.ok()) return decisions.status();
   // The rules `check` rejects never run: same checks, same refusal (65).
   std::vector<CategoryTarget> targets;
-  for (const TargetDecision& d : *decisions) targets.emplace_back(d.category, d.target);
+  for (const Selection& d : *decisions) targets.emplace_back(d.category, d.target);
   RETENTION_RETURN_IF_ERROR(RequireTargetsPass(config_, targets, stores_));
 
   auto lock = RunLock::TryAcquire(RunLock::PathFor(config_.state));
@@ -342,7 +344,7 @@ Result<PurgeReport> PurgeRun::Run() {
   }
 
   // The safety valve looks at the whole run before anything is deleted.
-  auto plan = MakePlan(*decisions, stores_, as_of_, now, rules_.hash, holds_);
+  auto plan = MakePlan(WithHolds(*decisions, holds_), stores_, as_of_, now, rules_.hash, holds_);
   if (!plan.ok()) return plan.status();
   RETENTION_RETURN_IF_ERROR(CheckSafetyValve(*plan, rules_, config_.limits, options_.allow_mass_delete));
   for (const TargetPlan& t : plan->targets)
@@ -366,7 +368,7 @@ Result<PurgeReport> PurgeRun::Run() {
 
   bool stopped = false;
   Status failure;
-  for (TargetDecision& d : *decisions) {
+  for (const Selection& d : *decisions) {
     TargetOutcome outcome{d.category->name, d.target->name};
     if (!stopped && failure.ok()) {
       failure = d.target->store == kPurgeLogStore ? PrunePurgeLog(d, saved.get(), &outcome, &stopped)

@@ -11,9 +11,9 @@ namespace {
 
 class Pruner {
  public:
-  Pruner(StateDb& state, const TargetDecision& d, const PurgeLogPruneOptions& options, TargetOutcome* outcome,
+  Pruner(StateDb& state, const Selection& base, const PurgeLogPruneOptions& options, TargetOutcome* outcome,
          bool* stopped)
-      : state_(state), d_(d), options_(options), outcome_(outcome), stopped_(stopped) {}
+      : state_(state), base_(base), d_(base), options_(options), outcome_(outcome), stopped_(stopped) {}
 
   Status Run() {
     auto pruned = state_.PrunedThrough();
@@ -28,6 +28,7 @@ class Pruner {
     {
       auto barrier = options_.lock_holds();
       if (!barrier.ok()) return barrier.status();
+      RETENTION_RETURN_IF_ERROR(ApplyHolds());
       RETENTION_RETURN_IF_ERROR(WalkPrunablePrefix(
           state_, d_, pruned_through_, [&](const LedgerEntry& e, const std::optional<std::string>& kept) {
             if (kept) return false;
@@ -59,6 +60,13 @@ class Pruner {
   }
 
  private:
+  // The selection under the holds lock_holds just re-read.
+  Status ApplyHolds() {
+    if (!options_.holds) return Status::Internal("purge log pruning without a hold set");
+    d_ = WithHolds(base_, *options_.holds);
+    return Status::Ok();
+  }
+
   // Deletes the anchored entries still present, a batch at a time. Sets
   // *complete when none is left.
   Status DeleteAnchored(bool* complete) {
@@ -75,6 +83,7 @@ class Pruner {
         }
         auto barrier = options_.lock_holds();
         if (!barrier.ok()) return barrier.status();
+        RETENTION_RETURN_IF_ERROR(ApplyHolds());
         int64_t n = 0;
         RETENTION_RETURN_IF_ERROR(
             state_.ScanLedger(INT64_MIN, [&](const LedgerEntry& e) {
@@ -110,7 +119,8 @@ class Pruner {
   }
 
   StateDb& state_;
-  const TargetDecision& d_;
+  const Selection& base_;
+  Selection d_;  // base_ under the holds last read
   const PurgeLogPruneOptions& options_;
   TargetOutcome* outcome_;
   bool* stopped_;
@@ -119,7 +129,7 @@ class Pruner {
 
 }  // namespace
 
-Status PrunePurgeLog(StateDb& state, const TargetDecision& decision, const PurgeLogPruneOptions& options,
+Status PrunePurgeLog(StateDb& state, const Selection& decision, const PurgeLogPruneOptions& options,
                      TargetOutcome* outcome, bool* stopped) {
   return Pruner(state, decision, options, outcome, stopped).Run();
 }

@@ -33,17 +33,20 @@ struct PurgeLogPruneOptions {
   // purge --plan FILE: prune no further than the last entry the plan listed
   // (nullopt: no saved plan; 0: the plan listed none).
   std::optional<int64_t> plan_through;
-  // Takes the hold barrier shared and re-reads the holds in force into the
-  // HoldSet that `decision.holds` points to; the guard releases it.
+  // Takes the hold barrier shared and re-reads the holds in force into
+  // `*holds`; the guard releases it. Each batch is judged under
+  // WithHolds(selection, *holds) as they are then.
   std::function<Result<HoldBarrier::Guard>()> lock_holds;
+  const HoldSet* holds = nullptr;
   // Polled between batches (max runtime, SIGTERM).
   std::function<bool()> out_of_time;
 };
 
-// Prunes under `decision`, a target on the purge-log store. Adds what went
+// Prunes under `selection` (holds not yet applied), a target on the
+// purge-log store. Adds what went
 // to `outcome` (deleted, batches; kept_changed: entries anchored but kept
 // by a hold or floor placed since); sets *stopped when out of time.
-Status PrunePurgeLog(StateDb& state, const TargetDecision& decision, const PurgeLogPruneOptions& options,
+Status PrunePurgeLog(StateDb& state, const Selection& selection, const PurgeLogPruneOptions& options,
                      TargetOutcome* outcome, bool* stopped);
 
 }  // namespace retention

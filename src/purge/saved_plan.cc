@@ -37,7 +37,7 @@ Result<std::unique_ptr<SavedPlanReader>> SavedPlanReader::Open(const std::filesy
   return reader;
 }
 
-void SavedPlanReader::SetOrder(const std::vector<TargetDecision>& decisions) {
+void SavedPlanReader::SetOrder(const std::vector<Selection>& decisions) {
   for (size_t i = 0; i < decisions.size(); ++i)
     order_[decisions[i].category->name + "/" + decisions[i].target->name] = i;
 }

@@ -28,7 +28,7 @@ class SavedPlanReader {
                                                        const std::string& rules_hash);
 
   // The targets of this run, in the order it processes them.
-  void SetOrder(const std::vector<TargetDecision>& decisions);
+  void SetOrder(const std::vector<Selection>& decisions);
 
   // The next up to `limit` records of (category, target); records of later
   // targets are left for their turn. The file lists targets in plan order,
