@@ -2,8 +2,10 @@
 
 namespace retention::files {
 
-Result<FilesSelection> FilesSelection::Compile(const Selection& selection) {
+Result<FilesSelection> FilesSelection::Compile(const Selection& selection, const std::string& store) {
   RETENTION_RETURN_IF_ERROR(CheckRenderable(selection));
+  if (selection.target->store != store)
+    return Status::Internal("a selection for store '" + selection.target->store + "' given to store '" + store + "'");
   std::vector<Scope> scopes;
   for (const SelectionScope& scope : selection.scopes) {
     const Target& t = *scope.target;
@@ -14,7 +16,7 @@ Result<FilesSelection> FilesSelection::Compile(const Selection& selection) {
     if (!globs.ok()) return context(globs.status());
     auto reader = FileClockReader::Make(t.clock, selection.zone);
     if (!reader.ok()) return context(reader.status());
-    scopes.push_back(Scope{std::move(*globs), std::move(*reader)});
+    scopes.push_back(Scope{t.store == store, std::move(*globs), std::move(*reader)});
   }
   return FilesSelection(std::move(scopes));
 }
@@ -26,7 +28,7 @@ RecordFacts FilesSelection::Facts(std::string_view key, std::string_view basenam
   facts.scopes.resize(scopes_.size());
   for (size_t i = 0; i < scopes_.size(); ++i) {
     RecordFacts::ScopeFacts& s = facts.scopes[i];
-    s.matches_filters = scopes_[i].globs.Matches(key);
+    s.matches_filters = scopes_[i].here && scopes_[i].globs.Matches(key);
     // The own clock is read even when the globs do not match: explain and
     // the ledger show it.
     if (!s.matches_filters && i != 0) continue;

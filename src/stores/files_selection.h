@@ -12,6 +12,7 @@
 
 #include <sys/stat.h>
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -29,7 +30,9 @@ class FilesSelection {
   // once evaluates each page under the holds as they are then). Errors: a
   // selection CheckRenderable refuses (Internal), a pattern or clock that
   // cannot be used (Invalid).
-  static Result<FilesSelection> Compile(const Selection& selection);
+  // A scope on another store than `store` (the selection's own) covers
+  // none of these files: its filters never match.
+  static Result<FilesSelection> Compile(const Selection& selection, const std::string& store);
 
   // The own target's globs: what the walk visits.
   const GlobSet& globs() const { return scopes_[0].globs; }
@@ -40,6 +43,7 @@ class FilesSelection {
 
  private:
   struct Scope {
+    bool here = true;  // on this store
     GlobSet globs;
     FileClockReader clock;
   };

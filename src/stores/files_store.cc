@@ -174,7 +174,7 @@ int FilesStore::OpenParent(const std::vector<std::string_view>& parts, std::stri
 }
 
 Result<TargetStats> FilesStore::Measure(const Selection& selection) {
-  auto compiled = FilesSelection::Compile(selection);
+  auto compiled = FilesSelection::Compile(selection, config_.name);
   if (!compiled.ok()) return compiled.status();
   TargetStats stats;
   // The five oldest deletable (clock, key), kept sorted: memory stays flat.
@@ -210,7 +210,7 @@ Result<TargetStats> FilesStore::Measure(const Selection& selection) {
 }
 
 Result<int64_t> FilesStore::CountCovered(const Selection& selection) {
-  auto compiled = FilesSelection::Compile(selection);
+  auto compiled = FilesSelection::Compile(selection, config_.name);
   if (!compiled.ok()) return compiled.status();
   if (selection.exclusions.empty()) return int64_t{0};
   DirWalker walker(root_, compiled->globs());
@@ -232,7 +232,7 @@ Result<int64_t> FilesStore::CountCovered(const Selection& selection) {
 }
 
 Result<std::unique_ptr<CandidateCursor>> FilesStore::OpenCursor(const Selection& selection) {
-  auto compiled = FilesSelection::Compile(selection);
+  auto compiled = FilesSelection::Compile(selection, config_.name);
   if (!compiled.ok()) return compiled.status();
   return std::unique_ptr<CandidateCursor>(std::make_unique<FilesCursor>(root_, std::move(*compiled)));
 }
@@ -380,7 +380,7 @@ Status FilesStore::DeleteOne(const Selection& selection, const FilesSelection& c
 
 Result<BatchResult> FilesStore::DeleteBatch(const Selection& selection, const std::vector<Candidate>& batch) {
   if (read_only_) return Status::Internal(Prefix() + ": opened read-only; refusing to delete");
-  auto compiled = FilesSelection::Compile(selection);
+  auto compiled = FilesSelection::Compile(selection, config_.name);
   if (!compiled.ok()) return compiled.status();
   BatchResult result;
   ParentCache cache;
@@ -451,7 +451,7 @@ Result<std::vector<Presence>> FilesStore::Exist(const Target& target, const std:
 }
 
 Result<RecordFacts> FilesStore::Lookup(const Selection& selection, const std::string& key_arg) {
-  auto compiled = FilesSelection::Compile(selection);
+  auto compiled = FilesSelection::Compile(selection, config_.name);
   if (!compiled.ok()) return compiled.status();
   RecordFacts facts;
   // `explain` may be given the file's full path: accept it under the root.

@@ -147,17 +147,16 @@ TEST_CASE("pruning the purge log removes exactly the oracle's prefix and never a
 
       const TimeZone utc = TimeZone::Utc();
       const HoldSet hold_set(holds, now);
-      TargetDecision d;
+      Selection d;
       d.category = &category;
       d.target = &category.targets[0];
       d.cutoff = ComputeCutoff(now, *category.delete_after, utc);
+      d.scopes.push_back({&category, &category.targets[0]});
       std::optional<Timestamp> floor_cutoff;
       if (category.keep_at_least) {
         floor_cutoff = ComputeCutoff(now, *category.keep_at_least, utc);
-        d.floors.push_back({&category, &category.targets[0], *floor_cutoff});
+        d.floors.push_back({0, *floor_cutoff});
       }
-      d.overlaps.push_back({&category, &category.targets[0]});
-      d.holds = &hold_set;
       d.zone = utc;
 
       const std::vector<Present> before = ReadLedger(state);
@@ -167,6 +166,7 @@ TEST_CASE("pruning the purge log removes exactly the oracle's prefix and never a
       o.run_id = round + 1;
       o.batch_size = batch_size;
       o.lock_holds = [&]() { return HoldBarrier::Shared(HoldBarrier::PathFor(path)); };
+      o.holds = &hold_set;
       // Sometimes a stop (max runtime, SIGTERM) after a few batches.
       int64_t batches_left = pick(0, 2) == 0 ? pick(0, 3) : INT64_MAX;
       o.out_of_time = [&] { return batches_left-- <= 0; };

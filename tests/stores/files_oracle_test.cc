@@ -172,7 +172,7 @@ TEST_CASE("Measure, cursor and DeleteBatch agree with an oracle on random trees"
     REQUIRE(expect.floor_protected > 0);
 
     auto store = OpenOrFail(FilesConfig(root));
-    TargetDecision d = rule.Decide(cutoff, &holds, {floor.Guard(floor_cutoff)});
+    Selection d = rule.Decide(cutoff, &holds, {floor.Guard(floor_cutoff)});
     auto stats = store->Measure(d);
     REQUIRE(stats.ok());
     CHECK(stats->total == expect.total);

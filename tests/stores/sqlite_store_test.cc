@@ -6,12 +6,13 @@
 #include <set>
 
 #include "holds/hold_set.h"
-#include "plan/decision.h"
+#include "plan/selection.h"
+#include "stores/selection_test_support.h"
 #include "state/test_util.h"
 #include "stores/sqlite_catalog.h"
 #include "stores/sqlite_connection.h"
 #include "stores/sqlite_functions.h"
-#include "stores/sqlite_query.h"
+#include "stores/sqlite_selection_sql.h"
 #include "stores/sqlite_store.h"
 
 namespace retention {
@@ -83,20 +84,19 @@ Target CustomersTarget() {
 TEST_CASE("the candidate query walks the clock index", "[stores][sqlite]") {
   Fixture f;
   f.AddCategory("logs", CalendarDuration{90, DurationUnit::kDays}, std::nullopt, LogsTarget());
-  auto decisions = MakeDecisions(f.config, f.rules, At("2026-11-22"), "", &f.holds);
+  auto decisions = testing::HeldSelections(f.config, f.rules, At("2026-11-22"), "", f.holds);
   REQUIRE(decisions.ok());
 
   auto db = SqliteConnection::Open(f.dir / "app.db", true, "test");
   REQUIRE(db.ok());
-  HeldContext held;
-  REQUIRE(RegisterRetentionFunctions((*db)->get(), &held).ok());
+  REQUIRE(RegisterRetentionFunctions((*db)->get()).ok());
   std::vector<std::string> errors, warnings;
   auto resolved = ResolveSqliteTarget(**db, *(*decisions)[0].target, &errors, &warnings);
   REQUIRE(resolved);
-  std::vector<ResolvedSqliteTarget> overlaps{*resolved};
-  SqliteQueryBuilder b((*decisions)[0], *resolved, {}, overlaps);
+  auto b = SqliteSelectionSql::Make((*decisions)[0], {*resolved});
+  REQUIRE(b.ok());
   for (bool paging : {false, true}) {
-    SqlFragment q = CandidatePageQuery(b, paging);
+    SqlFragment q = CandidatePageQuery(*b, paging);
     auto stmt = (*db)->Prepare("EXPLAIN QUERY PLAN " + q.sql);
     REQUIRE(stmt.ok());
     std::string plan;
@@ -119,12 +119,12 @@ TEST_CASE("measure counts due, undated, held and floor-protected records", "[sto
   hold.scope.subject_id = "11";
   f.holds = HoldSet({hold}, At("2026-11-22"));
 
-  auto decisions = MakeDecisions(f.config, f.rules, At("2026-11-22"), "logs", &f.holds);
+  auto decisions = testing::HeldSelections(f.config, f.rules, At("2026-11-22"), "logs", f.holds);
   REQUIRE(decisions.ok());
   REQUIRE(decisions->size() == 1);
-  const TargetDecision& d = (*decisions)[0];
+  const Selection& d = (*decisions)[0];
   CHECK(d.floors.size() == 1);   // the audit floor over the same table
-  CHECK(d.overlaps.size() == 2);
+  CHECK(d.scopes.size() == 2);
 
   auto store = OpenSqliteStore(f.config.stores["app"], true);
   REQUIRE(store.ok());
@@ -149,7 +149,7 @@ TEST_CASE("event clocks go through one join - a missing related row is undated",
   Target t = CustomersTarget();
   t.filters.push_back({"kind", FilterOp::kEquals, {std::string("a")}, {}});
   f.AddCategory("closed", CalendarDuration{90, DurationUnit::kDays}, std::nullopt, t);
-  auto decisions = MakeDecisions(f.config, f.rules, At("2026-11-22"), "", &f.holds);
+  auto decisions = testing::HeldSelections(f.config, f.rules, At("2026-11-22"), "", f.holds);
   REQUIRE(decisions.ok());
   auto store = OpenSqliteStore(f.config.stores["app"], false);
   REQUIRE(store.ok());
@@ -164,7 +164,7 @@ TEST_CASE("event clocks go through one join - a missing related row is undated",
 
   auto cursor = (*store)->OpenCursor((*decisions)[0]);
   REQUIRE(cursor.ok());
-  auto page = (*cursor)->Next(10);
+  auto page = (*cursor)->Next((*decisions)[0], 10);
   REQUIRE(page.ok());
   REQUIRE(page->size() == 1);
   CHECK((*page)[0].key == "10");
@@ -181,14 +181,14 @@ TEST_CASE("event clocks go through one join - a missing related row is undated",
 TEST_CASE("the delete re-checks holds and due-ness for exactly the given keys", "[stores][sqlite]") {
   Fixture f;
   f.AddCategory("logs", CalendarDuration{90, DurationUnit::kDays}, std::nullopt, LogsTarget());
-  auto decisions = MakeDecisions(f.config, f.rules, At("2026-11-22"), "", &f.holds);
+  auto decisions = testing::HeldSelections(f.config, f.rules, At("2026-11-22"), "", f.holds);
   REQUIRE(decisions.ok());
-  TargetDecision d = (*decisions)[0];
+  Selection d = (*decisions)[0];
   auto store = OpenSqliteStore(f.config.stores["app"], false);
   REQUIRE(store.ok());
   auto cursor = (*store)->OpenCursor(d);
   REQUIRE(cursor.ok());
-  auto page = (*cursor)->Next(100);
+  auto page = (*cursor)->Next(d, 100);
   REQUIRE(page.ok());
   REQUIRE(page->size() == 3);  // rows 1, 6, 2 in clock order
 
@@ -199,7 +199,7 @@ TEST_CASE("the delete re-checks holds and due-ness for exactly the given keys", 
   hold.scope.subject_kind = "customer";
   hold.scope.subject_id = "10";
   HoldSet fresh({hold}, At("2026-11-22"));
-  d.holds = &fresh;
+  d = WithHolds(d, fresh);
   std::vector<Candidate> batch = *page;
   batch.push_back({"3", "2026-11-01 00:00:00", "10"});
   auto deleted = (*store)->DeleteBatch(d, batch);
@@ -216,15 +216,15 @@ TEST_CASE("Exist judges a selected record by its clock and subject, not its key 
   Fixture f;
   f.AddCategory("logs", CalendarDuration{90, DurationUnit::kDays}, std::nullopt, LogsTarget());
   f.AddCategory("closed", CalendarDuration{90, DurationUnit::kDays}, std::nullopt, CustomersTarget());
-  auto decisions = MakeDecisions(f.config, f.rules, At("2026-11-22"), "", &f.holds);
+  auto decisions = testing::HeldSelections(f.config, f.rules, At("2026-11-22"), "", f.holds);
   REQUIRE(decisions.ok());
   REQUIRE(decisions->size() == 2);
   auto store = OpenSqliteStore(f.config.stores["app"], false);
   REQUIRE(store.ok());
-  auto select = [&](const TargetDecision& d) {
+  auto select = [&](const Selection& d) {
     auto cursor = (*store)->OpenCursor(d);
     REQUIRE(cursor.ok());
-    auto page = (*cursor)->Next(100);
+    auto page = (*cursor)->Next(d, 100);
     REQUIRE(page.ok());
     return *page;
   };
@@ -266,7 +266,7 @@ TEST_CASE("Exist judges a selected record by its clock and subject, not its key 
 TEST_CASE("a read-only sqlite store refuses to delete", "[stores][sqlite]") {
   Fixture f;
   f.AddCategory("logs", CalendarDuration{90, DurationUnit::kDays}, std::nullopt, LogsTarget());
-  auto decisions = MakeDecisions(f.config, f.rules, At("2026-11-22"), "", &f.holds);
+  auto decisions = testing::HeldSelections(f.config, f.rules, At("2026-11-22"), "", f.holds);
   REQUIRE(decisions.ok());
   auto store = OpenSqliteStore(f.config.stores["app"], true);
   REQUIRE(store.ok());
