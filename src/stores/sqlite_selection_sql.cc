@@ -401,7 +401,14 @@ SqlFragment CandidatePageQuery(const SqliteSelectionSql& b, bool paging) {
   q += b.From();
   q.sql += " WHERE ";
   q += b.Deletable();
-  if (paging) q.sql += " AND (" + b.ClockColumn() + ", " + b.OrderColumn() + ") > (?, ?)";
+  if (paging && b.PagesUndated()) {
+    // Undated records sort first (NULL) and are selected too: after a NULL
+    // clock come the other NULLs by order, then every dated record.
+    q.sql += " AND ((? IS NULL AND (" + b.ClockColumn() + " IS NOT NULL OR " + b.OrderColumn() + " > ?)) OR (" +
+             b.ClockColumn() + ", " + b.OrderColumn() + ") > (?, ?))";
+  } else if (paging) {
+    q.sql += " AND (" + b.ClockColumn() + ", " + b.OrderColumn() + ") > (?, ?)";
+  }
   q.sql += " ORDER BY " + b.ClockColumn() + ", " + b.OrderColumn() + " LIMIT ?";
   return q;
 }

@@ -107,6 +107,8 @@ class SqliteSelectionSql {
   SqlFragment Held() const;
   // Filters AND Subject AND Due AND FloorsPass AND NOT Held.
   SqlFragment Deletable() const;
+  // Undated records can be selected (any_age): paging must pass NULL clocks.
+  bool PagesUndated() const { return selection_->any_age; }
 
  private:
   SqliteSelectionSql(const Selection& selection, std::vector<ResolvedSqliteTarget> scopes);
@@ -126,7 +128,8 @@ class SqliteSelectionSql {
 };
 
 // The page query of purge's candidate cursor: the deletable records, oldest
-// first, after (clock, order) when `paging`; then the page size. Columns:
+// first, after (clock, order) when `paging` (bound twice when
+// b.PagesUndated()); then the page size. Columns:
 // key, raw clock, subject, order column. Exposed so a test can assert
 // with EXPLAIN QUERY PLAN that it walks the clock index.
 SqlFragment CandidatePageQuery(const SqliteSelectionSql& b, bool paging);

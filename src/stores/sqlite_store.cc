@@ -232,7 +232,7 @@ Result<std::vector<Candidate>> SqliteCursor::Next(const Selection& selection, si
   if (!stmt.ok()) return stmt.status();
   BindParams(*stmt, q.params);
   int next = static_cast<int>(q.params.size()) + 1;
-  if (paging) {
+  for (int pass = 0; paging && pass < (b.PagesUndated() ? 2 : 1); ++pass) {
     stmt->BindValue(next++, last_clock_.get());
     stmt->BindValue(next++, last_order_.get());
   }
