@@ -264,9 +264,6 @@ Status HoldAdd(const CommandArgs& a) {
     int64_t total = 0;
     for (const Category& c : loaded->rules.categories) {
       for (const Target& t : c.targets) {
-        if (!only.MayCover(c.name, t.name)) continue;
-        auto store = stores.Get(t.store);
-        if (!store.ok()) return store.status();
         auto zone_of_store = StoreZone(config, t.store);
         if (!zone_of_store.ok()) return zone_of_store.status();
         // What the hold would keep of this target, any age: the target as
@@ -278,6 +275,9 @@ Status HoldAdd(const CommandArgs& a) {
         s.any_age = true;
         s.scopes.push_back({&c, &t});
         s = WithHolds(std::move(s), only);
+        if (s.exclusions.empty()) continue;  // the hold's scope names another category or target
+        auto store = stores.Get(t.store);
+        if (!store.ok()) return store.status();
         auto n = (*store)->CountCovered(s);
         if (!n.ok()) return n.status();
         total += *n;

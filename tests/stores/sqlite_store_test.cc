@@ -295,3 +295,133 @@ TEST_CASE("identifiers that are not in the catalog never reach SQL", "[stores][s
 
 }  // namespace
 }  // namespace retention
+
+namespace retention {
+namespace {
+
+TEST_CASE("a selection whose holds were never applied selects and deletes nothing", "[stores][sqlite][holds]") {
+  Fixture f;
+  f.AddCategory("logs", CalendarDuration{90, DurationUnit::kDays}, std::nullopt, LogsTarget());
+  auto made = MakeSelections(f.config, f.rules, At("2026-11-22"), "");
+  REQUIRE(made.ok());
+  const Selection& bare = (*made)[0];
+  REQUIRE_FALSE(bare.holds_applied);
+  auto store = OpenSqliteStore(f.config.stores["app"], false);
+  REQUIRE(store.ok());
+  auto internal = [](const Status& s) { return !s.ok() && s.code() == ExitCode::kSoftware; };
+  CHECK(internal((*store)->Measure(bare).status()));
+  CHECK(internal((*store)->OpenCursor(bare).status()));
+  CHECK(internal((*store)->Lookup(bare, "1").status()));
+  CHECK(internal((*store)->CountCovered(bare).status()));
+  CHECK(internal((*store)->DeleteBatch(bare, {{"1", "2026-01-01 00:00:00", "10"}}).status()));
+  // A cursor opened under the holds refuses a page asked without them.
+  const Selection held = WithHolds(bare, f.holds);
+  auto cursor = (*store)->OpenCursor(held);
+  REQUIRE(cursor.ok());
+  CHECK(internal((*cursor)->Next(bare, 10).status()));
+  RawDb db(f.dir / "app.db");
+  CHECK(db.Query("SELECT count(*) FROM logs") == "6");
+  // Applied, the same selection deletes.
+  auto page = (*cursor)->Next(held, 10);
+  REQUIRE(page.ok());
+  CHECK(page->size() == 3);
+}
+
+TEST_CASE("thousands of holds render as plain SQL within SQLite's limits", "[stores][sqlite][holds]") {
+  Fixture f;
+  f.AddCategory("logs", CalendarDuration{90, DurationUnit::kDays}, std::nullopt, LogsTarget());
+  auto made = MakeSelections(f.config, f.rules, At("2026-11-22"), "");
+  REQUIRE(made.ok());
+  auto store = OpenSqliteStore(f.config.stores["app"], false);
+  REQUIRE(store.ok());
+  // Due: rows 1 (customer 10), 6 (13) and 2 (11).
+  auto hold = [](int64_t id, HoldScope scope) {
+    Hold h;
+    h.id = id;
+    h.matter = "M-" + std::to_string(id);
+    h.placed_at = At("2026-01-01");
+    h.scope = std::move(scope);
+    return h;
+  };
+  SECTION("5000 subject holds, customer 11 among them") {
+    std::vector<Hold> holds;
+    for (int64_t i = 0; i < 5000; ++i) {
+      HoldScope s;
+      s.subject_kind = "customer";
+      s.subject_id = std::to_string(i == 4321 ? 11 : 100000 + i);
+      holds.push_back(hold(i + 1, s));
+    }
+    const Selection sel = WithHolds((*made)[0], HoldSet(holds, At("2026-11-22")));
+    REQUIRE(sel.exclusions.size() == 5000);
+    auto stats = (*store)->Measure(sel);
+    REQUIRE(stats.ok());
+    CHECK(stats->held == 1);
+    CHECK(stats->deletable == 2);
+    auto covered = (*store)->CountCovered(sel);
+    REQUIRE(covered.ok());
+    CHECK(*covered == 1);  // row 2, customer 11
+    auto page = (*(*store)->OpenCursor(sel))->Next(sel, 10);
+    REQUIRE(page.ok());
+    auto deleted = (*store)->DeleteBatch(sel, *page);
+    REQUIRE(deleted.ok());
+    std::set<std::string> keys;
+    for (const auto& r : deleted->deleted) keys.insert(r.key);
+    CHECK(keys == std::set<std::string>{"1", "6"});
+  }
+  SECTION("40000 key holds: past the parameter limit, written as literals") {
+    std::vector<Hold> holds;
+    for (int64_t i = 0; i < 40000; ++i) {
+      HoldScope s;
+      s.key = i == 39999 ? std::string("6") : "k'" + std::to_string(i);  // a quote, escaped
+      holds.push_back(hold(i + 1, s));
+    }
+    const Selection sel = WithHolds((*made)[0], HoldSet(holds, At("2026-11-22")));
+    auto stats = (*store)->Measure(sel);
+    INFO(stats.status().message());
+    REQUIRE(stats.ok());
+    CHECK(stats->held == 1);
+    CHECK(stats->deletable == 2);
+    auto deleted = (*store)->DeleteBatch(sel, {{"1", "2026-01-01 00:00:00", "10", ""},
+                                               {"6", "2026-05-31T23:00:00-02:00", "13", ""}});
+    REQUIRE(deleted.ok());
+    REQUIRE(deleted->deleted.size() == 1);
+    CHECK(deleted->deleted[0].key == "1");
+  }
+}
+
+TEST_CASE("hold values compare as text, byte for byte, whatever the column's collation", "[stores][sqlite][holds]") {
+  Fixture f;
+  REQUIRE(RawDb(f.dir / "app.db").Exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, at TEXT, who TEXT COLLATE NOCASE);"
+                                       "INSERT INTO notes VALUES (1, '2026-01-01', 'Ann'), (2, '2026-01-01', 'ann'),"
+                                       " (3, NULL, 'bob');") == "");
+  Target t;
+  t.table = "notes";
+  t.clock.column = "at";
+  t.subject = SubjectSpec{"person", "who"};
+  f.AddCategory("notes", CalendarDuration{90, DurationUnit::kDays}, std::nullopt, t);
+  auto made = MakeSelections(f.config, f.rules, At("2026-11-22"), "");
+  REQUIRE(made.ok());
+  Hold h;
+  h.id = 1;
+  h.placed_at = At("2026-01-01");
+  h.scope.subject_kind = "person";
+  h.scope.subject_id = "ann";
+  Hold range = h;
+  range.id = 2;
+  range.scope = {};
+  range.scope.key = "3";  // a rowid key, given as text
+  range.scope.clock_until = At("2025-01-01");
+  const Selection sel = WithHolds((*made)[0], HoldSet({h, range}, At("2026-11-22")));
+  auto store = OpenSqliteStore(f.config.stores["app"], true);
+  REQUIRE(store.ok());
+  auto covered = (*store)->CountCovered(sel);
+  REQUIRE(covered.ok());
+  CHECK(*covered == 2);  // 'ann' (not 'Ann'), and row 3: undated, so inside any clock range
+  auto page = (*(*store)->OpenCursor(sel))->Next(sel, 10);
+  REQUIRE(page.ok());
+  REQUIRE(page->size() == 1);
+  CHECK((*page)[0].key == "1");
+}
+
+}  // namespace
+}  // namespace retention
