@@ -58,6 +58,18 @@ std::optional<CalendarDuration> RandomDuration(Rng& r, int none_percent) {
   return CalendarDuration{r.Of(std::vector<int>{1, 30, 90, 200, 400}), DurationUnit::kDays};
 }
 
+// Adds category `name` with a random schedule and the one target `t`.
+void AddCategory(Rng& r, const std::string& name, Target t, RuleSet* rules,
+                 std::vector<std::pair<std::string, std::string>>* names) {
+  Category c;
+  c.name = name;
+  c.delete_after = RandomDuration(r, 15);
+  c.keep_at_least = RandomDuration(r, 60);
+  names->emplace_back(name, t.name);
+  c.targets.push_back(std::move(t));
+  rules->categories.push_back(std::move(c));
+}
+
 // Random holds over the given category/target names; every scope field.
 std::vector<Hold> RandomHolds(Rng& r, const std::vector<std::pair<std::string, std::string>>& names,
                               const std::vector<std::string>& keys) {
@@ -284,15 +296,8 @@ TEST_CASE("the SQLite rendering of random selections agrees with Evaluate", "[ag
     RuleSet rules;
     std::vector<std::pair<std::string, std::string>> names;
     const int categories = r.Pick(1, 3);
-    for (int i = 0; i < categories; ++i) {
-      Category c;
-      c.name = "c" + std::to_string(i);
-      c.delete_after = RandomDuration(r, 15);
-      c.keep_at_least = RandomDuration(r, 60);
-      c.targets.push_back(RandomSqliteTarget(r, i));
-      names.emplace_back(c.name, c.targets[0].name);
-      rules.categories.push_back(std::move(c));
-    }
+    for (int i = 0; i < categories; ++i)
+      AddCategory(r, "c" + std::to_string(i), RandomSqliteTarget(r, i), &rules, &names);
     std::vector<std::string> keys;
     for (const Row& row : rows) keys.push_back(std::to_string(row.id));
     const HoldSet holds(RandomHolds(r, names, keys), kAsOf);
@@ -373,19 +378,13 @@ TEST_CASE("the files rendering of random selections agrees with Evaluate", "[agr
     std::vector<std::pair<std::string, std::string>> names;
     const int categories = r.Pick(1, 3);
     for (int i = 0; i < categories; ++i) {
-      Category c;
-      c.name = "c" + std::to_string(i);
-      c.delete_after = RandomDuration(r, 15);
-      c.keep_at_least = RandomDuration(r, 60);
       Target t;
       t.name = "t" + std::to_string(i);
       t.store = "logs";
       t.paths.push_back(r.Of(globs));
       if (r.Chance(30)) t.paths.push_back(r.Of(globs));
       t.clock = r.Chance(50) ? MtimeClock() : NameClock("%Y%m%d", r.Chance(30) ? r.Of(kZones) : "");
-      c.targets.push_back(std::move(t));
-      names.emplace_back(c.name, c.targets[0].name);
-      rules.categories.push_back(std::move(c));
+      AddCategory(r, "c" + std::to_string(i), std::move(t), &rules, &names);
     }
     std::vector<std::string> keys;
     for (const File& f : files) keys.push_back(f.key);
@@ -445,17 +444,11 @@ TEST_CASE("the purge log's evaluation of random selections agrees with Evaluate"
     std::vector<std::pair<std::string, std::string>> names;
     const int categories = r.Pick(1, 2);
     for (int i = 0; i < categories; ++i) {
-      Category c;
-      c.name = "audit" + std::to_string(i);
-      c.delete_after = RandomDuration(r, 15);
-      c.keep_at_least = RandomDuration(r, 60);
       Target t;
       t.name = "purge-log";
       t.store = kPurgeLogStore;
       t.clock.source = ClockSource::kLedgerTime;
-      c.targets.push_back(std::move(t));
-      names.emplace_back(c.name, "purge-log");
-      rules.categories.push_back(std::move(c));
+      AddCategory(r, "audit" + std::to_string(i), std::move(t), &rules, &names);
     }
     std::vector<LedgerEntry> entries;
     std::vector<std::string> keys;

@@ -1,7 +1,7 @@
 // Property test: on random trees with random mtimes, names, symlinks, holds
 // and a floor, Measure, the cursor and DeleteBatch agree with an oracle
 // written independently from the store (glibc fnmatch per component, the
-// dates the generator wrote, the deletable definition of store.h).
+// dates the generator wrote, the deletable definition of plan/selection.h).
 #include <fnmatch.h>
 
 #include <catch2/catch.hpp>

@@ -1,4 +1,4 @@
-// Helpers for the files store tests: temp trees, mtimes, rules, decisions.
+// Helpers for the files store tests: temp trees, mtimes, rules, selections.
 #pragma once
 
 #include <dirent.h>
@@ -160,7 +160,7 @@ inline ClockSpec NameClock(const std::string& pattern, const std::string& zone =
   return c;
 }
 
-// One category with one files target. Not movable: decisions point into it.
+// One category with one files target. Not movable: selections point into it.
 struct FilesRule {
   FilesRule(std::string category, std::string target, std::string store, std::vector<std::string> paths,
             ClockSpec clock) {
