@@ -41,6 +41,10 @@ constexpr size_t kInListChunk = 500;
 // Hold values beyond this many are written as literals: the store binds up
 // to ~2000 keys per DELETE besides, and SQLite allows 32766 parameters.
 constexpr size_t kHoldParamBudget = 20000;
+// Exclusions with a clock range (or several fields) beyond this many become
+// one table of values the record is looked up in: as separate terms, each
+// repeats the clock expression and SQLite's prepare grows quadratically.
+constexpr size_t kTermsBeforeTable = 16;
 
 std::string Col(const std::string& alias, const std::string& column) {
   return alias + "." + (column == "rowid" ? std::string("rowid") : QuoteIdentifier(column));
@@ -317,10 +321,39 @@ SqlFragment SqliteSelectionSql::ExclusionTerm(const HoldExclusion& e) const {
   return f;
 }
 
+// Many exclusions as rows of a VALUES table (subject, key, from, until; NULL
+// where the exclusion gives none), each field matched as ExclusionTerm does.
+// The record's clock is computed once per record, in a subquery SQLite does
+// not flatten (it has a LIMIT and its outer query is a join).
+SqlFragment SqliteSelectionSql::ExclusionTable(size_t scope, const std::vector<const HoldExclusion*>& exclusions) const {
+  SqlFragment f;
+  f.sql = "EXISTS (SELECT 1 FROM (SELECT ";
+  f += HeldClock(scope);
+  f.sql += " AS c LIMIT 1) AS rc, (VALUES ";
+  for (size_t i = 0; i < exclusions.size(); ++i) {
+    const HoldExclusion& e = *exclusions[i];
+    f.sql += i ? ",(" : "(";
+    if (e.subject_kind) AddValue(&f, *e.subject_id); else f.sql += "NULL";
+    f.sql += ",";
+    if (e.key) AddValue(&f, *e.key); else f.sql += "NULL";
+    f.sql += ",";
+    if (e.clock_from) AddValue(&f, ToUnixMicros(*e.clock_from)); else f.sql += "NULL";
+    f.sql += ",";
+    if (e.clock_until) AddValue(&f, ToUnixMicros(*e.clock_until)); else f.sql += "NULL";
+    f.sql += ")";
+  }
+  f.sql += ") AS h WHERE (h.column1 IS NULL OR h.column1 = " + AsText(ScopeSubjectColumn(scope)) +
+           ") AND (h.column2 IS NULL OR h.column2 = " + AsText(KeyColumn()) +
+           ") AND (h.column3 IS NULL OR rc.c IS NULL OR rc.c >= h.column3)"
+           " AND (h.column4 IS NULL OR rc.c IS NULL OR rc.c < h.column4))";
+  return f;
+}
+
 SqlFragment SqliteSelectionSql::HeldInScope(size_t scope, const std::vector<const HoldExclusion*>& exclusions) const {
   const Target& target = *selection_->scopes[scope].target;
   // Holds that name only a subject or only a key, gathered into IN lists.
   std::vector<std::string> subjects, keys;
+  std::vector<const HoldExclusion*> ranged;  // a clock range, or several fields
   std::vector<SqlFragment> terms;
   bool whole_scope = false;
   for (const HoldExclusion* e : exclusions) {
@@ -329,16 +362,21 @@ SqlFragment SqliteSelectionSql::HeldInScope(size_t scope, const std::vector<cons
     if (e->subject_kind && (!target.subject || target.subject->kind != *e->subject_kind ||
                             !scopes_[scope].subject_column))
       continue;
-    const bool ranged = e->clock_from || e->clock_until;
-    if (e->subject_kind && !e->key && !ranged) {
+    const bool has_range = e->clock_from || e->clock_until;
+    if (e->subject_kind && !e->key && !has_range) {
       subjects.push_back(*e->subject_id);
-    } else if (!e->subject_kind && e->key && !ranged) {
+    } else if (!e->subject_kind && e->key && !has_range) {
       keys.push_back(*e->key);
-    } else if (!e->subject_kind && !e->key && !ranged) {
+    } else if (!e->subject_kind && !e->key && !has_range) {
       whole_scope = true;
     } else {
-      terms.push_back(ExclusionTerm(*e));
+      ranged.push_back(e);
     }
+  }
+  if (ranged.size() <= kTermsBeforeTable) {
+    for (const HoldExclusion* e : ranged) terms.push_back(ExclusionTerm(*e));
+  } else {
+    terms.push_back(ExclusionTable(scope, ranged));
   }
   if (!whole_scope && subjects.empty() && keys.empty() && terms.empty()) return SqlFragment{"0", {}};
   for (const auto& [values, column] : {std::pair{&subjects, ScopeSubjectColumn(scope)}, std::pair{&keys, KeyColumn()}}) {

@@ -119,6 +119,7 @@ class SqliteSelectionSql {
   // A scope's clock, its arguments written like hold values.
   SqlFragment HeldClock(size_t scope) const;
   SqlFragment ExclusionTerm(const HoldExclusion& e) const;
+  SqlFragment ExclusionTable(size_t scope, const std::vector<const HoldExclusion*>& exclusions) const;
   SqlFragment HeldInScope(size_t scope, const std::vector<const HoldExclusion*>& exclusions) const;
 
   const Selection* selection_;

@@ -74,7 +74,9 @@ void AddCategory(Rng& r, const std::string& name, Target t, RuleSet* rules,
 std::vector<Hold> RandomHolds(Rng& r, const std::vector<std::pair<std::string, std::string>>& names,
                               const std::vector<std::string>& keys) {
   std::vector<Hold> holds;
-  const int n = r.Pick(0, 4);
+  // Sometimes many: renderers group holds past a few (IN lists, tables).
+  const bool many = r.Chance(15);
+  const int n = many ? 40 : r.Pick(0, 4);
   for (int i = 0; i < n; ++i) {
     Hold h;
     h.id = i + 1;
@@ -88,9 +90,9 @@ std::vector<Hold> RandomHolds(Rng& r, const std::vector<std::pair<std::string, s
       s.subject_kind = r.Chance(70) ? "customer" : "account";
       s.subject_id = std::to_string(r.Pick(1, 4));
     }
-    if (r.Chance(20) && !keys.empty()) s.key = r.Of(keys);
-    if (r.Chance(30)) s.clock_from = RandomTime(r);
-    if (r.Chance(30)) s.clock_until = RandomTime(r);
+    if (r.Chance(many ? 30 : 20) && !keys.empty()) s.key = r.Of(keys);
+    if (r.Chance(many ? 60 : 30)) s.clock_from = RandomTime(r);
+    if (r.Chance(many ? 60 : 30)) s.clock_until = RandomTime(r);
     if (s.empty() && r.Chance(70)) s.key = "no-such-key";
     holds.push_back(std::move(h));
   }
