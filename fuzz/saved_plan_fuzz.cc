@@ -22,7 +22,7 @@ constexpr const char* kRulesHash = "fuzz-rules-hash";
 
 struct Fixed {
   std::vector<Category> categories;
-  std::vector<TargetDecision> decisions;
+  std::vector<Selection> decisions;
 };
 
 const Fixed& Rules() {
@@ -38,9 +38,10 @@ const Fixed& Rules() {
     f.categories[1].targets[1].name = "support_tickets";
     for (const Category& c : f.categories)
       for (const Target& t : c.targets) {
-        TargetDecision d;
+        Selection d;
         d.category = &c;
         d.target = &t;
+        d.scopes.push_back({&c, &t});
         f.decisions.push_back(d);
       }
     return f;
@@ -66,7 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t limit = 1 + (size > 0 ? data[size - 1] % 7 : 0);
   const size_t lines = static_cast<size_t>(std::count(bytes.begin(), bytes.end(), '\n')) + 1;
   size_t handed_out = 0;
-  for (const TargetDecision& d : rules.decisions) {
+  for (const Selection& d : rules.decisions) {
     for (;;) {
       auto batch = (*reader)->Next(d.category->name, d.target->name, limit);
       if (!batch.ok()) {

@@ -7,7 +7,7 @@
 
 #include "cli/command.h"
 #include "cli/state_access.h"
-#include "plan/decision.h"
+#include "plan/selection.h"
 #include "plan/plan.h"
 #include "plan/target_checks.h"
 #include "state/sqlite_state_db.h"

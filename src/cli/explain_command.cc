@@ -1,9 +1,11 @@
 // retention explain STORE/TARGET/KEY: one record under every rule that
 // covers it — its clock, cutoff and due date, the floors, the holds, the
-// verdict (JudgeRecord, the same words purge's ledger uses) — and, for a
+// verdict (Evaluate's answer in JudgeRecord's words, the same purge's
+// ledger uses) — and, for a
 // record that is gone, the ledger entries that deleted it. Opens stores and
 // state read-only; changes nothing (SPEC 6.11).
 #include <iostream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -12,7 +14,7 @@
 #include "cli/command.h"
 #include "cli/state_access.h"
 #include "ledger/anchor.h"
-#include "plan/decision.h"
+#include "plan/selection.h"
 #include "plan/plan.h"
 #include "plan/verdict.h"
 #include "stores/store_set.h"
@@ -122,11 +124,12 @@ Status RunExplainCommand(const CommandArgs& a) {
   if (!state.ok()) return state.status();
   auto holds = LoadHoldSet(state->get(), now);
   if (!holds.ok()) return holds.status();
-  auto decisions = MakeDecisions(config, loaded->rules, now, "", &*holds);
-  if (!decisions.ok()) return decisions.status();
-  std::vector<const TargetDecision*> matching;
+  auto selections = MakeSelections(config, loaded->rules, now, "");
+  if (!selections.ok()) return selections.status();
+  const std::vector<Selection> held = WithHolds(std::move(*selections), *holds);
+  std::vector<const Selection*> matching;
   std::string names;
-  for (const TargetDecision& d : *decisions) {
+  for (const Selection& d : held) {
     if (d.target->store != store_name) continue;
     if ((", " + names + ", ").find(", " + d.target->name + ", ") == std::string::npos)
       names += (names.empty() ? "" : ", ") + d.target->name;
@@ -144,37 +147,39 @@ Status RunExplainCommand(const CommandArgs& a) {
   std::ostream& out = *a.out;
   if (*format == "table") out << "Record " << spec << " (as of " << FormatTimestamp(now) << ")\n";
   bool exists_anywhere = false;
-  for (const TargetDecision* d : matching) {
+  for (const Selection* d : matching) {
     const Category& c = *d->category;
-    auto facts = (*store)->Lookup(*d, key);
-    if (!facts.ok()) return facts.status();
-    exists_anywhere |= facts->exists;
-    const RecordVerdict verdict = JudgeRecord(*d, key, *facts);
+    auto found = (*store)->Lookup(*d, key);
+    if (!found.ok()) return found.status();
+    const RecordFacts& facts = *found;
+    exists_anywhere |= facts.exists;
+    const RecordVerdict verdict = JudgeRecord(*d, facts);
+    static const RecordFacts::ScopeFacts kNoFacts{};
+    const RecordFacts::ScopeFacts& own = facts.scopes.empty() ? kNoFacts : facts.scopes[0];
     std::optional<Timestamp> due_after;
-    if (facts->clock && c.delete_after) due_after = LastNotDue(*facts->clock, *c.delete_after, d->zone);
+    if (own.clock && c.delete_after) due_after = LastNotDue(*own.clock, *c.delete_after, d->zone);
 
     Json floors = Json::array();
     std::vector<std::string> floor_lines;
-    for (size_t i = 0; i < d->floors.size(); ++i) {
-      const FloorGuard& g = d->floors[i];
-      static const RecordFacts::GuardFacts kNoFacts{};
-      const RecordFacts::GuardFacts& guard = i < facts->guards.size() ? facts->guards[i] : kNoFacts;
-      const bool applies = guard.applies;
+    for (const FloorGuard& g : d->floors) {
+      const SelectionScope& scope = d->scopes[g.scope];
+      const RecordFacts::ScopeFacts& guard = g.scope < facts.scopes.size() ? facts.scopes[g.scope] : kNoFacts;
+      const bool applies = guard.matches_filters;
       const std::optional<Timestamp>& gclock = guard.clock;
-      const bool protects = applies && (!gclock || !IsDue(*gclock, g.floor_cutoff));
+      const bool protects = facts.exists && FloorProtects(g, facts);
       std::optional<Timestamp> until;
-      if (applies && gclock && g.category->keep_at_least)
-        until = LastNotDue(*gclock, *g.category->keep_at_least, d->zone);
-      floors.push_back({{"category", g.category->name},
-                        {"target", g.target->name},
-                        {"keep_at_least", g.category->keep_at_least ? g.category->keep_at_least->ToString() : ""},
+      if (applies && gclock && scope.category->keep_at_least)
+        until = LastNotDue(*gclock, *scope.category->keep_at_least, d->zone);
+      floors.push_back({{"category", scope.category->name},
+                        {"target", scope.target->name},
+                        {"keep_at_least", scope.category->keep_at_least ? scope.category->keep_at_least->ToString() : ""},
                         {"floor_cutoff", FormatTimestamp(g.floor_cutoff)},
                         {"applies", applies},
                         {"clock", gclock ? Json(FormatTimestamp(*gclock)) : Json(nullptr)},
                         {"protects", protects},
                         {"protects_until", until ? Json(FormatTimestamp(*until)) : Json(nullptr)}});
-      std::string line = g.category->name + "/" + g.target->name + " keeps at least " +
-                         (g.category->keep_at_least ? g.category->keep_at_least->ToString() : "?");
+      std::string line = scope.category->name + "/" + scope.target->name + " keeps at least " +
+                         (scope.category->keep_at_least ? scope.category->keep_at_least->ToString() : "?");
       if (!applies) {
         line += ": does not apply (its filters do not match this record)";
       } else {
@@ -186,32 +191,25 @@ Status RunExplainCommand(const CommandArgs& a) {
     }
 
     // Every hold in force that covers the record under any target over the
-    // same records (a hold under any of them keeps it).
+    // same records (a hold under any of them keeps it), each once.
     Json hold_json = Json::array();
     std::vector<std::string> hold_lines;
-    if (facts->exists) {
-      for (const Hold& h : holds->holds()) {
-        const HoldSet one({h}, now);
-        for (const auto& ov : d->overlaps) {
-          RecordRef ref;
-          ref.category = ov.category->name;
-          ref.target = ov.target->name;
-          ref.key = key;
-          if (ov.target->subject && !facts->subject.empty() && d->target->subject &&
-              ov.target->subject->column == d->target->subject->column) {
-            ref.subject_kind = ov.target->subject->kind;
-            ref.subject_id = facts->subject;
-          }
-          ref.clock = facts->clock;
-          if (!one.Covers(ref)) continue;
-          hold_json.push_back({{"id", h.id},
-                               {"matter", h.matter},
-                               {"reason", h.reason},
-                               {"author", h.author},
-                               {"under", ov.category->name + "/" + ov.target->name}});
-          hold_lines.push_back(HoldText(h) + " [under " + ov.category->name + "/" + ov.target->name + "]");
-          break;
-        }
+    if (facts.exists) {
+      std::set<int64_t> listed;
+      for (const HoldExclusion& e : d->exclusions) {
+        if (listed.count(e.hold_id) || !ExclusionCovers(e, facts)) continue;
+        listed.insert(e.hold_id);
+        const Hold* h = nullptr;
+        for (const Hold& candidate : holds->holds())
+          if (candidate.id == e.hold_id) h = &candidate;
+        if (!h) continue;
+        const SelectionScope& under = d->scopes[e.scope];
+        hold_json.push_back({{"id", h->id},
+                             {"matter", h->matter},
+                             {"reason", h->reason},
+                             {"author", h->author},
+                             {"under", under.category->name + "/" + under.target->name}});
+        hold_lines.push_back(HoldText(*h) + " [under " + under.category->name + "/" + under.target->name + "]");
       }
     }
 
@@ -224,11 +222,11 @@ Status RunExplainCommand(const CommandArgs& a) {
          {"schedule", ScheduleText(c)},
          {"rule", rule},
          {"clock_source", clock_desc},
-         {"exists", facts->exists},
-         {"matches_filters", facts->matches_filters},
-         {"clock_text", facts->clock_text},
-         {"clock", facts->clock ? Json(FormatTimestamp(*facts->clock)) : Json(nullptr)},
-         {"subject", facts->subject},
+         {"exists", facts.exists},
+         {"matches_filters", own.matches_filters},
+         {"clock_text", own.clock_text},
+         {"clock", own.clock ? Json(FormatTimestamp(*own.clock)) : Json(nullptr)},
+         {"subject", own.subject_id.value_or("")},
          {"cutoff", d->cutoff ? Json(FormatTimestamp(*d->cutoff)) : Json(nullptr)},
          {"due_after", due_after ? Json(FormatTimestamp(*due_after)) : Json(nullptr)},
          {"floors", floors},
@@ -242,16 +240,14 @@ Status RunExplainCommand(const CommandArgs& a) {
             << "\n";
       out << "  schedule   " << ScheduleText(c) << "\n  rule       " << rule << " (target " << d->target->name
           << ", clock: " << clock_desc << ")\n";
-      if (!facts->exists) {
+      if (!facts.exists) {
         out << "  record     does not exist in store " << store_name << "\n";
       } else {
-        out << "  clock      " << (facts->clock_text.empty() ? "(empty)" : facts->clock_text);
-        if (facts->clock) out << " = " << FormatTimestamp(*facts->clock);
-        out << (facts->matches_filters ? "" : "  (does NOT match the target's filters)") << "\n";
-        const std::string subject_kind =
-            !facts->subject_kind.empty() ? facts->subject_kind : d->target->subject ? d->target->subject->kind : "";
-        if (!facts->subject.empty() && !subject_kind.empty())
-          out << "  subject    " << subject_kind << ":" << facts->subject << "\n";
+        out << "  clock      " << (own.clock_text.empty() ? "(empty)" : own.clock_text);
+        if (own.clock) out << " = " << FormatTimestamp(*own.clock);
+        out << (own.matches_filters ? "" : "  (does NOT match the target's filters)") << "\n";
+        if (own.subject_kind && own.subject_id && !own.subject_id->empty())
+          out << "  subject    " << *own.subject_kind << ":" << *own.subject_id << "\n";
         out << "  cutoff     " << (d->cutoff ? FormatTimestamp(*d->cutoff) : std::string("none (floor only)")) << "\n";
         if (due_after) out << "  due        after " << FormatTimestamp(*due_after) << " (clock + " << c.delete_after->ToString() << ")\n";
       }
@@ -259,7 +255,7 @@ Status RunExplainCommand(const CommandArgs& a) {
       for (const auto& l : floor_lines) out << "    " << l << "\n";
       out << "  holds      " << (hold_lines.empty() ? "none" : "") << "\n";
       for (const auto& l : hold_lines) out << "    " << l << "\n";
-      if (facts->exists) {
+      if (facts.exists) {
         out << "  verdict    " << (verdict.deletable ? "DELETABLE" : "KEPT") << ": " << verdict.reason << "\n";
       } else {
         out << "  verdict    GONE: not in the store (the ledger's deletions of it follow)\n";

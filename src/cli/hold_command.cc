@@ -11,7 +11,7 @@
 #include "cli/command.h"
 #include "cli/state_access.h"
 #include "holds/hold_set.h"
-#include "plan/decision.h"
+#include "plan/selection.h"
 #include "state/hold_barrier.h"
 #include "state/state_ops.h"
 #include "stores/files_glob.h"
@@ -269,12 +269,21 @@ Status HoldAdd(const CommandArgs& a) {
     int64_t total = 0;
     for (const Category& c : loaded->rules.categories) {
       for (const Target& t : c.targets) {
-        if (!only.MayCover(c.name, t.name)) continue;
-        auto store = stores.Get(t.store);
-        if (!store.ok()) return store.status();
         auto zone_of_store = StoreZone(config, t.store);
         if (!zone_of_store.ok()) return zone_of_store.status();
-        auto n = (*store)->CountCovered(c, t, only, *zone_of_store);
+        // What the hold would keep of this target, any age: the target as
+        // its one scope, the hold as its one exclusion.
+        Selection s;
+        s.category = &c;
+        s.target = &t;
+        s.zone = *zone_of_store;
+        s.any_age = true;
+        s.scopes.push_back({&c, &t});
+        s = WithHolds(std::move(s), only);
+        if (s.exclusions.empty()) continue;  // the hold's scope names another category or target
+        auto store = stores.Get(t.store);
+        if (!store.ok()) return store.status();
+        auto n = (*store)->CountCovered(s);
         if (!n.ok()) return n.status();
         total += *n;
         per_target.push_back({{"category", c.name}, {"target", t.name}, {"records", *n}});

@@ -4,7 +4,7 @@
 #include "calendar/cutoff.h"
 #include "cli/command.h"
 #include "cli/state_access.h"
-#include "plan/decision.h"
+#include "plan/selection.h"
 #include "plan/plan.h"
 #include "purge/saved_plan.h"
 #include "stores/store_set.h"
@@ -49,11 +49,12 @@ Status RunPlanCommand(const CommandArgs& a) {
   auto holds = LoadHoldSet(state->get(), now);
   if (!holds.ok()) return holds.status();
   const std::string category = (*vm)->count("category") ? (**vm)["category"].as<std::string>() : "";
-  auto decisions = MakeDecisions(config, loaded->rules, as_of, category, &*holds);
-  if (!decisions.ok()) return decisions.status();
+  auto selections = MakeSelections(config, loaded->rules, as_of, category);
+  if (!selections.ok()) return selections.status();
+  const std::vector<Selection> held = WithHolds(std::move(*selections), *holds);
 
   StoreSet stores(config, /*read_only=*/true, a.env->file_system);
-  auto plan = MakePlan(*decisions, stores, as_of, now, loaded->rules.hash, *holds);
+  auto plan = MakePlan(held, stores, as_of, now, loaded->rules.hash, *holds);
   if (!plan.ok()) return plan.status();
   if (*format == "json") {
     *a.out << DumpJson(PlanToJson(*plan), 2) << "\n";
@@ -62,7 +63,7 @@ Status RunPlanCommand(const CommandArgs& a) {
   }
   if ((*vm)->count("out")) {
     const std::string file = (**vm)["out"].as<std::string>();
-    RETENTION_RETURN_IF_ERROR(SavePlan(*plan, *decisions, stores, file));
+    RETENTION_RETURN_IF_ERROR(SavePlan(*plan, held, stores, file));
     *a.err << "Saved the plan with " << plan->TotalDeletable() << " keys to " << file << "\n";
   }
   return Status::Ok();

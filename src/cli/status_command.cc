@@ -20,7 +20,7 @@
 #include "calendar/duration.h"
 #include "cli/command.h"
 #include "cli/state_access.h"
-#include "plan/decision.h"
+#include "plan/selection.h"
 #include "plan/plan.h"
 #include "stores/store_set.h"
 
@@ -96,10 +96,11 @@ Status RunStatusCommand(const CommandArgs& a) {
 
   auto holds = LoadHoldSet(state->get(), now);
   if (!holds.ok()) return holds.status();
-  auto decisions = MakeDecisions(config, loaded->rules, now, "", &*holds);
-  if (!decisions.ok()) return decisions.status();
+  auto selections = MakeSelections(config, loaded->rules, now, "");
+  if (!selections.ok()) return selections.status();
+  const std::vector<Selection> held = WithHolds(std::move(*selections), *holds);
   StoreSet stores(config, /*read_only=*/true, a.env->file_system);
-  auto plan = MakePlan(*decisions, stores, now, now, loaded->rules.hash, *holds);
+  auto plan = MakePlan(held, stores, now, now, loaded->rules.hash, *holds);
   if (!plan.ok()) return plan.status();
   std::vector<CategoryStatus> categories;
   for (const Category& c : loaded->rules.categories) categories.push_back({c.name, c.policy, ScheduleText(c), {}});

@@ -19,14 +19,14 @@ std::string ScheduleText(const Category& c) {
   return s;
 }
 
-Result<Plan> MakePlan(const std::vector<TargetDecision>& decisions, StoreSet& stores, Timestamp as_of,
+Result<Plan> MakePlan(const std::vector<Selection>& selections, StoreSet& stores, Timestamp as_of,
                       Timestamp now, const std::string& rules_hash, const HoldSet& holds) {
   Plan plan;
   plan.as_of = as_of;
   plan.made_at = now;
   plan.rules_hash = rules_hash;
   plan.holds_in_force = static_cast<int64_t>(holds.size());
-  for (const TargetDecision& d : decisions) {
+  for (const Selection& d : selections) {
     auto store = stores.Get(d.target->store);
     if (!store.ok()) return store.status();
     auto stats = (*store)->Measure(d);

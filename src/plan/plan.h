@@ -12,7 +12,7 @@
 
 #include "config/config.h"
 #include "holds/hold_set.h"
-#include "plan/decision.h"
+#include "plan/selection.h"
 #include "rules/rule.h"
 #include "stores/store_set.h"
 
@@ -38,9 +38,9 @@ struct Plan {
   int64_t TotalDeletable() const;
 };
 
-// Measures every decision on its store. Stores must be opened read-only by
-// the caller for a dry run.
-Result<Plan> MakePlan(const std::vector<TargetDecision>& decisions, StoreSet& stores, Timestamp as_of,
+// Measures every selection (its holds applied: WithHolds with `holds`) on
+// its store. Stores must be opened read-only by the caller for a dry run.
+Result<Plan> MakePlan(const std::vector<Selection>& selections, StoreSet& stores, Timestamp as_of,
                       Timestamp now, const std::string& rules_hash, const HoldSet& holds);
 
 std::string ScheduleText(const Category& c);

@@ -108,6 +108,8 @@ Result<std::vector<Selection>> MakeSelections(const Config& config, const RuleSe
 // one per hold and scope the hold's category, target and subject kind
 // allow.
 Selection WithHolds(Selection base, const HoldSet& holds);
+// The same for each of `base`.
+std::vector<Selection> WithHolds(std::vector<Selection> base, const HoldSet& holds);
 
 // Two targets cover the same records when they name the same table of the
 // same store, or for files, the same store (their globs may overlap; the
@@ -151,6 +153,9 @@ enum class Decider {
   kDeletable,   // every part lets it go
 };
 
+// "held", "protected by a floor", ...: a short name for logs.
+const char* DeciderName(Decider decider);
+
 struct Evaluation {
   bool deletable = false;
   Decider decided_by = Decider::kAbsent;
@@ -160,5 +165,16 @@ struct Evaluation {
 // The reference evaluation of the rule above. Parts are tried in the order
 // of Decider, so the answer names the first that keeps the record.
 Evaluation Evaluate(const Selection& selection, const RecordFacts& facts);
+
+// The parts of Evaluate, for renderers that evaluate in C++ and for
+// `explain`, which lists every hold that covers a record, not only the
+// first: whether `e` covers the record, and whether `floor` keeps it.
+bool ExclusionCovers(const HoldExclusion& e, const RecordFacts& facts);
+bool FloorProtects(const FloorGuard& floor, const RecordFacts& facts);
+
+// What every renderer checks first: the selection names its target as
+// scope 0 and its holds were applied. Internal error otherwise, so that a
+// caller that forgot the holds deletes nothing.
+Status CheckRenderable(const Selection& selection);
 
 }  // namespace retention

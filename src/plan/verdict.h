@@ -1,22 +1,28 @@
-// Why one record is or is not deletable under a decision, in words: for
-// the ledger's "kept" entries (a selected record the delete re-check kept)
-// and for `explain`.
+// Why one record is or is not deletable under a selection, in words: for
+// the ledger's "kept" entries (a selected record the delete re-check kept),
+// the purge log's pruning and `explain`.
+//
+// The words describe an Evaluation (plan/selection.h): which part of the
+// rule decided, with the hold's id and matter or the floor's rule and
+// dates. There is no second copy of the rule here.
 #pragma once
 
 #include <string>
 
-#include "stores/store.h"
+#include "plan/selection.h"
 
 namespace retention {
 
 struct RecordVerdict {
   bool deletable = false;
-  std::string reason;  // "held by hold 3 (matter M-1)", "clock 2026-... is not before the cutoff ..."
+  Evaluation evaluation;
+  std::string reason;  // "held by hold 3 (M-1)", "clock 2026-... is not before the cutoff ..."
 };
 
-// Judges the facts a store reported for `key` the way store.h defines
-// "deletable". Holds are matched under the decision's own target; a record
-// kept only by a hold under an overlapping target is reported as such.
-RecordVerdict JudgeRecord(const TargetDecision& d, const std::string& key, const RecordFacts& facts);
+// The words for `evaluation`, which Evaluate gave for `facts`.
+std::string VerdictText(const Selection& selection, const RecordFacts& facts, const Evaluation& evaluation);
+
+// Evaluate, and its words.
+RecordVerdict JudgeRecord(const Selection& selection, const RecordFacts& facts);
 
 }  // namespace retention

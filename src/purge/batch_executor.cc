@@ -26,56 +26,38 @@ KeptWhy WhyOfSkip(SkipReason reason) {
   return KeptWhy::kChanged;
 }
 
-// The part of the rule that keeps a record, tried in the order JudgeRecord
-// words it (plan/verdict.h), so that code and words agree.
-KeptWhy KeepingPart(const TargetDecision& d, const std::string& key, const RecordFacts& facts,
-                    std::optional<int64_t>* hold_id) {
-  if (!facts.exists) return KeptWhy::kGone;
-  if (!facts.matches_filters) return KeptWhy::kFilters;
-  if (!facts.clock) return KeptWhy::kUndated;
-  if (!d.cutoff || !IsDue(*facts.clock, *d.cutoff)) return KeptWhy::kNotDue;
-  if (d.holds) {
-    RecordRef ref;
-    ref.category = d.category->name;
-    ref.target = d.target->name;
-    ref.key = key;
-    if (!facts.subject_kind.empty()) {
-      ref.subject_kind = facts.subject_kind;
-      ref.subject_id = facts.subject;
-    } else if (d.target->subject && !facts.subject.empty()) {
-      ref.subject_kind = d.target->subject->kind;
-      ref.subject_id = facts.subject;
-    }
-    ref.clock = facts.clock;
-    if (const Hold* h = d.holds->Covering(ref)) {
-      *hold_id = h->id;
-      return KeptWhy::kHeld;
-    }
+// The part of the rule that decided, as the ledger names it: a hold under
+// another target over the same records (an overlapping rule's hold) is told
+// apart from one under this target.
+KeptWhy KeepingPart(const Selection& rule, const Evaluation& evaluation) {
+  switch (evaluation.decided_by) {
+    case Decider::kAbsent: return KeptWhy::kGone;
+    case Decider::kFilters:
+    case Decider::kSubject: return KeptWhy::kFilters;
+    case Decider::kUndated: return KeptWhy::kUndated;
+    case Decider::kNoCutoff:
+    case Decider::kNotDue: return KeptWhy::kNotDue;
+    case Decider::kHeld:
+      return rule.exclusions[evaluation.index].scope == 0 ? KeptWhy::kHeld : KeptWhy::kHeldElsewhere;
+    case Decider::kFloor: return KeptWhy::kFloor;
+    case Decider::kKeptBehind: return KeptWhy::kBehind;
+    case Decider::kDeletable: break;
   }
-  for (size_t i = 0; i < facts.guards.size() && i < d.floors.size(); ++i) {
-    const auto& g = facts.guards[i];
-    if (g.applies && (!g.clock || !IsDue(*g.clock, d.floors[i].floor_cutoff))) return KeptWhy::kFloor;
-  }
-  return facts.kept_behind.empty() ? KeptWhy::kFloor : KeptWhy::kBehind;
+  return KeptWhy::kChanged;
 }
 
 }  // namespace
 
-TargetDecision RuleWithHolds(const TargetDecision& base, const HoldSet& fresh_holds) {
-  TargetDecision rule = base;
-  rule.holds = &fresh_holds;
-  return rule;
-}
-
-std::optional<KeptReason> WhyNotDeletable(const TargetDecision& rule, const std::string& key,
-                                          const RecordFacts& facts, bool replaced) {
-  RecordVerdict verdict = JudgeRecord(rule, key, facts);
+std::optional<KeptReason> WhyNotDeletable(const Selection& rule, const RecordFacts& facts, bool replaced) {
+  RecordVerdict verdict = JudgeRecord(rule, facts);
   if (verdict.deletable) {
     if (replaced) return KeptReason{KeptWhy::kChanged, "changed since selection", std::nullopt, std::nullopt};
     return std::nullopt;
   }
   KeptReason reason;
-  reason.why = KeepingPart(rule, key, facts, &reason.hold_id);
+  reason.why = KeepingPart(rule, verdict.evaluation);
+  if (verdict.evaluation.decided_by == Decider::kHeld)
+    reason.hold_id = rule.exclusions[verdict.evaluation.index].hold_id;
   reason.words = verdict.reason;
   if (replaced) {
     // Another record under the key: that is why the selected one stayed;
@@ -87,11 +69,11 @@ std::optional<KeptReason> WhyNotDeletable(const TargetDecision& rule, const std:
   return reason;
 }
 
-Result<BatchResult> StoreBatchTarget::Delete(const TargetDecision& rule, const std::vector<Candidate>& batch) {
+Result<BatchResult> StoreBatchTarget::Delete(const Selection& rule, const std::vector<Candidate>& batch) {
   return store_.DeleteBatch(rule, batch);
 }
 
-Result<std::vector<KeptReason>> StoreBatchTarget::WhyKept(const TargetDecision& rule,
+Result<std::vector<KeptReason>> StoreBatchTarget::WhyKept(const Selection& rule,
                                                           const std::vector<Candidate>& kept) {
   // Another record under a selected key (a row updated in place or its
   // rowid reused) was kept by the delete's identity check: the reason says
@@ -109,18 +91,16 @@ Result<std::vector<KeptReason>> StoreBatchTarget::WhyKept(const TargetDecision& 
                      std::nullopt});
       continue;
     }
-    auto reason = WhyNotDeletable(rule, c.key, *facts, replaced);
-    // Deletable under its own target's holds and unchanged, yet kept: the
-    // delete also honours holds under every overlapping target.
+    auto reason = WhyNotDeletable(rule, *facts, replaced);
+    // Deletable now and unchanged, yet kept: it changed during the delete
+    // and back (or the delete judged facts this lookup no longer sees).
     out.push_back(reason ? std::move(*reason)
-                         : KeptReason{KeptWhy::kHeldElsewhere,
-                                      "held under an overlapping rule, or changed during the delete", std::nullopt,
-                                      std::nullopt});
+                         : KeptReason{KeptWhy::kChanged, "changed during the delete", std::nullopt, std::nullopt});
   }
   return out;
 }
 
-Result<BatchExecutor::Locked> BatchExecutor::LockHolds(const TargetDecision& base) {
+Result<BatchExecutor::Locked> BatchExecutor::LockHolds(const Selection& base) {
   FaultPoint("before_batch");
   auto barrier = options_.hold_barrier();
   if (!barrier.ok()) return barrier.status();
@@ -134,10 +114,10 @@ Result<BatchExecutor::Locked> BatchExecutor::LockHolds(const TargetDecision& bas
     if (!holds.ok()) return holds.status();
     holds_ = HoldSet(*holds, options_.clock());
   }
-  return Locked{std::move(*barrier), RuleWithHolds(base, holds_)};
+  return Locked{std::move(*barrier), WithHolds(base, holds_)};
 }
 
-LedgerEntry BatchExecutor::Entry(LedgerKind kind, const TargetDecision& d, const std::string& key,
+LedgerEntry BatchExecutor::Entry(LedgerKind kind, const Selection& d, const std::string& key,
                                  const std::string& clock, const std::string& subject_id) const {
   LedgerEntry e;
   e.kind = kind;
@@ -154,7 +134,7 @@ LedgerEntry BatchExecutor::Entry(LedgerKind kind, const TargetDecision& d, const
   return e;
 }
 
-Result<BatchResult> BatchExecutor::DeleteWithRetries(const TargetDecision& rule, BatchTarget& target,
+Result<BatchResult> BatchExecutor::DeleteWithRetries(const Selection& rule, BatchTarget& target,
                                                      const std::vector<Candidate>& batch) {
   // An application holding the write lock longer than the busy timeout
   // makes the batch fail with Busy before anything changed: try again a
@@ -169,13 +149,13 @@ Result<BatchResult> BatchExecutor::DeleteWithRetries(const TargetDecision& rule,
   return deleted;
 }
 
-Result<BatchReport> BatchExecutor::RunBatch(const TargetDecision& base, BatchTarget& target,
+Result<BatchReport> BatchExecutor::RunBatch(const Selection& base, BatchTarget& target,
                                             const std::vector<Candidate>& batch, Intent intent) {
   BatchReport report;
   if (batch.empty()) return report;
   auto locked = LockHolds(base);
   if (!locked.ok()) return locked.status();
-  const TargetDecision& rule = locked->rule;
+  const Selection& rule = locked->rule;
 
   // 1. The intent.
   std::optional<int64_t> pending_id;
@@ -242,7 +222,7 @@ Result<BatchReport> BatchExecutor::RunBatch(const TargetDecision& base, BatchTar
   return report;
 }
 
-Status BatchExecutor::Run(const TargetDecision& base, BatchTarget& target, CandidateSource& source,
+Status BatchExecutor::Run(const Selection& base, BatchTarget& target, CandidateSource& source,
                           TargetOutcome* outcome, bool* stopped) {
   const auto batch_size = static_cast<size_t>(options_.batch_size);
   while (true) {

@@ -53,29 +53,29 @@ class BatchTarget {
   virtual ~BatchTarget() = default;
   // Deletes those of `batch` still deletable under `rule` (its holds fresh);
   // as Store::DeleteBatch.
-  virtual Result<BatchResult> Delete(const TargetDecision& rule, const std::vector<Candidate>& batch) = 0;
+  virtual Result<BatchResult> Delete(const Selection& rule, const std::vector<Candidate>& batch) = 0;
   // Why each of `kept` (candidates the delete neither removed nor skipped
   // with a reason of its own) stayed, same order, judged on the record's
   // facts now.
-  virtual Result<std::vector<KeptReason>> WhyKept(const TargetDecision& rule, const std::vector<Candidate>& kept) = 0;
+  virtual Result<std::vector<KeptReason>> WhyKept(const Selection& rule, const std::vector<Candidate>& kept) = 0;
 };
 
 // A store: its DeleteBatch, and kept reasons from its Exist and Lookup.
 class StoreBatchTarget final : public BatchTarget {
  public:
   explicit StoreBatchTarget(Store& store) : store_(store) {}
-  Result<BatchResult> Delete(const TargetDecision& rule, const std::vector<Candidate>& batch) override;
-  Result<std::vector<KeptReason>> WhyKept(const TargetDecision& rule, const std::vector<Candidate>& kept) override;
+  Result<BatchResult> Delete(const Selection& rule, const std::vector<Candidate>& batch) override;
+  Result<std::vector<KeptReason>> WhyKept(const Selection& rule, const std::vector<Candidate>& kept) override;
 
  private:
   Store& store_;
 };
 
 // Why a record whose facts a store reported (Store::Lookup) is not
-// deletable under `rule`, or nullopt when it is. `replaced`: another record
-// took its key since it was selected (Store::Exist).
-std::optional<KeptReason> WhyNotDeletable(const TargetDecision& rule, const std::string& key,
-                                          const RecordFacts& facts, bool replaced);
+// deletable under `rule` (Evaluate's answer, as a code and in words), or
+// nullopt when it is. `replaced`: another record took its key since it was
+// selected (Store::Exist).
+std::optional<KeptReason> WhyNotDeletable(const Selection& rule, const RecordFacts& facts, bool replaced);
 
 // How the intent of a batch is recorded.
 enum class Intent {
@@ -100,12 +100,8 @@ struct ExecutorOptions {
   // Polled between batches (max runtime, SIGTERM/SIGINT). Null: never.
   std::function<bool()> out_of_time;
   // After each settled batch of Run (progress; observes only).
-  std::function<void(const TargetDecision& rule, const BatchReport&)> on_batch;
+  std::function<void(const Selection& rule, const BatchReport&)> on_batch;
 };
-
-// The rule the store call gets: `base` under the holds in force now. The
-// one place a batch's rule is made.
-TargetDecision RuleWithHolds(const TargetDecision& base, const HoldSet& fresh_holds);
 
 class BatchExecutor {
  public:
@@ -113,42 +109,40 @@ class BatchExecutor {
   BatchExecutor(StateDb& state, ExecutorOptions options, HoldSet holds)
       : state_(state), options_(std::move(options)), holds_(std::move(holds)) {}
 
-  // `base` under the holds of the latest batch, following them as batches
-  // refresh them: for a store cursor, which reads the holds when it pages
-  // (a hold placed during the run is skipped by the next page, not selected
-  // and kept). Valid while the executor lives.
-  TargetDecision Following(const TargetDecision& base) const { return RuleWithHolds(base, holds_); }
+  // `base` under the holds the latest batch read: what a store cursor pages
+  // with (CursorSource), so that a hold placed during the run is skipped by
+  // the next page, not selected and then kept.
+  Selection Following(const Selection& base) const { return WithHolds(base, holds_); }
 
   // The barrier taken shared, the run checked in place, the holds re-read:
-  // what every batch starts with. The rule with the fresh holds stays valid
-  // while the executor lives and until the next call.
+  // what every batch starts with; `rule` is `base` under those holds.
   struct Locked {
     HoldBarrier::Guard guard;
-    TargetDecision rule;
+    Selection rule;
   };
-  Result<Locked> LockHolds(const TargetDecision& base);
+  Result<Locked> LockHolds(const Selection& base);
 
   // One batch through the protocol (nothing when `batch` is empty).
-  Result<BatchReport> RunBatch(const TargetDecision& base, BatchTarget& target, const std::vector<Candidate>& batch,
+  Result<BatchReport> RunBatch(const Selection& base, BatchTarget& target, const std::vector<Candidate>& batch,
                                Intent intent = Intent::kPendingBatch);
 
   // Every batch of `source` until it is empty or the run is out of time
   // (*stopped set); adds what went and what stayed to `outcome`.
-  Status Run(const TargetDecision& base, BatchTarget& target, CandidateSource& source, TargetOutcome* outcome,
+  Status Run(const Selection& base, BatchTarget& target, CandidateSource& source, TargetOutcome* outcome,
              bool* stopped);
 
   const ExecutorOptions& options() const { return options_; }
   bool OutOfTime() const { return options_.out_of_time && options_.out_of_time(); }
 
  private:
-  LedgerEntry Entry(LedgerKind kind, const TargetDecision& d, const std::string& key, const std::string& clock,
+  LedgerEntry Entry(LedgerKind kind, const Selection& d, const std::string& key, const std::string& clock,
                     const std::string& subject_id) const;
-  Result<BatchResult> DeleteWithRetries(const TargetDecision& rule, BatchTarget& target,
+  Result<BatchResult> DeleteWithRetries(const Selection& rule, BatchTarget& target,
                                         const std::vector<Candidate>& batch);
 
   StateDb& state_;
   ExecutorOptions options_;
-  HoldSet holds_;  // the holds the last LockHolds read; rules point here
+  HoldSet holds_;  // the holds the last LockHolds read
   int64_t batch_no_ = 0;
 };
 

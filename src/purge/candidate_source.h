@@ -4,9 +4,11 @@
 // fixed list (an erasure's, a test's).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
+#include "plan/selection.h"
 #include "stores/store.h"
 #include "util/status.h"
 
@@ -19,14 +21,17 @@ class CandidateSource {
   virtual Result<std::vector<Candidate>> Next(size_t limit) = 0;
 };
 
-// A store's cursor (oldest first, read afresh per batch).
+// A store's cursor (oldest first, read afresh per batch), each page under
+// the selection `current` gives then (the holds the latest batch read).
 class CursorSource final : public CandidateSource {
  public:
-  explicit CursorSource(std::unique_ptr<CandidateCursor> cursor) : cursor_(std::move(cursor)) {}
-  Result<std::vector<Candidate>> Next(size_t limit) override { return cursor_->Next(limit); }
+  CursorSource(std::unique_ptr<CandidateCursor> cursor, std::function<Selection()> current)
+      : cursor_(std::move(cursor)), current_(std::move(current)) {}
+  Result<std::vector<Candidate>> Next(size_t limit) override { return cursor_->Next(current_(), limit); }
 
  private:
   std::unique_ptr<CandidateCursor> cursor_;
+  std::function<Selection()> current_;
 };
 
 // A fixed list, in order.

@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "plan/decision.h"
+#include "plan/selection.h"
 #include "plan/plan.h"
 #include "plan/target_checks.h"
 #include "purge/batch_executor.h"
@@ -43,11 +43,11 @@ class PurgeRun {
     return state_->CheckStillInPlace();
   }
   ExecutorOptions BatchOptions();
-  void Progress(const TargetDecision& d, size_t deleted, int64_t batches) {
+  void Progress(const Selection& d, size_t deleted, int64_t batches) {
     progress_.Add(d.category->name, d.target->name, static_cast<int64_t>(deleted), batches);
     if (options_.on_batch) options_.on_batch(progress_);
   }
-  Status PurgeTarget(const TargetDecision& d, SavedPlanReader* saved, BatchExecutor& executor,
+  Status PurgeTarget(const Selection& d, SavedPlanReader* saved, BatchExecutor& executor,
                      TargetOutcome* outcome, bool* stopped);
 
   const Config& config_;
@@ -71,11 +71,11 @@ ExecutorOptions PurgeRun::BatchOptions() {
   o.check_in_place = [this] { return CheckStillInPlace(); };
   o.clock = [this] { return Now(); };
   o.out_of_time = [this] { return OutOfTime(); };
-  o.on_batch = [this](const TargetDecision& d, const BatchReport& b) { Progress(d, b.deleted.size(), 1); };
+  o.on_batch = [this](const Selection& d, const BatchReport& b) { Progress(d, b.deleted.size(), 1); };
   return o;
 }
 
-Status PurgeRun::PurgeTarget(const TargetDecision& d, SavedPlanReader* saved, BatchExecutor& executor,
+Status PurgeRun::PurgeTarget(const Selection& d, SavedPlanReader* saved, BatchExecutor& executor,
                              TargetOutcome* outcome, bool* stopped) {
   auto store = stores_.Get(d.target->store);
   if (!store.ok()) return store.status();
@@ -86,12 +86,11 @@ Status PurgeRun::PurgeTarget(const TargetDecision& d, SavedPlanReader* saved, Ba
     if (outcome->deleted > 0) Progress(d, outcome->deleted, outcome->batches);  // once: it is one prefix
     return Status::Ok();
   }
-  const TargetDecision following = executor.Following(d);  // the cursor keeps a reference
   std::unique_ptr<CandidateSource> source;
   if (saved) {
     source = std::make_unique<SavedPlanSource>(*saved, d.category->name, d.target->name);
-  } else if (auto cursor = (*store)->OpenCursor(following); cursor.ok()) {
-    source = std::make_unique<CursorSource>(std::move(*cursor));
+  } else if (auto cursor = (*store)->OpenCursor(executor.Following(d)); cursor.ok()) {
+    source = std::make_unique<CursorSource>(std::move(*cursor), [&executor, &d] { return executor.Following(d); });
   } else {
     return cursor.status();
   }
@@ -108,11 +107,11 @@ Result<PurgeReport> PurgeRun::Run() {
 
   // Arguments first: a usage error must leave no trace (no lock file, no
   // state database).
-  auto decisions = MakeDecisions(config_, rules_, as_of, options_.category, &holds_);
-  if (!decisions.ok()) return decisions.status();
+  auto selections = MakeSelections(config_, rules_, as_of, options_.category);
+  if (!selections.ok()) return selections.status();
   // The rules `check` rejects never run: same checks, same refusal (65).
   std::vector<CategoryTarget> targets;
-  for (const TargetDecision& d : *decisions) targets.emplace_back(d.category, d.target);
+  for (const Selection& d : *selections) targets.emplace_back(d.category, d.target);
   RETENTION_RETURN_IF_ERROR(RequireTargetsPass(config_, targets, stores_));
 
   auto lock = options_.env.LockRun(config_);
@@ -146,11 +145,11 @@ Result<PurgeReport> PurgeRun::Run() {
     auto reader = SavedPlanReader::Open(*options_.plan_file, rules_.hash);
     if (!reader.ok()) return reader.status();
     saved = std::move(*reader);
-    saved->SetOrder(*decisions);
+    saved->SetOrder(*selections);
   }
 
   // The safety valve looks at the whole run before anything is deleted.
-  auto plan = MakePlan(*decisions, stores_, as_of, now, rules_.hash, holds_);
+  auto plan = MakePlan(WithHolds(*selections, holds_), stores_, as_of, now, rules_.hash, holds_);
   if (!plan.ok()) return plan.status();
   RETENTION_RETURN_IF_ERROR(CheckSafetyValve(*plan, rules_, config_.limits, options_.allow_mass_delete));
   report.planned = PlannedTargets(*plan);
@@ -160,12 +159,12 @@ Result<PurgeReport> PurgeRun::Run() {
   if (!run_id.ok()) return run_id.status();
   run_id_ = report.run_id = *run_id;
   spdlog::info("run {} started: as of {}, {} deletable in {} targets, batch size {}", run_id_,
-               FormatTimestamp(as_of), plan->TotalDeletable(), decisions->size(), batch_size_);
+               FormatTimestamp(as_of), plan->TotalDeletable(), selections->size(), batch_size_);
 
   BatchExecutor executor(*state_, BatchOptions(), holds_);
   bool stopped = false;
   Status failure;
-  for (const TargetDecision& d : *decisions) {
+  for (const Selection& d : *selections) {
     TargetOutcome outcome{d.category->name, d.target->name};
     if (!stopped && failure.ok()) {
       failure = PurgeTarget(d, saved.get(), executor, &outcome, &stopped);

@@ -25,7 +25,7 @@ Candidate EntryCandidate(const LedgerEntry& e) {
 
 }  // namespace
 
-Result<BatchResult> PurgeLogBatchTarget::Delete(const TargetDecision& rule, const std::vector<Candidate>& batch) {
+Result<BatchResult> PurgeLogBatchTarget::Delete(const Selection& rule, const std::vector<Candidate>& batch) {
   BatchResult result;
   if (batch.empty()) return result;
   const int64_t last_listed = SeqOf(batch.back().key);
@@ -47,7 +47,7 @@ Result<BatchResult> PurgeLogBatchTarget::Delete(const TargetDecision& rule, cons
   return result;
 }
 
-Result<std::vector<KeptReason>> PurgeLogBatchTarget::WhyKept(const TargetDecision& rule,
+Result<std::vector<KeptReason>> PurgeLogBatchTarget::WhyKept(const Selection& rule,
                                                              const std::vector<Candidate>& kept) {
   // The first stays for a reason of its own; every later one stays behind
   // it (Delete stops at the first kept).
@@ -55,7 +55,7 @@ Result<std::vector<KeptReason>> PurgeLogBatchTarget::WhyKept(const TargetDecisio
   if (kept.empty()) return out;
   auto facts = log_store_.Lookup(rule, kept.front().key);
   if (!facts.ok()) return facts.status();
-  auto first = WhyNotDeletable(rule, kept.front().key, *facts, /*replaced=*/false);
+  auto first = WhyNotDeletable(rule, *facts, /*replaced=*/false);
   if (!first)
     first = KeptReason{KeptWhy::kChanged, "changed during the delete", std::nullopt, std::nullopt};
   out.push_back(*first);
@@ -91,7 +91,7 @@ namespace {
 
 class Pruner {
  public:
-  Pruner(StateDb& state, Store& log_store, BatchExecutor& executor, const TargetDecision& d,
+  Pruner(StateDb& state, Store& log_store, BatchExecutor& executor, const Selection& d,
          std::optional<int64_t> plan_through, TargetOutcome* outcome, bool* stopped)
       : state_(state),
         target_(state, log_store),
@@ -181,7 +181,7 @@ class Pruner {
   StateDb& state_;
   PurgeLogBatchTarget target_;
   BatchExecutor& executor_;
-  const TargetDecision& d_;
+  const Selection& d_;
   std::optional<int64_t> plan_through_;
   TargetOutcome* outcome_;
   bool* stopped_;
@@ -190,7 +190,7 @@ class Pruner {
 
 }  // namespace
 
-Status PrunePurgeLog(StateDb& state, Store& log_store, BatchExecutor& executor, const TargetDecision& decision,
+Status PrunePurgeLog(StateDb& state, Store& log_store, BatchExecutor& executor, const Selection& selection,
                      CandidateSource* listed, TargetOutcome* outcome, bool* stopped) {
   std::optional<int64_t> plan_through;
   if (listed) {
@@ -198,7 +198,7 @@ Status PrunePurgeLog(StateDb& state, Store& log_store, BatchExecutor& executor, 
     if (!through.ok()) return through.status();
     plan_through = *through;
   }
-  return Pruner(state, log_store, executor, decision, plan_through, outcome, stopped).Run();
+  return Pruner(state, log_store, executor, selection, plan_through, outcome, stopped).Run();
 }
 
 }  // namespace retention

@@ -34,8 +34,8 @@ namespace retention {
 class PurgeLogBatchTarget final : public BatchTarget {
  public:
   PurgeLogBatchTarget(StateDb& state, Store& log_store) : state_(state), log_store_(log_store) {}
-  Result<BatchResult> Delete(const TargetDecision& rule, const std::vector<Candidate>& batch) override;
-  Result<std::vector<KeptReason>> WhyKept(const TargetDecision& rule, const std::vector<Candidate>& kept) override;
+  Result<BatchResult> Delete(const Selection& rule, const std::vector<Candidate>& batch) override;
+  Result<std::vector<KeptReason>> WhyKept(const Selection& rule, const std::vector<Candidate>& kept) override;
 
  private:
   StateDb& state_;
@@ -55,13 +55,13 @@ class AnchoredSource final : public CandidateSource {
   int64_t next_seq_ = INT64_MIN;
 };
 
-// Prunes under `decision`, a target on the purge-log store (`log_store`),
+// Prunes under `selection`, a target on the purge-log store (`log_store`),
 // its batches through `executor`. `listed`: with purge --plan FILE, the
 // entries the saved plan listed (null: no saved plan); the log is pruned
 // as a prefix, through the last of them and never further. Adds what went to `outcome` (deleted, batches;
 // kept_changed: entries anchored but kept by a hold or floor placed since);
 // sets *stopped when out of time.
-Status PrunePurgeLog(StateDb& state, Store& log_store, BatchExecutor& executor, const TargetDecision& decision,
+Status PrunePurgeLog(StateDb& state, Store& log_store, BatchExecutor& executor, const Selection& selection,
                      CandidateSource* listed, TargetOutcome* outcome, bool* stopped);
 
 }  // namespace retention

@@ -30,20 +30,20 @@ std::optional<std::string> TextField(const nlohmann::json& j, const char* key) {
 
 }  // namespace
 
-Status SavePlan(const Plan& plan, const std::vector<TargetDecision>& decisions, StoreSet& stores,
+Status SavePlan(const Plan& plan, const std::vector<Selection>& selections, StoreSet& stores,
                 const std::filesystem::path& file) {
   auto out = AtomicFile::Create(file);
   if (!out.ok()) return out.status();
   nlohmann::json header = PlanToJson(plan);
   header["format"] = kFormat;
   (*out)->out() << DumpJson(header) << "\n";
-  for (const TargetDecision& d : decisions) {
+  for (const Selection& d : selections) {
     auto store = stores.Get(d.target->store);
     if (!store.ok()) return store.status();
     auto cursor = (*store)->OpenCursor(d);
     if (!cursor.ok()) return cursor.status();
     while (true) {
-      auto page = (*cursor)->Next(1000);
+      auto page = (*cursor)->Next(d, 1000);
       if (!page.ok()) return page.status();
       if (page->empty()) break;
       for (const Candidate& c : *page) {
@@ -82,9 +82,9 @@ Result<std::unique_ptr<SavedPlanReader>> SavedPlanReader::Open(const std::filesy
   return reader;
 }
 
-void SavedPlanReader::SetOrder(const std::vector<TargetDecision>& decisions) {
-  for (size_t i = 0; i < decisions.size(); ++i)
-    order_[decisions[i].category->name + "/" + decisions[i].target->name] = i;
+void SavedPlanReader::SetOrder(const std::vector<Selection>& selections) {
+  for (size_t i = 0; i < selections.size(); ++i)
+    order_[selections[i].category->name + "/" + selections[i].target->name] = i;
 }
 
 Result<std::vector<Candidate>> SavedPlanReader::Next(const std::string& category, const std::string& target,

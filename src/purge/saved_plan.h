@@ -35,8 +35,8 @@
 
 namespace retention {
 
-// Writes `plan` and every deletable key of `decisions` to `file`.
-Status SavePlan(const Plan& plan, const std::vector<TargetDecision>& decisions, StoreSet& stores,
+// Writes `plan` and every deletable key of `selections` to `file`.
+Status SavePlan(const Plan& plan, const std::vector<Selection>& selections, StoreSet& stores,
                 const std::filesystem::path& file);
 
 // Reads a saved plan's keys for one target at a time (the file is grouped
@@ -49,7 +49,7 @@ class SavedPlanReader {
                                                        const std::string& rules_hash);
 
   // The targets of this run, in the order it processes them.
-  void SetOrder(const std::vector<TargetDecision>& decisions);
+  void SetOrder(const std::vector<Selection>& selections);
 
   // The next up to `limit` records of (category, target); records of later
   // targets are left for their turn. The file lists targets in plan order,

@@ -7,7 +7,7 @@
 // "db-%Y-%m-%d" dates "db-2026-03-01.sqlite.gz". A field never starts or ends
 // inside a longer run of digits ("%Y%m%d" does not read the middle of
 // "x120260301"). Missing %H/%M/%S mean 00:00:00, local time in the clock's
-// zone (the target's clock.time_zone, else the decision's zone); a local
+// zone (the target's clock.time_zone, else the selection's zone); a local
 // time that does not exist or exists twice takes the later instant (the
 // file looks younger and is kept longer). A name without a match, a
 // calendar-invalid date (2026-02-30, 25:00), a year outside 1900..9999 or a

@@ -18,6 +18,7 @@
 
 #include "stores/files_clock.h"
 #include "stores/files_glob.h"
+#include "stores/files_selection.h"
 #include "stores/files_walk.h"
 
 namespace retention {
@@ -26,6 +27,7 @@ namespace {
 using files::DirWalker;
 using files::FileClock;
 using files::FileClockReader;
+using files::FilesSelection;
 using files::GlobSet;
 using files::RootDir;
 using files::UniqueFd;
@@ -73,171 +75,36 @@ std::string UndeletableDetail(const files::FileSystem& fs, int err, int dirfd, i
   return why;
 }
 
-// Where a file stands under a decision. The order of the checks is the
-// order of TargetStats: undated, not due, held, floor-protected, deletable.
-enum class Verdict { kUndated, kNotDue, kHeld, kFloorProtected, kDeletable };
-
-// The deletable test of store.h for one file, shared by Measure, the cursor,
-// DeleteBatch and Lookup so that plan, purge and explain agree.
-class FileEvaluator {
- public:
-  // `holds` replaces decision.holds (the cursor evaluates against its own
-  // copy). Floor guards on other stores cannot apply to these files and are
-  // dropped. Errors: a pattern or clock that cannot be used (Invalid).
-  static Result<FileEvaluator> Make(const StoreConfig& store, const TargetDecision& d, const HoldSet* holds) {
-    if (d.category == nullptr || d.target == nullptr) return Status::Internal("decision without a target");
-    if (holds == nullptr) return Status::Internal("decision without a hold set");
-    const Target& t = *d.target;
-    auto context = [&](const Status& s) {
-      return s.WithContext(t.where.ToString().empty() ? "target '" + t.name + "'" : t.where.ToString());
-    };
-    auto globs = GlobSet::Compile(t.paths);
-    if (!globs.ok()) return context(globs.status());
-    auto reader = FileClockReader::Make(t.clock, d.zone);
-    if (!reader.ok()) return context(reader.status());
-    FileEvaluator ev(std::move(*globs), std::move(*reader));
-    ev.category_ = d.category->name;
-    ev.target_ = t.name;
-    ev.cutoff_ = d.cutoff;
-    ev.holds_ = holds;
-    ev.may_be_held_ = holds->MayCover(ev.category_, ev.target_);
-    for (size_t i = 0; i < d.floors.size(); ++i) {
-      const FloorGuard& g = d.floors[i];
-      if (g.category == nullptr || g.target == nullptr) return Status::Internal("floor guard without a target");
-      if (g.target->store != store.name) continue;
-      auto gg = GlobSet::Compile(g.target->paths);
-      if (!gg.ok()) return gg.status().WithContext(g.target->where.ToString());
-      auto gr = FileClockReader::Make(g.target->clock, d.zone);
-      if (!gr.ok()) return gr.status().WithContext(g.target->where.ToString());
-      ev.guards_.push_back(Guard{i, g.category->name, g.target->name, g.floor_cutoff, std::move(*gg),
-                                 std::move(*gr), holds->MayCover(g.category->name, g.target->name)});
-    }
-    // Overlapping rules without a floor: a hold there holds the file here.
-    for (size_t i = 1; i < d.overlaps.size(); ++i) {
-      const auto& o = d.overlaps[i];
-      if (o.target->store != store.name || !holds->MayCover(o.category->name, o.target->name)) continue;
-      auto og = GlobSet::Compile(o.target->paths);
-      if (!og.ok()) return og.status().WithContext(o.target->where.ToString());
-      auto orr = FileClockReader::Make(o.target->clock, d.zone);
-      if (!orr.ok()) return orr.status().WithContext(o.target->where.ToString());
-      ev.overlaps_.push_back(Overlap{o.category->name, o.target->name, std::move(*og), std::move(*orr)});
-    }
-    return ev;
-  }
-
-  const GlobSet& globs() const { return globs_; }
-
-  Verdict Evaluate(std::string_view key, std::string_view basename, const struct stat& st,
-                   FileClock* clock) const {
-    *clock = reader_.Read(st, basename);
-    if (!clock->value) return Verdict::kUndated;
-    if (!cutoff_ || !IsDue(*clock->value, *cutoff_)) return Verdict::kNotDue;
-    if (may_be_held_ && holds_->Covers(RecordRef{category_, target_, key, "", "", clock->value}))
-      return Verdict::kHeld;
-    for (const Overlap& o : overlaps_) {
-      if (o.globs.Matches(key) &&
-          holds_->Covers(RecordRef{o.category, o.target, key, "", "", o.clock.Read(st, basename).value}))
-        return Verdict::kHeld;
-    }
-    bool floor = false;
-    for (const Guard& g : guards_) {
-      if (!g.globs.Matches(key)) continue;
-      const std::optional<Timestamp> gclock = g.clock.Read(st, basename).value;
-      // The same file under an overlapping rule: a hold there holds it here
-      // too ("a hold beats everything", SPEC 4).
-      if (g.may_be_held && holds_->Covers(RecordRef{g.category, g.target, key, "", "", gclock}))
-        return Verdict::kHeld;
-      // Unparseable under the floor's clock: protected (when unsure, keep).
-      if (!gclock || !IsDue(*gclock, g.floor_cutoff)) floor = true;
-    }
-    return floor ? Verdict::kFloorProtected : Verdict::kDeletable;
-  }
-
-  // For explain: per floor guard of the decision, in order.
-  std::vector<RecordFacts::GuardFacts> GuardFacts(size_t floors, std::string_view key,
-                                                  std::string_view basename, const struct stat& st) const {
-    std::vector<RecordFacts::GuardFacts> out(floors);
-    for (const Guard& g : guards_) {
-      if (!g.globs.Matches(key)) continue;
-      out[g.index].applies = true;
-      out[g.index].clock = g.clock.Read(st, basename).value;
-    }
-    return out;
-  }
-
- private:
-  struct Guard {
-    size_t index;  // in decision.floors
-    std::string category;
-    std::string target;
-    Timestamp floor_cutoff;
-    GlobSet globs;
-    FileClockReader clock;
-    bool may_be_held;
-  };
-
-  // Another rule over the same files, checked for holds only.
-  struct Overlap {
-    std::string category;
-    std::string target;
-    GlobSet globs;
-    FileClockReader clock;
-  };
-
-  FileEvaluator(GlobSet globs, FileClockReader reader) : globs_(std::move(globs)), reader_(std::move(reader)) {}
-
-  GlobSet globs_;
-  FileClockReader reader_;
-  std::string category_;
-  std::string target_;
-  std::optional<Timestamp> cutoff_;
-  const HoldSet* holds_ = nullptr;
-  bool may_be_held_ = false;
-  std::vector<Guard> guards_;
-  std::vector<Overlap> overlaps_;
-};
-
 // Streams the deletable files of one target in walk order: byte order within
 // each directory, depth first. Files are NOT returned oldest first (that
 // would need the whole list in memory); the purge does not depend on it.
-//
-// The cursor evaluates against a copy of the holds in force when it was
-// opened: purge replaces decision.holds between batches, and DeleteBatch
-// re-checks every candidate against the fresh set anyway.
+// Each page is judged under the selection passed with it (the holds as the
+// caller read them last); DeleteBatch re-checks every candidate anyway.
 class FilesCursor : public CandidateCursor {
  public:
-  FilesCursor(const RootDir& root, const StoreConfig& store, const TargetDecision& d, Status* status)
-      : holds_(*d.holds) {
-    auto ev = FileEvaluator::Make(store, d, &holds_);
-    if (!ev.ok()) {
-      *status = ev.status();
-      return;
-    }
-    evaluator_.emplace(std::move(*ev));
-    walker_.emplace(root, evaluator_->globs());
-  }
+  FilesCursor(const RootDir& root, FilesSelection compiled) : compiled_(std::move(compiled)), walker_(root, compiled_.globs()) {}
 
-  Result<std::vector<Candidate>> Next(size_t limit) override {
+  Result<std::vector<Candidate>> Next(const Selection& selection, size_t limit) override {
+    RETENTION_RETURN_IF_ERROR(CheckRenderable(selection));
     std::vector<Candidate> out;
     WalkEntry e;
-    FileClock clock;
     while (out.size() < limit && !done_) {
-      auto more = walker_->Next(&e);
+      auto more = walker_.Next(&e);
       if (!more.ok()) return more.status();
       if (!*more) {
         done_ = true;
         break;
       }
-      if (evaluator_->Evaluate(e.key, e.basename(), e.st, &clock) == Verdict::kDeletable)
-        out.push_back(Candidate{e.key, clock.text, "", FileIdentity(e.st)});
+      RecordFacts facts = compiled_.Facts(e.key, e.basename(), e.st);
+      if (Evaluate(selection, facts).deletable)
+        out.push_back(Candidate{e.key, facts.scopes[0].clock_text, "", FileIdentity(e.st)});
     }
     return out;
   }
 
  private:
-  HoldSet holds_;
-  std::optional<FileEvaluator> evaluator_;
-  std::optional<DirWalker> walker_;
+  FilesSelection compiled_;
+  DirWalker walker_;
   bool done_ = false;
 };
 
@@ -258,13 +125,12 @@ class FilesStore : public Store {
   const StoreConfig& config() const override { return config_; }
 
   Status CheckTarget(const Category& category, const Target& target, TargetCheck* out) override;
-  Result<TargetStats> Measure(const TargetDecision& decision) override;
-  Result<int64_t> CountCovered(const Category& category, const Target& target, const HoldSet& holds,
-                               const TimeZone& zone) override;
-  Result<std::unique_ptr<CandidateCursor>> OpenCursor(const TargetDecision& decision) override;
-  Result<BatchResult> DeleteBatch(const TargetDecision& decision, const std::vector<Candidate>& batch) override;
+  Result<TargetStats> Measure(const Selection& selection) override;
+  Result<int64_t> CountCovered(const Selection& selection) override;
+  Result<std::unique_ptr<CandidateCursor>> OpenCursor(const Selection& selection) override;
+  Result<BatchResult> DeleteBatch(const Selection& selection, const std::vector<Candidate>& batch) override;
   Result<std::vector<Presence>> Exist(const Target& target, const std::vector<Candidate>& records) override;
-  Result<RecordFacts> Lookup(const TargetDecision& decision, const std::string& key) override;
+  Result<RecordFacts> Lookup(const Selection& selection, const std::string& key) override;
 
  private:
   std::string Prefix() const { return "store '" + config_.name + "'"; }
@@ -282,9 +148,10 @@ class FilesStore : public Store {
   // Deletes one candidate if it is still deletable, adding it to
   // out->deleted; a file the store itself leaves (locked, changed, unsafe
   // path, refused by the system) goes to out->skipped with the reason; one
-  // the decision keeps, or gone, to neither. A Status only for an error that
-  // must stop the purge.
-  Status DeleteOne(const FileEvaluator& ev, const Candidate& c, ParentCache* cache, BatchResult* out);
+  // the selection keeps, or gone, to neither. A Status only for an error
+  // that must stop the purge.
+  Status DeleteOne(const Selection& selection, const FilesSelection& compiled, const Candidate& c,
+                   ParentCache* cache, BatchResult* out);
 
   // For log lines: the file as the operator knows it.
   std::string FullPath(const std::string& key) const {
@@ -309,35 +176,35 @@ int FilesStore::OpenParent(const std::vector<std::string_view>& parts, std::stri
   return cache->error;
 }
 
-Result<TargetStats> FilesStore::Measure(const TargetDecision& decision) {
-  auto ev = FileEvaluator::Make(config_, decision, decision.holds);
-  if (!ev.ok()) return ev.status();
+Result<TargetStats> FilesStore::Measure(const Selection& selection) {
+  auto compiled = FilesSelection::Compile(selection, config_.name);
+  if (!compiled.ok()) return compiled.status();
   TargetStats stats;
   // The five oldest deletable (clock, key), kept sorted: memory stays flat.
   std::vector<std::pair<Timestamp, std::string>> oldest;
-  DirWalker walker(root_, ev->globs());
+  DirWalker walker(root_, compiled->globs());
   WalkEntry e;
-  FileClock clock;
   while (true) {
     auto more = walker.Next(&e);
     if (!more.ok()) return more.status();
     if (!*more) break;
     ++stats.total;
-    switch (ev->Evaluate(e.key, e.basename(), e.st, &clock)) {
-      case Verdict::kUndated: ++stats.undated; break;
-      case Verdict::kNotDue: break;
-      case Verdict::kHeld: ++stats.due; ++stats.held; break;
-      case Verdict::kFloorProtected: ++stats.due; ++stats.floor_protected; break;
-      case Verdict::kDeletable: {
+    RecordFacts facts = compiled->Facts(e.key, e.basename(), e.st);
+    switch (Evaluate(selection, facts).decided_by) {
+      case Decider::kUndated: ++stats.undated; break;
+      case Decider::kHeld: ++stats.due; ++stats.held; break;
+      case Decider::kFloor: ++stats.due; ++stats.floor_protected; break;
+      case Decider::kDeletable: {
         ++stats.due;
         ++stats.deletable;
-        std::pair<Timestamp, std::string> item(*clock.value, e.key);
+        std::pair<Timestamp, std::string> item(*facts.scopes[0].clock, e.key);
         if (oldest.size() < 5 || item < oldest.back()) {
           oldest.insert(std::upper_bound(oldest.begin(), oldest.end(), item), std::move(item));
           if (oldest.size() > 5) oldest.pop_back();
         }
         break;
       }
+      default: break;  // not due, or not this selection's (another subject)
     }
   }
   if (!oldest.empty()) stats.oldest_due = oldest.front().first;
@@ -345,35 +212,36 @@ Result<TargetStats> FilesStore::Measure(const TargetDecision& decision) {
   return stats;
 }
 
-Result<int64_t> FilesStore::CountCovered(const Category& category, const Target& target, const HoldSet& holds,
-                                         const TimeZone& zone) {
-  if (!holds.MayCover(category.name, target.name)) return int64_t{0};
-  auto globs = GlobSet::Compile(target.paths);
-  if (!globs.ok()) return globs.status().WithContext(target.where.ToString());
-  auto reader = FileClockReader::Make(target.clock, zone);
-  if (!reader.ok()) return reader.status().WithContext(target.where.ToString());
-  DirWalker walker(root_, *globs);
+Result<int64_t> FilesStore::CountCovered(const Selection& selection) {
+  auto compiled = FilesSelection::Compile(selection, config_.name);
+  if (!compiled.ok()) return compiled.status();
+  if (selection.exclusions.empty()) return int64_t{0};
+  DirWalker walker(root_, compiled->globs());
   WalkEntry e;
   int64_t covered = 0;
   while (true) {
     auto more = walker.Next(&e);
     if (!more.ok()) return more.status();
     if (!*more) break;
-    const FileClock clock = reader->Read(e.st, e.basename());
-    if (holds.Covers(RecordRef{category.name, target.name, e.key, "", "", clock.value})) ++covered;
+    const RecordFacts facts = compiled->Facts(e.key, e.basename(), e.st);
+    for (const HoldExclusion& x : selection.exclusions) {
+      if (ExclusionCovers(x, facts)) {
+        ++covered;
+        break;
+      }
+    }
   }
   return covered;
 }
 
-Result<std::unique_ptr<CandidateCursor>> FilesStore::OpenCursor(const TargetDecision& decision) {
-  if (decision.holds == nullptr) return Status::Internal("decision without a hold set");
-  Status status;
-  auto cursor = std::make_unique<FilesCursor>(root_, config_, decision, &status);
-  if (!status.ok()) return status;
-  return std::unique_ptr<CandidateCursor>(std::move(cursor));
+Result<std::unique_ptr<CandidateCursor>> FilesStore::OpenCursor(const Selection& selection) {
+  auto compiled = FilesSelection::Compile(selection, config_.name);
+  if (!compiled.ok()) return compiled.status();
+  return std::unique_ptr<CandidateCursor>(std::make_unique<FilesCursor>(root_, std::move(*compiled)));
 }
 
-Status FilesStore::DeleteOne(const FileEvaluator& ev, const Candidate& c, ParentCache* cache, BatchResult* out) {
+Status FilesStore::DeleteOne(const Selection& selection, const FilesSelection& compiled, const Candidate& c,
+                             ParentCache* cache, BatchResult* out) {
   // The store's own reasons to leave a file: recorded by the caller as a
   // kept entry with this reason, and logged here naming the file.
   auto skip = [&](SkipReason reason, const std::string& detail) {
@@ -384,7 +252,7 @@ Status FilesStore::DeleteOne(const FileEvaluator& ev, const Candidate& c, Parent
   std::vector<std::string_view> parts;
   // The key is used only through the safe walk below, and only when it is a
   // file of this target: a stale or edited plan cannot name anything else.
-  if (!files::SplitKey(c.key, &parts) || !ev.globs().Matches(c.key))
+  if (!files::SplitKey(c.key, &parts) || !compiled.globs().Matches(c.key))
     return skip(SkipReason::kChanged, "not a path the target selects");
   const std::string_view key(c.key);
   const std::string leaf(parts.back());
@@ -467,14 +335,14 @@ Status FilesStore::DeleteOne(const FileEvaluator& ev, const Candidate& c, Parent
 
   // The re-check: clock from this fresh stat or the name, floors, and the
   // holds the caller re-read just before this batch. What it keeps the
-  // caller judges and records (a reason of the decision, not the store's).
-  FileClock clock;
-  const Verdict v = ev.Evaluate(key, leaf, st, &clock);
-  if (v != Verdict::kDeletable) {
-    static constexpr const char* kWhy[] = {"undated", "no longer due", "held", "protected by a floor", ""};
-    spdlog::debug("{}: keeping {}: {}", Prefix(), c.key, kWhy[static_cast<int>(v)]);
+  // caller judges and records (a reason of the selection, not the store's).
+  const RecordFacts facts = compiled.Facts(key, leaf, st);
+  const Evaluation verdict = Evaluate(selection, facts);
+  if (!verdict.deletable) {
+    spdlog::debug("{}: keeping {}: {}", Prefix(), c.key, DeciderName(verdict.decided_by));
     return Status::Ok();
   }
+  FileClock clock{facts.scopes[0].clock_text, facts.scopes[0].clock};
   // A candidate known by name and clock only (a saved plan): the clock is
   // what identity it has.
   if (!c.identity && !c.clock.empty() && clock.text != c.clock)
@@ -513,16 +381,16 @@ Status FilesStore::DeleteOne(const FileEvaluator& ev, const Candidate& c, Parent
   return Status::Ok();
 }
 
-Result<BatchResult> FilesStore::DeleteBatch(const TargetDecision& decision, const std::vector<Candidate>& batch) {
+Result<BatchResult> FilesStore::DeleteBatch(const Selection& selection, const std::vector<Candidate>& batch) {
   if (read_only_) return Status::Internal(Prefix() + ": opened read-only; refusing to delete");
-  auto ev = FileEvaluator::Make(config_, decision, decision.holds);
-  if (!ev.ok()) return ev.status();
+  auto compiled = FilesSelection::Compile(selection, config_.name);
+  if (!compiled.ok()) return compiled.status();
   BatchResult result;
   ParentCache cache;
   for (const Candidate& c : batch) {
     // On an error, the files already removed in this batch are not returned:
     // the purge keeps the batch pending and reconciles it through Exist().
-    RETENTION_RETURN_IF_ERROR(DeleteOne(*ev, c, &cache, &result));
+    RETENTION_RETURN_IF_ERROR(DeleteOne(selection, *compiled, c, &cache, &result));
   }
   return result;
 }
@@ -585,11 +453,10 @@ Result<std::vector<Presence>> FilesStore::Exist(const Target& target, const std:
   return out;
 }
 
-Result<RecordFacts> FilesStore::Lookup(const TargetDecision& decision, const std::string& key_arg) {
-  auto ev = FileEvaluator::Make(config_, decision, decision.holds);
-  if (!ev.ok()) return ev.status();
+Result<RecordFacts> FilesStore::Lookup(const Selection& selection, const std::string& key_arg) {
+  auto compiled = FilesSelection::Compile(selection, config_.name);
+  if (!compiled.ok()) return compiled.status();
   RecordFacts facts;
-  facts.guards.resize(decision.floors.size());
   // `explain` may be given the file's full path: accept it under the root.
   std::string key = key_arg;
   const std::string root = root_.path;
@@ -615,14 +482,7 @@ Result<RecordFacts> FilesStore::Lookup(const TargetDecision& decision, const std
   }
   // Symlinks and mount points are never records.
   if (!S_ISREG(st.st_mode) || !files::OnRootMount(root_.dev, root_.mount, st, mount)) return facts;
-  facts.exists = true;
-  facts.matches_filters = ev->globs().Matches(key);
-  FileClock clock;
-  (void)ev->Evaluate(key, leaf, st, &clock);
-  facts.clock_text = clock.text;
-  facts.clock = clock.value;
-  facts.guards = ev->GuardFacts(decision.floors.size(), key, leaf, st);
-  return facts;
+  return compiled->Facts(key, leaf, st);
 }
 
 Status FilesStore::CheckTarget(const Category& /*category*/, const Target& target, TargetCheck* out) {

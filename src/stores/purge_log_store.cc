@@ -4,6 +4,7 @@
 #include <tuple>
 #include <utility>
 
+#include "plan/verdict.h"
 #include "state/state_open.h"
 
 namespace retention {
@@ -17,16 +18,6 @@ std::pair<std::string_view, std::string_view> SplitSubject(const LedgerEntry& e)
   const auto colon = subject.find(':');
   if (colon == std::string_view::npos) return {};
   return {subject.substr(0, colon), subject.substr(colon + 1)};
-}
-
-RecordRef EntryRef(const TargetDecision& d, const LedgerEntry& e, const std::string& key) {
-  RecordRef ref;
-  ref.category = d.category->name;
-  ref.target = d.target->name;
-  ref.key = key;
-  ref.clock = e.at;
-  std::tie(ref.subject_kind, ref.subject_id) = SplitSubject(e);
-  return ref;
 }
 
 std::optional<int64_t> ParseSeq(const std::string& key) {
@@ -46,11 +37,12 @@ Result<std::optional<int64_t>> FirstSeq(StateDb& state) {
   return first;
 }
 
-Status WalkFrom(StateDb& state, const TargetDecision& d, int64_t pruned_through, int64_t from_seq,
+Status WalkFrom(StateDb& state, const Selection& d, int64_t pruned_through, int64_t from_seq,
                 const std::function<bool(const LedgerEntry&, const std::optional<std::string>&)>& visit) {
+  RETENTION_RETURN_IF_ERROR(CheckRenderable(d));
   return state.ScanLedger(from_seq, [&](const LedgerEntry& e) {
     const bool anchored = e.seq <= pruned_through;
-    if (!anchored && !(d.cutoff && IsDue(e.at, *d.cutoff))) return false;
+    if (!anchored && !d.any_age && !(d.cutoff && IsDue(e.at, *d.cutoff))) return false;
     return visit(e, PurgeLogEntryKept(d, e));
   });
 }
@@ -58,14 +50,14 @@ Status WalkFrom(StateDb& state, const TargetDecision& d, int64_t pruned_through,
 // Pages through the prunable prefix for `plan --out`.
 class PrefixCursor final : public CandidateCursor {
  public:
-  PrefixCursor(StateDb* state, const TargetDecision& d, int64_t pruned_through)
-      : state_(state), d_(d), pruned_through_(pruned_through) {}
+  PrefixCursor(StateDb* state, int64_t pruned_through) : state_(state), pruned_through_(pruned_through) {}
 
-  Result<std::vector<Candidate>> Next(size_t limit) override {
+  Result<std::vector<Candidate>> Next(const Selection& d, size_t limit) override {
+    RETENTION_RETURN_IF_ERROR(CheckRenderable(d));
     std::vector<Candidate> out;
     if (!state_ || done_) return out;
     RETENTION_RETURN_IF_ERROR(
-        WalkFrom(*state_, d_, pruned_through_, next_seq_, [&](const LedgerEntry& e, const std::optional<std::string>& kept) {
+        WalkFrom(*state_, d, pruned_through_, next_seq_, [&](const LedgerEntry& e, const std::optional<std::string>& kept) {
           if (kept) {
             done_ = true;
             return false;
@@ -80,7 +72,6 @@ class PrefixCursor final : public CandidateCursor {
 
  private:
   StateDb* state_;
-  const TargetDecision& d_;
   int64_t pruned_through_;
   int64_t next_seq_ = INT64_MIN;
   bool done_ = false;
@@ -100,7 +91,8 @@ class PurgeLogStore final : public Store {
     return Status::Ok();
   }
 
-  Result<TargetStats> Measure(const TargetDecision& d) override {
+  Result<TargetStats> Measure(const Selection& d) override {
+    RETENTION_RETURN_IF_ERROR(CheckRenderable(d));
     TargetStats stats;
     if (!state_) return stats;
     auto head = state_->Head();
@@ -130,33 +122,35 @@ class PurgeLogStore final : public Store {
     return stats;
   }
 
-  Result<int64_t> CountCovered(const Category& category, const Target& target, const HoldSet& holds,
-                               const TimeZone&) override {
-    if (!state_ || !holds.MayCover(category.name, target.name)) return int64_t{0};
-    TargetDecision d;
-    d.category = &category;
-    d.target = &target;
+  Result<int64_t> CountCovered(const Selection& s) override {
+    RETENTION_RETURN_IF_ERROR(CheckRenderable(s));
+    if (!state_ || s.exclusions.empty()) return int64_t{0};
     int64_t n = 0;
-    std::string key;
     RETENTION_RETURN_IF_ERROR(state_->ScanLedger(INT64_MIN, [&](const LedgerEntry& e) {
-      key = std::to_string(e.seq);
-      if (holds.Covers(EntryRef(d, e, key))) ++n;
+      const RecordFacts facts = PurgeLogEntryFacts(s, e);
+      for (const HoldExclusion& x : s.exclusions) {
+        if (ExclusionCovers(x, facts)) {
+          ++n;
+          break;
+        }
+      }
       return true;
     }));
     return n;
   }
 
-  Result<std::unique_ptr<CandidateCursor>> OpenCursor(const TargetDecision& d) override {
+  Result<std::unique_ptr<CandidateCursor>> OpenCursor(const Selection& d) override {
+    RETENTION_RETURN_IF_ERROR(CheckRenderable(d));
     int64_t pruned = 0;
     if (state_) {
       auto p = state_->PrunedThrough();
       if (!p.ok()) return p.status();
       pruned = *p;
     }
-    return std::unique_ptr<CandidateCursor>(new PrefixCursor(state_.get(), d, pruned));
+    return std::unique_ptr<CandidateCursor>(new PrefixCursor(state_.get(), pruned));
   }
 
-  Result<BatchResult> DeleteBatch(const TargetDecision&, const std::vector<Candidate>&) override {
+  Result<BatchResult> DeleteBatch(const Selection&, const std::vector<Candidate>&) override {
     return Status::Internal("the purge log is pruned behind an anchor (purge/purge_log_prune.h), not deleted in batches");
   }
 
@@ -178,20 +172,14 @@ class PurgeLogStore final : public Store {
     return out;
   }
 
-  Result<RecordFacts> Lookup(const TargetDecision& d, const std::string& key) override {
+  Result<RecordFacts> Lookup(const Selection& d, const std::string& key) override {
+    RETENTION_RETURN_IF_ERROR(CheckRenderable(d));
     RecordFacts facts;
     auto entry = Find(key);
     if (!entry.ok()) return entry.status();
     if (!*entry) return facts;
     const LedgerEntry& e = **entry;
-    facts.exists = true;
-    facts.matches_filters = true;
-    facts.clock_text = FormatTimestamp(e.at);
-    facts.clock = e.at;
-    const auto [subject_kind, subject_id] = SplitSubject(e);
-    facts.subject_kind = subject_kind;
-    facts.subject = subject_id;
-    for (size_t i = 0; i < d.floors.size(); ++i) facts.guards.push_back({true, e.at});
+    facts = PurgeLogEntryFacts(d, e);
     auto pruned = state_->PrunedThrough();
     if (!pruned.ok()) return pruned.status();
     if (PurgeLogEntryKept(d, e)) return facts;  // JudgeRecord says why
@@ -227,8 +215,8 @@ class PurgeLogStore final : public Store {
     return found;
   }
 
-  static bool KeptByHold(const TargetDecision& d, const LedgerEntry& e) {
-    return d.holds && d.holds->Covers(EntryRef(d, e, std::to_string(e.seq)));
+  static bool KeptByHold(const Selection& d, const LedgerEntry& e) {
+    return Evaluate(d, PurgeLogEntryFacts(d, e)).decided_by == Decider::kHeld;
   }
 
   StoreConfig config_;
@@ -237,24 +225,34 @@ class PurgeLogStore final : public Store {
 
 }  // namespace
 
-std::optional<std::string> PurgeLogEntryKept(const TargetDecision& d, const LedgerEntry& e) {
-  if (!d.cutoff) return "its category has only a floor (keep_at_least): nothing is due under it";
-  if (!IsDue(e.at, *d.cutoff))
-    return "written " + FormatTimestamp(e.at) + ", not before the cutoff " + FormatTimestamp(*d.cutoff);
-  if (d.holds) {
-    const std::string key = std::to_string(e.seq);
-    if (const Hold* h = d.holds->Covering(EntryRef(d, e, key)))
-      return "held by hold " + std::to_string(h->id) + " (" + h->matter + ")";
+RecordFacts PurgeLogEntryFacts(const Selection& s, const LedgerEntry& e) {
+  RecordFacts facts;
+  facts.exists = true;
+  facts.key = std::to_string(e.seq);
+  const auto [kind, id] = SplitSubject(e);
+  // Every purge-log target selects every entry: they take no filters.
+  RecordFacts::ScopeFacts scope;
+  scope.matches_filters = true;
+  scope.clock_text = FormatTimestamp(e.at);
+  scope.clock = e.at;
+  if (!kind.empty()) {
+    scope.subject_kind = std::string(kind);
+    scope.subject_id = std::string(id);
   }
-  for (const FloorGuard& floor : d.floors) {
-    if (!IsDue(e.at, floor.floor_cutoff))
-      return "protected by the floor of " + floor.category->name + " (keep at least " +
-             floor.category->keep_at_least->ToString() + ")";
-  }
-  return std::nullopt;
+  facts.scopes.assign(s.scopes.size(), scope);
+  return facts;
 }
 
-Status WalkPrunablePrefix(StateDb& state, const TargetDecision& d, int64_t pruned_through,
+std::optional<std::string> PurgeLogEntryKept(const Selection& s, const LedgerEntry& e) {
+  const RecordFacts facts = PurgeLogEntryFacts(s, e);
+  const Evaluation ev = Evaluate(s, facts);
+  if (ev.deletable) return std::nullopt;
+  if (ev.decided_by == Decider::kNotDue)
+    return "written " + FormatTimestamp(e.at) + ", not before the cutoff " + FormatTimestamp(*s.cutoff);
+  return VerdictText(s, facts, ev);
+}
+
+Status WalkPrunablePrefix(StateDb& state, const Selection& d, int64_t pruned_through,
                           const std::function<bool(const LedgerEntry&, const std::optional<std::string>&)>& visit) {
   return WalkFrom(state, d, pruned_through, INT64_MIN, visit);
 }

@@ -51,50 +51,14 @@ void ClockFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {
   }
 }
 
-std::string_view TextOf(sqlite3_value* v) {
-  const unsigned char* text = sqlite3_value_text(v);
-  if (!text) return {};
-  return std::string_view(reinterpret_cast<const char*>(text), sqlite3_value_bytes(v));
-}
-
-void HeldFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {
-  const auto* context = static_cast<const HeldContext*>(sqlite3_user_data(ctx));
-  if (!context->holds) {
-    // No hold set means the caller forgot to load holds: refuse to answer
-    // "not held", so nothing can be deleted by mistake.
-    sqlite3_result_error(ctx, "retention_held: holds not loaded", -1);
-    return;
-  }
-  const int64_t index = sqlite3_value_int64(argv[0]);
-  if (index < 0 || index >= static_cast<int64_t>(context->scopes.size())) {
-    sqlite3_result_error(ctx, "retention_held: no such target scope", -1);
-    return;
-  }
-  const HeldContext::Scope& scope = context->scopes[index];
-  RecordRef record;
-  record.category = scope.category;
-  record.target = scope.target;
-  record.key = TextOf(argv[1]);
-  if (!scope.subject_kind.empty() && sqlite3_value_type(argv[2]) != SQLITE_NULL) {
-    record.subject_kind = scope.subject_kind;
-    record.subject_id = TextOf(argv[2]);
-  }
-  if (sqlite3_value_type(argv[3]) == SQLITE_INTEGER)
-    record.clock = FromUnixMicros(sqlite3_value_int64(argv[3]));
-  sqlite3_result_int(ctx, context->holds->Covers(record) ? 1 : 0);
-}
-
 }  // namespace
 
-Status RegisterRetentionFunctions(sqlite3* db, HeldContext* context) {
+Status RegisterRetentionFunctions(sqlite3* db) {
   int rc = sqlite3_create_function_v2(db, "retention_clock", 3,
                                       SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, nullptr,
                                       ClockFunction, nullptr, nullptr, nullptr);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_create_function_v2(db, "retention_held", 4, SQLITE_UTF8 | SQLITE_DIRECTONLY, context,
-                                    HeldFunction, nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK)
-    return Status::Internal(std::string("cannot register SQL functions: ") + sqlite3_errmsg(db));
+    return Status::Internal(std::string("cannot register SQL function retention_clock: ") + sqlite3_errmsg(db));
   return Status::Ok();
 }
 

@@ -6,7 +6,7 @@
 #include "stores/sqlite_catalog.h"
 #include "stores/sqlite_connection.h"
 #include "stores/sqlite_functions.h"
-#include "stores/sqlite_query.h"
+#include "stores/sqlite_selection_sql.h"
 
 namespace retention {
 
@@ -18,23 +18,15 @@ constexpr size_t kKeysPerStatement = 500;
 
 class SqliteStore;
 
-// Resolves the decision's target and guards once, then builds statements.
-struct PreparedDecision {
-  ResolvedSqliteTarget self;
-  std::vector<ResolvedSqliteTarget> guards;    // parallel to decision.floors
-  std::vector<ResolvedSqliteTarget> overlaps;  // parallel to decision.overlaps
-};
-
 class SqliteCursor : public CandidateCursor {
  public:
-  SqliteCursor(SqliteStore* store, const TargetDecision& decision, PreparedDecision prepared)
-      : store_(store), decision_(decision), prepared_(std::move(prepared)) {}
-  Result<std::vector<Candidate>> Next(size_t limit) override;
+  SqliteCursor(SqliteStore* store, std::vector<ResolvedSqliteTarget> scopes)
+      : store_(store), scopes_(std::move(scopes)) {}
+  Result<std::vector<Candidate>> Next(const Selection& selection, size_t limit) override;
 
  private:
   SqliteStore* store_;
-  TargetDecision decision_;
-  PreparedDecision prepared_;
+  std::vector<ResolvedSqliteTarget> scopes_;  // parallel to the selection's scopes
   SqliteValue last_clock_;
   SqliteValue last_order_;
   bool done_ = false;
@@ -45,27 +37,22 @@ class SqliteStore : public Store {
   SqliteStore(StoreConfig config, std::unique_ptr<SqliteConnection> db, bool read_only)
       : config_(std::move(config)), db_(std::move(db)), read_only_(read_only) {}
 
-  Status Init() { return RegisterRetentionFunctions(db_->get(), &held_); }
+  Status Init() { return RegisterRetentionFunctions(db_->get()); }
 
   const StoreConfig& config() const override { return config_; }
 
   Status CheckTarget(const Category& category, const Target& target, TargetCheck* out) override;
-  Result<TargetStats> Measure(const TargetDecision& decision) override;
-  Result<int64_t> CountCovered(const Category& category, const Target& target, const HoldSet& holds,
-                               const TimeZone& zone) override;
-  Result<std::unique_ptr<CandidateCursor>> OpenCursor(const TargetDecision& decision) override;
-  Result<BatchResult> DeleteBatch(const TargetDecision& decision,
-                                                 const std::vector<Candidate>& batch) override;
+  Result<TargetStats> Measure(const Selection& selection) override;
+  Result<int64_t> CountCovered(const Selection& selection) override;
+  Result<std::unique_ptr<CandidateCursor>> OpenCursor(const Selection& selection) override;
+  Result<BatchResult> DeleteBatch(const Selection& selection, const std::vector<Candidate>& batch) override;
   Result<std::vector<Presence>> Exist(const Target& target, const std::vector<Candidate>& records) override;
-  Result<RecordFacts> Lookup(const TargetDecision& decision, const std::string& key) override;
+  Result<RecordFacts> Lookup(const Selection& selection, const std::string& key) override;
 
-  Result<PreparedDecision> Prepare(const TargetDecision& decision);
-  void PointHeldAt(const TargetDecision& decision) {
-    held_.holds = decision.holds;
-    held_.scopes.clear();
-    for (const auto& o : decision.overlaps)
-      held_.scopes.push_back({o.category->name, o.target->name, o.target->subject ? o.target->subject->kind : ""});
-  }
+  // Every scope of the selection resolved on this database, in order.
+  Result<std::vector<ResolvedSqliteTarget>> ResolveScopes(const Selection& selection);
+  // The renderer for `selection`, its scopes resolved afresh.
+  Result<SqliteSelectionSql> Render(const Selection& selection);
   SqliteConnection& db() { return *db_; }
   std::string Label() const { return "store '" + config_.name + "'"; }
 
@@ -75,7 +62,6 @@ class SqliteStore : public Store {
   StoreConfig config_;
   std::unique_ptr<SqliteConnection> db_;
   bool read_only_;
-  HeldContext held_;
 };
 
 Result<ResolvedSqliteTarget> SqliteStore::Resolve(const Target& target) {
@@ -87,22 +73,21 @@ Result<ResolvedSqliteTarget> SqliteStore::Resolve(const Target& target) {
   return std::move(*resolved);
 }
 
-Result<PreparedDecision> SqliteStore::Prepare(const TargetDecision& decision) {
-  PreparedDecision p;
-  auto self = Resolve(*decision.target);
-  if (!self.ok()) return self.status();
-  p.self = std::move(*self);
-  for (const FloorGuard& g : decision.floors) {
-    auto resolved = Resolve(*g.target);
+Result<std::vector<ResolvedSqliteTarget>> SqliteStore::ResolveScopes(const Selection& selection) {
+  RETENTION_RETURN_IF_ERROR(CheckRenderable(selection));
+  std::vector<ResolvedSqliteTarget> scopes;
+  for (const SelectionScope& scope : selection.scopes) {
+    auto resolved = Resolve(*scope.target);
     if (!resolved.ok()) return resolved.status();
-    p.guards.push_back(std::move(*resolved));
+    scopes.push_back(std::move(*resolved));
   }
-  for (const auto& o : decision.overlaps) {
-    auto resolved = Resolve(*o.target);
-    if (!resolved.ok()) return resolved.status();
-    p.overlaps.push_back(std::move(*resolved));
-  }
-  return p;
+  return scopes;
+}
+
+Result<SqliteSelectionSql> SqliteStore::Render(const Selection& selection) {
+  auto scopes = ResolveScopes(selection);
+  if (!scopes.ok()) return scopes.status();
+  return SqliteSelectionSql::Make(selection, std::move(*scopes));
 }
 
 Status SqliteStore::CheckTarget(const Category&, const Target& target, TargetCheck* out) {
@@ -123,13 +108,8 @@ Status SqliteStore::CheckTarget(const Category&, const Target& target, TargetChe
   std::string sql = "SELECT count(*), count(v), count(retention_clock(v, ?, ?)) FROM (SELECT " +
                     std::string(resolved->join_key ? "j." : "t.") + QuoteIdentifier(resolved->clock_column) +
                     " AS v";
-  TargetDecision d;
-  Category dummy;
-  d.target = &target;
-  d.category = &dummy;
-  const std::vector<ResolvedSqliteTarget> no_guards, no_overlaps;
-  SqliteQueryBuilder builder(d, *resolved, no_guards, no_overlaps);
-  SqlFragment from = builder.From();
+  SqliteTargetSql table(target, *resolved, TimeZone::Utc());
+  SqlFragment from = table.From();
   sql += from.sql + " LIMIT 200)";
   auto stmt = db_->Prepare(sql);
   if (!stmt.ok()) return stmt.status();
@@ -151,11 +131,10 @@ Status SqliteStore::CheckTarget(const Category&, const Target& target, TargetChe
   return Status::Ok();
 }
 
-Result<TargetStats> SqliteStore::Measure(const TargetDecision& decision) {
-  auto prepared = Prepare(decision);
-  if (!prepared.ok()) return prepared.status();
-  PointHeldAt(decision);
-  SqliteQueryBuilder b(decision, prepared->self, prepared->guards, prepared->overlaps);
+Result<TargetStats> SqliteStore::Measure(const Selection& selection) {
+  auto rendered = Render(selection);
+  if (!rendered.ok()) return rendered.status();
+  const SqliteSelectionSql& b = *rendered;
 
   // One pass over the target's records: the inner query computes, per
   // record, its clock and whether it is due, held and floor-protected; the
@@ -168,11 +147,13 @@ Result<TargetStats> SqliteStore::Measure(const TargetDecision& decision) {
   inner.sql += ", 0) AS d, ";
   inner += b.Held();
   inner.sql += " AS h, ";
-  inner += b.GuardsPass();
+  inner += b.FloorsPass();
   inner.sql += " AS gp";
   inner += b.From();
   inner.sql += " WHERE ";
   inner += b.Filters();
+  inner.sql += " AND ";
+  inner += b.Subject();
   inner.sql += ")";
 
   SqlFragment q;
@@ -214,18 +195,10 @@ Result<TargetStats> SqliteStore::Measure(const TargetDecision& decision) {
   return stats;
 }
 
-Result<int64_t> SqliteStore::CountCovered(const Category& category, const Target& target, const HoldSet& holds,
-                                          const TimeZone& zone) {
-  TargetDecision d;
-  d.category = &category;
-  d.target = &target;
-  d.holds = &holds;
-  d.zone = zone;
-  d.overlaps.push_back({&category, &target});
-  auto prepared = Prepare(d);
-  if (!prepared.ok()) return prepared.status();
-  PointHeldAt(d);
-  SqliteQueryBuilder b(d, prepared->self, prepared->guards, prepared->overlaps);
+Result<int64_t> SqliteStore::CountCovered(const Selection& selection) {
+  auto rendered = Render(selection);
+  if (!rendered.ok()) return rendered.status();
+  const SqliteSelectionSql& b = *rendered;
   SqlFragment q;
   q.sql = "SELECT count(*)";
   q += b.From();
@@ -241,24 +214,25 @@ Result<int64_t> SqliteStore::CountCovered(const Category& category, const Target
   return stmt->ColumnInt(0);
 }
 
-Result<std::unique_ptr<CandidateCursor>> SqliteStore::OpenCursor(const TargetDecision& decision) {
-  auto prepared = Prepare(decision);
-  if (!prepared.ok()) return prepared.status();
-  return std::unique_ptr<CandidateCursor>(new SqliteCursor(this, decision, std::move(*prepared)));
+Result<std::unique_ptr<CandidateCursor>> SqliteStore::OpenCursor(const Selection& selection) {
+  auto scopes = ResolveScopes(selection);
+  if (!scopes.ok()) return scopes.status();
+  return std::unique_ptr<CandidateCursor>(new SqliteCursor(this, std::move(*scopes)));
 }
 
-Result<std::vector<Candidate>> SqliteCursor::Next(size_t limit) {
+Result<std::vector<Candidate>> SqliteCursor::Next(const Selection& selection, size_t limit) {
   std::vector<Candidate> out;
   if (done_) return out;
-  store_->PointHeldAt(decision_);
-  SqliteQueryBuilder b(decision_, prepared_.self, prepared_.guards, prepared_.overlaps);
+  auto rendered = SqliteSelectionSql::Make(selection, scopes_);
+  if (!rendered.ok()) return rendered.status();
+  const SqliteSelectionSql& b = *rendered;
   const bool paging = !last_order_.empty();
   SqlFragment q = CandidatePageQuery(b, paging);
   auto stmt = store_->db().Prepare(q.sql);
   if (!stmt.ok()) return stmt.status();
   BindParams(*stmt, q.params);
   int next = static_cast<int>(q.params.size()) + 1;
-  if (paging) {
+  for (int pass = 0; paging && pass < (b.PagesUndated() ? 2 : 1); ++pass) {
     stmt->BindValue(next++, last_clock_.get());
     stmt->BindValue(next++, last_order_.get());
   }
@@ -294,22 +268,22 @@ void BindKey(SqliteStatement& stmt, int index, const std::string& key, bool as_i
   stmt.BindText(index, key);
 }
 
-Result<BatchResult> SqliteStore::DeleteBatch(const TargetDecision& decision, const std::vector<Candidate>& batch) {
+Result<BatchResult> SqliteStore::DeleteBatch(const Selection& selection, const std::vector<Candidate>& batch) {
   if (read_only_) return Status::Internal(Label() + " was opened read-only");
   // A row is never skipped by the store itself: the DELETE re-evaluates
-  // the decision, and what it leaves is judged by the caller.
+  // the selection, and what it leaves is judged by the caller.
   BatchResult result;
   std::vector<DeletedRecord>& deleted = result.deleted;
+  auto rendered = Render(selection);
+  if (!rendered.ok()) return rendered.status();
   if (batch.empty()) return result;
-  auto prepared = Prepare(decision);
-  if (!prepared.ok()) return prepared.status();
-  PointHeldAt(decision);
-  SqliteQueryBuilder b(decision, prepared->self, prepared->guards, prepared->overlaps);
+  const SqliteSelectionSql& b = *rendered;
+  const ResolvedSqliteTarget* self = &b.self().resolved();
 
   std::map<std::string, const Candidate*> by_key;
   for (const Candidate& c : batch) by_key.emplace(c.key, &c);
 
-  // The transaction re-evaluates the whole decision — due, floors, holds as
+  // The transaction re-evaluates the whole selection — due, floors, holds as
   // re-read by the caller — for exactly these keys, and RETURNING tells
   // what went. BEGIN IMMEDIATE takes the write lock up front, so the
   // application waits at most one short batch.
@@ -318,7 +292,7 @@ Result<BatchResult> SqliteStore::DeleteBatch(const TargetDecision& decision, con
     (void)db_->Exec("ROLLBACK");
     return s;
   };
-  const bool has_join_clock = prepared->self.join_key.has_value();
+  const bool has_join_clock = self->join_key.has_value();
   // A record goes only while it is the record selected (SPEC 6.2): its clock
   // as stored, and its subject when the candidate knows it, still equal the
   // candidate's. A row updated in place, or a rowid taken by a new row since
@@ -332,8 +306,8 @@ Result<BatchResult> SqliteStore::DeleteBatch(const TargetDecision& decision, con
     std::vector<const Candidate*> full, partial;  // identity known / key and clock only
     for (size_t i = start; i < end; ++i) (batch[i].identity ? full : partial).push_back(&batch[i]);
     SqlFragment q;
-    q.sql = "DELETE FROM main." + QuoteIdentifier(prepared->self.table) + " WHERE " +
-            ColumnName(prepared->self.order_column) + " IN (SELECT " + b.OrderColumn();
+    q.sql = "DELETE FROM main." + QuoteIdentifier(self->table) + " WHERE " +
+            ColumnName(self->order_column) + " IN (SELECT " + b.OrderColumn();
     q += b.From();
     q.sql += " WHERE " + b.KeyColumn() + " IN (";
     for (size_t i = start; i < end; ++i) q.sql += i == start ? "?" : ",?";
@@ -351,20 +325,20 @@ Result<BatchResult> SqliteStore::DeleteBatch(const TargetDecision& decision, con
     q.sql += ") AND ";
     const size_t key_params_at = q.params.size();
     q += b.Deletable();
-    q.sql += ") RETURNING " + ColumnName(prepared->self.key_column) + ", " +
-             (has_join_clock ? std::string("NULL") : ColumnName(prepared->self.clock_column)) + ", " +
-             (prepared->self.subject_column ? ColumnName(*prepared->self.subject_column) : std::string("NULL"));
+    q.sql += ") RETURNING " + ColumnName(self->key_column) + ", " +
+             (has_join_clock ? std::string("NULL") : ColumnName(self->clock_column)) + ", " +
+             (self->subject_column ? ColumnName(*self->subject_column) : std::string("NULL"));
     auto stmt = db_->Prepare(q.sql);
     if (!stmt.ok()) return rollback(stmt.status());
     int index = 1;
-    for (size_t i = start; i < end; ++i) BindKey(*stmt, index++, batch[i].key, prepared->self.key_is_rowid);
+    for (size_t i = start; i < end; ++i) BindKey(*stmt, index++, batch[i].key, self->key_is_rowid);
     for (const Candidate* c : full) {
-      BindKey(*stmt, index++, c->key, prepared->self.key_is_rowid);
+      BindKey(*stmt, index++, c->key, self->key_is_rowid);
       stmt->BindText(index++, c->clock);
       stmt->BindText(index++, c->subject);
     }
     for (const Candidate* c : partial) {
-      BindKey(*stmt, index++, c->key, prepared->self.key_is_rowid);
+      BindKey(*stmt, index++, c->key, self->key_is_rowid);
       stmt->BindText(index++, c->clock);
     }
     std::vector<SqlParam> rest(q.params.begin() + key_params_at, q.params.end());
@@ -393,12 +367,7 @@ Result<std::vector<Presence>> SqliteStore::Exist(const Target& target, const std
   // The clock and subject exactly as the cursor reads them (through the
   // clock's join when it has one), so that an untouched record compares
   // equal.
-  Category none;
-  TargetDecision d;
-  d.category = &none;
-  d.target = &target;
-  const std::vector<ResolvedSqliteTarget> no_guards, no_overlaps;
-  SqliteQueryBuilder b(d, *resolved, no_guards, no_overlaps);
+  SqliteTargetSql b(target, *resolved, TimeZone::Utc());
   SqlFragment q;
   q.sql = "SELECT " + b.ClockColumn() + ", " + b.SubjectColumn();
   q += b.From();
@@ -423,42 +392,44 @@ Result<std::vector<Presence>> SqliteStore::Exist(const Target& target, const std
   return out;
 }
 
-Result<RecordFacts> SqliteStore::Lookup(const TargetDecision& decision, const std::string& key) {
-  auto prepared = Prepare(decision);
-  if (!prepared.ok()) return prepared.status();
-  PointHeldAt(decision);
-  SqliteQueryBuilder b(decision, prepared->self, prepared->guards, prepared->overlaps);
+Result<RecordFacts> SqliteStore::Lookup(const Selection& selection, const std::string& key) {
+  auto rendered = Render(selection);
+  if (!rendered.ok()) return rendered.status();
+  const SqliteSelectionSql& b = *rendered;
+  // Per scope: its filters, raw clock, clock in microseconds and subject.
   SqlFragment q;
-  q.sql = "SELECT " + b.ClockColumn() + ", ";
-  q += b.ClockMicros();
-  q.sql += ", " + b.SubjectColumn() + ", ";
-  q += b.Filters();
-  for (size_t i = 0; i < decision.floors.size(); ++i) {
+  q.sql = "SELECT " + b.KeyColumn();
+  for (size_t i = 0; i < selection.scopes.size(); ++i) {
     q.sql += ", ";
-    q += b.GuardApplies(i);
-    q.sql += ", ";
-    q += b.GuardClockMicros(i);
+    q += b.ScopeFilters(i);
+    q.sql += ", " + b.ScopeClockColumn(i) + ", ";
+    q += b.ScopeClockMicros(i);
+    q.sql += ", " + b.ScopeSubjectColumn(i);
   }
   q += b.From();
   q.sql += " WHERE " + b.KeyColumn() + " = ?";
   auto stmt = db_->Prepare(q.sql);
   if (!stmt.ok()) return stmt.status();
   BindParams(*stmt, q.params);
-  BindKey(*stmt, static_cast<int>(q.params.size()) + 1, key, prepared->self.key_is_rowid);
+  BindKey(*stmt, static_cast<int>(q.params.size()) + 1, key, b.self().resolved().key_is_rowid);
   RecordFacts facts;
   auto r = stmt->Step();
   if (!r.ok()) return r.status().WithContext(Label());
   if (!*r) return facts;
   facts.exists = true;
-  facts.clock_text = stmt->ColumnText(0);
-  if (!stmt->ColumnIsNull(1)) facts.clock = FromUnixMicros(stmt->ColumnInt(1));
-  facts.subject = stmt->ColumnText(2);
-  facts.matches_filters = stmt->ColumnInt(3) != 0;
-  for (size_t i = 0; i < decision.floors.size(); ++i) {
-    RecordFacts::GuardFacts g;
-    g.applies = stmt->ColumnInt(4 + 2 * i) != 0;
-    if (!stmt->ColumnIsNull(5 + 2 * i)) g.clock = FromUnixMicros(stmt->ColumnInt(5 + 2 * i));
-    facts.guards.push_back(g);
+  facts.key = stmt->ColumnText(0);
+  for (size_t i = 0; i < selection.scopes.size(); ++i) {
+    const int at = 1 + 4 * static_cast<int>(i);
+    RecordFacts::ScopeFacts scope;
+    scope.matches_filters = stmt->ColumnInt(at) != 0;
+    scope.clock_text = stmt->ColumnText(at + 1);
+    if (!stmt->ColumnIsNull(at + 2)) scope.clock = FromUnixMicros(stmt->ColumnInt(at + 2));
+    const Target& target = *selection.scopes[i].target;
+    if (target.subject && !stmt->ColumnIsNull(at + 3)) {
+      scope.subject_kind = target.subject->kind;
+      scope.subject_id = stmt->ColumnText(at + 3);
+    }
+    facts.scopes.push_back(std::move(scope));
   }
   return facts;
 }

@@ -1,21 +1,18 @@
 // The interface every backend implements: SQLite tables, files under a
 // root, and later PostgreSQL tables.
 //
-// The planner (plan/) decides per target what "due" means — cutoff, floors
-// of overlapping rules, holds — as a TargetDecision. A store turns that
-// decision into its own selection (SQL pushed down to the clock index, or a
-// directory walk) and applies exactly the same test when it measures (plan),
-// selects candidates (purge) and deletes (the re-check inside the delete).
+// The planner (plan/selection.h) states per target which records may go —
+// filters, cutoff, floors of overlapping rules, holds — as a Selection, a
+// plain value. A store renders that one value in its own terms (SQL pushed
+// down to the clock index, a C++ evaluation over a directory walk) when it
+// measures (plan), selects candidates (purge), deletes (the re-check inside
+// the delete) and looks one record up (explain). The rule itself is
+// written once, in plan/selection.h; the renderers are tested against its
+// reference evaluation (tests/plan/selection_agreement_test.cc).
 //
-// A record is deletable when, all at once:
-//   - it matches the target's filters;
-//   - its clock parses and clock < cutoff (strictly);
-//   - for every floor guard whose filters match it, its clock under that
-//     guard parses and is < the guard's floor cutoff (an unparseable clock
-//     under a floor is protected: when unsure, keep);
-//   - no hold in force covers it, under this target or under any other
-//     target over the same records whose filters match it (a hold on
-//     category "support" keeps a support record whatever rule deletes it).
+// Every call takes the selection it works under: holds re-read by the
+// caller enter as a new Selection (WithHolds), never by changing one in
+// place. A selection whose holds were never applied is refused (Internal).
 #pragma once
 
 #include <memory>
@@ -26,41 +23,12 @@
 #include "calendar/cutoff.h"
 #include "config/config.h"
 #include "holds/hold_set.h"
+#include "plan/selection.h"
 #include "rules/rule.h"
 #include "stores/file_system.h"
 #include "util/status.h"
 
 namespace retention {
-
-// Another rule's floor over the same records: they may not go while younger
-// than `floor_cutoff` under that rule's clock.
-struct FloorGuard {
-  const Category* category = nullptr;
-  const Target* target = nullptr;
-  Timestamp floor_cutoff{};
-};
-
-struct TargetDecision {
-  const Category* category = nullptr;
-  const Target* target = nullptr;
-  // The delete_after cutoff; nullopt when the category has only a floor
-  // (nothing is ever due under it).
-  std::optional<Timestamp> cutoff;
-  std::vector<FloorGuard> floors;
-  // Every target over the same records, this one first: a hold covering a
-  // record under any of them (category, target, subject as that target
-  // maps it) keeps the record.
-  struct Overlap {
-    const Category* category = nullptr;
-    const Target* target = nullptr;
-  };
-  std::vector<Overlap> overlaps;
-  // Holds in force. Purge replaces it before every batch, under the hold
-  // barrier; never null while a store uses the decision.
-  const HoldSet* holds = nullptr;
-  // Zone for naive text clocks and file-name dates.
-  TimeZone zone = TimeZone::Utc();
-};
 
 struct TargetStats {
   int64_t total = 0;            // records matching the target's filters
@@ -109,7 +77,7 @@ struct DeletedRecord {
 };
 
 // Why a store's delete left a selected record in place, when the reason is
-// the store's own and not the decision's (a hold, a floor, a clock that
+// the store's own and not the selection's (a hold, a floor, a clock that
 // moved: those the caller judges from Lookup). A value, so that nobody
 // parses the words back (STYLE "Reasons are values").
 enum class SkipReason {
@@ -132,32 +100,10 @@ struct SkippedRecord {
 };
 
 // What one DeleteBatch did. Every candidate is in at most one of the two
-// lists; one in neither stayed for a reason of the decision (or is gone).
+// lists; one in neither stayed for a reason of the selection (or is gone).
 struct BatchResult {
   std::vector<DeletedRecord> deleted;
   std::vector<SkippedRecord> skipped;
-};
-
-// Everything a store knows about one record, for `explain`.
-struct RecordFacts {
-  bool exists = false;
-  bool matches_filters = false;
-  std::string clock_text;             // as stored
-  std::optional<Timestamp> clock;     // parsed; nullopt: undated
-  std::string subject;
-  // The subject's kind when the record names its own (purge log entries);
-  // empty: the target's subject kind.
-  std::string subject_kind;
-  // Set when a record that is deletable on its own stays because of an
-  // older one: the purge log is pruned only from its oldest entry on.
-  std::string kept_behind;
-  // Per floor guard of the decision, in order: whether it applies and the
-  // record's clock under it.
-  struct GuardFacts {
-    bool applies = false;
-    std::optional<Timestamp> clock;
-  };
-  std::vector<GuardFacts> guards;
 };
 
 // How much of a target CheckTarget looks at.
@@ -180,8 +126,10 @@ struct TargetCheck {
 class CandidateCursor {
  public:
   virtual ~CandidateCursor() = default;
-  // Up to `limit` candidates; empty when there are no more.
-  virtual Result<std::vector<Candidate>> Next(size_t limit) = 0;
+  // Up to `limit` candidates deletable under `selection` (the one the
+  // cursor was opened with, its holds as the caller read them last);
+  // empty when there are no more.
+  virtual Result<std::vector<Candidate>> Next(const Selection& selection, size_t limit) = 0;
 };
 
 class Store {
@@ -194,21 +142,22 @@ class Store {
   virtual Status CheckTarget(const Category& category, const Target& target, TargetCheck* out) = 0;
 
   // Counts for `retention plan`.
-  virtual Result<TargetStats> Measure(const TargetDecision& decision) = 0;
+  virtual Result<TargetStats> Measure(const Selection& selection) = 0;
 
-  // The records a hold set would cover in this target (for hold add --dry-run).
-  virtual Result<int64_t> CountCovered(const Category& category, const Target& target,
-                                       const HoldSet& holds, const TimeZone& zone) = 0;
+  // The records of the selection's own target (its filters matching) that
+  // one of its exclusions covers, whatever their age: what a hold would
+  // keep (hold add --dry-run).
+  virtual Result<int64_t> CountCovered(const Selection& selection) = 0;
 
-  virtual Result<std::unique_ptr<CandidateCursor>> OpenCursor(const TargetDecision& decision) = 0;
+  virtual Result<std::unique_ptr<CandidateCursor>> OpenCursor(const Selection& selection) = 0;
 
-  // Deletes those of `batch` that are still deletable under `decision` (its
+  // Deletes those of `batch` that are still deletable under `selection` (its
   // holds re-read by the caller just before), in one short transaction, and
   // returns exactly what went, and what the store itself could not or would
   // not remove, with the reason. A record the system refuses to remove is
   // skipped, not an error: one undeletable record never stops the rest
   // (SPEC 6.14); an error (I/O) stops the run. Read-only stores refuse.
-  virtual Result<BatchResult> DeleteBatch(const TargetDecision& decision, const std::vector<Candidate>& batch) = 0;
+  virtual Result<BatchResult> DeleteBatch(const Selection& selection, const std::vector<Candidate>& batch) = 0;
 
   // For crash reconciliation and the ledger's kept reasons: where each of
   // `records` (selected earlier from `target`) stands now, same order,
@@ -217,8 +166,9 @@ class Store {
   // a guess.
   virtual Result<std::vector<Presence>> Exist(const Target& target, const std::vector<Candidate>& records) = 0;
 
-  // For `explain`.
-  virtual Result<RecordFacts> Lookup(const TargetDecision& decision, const std::string& key) = 0;
+  // How the record under `key` looks under each scope of `selection`, for
+  // `explain` and the ledger's kept reasons (Evaluate judges the facts).
+  virtual Result<RecordFacts> Lookup(const Selection& selection, const std::string& key) = 0;
 };
 
 // Opens the store a config names. read_only for check/plan/explain/status.

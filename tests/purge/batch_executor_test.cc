@@ -13,7 +13,7 @@
 #include "config/config.h"
 #include "e2e/e2e_util.h"
 #include "ledger/kept_reason.h"
-#include "plan/decision.h"
+#include "plan/selection.h"
 #include "purge/batch_executor.h"
 #include "purge/purge_fixture.h"
 #include "purge/purge_log_prune.h"
@@ -64,12 +64,13 @@ struct Run {
     return BatchExecutor(*state, o, HoldSet());
   }
 
-  // The decision for category/target, with no holds (the executor reads them).
-  TargetDecision Decision(const std::string& category) {
-    auto decisions = MakeDecisions(config, rules, SystemNow(), category, &no_holds);
-    REQUIRE(decisions.ok());
-    REQUIRE(!decisions->empty());
-    return decisions->front();
+  // The selection for category/target, without holds (the executor adds
+  // the holds it reads).
+  Selection Decision(const std::string& category) {
+    auto selections = MakeSelections(config, rules, SystemNow(), category);
+    REQUIRE(selections.ok());
+    REQUIRE(!selections->empty());
+    return selections->front();
   }
 
   int64_t AddHold(HoldScope scope, const std::string& matter) {
@@ -88,7 +89,6 @@ struct Run {
   RuleSet rules;
   std::unique_ptr<StateDb> state;
   std::unique_ptr<StoreSet> stores;
-  HoldSet no_holds;
   int64_t run_id = 0;
 };
 
@@ -149,7 +149,7 @@ TEST_CASE("the executor keeps each record for a reason of its facts, written as 
   TempDir dir;
   MakeEvents(dir);
   Run run(dir);
-  const TargetDecision d = run.Decision("events");
+  const Selection d = run.Decision("events");
   auto store = run.stores->Get("app");
   REQUIRE(store.ok());
 
@@ -215,7 +215,7 @@ TEST_CASE("the executor keeps each record for a reason of its facts, written as 
 // A target whose delete refuses every candidate for a reason of its own.
 class RefusingTarget final : public BatchTarget {
  public:
-  Result<BatchResult> Delete(const TargetDecision&, const std::vector<Candidate>& batch) override {
+  Result<BatchResult> Delete(const Selection&, const std::vector<Candidate>& batch) override {
     BatchResult r;
     for (size_t i = 0; i < batch.size(); ++i)
       r.skipped.push_back({batch[i].key, batch[i].clock, batch[i].subject,
@@ -224,7 +224,7 @@ class RefusingTarget final : public BatchTarget {
                            "refused " + std::to_string(i)});
     return r;
   }
-  Result<std::vector<KeptReason>> WhyKept(const TargetDecision&, const std::vector<Candidate>&) override {
+  Result<std::vector<KeptReason>> WhyKept(const Selection&, const std::vector<Candidate>&) override {
     return Status::Internal("every candidate was skipped with a reason");
   }
 };
@@ -233,7 +233,7 @@ TEST_CASE("the executor writes the store's own reasons with their skip names and
   TempDir dir;
   MakeEvents(dir);
   Run run(dir);
-  const TargetDecision d = run.Decision("events");
+  const Selection d = run.Decision("events");
   BatchExecutor executor = run.Executor(10);
   RefusingTarget target;
   auto report = executor.RunBatch(d, target, {Row("1", "a", ""), Row("2", "b", "2"), Row("5", "c", "5")});
@@ -322,7 +322,7 @@ store = "purge-log"
     REQUIRE(Append(**state, std::move(entries)).ok());
   }
   Run run(dir);
-  const TargetDecision d = run.Decision("audit_security");
+  const Selection d = run.Decision("audit_security");
   auto log_store = run.stores->Get(kPurgeLogStore);
   REQUIRE(log_store.ok());
   // A first run anchors entries 1 to 30 and is stopped after one batch.

@@ -15,7 +15,7 @@
 #include "state/state_test_support.h"
 #include "calendar/cutoff.h"
 #include "holds/hold_set.h"
-#include "plan/decision.h"
+#include "plan/selection.h"
 #include "plan/plan.h"
 #include "purge/purge.h"
 #include "state/sqlite_state_db.h"
@@ -229,10 +229,10 @@ TEST_CASE("purge deletes exactly what the oracle finds due, unheld and past ever
     int64_t planned = 0;
     {
       HoldSet hold_set(holds, now);
-      auto decisions = MakeDecisions(config, rules, as_of, "", &hold_set);
+      auto decisions = MakeSelections(config, rules, as_of, "");
       REQUIRE(decisions.ok());
       StoreSet stores(config, true, files::PosixFileSystem());
-      auto plan = MakePlan(*decisions, stores, as_of, now, rules.hash, hold_set);
+      auto plan = MakePlan(WithHolds(*decisions, hold_set), stores, as_of, now, rules.hash, hold_set);
       REQUIRE(plan.ok());
       // A record due under two categories is counted once per target.
       planned = plan->TotalDeletable();

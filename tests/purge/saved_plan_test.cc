@@ -16,7 +16,7 @@ constexpr const char* kHeader = R"({"format":"retention-plan/1","rules_hash":"h"
 
 struct Rules {
   Category logs, support;
-  std::vector<TargetDecision> decisions;
+  std::vector<Selection> decisions;
   Rules() {
     logs.name = "logs";
     logs.targets.resize(1);
@@ -25,9 +25,10 @@ struct Rules {
     support.targets.resize(1);
     support.targets[0].name = "tickets";
     for (const Category* c : {&logs, &support}) {
-      TargetDecision d;
+      Selection d;
       d.category = c;
       d.target = &c->targets[0];
+      d.scopes.push_back({c, &c->targets[0]});
       decisions.push_back(d);
     }
   }
@@ -47,7 +48,7 @@ std::string ReadAll(const testing::TempDir& dir, const std::string& text, std::v
     return reader.status().message();
   }
   (*reader)->SetOrder(rules.decisions);
-  for (const TargetDecision& d : rules.decisions) {
+  for (const Selection& d : rules.decisions) {
     for (;;) {
       auto batch = (*reader)->Next(d.category->name, d.target->name, 2);
       if (!batch.ok()) {

@@ -8,7 +8,8 @@
 #include <set>
 
 #include "holds/hold_set.h"
-#include "plan/decision.h"
+#include "plan/selection.h"
+#include "stores/selection_test_support.h"
 #include "state/test_util.h"
 #include "stores/files_test_support.h"
 #include "stores/sqlite_store.h"
@@ -75,13 +76,13 @@ TEST_CASE("the sqlite delete keeps a row updated in place or whose rowid another
   t.clock.column = "at";
   t.subject = SubjectSpec{"customer", "customer"};
   f.Add("logs", t);
-  auto decisions = MakeDecisions(f.config, f.rules, At("2026-11-22"), "", &f.holds);
+  auto decisions = testing::HeldSelections(f.config, f.rules, At("2026-11-22"), "", f.holds);
   REQUIRE(decisions.ok());
   auto store = OpenSqliteStore(f.config.stores["app"], false);
   REQUIRE(store.ok());
   auto cursor = (*store)->OpenCursor((*decisions)[0]);
   REQUIRE(cursor.ok());
-  auto page = (*cursor)->Next(10);
+  auto page = (*cursor)->Next((*decisions)[0], 10);
   REQUIRE(page.ok());
   REQUIRE(page->size() == 4);
 
@@ -105,7 +106,7 @@ TEST_CASE("the sqlite delete keeps a row updated in place or whose rowid another
   // Selected afresh, they are the records now under those keys, and go.
   auto again = (*store)->OpenCursor((*decisions)[0]);
   REQUIRE(again.ok());
-  auto fresh = (*again)->Next(10);
+  auto fresh = (*again)->Next((*decisions)[0], 10);
   REQUIRE(fresh.ok());
   REQUIRE(fresh->size() == 3);
   auto second = (*store)->DeleteBatch((*decisions)[0], *fresh);
@@ -121,13 +122,13 @@ TEST_CASE("the sqlite delete keeps a row whose related clock changed since selec
   t.clock.join = ClockJoin{"accounts", "id", "account_id"};
   t.subject = SubjectSpec{"customer", "id"};
   f.Add("closed", t);
-  auto decisions = MakeDecisions(f.config, f.rules, At("2026-11-22"), "", &f.holds);
+  auto decisions = testing::HeldSelections(f.config, f.rules, At("2026-11-22"), "", f.holds);
   REQUIRE(decisions.ok());
   auto store = OpenSqliteStore(f.config.stores["app"], false);
   REQUIRE(store.ok());
   auto cursor = (*store)->OpenCursor((*decisions)[0]);
   REQUIRE(cursor.ok());
-  auto page = (*cursor)->Next(10);
+  auto page = (*cursor)->Next((*decisions)[0], 10);
   REQUIRE(page.ok());
   REQUIRE(page->size() == 2);
   { REQUIRE(RawDb(f.dir / "app.db").Exec("UPDATE accounts SET closed_at = '2026-01-03 00:00:00' WHERE id = 2") == ""); }
@@ -143,13 +144,13 @@ TEST_CASE("the sqlite delete compares numeric clocks as the cursor read them", "
   t.clock.column = "at";
   t.clock.encoding = ClockEncoding::kUnixSeconds;
   f.Add("stamps", t);
-  auto decisions = MakeDecisions(f.config, f.rules, At("2026-11-22"), "", &f.holds);
+  auto decisions = testing::HeldSelections(f.config, f.rules, At("2026-11-22"), "", f.holds);
   REQUIRE(decisions.ok());
   auto store = OpenSqliteStore(f.config.stores["app"], false);
   REQUIRE(store.ok());
   auto cursor = (*store)->OpenCursor((*decisions)[0]);
   REQUIRE(cursor.ok());
-  auto page = (*cursor)->Next(10);
+  auto page = (*cursor)->Next((*decisions)[0], 10);
   REQUIRE(page.ok());
   REQUIRE(page->size() == 3);
   auto deleted = (*store)->DeleteBatch((*decisions)[0], *page);
@@ -169,7 +170,7 @@ TEST_CASE("the files delete keeps a file re-created or rewritten under its name 
   auto store = OpenOrFail(FilesConfig(root));
   FilesRule rule("logs", "rotated", "logs", {"*.log-*"}, MtimeClock());
   HoldSet holds;
-  TargetDecision d = rule.Decide(Day(2025, 12, 15), &holds);
+  Selection d = rule.Decide(Day(2025, 12, 15), &holds);
   std::vector<Candidate> candidates = Drain(*store, d);
   REQUIRE(candidates.size() == 4);
 

@@ -81,12 +81,12 @@ TEST_CASE("demo log and backup folders, through the shipped rules", "[files]") {
 
   HoldSet holds;
   auto decide = [&](const Category& c) {
-    TargetDecision d;
+    Selection d;
     d.category = &c;
     d.target = &c.targets.at(0);
     d.cutoff = ComputeCutoff(now, *c.delete_after, TimeZone::Utc());  // 2025-12-15T12:00Z
-    d.holds = &holds;
-    return d;
+    d.scopes.push_back({&c, &c.targets.at(0)});
+    return WithHolds(std::move(d), holds);
   };
 
   auto log_store = OpenOrFail(config.stores["logs"], true);

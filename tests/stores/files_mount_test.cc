@@ -77,7 +77,7 @@ TEST_CASE("a bind mount inside the root is never walked into, counted or deleted
   auto store = OpenOrFail(FilesConfig(root));
   FilesRule rule("c", "t", "logs", {"**/*.log"}, MtimeClock());
   HoldSet holds;
-  TargetDecision d = rule.Decide(kNow, &holds);
+  Selection d = rule.Decide(kNow, &holds);
 
   // The plan does not count them.
   auto stats = store->Measure(d);
@@ -121,7 +121,7 @@ TEST_CASE("an immutable file is skipped with its reason and the rest of the batc
   auto store = OpenOrFail(FilesConfig(root));
   FilesRule rule("c", "t", "logs", {"*.log"}, MtimeClock());
   HoldSet holds;
-  TargetDecision d = rule.Decide(kNow, &holds);
+  Selection d = rule.Decide(kNow, &holds);
   auto candidates = Drain(*store, d);
   REQUIRE(Keys(candidates) == std::set<std::string>{"a.log", "b.log", "c.log"});
 

@@ -1,7 +1,7 @@
 // Property test: on random trees with random mtimes, names, symlinks, holds
 // and a floor, Measure, the cursor and DeleteBatch agree with an oracle
 // written independently from the store (glibc fnmatch per component, the
-// dates the generator wrote, the deletable definition of store.h).
+// dates the generator wrote, the deletable definition of plan/selection.h).
 #include <fnmatch.h>
 
 #include <catch2/catch.hpp>
@@ -172,7 +172,7 @@ TEST_CASE("Measure, cursor and DeleteBatch agree with an oracle on random trees"
     REQUIRE(expect.floor_protected > 0);
 
     auto store = OpenOrFail(FilesConfig(root));
-    TargetDecision d = rule.Decide(cutoff, &holds, {floor.Guard(floor_cutoff)});
+    Selection d = rule.Decide(cutoff, &holds, {floor.Guard(floor_cutoff)});
     auto stats = store->Measure(d);
     REQUIRE(stats.ok());
     CHECK(stats->total == expect.total);

@@ -64,7 +64,7 @@ TEST_CASE("rotated logs are measured, streamed and deleted - the live file stays
   auto store = OpenOrFail(FilesConfig(root));
   FilesRule rule("server_log_files", "rotated", "logs", {"access.log-*", "app.log-*"}, MtimeClock());
   HoldSet holds;
-  TargetDecision d = rule.Decide(kCutoff, &holds);
+  Selection d = rule.Decide(kCutoff, &holds);
 
   auto stats = store->Measure(d);
   REQUIRE(stats.ok());
@@ -124,7 +124,7 @@ TEST_CASE("name clocks: undated names are kept and counted", "[files]") {
   auto store = OpenOrFail(FilesConfig(root, "backups"));
   FilesRule rule("backups", "db", "backups", {"db-*.sqlite.gz"}, NameClock("db-%Y-%m-%d"));
   HoldSet holds;
-  TargetDecision d = rule.Decide(kCutoff, &holds);
+  Selection d = rule.Decide(kCutoff, &holds);
   auto stats = store->Measure(d);
   REQUIRE(stats.ok());
   CHECK(stats->total == 4);
@@ -173,7 +173,7 @@ TEST_CASE("symlinks are never followed, reported or deleted", "[files]") {
   auto store = OpenOrFail(FilesConfig(root));
   FilesRule rule("c", "t", "logs", {"**/*.log"}, MtimeClock());
   HoldSet holds;
-  TargetDecision d = rule.Decide(kNow, &holds);
+  Selection d = rule.Decide(kNow, &holds);
   auto stats = store->Measure(d);
   REQUIRE(stats.ok());
   CHECK(stats->total == 1);
@@ -216,7 +216,7 @@ TEST_CASE("the walk never crosses into another file system", "[files]") {
   auto store = OpenOrFail(FilesConfig(root));
   FilesRule rule("c", "t", "logs", {"**/*.log"}, MtimeClock());
   HoldSet holds;
-  TargetDecision d = rule.Decide(kNow, &holds);
+  Selection d = rule.Decide(kNow, &holds);
   auto stats = store->Measure(d);
   REQUIRE(stats.ok());
   CHECK(stats->total == 1);
@@ -270,7 +270,7 @@ TEST_CASE("swapping a directory for a symlink during deletion never deletes outs
   auto store = OpenOrFail(FilesConfig(root));
   FilesRule rule("c", "t", "logs", {"**/*.log"}, MtimeClock());
   HoldSet holds;
-  TargetDecision d = rule.Decide(kNow, &holds);
+  Selection d = rule.Decide(kNow, &holds);
   std::set<std::string> deleted_keys;
   for (int batch = 0; batch < 200; ++batch) {
     std::vector<Candidate> candidates = CandidatesFor(victim_keys);
@@ -278,7 +278,7 @@ TEST_CASE("swapping a directory for a symlink during deletion never deletes outs
       // Also what the walker itself finds while the tree moves.
       auto cursor = store->OpenCursor(d);
       REQUIRE(cursor.ok());
-      auto page = (*cursor)->Next(100);
+      auto page = (*cursor)->Next(d, 100);
       REQUIRE(page.ok());
       for (const Candidate& c : *page) {
         CHECK(c.key.find("canary-only") == std::string::npos);
@@ -310,7 +310,7 @@ TEST_CASE("a locked file is skipped - a file that became young is kept", "[files
   auto store = OpenOrFail(FilesConfig(root));
   FilesRule rule("c", "t", "logs", {"*.log"}, MtimeClock());
   HoldSet holds;
-  TargetDecision d = rule.Decide(kCutoff, &holds);
+  Selection d = rule.Decide(kCutoff, &holds);
   std::vector<Candidate> candidates = Drain(*store, d);
   REQUIRE(candidates.size() == 3);
 
@@ -354,7 +354,7 @@ TEST_CASE("holds keep files: by key, by target, by clock range", "[files]") {
     HoldScope s;
     s.key = "d/e.log";
     HoldSet holds({MakeHold(s)}, kNow);
-    TargetDecision d = rule.Decide(kCutoff, &holds);
+    Selection d = rule.Decide(kCutoff, &holds);
     auto stats = store->Measure(d);
     REQUIRE(stats.ok());
     CHECK(stats->due == 4);
@@ -371,7 +371,7 @@ TEST_CASE("holds keep files: by key, by target, by clock range", "[files]") {
     s.category = "cat";
     s.target = "tgt";
     HoldSet holds({MakeHold(s)}, kNow);
-    TargetDecision d = rule.Decide(kCutoff, &holds);
+    Selection d = rule.Decide(kCutoff, &holds);
     auto stats = store->Measure(d);
     REQUIRE(stats.ok());
     CHECK(stats->held == 4);
@@ -380,7 +380,7 @@ TEST_CASE("holds keep files: by key, by target, by clock range", "[files]") {
     auto deleted = store->DeleteBatch(d, all);
     REQUIRE(deleted.ok());
     CHECK(deleted->deleted.empty());
-    auto covered = store->CountCovered(rule.c, rule.target(), holds, TimeZone::Utc());
+    auto covered = store->CountCovered(rule.Decide(std::nullopt, &holds));
     REQUIRE(covered.ok());
     CHECK(*covered == 4);
   }
@@ -389,26 +389,26 @@ TEST_CASE("holds keep files: by key, by target, by clock range", "[files]") {
     s.clock_from = Day(2025, 2, 1);
     s.clock_until = Day(2025, 3, 11);
     HoldSet holds({MakeHold(s)}, kNow);
-    TargetDecision d = rule.Decide(kCutoff, &holds);
+    Selection d = rule.Decide(kCutoff, &holds);
     auto stats = store->Measure(d);
     REQUIRE(stats.ok());
     CHECK(stats->held == 2);
     auto deleted = store->DeleteBatch(d, all);
     REQUIRE(deleted.ok());
     CHECK(Keys(*deleted) == std::set<std::string>{"a.log", "d/e.log"});
-    auto covered = store->CountCovered(rule.c, rule.target(), holds, TimeZone::Utc());
+    auto covered = store->CountCovered(rule.Decide(std::nullopt, &holds));
     REQUIRE(covered.ok());
     CHECK(*covered == 2);
   }
   SECTION("a hold placed after the cursor ran still wins in DeleteBatch") {
     HoldSet none;
-    TargetDecision d = rule.Decide(kCutoff, &none);
+    Selection d = rule.Decide(kCutoff, &none);
     std::vector<Candidate> candidates = Drain(*store, d);
     REQUIRE(candidates.size() == 4);
     HoldScope s;
     s.key = "a.log";
     HoldSet holds({MakeHold(s)}, kNow);
-    d.holds = &holds;  // what purge does before each batch
+    d = WithHolds(d, holds);  // what purge does before each batch
     auto deleted = store->DeleteBatch(d, candidates);
     REQUIRE(deleted.ok());
     CHECK(Keys(*deleted) == std::set<std::string>{"b.log", "c.log", "d/e.log"});
@@ -420,7 +420,7 @@ TEST_CASE("holds keep files: by key, by target, by clock range", "[files]") {
     s.key = "b.log";
     HoldSet holds({MakeHold(s)}, kNow);
     // A floor that keeps nothing here: only the hold matters.
-    TargetDecision d = rule.Decide(kCutoff, &holds, {other.Guard(Day(2030, 1, 1))});
+    Selection d = rule.Decide(kCutoff, &holds, {other.Guard(Day(2030, 1, 1))});
     auto deleted = store->DeleteBatch(d, all);
     REQUIRE(deleted.ok());
     CHECK(Keys(*deleted) == std::set<std::string>{"a.log", "c.log", "d/e.log"});
@@ -440,7 +440,7 @@ TEST_CASE("floor guards keep young files and files they cannot date", "[files]")
   FilesRule floor("f", "g", "logs", {"*.log"}, NameClock("%Y%m%d"));
   FilesRule elsewhere("e", "h", "other-store", {"**/*.log"}, MtimeClock());
   HoldSet holds;
-  TargetDecision d = rule.Decide(kNow, &holds,
+  Selection d = rule.Decide(kNow, &holds,
                                  {floor.Guard(Day(2025, 6, 1)), elsewhere.Guard(Day(2030, 1, 1))});
   auto stats = store->Measure(d);
   REQUIRE(stats.ok());
@@ -456,19 +456,19 @@ TEST_CASE("floor guards keep young files and files they cannot date", "[files]")
   auto facts = store->Lookup(d, "x-20251201.log");
   REQUIRE(facts.ok());
   CHECK(facts->exists);
-  CHECK(facts->matches_filters);
-  REQUIRE(facts->guards.size() == 2);
-  CHECK(facts->guards[0].applies);
-  REQUIRE(facts->guards[0].clock);
-  CHECK(FormatTimestamp(*facts->guards[0].clock) == "2025-12-01T00:00:00Z");
-  CHECK_FALSE(facts->guards[1].applies);
-  CHECK(facts->clock_text == FormatTimestamp(kOld));
+  REQUIRE(facts->scopes.size() == 3);  // the own target, then each floor's
+  CHECK(facts->scopes[0].matches_filters);
+  CHECK(facts->scopes[1].matches_filters);
+  REQUIRE(facts->scopes[1].clock);
+  CHECK(FormatTimestamp(*facts->scopes[1].clock) == "2025-12-01T00:00:00Z");
+  CHECK_FALSE(facts->scopes[2].matches_filters);
+  CHECK(facts->scopes[0].clock_text == FormatTimestamp(kOld));
   // explain may name the file by its full path.
   auto by_path = store->Lookup(d, (root / "x-undated.log").string());
   REQUIRE(by_path.ok());
   CHECK(by_path->exists);
-  CHECK(by_path->guards[0].applies);
-  CHECK_FALSE(by_path->guards[0].clock);
+  CHECK(by_path->scopes[1].matches_filters);
+  CHECK_FALSE(by_path->scopes[1].clock);
 }
 
 TEST_CASE("a read-only store refuses to delete", "[files]") {
@@ -518,7 +518,7 @@ TEST_CASE("a tree 2000 directories deep walks with few descriptors", "[files]") 
   auto store = OpenOrFail(FilesConfig(tmp.path()));
   FilesRule rule("c", "t", "logs", {"**/*.log"}, MtimeClock());
   HoldSet holds;
-  TargetDecision d = rule.Decide(kNow, &holds);
+  Selection d = rule.Decide(kNow, &holds);
 
   // Few descriptors allowed while walking and deleting.
   struct rlimit saved;
@@ -533,7 +533,7 @@ TEST_CASE("a tree 2000 directories deep walks with few descriptors", "[files]") 
     auto cursor = store->OpenCursor(d);
     if (cursor.ok()) {
       while (true) {
-        auto page = (*cursor)->Next(1);
+        auto page = (*cursor)->Next(d, 1);
         if (!page.ok() || page->empty()) break;
         candidates.insert(candidates.end(), page->begin(), page->end());
       }
@@ -571,7 +571,7 @@ TEST_CASE("ancestors whose descriptors were closed are reopened on the way back 
   auto store = OpenOrFail(FilesConfig(root));
   FilesRule rule("c", "t", "logs", {"**/*.log"}, MtimeClock());
   HoldSet holds;
-  TargetDecision d = rule.Decide(kNow, &holds);
+  Selection d = rule.Decide(kNow, &holds);
   auto stats = store->Measure(d);
   REQUIRE(stats.ok());
   CHECK(stats->total == 100);
@@ -582,13 +582,13 @@ TEST_CASE("ancestors whose descriptors were closed are reopened on the way back 
   // or existed under the root.
   auto cursor = store->OpenCursor(d);
   REQUIRE(cursor.ok());
-  auto first = (*cursor)->Next(1);  // the deepest z.log: every ancestor's fd is open or closed now
+  auto first = (*cursor)->Next(d, 1);  // the deepest z.log: every ancestor's fd is open or closed now
   REQUIRE(first.ok());
   REQUIRE(first->size() == 1);
   fs::rename(root / "d/d/d", root / "moved");
   size_t more = 0;
   while (true) {
-    auto page = (*cursor)->Next(5);
+    auto page = (*cursor)->Next(d, 5);
     REQUIRE(page.ok());
     if (page->empty()) break;
     more += page->size();
@@ -634,7 +634,7 @@ TEST_CASE("Exist judges a selected file by device, inode, size and mtime, not it
   auto store = OpenOrFail(FilesConfig(root));
   FilesRule rule("logs", "rotated", "logs", {"*.log-*"}, MtimeClock());
   HoldSet holds;
-  TargetDecision d = rule.Decide(kCutoff, &holds);
+  Selection d = rule.Decide(kCutoff, &holds);
   std::vector<Candidate> selected = Drain(*store, d);
   REQUIRE(selected.size() == 4);
   for (const Candidate& c : selected) {

@@ -1,4 +1,4 @@
-// Helpers for the files store tests: temp trees, mtimes, rules, decisions.
+// Helpers for the files store tests: temp trees, mtimes, rules, selections.
 #pragma once
 
 #include <dirent.h>
@@ -160,7 +160,7 @@ inline ClockSpec NameClock(const std::string& pattern, const std::string& zone =
   return c;
 }
 
-// One category with one files target. Not movable: decisions point into it.
+// One category with one files target. Not movable: selections point into it.
 struct FilesRule {
   FilesRule(std::string category, std::string target, std::string store, std::vector<std::string> paths,
             ClockSpec clock) {
@@ -177,17 +177,30 @@ struct FilesRule {
 
   const Target& target() const { return c.targets[0]; }
 
-  TargetDecision Decide(std::optional<Timestamp> cutoff, const HoldSet* holds,
-                        std::vector<FloorGuard> floors = {}) const {
-    TargetDecision d;
+  // A floor of some rule over these files, as Decide takes it.
+  struct Floor {
+    const Category* category;
+    const Target* target;
+    Timestamp floor_cutoff;
+  };
+
+  // The selection of this rule's target under `holds` (nullptr: holds not
+  // applied, which every store refuses), each floor's rule a scope.
+  Selection Decide(std::optional<Timestamp> cutoff, const HoldSet* holds, std::vector<Floor> floors = {}) const {
+    Selection d;
     d.category = &c;
     d.target = &c.targets[0];
     d.cutoff = cutoff;
-    d.holds = holds;
-    d.floors = std::move(floors);
-    return d;
+    d.scopes.push_back({&c, &c.targets[0]});
+    for (const Floor& f : floors) {
+      size_t scope = 0;
+      while (scope < d.scopes.size() && d.scopes[scope].target != f.target) ++scope;
+      if (scope == d.scopes.size()) d.scopes.push_back({f.category, f.target});
+      d.floors.push_back({scope, f.floor_cutoff});
+    }
+    return holds ? WithHolds(std::move(d), *holds) : d;
   }
-  FloorGuard Guard(Timestamp floor_cutoff) const { return FloorGuard{&c, &c.targets[0], floor_cutoff}; }
+  Floor Guard(Timestamp floor_cutoff) const { return Floor{&c, &c.targets[0], floor_cutoff}; }
 
   Category c;
 };
@@ -203,13 +216,13 @@ inline Hold MakeHold(HoldScope scope, int64_t id = 1) {
   return h;
 }
 
-inline std::vector<Candidate> Drain(Store& store, const TargetDecision& d, size_t page = 7) {
+inline std::vector<Candidate> Drain(Store& store, const Selection& d, size_t page = 7) {
   auto cursor = store.OpenCursor(d);
   INFO(cursor.status().message());
   REQUIRE(cursor.ok());
   std::vector<Candidate> all;
   while (true) {
-    auto next = (*cursor)->Next(page);
+    auto next = (*cursor)->Next(d, page);
     INFO(next.status().message());
     REQUIRE(next.ok());
     if (next->empty()) break;

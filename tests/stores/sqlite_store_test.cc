@@ -6,12 +6,13 @@
 #include <set>
 
 #include "holds/hold_set.h"
-#include "plan/decision.h"
+#include "plan/selection.h"
+#include "stores/selection_test_support.h"
 #include "state/test_util.h"
 #include "stores/sqlite_catalog.h"
 #include "stores/sqlite_connection.h"
 #include "stores/sqlite_functions.h"
-#include "stores/sqlite_query.h"
+#include "stores/sqlite_selection_sql.h"
 #include "stores/sqlite_store.h"
 
 namespace retention {
@@ -83,20 +84,19 @@ Target CustomersTarget() {
 TEST_CASE("the candidate query walks the clock index", "[stores][sqlite]") {
   Fixture f;
   f.AddCategory("logs", CalendarDuration{90, DurationUnit::kDays}, std::nullopt, LogsTarget());
-  auto decisions = MakeDecisions(f.config, f.rules, At("2026-11-22"), "", &f.holds);
+  auto decisions = testing::HeldSelections(f.config, f.rules, At("2026-11-22"), "", f.holds);
   REQUIRE(decisions.ok());
 
   auto db = SqliteConnection::Open(f.dir / "app.db", true, "test");
   REQUIRE(db.ok());
-  HeldContext held;
-  REQUIRE(RegisterRetentionFunctions((*db)->get(), &held).ok());
+  REQUIRE(RegisterRetentionFunctions((*db)->get()).ok());
   std::vector<std::string> errors, warnings;
   auto resolved = ResolveSqliteTarget(**db, *(*decisions)[0].target, &errors, &warnings);
   REQUIRE(resolved);
-  std::vector<ResolvedSqliteTarget> overlaps{*resolved};
-  SqliteQueryBuilder b((*decisions)[0], *resolved, {}, overlaps);
+  auto b = SqliteSelectionSql::Make((*decisions)[0], {*resolved});
+  REQUIRE(b.ok());
   for (bool paging : {false, true}) {
-    SqlFragment q = CandidatePageQuery(b, paging);
+    SqlFragment q = CandidatePageQuery(*b, paging);
     auto stmt = (*db)->Prepare("EXPLAIN QUERY PLAN " + q.sql);
     REQUIRE(stmt.ok());
     std::string plan;
@@ -119,12 +119,12 @@ TEST_CASE("measure counts due, undated, held and floor-protected records", "[sto
   hold.scope.subject_id = "11";
   f.holds = HoldSet({hold}, At("2026-11-22"));
 
-  auto decisions = MakeDecisions(f.config, f.rules, At("2026-11-22"), "logs", &f.holds);
+  auto decisions = testing::HeldSelections(f.config, f.rules, At("2026-11-22"), "logs", f.holds);
   REQUIRE(decisions.ok());
   REQUIRE(decisions->size() == 1);
-  const TargetDecision& d = (*decisions)[0];
+  const Selection& d = (*decisions)[0];
   CHECK(d.floors.size() == 1);   // the audit floor over the same table
-  CHECK(d.overlaps.size() == 2);
+  CHECK(d.scopes.size() == 2);
 
   auto store = OpenSqliteStore(f.config.stores["app"], true);
   REQUIRE(store.ok());
@@ -149,7 +149,7 @@ TEST_CASE("event clocks go through one join - a missing related row is undated",
   Target t = CustomersTarget();
   t.filters.push_back({"kind", FilterOp::kEquals, {std::string("a")}, {}});
   f.AddCategory("closed", CalendarDuration{90, DurationUnit::kDays}, std::nullopt, t);
-  auto decisions = MakeDecisions(f.config, f.rules, At("2026-11-22"), "", &f.holds);
+  auto decisions = testing::HeldSelections(f.config, f.rules, At("2026-11-22"), "", f.holds);
   REQUIRE(decisions.ok());
   auto store = OpenSqliteStore(f.config.stores["app"], false);
   REQUIRE(store.ok());
@@ -164,7 +164,7 @@ TEST_CASE("event clocks go through one join - a missing related row is undated",
 
   auto cursor = (*store)->OpenCursor((*decisions)[0]);
   REQUIRE(cursor.ok());
-  auto page = (*cursor)->Next(10);
+  auto page = (*cursor)->Next((*decisions)[0], 10);
   REQUIRE(page.ok());
   REQUIRE(page->size() == 1);
   CHECK((*page)[0].key == "10");
@@ -181,14 +181,14 @@ TEST_CASE("event clocks go through one join - a missing related row is undated",
 TEST_CASE("the delete re-checks holds and due-ness for exactly the given keys", "[stores][sqlite]") {
   Fixture f;
   f.AddCategory("logs", CalendarDuration{90, DurationUnit::kDays}, std::nullopt, LogsTarget());
-  auto decisions = MakeDecisions(f.config, f.rules, At("2026-11-22"), "", &f.holds);
+  auto decisions = testing::HeldSelections(f.config, f.rules, At("2026-11-22"), "", f.holds);
   REQUIRE(decisions.ok());
-  TargetDecision d = (*decisions)[0];
+  Selection d = (*decisions)[0];
   auto store = OpenSqliteStore(f.config.stores["app"], false);
   REQUIRE(store.ok());
   auto cursor = (*store)->OpenCursor(d);
   REQUIRE(cursor.ok());
-  auto page = (*cursor)->Next(100);
+  auto page = (*cursor)->Next(d, 100);
   REQUIRE(page.ok());
   REQUIRE(page->size() == 3);  // rows 1, 6, 2 in clock order
 
@@ -199,7 +199,7 @@ TEST_CASE("the delete re-checks holds and due-ness for exactly the given keys", 
   hold.scope.subject_kind = "customer";
   hold.scope.subject_id = "10";
   HoldSet fresh({hold}, At("2026-11-22"));
-  d.holds = &fresh;
+  d = WithHolds(d, fresh);
   std::vector<Candidate> batch = *page;
   batch.push_back({"3", "2026-11-01 00:00:00", "10"});
   auto deleted = (*store)->DeleteBatch(d, batch);
@@ -216,15 +216,15 @@ TEST_CASE("Exist judges a selected record by its clock and subject, not its key 
   Fixture f;
   f.AddCategory("logs", CalendarDuration{90, DurationUnit::kDays}, std::nullopt, LogsTarget());
   f.AddCategory("closed", CalendarDuration{90, DurationUnit::kDays}, std::nullopt, CustomersTarget());
-  auto decisions = MakeDecisions(f.config, f.rules, At("2026-11-22"), "", &f.holds);
+  auto decisions = testing::HeldSelections(f.config, f.rules, At("2026-11-22"), "", f.holds);
   REQUIRE(decisions.ok());
   REQUIRE(decisions->size() == 2);
   auto store = OpenSqliteStore(f.config.stores["app"], false);
   REQUIRE(store.ok());
-  auto select = [&](const TargetDecision& d) {
+  auto select = [&](const Selection& d) {
     auto cursor = (*store)->OpenCursor(d);
     REQUIRE(cursor.ok());
-    auto page = (*cursor)->Next(100);
+    auto page = (*cursor)->Next(d, 100);
     REQUIRE(page.ok());
     return *page;
   };
@@ -266,7 +266,7 @@ TEST_CASE("Exist judges a selected record by its clock and subject, not its key 
 TEST_CASE("a read-only sqlite store refuses to delete", "[stores][sqlite]") {
   Fixture f;
   f.AddCategory("logs", CalendarDuration{90, DurationUnit::kDays}, std::nullopt, LogsTarget());
-  auto decisions = MakeDecisions(f.config, f.rules, At("2026-11-22"), "", &f.holds);
+  auto decisions = testing::HeldSelections(f.config, f.rules, At("2026-11-22"), "", f.holds);
   REQUIRE(decisions.ok());
   auto store = OpenSqliteStore(f.config.stores["app"], true);
   REQUIRE(store.ok());
@@ -291,6 +291,136 @@ TEST_CASE("identifiers that are not in the catalog never reach SQL", "[stores][s
   RawDb db(f.dir / "app.db");
   CHECK(db.Query("SELECT count(*) FROM accounts") == "3");
   CHECK(QuoteIdentifier("a\"b") == "\"a\"\"b\"");
+}
+
+}  // namespace
+}  // namespace retention
+
+namespace retention {
+namespace {
+
+TEST_CASE("a selection whose holds were never applied selects and deletes nothing", "[stores][sqlite][holds]") {
+  Fixture f;
+  f.AddCategory("logs", CalendarDuration{90, DurationUnit::kDays}, std::nullopt, LogsTarget());
+  auto made = MakeSelections(f.config, f.rules, At("2026-11-22"), "");
+  REQUIRE(made.ok());
+  const Selection& bare = (*made)[0];
+  REQUIRE_FALSE(bare.holds_applied);
+  auto store = OpenSqliteStore(f.config.stores["app"], false);
+  REQUIRE(store.ok());
+  auto internal = [](const Status& s) { return !s.ok() && s.code() == StatusCode::kInternal; };
+  CHECK(internal((*store)->Measure(bare).status()));
+  CHECK(internal((*store)->OpenCursor(bare).status()));
+  CHECK(internal((*store)->Lookup(bare, "1").status()));
+  CHECK(internal((*store)->CountCovered(bare).status()));
+  CHECK(internal((*store)->DeleteBatch(bare, {{"1", "2026-01-01 00:00:00", "10"}}).status()));
+  // A cursor opened under the holds refuses a page asked without them.
+  const Selection held = WithHolds(bare, f.holds);
+  auto cursor = (*store)->OpenCursor(held);
+  REQUIRE(cursor.ok());
+  CHECK(internal((*cursor)->Next(bare, 10).status()));
+  RawDb db(f.dir / "app.db");
+  CHECK(db.Query("SELECT count(*) FROM logs") == "6");
+  // Applied, the same selection deletes.
+  auto page = (*cursor)->Next(held, 10);
+  REQUIRE(page.ok());
+  CHECK(page->size() == 3);
+}
+
+TEST_CASE("thousands of holds render as plain SQL within SQLite's limits", "[stores][sqlite][holds]") {
+  Fixture f;
+  f.AddCategory("logs", CalendarDuration{90, DurationUnit::kDays}, std::nullopt, LogsTarget());
+  auto made = MakeSelections(f.config, f.rules, At("2026-11-22"), "");
+  REQUIRE(made.ok());
+  auto store = OpenSqliteStore(f.config.stores["app"], false);
+  REQUIRE(store.ok());
+  // Due: rows 1 (customer 10), 6 (13) and 2 (11).
+  auto hold = [](int64_t id, HoldScope scope) {
+    Hold h;
+    h.id = id;
+    h.matter = "M-" + std::to_string(id);
+    h.placed_at = At("2026-01-01");
+    h.scope = std::move(scope);
+    return h;
+  };
+  SECTION("5000 subject holds, customer 11 among them") {
+    std::vector<Hold> holds;
+    for (int64_t i = 0; i < 5000; ++i) {
+      HoldScope s;
+      s.subject_kind = "customer";
+      s.subject_id = std::to_string(i == 4321 ? 11 : 100000 + i);
+      holds.push_back(hold(i + 1, s));
+    }
+    const Selection sel = WithHolds((*made)[0], HoldSet(holds, At("2026-11-22")));
+    REQUIRE(sel.exclusions.size() == 5000);
+    auto stats = (*store)->Measure(sel);
+    REQUIRE(stats.ok());
+    CHECK(stats->held == 1);
+    CHECK(stats->deletable == 2);
+    auto covered = (*store)->CountCovered(sel);
+    REQUIRE(covered.ok());
+    CHECK(*covered == 1);  // row 2, customer 11
+    auto page = (*(*store)->OpenCursor(sel))->Next(sel, 10);
+    REQUIRE(page.ok());
+    auto deleted = (*store)->DeleteBatch(sel, *page);
+    REQUIRE(deleted.ok());
+    std::set<std::string> keys;
+    for (const auto& r : deleted->deleted) keys.insert(r.key);
+    CHECK(keys == std::set<std::string>{"1", "6"});
+  }
+  SECTION("40000 key holds: past the parameter limit, written as literals") {
+    std::vector<Hold> holds;
+    for (int64_t i = 0; i < 40000; ++i) {
+      HoldScope s;
+      s.key = i == 39999 ? std::string("6") : "k'" + std::to_string(i);  // a quote, escaped
+      holds.push_back(hold(i + 1, s));
+    }
+    const Selection sel = WithHolds((*made)[0], HoldSet(holds, At("2026-11-22")));
+    auto stats = (*store)->Measure(sel);
+    INFO(stats.status().message());
+    REQUIRE(stats.ok());
+    CHECK(stats->held == 1);
+    CHECK(stats->deletable == 2);
+    auto deleted = (*store)->DeleteBatch(sel, {{"1", "2026-01-01 00:00:00", "10", ""},
+                                               {"6", "2026-05-31T23:00:00-02:00", "13", ""}});
+    REQUIRE(deleted.ok());
+    REQUIRE(deleted->deleted.size() == 1);
+    CHECK(deleted->deleted[0].key == "1");
+  }
+}
+
+TEST_CASE("hold values compare as text, byte for byte, whatever the column's collation", "[stores][sqlite][holds]") {
+  Fixture f;
+  REQUIRE(RawDb(f.dir / "app.db").Exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, at TEXT, who TEXT COLLATE NOCASE);"
+                                       "INSERT INTO notes VALUES (1, '2026-01-01', 'Ann'), (2, '2026-01-01', 'ann'),"
+                                       " (3, NULL, 'bob');") == "");
+  Target t;
+  t.table = "notes";
+  t.clock.column = "at";
+  t.subject = SubjectSpec{"person", "who"};
+  f.AddCategory("notes", CalendarDuration{90, DurationUnit::kDays}, std::nullopt, t);
+  auto made = MakeSelections(f.config, f.rules, At("2026-11-22"), "");
+  REQUIRE(made.ok());
+  Hold h;
+  h.id = 1;
+  h.placed_at = At("2026-01-01");
+  h.scope.subject_kind = "person";
+  h.scope.subject_id = "ann";
+  Hold range = h;
+  range.id = 2;
+  range.scope = {};
+  range.scope.key = "3";  // a rowid key, given as text
+  range.scope.clock_until = At("2025-01-01");
+  const Selection sel = WithHolds((*made)[0], HoldSet({h, range}, At("2026-11-22")));
+  auto store = OpenSqliteStore(f.config.stores["app"], true);
+  REQUIRE(store.ok());
+  auto covered = (*store)->CountCovered(sel);
+  REQUIRE(covered.ok());
+  CHECK(*covered == 2);  // 'ann' (not 'Ann'), and row 3: undated, so inside any clock range
+  auto page = (*(*store)->OpenCursor(sel))->Next(sel, 10);
+  REQUIRE(page.ok());
+  REQUIRE(page->size() == 1);
+  CHECK((*page)[0].key == "1");
 }
 
 }  // namespace
