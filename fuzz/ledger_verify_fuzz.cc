@@ -160,7 +160,7 @@ Template Build(const std::string& name, bool anchored) {
   }
   auto db = OpenSqliteStateDb(t.file, /*read_only=*/true);
   if (!db.ok()) fuzz::Violated("cannot reopen the template: " + db.status().message());
-  auto report = VerifyLedger(**db, t.head);
+  auto report = VerifyLedger(**db, t.head, SystemNow());
   if (!report.ok() || !report->ok)
     fuzz::Violated("the untampered template ledger does not verify: " +
                    (report.ok() ? report->problem : report.status().message()));
@@ -281,10 +281,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool same = entries && *entries == t.entries;
   const bool cut_short = entries && IsPrefix(*entries, t.entries);
 
-  auto report = VerifyLedger(**state);
+  auto report = VerifyLedger(**state, SystemNow());
   if (report.ok() && report->ok && !same && !cut_short)
     fuzz::Violated("audit verify passed a tampered ledger (no checkpoint)");
-  auto against = VerifyLedger(**state, t.head);
+  auto against = VerifyLedger(**state, t.head, SystemNow());
   if (against.ok() && against->ok && !same)
     fuzz::Violated("audit verify --against the checkpoint passed a tampered ledger");
   return 0;

@@ -52,7 +52,7 @@ Result<FullVerification> VerifyFully(const Config& config, StateDb& state, const
   // Read before the ledger: see state_cross_check.h.
   auto tables = audit::ReadStateTables(state);
   if (!tables.ok()) return tables.status();
-  auto report = checkpoint ? VerifyLedger(state, checkpoint->head()) : VerifyLedger(state);
+  auto report = checkpoint ? VerifyLedger(state, checkpoint->head(), state.Now()) : VerifyLedger(state, state.Now());
   if (!report.ok()) return report.status();
   FullVerification v{std::move(*report), {}};
   VerifyReport& r = v.report;

@@ -9,8 +9,8 @@
 #include <boost/program_options.hpp>
 
 #include "config/config.h"
+#include "env/env.h"
 #include "rules/rule.h"
-#include "util/env.h"
 #include "util/status.h"
 
 namespace retention {

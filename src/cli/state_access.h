@@ -5,9 +5,9 @@
 #include <memory>
 
 #include "config/config.h"
+#include "env/env.h"
 #include "holds/hold_set.h"
 #include "state/state_db.h"
-#include "util/env.h"
 
 namespace retention {
 

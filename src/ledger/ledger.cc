@@ -174,9 +174,10 @@ class ChainChecker {
  public:
   // Checks a whole ledger: from entry 1, or from the first entry an anchor
   // left (see Finish).
-  ChainChecker() { report_.head_hash = std::string(kGenesisHash); }
+  explicit ChainChecker(Timestamp now) : now_(now) { report_.head_hash = std::string(kGenesisHash); }
   // Checks from entry `first_seq` on, taking its prev_hash on trust.
-  ChainChecker(int64_t first_seq, std::string anchor_hash) : expected_(first_seq), trust_start_(true) {
+  ChainChecker(Timestamp now, int64_t first_seq, std::string anchor_hash)
+      : expected_(first_seq), trust_start_(true), now_(now) {
     report_.first_seq = first_seq;
     report_.head_hash = std::move(anchor_hash);
     report_.head_seq = first_seq - 1;
@@ -364,7 +365,7 @@ class ChainChecker {
   std::string computed_;
   int64_t expected_ = 1;
   bool trust_start_ = false;
-  Timestamp now_ = SystemNow();
+  Timestamp now_;  // the verifying host's clock: no anchor may be dated after it
   std::string first_prev_hash_;
   std::optional<LedgerAnchor> last_anchor_;
   int64_t last_anchor_seq_ = 0;
@@ -417,7 +418,7 @@ constexpr size_t kBatches = 4;
 
 class Pipeline {
  public:
-  explicit Pipeline(LedgerReader& state) : state_(state) {
+  Pipeline(LedgerReader& state, Timestamp now) : state_(state), now_(now) {
     for (auto& b : batches_) {
       b.resize(kBatchSize);
       free_.push_back(&b);
@@ -425,7 +426,7 @@ class Pipeline {
   }
 
   Result<VerifyReport> Run() {
-    ChainChecker checker;
+    ChainChecker checker(now_);
     std::thread reader;
     try {
       reader = std::thread([this] { Read(); });
@@ -509,6 +510,7 @@ class Pipeline {
   }
 
   LedgerReader& state_;
+  Timestamp now_;
   std::array<Batch, kBatches> batches_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -521,24 +523,28 @@ class Pipeline {
 
 }  // namespace
 
-Result<VerifyReport> VerifyLedger(LedgerReader& state) {
+Result<VerifyReport> VerifyLedger(LedgerReader& state, Timestamp now) {
   // The reader is used by the reader thread only, and only while this
   // call runs; it is never used from two threads at once.
-  return Pipeline(state).Run();
+  return Pipeline(state, now).Run();
 }
 
-Result<VerifyReport> VerifyLedgerTail(LedgerReader& state, int64_t entries) {
+Result<VerifyReport> VerifyLedgerTail(LedgerReader& state, int64_t entries, Timestamp now) {
   auto head = state.Head();
   if (!head.ok()) return head.status();
   const int64_t first = std::max<int64_t>(1, head->seq - entries + 1);
   std::optional<ChainChecker> checker;
   Status st = state.ScanLedger(first, [&](const LedgerEntry& e) {
+    // Entries appended since the head was read (a `hold add` while a purge
+    // starts) are not part of the tail checked: stop at the head, so that
+    // a growing ledger never reads as a cut one.
+    if (e.seq > head->seq) return false;
     // The first entry read may be later than `first` when the oldest were
     // pruned; its prev_hash is taken on trust like any tail's.
-    if (!checker) checker.emplace(e.seq, e.seq == 1 ? std::string(kGenesisHash) : e.prev_hash);
+    if (!checker) checker.emplace(now, e.seq, e.seq == 1 ? std::string(kGenesisHash) : e.prev_hash);
     return checker->Check(e);
   });
-  if (!checker) checker.emplace(first, std::string(kGenesisHash));
+  if (!checker) checker.emplace(now, first, std::string(kGenesisHash));
   if (!st.ok()) {
     if (st.code() != StatusCode::kAuditFailed) return st;
     checker->Undecodable(st.message());
@@ -590,8 +596,8 @@ void CheckPrunedCheckpoint(const LedgerCheckpoint& checkpoint, VerifyReport* rep
 
 }  // namespace
 
-Result<VerifyReport> VerifyLedger(LedgerReader& state, const LedgerCheckpoint& checkpoint) {
-  Result<VerifyReport> r = VerifyLedger(state);
+Result<VerifyReport> VerifyLedger(LedgerReader& state, const LedgerCheckpoint& checkpoint, Timestamp now) {
+  Result<VerifyReport> r = VerifyLedger(state, now);
   if (!r.ok() || !r->ok) return r;
   VerifyReport& report = r.value();
   const std::string n = std::to_string(checkpoint.seq);

@@ -92,20 +92,20 @@ struct VerifyReport {
 // fields hash to its stored hash. A ledger whose oldest entries were pruned
 // starts later: an anchor entry must account for them, and every anchor
 // must pass CheckAnchor, follow on from the one before it and not be dated
-// after the system clock. Stops at the first bad entry. A failure
+// after `now` (the verifying host's clock, from its Env). Stops at the first bad entry. A failure
 // to read the ledger is an error Status, not a report. Reads through
 // `ledger` on a second thread while hashing on the calling one; do not use
 // `ledger` elsewhere during the call.
-Result<VerifyReport> VerifyLedger(LedgerReader& ledger);
+Result<VerifyReport> VerifyLedger(LedgerReader& ledger, Timestamp now);
 // Checks only the last `entries` entries (their links and hashes, the first
 // one's prev_hash taken on trust): the cheap guard a purge runs before it
 // appends, so that it never extends a chain whose recent history was
 // altered. The full check is VerifyLedger.
-Result<VerifyReport> VerifyLedgerTail(LedgerReader& ledger, int64_t entries);
+Result<VerifyReport> VerifyLedgerTail(LedgerReader& ledger, int64_t entries, Timestamp now);
 // The same, then checks that entry `checkpoint.seq` still exists with
 // `checkpoint.hash`, or, if the purge log's retention pruned it, that the
 // anchor vouches for it: the anchor's through_hash when it was the last
 // entry pruned, and a time (checkpoint.at) older than the anchor's cutoff.
-Result<VerifyReport> VerifyLedger(LedgerReader& ledger, const LedgerCheckpoint& checkpoint);
+Result<VerifyReport> VerifyLedger(LedgerReader& ledger, const LedgerCheckpoint& checkpoint, Timestamp now);
 
 }  // namespace retention

@@ -29,8 +29,8 @@
 #include <vector>
 
 #include "config/config.h"
+#include "env/env.h"
 #include "rules/rule.h"
-#include "util/env.h"
 #include "util/status.h"
 
 namespace retention {

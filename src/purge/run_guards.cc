@@ -75,7 +75,7 @@ Status CheckClockSanity(StateDb& state, Timestamp now, const Limits& limits, boo
 }
 
 Status CheckLedgerTail(StateDb& state) {
-  auto tail = VerifyLedgerTail(state, kLedgerTailCheck);
+  auto tail = VerifyLedgerTail(state, kLedgerTailCheck, state.Now());
   if (!tail.ok()) return tail.status();
   if (!tail->ok)
     return Status::AuditFailed("the ledger does not verify (" + tail->problem +

@@ -247,7 +247,7 @@ TEST_CASE("the cross-check reads hold entries with text that is not UTF-8 - old 
   auto check = [&] {
     auto tables = audit::ReadStateTables(s);
     REQUIRE(tables.ok());
-    auto report = VerifyLedger(s);
+    auto report = VerifyLedger(s, SystemNow());
     REQUIRE(report.ok());
     REQUIRE(report->ok);
     return audit::CrossCheckState(*tables, *report);

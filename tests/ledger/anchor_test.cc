@@ -159,13 +159,13 @@ class PurgeLog {
   }
 
   VerifyReport Verify() {
-    auto r = VerifyLedger(*db_);
+    auto r = VerifyLedger(*db_, SystemNow());
     INFO(r.status().message());
     REQUIRE(r.ok());
     return *r;
   }
   VerifyReport Verify(const LedgerCheckpoint& checkpoint) {
-    auto r = VerifyLedger(*db_, checkpoint);
+    auto r = VerifyLedger(*db_, checkpoint, SystemNow());
     INFO(r.status().message());
     REQUIRE(r.ok());
     return *r;
@@ -562,7 +562,7 @@ TEST_CASE("a purge log pruned twice verifies at every step", "[anchor][ledger]")
   // The cheap tail check runs on a pruned ledger too, however far it reaches.
   for (int64_t n : {1, 20, 70, 71, 1000}) {
     INFO("tail of " << n);
-    auto tail = VerifyLedgerTail(log.db(), n);
+    auto tail = VerifyLedgerTail(log.db(), n, SystemNow());
     REQUIRE(tail.ok());
     ExpectGood(*tail);
     CHECK(tail->head_seq == 302);

@@ -190,7 +190,7 @@ TEST_CASE("pruning the purge log removes exactly the oracle's prefix and never a
       bool stopped = false;
       REQUIRE(PrunePurgeLog(state, **log_store, executor, d, nullptr, &outcome, &stopped).ok());
       {
-        auto report = VerifyLedger(state);
+        auto report = VerifyLedger(state, SystemNow());
         REQUIRE(report.ok());
         INFO(report->problem);
         REQUIRE(report->ok);
@@ -204,7 +204,7 @@ TEST_CASE("pruning the purge log removes exactly the oracle's prefix and never a
       }
 
       const std::vector<Present> after = ReadLedger(state);
-      const auto report = VerifyLedger(state);
+      const auto report = VerifyLedger(state, SystemNow());
       REQUIRE(report.ok());
       INFO(report->problem);
       REQUIRE(report->ok);

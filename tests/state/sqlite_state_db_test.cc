@@ -482,7 +482,7 @@ TEST_CASE("Append of 1000 delete entries per call is fast", "[state]") {
                         std::chrono::steady_clock::now() - start).count();
   WARN("Append: " << ms / kCalls << " ms per call of 1000 entries");
   CHECK(ms / kCalls < 500);  // generous: a commit is one fsync
-  CHECK(VerifyLedger(*db)->entries == kCalls * 1000);
+  CHECK(VerifyLedger(*db, SystemNow())->entries == kCalls * 1000);
 }
 
 // ---- bad files --------------------------------------------------------
@@ -560,7 +560,7 @@ TEST_CASE("a damaged page is an error, not a crash", "[state]") {
     CHECK_THAT(db.status().message(), Catch::Contains(path.string()));
     return;
   }
-  auto report = VerifyLedger(**db);
+  auto report = VerifyLedger(**db, SystemNow());
   if (report.ok()) {
     CHECK_FALSE(report->ok);
   } else {

@@ -87,7 +87,7 @@ TEST_CASE("an append transaction makes a second appender wait until it ends", "[
   CHECK(all[0].record_key == "first");
   CHECK(all[1].record_key == "second");
   CHECK(all[1].prev_hash == all[0].hash);
-  auto report = VerifyLedger(*first);
+  auto report = VerifyLedger(*first, SystemNow());
   REQUIRE(report.ok());
   CHECK(report->ok);
   CHECK(report->entries == 2);
@@ -144,7 +144,7 @@ TEST_CASE("entries chained on a stale head are never inserted", "[state][ledger]
   // Nothing was stored, and the chain still verifies.
   const std::vector<LedgerEntry> all = AllEntries(*db);
   CHECK(all.size() == expected);
-  auto report = VerifyLedger(*db);
+  auto report = VerifyLedger(*db, SystemNow());
   REQUIRE(report.ok());
   CHECK(report->ok);
 }

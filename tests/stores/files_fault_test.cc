@@ -19,12 +19,12 @@
 #include "cli/exit_codes.h"
 #include "config/config.h"
 #include "e2e/e2e_util.h"
+#include "env/env.h"
 #include "purge/purge.h"
 #include "purge/purge_fixture.h"
 #include "rules/rule_loader.h"
 #include "support/fault_file_system.h"
 #include "support/ledger_checker.h"
-#include "util/env.h"
 
 namespace retention {
 namespace {

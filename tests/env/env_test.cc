@@ -1,7 +1,7 @@
 // The Env main builds reaches what a purge does: its clock stamps the
 // ledger, its state opener opens the state, its file system serves the
 // files store.
-#include "util/env.h"
+#include "env/env.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "util/env.h"
+#include "env/env.h"
 
 namespace retention {
 
