@@ -12,6 +12,7 @@
 
 #include "calendar/clock_value.h"
 #include "calendar/cutoff.h"
+#include "util/json_text.h"
 
 namespace retention::audit {
 
@@ -114,7 +115,7 @@ std::string Checkpoint::ToJson() const {
   }
   if (!signature.empty()) j["signature"] = signature;
   if (!public_key.empty()) j["public_key"] = public_key;
-  return j.dump(2) + "\n";
+  return DumpJson(j, 2) + "\n";
 }
 
 Result<Checkpoint> ParseCheckpoint(const std::string& text, const std::string& source) {
@@ -133,7 +134,7 @@ Result<Checkpoint> ParseCheckpoint(const std::string& text, const std::string& s
     return bad("'hash' is not 64 lowercase hex digits");
   if (j.contains("format")) {
     if (j["format"] != kCheckpointFormat && j["format"] != kCheckpointFormatV2 && j["format"] != kCheckpointFormatV1)
-      return bad("unknown format " + j["format"].dump());
+      return bad("unknown format " + DumpJson(j["format"]));
     cp.format = j["format"].get<std::string>();
   } else {
     // `audit verify --format json` output: a head, pinning no schedule.

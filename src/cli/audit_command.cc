@@ -131,18 +131,18 @@ Status AuditVerify(const CommandArgs& a) {
     schedule_warning += (schedule_warning.empty() ? "" : "; ") + w;
   }
   if (*format == "json") {
-    *a.out << Json{{"ok", report->ok},
-                   {"entries", report->entries},
-                   {"head_seq", report->head_seq},
-                   {"head_hash", report->head_hash},
-                   {"head_at", report->head_at ? FormatTimestamp(*report->head_at) : std::string()},
-                   {"first_seq", report->first_seq},
-                   {"pruned_by_anchor", report->anchor ? Json(report->anchor_seq) : Json(nullptr)},
-                   {"checkpoint_seq", checkpoint ? Json(checkpoint->seq) : Json(nullptr)},
-                   {"warning", schedule_warning.empty() ? Json(nullptr) : Json(schedule_warning)},
-                   {"first_bad_seq", report->first_bad_seq ? Json(*report->first_bad_seq) : Json(nullptr)},
-                   {"problem", report->problem}}
-                  .dump(2, ' ', false, Json::error_handler_t::replace)
+    *a.out << DumpJson(Json{{"ok", report->ok},
+                            {"entries", report->entries},
+                            {"head_seq", report->head_seq},
+                            {"head_hash", report->head_hash},
+                            {"head_at", report->head_at ? FormatTimestamp(*report->head_at) : std::string()},
+                            {"first_seq", report->first_seq},
+                            {"pruned_by_anchor", report->anchor ? Json(report->anchor_seq) : Json(nullptr)},
+                            {"checkpoint_seq", checkpoint ? Json(checkpoint->seq) : Json(nullptr)},
+                            {"warning", schedule_warning.empty() ? Json(nullptr) : Json(schedule_warning)},
+                            {"first_bad_seq", report->first_bad_seq ? Json(*report->first_bad_seq) : Json(nullptr)},
+                            {"problem", report->problem}},
+                       2)
            << "\n";
   } else if (report->ok) {
     *a.out << "Ledger OK: " << report->entries << " entries, head " << report->head_seq << " " << report->head_hash

@@ -290,9 +290,9 @@ Status HoldAdd(const CommandArgs& a) {
       }
     }
     if (*format == "json") {
-      *a.out << nlohmann::json{{"dry_run", true}, {"scope", HoldToJson(hold)["scope"]}, {"records", total},
-                               {"targets", per_target}}
-                    .dump(2)
+      *a.out << DumpJson(nlohmann::json{{"dry_run", true}, {"scope", HoldToJson(hold)["scope"]}, {"records", total},
+                                         {"targets", per_target}},
+                         2)
              << "\n";
     } else {
       *a.out << "Dry run: the hold (" << ScopeText(s) << ") would cover " << total << " records now:\n";

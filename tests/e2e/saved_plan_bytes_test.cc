@@ -9,6 +9,8 @@
 
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "e2e/e2e_util.h"
 
 namespace retention {
@@ -62,6 +64,17 @@ clock = { mtime = true }
   const std::string saved = e2e::ReadFile(plan_file);
   CHECK(saved.find(R"("key":{"base64":"YmFk/y5sb2c="})") != std::string::npos);  // base64 of bad\xff.log
   CHECK(saved.find(R"("key":"good.log")") != std::string::npos);
+
+  // The JSON a person reads names it too, and never aborts over it: the
+  // byte that is not UTF-8 shows as U+FFFD.
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"plan", "--format", "json"},
+                                               std::vector<std::string>{"explain", "logs/rotated/" + bad, "--format",
+                                                                        "json"}}) {
+    RunResult r = RunWith(dir / "retention.toml", args);
+    INFO(Describe(r));
+    CHECK(r.exit_code == 0);
+    CHECK_NOTHROW(nlohmann::json::parse(r.out));
+  }
 
   // Since the plan: a file whose name differs by one byte, and is as due.
   const std::string other = "bad\xfe.log";
