@@ -18,6 +18,7 @@
 #include "plan/plan.h"
 #include "plan/verdict.h"
 #include "stores/store_set.h"
+#include "util/json_text.h"
 
 namespace retention {
 
@@ -286,7 +287,7 @@ Status RunExplainCommand(const CommandArgs& a) {
   }
   out_json["pruned_by"] = pruned_by ? audit::EntryToJson(*pruned_by) : Json(nullptr);
   if (*format == "json") {
-    *a.out << out_json.dump(2) << "\n";
+    *a.out << DumpJson(out_json, 2) << "\n";
   } else if (pruned_by) {
     auto anchor = ReadAnchor(*pruned_by);
     if (!anchor.ok()) return anchor.status();
