@@ -12,6 +12,7 @@
 #include "plan/target_checks.h"
 #include "state/sqlite_state_db.h"
 #include "stores/store_set.h"
+#include "util/json_text.h"
 
 namespace retention {
 
@@ -86,14 +87,14 @@ Status RunCheckCommand(const CommandArgs& a) {
                             {"policy_source", c.policy_source},
                             {"targets", targets}});
     }
-    *a.out << nlohmann::json{{"config", config.file.string()},
-                             {"rules", config.rules_dir.string()},
-                             {"rules_hash", rules.hash},
-                             {"categories", categories},
-                             {"overlaps", overlaps},
-                             {"warnings", warnings},
-                             {"errors", errors}}
-                  .dump(2)
+    *a.out << DumpJson(nlohmann::json{{"config", config.file.string()},
+                                      {"rules", config.rules_dir.string()},
+                                      {"rules_hash", rules.hash},
+                                      {"categories", categories},
+                                      {"overlaps", overlaps},
+                                      {"warnings", warnings},
+                                      {"errors", errors}},
+                       2)
            << "\n";
   } else {
     *a.out << "Config " << config.file.string() << ", rules " << config.rules_dir.string() << " ("

@@ -55,5 +55,15 @@ TEST_CASE("explain --format json over a file name that is not UTF-8 does not abo
   CHECK(e2e::Contains(r.out, "\"deletable\": true"));
 }
 
+TEST_CASE("check --format json with a rules file whose name is not UTF-8 does not abort", "[e2e][json]") {
+  TempDir dir;
+  const fs::path config = MakeConfig(dir, "logs\xff.toml");
+  MakeOld(dir / "logs" / "a.log");
+  RunResult r = RunWith(config, {"check", "--format", "json"});
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK(e2e::Contains(r.out, "\"rotated\""));
+}
+
 }  // namespace
 }  // namespace retention
