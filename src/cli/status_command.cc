@@ -23,6 +23,7 @@
 #include "plan/selection.h"
 #include "plan/plan.h"
 #include "stores/store_set.h"
+#include "util/json_text.h"
 
 namespace retention {
 
@@ -161,7 +162,7 @@ Status RunStatusCommand(const CommandArgs& a) {
     j["undeletable_last_run"] = last_ended ? last_ended->undeletable : 0;
     j["compliant"] = overdue == 0 && !stale;
     j["warnings"] = warnings;
-    *a.out << j.dump(2) << "\n";
+    *a.out << DumpJson(j, 2) << "\n";
   } else {
     std::ostream& out = *a.out;
     out << "Status at " << FormatTimestamp(now) << "\n\nLast runs:\n";

@@ -65,5 +65,22 @@ TEST_CASE("check --format json with a rules file whose name is not UTF-8 does no
   CHECK(e2e::Contains(r.out, "\"rotated\""));
 }
 
+TEST_CASE("status --format json after a run whose command line is not UTF-8 does not abort", "[e2e][json]") {
+  TempDir dir;
+  const fs::path config = MakeConfig(dir);
+  MakeOld(dir / "logs" / "a.log");
+  // The run records its command line; a config path with a byte that is not
+  // UTF-8 is a valid path.
+  const fs::path odd = dir / "retention\xff.toml";
+  fs::copy_file(config, odd);
+  RunResult purge = RunWith(odd, {"purge"});
+  INFO(Describe(purge));
+  REQUIRE(purge.exit_code == 0);
+  RunResult r = RunWith(config, {"status", "--format", "json"});
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK(e2e::Contains(r.out, "\"compliant\": true"));
+}
+
 }  // namespace
 }  // namespace retention
