@@ -197,12 +197,23 @@ bool WithinTree(const fs::path& inner, const fs::path& outer) {
 }
 
 Status CheckDistinctData(const std::string& file, const toml::node& node, const StoreConfig& store,
-                         const std::map<std::string, StoreConfig>& earlier) {
+                         const std::map<std::string, StoreConfig>& earlier, const fs::path& state) {
   const bool sqlite = store.type == StoreType::kSqlite;
   if (!sqlite && store.type != StoreType::kFiles) return Status::Ok();
   std::error_code ec;
   const fs::path mine = fs::weakly_canonical(sqlite ? store.path : store.root, ec).lexically_normal();
   if (ec) return Status::Ok();  // opening the store reports it
+  // The state database as a store: its rules could delete pending batches
+  // (reconciliation's only record of a batch in flight) or runs.
+  if (const toml::table* table = node.as_table(); sqlite && table) {
+    const fs::path state_path = fs::weakly_canonical(state, ec).lexically_normal();
+    if (!ec && state_path == mine) {
+      const toml::node* at = table->get("path");
+      return ErrorAt(file, at ? *at : node,
+                     "store '" + store.name + "': names the state database (" + state.string() +
+                         "); the ledger, holds and pending batches are not a store's records");
+    }
+  }
   for (const auto& [other_name, other] : earlier) {
     if (other.type != store.type) continue;
     const fs::path theirs = fs::weakly_canonical(sqlite ? other.path : other.root, ec).lexically_normal();
@@ -285,7 +296,7 @@ Result<Config> LoadConfig(const fs::path& file_arg) {
     for (const auto& [key, node] : *t) {
       StoreConfig store;
       RETENTION_RETURN_IF_ERROR(LoadStore(name, base_dir, std::string(key.str()), node, &store));
-      RETENTION_RETURN_IF_ERROR(CheckDistinctData(name, node, store, config.stores));
+      RETENTION_RETURN_IF_ERROR(CheckDistinctData(name, node, store, config.stores, config.state));
       config.stores.emplace(store.name, std::move(store));
     }
   }

@@ -119,6 +119,10 @@ const BadCase kBadCases[] = {
      "path = \"./sub/../app.db\"\n",
      "$D/retention.toml:7:8: store 'b': names the same database as store 'a'; floors and holds under one store do "
      "not guard the other's records: use one store (a target's clock can give its own time_zone)"},
+    {"the state database as a store",
+     "rules = \"rules\"\nstate = \"state.db\"\n[stores.app]\ntype = \"sqlite\"\npath = \"state.db\"\n",
+     "$D/retention.toml:5:8: store 'app': names the state database ($D/state.db); the ledger, holds and pending "
+     "batches are not a store's records"},
     {"a files store inside another's root",
      "rules = \"rules\"\n[stores.logs]\ntype = \"files\"\nroot = \"logs\"\n[stores.nginx]\ntype = \"files\"\n"
      "root = \"logs/nginx/\"\n",
