@@ -186,6 +186,51 @@ Status LoadStore(const std::string& file, const fs::path& base_dir, const std::s
   return r.Finish();
 }
 
+
+// Floors and holds guard the records of one store (plan/selection.h,
+// SameRecords matches targets by store name): a second store over the same
+// database, or over a directory tree that overlaps another files store's,
+// would let its rules delete what a floor or a hold keeps under the first.
+bool WithinTree(const fs::path& inner, const fs::path& outer) {
+  const fs::path rel = inner.lexically_relative(outer);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+Status CheckDistinctData(const std::string& file, const toml::node& node, const StoreConfig& store,
+                         const std::map<std::string, StoreConfig>& earlier, const fs::path& state) {
+  const bool sqlite = store.type == StoreType::kSqlite;
+  if (!sqlite && store.type != StoreType::kFiles) return Status::Ok();
+  std::error_code ec;
+  const fs::path mine = fs::weakly_canonical(sqlite ? store.path : store.root, ec).lexically_normal();
+  if (ec) return Status::Ok();  // opening the store reports it
+  // The state database as a store: its rules could delete pending batches
+  // (reconciliation's only record of a batch in flight) or runs.
+  if (const toml::table* table = node.as_table(); sqlite && table) {
+    const fs::path state_path = fs::weakly_canonical(state, ec).lexically_normal();
+    if (!ec && state_path == mine) {
+      const toml::node* at = table->get("path");
+      return ErrorAt(file, at ? *at : node,
+                     "store '" + store.name + "': names the state database (" + state.string() +
+                         "); the ledger, holds and pending batches are not a store's records");
+    }
+  }
+  for (const auto& [other_name, other] : earlier) {
+    if (other.type != store.type) continue;
+    const fs::path theirs = fs::weakly_canonical(sqlite ? other.path : other.root, ec).lexically_normal();
+    if (ec) continue;
+    const bool overlap = sqlite ? mine == theirs : WithinTree(mine, theirs) || WithinTree(theirs, mine);
+    if (!overlap) continue;
+    const toml::table* table = node.as_table();
+    const toml::node* at = table ? table->get(sqlite ? "path" : "root") : nullptr;
+    return ErrorAt(file, at ? *at : node,
+                   "store '" + store.name + "': " +
+                       (sqlite ? "names the same database as" : "root overlaps the root of") + " store '" +
+                       other_name + "'; floors and holds under one store do not guard the other's records: use "
+                       "one store (a target's clock can give its own time_zone)");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<Config> LoadConfig(const fs::path& file_arg) {
@@ -251,6 +296,7 @@ Result<Config> LoadConfig(const fs::path& file_arg) {
     for (const auto& [key, node] : *t) {
       StoreConfig store;
       RETENTION_RETURN_IF_ERROR(LoadStore(name, base_dir, std::string(key.str()), node, &store));
+      RETENTION_RETURN_IF_ERROR(CheckDistinctData(name, node, store, config.stores, config.state));
       config.stores.emplace(store.name, std::move(store));
     }
   }

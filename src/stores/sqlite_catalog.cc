@@ -79,6 +79,12 @@ Result<std::optional<SqliteTable>> ReadSqliteTable(SqliteConnection& db, std::st
     table.columns.push_back({columns->ColumnText(0), columns->ColumnText(1),
                              static_cast<int>(columns->ColumnInt(2))});
   }
+  // A column named "rowid" shadows the rowid: in SQL the name then means
+  // that column, which need not be unique, and a DELETE naming rows by it
+  // takes every row sharing the value. The rowid is then out of reach by
+  // that name: the table is keyed and paged by its unique key instead.
+  for (const SqliteColumn& c : table.columns)
+    if (SameName(c.name, "rowid")) table.has_rowid = false;
 
   auto indexes = db.Prepare("SELECT name, \"unique\" FROM pragma_index_list(?1)");
   if (!indexes.ok()) return indexes.status();

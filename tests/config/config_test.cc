@@ -112,6 +112,22 @@ const BadCase kBadCases[] = {
     {"bad max_runtime", "rules = \"rules\"\n[limits]\nmax_runtime = \"4 hrs\"\n",
      "$D/retention.toml:3:15: max_runtime: invalid duration \"4 hrs\": unknown unit \"hrs\" (expected hours, "
      "days, weeks, months or years)"},
+    // Floors and holds guard the records of one store: a second store over
+    // the same data let its rules delete what they keep under the first.
+    {"two sqlite stores over one database",
+     "rules = \"rules\"\n[stores.a]\ntype = \"sqlite\"\npath = \"app.db\"\n[stores.b]\ntype = \"sqlite\"\n"
+     "path = \"./sub/../app.db\"\n",
+     "$D/retention.toml:7:8: store 'b': names the same database as store 'a'; floors and holds under one store do "
+     "not guard the other's records: use one store (a target's clock can give its own time_zone)"},
+    {"the state database as a store",
+     "rules = \"rules\"\nstate = \"state.db\"\n[stores.app]\ntype = \"sqlite\"\npath = \"state.db\"\n",
+     "$D/retention.toml:5:8: store 'app': names the state database ($D/state.db); the ledger, holds and pending "
+     "batches are not a store's records"},
+    {"a files store inside another's root",
+     "rules = \"rules\"\n[stores.logs]\ntype = \"files\"\nroot = \"logs\"\n[stores.nginx]\ntype = \"files\"\n"
+     "root = \"logs/nginx/\"\n",
+     "$D/retention.toml:7:8: store 'nginx': root overlaps the root of store 'logs'; floors and holds under one store "
+     "do not guard the other's records: use one store (a target's clock can give its own time_zone)"},
 };
 
 TEST_CASE("Malformed configs are refused with FILE:LINE:COL and a clear message", "[config]") {
@@ -124,6 +140,17 @@ TEST_CASE("Malformed configs are refused with FILE:LINE:COL and a clear message"
     CHECK(config.status().code() == StatusCode::kInvalid);
     CHECK(config.status().message() == WithDir(c.message, dir.path()));
   }
+}
+
+TEST_CASE("Stores over different data load, even when one root's name starts with another's", "[config]") {
+  ScratchDir dir;
+  WriteFile(dir / "retention.toml",
+            "rules = \"rules\"\n[stores.a]\ntype = \"sqlite\"\npath = \"app.db\"\n[stores.b]\ntype = \"sqlite\"\n"
+            "path = \"app.db2\"\n[stores.logs]\ntype = \"files\"\nroot = \"logs\"\n[stores.logs2]\n"
+            "type = \"files\"\nroot = \"logs2\"\n");
+  Result<Config> config = LoadConfig(dir / "retention.toml");
+  INFO(config.status().message());
+  CHECK(config.ok());
 }
 
 TEST_CASE("A missing config file is refused and names the ways to give one", "[config]") {
