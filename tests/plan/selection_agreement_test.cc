@@ -265,7 +265,7 @@ Target RandomSqliteTarget(Rng& r, int index) {
 
 TEST_CASE("the SQLite rendering of random selections agrees with Evaluate", "[agreement][sqlite]") {
   int64_t selections = 0, deletable = 0;
-  for (uint64_t seed = 1; seed <= 150; ++seed) {
+  for (uint64_t seed = 1; seed <= 600; ++seed) {
     INFO("seed " << seed);
     Rng r(seed);
     testing::TempDir dir;
@@ -335,7 +335,7 @@ TEST_CASE("the SQLite rendering of random selections agrees with Evaluate", "[ag
     }
   }
   INFO(selections << " selections, " << deletable << " deletable");
-  CHECK(selections > 500);
+  CHECK(selections > 2000);
   CHECK(deletable > 100);
 }
 
@@ -345,7 +345,7 @@ TEST_CASE("the files rendering of random selections agrees with Evaluate", "[agr
   using namespace files_test;
   int64_t selections = 0, deletable = 0;
   const std::vector<std::string> globs = {"*.log", "d1/*.log", "*/*.log", "*/*", "*.txt", "*/x-*", "d2/f-*.log"};
-  for (uint64_t seed = 1; seed <= 80; ++seed) {
+  for (uint64_t seed = 1; seed <= 240; ++seed) {
     INFO("seed " << seed);
     Rng r(seed);
     TempDir tmp;
@@ -430,7 +430,7 @@ TEST_CASE("the files rendering of random selections agrees with Evaluate", "[agr
     }
   }
   INFO(selections << " selections, " << deletable << " deletable");
-  CHECK(selections > 200);
+  CHECK(selections > 600);
   CHECK(deletable > 50);
 }
 
