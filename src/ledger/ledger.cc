@@ -268,7 +268,7 @@ class ChainChecker {
     switch (e.kind) {
       case LedgerKind::kRunStart:
       case LedgerKind::kRunEnd:
-        report_.lifecycle.push_back({e.seq, e.kind, e.run_id});
+        report_.lifecycle.push_back({e.seq, e.kind, e.run_id, {}});
         return;
       case LedgerKind::kHoldPlaced:
       case LedgerKind::kHoldReleased: {
