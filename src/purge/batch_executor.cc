@@ -1,5 +1,6 @@
 #include "purge/batch_executor.h"
 
+#include <algorithm>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -112,7 +113,13 @@ Result<BatchExecutor::Locked> BatchExecutor::LockHolds(const Selection& base) {
   } else {
     auto holds = state_.ListHolds(/*include_released=*/false);
     if (!holds.ok()) return holds.status();
-    holds_ = HoldSet(*holds, options_.clock());
+    // A hold listed here was placed: it binds from the moment `hold add`
+    // returned (SPEC 4), even when its placed_at, the placing process's
+    // clock, reads later than this run's (the clock stepped back since).
+    // Only its release and its expiry end it.
+    const Timestamp now = options_.clock();
+    for (Hold& h : *holds) h.placed_at = std::min(h.placed_at, now);
+    holds_ = HoldSet(*holds, now);
   }
   return Locked{std::move(*barrier), WithHolds(base, holds_)};
 }
