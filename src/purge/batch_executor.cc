@@ -1,5 +1,6 @@
 #include "purge/batch_executor.h"
 
+#include <algorithm>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -112,7 +113,13 @@ Result<BatchExecutor::Locked> BatchExecutor::LockHolds(const Selection& base) {
   } else {
     auto holds = state_.ListHolds(/*include_released=*/false);
     if (!holds.ok()) return holds.status();
-    holds_ = HoldSet(*holds, options_.clock());
+    // A hold listed here was placed: it binds from the moment `hold add`
+    // returned (SPEC 4), even when its placed_at, the placing process's
+    // clock, reads later than this run's (the clock stepped back since).
+    // Only its release and its expiry end it.
+    const Timestamp now = options_.clock();
+    for (Hold& h : *holds) h.placed_at = std::min(h.placed_at, now);
+    holds_ = HoldSet(*holds, now);
   }
   return Locked{std::move(*barrier), WithHolds(base, holds_)};
 }
@@ -150,9 +157,19 @@ Result<BatchResult> BatchExecutor::DeleteWithRetries(const Selection& rule, Batc
 }
 
 Result<BatchReport> BatchExecutor::RunBatch(const Selection& base, BatchTarget& target,
-                                            const std::vector<Candidate>& batch, Intent intent) {
+                                            const std::vector<Candidate>& listed, Intent intent) {
   BatchReport report;
-  if (batch.empty()) return report;
+  if (listed.empty()) return report;
+  // A key listed twice (a saved plan edited by hand) is one candidate: in
+  // the pending batch twice, a crash after the delete would have it
+  // reconciled into two delete entries.
+  std::vector<Candidate> batch;
+  batch.reserve(listed.size());
+  {
+    std::set<std::string> seen;
+    for (const Candidate& c : listed)
+      if (seen.insert(c.key).second) batch.push_back(c);
+  }
   auto locked = LockHolds(base);
   if (!locked.ok()) return locked.status();
   const Selection& rule = locked->rule;
@@ -241,7 +258,7 @@ Status BatchExecutor::Run(const Selection& base, BatchTarget& target, CandidateS
     const auto went = static_cast<int64_t>(report->deleted.size());
     outcome->deleted += went;
     outcome->undeletable += undeletable;
-    outcome->kept_changed += static_cast<int64_t>(batch->size()) - went - undeletable;
+    outcome->kept_changed += static_cast<int64_t>(report->kept.size()) - undeletable;
     ++outcome->batches;
     if (options_.on_batch) options_.on_batch(base, *report);
     if (outcome->batches % 50 == 0)

@@ -212,6 +212,41 @@ TEST_CASE("the executor keeps each record for a reason of its facts, written as 
   CHECK(runs->front().kept_by_hold == 2);
 }
 
+// SPEC 4: a hold binds from the moment `hold add` returns. Its placed_at is
+// the placing process's clock; a purge whose clock reads earlier (the
+// system clock stepped back after the hold was placed, as NTP or a resumed
+// VM does) must not read it as not yet placed.
+TEST_CASE("a hold whose placed_at reads later than the run's clock binds the batch", "[purge][executor][holds]") {
+  TempDir dir;
+  MakeEvents(dir);
+  Run run(dir);
+  const Selection d = run.Decision("events");
+  auto store = run.stores->Get("app");
+  REQUIRE(store.ok());
+  Hold h;
+  h.matter = "M-5";
+  h.reason = "test";
+  h.author = "test";
+  h.placed_at = SystemNow() + std::chrono::seconds(30);
+  h.scope.subject_kind = "customer";
+  h.scope.subject_id = "5";
+  auto hold5 = AddHold(*run.state, h);
+  REQUIRE(hold5.ok());
+
+  BatchExecutor executor = run.Executor(10);
+  StoreBatchTarget target(**store);
+  auto report = executor.RunBatch(d, target, {Row("1", "2020-01-01 00:00:00", "1"), Row("5", "2020-01-05 00:00:00", "5")});
+  REQUIRE(report.ok());
+  REQUIRE(report->deleted.size() == 1);
+  CHECK(report->deleted[0].key == "1");
+  REQUIRE(report->kept.size() == 1);
+  CHECK(report->kept[0].key == "5");
+  CHECK(report->kept[0].reason.why == KeptWhy::kHeld);
+  CHECK(report->kept[0].reason.hold_id == *hold5);
+  Db db(dir / "app.db", true);
+  CHECK(db.Int("SELECT count(*) FROM events WHERE id = 5") == 1);
+}
+
 // A target whose delete refuses every candidate for a reason of its own.
 class RefusingTarget final : public BatchTarget {
  public:

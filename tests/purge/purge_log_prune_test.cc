@@ -351,5 +351,44 @@ TEST_CASE("verify fails when an anchor pruned under a shorter schedule than the 
   CHECK_THAT(Json::parse(json.out).at("warning").get<std::string>(), Catch::Contains("6 months"));
 }
 
+TEST_CASE("a hold placed after the purge log's anchor is written keeps what it covers, and verify passes",
+          "[purge][purge-log][holds][e2e]") {
+  TempDir dir;
+  MakeFixture(dir, 100);
+  // The purge paused right after its anchor (entries 1..kOld), before any
+  // of them is deleted: a hold on customer 3 is placed then.
+  const auto go = dir / "go";
+  e2e::Spawned purge = e2e::Spawn({"--config", (dir / "retention.toml").string(), "purge"},
+                                  {"RETENTION_PAUSE=after_anchor:1:" + go.string()});
+  e2e::WaitForFile(dir / "go.reached");
+  RunResult hold = Retention(dir, {"hold", "add", "--subject", "customer:3", "--matter", "M-7", "--reason",
+                                   "litigation", "--by", "counsel"});
+  INFO(Describe(hold));
+  REQUIRE(hold.exit_code == 0);
+  WriteFile(go, "");
+  RunResult run = purge.Finish();
+  INFO(Describe(run));
+  REQUIRE(run.exit_code == 0);
+  // Entries 1..3 went; entry 4, the first about customer 3, and all after it stay.
+  CHECK(FirstSeq(dir) == 4);
+  {
+    Db state(dir / "state.db", /*read_only=*/true);
+    CHECK(state.Int("SELECT count(*) FROM ledger WHERE subject = 'customer:3'") == kOld / 10);
+  }
+  REQUIRE(Anchors(dir).size() == 1);
+  RequireVerifies(dir);
+
+  // Released: the next run finishes the anchored range, under the same anchor.
+  RunResult release = Retention(dir, {"hold", "release", "1", "--reason", "settled", "--by", "counsel"});
+  INFO(Describe(release));
+  REQUIRE(release.exit_code == 0);
+  RunResult after = Retention(dir, {"purge"});
+  INFO(Describe(after));
+  REQUIRE(after.exit_code == 0);
+  CHECK(FirstSeq(dir) == kOld + 1);
+  CHECK(Anchors(dir).size() == 1);
+  RequireVerifies(dir);
+}
+
 }  // namespace
 }  // namespace retention
