@@ -110,16 +110,7 @@ void MakeEvents(const TempDir& dir) {
             " (8, '2020-01-08 00:00:00', 8, 'a'),"        // removed by someone else
             " (9, '2020-01-09 00:00:00', 9, 'a');");      // replaced under its key
   }
-  WriteFile(dir / "rules" / "events.toml", R"(
-[events]
-delete_after = "30 days"
-[[events.target]]
-store = "app"
-table = "events"
-clock = { column = "at", encoding = "text" }
-subject = { kind = "customer", column = "who" }
-where = { kind = ["a", "legal", "mirror"] }
-)");
+  WriteEventsRules(dir, "where = { kind = [\"a\", \"legal\", \"mirror\"] }\n");
   WriteFile(dir / "rules" / "legal.toml", R"(
 [legal]
 keep_at_least = "100 years"
@@ -139,6 +130,16 @@ clock = { column = "at", encoding = "text" }
 where = { kind = "mirror" }
 )");
   WritePurgeTestConfig(dir, 0);
+}
+
+// `audit runs` of the one run in `state`: how many records it kept, and
+// how many of them a hold kept.
+void CheckRunKept(StateDb& state, int64_t kept, int64_t kept_by_hold) {
+  auto runs = audit::SummarizeRuns(state);
+  REQUIRE(runs.ok());
+  REQUIRE(runs->size() == 1);
+  CHECK(runs->front().kept == kept);
+  CHECK(runs->front().kept_by_hold == kept_by_hold);
 }
 
 Candidate Row(const std::string& id, const std::string& at, const std::string& who) {
@@ -205,11 +206,7 @@ TEST_CASE("the executor keeps each record for a reason of its facts, written as 
   CHECK(state.Column("SELECT count(*) FROM pending") == std::vector<std::string>{"0"});
 
   // audit runs counts holds by the code: the held and the held-elsewhere.
-  auto runs = audit::SummarizeRuns(*run.state);
-  REQUIRE(runs.ok());
-  REQUIRE(runs->size() == 1);
-  CHECK(runs->front().kept == 8);
-  CHECK(runs->front().kept_by_hold == 2);
+  CheckRunKept(*run.state, 8, 2);
 }
 
 // SPEC 4: a hold binds from the moment `hold add` returns. Its placed_at is
@@ -322,11 +319,7 @@ TEST_CASE("audit runs counts kept entries by their code, and old entries by thei
                         kept("3", R"j({"reason":"held by hold 1 (M-1)"})j"),
                         kept("4", R"j({"reason":"clock 2099 is not before the cutoff"})j")})
               .ok());
-  auto runs = audit::SummarizeRuns(*run.state);
-  REQUIRE(runs.ok());
-  REQUIRE(runs->size() == 1);
-  CHECK(runs->front().kept == 4);
-  CHECK(runs->front().kept_by_hold == 2);
+  CheckRunKept(*run.state, 4, 2);
 }
 
 TEST_CASE("the purge log is pruned through the executor, kept entries with their reason", "[purge][executor][purge-log]") {

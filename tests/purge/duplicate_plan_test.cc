@@ -20,24 +20,6 @@ using e2e::RunWith;
 using e2e::TempDir;
 using e2e::WriteFile;
 
-void MakeFixture(const TempDir& dir) {
-  Db db(dir / "app.db");
-  db.Exec("CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT, who INTEGER);"
-          "CREATE INDEX events_at ON events(at);"
-          "INSERT INTO events VALUES (1, '2020-01-01 00:00:00', 1), (2, '2020-01-02 00:00:00', 2),"
-          " (3, '2020-01-03 00:00:00', 3), (4, '2020-01-04 00:00:00', 4), (5, '2099-01-01 00:00:00', 5);");
-  WriteFile(dir / "rules" / "events.toml", R"(
-[events]
-delete_after = "30 days"
-[[events.target]]
-store = "app"
-table = "events"
-clock = { column = "at", encoding = "text" }
-subject = { kind = "customer", column = "who" }
-)");
-  WritePurgeTestConfig(dir, 0);
-}
-
 // plan --out, then every record line written twice in a row.
 std::filesystem::path PlanWithEveryRecordTwice(const TempDir& dir) {
   const auto file = dir / "plan.jsonl";
@@ -66,7 +48,7 @@ TEST_CASE("a record a saved plan lists twice has one delete entry, killed after 
   for (bool killed : {false, true}) {
     DYNAMIC_SECTION((killed ? "killed after the delete" : "not killed")) {
       TempDir dir;
-      MakeFixture(dir);
+      WriteFiveEventsFixture(dir);
       const auto plan = PlanWithEveryRecordTwice(dir);
       if (killed) {
         ::setenv("RETENTION_FAULT", "after_delete:1", 1);

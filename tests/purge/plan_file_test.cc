@@ -18,27 +18,9 @@ using e2e::RunWith;
 using e2e::TempDir;
 using e2e::WriteFile;
 
-void MakeFixture(const TempDir& dir) {
-  Db db(dir / "app.db");
-  db.Exec("CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT, who INTEGER);"
-          "CREATE INDEX events_at ON events(at);"
-          "INSERT INTO events VALUES (1, '2020-01-01 00:00:00', 1), (2, '2020-01-02 00:00:00', 2),"
-          " (3, '2020-01-03 00:00:00', 3), (4, '2020-01-04 00:00:00', 4), (5, '2099-01-01 00:00:00', 5);");
-  WriteFile(dir / "rules" / "events.toml", R"(
-[events]
-delete_after = "30 days"
-[[events.target]]
-store = "app"
-table = "events"
-clock = { column = "at", encoding = "text" }
-subject = { kind = "customer", column = "who" }
-)");
-  WritePurgeTestConfig(dir, 0);
-}
-
 TEST_CASE("purge --plan deletes what the plan listed, less what changed, and logs what it kept", "[purge][e2e]") {
   TempDir dir;
-  MakeFixture(dir);
+  WriteFiveEventsFixture(dir);
   RunResult plan = RunWith(dir / "retention.toml", {"plan", "--out", (dir / "plan.jsonl").string()});
   INFO(Describe(plan));
   REQUIRE(plan.exit_code == 0);
@@ -79,7 +61,7 @@ TEST_CASE("purge --plan deletes what the plan listed, less what changed, and log
 
 TEST_CASE("purge --plan deletes only the records planned, not others under their keys", "[purge][reconcile][e2e]") {
   TempDir dir;
-  MakeFixture(dir);
+  WriteFiveEventsFixture(dir);
   const auto plan_file = dir / "plan.jsonl";
   RunResult plan = RunWith(dir / "retention.toml", {"plan", "--out", plan_file.string()});
   INFO(Describe(plan));
@@ -107,7 +89,7 @@ TEST_CASE("purge --plan deletes only the records planned, not others under their
 
 TEST_CASE("a saved plan is refused once the rules changed", "[purge][e2e]") {
   TempDir dir;
-  MakeFixture(dir);
+  WriteFiveEventsFixture(dir);
   REQUIRE(RunWith(dir / "retention.toml", {"plan", "--out", (dir / "plan.jsonl").string()}).exit_code == 0);
   WriteFile(dir / "rules" / "more.toml", R"(
 [more]
@@ -127,7 +109,7 @@ clock = { column = "at", encoding = "text" }
 
 TEST_CASE("a saved plan with a malformed line is refused with exit 65, not a crash", "[purge][e2e]") {
   TempDir dir;
-  MakeFixture(dir);
+  WriteFiveEventsFixture(dir);
   const auto plan_file = dir / "plan.jsonl";
   REQUIRE(RunWith(dir / "retention.toml", {"plan", "--out", plan_file.string()}).exit_code == 0);
   // The first record's clock as a JSON number (found by the saved_plan

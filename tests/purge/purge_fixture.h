@@ -27,6 +27,22 @@ inline void WritePurgeTestConfig(const e2e::TempDir& dir, int batch_size, const 
   }
 }
 
+// DIR/rules/events.toml: category "events", due after 30 days, one target
+// on app.events aged by its text column `at`, `who` the customer subject;
+// `target_extra` adds lines to the target (a `where`).
+inline void WriteEventsRules(const e2e::TempDir& dir, const std::string& target_extra = "") {
+  e2e::WriteFile(dir / "rules" / "events.toml", R"(
+[events]
+description = "test events"
+delete_after = "30 days"
+[[events.target]]
+store = "app"
+table = "events"
+clock = { column = "at", encoding = "text" }
+subject = { kind = "customer", column = "who" }
+)" + target_extra);
+}
+
 // A SQLite store (DIR/app.db) with one table, events(id, at TEXT, who), of
 // kDueEventRows rows all long due, rules for it with `who` as the customer
 // subject, and the purge test config with batches of 7.
@@ -42,17 +58,20 @@ inline void WriteDueEventsFixture(const e2e::TempDir& dir) {
              (i % 28 + 1 < 10 ? "0" : "") + std::to_string(i % 28 + 1) + " 10:00:00', " + std::to_string(i % 5) + ");";
     db.Exec(sql + "COMMIT;");
   }
-  e2e::WriteFile(dir / "rules" / "events.toml", R"(
-[events]
-description = "test events"
-delete_after = "30 days"
-[[events.target]]
-store = "app"
-table = "events"
-clock = { column = "at", encoding = "text" }
-subject = { kind = "customer", column = "who" }
-)");
+  WriteEventsRules(dir);
   WritePurgeTestConfig(dir, 7);
+}
+
+// The same rules over five events: 1 to 4 long due (customers 1 to 4), 5
+// due in 2099; default batches.
+inline void WriteFiveEventsFixture(const e2e::TempDir& dir) {
+  e2e::Db db(dir / "app.db");
+  db.Exec("CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT, who INTEGER);"
+          "CREATE INDEX events_at ON events(at);"
+          "INSERT INTO events VALUES (1, '2020-01-01 00:00:00', 1), (2, '2020-01-02 00:00:00', 2),"
+          " (3, '2020-01-03 00:00:00', 3), (4, '2020-01-04 00:00:00', 4), (5, '2099-01-01 00:00:00', 5);");
+  WriteEventsRules(dir);
+  WritePurgeTestConfig(dir, 0);
 }
 
 // `retention purge` with RETENTION_FAULT=`fault` ("POINT:N", see
