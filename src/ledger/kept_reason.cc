@@ -10,7 +10,7 @@ namespace {
 
 constexpr KeptWhy kAll[] = {KeptWhy::kGone,    KeptWhy::kFilters,       KeptWhy::kUndated, KeptWhy::kNotDue,
                             KeptWhy::kHeld,    KeptWhy::kHeldElsewhere, KeptWhy::kFloor,   KeptWhy::kBehind,
-                            KeptWhy::kChanged, KeptWhy::kUndeletable,   KeptWhy::kLocked};
+                            KeptWhy::kChanged, KeptWhy::kUndeletable,   KeptWhy::kLocked,  KeptWhy::kNotDeleted};
 
 }  // namespace
 
@@ -27,6 +27,7 @@ const char* KeptWhyName(KeptWhy why) {
     case KeptWhy::kChanged: return "changed";
     case KeptWhy::kUndeletable: return "undeletable";
     case KeptWhy::kLocked: return "locked";
+    case KeptWhy::kNotDeleted: return "not_deleted";
   }
   return "changed";
 }

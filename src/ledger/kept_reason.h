@@ -33,11 +33,13 @@ enum class KeptWhy {
   kChanged,       // another record under its key, or no longer what was selected
   kUndeletable,   // the system refused to remove it (SPEC 6.14)
   kLocked,        // another process holds a lock on it
+  kNotDeleted,    // found in place after a crash: the batch's delete never
+                  // committed (reconciliation)
 };
 
 // The ledger's word for a code: "gone", "filters", "undated", "not_due",
 // "held", "held_elsewhere", "floor", "behind", "changed", "undeletable",
-// "locked".
+// "locked", "not_deleted".
 const char* KeptWhyName(KeptWhy why);
 std::optional<KeptWhy> KeptWhyFromName(const std::string& name);
 

@@ -88,8 +88,8 @@
 namespace retention {
 namespace {
 
-constexpr std::array<std::string_view, 8> kKindNames = {
-    "run_start", "run_end", "delete", "hold_placed", "hold_released", "reconciled", "kept", "anchor",
+constexpr std::array<std::string_view, 9> kKindNames = {
+    "run_start", "run_end", "delete", "hold_placed", "hold_released", "reconciled", "kept", "anchor", "batch",
 };
 
 void PutU32(uint32_t v, std::string* out) {

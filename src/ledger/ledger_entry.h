@@ -20,6 +20,8 @@ enum class LedgerKind {
   kReconciled,   // a crashed run's pending batch settled; detail says how
   kKept,         // selected for deletion, kept at delete time; detail.reason says why
   kAnchor,       // the ledger's own oldest entries pruned; see ledger/anchor.h
+  kBatch,        // a batch's intent, its candidates packed in payload; its
+                 // outcome settled by a later entry (ledger/batch_entry.h)
 };
 
 // The prev_hash of entry 1, and the hash of an empty ledger's head.
@@ -46,6 +48,9 @@ struct LedgerEntry {
   int64_t batch = 0;
   // Everything else, as compact JSON with sorted keys.
   std::string detail;
+  // kBatch only: the packed candidates (ledger/batch_entry.h); empty
+  // otherwise.
+  std::string payload;
   // Chain.
   std::string prev_hash;    // hex SHA-256, 64 zeros for the first entry
   std::string hash;         // hex SHA-256 over prev_hash and all fields above

@@ -388,6 +388,10 @@ class SqliteStateDb final : public StateDb {
   Result<std::optional<RunInfo>> LastRun() override;
   Result<std::vector<RunInfo>> UnfinishedRuns() override;
   Result<std::vector<PendingBatch>> ListPending() override;
+  // CONTRACT-STUB
+  Result<std::vector<int64_t>> OpenBatches() override { return Status::Internal("CONTRACT-STUB: not yet built"); }
+  Result<std::optional<LedgerEntry>> ReadEntry(int64_t) override { return Status::Internal("CONTRACT-STUB: not yet built"); }
+  Result<std::vector<int64_t>> BatchesReaching(const std::string&, const std::string&, const std::string&) override { return Status::Internal("CONTRACT-STUB: not yet built"); }
   Result<std::vector<Hold>> ListHolds(bool include_released) override;
   Result<std::optional<Hold>> GetHold(int64_t id) override;
 
@@ -486,6 +490,9 @@ class SqliteStateDb::AppendTxn final : public StateAppend {
   }
   Status MarkRunCrashed(int64_t run_id) override { return db_->MarkRunCrashed(run_id); }
   Status RemovePending(int64_t pending_id) override { return db_->RemovePending(pending_id); }
+  // CONTRACT-STUB
+  Status IndexBatch(int64_t, const BatchIndexRow&) override { return Status::Internal("CONTRACT-STUB: not yet built"); }
+  Status CloseBatch(int64_t) override { return Status::Internal("CONTRACT-STUB: not yet built"); }
   Status Commit() override { return txn_.Commit(); }
 
  private:

@@ -65,6 +65,17 @@ struct RunInfo {
   int exit_code = 0;
 };
 
+// A batch entry's row in the ledger's batch index (ledger/batch_entry.h):
+// where `explain` and `audit log --key` look a key up without scanning
+// every record, and which batches are still open (not settled).
+struct BatchIndexRow {
+  std::string store;
+  std::string target;
+  std::string key_lo;  // KeyRangeOf
+  std::string key_hi;
+  bool integer_keys = false;
+};
+
 // An append transaction: it serializes appenders (SQLite: BEGIN
 // IMMEDIATE; another process's append waits for this one to end), so the
 // head read through it cannot change before it commits. Entries are
@@ -85,6 +96,13 @@ class StateAppend {
   // Records that anchor entry `seq` prunes through entry `through`
   // (ledger/anchor.h); written with the anchor entry.
   virtual Status RecordAnchor(int64_t seq, int64_t through) = 0;
+
+  // Batch entries: the index row of batch entry `seq` (inserted in this
+  // transaction), open; and the close of an open one, whose settlement is
+  // inserted in this transaction (Internal when it is not open: settled
+  // twice, or never indexed).
+  virtual Status IndexBatch(int64_t seq, const BatchIndexRow& row) = 0;
+  virtual Status CloseBatch(int64_t seq) = 0;
 
   // Holds: a new row (its id; released_* are ignored), and the release of
   // one in force (the hold as it was; Invalid when it does not exist or was
@@ -156,6 +174,17 @@ class StateDb : public LedgerReader {
   virtual Result<std::vector<RunInfo>> ListRuns() = 0;
 
   virtual Result<std::vector<PendingBatch>> ListPending() = 0;
+
+  // Batch entries not yet settled, by seq (a running run's in flight, a
+  // crashed run's to reconcile).
+  virtual Result<std::vector<int64_t>> OpenBatches() = 0;
+  // The entry `seq`, or nullopt when there is none (pruned, or not yet
+  // written).
+  virtual Result<std::optional<LedgerEntry>> ReadEntry(int64_t seq) = 0;
+  // The batch entries of `store`/`target` whose key range reaches `key`
+  // (a superset of those that list it), by seq.
+  virtual Result<std::vector<int64_t>> BatchesReaching(const std::string& store, const std::string& target,
+                                                       const std::string& key) = 0;
 
   // ScanLedger and Head: see ledger/ledger_reader.h.
 

@@ -86,7 +86,8 @@ Result<int64_t> BeginRun(StateDb& state, const RunInfo& info) {
 }
 
 Status EndRun(StateDb& state, int64_t run_id, const std::string& outcome, int exit_code,
-              const std::string& detail_json) {
+              const std::string& detail_json, const std::vector<Settlement>& settles) {
+  if (!settles.empty()) return Status::Internal("CONTRACT-STUB: EndRun settles not yet built");
   RunEndPayload end;
   if (!detail_json.empty()) {
     end.more = nlohmann::json::parse(detail_json, nullptr, /*allow_exceptions=*/false);
@@ -103,6 +104,14 @@ Status EndRun(StateDb& state, int64_t run_id, const std::string& outcome, int ex
   RETENTION_RETURN_IF_ERROR(AppendOneIn(state, **txn, std::move(entry)));
   return (*txn)->Commit();
 }
+
+// CONTRACT-STUB
+Result<int64_t> AppendBatch(StateDb&, LedgerEntry, const BatchIndexRow&, const std::vector<Settlement>&) {
+  return Status::Internal("CONTRACT-STUB: not yet built");
+}
+
+// CONTRACT-STUB
+Status AppendSettling(StateDb&, LedgerEntry, const std::vector<Settlement>&) { return Status::Internal("CONTRACT-STUB: not yet built"); }
 
 Status MarkRunCrashed(StateDb& state, int64_t run_id) {
   auto txn = state.BeginAppend();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "holds/hold.h"
+#include "ledger/batch_entry.h"
 #include "ledger/ledger_entry.h"
 #include "state/state_db.h"
 #include "util/status.h"
@@ -32,11 +33,12 @@ Status ReleaseHold(StateDb& state, int64_t id, const std::string& by, const std:
 Result<int64_t> BeginRun(StateDb& state, const RunInfo& info);
 
 // Ends a running run now: the row and its run_end entry, whose detail is
-// `detail_json` (a JSON object, or "") with outcome and exit_code added.
+// `detail_json` (a JSON object, or "") with outcome and exit_code added,
+// and the run's last settlements (`settles`, closing those batches).
 // Invalid when the run does not exist or has ended; Internal when
 // `detail_json` is not an object.
 Status EndRun(StateDb& state, int64_t run_id, const std::string& outcome, int exit_code,
-              const std::string& detail_json);
+              const std::string& detail_json, const std::vector<Settlement>& settles = {});
 
 // Marks a run a dead process left "running" as crashed: the row and a
 // run_end entry saying so. Invalid when it does not exist or has ended.
@@ -45,6 +47,18 @@ Status MarkRunCrashed(StateDb& state, int64_t run_id);
 // Settles a pending batch: appends its ledger entries and removes the batch
 // atomically. Recording a batch has no entry: StateDb::AddPending.
 Status SettlePending(StateDb& state, int64_t pending_id, const std::vector<LedgerEntry>& entries);
+
+// Appends a batch entry (ledger/batch_entry.h): `entry` (kind batch, its
+// payload set) with `settles` in its detail, indexed open under `index`,
+// and the batches `settles` names closed; one append transaction, so the
+// entry is durable when this returns (the state commits synchronously).
+// Returns the entry's seq.
+Result<int64_t> AppendBatch(StateDb& state, LedgerEntry entry, const BatchIndexRow& index,
+                            const std::vector<Settlement>& settles);
+
+// Appends `entry` (kind reconciled, or any kind that may settle) with
+// `settles` in its detail, closing the batches they name.
+Status AppendSettling(StateDb& state, LedgerEntry entry, const std::vector<Settlement>& settles);
 
 // Appends entries atomically (seq, prev_hash and hash assigned; any passed
 // in are replaced; an unset `at` gets now). An anchor entry's row in the

@@ -172,6 +172,10 @@ class PurgeLogStore final : public Store {
     return out;
   }
 
+  // CONTRACT-STUB: replaced by the store's owner.
+  Result<DueBound> BoundDue(const Selection&) override { return Status::Internal("CONTRACT-STUB: not yet built"); }
+  Status Sync() override { return Status::Internal("CONTRACT-STUB: not yet built"); }
+
   Result<RecordFacts> Lookup(const Selection& d, const std::string& key) override {
     RETENTION_RETURN_IF_ERROR(CheckRenderable(d));
     RecordFacts facts;

@@ -48,6 +48,9 @@ class SqliteStore : public Store {
   Result<BatchResult> DeleteBatch(const Selection& selection, const std::vector<Candidate>& batch) override;
   Result<std::vector<Presence>> Exist(const Target& target, const std::vector<Candidate>& records) override;
   Result<RecordFacts> Lookup(const Selection& selection, const std::string& key) override;
+  // CONTRACT-STUB: replaced by the store's owner.
+  Result<DueBound> BoundDue(const Selection&) override { return Status::Internal("CONTRACT-STUB: not yet built"); }
+  Status Sync() override { return Status::Internal("CONTRACT-STUB: not yet built"); }
 
   // Every scope of the selection resolved on this database, in order.
   Result<std::vector<ResolvedSqliteTarget>> ResolveScopes(const Selection& selection);

@@ -41,6 +41,16 @@ struct TargetStats {
   std::vector<std::string> sample_keys; // a few deletable keys, oldest first
 };
 
+// The safety valve's cheap bound (SPEC 6.6): at most how many records of a
+// selection are deletable, and at least how many records its target has,
+// read without judging every row (an index-only count of the due range,
+// the table's row count). `exact` when both are exact counts.
+struct DueBound {
+  int64_t deletable_at_most = 0;
+  int64_t total_at_least = 0;
+  bool exact = false;
+};
+
 // One record selected for deletion, as the store saw it.
 //
 // Its identity (SPEC 6.2) is more than its key: a key can be reused by
@@ -144,6 +154,9 @@ class Store {
   // Counts for `retention plan`.
   virtual Result<TargetStats> Measure(const Selection& selection) = 0;
 
+  // The safety valve's bound (DueBound); cheaper than Measure.
+  virtual Result<DueBound> BoundDue(const Selection& selection) = 0;
+
   // The records of the selection's own target (its filters matching) that
   // one of its exclusions covers, whatever their age: what a hold would
   // keep (hold add --dry-run).
@@ -158,6 +171,14 @@ class Store {
   // skipped, not an error: one undeletable record never stops the rest
   // (SPEC 6.14); an error (I/O) stops the run. Read-only stores refuse.
   virtual Result<BatchResult> DeleteBatch(const Selection& selection, const std::vector<Candidate>& batch) = 0;
+
+  // Makes every deletion this store committed so far durable: after it
+  // returns, a power cut cannot bring a deleted record back (SQLite:
+  // fdatasync of the database file and its WAL, whatever `synchronous` the
+  // application chose; files: fsync of each directory it unlinked in). A
+  // batch is settled in the ledger only after this (ledger/batch_entry.h);
+  // reconciliation calls it before judging what a crashed run deleted.
+  virtual Status Sync() = 0;
 
   // For crash reconciliation and the ledger's kept reasons: where each of
   // `records` (selected earlier from `target`) stands now, same order,
