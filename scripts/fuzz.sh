@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${RETENTION_FUZZ_BUILD_DIR:-build-fuzz}
 seconds=${RETENTION_FUZZ_TIME:-30}
-all=(config rules hold_spec moment saved_plan ledger_verify)
+all=(config rules hold_spec moment saved_plan ledger_verify batch_payload)
 if [ $# -gt 0 ]; then names=("$@"); else names=("${all[@]}"); fi
 
 CXX=${RETENTION_FUZZ_CXX:-clang++} cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRETENTION_FUZZ=ON \
