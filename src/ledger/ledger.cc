@@ -4,7 +4,7 @@
 // the details of hold and run entries in ledger/ledger_payloads.h) and
 // stored by the state database, which only stores them
 // (state/state_db.h). In the SQLite state (state/sqlite_state_db.cc,
-// schema version 3; the ledger table is unchanged since version 1):
+// schema version 4; the ledger table is version 1's plus `payload`):
 //
 //   ledger(seq        INTEGER PRIMARY KEY,  -- 1, 2, 3 ... no gaps; the oldest
 //                                           --   may be pruned behind an anchor
@@ -12,7 +12,8 @@
 //          kind       TEXT    NOT NULL,     -- LedgerKindName: run_start, run_end,
 //                                           --   delete, hold_placed,
 //                                           --   hold_released, reconciled, kept,
-//                                           --   anchor (ledger/anchor.h)
+//                                           --   anchor (ledger/anchor.h),
+//                                           --   batch (ledger/batch_entry.h)
 //          run_id     INTEGER NOT NULL,     -- 0 outside a run
 //          category   TEXT NOT NULL, store TEXT NOT NULL, target TEXT NOT NULL,
 //          record_key TEXT NOT NULL, clock TEXT NOT NULL, cutoff TEXT NOT NULL,
@@ -20,7 +21,11 @@
 //          batch      INTEGER NOT NULL,
 //          detail     TEXT NOT NULL,        -- compact JSON, sorted keys, or ''
 //          prev_hash  TEXT NOT NULL,        -- hash of entry seq-1; 64 '0' for seq 1
-//          hash       TEXT NOT NULL)        -- see below
+//          hash       TEXT NOT NULL,        -- see below
+//          payload    BLOB NOT NULL DEFAULT x'')
+//                                           -- version 4: kind "batch" only, its
+//                                           --   packed candidates
+//                                           --   (ledger/batch_entry.h); x'' else
 //   ledger_anchors(seq INTEGER PRIMARY KEY, through INTEGER NOT NULL)
 //                                           -- version 2: a row per anchor entry,
 //                                           --   written with it
