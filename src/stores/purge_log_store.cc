@@ -172,9 +172,18 @@ class PurgeLogStore final : public Store {
     return out;
   }
 
-  // CONTRACT-STUB: replaced by the store's owner.
-  Result<DueBound> BoundDue(const Selection&) override { return Status::Internal("CONTRACT-STUB: not yet built"); }
-  Status Sync() override { return Status::Internal("CONTRACT-STUB: not yet built"); }
+  // The purge log is small (an entry per batch, not per record, since
+  // batch entries): its bound is the exact count, by Measure.
+  Result<DueBound> BoundDue(const Selection& d) override {
+    auto stats = Measure(d);
+    if (!stats.ok()) return stats.status();
+    return DueBound{stats->deletable, stats->total, /*exact=*/true};
+  }
+
+  // Nothing to make durable here: the log is pruned in state database
+  // transactions, which commit synchronously (synchronous=FULL,
+  // state/sqlite_state_db.cc), so a committed pruning is already on disk.
+  Status Sync() override { return Status::Ok(); }
 
   Result<RecordFacts> Lookup(const Selection& d, const std::string& key) override {
     RETENTION_RETURN_IF_ERROR(CheckRenderable(d));
