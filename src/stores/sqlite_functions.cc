@@ -1,5 +1,7 @@
 #include "stores/sqlite_functions.h"
 
+#include <cerrno>
+#include <cstdlib>
 #include <string_view>
 
 #include "calendar/clock_value.h"
@@ -68,12 +70,28 @@ void InSetFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {
     sqlite3_result_int(ctx, 0);
     return;
   }
+  if (sqlite3_value_type(value) == SQLITE_INTEGER) {
+    sqlite3_result_int(ctx, set->ContainsInteger(sqlite3_value_int64(value)) ? 1 : 0);
+    return;
+  }
   const char* text = reinterpret_cast<const char*>(sqlite3_value_text(value));
-  const std::string key(text ? text : "", static_cast<size_t>(sqlite3_value_bytes(value)));
-  sqlite3_result_int(ctx, set->values.count(key) ? 1 : 0);
+  const std::string_view key(text ? text : "", static_cast<size_t>(sqlite3_value_bytes(value)));
+  sqlite3_result_int(ctx, set->Contains(key) ? 1 : 0);
 }
 
 }  // namespace
+
+SqlTextSet::SqlTextSet(const std::vector<std::string>& values) : texts_(values.begin(), values.end()) {
+  // An INTEGER renders as its shortest decimal ("-0", "007", "+7" never):
+  // exactly the texts that survive the round trip below match one.
+  for (const std::string& t : values) {
+    if (t.empty() || t.size() > 20) continue;
+    char* end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(t.c_str(), &end, 10);
+    if (errno == 0 && end && *end == '\0' && std::to_string(v) == t) integers_.insert(v);
+  }
+}
 
 bool IsCanonicalClockText(std::string_view s) {
   // "YYYY-MM-DD HH:MM:SS" then optionally "." and 1..6 digits (more would

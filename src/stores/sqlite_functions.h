@@ -29,6 +29,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include "util/status.h"
 
@@ -38,8 +39,22 @@ Status RegisterRetentionFunctions(sqlite3* db);
 
 // The values of a retention_in_set argument. Immutable once bound: a
 // statement holds it (through the SqlFragment that bound it) for its life.
-struct SqlTextSet {
-  std::unordered_set<std::string> values;
+class SqlTextSet {
+ public:
+  explicit SqlTextSet(const std::vector<std::string>& values);
+  // Whether `text` is one of the values, byte for byte.
+  bool Contains(std::string_view text) const { return texts_.count(text) > 0; }
+  // Whether the integer's decimal text is one of the values, without
+  // rendering it (the values that are such a text, parsed once).
+  bool ContainsInteger(int64_t v) const { return integers_.count(v) > 0; }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_set<std::string, Hash, std::equal_to<>> texts_;
+  std::unordered_set<int64_t> integers_;
 };
 inline constexpr char kSqlTextSetType[] = "retention_text_set";
 

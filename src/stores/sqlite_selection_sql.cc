@@ -488,11 +488,9 @@ SqlFragment SqliteSelectionSql::HeldInScope(size_t scope, const std::vector<cons
   // replaced, 100 subject holds over 1M due rows: see the report.)
   for (const auto& [values, column] : {std::pair{&subjects, ScopeSubjectColumn(scope)}, std::pair{&keys, KeyColumn()}}) {
     if (values->empty()) continue;
-    auto set = std::make_shared<SqlTextSet>();
-    set->values.insert(values->begin(), values->end());
     SqlFragment in;
     in.sql = "retention_in_set(?, " + column + ")";
-    in.params.push_back(std::shared_ptr<const SqlTextSet>(std::move(set)));
+    in.params.push_back(std::shared_ptr<const SqlTextSet>(std::make_shared<SqlTextSet>(*values)));
     terms.push_back(std::move(in));
   }
   SqlFragment f;

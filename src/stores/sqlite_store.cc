@@ -191,9 +191,10 @@ Result<TargetStats> SqliteStore::Measure(const Selection& selection) {
   stats.total = total_row->ColumnInt(0);
 
   // 2. Undated, counted exactly: NULLs from the clock index's NULL range;
-  // non-NULL values by one scan of the clock index (covering: no row is
-  // read) in which canonical texts and in-range integers are decided by a
-  // cheap test and only the rest are parsed by retention_clock.
+  // the other values past the due range by one scan of the clock index
+  // (covering: no row is read), in which canonical texts and in-range
+  // integers are decided by a cheap test and only the rest are parsed by
+  // retention_clock. Those within the due range are counted by step 3.
   SqlFragment undated;
   undated.sql = "SELECT count(*)";
   undated += b.From();
@@ -204,28 +205,41 @@ Result<TargetStats> SqliteStore::Measure(const Selection& selection) {
   auto null_row = run(nulls);
   if (!null_row.ok()) return null_row.status();
   stats.undated = null_row->ColumnInt(0);
-  undated.sql += b.ClockColumn() + " IS NOT NULL AND ";
+  undated.sql += b.ClockColumn() + " IS NOT NULL AND NOT ";
+  undated += b.DueRange();
+  undated.sql += " AND ";
   undated += ClockUndated(target, b.ClockColumn(), selection.zone);
   auto unparsed_row = run(undated);
   if (!unparsed_row.ok()) return unparsed_row.status();
   stats.undated += unparsed_row->ColumnInt(0);
 
-  // 3. One aggregate over the due range (the clock index's range, each row
-  // judged by Due): due, held, floor-protected, and the oldest deletable —
-  // in UTC the smallest canonical text is the oldest of them, the other
+  // 3. One aggregate over the due range of the clock index, each row
+  // judged once (the inner query is not flattened: LIMIT -1): due, held,
+  // floor-protected, the undated in the range, and the oldest deletable —
+  // in UTC the smallest canonical text is the oldest of those, the other
   // values are read by retention_clock.
   const bool utc_text = target.clock.encoding == ClockEncoding::kText &&
                         IsUtcZoneName(ClockZoneName(target, selection.zone));
+  const SqlFragment micros = ClockMicrosSql(target, "v", selection.zone);
   SqlFragment q;
-  q.sql = "SELECT count(*), coalesce(sum(h), 0), coalesce(sum(NOT h AND NOT gp), 0), ";
+  q.sql = "SELECT coalesce(sum(d), 0), coalesce(sum(d AND h), 0), coalesce(sum(d AND NOT h AND NOT gp), 0), ";
   if (utc_text) {
-    q.sql += "min(CASE WHEN NOT h AND gp AND retention_canonical(v) THEN v END), "
-             "min(CASE WHEN NOT h AND gp AND NOT retention_canonical(v) THEN ";
+    q.sql += "min(CASE WHEN d AND NOT h AND gp AND k THEN v END), min(CASE WHEN d AND NOT h AND gp AND NOT k THEN ";
+    q += micros;
+    q.sql += " END), coalesce(sum(v IS NOT NULL AND NOT k AND ";
+    q += micros;
+    q.sql += " IS NULL), 0)";
   } else {
-    q.sql += "NULL, min(CASE WHEN NOT h AND gp THEN ";
+    q.sql += "NULL, min(CASE WHEN d AND NOT h AND gp THEN ";
+    q += micros;
+    q.sql += " END), coalesce(sum(v IS NOT NULL AND ";
+    q += ClockUndated(target, "v", selection.zone);
+    q.sql += "), 0)";
   }
-  q += ClockMicrosSql(target, "v", selection.zone);
-  q.sql += " END) FROM (SELECT " + b.ClockColumn() + " AS v, ";
+  q.sql += " FROM (SELECT " + b.ClockColumn() + " AS v, " +
+           (utc_text ? "retention_canonical(" + b.ClockColumn() + ")" : std::string("0")) + " AS k, coalesce(";
+  q += b.Due();
+  q.sql += ", 0) AS d, ";
   q += b.Held();
   q.sql += " AS h, ";
   q += b.FloorsPass();
@@ -233,8 +247,8 @@ Result<TargetStats> SqliteStore::Measure(const Selection& selection) {
   q += b.From();
   where(&q);
   and_where(&q);
-  q += b.Due();
-  q.sql += ")";
+  q += b.DueRange();
+  q.sql += " LIMIT -1)";
   auto due_row = run(q);
   if (!due_row.ok()) return due_row.status();
   stats.due = due_row->ColumnInt(0);
@@ -246,6 +260,7 @@ Result<TargetStats> SqliteStore::Measure(const Selection& selection) {
     auto oldest = ParseClockText(due_row->ColumnText(3), TimeZone::Utc());
     if (oldest && (!stats.oldest_due || *oldest < *stats.oldest_due)) stats.oldest_due = oldest;
   }
+  stats.undated += due_row->ColumnInt(5);
 
   if (stats.deletable > 0) {
     SqlFragment sample;
