@@ -190,11 +190,10 @@ Result<TargetStats> SqliteStore::Measure(const Selection& selection) {
   if (!total_row.ok()) return total_row.status();
   stats.total = total_row->ColumnInt(0);
 
-  // 2. Undated, counted exactly: NULLs from the clock index's NULL range;
-  // the other values past the due range by one scan of the clock index
-  // (covering: no row is read), in which canonical texts and in-range
-  // integers are decided by a cheap test and only the rest are parsed by
-  // retention_clock. Those within the due range are counted by step 3.
+  // 2. Undated, counted exactly: NULLs from the clock index's NULL range,
+  // the other values by one scan of the clock index (covering: no row is
+  // read) in which canonical texts and in-range integers are decided by a
+  // cheap test and only the rest are parsed by retention_clock.
   SqlFragment undated;
   undated.sql = "SELECT count(*)";
   undated += b.From();
@@ -205,66 +204,47 @@ Result<TargetStats> SqliteStore::Measure(const Selection& selection) {
   auto null_row = run(nulls);
   if (!null_row.ok()) return null_row.status();
   stats.undated = null_row->ColumnInt(0);
-  undated.sql += b.ClockColumn() + " IS NOT NULL AND NOT ";
-  undated += b.DueRange();
-  undated.sql += " AND ";
+  undated.sql += b.ClockColumn() + " IS NOT NULL AND ";
   undated += ClockUndated(target, b.ClockColumn(), selection.zone);
   auto unparsed_row = run(undated);
   if (!unparsed_row.ok()) return unparsed_row.status();
   stats.undated += unparsed_row->ColumnInt(0);
 
-  // 3. One aggregate over the due range of the clock index, each row
-  // judged once (the inner query is not flattened: LIMIT -1): due, held,
-  // floor-protected, the undated in the range, and the oldest deletable —
-  // in UTC the smallest canonical text is the oldest of those, the other
-  // values are read by retention_clock.
-  const bool utc_text = target.clock.encoding == ClockEncoding::kText &&
-                        IsUtcZoneName(ClockZoneName(target, selection.zone));
-  const SqlFragment micros = ClockMicrosSql(target, "v", selection.zone);
+  // 3. One aggregate over the due records (the clock index's range, each
+  // row judged by Due in the WHERE clause, where SQLite short-circuits):
+  // due, held and floor-protected, in CASEs so each is evaluated only as
+  // far as needed (an AND in a value evaluates both sides).
   SqlFragment q;
-  q.sql = "SELECT coalesce(sum(d), 0), coalesce(sum(d AND h), 0), coalesce(sum(d AND NOT h AND NOT gp), 0), ";
-  if (utc_text) {
-    q.sql += "min(CASE WHEN d AND NOT h AND gp AND k THEN v END), min(CASE WHEN d AND NOT h AND gp AND NOT k THEN ";
-    q += micros;
-    q.sql += " END), coalesce(sum(v IS NOT NULL AND NOT k AND ";
-    q += micros;
-    q.sql += " IS NULL), 0)";
-  } else {
-    q.sql += "NULL, min(CASE WHEN d AND NOT h AND gp THEN ";
-    q += micros;
-    q.sql += " END), coalesce(sum(v IS NOT NULL AND ";
-    q += ClockUndated(target, "v", selection.zone);
-    q.sql += "), 0)";
-  }
-  q.sql += " FROM (SELECT " + b.ClockColumn() + " AS v, " +
-           (utc_text ? "retention_canonical(" + b.ClockColumn() + ")" : std::string("0")) + " AS k, coalesce(";
-  q += b.Due();
-  q.sql += ", 0) AS d, ";
+  q.sql = "SELECT count(*), coalesce(sum(CASE WHEN ";
   q += b.Held();
-  q.sql += " AS h, ";
+  // Floors first: without any, the second sum never evaluates Held.
+  q.sql += " THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN ";
   q += b.FloorsPass();
-  q.sql += " AS gp";
+  q.sql += " THEN 0 WHEN ";
+  q += b.Held();
+  q.sql += " THEN 0 ELSE 1 END), 0)";
   q += b.From();
   where(&q);
   and_where(&q);
-  q += b.DueRange();
-  q.sql += " LIMIT -1)";
+  q += b.Due();
   auto due_row = run(q);
   if (!due_row.ok()) return due_row.status();
   stats.due = due_row->ColumnInt(0);
   stats.held = due_row->ColumnInt(1);
   stats.floor_protected = due_row->ColumnInt(2);
   stats.deletable = stats.due - stats.held - stats.floor_protected;
-  if (!due_row->ColumnIsNull(4)) stats.oldest_due = FromUnixMicros(due_row->ColumnInt(4));
-  if (!due_row->ColumnIsNull(3)) {
-    auto oldest = ParseClockText(due_row->ColumnText(3), TimeZone::Utc());
-    if (oldest && (!stats.oldest_due || *oldest < *stats.oldest_due)) stats.oldest_due = oldest;
-  }
-  stats.undated += due_row->ColumnInt(5);
 
+  // 4. The oldest deletable, exactly, without reading every due record:
+  // the first deletable records in index order (the sample keys) give an
+  // instant T; a record older than T has a text sorting before T's date
+  // plus three days whatever its form or zone (an offset or a zone moves a
+  // text less than a day from its instant), so the exact minimum is read
+  // over that short stretch of the index.
+  std::optional<Timestamp> first_clock;
   if (stats.deletable > 0) {
     SqlFragment sample;
-    sample.sql = "SELECT " + b.KeyColumn();
+    sample.sql = "SELECT " + b.KeyColumn() + ", ";
+    sample += b.ClockMicros();
     sample += b.From();
     sample.sql += " WHERE ";
     sample += b.Deletable();
@@ -277,7 +257,29 @@ Result<TargetStats> SqliteStore::Measure(const Selection& selection) {
       if (!r.ok()) return r.status().WithContext(Label());
       if (!*r) break;
       stats.sample_keys.push_back(s->ColumnText(0));
+      if (!s->ColumnIsNull(1) && !first_clock) first_clock = FromUnixMicros(s->ColumnInt(1));
     }
+  }
+  if (stats.deletable > 0) {
+    SqlFragment oldest;
+    oldest.sql = "SELECT min(";
+    oldest += b.ClockMicros();
+    oldest.sql += ")";
+    oldest += b.From();
+    oldest.sql += " WHERE ";
+    oldest += b.Deletable();
+    if (first_clock) {
+      oldest.sql += " AND " + b.ClockColumn() + " < ?";
+      const int64_t at = ToUnixMicros(*first_clock);
+      switch (target.clock.encoding) {
+        case ClockEncoding::kUnixSeconds: oldest.params.push_back(int64_t{at / 1000000 + 1}); break;
+        case ClockEncoding::kUnixMillis: oldest.params.push_back(int64_t{at / 1000 + 1}); break;
+        default: oldest.params.push_back(DayText(*first_clock, 3)); break;
+      }
+    }
+    auto row = run(oldest);
+    if (!row.ok()) return row.status();
+    if (!row->ColumnIsNull(0)) stats.oldest_due = FromUnixMicros(row->ColumnInt(0));
   }
   return stats;
 }
