@@ -161,7 +161,8 @@ Status RunPurgeCommand(const CommandArgs& a) {
   desc.add_options()
       ("category", po::value<std::string>()->value_name("NAME"), "only this category")
       ("as-of", po::value<std::string>()->value_name("TIME"), "purge as of an earlier moment (never later than now)")
-      ("batch-size", po::value<int64_t>()->value_name("N"), "records per delete transaction (default: config, 1000)")
+      ("batch-size", po::value<int64_t>()->value_name("N"), "at most N records per delete transaction; batches are sized to about 20 ms under it (default: config "
+       "limits.batch_size)")
       ("max-runtime", po::value<std::string>()->value_name("DURATION"),
        "stop after the batch in flight once this much time has passed (e.g. 30m, 2h); exit 75")
       ("plan", po::value<std::string>()->value_name("FILE"),

@@ -177,7 +177,10 @@ Result<PurgeReport> PurgeRun::Run() {
   // success that no one can see: fail instead.
   if (failure.ok()) failure = CheckStillInPlace();
   SetOutcome(failure, stopped, &report);
-  Status end = EndRun(*state_, run_id_, report.outcome, options_.exit_code_of(report.status), RunEndDetail(report));
+  // The run's last settlements ride in its run_end: also when it failed or
+  // stopped, every batch whose delete is known durable is settled now.
+  Status end = EndRun(*state_, run_id_, report.outcome, options_.exit_code_of(report.status), RunEndDetail(report),
+                      executor.TakeSettlements());
   if (report.status.ok()) report.status = end;
   auto head = state_->Head();
   if (head.ok()) report.head_hash = head->hash;
