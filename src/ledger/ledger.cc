@@ -32,8 +32,8 @@
 //
 // HASH
 //
-//   hash = lowercase hex of SHA-256 over the concatenation of 15 fields,
-//   in this order, each encoded as
+//   hash = lowercase hex of SHA-256 over the concatenation of 15 fields
+//   (16 for a batch entry), in this order, each encoded as
 //
 //     len (4 bytes, unsigned big-endian) || bytes (len bytes)
 //
@@ -55,6 +55,11 @@
 //     13 subject     text
 //     14 batch       integer
 //     15 detail      text
+//     16 payload     bytes: ONLY when kind is "batch" (schema version 4,
+//                    ledger/batch_entry.h), its packed candidates. Every
+//                    other kind hashes 15 fields, as every entry did before
+//                    batch entries existed, so old hashes stay valid and
+//                    the chain continues across the change.
 //
 //   Because every field is length-prefixed, no two different entries
 //   produce the same byte string. Because prev_hash and seq are inside the
@@ -128,6 +133,7 @@ void Serialize(const LedgerEntry& e, std::string* out) {
   PutText(e.subject, out);
   PutInt(e.batch, out);
   PutText(e.detail, out);
+  if (e.kind == LedgerKind::kBatch) PutText(e.payload, out);
 }
 
 std::string Abbrev(std::string_view hash) {
@@ -405,7 +411,7 @@ void TakeEntry(LedgerEntry& from, LedgerEntry* to) {
   to->batch = from.batch;
   for (auto field : {&LedgerEntry::category, &LedgerEntry::store, &LedgerEntry::target, &LedgerEntry::record_key,
                      &LedgerEntry::clock, &LedgerEntry::cutoff, &LedgerEntry::rule, &LedgerEntry::subject,
-                     &LedgerEntry::detail, &LedgerEntry::prev_hash, &LedgerEntry::hash})
+                     &LedgerEntry::detail, &LedgerEntry::payload, &LedgerEntry::prev_hash, &LedgerEntry::hash})
     (to->*field).swap(from.*field);
 }
 
