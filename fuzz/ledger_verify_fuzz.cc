@@ -193,7 +193,7 @@ class Mutator {
         case 3:
           Exec("INSERT INTO ledger SELECT " + std::to_string(row + Byte() % 12) +
                ", at, kind, run_id, category, store, target, record_key, clock, cutoff, rule, subject, batch, "
-               "detail, prev_hash, hash FROM ledger WHERE seq = " + std::to_string(row));
+               "detail, prev_hash, hash, payload FROM ledger WHERE seq = " + std::to_string(row));
           break;
         case 4:
           Exec("UPDATE ledger SET seq = " + std::to_string(static_cast<int8_t>(Byte())) +

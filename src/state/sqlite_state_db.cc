@@ -6,7 +6,7 @@
 // ("RTN1"). Every timestamp is INTEGER unix microseconds UTC; every id is
 // AUTOINCREMENT so that no id is ever reused.
 //
-// SCHEMA, version 3 (meta.schema_version):
+// SCHEMA, version 4 (meta.schema_version):
 //
 //   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)
 //        -- schema_version, created_at, created_by
@@ -34,14 +34,28 @@
 //        -- known: a saved plan's candidate, or a row written by version 2
 //   ledger(...)  -- columns and hash chain: see ledger/ledger.cc;
 //        triggers abort UPDATE, and DELETE of an entry no anchor has pruned
+//        -- version 4: payload BLOB NOT NULL DEFAULT x'', a batch entry's
+//        -- packed candidates (ledger/batch_entry.h); x'' for other kinds
 //   ledger_anchors(seq INTEGER PRIMARY KEY, through INTEGER NOT NULL)
 //        -- version 2: one row per anchor entry (ledger/anchor.h), written
 //        -- with it; append-only
+//   ledger_batches(seq INTEGER PRIMARY KEY,  -- a batch entry's seq
+//        store, target TEXT NOT NULL,
+//        key_lo, key_hi,                      -- its smallest and largest key:
+//                                             --   INTEGER when every key of the
+//                                             --   batch is an integer, else TEXT
+//        open INTEGER NOT NULL)               -- 1 until a later entry settles it
+//        -- version 4: written with the batch entry (StateAppend::IndexBatch),
+//        -- closed with its settlement (CloseBatch); index (store, target,
+//        -- key_lo) for BatchesReaching, partial index on open ones. Rows of
+//        -- pruned entries go with them. Not covered by the chain: an index,
+//        -- rebuilt from nothing but the entries it names.
 //
 // UPGRADE: an older database is upgraded in place, in one transaction, the
 // first time it is opened for writing (version 1 has no ledger_anchors,
-// version 2 no pending_records.identity); read-only commands read it as it
-// is. Pending records a version 2 run left keep a NULL identity: they are
+// version 2 no pending_records.identity, version 3 no ledger.payload and no
+// ledger_batches); read-only commands read it as it is (no payload column
+// reads as x'', no ledger_batches as no batch entries). Pending records a version 2 run left keep a NULL identity: they are
 // reconciled on key and clock alone (purge/reconcile.h).
 //
 // TRANSACTIONS: every write is one BEGIN IMMEDIATE transaction. An append
@@ -63,6 +77,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <map>
 #include <system_error>
@@ -175,6 +190,26 @@ constexpr const char* kSchemaV3Sql = R"sql(
 ALTER TABLE pending_records ADD COLUMN identity TEXT;
 )sql";
 
+// Schema version 4: batch entries (ledger/batch_entry.h). Their packed
+// candidates in the ledger row (x'' for every other kind, and for every
+// entry written before), and the batch index. Run on a new database after
+// kSchemaV3Sql, and on a version 1 to 3 database to upgrade it: the column
+// only where it is missing (AddPayloadColumn), the rest IF NOT EXISTS, so
+// that a database a downgrade left with either upgrades too.
+constexpr const char* kSchemaV4Column = "ALTER TABLE ledger ADD COLUMN payload BLOB NOT NULL DEFAULT x''";
+constexpr const char* kSchemaV4Sql = R"sql(
+CREATE TABLE IF NOT EXISTS ledger_batches(
+  seq INTEGER PRIMARY KEY,
+  store TEXT NOT NULL,
+  target TEXT NOT NULL,
+  key_lo NOT NULL,
+  key_hi NOT NULL,
+  open INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ledger_batches_key ON ledger_batches(store, target, key_lo);
+CREATE INDEX IF NOT EXISTS ledger_batches_open ON ledger_batches(seq) WHERE open = 1;
+)sql";
+
+// Without payload: the columns every schema version has.
 constexpr const char* kLedgerColumns =
     "seq, at, kind, run_id, category, store, target, record_key, clock, cutoff, rule, "
     "subject, batch, detail, prev_hash, hash";
@@ -279,6 +314,7 @@ Status CheckHeader(const fs::path& path, sqlite3_file* file) {
 std::vector<const char*> RequiredTables(int version) {
   std::vector<const char*> t = {"meta", "runs", "holds", "pending", "pending_records", "ledger"};
   if (version >= 2) t.push_back("ledger_anchors");
+  if (version >= 4) t.push_back("ledger_batches");
   return t;
 }
 
@@ -334,6 +370,10 @@ class Stmt {
                       SQLITE_STATIC);
   }
   void Bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
+  // Bytes as a BLOB (x'' when empty, never NULL); SQLITE_STATIC as Bind.
+  void BindBlob(int i, std::string_view v) {
+    sqlite3_bind_blob(s_, i, v.data() != nullptr ? v.data() : "", static_cast<int>(v.size()), SQLITE_STATIC);
+  }
   void Bind(int i, Timestamp t) { Bind(i, ToUnixMicros(t)); }
   void BindNull(int i) { sqlite3_bind_null(s_, i); }
   template <typename T>
@@ -388,10 +428,10 @@ class SqliteStateDb final : public StateDb {
   Result<std::optional<RunInfo>> LastRun() override;
   Result<std::vector<RunInfo>> UnfinishedRuns() override;
   Result<std::vector<PendingBatch>> ListPending() override;
-  // CONTRACT-STUB
-  Result<std::vector<int64_t>> OpenBatches() override { return Status::Internal("CONTRACT-STUB: not yet built"); }
-  Result<std::optional<LedgerEntry>> ReadEntry(int64_t) override { return Status::Internal("CONTRACT-STUB: not yet built"); }
-  Result<std::vector<int64_t>> BatchesReaching(const std::string&, const std::string&, const std::string&) override { return Status::Internal("CONTRACT-STUB: not yet built"); }
+  Result<std::vector<int64_t>> OpenBatches() override;
+  Result<std::optional<LedgerEntry>> ReadEntry(int64_t seq) override;
+  Result<std::vector<int64_t>> BatchesReaching(const std::string& store, const std::string& target,
+                                               const std::string& key) override;
   Result<std::vector<Hold>> ListHolds(bool include_released) override;
   Result<std::optional<Hold>> GetHold(int64_t id) override;
 
@@ -441,6 +481,13 @@ class SqliteStateDb final : public StateDb {
   class AppendTxn;
   Status InsertEntries(const std::vector<LedgerEntry>& entries);
   Status RecordAnchor(int64_t seq, int64_t through);
+  Status IndexBatch(int64_t seq, const BatchIndexRow& row);
+  Status CloseBatch(int64_t seq);
+  // Whether the database has what version 4 added (an older one opened
+  // read-only has not): asked at each use, since another process may
+  // upgrade it while this one has it open.
+  Result<bool> HasColumn(const char* table, const char* column);
+  Result<bool> HasTable(const char* table);
   Result<int64_t> InsertHold(const Hold& h);
   Result<Hold> MarkHoldReleased(int64_t id, const std::string& by, const std::string& reason, Timestamp at);
   Result<int64_t> InsertRun(const RunInfo& run);
@@ -490,9 +537,8 @@ class SqliteStateDb::AppendTxn final : public StateAppend {
   }
   Status MarkRunCrashed(int64_t run_id) override { return db_->MarkRunCrashed(run_id); }
   Status RemovePending(int64_t pending_id) override { return db_->RemovePending(pending_id); }
-  // CONTRACT-STUB
-  Status IndexBatch(int64_t, const BatchIndexRow&) override { return Status::Internal("CONTRACT-STUB: not yet built"); }
-  Status CloseBatch(int64_t) override { return Status::Internal("CONTRACT-STUB: not yet built"); }
+  Status IndexBatch(int64_t seq, const BatchIndexRow& row) override { return db_->IndexBatch(seq, row); }
+  Status CloseBatch(int64_t seq) override { return db_->CloseBatch(seq); }
   Status Commit() override { return txn_.Commit(); }
 
  private:
@@ -819,14 +865,22 @@ Status SqliteStateDb::InitSchema() {
     // Each step from the version present, in one transaction.
     if (*present < 2) RETENTION_RETURN_IF_ERROR(Exec(kSchemaV2Sql, "upgrade its schema to version 2"));
     if (*present < 3) RETENTION_RETURN_IF_ERROR(Exec(kSchemaV3Sql, "upgrade its schema to version 3"));
-    RETENTION_RETURN_IF_ERROR(Exec("UPDATE meta SET value = '3' WHERE key = 'schema_version'",
-                                   "upgrade its schema to version 3"));
+    if (*present < 4) {
+      auto has = HasColumn("ledger", "payload");
+      if (!has.ok()) return has.status();
+      if (!*has) RETENTION_RETURN_IF_ERROR(Exec(kSchemaV4Column, "upgrade its schema to version 4"));
+      RETENTION_RETURN_IF_ERROR(Exec(kSchemaV4Sql, "upgrade its schema to version 4"));
+    }
+    RETENTION_RETURN_IF_ERROR(Exec("UPDATE meta SET value = '4' WHERE key = 'schema_version'",
+                                   "upgrade its schema to version 4"));
     return txn.Commit();
   }
   if (*present == 0 && !options_.create) return EmptyStateDbStatus(path_, "a SQLite database with no schema");
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaSql, "create its schema"));
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaV2Sql, "create its schema"));
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaV3Sql, "create its schema"));
+  RETENTION_RETURN_IF_ERROR(Exec(kSchemaV4Column, "create its schema"));
+  RETENTION_RETURN_IF_ERROR(Exec(kSchemaV4Sql, "create its schema"));
   RETENTION_RETURN_IF_ERROR(
       Exec(("PRAGMA application_id=" + std::to_string(kApplicationId)).c_str(),
            "create its schema"));
@@ -872,8 +926,8 @@ Status SqliteStateDb::InsertEntries(const std::vector<LedgerEntry>& entries) {
   }
   auto ins = Prepare(
       "INSERT INTO ledger(seq, at, kind, run_id, category, store, target, record_key, clock, "
-      "cutoff, rule, subject, batch, detail, prev_hash, hash) "
-      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
+      "cutoff, rule, subject, batch, detail, prev_hash, hash, payload) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
   if (!ins.ok()) return ins.status();
   for (const LedgerEntry& e : entries) {
     Stmt& s = *ins;
@@ -893,6 +947,7 @@ Status SqliteStateDb::InsertEntries(const std::vector<LedgerEntry>& entries) {
     s.Bind(14, e.detail);
     s.Bind(15, e.prev_hash);
     s.Bind(16, e.hash);
+    s.BindBlob(17, e.payload);
     RETENTION_RETURN_IF_ERROR(StepDone(s, "append to the ledger"));
     sqlite3_reset(s.raw());
   }
@@ -957,15 +1012,27 @@ Result<int64_t> SqliteStateDb::DeletePrunedEntries(int64_t last) {
   RETENTION_RETURN_IF_ERROR(StepDone(*del, "prune the ledger"));
   sqlite3_reset(del->raw());
   const int64_t n = sqlite3_changes64(db_);
+  // The batch index rows of the entries gone.
+  auto batches = HasTable("ledger_batches");
+  if (!batches.ok()) return batches.status();
+  if (*batches) {
+    auto drop = Prepare("DELETE FROM ledger_batches WHERE seq <= ?1");
+    if (!drop.ok()) return drop.status();
+    drop->Bind(1, last);
+    RETENTION_RETURN_IF_ERROR(StepDone(*drop, "prune the ledger's batch index"));
+    sqlite3_reset(drop->raw());
+  }
   RETENTION_RETURN_IF_ERROR(txn.Commit());
   return n;
 }
 
 Status SqliteStateDb::ScanLedger(int64_t from_seq,
                                  const std::function<bool(LedgerEntry&)>& visit) {
+  auto has_payload = HasColumn("ledger", "payload");
+  if (!has_payload.ok()) return has_payload.status();
   // Its own statement, not the cache: `visit` may use this object.
   const std::string sql = std::string("SELECT ") + kLedgerColumns +
-                          " FROM ledger WHERE seq >= ?1 ORDER BY seq";
+                          (*has_payload ? ", payload" : ", x''") + " FROM ledger WHERE seq >= ?1 ORDER BY seq";
   sqlite3_stmt* raw = nullptr;
   int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr);
   if (rc != SQLITE_OK) return Error(rc, "read the ledger");
@@ -1003,6 +1070,14 @@ Status SqliteStateDb::ScanLedger(int64_t from_seq,
       if (p == nullptr) return malformed(kNames[c], "NULL");
       out->assign(p, static_cast<size_t>(sqlite3_column_bytes(raw, c)));
     }
+    // The payload: a BLOB (TEXT written by hand hashes the same bytes);
+    // a zero-length one has a null pointer, NULL is the case to catch.
+    if (sqlite3_column_type(raw, 16) == SQLITE_NULL) return malformed("payload", "NULL");
+    if (const int n = sqlite3_column_bytes(raw, 16); n > 0) {
+      e.payload.assign(static_cast<const char*>(sqlite3_column_blob(raw, 16)), static_cast<size_t>(n));
+    } else {
+      e.payload.clear();
+    }
     const auto* kind = reinterpret_cast<const char*>(sqlite3_column_text(raw, 2));
     if (kind == nullptr) return malformed("kind", "NULL");
     const std::string_view kind_name(kind, static_cast<size_t>(sqlite3_column_bytes(raw, 2)));
@@ -1031,6 +1106,128 @@ Result<LedgerHead> SqliteStateDb::Head() {
   LedgerHead head{s->Int(0), s->Text(1), s->Time(2)};
   sqlite3_reset(s->raw());
   return head;
+}
+
+Result<bool> SqliteStateDb::HasColumn(const char* table, const char* column) {
+  auto s = Prepare("SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2");
+  if (!s.ok()) return s.status();
+  s->Bind(1, std::string_view(table));
+  s->Bind(2, std::string_view(column));
+  const int rc = s->Step();
+  if (rc != SQLITE_ROW) return Error(rc, "read its schema");
+  return s->Int(0) != 0;
+}
+
+Result<bool> SqliteStateDb::HasTable(const char* table) {
+  auto s = Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1");
+  if (!s.ok()) return s.status();
+  s->Bind(1, std::string_view(table));
+  const int rc = s->Step();
+  if (rc != SQLITE_ROW) return Error(rc, "read its schema");
+  return s->Int(0) != 0;
+}
+
+Result<std::optional<LedgerEntry>> SqliteStateDb::ReadEntry(int64_t seq) {
+  std::optional<LedgerEntry> found;
+  RETENTION_RETURN_IF_ERROR(ScanLedger(seq, [&](LedgerEntry& e) {
+    if (e.seq == seq) found = std::move(e);
+    return false;
+  }));
+  return found;
+}
+
+// ---- batch index ----------------------------------------------------------
+
+namespace {
+
+// The int64 whose canonical decimal text `s` is (ledger/batch_entry.h
+// "key form 1"), else nullopt.
+std::optional<int64_t> CanonicalInt(std::string_view s) {
+  if (s.empty() || s.size() > 20) return std::nullopt;
+  const bool neg = s[0] == '-';
+  const std::string_view digits = neg ? s.substr(1) : s;
+  if (digits.empty() || (digits[0] == '0' && (digits.size() > 1 || neg))) return std::nullopt;
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+Status SqliteStateDb::IndexBatch(int64_t seq, const BatchIndexRow& row) {
+  auto ins = Prepare(
+      "INSERT INTO ledger_batches(seq, store, target, key_lo, key_hi, open) VALUES(?1, ?2, ?3, ?4, ?5, 1)");
+  if (!ins.ok()) return ins.status();
+  ins->Bind(1, seq);
+  ins->Bind(2, row.store);
+  ins->Bind(3, row.target);
+  if (row.integer_keys) {
+    const auto lo = CanonicalInt(row.key_lo), hi = CanonicalInt(row.key_hi);
+    if (!lo || !hi) return Status::Internal("batch entry " + std::to_string(seq) + " indexed with integer keys that are not integers");
+    ins->Bind(4, *lo);
+    ins->Bind(5, *hi);
+  } else {
+    ins->Bind(4, row.key_lo);
+    ins->Bind(5, row.key_hi);
+  }
+  RETENTION_RETURN_IF_ERROR(StepDone(*ins, "index a batch entry"));
+  sqlite3_reset(ins->raw());
+  return Status::Ok();
+}
+
+Status SqliteStateDb::CloseBatch(int64_t seq) {
+  auto up = Prepare("UPDATE ledger_batches SET open = 0 WHERE seq = ?1 AND open = 1");
+  if (!up.ok()) return up.status();
+  up->Bind(1, seq);
+  RETENTION_RETURN_IF_ERROR(StepDone(*up, "close a batch entry"));
+  sqlite3_reset(up->raw());
+  if (sqlite3_changes64(db_) != 1)
+    return Status::Internal("refusing to settle batch entry " + std::to_string(seq) +
+                            ": it is not an open batch (settled already, or never indexed)");
+  return Status::Ok();
+}
+
+Result<std::vector<int64_t>> SqliteStateDb::OpenBatches() {
+  std::vector<int64_t> out;
+  auto has = HasTable("ledger_batches");
+  if (!has.ok()) return has.status();
+  if (!*has) return out;
+  auto s = Prepare("SELECT seq FROM ledger_batches WHERE open = 1 ORDER BY seq");
+  if (!s.ok()) return s.status();
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) out.push_back(s->Int(0));
+  if (rc != SQLITE_DONE) return Error(rc, "read the open batches");
+  return out;
+}
+
+// A key that reads as an integer may belong to an integer-keyed batch (its
+// range stored as INTEGER) or to a text-keyed one (TEXT): both are asked.
+// SQLite orders every INTEGER before every TEXT, so each half names the
+// type it wants.
+Result<std::vector<int64_t>> SqliteStateDb::BatchesReaching(const std::string& store, const std::string& target,
+                                                            const std::string& key) {
+  std::vector<int64_t> out;
+  auto has = HasTable("ledger_batches");
+  if (!has.ok()) return has.status();
+  if (!*has) return out;
+  const std::optional<int64_t> as_int = CanonicalInt(key);
+  auto s = Prepare(
+      "SELECT seq FROM ledger_batches WHERE store = ?1 AND target = ?2 AND key_lo <= ?3 AND key_hi >= ?3 "
+      "AND typeof(key_lo) = 'text' "
+      "UNION ALL "
+      "SELECT seq FROM ledger_batches WHERE ?4 IS NOT NULL AND store = ?1 AND target = ?2 AND key_lo <= ?4 "
+      "AND key_hi >= ?4 AND typeof(key_lo) = 'integer' "
+      "ORDER BY 1");
+  if (!s.ok()) return s.status();
+  s->Bind(1, store);
+  s->Bind(2, target);
+  s->Bind(3, key);
+  s->Bind(4, as_int);
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) out.push_back(s->Int(0));
+  if (rc != SQLITE_DONE) return Error(rc, "read the batch index");
+  return out;
 }
 
 // ---- runs ---------------------------------------------------------------

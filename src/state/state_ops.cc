@@ -5,6 +5,7 @@
 #include "ledger/anchor.h"
 #include "ledger/chain_writer.h"
 #include "ledger/ledger_payloads.h"
+#include "util/json_text.h"
 
 namespace retention {
 namespace {
@@ -39,6 +40,26 @@ Status AppendOneIn(StateDb& state, StateAppend& txn, LedgerEntry entry) {
   std::vector<LedgerEntry> v;
   v.push_back(std::move(entry));
   return AppendIn(state, txn, &v);
+}
+
+// `detail` (a JSON object, or "") with `settles` as its "settles" member.
+Result<std::string> WithSettles(const std::string& detail, const std::vector<Settlement>& settles) {
+  if (settles.empty()) return detail;
+  nlohmann::json j = nlohmann::json::object();
+  if (!detail.empty()) {
+    j = nlohmann::json::parse(detail, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) return Status::Internal("a settling entry's detail is not a JSON object: " + detail);
+  }
+  if (j.contains("settles")) return Status::Internal("a settling entry's detail already has \"settles\"");
+  j["settles"] = SettlementsJson(settles);
+  return DumpJson(j);
+}
+
+// Closes the batches `settles` names, inside `txn`: Internal when one is not
+// open (never indexed, or settled before), which aborts the transaction.
+Status CloseSettled(StateAppend& txn, const std::vector<Settlement>& settles) {
+  for (const Settlement& s : settles) RETENTION_RETURN_IF_ERROR(txn.CloseBatch(s.batch_seq));
+  return Status::Ok();
 }
 
 }  // namespace
@@ -87,31 +108,60 @@ Result<int64_t> BeginRun(StateDb& state, const RunInfo& info) {
 
 Status EndRun(StateDb& state, int64_t run_id, const std::string& outcome, int exit_code,
               const std::string& detail_json, const std::vector<Settlement>& settles) {
-  if (!settles.empty()) return Status::Internal("CONTRACT-STUB: EndRun settles not yet built");
   RunEndPayload end;
   if (!detail_json.empty()) {
     end.more = nlohmann::json::parse(detail_json, nullptr, /*allow_exceptions=*/false);
     if (!end.more.is_object()) return Status::Internal("EndRun: detail is not a JSON object: " + detail_json);
   }
+  if (!settles.empty()) end.more["settles"] = SettlementsJson(settles);
   end.outcome = outcome;
   end.exit_code = exit_code;
   const Timestamp now = state.Now();
   auto txn = state.BeginAppend();
   if (!txn.ok()) return txn.status();
   RETENTION_RETURN_IF_ERROR((*txn)->FinishRun(run_id, outcome, exit_code, now));
+  RETENTION_RETURN_IF_ERROR(CloseSettled(**txn, settles));
   LedgerEntry entry = NewEntry(LedgerKind::kRunEnd, run_id, EncodeRunEnd(end));
   entry.at = now;
   RETENTION_RETURN_IF_ERROR(AppendOneIn(state, **txn, std::move(entry)));
   return (*txn)->Commit();
 }
 
-// CONTRACT-STUB
-Result<int64_t> AppendBatch(StateDb&, LedgerEntry, const BatchIndexRow&, const std::vector<Settlement>&) {
-  return Status::Internal("CONTRACT-STUB: not yet built");
+// The entry, its index row and the closes commit together: a batch is
+// never open without its entry, nor settled without its settlement. The
+// state database is synchronous=FULL (state/sqlite_state_db.cc), so when
+// Commit returns the intent is on disk: the executor may then delete.
+Result<int64_t> AppendBatch(StateDb& state, LedgerEntry entry, const BatchIndexRow& index,
+                            const std::vector<Settlement>& settles) {
+  if (entry.kind != LedgerKind::kBatch) return Status::Internal("AppendBatch: the entry is not of kind batch");
+  if (entry.payload.empty()) return Status::Internal("AppendBatch: the batch entry has no payload");
+  auto detail = WithSettles(entry.detail, settles);
+  if (!detail.ok()) return detail.status();
+  entry.detail = std::move(*detail);
+  auto txn = state.BeginAppend();
+  if (!txn.ok()) return txn.status();
+  // Closed before the new entry is indexed: no batch settles itself.
+  RETENTION_RETURN_IF_ERROR(CloseSettled(**txn, settles));
+  std::vector<LedgerEntry> v;
+  v.push_back(std::move(entry));
+  RETENTION_RETURN_IF_ERROR(AppendIn(state, **txn, &v));
+  const int64_t seq = v.front().seq;
+  RETENTION_RETURN_IF_ERROR((*txn)->IndexBatch(seq, index));
+  RETENTION_RETURN_IF_ERROR((*txn)->Commit());
+  return seq;
 }
 
-// CONTRACT-STUB
-Status AppendSettling(StateDb&, LedgerEntry, const std::vector<Settlement>&) { return Status::Internal("CONTRACT-STUB: not yet built"); }
+Status AppendSettling(StateDb& state, LedgerEntry entry, const std::vector<Settlement>& settles) {
+  if (entry.kind == LedgerKind::kBatch) return Status::Internal("AppendSettling: a batch entry is appended by AppendBatch");
+  auto detail = WithSettles(entry.detail, settles);
+  if (!detail.ok()) return detail.status();
+  entry.detail = std::move(*detail);
+  auto txn = state.BeginAppend();
+  if (!txn.ok()) return txn.status();
+  RETENTION_RETURN_IF_ERROR(CloseSettled(**txn, settles));
+  RETENTION_RETURN_IF_ERROR(AppendOneIn(state, **txn, std::move(entry)));
+  return (*txn)->Commit();
+}
 
 Status MarkRunCrashed(StateDb& state, int64_t run_id) {
   auto txn = state.BeginAppend();

@@ -232,7 +232,7 @@ TEST_CASE("e2e demo flow: a deleted or reordered ledger entry fails verification
     const int64_t last = state.Int("SELECT max(seq) FROM ledger");
     state.Exec("UPDATE ledger SET seq = seq + 1000000 WHERE seq > 8");
     state.Exec("INSERT INTO ledger SELECT 9, at, kind, run_id, category, store, target, 'forged', clock, cutoff, "
-               "rule, subject, batch, detail, hash, hash FROM ledger WHERE seq = 8");
+               "rule, subject, batch, detail, hash, hash, payload FROM ledger WHERE seq = 8");
     state.Exec("UPDATE ledger SET seq = seq - 1000000 + 1 WHERE seq > 1000000");
     REQUIRE(state.Int("SELECT max(seq) FROM ledger") == last + 1);
   }

@@ -416,7 +416,7 @@ TEST_CASE("verify detects modified, deleted, inserted and reordered entries", "[
           "INSERT INTO ledger VALUES(" + S(k) + "," + S(ToUnixMicros(f.at)) + ",'delete'," +
           S(f.run_id) + ",'" + f.category + "','" + f.store + "','" + f.target + "','" +
           f.record_key + "','" + f.clock + "','" + f.cutoff + "','" + f.rule + "','" +
-          f.subject + "'," + S(f.batch) + ",'','" + f.prev_hash + "','" + f.hash + "');";
+          f.subject + "'," + S(f.batch) + ",'','" + f.prev_hash + "','" + f.hash + "',x'');";
       // Linked: the forgery itself checks out; the entry after it does not.
       t.Expect(shift + insert, linked ? k + 1 : k);
     }
