@@ -12,6 +12,10 @@
 // (support/ledger_checker.h) against the snapshot taken before the killed
 // run, then `audit verify`.
 //
+// The same two guarantees are also judged through the engine's own decoder
+// of batch entries (purge/ledger_outcomes.h): the deletions the ledger
+// claims since the snapshot are exactly the records gone, each once.
+//
 // SQLite (the sessions table, WAL) and files (rotated logs, mtime clock),
 // at least 20 trials each, seeded: RETENTION_POWER_LOSS_SEED changes the
 // seed, RETENTION_POWER_LOSS_TRIAL replays one trial (a failure prints
@@ -21,9 +25,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "e2e/e2e_util.h"
+#include "purge/ledger_outcomes.h"
 #include "support/background_process.h"
 #include "support/ledger_checker.h"
 #include "support/power_loss/power_loss.h"
@@ -82,6 +88,7 @@ Trial RunTrial(const Kind& k, const fs::path& pristine, const fs::path& dir, dou
   const fs::path config = demo / "retention.toml", state = demo / "state.db";
   const ck::StoreSpec spec = ck::DemoSpec(demo);
   const ck::Snapshot before = ck::TakeSnapshot(spec, state);
+  const LedgerOutcomes claimed_before = ReadLedgerOutcomes(state);
   pl::Seed(demo, image);
 
   const auto start = Clock::now();
@@ -106,8 +113,29 @@ Trial RunTrial(const Kind& k, const fs::path& pristine, const fs::path& dir, dou
 
   const RunResult next = RunWith(config, {"purge", "--category", k.category});
   if (next.exit_code != 0) t.failures.push_back("the next purge exited: " + Describe(next));
-  const auto problems = ck::Check(before, ck::TakeSnapshot(spec, state), state);
+  const ck::Snapshot after = ck::TakeSnapshot(spec, state);
+  const auto problems = ck::Check(before, after, state);
   if (!problems.empty()) t.failures.push_back("checker: " + ck::Report(problems, 12));
+  {
+    // Gone: present before, absent after or another record under its key.
+    std::multiset<std::string> gone;
+    for (const auto& [target, records] : before.targets) {
+      const auto it = after.targets.find(target);
+      for (const auto& [key, rec] : records) {
+        const bool kept = it != after.targets.end() && it->second.count(key) && it->second.at(key).SameIdentity(rec);
+        if (!kept) gone.insert(key);
+      }
+    }
+    std::multiset<std::string> claimed = ReadLedgerOutcomes(state).deleted;
+    for (const std::string& k : claimed_before.deleted)
+      if (auto it = claimed.find(k); it != claimed.end()) claimed.erase(it);
+    for (const std::string& k : claimed)
+      if (claimed.count(k) != 1 || !gone.count(k))
+        t.failures.push_back("the ledger claims " + std::to_string(claimed.count(k)) + " deletion(s) of " + k +
+                             (gone.count(k) ? "" : ", which the target still shows"));
+    for (const std::string& k : gone)
+      if (!claimed.count(k)) t.failures.push_back(k + " is gone without its entry");
+  }
   const RunResult verify = RunWith(config, {"audit", "verify"});
   if (verify.exit_code != 0) t.failures.push_back("audit verify: " + Describe(verify));
   return t;
