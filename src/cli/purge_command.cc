@@ -87,9 +87,16 @@ std::map<std::string, CategoryTotals> TotalsByCategory(const PurgeReport& report
   return out;
 }
 
-// One line per category at the end of a run, for the journal.
+// One line per category at the end of a run, for the journal (with the
+// plan's figures when it was measured).
 void LogCategorySummaries(const PurgeReport& report) {
   for (const auto& [name, c] : TotalsByCategory(report)) {
+    if (report.planned.empty()) {  // the plan was not measured
+      spdlog::info("category {}: {} deleted{}{}", name, c.deleted,
+                   c.kept_changed ? fmt::format(", {} kept (changed since selection)", c.kept_changed) : std::string(),
+                   c.undeletable ? fmt::format(", {} could not be deleted", c.undeletable) : std::string());
+      continue;
+    }
     const int64_t left = std::max<int64_t>(0, c.deletable - c.deleted - c.kept_changed - c.undeletable);
     spdlog::info("category {}: {} deleted of {} deletable; {} due, {} held, {} floor-protected{}{}{}", name,
                  c.deleted, c.deletable, c.due, c.held, c.floor_protected,
@@ -161,7 +168,8 @@ Status RunPurgeCommand(const CommandArgs& a) {
   desc.add_options()
       ("category", po::value<std::string>()->value_name("NAME"), "only this category")
       ("as-of", po::value<std::string>()->value_name("TIME"), "purge as of an earlier moment (never later than now)")
-      ("batch-size", po::value<int64_t>()->value_name("N"), "records per delete transaction (default: config, 1000)")
+      ("batch-size", po::value<int64_t>()->value_name("N"), "at most N records per delete transaction; batches are sized to about 20 ms under it (default: config "
+       "limits.batch_size)")
       ("max-runtime", po::value<std::string>()->value_name("DURATION"),
        "stop after the batch in flight once this much time has passed (e.g. 30m, 2h); exit 75")
       ("plan", po::value<std::string>()->value_name("FILE"),
@@ -208,6 +216,10 @@ Status RunPurgeCommand(const CommandArgs& a) {
   if (!metrics_path && config.metrics_file) metrics_path = *config.metrics_file;
 
   PurgeOptions options;
+  // The metrics report what was due and held at the start: measured only
+  // for them, since it is a pass over every due record (the safety valve
+  // needs only the stores' cheap bounds).
+  options.measure_plan = metrics_path.has_value();
 
   options.exit_code_of = ExitStatusOf;
   options.env = *a.env;

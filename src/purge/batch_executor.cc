@@ -1,11 +1,61 @@
+// The batch protocol (batch_executor.h), and why the ledger stays exact.
+//
+// For each batch: (1) its intent, a `batch` entry packing every candidate,
+// is committed to the state database (synchronous=FULL: durable when the
+// commit returns); (2) under the hold barrier the holds are re-read; (3) the
+// target's transaction deletes those candidates still deletable, judged
+// row by row by identity; (4) Store::Sync makes that commit durable
+// whatever `synchronous` the application chose; (5) the settlement (what
+// the delete left, by index, with reasons) is queued and written in the
+// run's next entry. An open batch (intent, no settlement) is reconciled at
+// the next start: Store::Sync, then Exist by identity per candidate.
+//
+// Kill -9 (the process dies; the kernel keeps what was written):
+//   before (1) commits: nothing deleted, nothing claimed.
+//   after (1), before (3) commits: an open batch whose candidates are all in
+//     place: reconciled as kept, not_deleted. Nothing claimed wrongly.
+//   after (3) commits, before the settlement commits: an open batch; what
+//     the delete removed is absent (gone or replaced), what it left is in
+//     place; reconciliation settles exactly that. No deletion without its
+//     entry: every row the delete can remove is a candidate of the intent,
+//     committed before the delete began.
+//   after the settlement commits: nothing to do.
+// A row updated between (1) and (3) is judged by (3) on its facts then: one
+// whose clock moved younger is kept (and settled kept, with its reason);
+// one that moved into the range is not a candidate, so the by-key delete
+// never touches it. A hold placed after (1) binds (3): (2) re-reads holds
+// under the barrier that `hold add` takes exclusively.
+//
+// Power loss (also what the kernel had not written is lost):
+//   the intent was fsynced before (3) began, so a target commit that
+//     survives always has its intent;
+//   the target's commit may be lost (synchronous=NORMAL or OFF): the rows
+//     come back. A settlement is written only after (4), so no settlement
+//     ever claims a deletion a power cut undid; an open batch is judged only
+//     after reconciliation's own Store::Sync, so it judges what the disk
+//     will keep, not a page cache a second cut could drop;
+//   a settlement's own commit may be lost: its batch is open again and
+//     reconciled from the target's durable state, which (4) made final.
+// With the pipeline, two batches are in flight: batch N deleting and batch
+// N+1's intent committing. Each is open until its own settlement; a crash
+// leaves at most both open and each is judged by itself. The settlements
+// queued for the run's next entry are only batches synced by (4).
+//
+// A batch whose delete or Sync failed is never settled by the run: it stays
+// open for the next start, which judges it after a Sync. A prepared batch
+// the run never deleted (a stop, a failure first) is settled kept,
+// not_deleted: its delete never ran.
 #include "purge/batch_executor.h"
 
 #include <algorithm>
+#include <future>
+#include <map>
 #include <set>
 
 #include <spdlog/spdlog.h>
 
 #include "calendar/cutoff.h"
+#include "purge/batch_sizer.h"
 #include "plan/verdict.h"
 #include "state/state_ops.h"
 #include "util/fault_point.h"
@@ -101,10 +151,17 @@ Result<std::vector<KeptReason>> StoreBatchTarget::WhyKept(const Selection& rule,
   return out;
 }
 
+
+Selection BatchExecutor::Following(const Selection& base) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return WithHolds(base, holds_);
+}
+
 Result<BatchExecutor::Locked> BatchExecutor::LockHolds(const Selection& base) {
   FaultPoint("before_batch");
   auto barrier = options_.hold_barrier();
   if (!barrier.ok()) return barrier.status();
+  std::lock_guard<std::mutex> lock(mu_);
   if (options_.check_in_place) RETENTION_RETURN_IF_ERROR(options_.check_in_place());
   if (options_.fresh_holds) {
     auto holds = options_.fresh_holds();
@@ -124,21 +181,11 @@ Result<BatchExecutor::Locked> BatchExecutor::LockHolds(const Selection& base) {
   return Locked{std::move(*barrier), WithHolds(base, holds_)};
 }
 
-LedgerEntry BatchExecutor::Entry(LedgerKind kind, const Selection& d, const std::string& key,
-                                 const std::string& clock, const std::string& subject_id) const {
-  LedgerEntry e;
-  e.kind = kind;
-  e.run_id = options_.run_id;
-  e.category = d.category->name;
-  e.store = d.target->store;
-  e.target = d.target->name;
-  e.record_key = key;
-  e.clock = clock;
-  e.cutoff = d.cutoff ? FormatTimestamp(*d.cutoff) : "";
-  e.rule = d.target->where.file + ":" + std::to_string(d.target->where.line);
-  if (d.target->subject && !subject_id.empty()) e.subject = d.target->subject->kind + ":" + subject_id;
-  e.batch = batch_no_;
-  return e;
+std::vector<Settlement> BatchExecutor::TakeSettlements() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Settlement> out;
+  out.swap(settles_);
+  return out;
 }
 
 Result<BatchResult> BatchExecutor::DeleteWithRetries(const Selection& rule, BatchTarget& target,
@@ -156,65 +203,97 @@ Result<BatchResult> BatchExecutor::DeleteWithRetries(const Selection& rule, Batc
   return deleted;
 }
 
-Result<BatchReport> BatchExecutor::RunBatch(const Selection& base, BatchTarget& target,
-                                            const std::vector<Candidate>& listed, Intent intent) {
-  BatchReport report;
-  if (listed.empty()) return report;
-  // A key listed twice (a saved plan edited by hand) is one candidate: in
-  // the pending batch twice, a crash after the delete would have it
-  // reconciled into two delete entries.
-  std::vector<Candidate> batch;
-  batch.reserve(listed.size());
+Result<BatchExecutor::Prepared> BatchExecutor::Prepare(const Selection& base, const std::vector<Candidate>& listed,
+                                                       Intent intent) {
+  Prepared prepared;
+  // A key listed twice (a saved plan edited by hand) is one candidate: the
+  // settlement names candidates by index, and one record has one outcome.
+  prepared.candidates.reserve(listed.size());
   {
     std::set<std::string> seen;
     for (const Candidate& c : listed)
-      if (seen.insert(c.key).second) batch.push_back(c);
+      if (seen.insert(c.key).second) prepared.candidates.push_back(c);
   }
-  auto locked = LockHolds(base);
-  if (!locked.ok()) return locked.status();
-  const Selection& rule = locked->rule;
+  if (intent != Intent::kBatchEntry || prepared.candidates.empty()) return prepared;
 
-  // 1. The intent.
-  std::optional<int64_t> pending_id;
-  if (intent == Intent::kPendingBatch) {
-    ++batch_no_;
-    const std::string subject_kind = rule.target->subject ? rule.target->subject->kind : "";
-    PendingBatch pending;
-    pending.run_id = options_.run_id;
-    pending.batch = batch_no_;
-    pending.category = rule.category->name;
-    pending.store = rule.target->store;
-    pending.target = rule.target->name;
-    pending.rule = rule.target->where.file + ":" + std::to_string(rule.target->where.line);
-    pending.cutoff = rule.cutoff ? FormatTimestamp(*rule.cutoff) : "";
-    for (const Candidate& c : batch)
-      pending.records.push_back({c.key, c.clock, c.subject.empty() ? "" : subject_kind + ":" + c.subject, c.identity});
-    auto id = state_.AddPending(pending);
-    if (!id.ok()) return id.status();
-    pending_id = *id;
-    FaultPoint("after_pending");
+  BatchPayload payload;
+  payload.subject_kind = base.target->subject ? base.target->subject->kind : "";
+  payload.records.reserve(prepared.candidates.size());
+  for (const Candidate& c : prepared.candidates) payload.records.push_back({c.key, c.clock, c.subject, c.identity});
+  auto bytes = EncodeBatchPayload(payload);
+  if (!bytes.ok()) return bytes.status();
+  const BatchKeyRange range = KeyRangeOf(payload);
+
+  LedgerEntry e;
+  e.kind = LedgerKind::kBatch;
+  e.run_id = options_.run_id;
+  e.category = base.category->name;
+  e.store = base.target->store;
+  e.target = base.target->name;
+  e.cutoff = base.cutoff ? FormatTimestamp(*base.cutoff) : "";
+  e.rule = base.target->where.file + ":" + std::to_string(base.target->where.line);
+  e.payload = std::move(*bytes);
+  BatchIndexRow index{e.store, e.target, range.lo, range.hi, range.integer_keys};
+
+  std::lock_guard<std::mutex> lock(mu_);
+  e.batch = ++batch_no_;
+  // The settlements queued so far ride in this entry; they leave the queue
+  // only once it is committed.
+  const size_t settling = settles_.size();
+  std::vector<Settlement> settles(settles_.begin(), settles_.end());
+  auto seq = AppendBatch(state_, std::move(e), index, settles);
+  if (!seq.ok()) return seq.status();
+  settles_.erase(settles_.begin(), settles_.begin() + static_cast<std::ptrdiff_t>(settling));
+  prepared.seq = *seq;
+  FaultPoint("after_intent");
+  if (settling > 0) FaultPoint("after_settle");
+  return prepared;
+}
+
+Result<BatchReport> BatchExecutor::Execute(const Selection& base, BatchTarget& target, const Prepared& batch,
+                                           std::chrono::microseconds* took) {
+  BatchReport report;
+  if (batch.candidates.empty()) return report;
+  const bool settles = batch.seq != 0;  // an anchored batch has no settlement
+  BatchResult result;
+  Selection rule;
+  {
+    auto locked = LockHolds(base);
+    if (!locked.ok()) return locked.status();
+    rule = locked->rule;
+    FaultPoint("before_delete");  // the barrier held: a test places a hold here
+    // The delete, under the barrier: a hold placed before it is in the
+    // holds just read; one placed after waits for it to commit. An error
+    // leaves the batch open: the next start reconciles it.
+    const auto start = std::chrono::steady_clock::now();
+    auto deleted = DeleteWithRetries(rule, target, batch.candidates);
+    if (took)
+      *took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+    if (!deleted.ok()) return deleted.status();
+    result = std::move(*deleted);
   }
-
-  // 2. The delete.
-  auto result = DeleteWithRetries(rule, target, batch);
-  if (!result.ok()) return result.status();
   // (An anchored target's delete has its own fault point.)
-  if (intent == Intent::kPendingBatch) FaultPoint("after_delete");
+  if (settles) {
+    FaultPoint("after_delete");
+    // Durable before it is claimed; a failure leaves the batch open.
+    RETENTION_RETURN_IF_ERROR(target.Sync());
+    FaultPoint("after_sync");
+  }
 
-  // 3. What stayed, and why: the store's own reasons first, then the
-  // record's facts for the rest (a hold placed since, a clock that moved, a
-  // row updated in place).
-  report.deleted = std::move(result->deleted);
+  // What stayed, and why: the store's own reasons first, then the record's
+  // facts for the rest (a hold placed since, a clock that moved, a row
+  // updated in place).
+  report.deleted = std::move(result.deleted);
   std::set<std::string> accounted;
   for (const DeletedRecord& r : report.deleted) accounted.insert(r.key);
-  for (SkippedRecord& r : result->skipped) {
+  for (SkippedRecord& r : result.skipped) {
     if (!accounted.insert(r.key).second) continue;
     report.kept.push_back({r.key, r.clock, r.subject,
                            KeptReason{WhyOfSkip(r.reason), std::move(r.detail), SkipReasonName(r.reason), std::nullopt}});
   }
-  if (accounted.size() < batch.size()) {
+  if (accounted.size() < batch.candidates.size()) {
     std::vector<Candidate> rest;
-    for (const Candidate& c : batch)
+    for (const Candidate& c : batch.candidates)
       if (accounted.insert(c.key).second) rest.push_back(c);
     auto reasons = target.WhyKept(rule, rest);
     if (!reasons.ok()) return reasons.status();
@@ -222,36 +301,80 @@ Result<BatchReport> BatchExecutor::RunBatch(const Selection& base, BatchTarget& 
       report.kept.push_back({rest[i].key, rest[i].clock, rest[i].subject, std::move((*reasons)[i])});
   }
 
-  // 4. The outcome.
-  if (pending_id) {
-    std::vector<LedgerEntry> entries;
-    entries.reserve(batch.size());
-    for (const DeletedRecord& r : report.deleted)
-      entries.push_back(Entry(LedgerKind::kDelete, rule, r.key, r.clock, r.subject));
-    for (const KeptRecord& r : report.kept) {
-      LedgerEntry e = Entry(LedgerKind::kKept, rule, r.key, r.clock, r.subject);
-      e.detail = KeptDetail(r.reason);
-      entries.push_back(std::move(e));
+  if (settles) {
+    std::map<std::string, uint32_t> index;
+    for (size_t i = 0; i < batch.candidates.size(); ++i)
+      index.emplace(batch.candidates[i].key, static_cast<uint32_t>(i));
+    Settlement s;
+    s.batch_seq = batch.seq;
+    for (const KeptRecord& k : report.kept) {
+      auto it = index.find(k.key);
+      if (it != index.end()) s.kept.push_back({it->second, k.reason});
     }
-    RETENTION_RETURN_IF_ERROR(SettlePending(state_, *pending_id, entries));
-    FaultPoint("after_settle");
+    std::sort(s.kept.begin(), s.kept.end(),
+              [](const Settlement::Kept& a, const Settlement::Kept& b) { return a.index < b.index; });
+    std::lock_guard<std::mutex> lock(mu_);
+    settles_.push_back(std::move(s));
   }
   return report;
 }
 
+void BatchExecutor::Abandon(const Prepared& batch) {
+  if (batch.seq == 0 || batch.candidates.empty()) return;
+  Settlement s;
+  s.batch_seq = batch.seq;
+  for (size_t i = 0; i < batch.candidates.size(); ++i)
+    s.kept.push_back({static_cast<uint32_t>(i), KeptReason{KeptWhy::kNotDeleted,
+                                                           "not deleted: the run stopped before this batch's delete",
+                                                           std::nullopt, std::nullopt}});
+  std::lock_guard<std::mutex> lock(mu_);
+  settles_.push_back(std::move(s));
+}
+
+Result<BatchReport> BatchExecutor::RunBatch(const Selection& base, BatchTarget& target,
+                                            const std::vector<Candidate>& listed, Intent intent) {
+  auto prepared = Prepare(base, listed, intent);
+  if (!prepared.ok()) return prepared.status();
+  return Execute(base, target, *prepared, nullptr);
+}
+
 Status BatchExecutor::Run(const Selection& base, BatchTarget& target, CandidateSource& source,
                           TargetOutcome* outcome, bool* stopped) {
-  const auto batch_size = static_cast<size_t>(options_.batch_size);
+  BatchSizer sizer(options_.batch_size, options_.target_transaction);
+  // Reads a batch and commits its intent; on the pipeline's thread, it
+  // touches only the source and (under mu_) the state.
+  auto fetch = [this, &base, &source](size_t limit) -> Result<Prepared> {
+    auto listed = source.Next(limit);
+    if (!listed.ok()) return listed.status();
+    return Prepare(base, *listed, Intent::kBatchEntry);
+  };
+  if (OutOfTime()) {
+    *stopped = true;
+    return Status::Ok();
+  }
+  Result<Prepared> current = fetch(sizer.Next());
   while (true) {
+    if (!current.ok()) return current.status();
+    if (current->candidates.empty()) return Status::Ok();
     if (OutOfTime()) {
       *stopped = true;
+      Abandon(*current);
       return Status::Ok();
     }
-    auto batch = source.Next(batch_size);
-    if (!batch.ok()) return batch.status();
-    if (batch->empty()) return Status::Ok();
-    auto report = RunBatch(base, target, *batch);
-    if (!report.ok()) return report.status();
+    // One batch ahead: the next batch's candidates and intent while this
+    // one deletes. Its size follows the last delete measured.
+    std::future<Result<Prepared>> ahead;
+    if (options_.pipeline) ahead = std::async(std::launch::async, fetch, sizer.Next());
+    std::chrono::microseconds took{0};
+    auto report = Execute(base, target, *current, &took);
+    if (!report.ok()) {
+      if (ahead.valid()) {
+        auto next = ahead.get();
+        if (next.ok()) Abandon(*next);
+      }
+      return report.status();
+    }
+    sizer.Observe(current->candidates.size(), took);
     int64_t undeletable = 0;
     for (const KeptRecord& k : report->kept)
       if (k.reason.why == KeptWhy::kUndeletable) ++undeletable;
@@ -263,6 +386,7 @@ Status BatchExecutor::Run(const Selection& base, BatchTarget& target, CandidateS
     if (options_.on_batch) options_.on_batch(base, *report);
     if (outcome->batches % 50 == 0)
       spdlog::info("{}/{}: {} deleted so far", base.category->name, base.target->name, outcome->deleted);
+    current = ahead.valid() ? ahead.get() : fetch(sizer.Next());
   }
 }
 

@@ -1,12 +1,19 @@
-// The batch protocol of purge.h, in one place: for each batch of candidates
-// a source yields, (1) the hold barrier taken shared, the run's lock and
-// state checked still in place and the holds re-read; (2) the intent
-// recorded (a pending batch); (3) the store's re-checking delete under the
+// The batch protocol of purge.h, in one place (the crash and power-loss
+// argument is at the top of batch_executor.cc). For each batch of
+// candidates a source yields: (1) the intent, one `batch` ledger entry
+// packing every candidate (ledger/batch_entry.h), committed durably; (2)
+// the hold barrier taken shared, the run's lock and state checked still in
+// place and the holds re-read; (3) the store's re-checking delete under the
 // rule with the fresh holds, retried while the store is busy; (4) the
-// outcome settled (a ledger entry per record that went and per record that
-// stayed, and the pending batch removed). What went and what stayed comes
-// back per batch, each record that stayed with a structured reason
-// (ledger/kept_reason.h).
+// store's Sync, the delete made durable; (5) the outcome, a settlement (the
+// candidates the delete left, each with a structured reason,
+// ledger/kept_reason.h), queued to ride in the run's next entry: the next
+// batch entry, or the run_end (TakeSettlements). One state commit per batch.
+//
+// Run pipelines it: while one batch deletes, a second thread reads the
+// next batch's candidates and commits its intent, so the intent's fsync is
+// hidden behind the delete; at most two batches are in flight. Batches are
+// sized by time (batch_sizer.h).
 //
 // `purge` runs it over a store's cursor or a saved plan; the purge log's
 // own pruning runs it over the entries an anchor covers, through a target
@@ -15,14 +22,17 @@
 // erasure's list.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "holds/hold_set.h"
+#include "ledger/batch_entry.h"
 #include "ledger/kept_reason.h"
 #include "purge/candidate_source.h"
 #include "purge/purge.h"
@@ -58,6 +68,9 @@ class BatchTarget {
   // with a reason of its own) stayed, same order, judged on the record's
   // facts now.
   virtual Result<std::vector<KeptReason>> WhyKept(const Selection& rule, const std::vector<Candidate>& kept) = 0;
+  // Makes what Delete committed durable (Store::Sync): a batch is settled
+  // only after it.
+  virtual Status Sync() = 0;
 };
 
 // A store: its DeleteBatch, and kept reasons from its Exist and Lookup.
@@ -66,6 +79,7 @@ class StoreBatchTarget final : public BatchTarget {
   explicit StoreBatchTarget(Store& store) : store_(store) {}
   Result<BatchResult> Delete(const Selection& rule, const std::vector<Candidate>& batch) override;
   Result<std::vector<KeptReason>> WhyKept(const Selection& rule, const std::vector<Candidate>& kept) override;
+  Status Sync() override { return store_.Sync(); }
 
  private:
   Store& store_;
@@ -79,14 +93,22 @@ std::optional<KeptReason> WhyNotDeletable(const Selection& rule, const RecordFac
 
 // How the intent of a batch is recorded.
 enum class Intent {
-  kPendingBatch,  // a pending batch before the delete, ledger entries after
+  kBatchEntry,    // a batch entry before the delete, its settlement after
   kAnchor,        // an anchor entry written before the batches already says
                   // what goes: no pending batch, no entries (the purge log)
 };
 
 struct ExecutorOptions {
   int64_t run_id = 0;
+  // The most candidates in one batch (one target transaction): an upper
+  // bound; Run sizes batches by time under it (batch_sizer.h).
   int64_t batch_size = 1000;
+  // The wall time Run aims each target transaction at.
+  std::chrono::microseconds target_transaction = std::chrono::milliseconds(20);
+  // Run reads and records the next batch while the current one deletes.
+  // Needs a source whose Next may run while the target deletes (the stores'
+  // cursors, a saved plan, a list).
+  bool pipeline = true;
   // Takes the hold barrier shared (state/hold_barrier.h); the guard releases it.
   std::function<Result<HoldBarrier::Guard>()> hold_barrier;
   // Ok while the run's lock file and state database are the ones it opened
@@ -99,7 +121,7 @@ struct ExecutorOptions {
   std::function<Timestamp()> clock;
   // Polled between batches (max runtime, SIGTERM/SIGINT). Null: never.
   std::function<bool()> out_of_time;
-  // After each settled batch of Run (progress; observes only).
+  // After each deleted batch of Run (progress; observes only).
   std::function<void(const Selection& rule, const BatchReport&)> on_batch;
 };
 
@@ -111,39 +133,61 @@ class BatchExecutor {
 
   // `base` under the holds the latest batch read: what a store cursor pages
   // with (CursorSource), so that a hold placed during the run is skipped by
-  // the next page, not selected and then kept.
-  Selection Following(const Selection& base) const { return WithHolds(base, holds_); }
+  // the next page, not selected and then kept. Safe from the pipeline's
+  // thread.
+  Selection Following(const Selection& base) const;
 
   // The barrier taken shared, the run checked in place, the holds re-read:
-  // what every batch starts with; `rule` is `base` under those holds.
+  // what every delete starts with; `rule` is `base` under those holds.
   struct Locked {
     HoldBarrier::Guard guard;
     Selection rule;
   };
   Result<Locked> LockHolds(const Selection& base);
 
-  // One batch through the protocol (nothing when `batch` is empty).
+  // One batch through the protocol, unpipelined (nothing when `batch` is
+  // empty).
   Result<BatchReport> RunBatch(const Selection& base, BatchTarget& target, const std::vector<Candidate>& batch,
-                               Intent intent = Intent::kPendingBatch);
+                               Intent intent = Intent::kBatchEntry);
 
   // Every batch of `source` until it is empty or the run is out of time
   // (*stopped set); adds what went and what stayed to `outcome`.
   Status Run(const Selection& base, BatchTarget& target, CandidateSource& source, TargetOutcome* outcome,
              bool* stopped);
 
+  // The settlements not yet written, for the run's last entry (EndRun's
+  // `settles`); the queue is left empty. Also after a failure: a batch whose
+  // delete is known durable is settled whatever happened next.
+  std::vector<Settlement> TakeSettlements();
+
   const ExecutorOptions& options() const { return options_; }
   bool OutOfTime() const { return options_.out_of_time && options_.out_of_time(); }
 
  private:
-  LedgerEntry Entry(LedgerKind kind, const Selection& d, const std::string& key, const std::string& clock,
-                    const std::string& subject_id) const;
+  // A batch whose intent is committed (seq 0: an anchored batch, none).
+  struct Prepared {
+    std::vector<Candidate> candidates;  // distinct keys, the payload's order
+    int64_t seq = 0;
+  };
+  Result<Prepared> Prepare(const Selection& base, const std::vector<Candidate>& listed, Intent intent);
+  // Steps 2 to 5; `took`: the delete's wall time.
+  Result<BatchReport> Execute(const Selection& base, BatchTarget& target, const Prepared& batch,
+                              std::chrono::microseconds* took);
+  // A prepared batch the run will not delete (stopped, or failed first):
+  // settled as kept, not deleted, which is the truth, since its delete never
+  // ran.
+  void Abandon(const Prepared& batch);
   Result<BatchResult> DeleteWithRetries(const Selection& rule, BatchTarget& target,
                                         const std::vector<Candidate>& batch);
 
   StateDb& state_;
   ExecutorOptions options_;
-  HoldSet holds_;  // the holds the last LockHolds read
-  int64_t batch_no_ = 0;
+  // Serializes the state connection (not thread-safe) between the deleting
+  // thread and the pipeline's, and guards what both touch below.
+  mutable std::mutex mu_;
+  HoldSet holds_;                    // the holds the last LockHolds read
+  int64_t batch_no_ = 0;             // the run's batches so far
+  std::vector<Settlement> settles_;  // outcomes not yet written
 };
 
 }  // namespace retention

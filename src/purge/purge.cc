@@ -148,18 +148,28 @@ Result<PurgeReport> PurgeRun::Run() {
     saved->SetOrder(*selections);
   }
 
-  // The safety valve looks at the whole run before anything is deleted.
-  auto plan = MakePlan(WithHolds(*selections, holds_), stores_, as_of, now, rules_.hash, holds_);
-  if (!plan.ok()) return plan.status();
-  RETENTION_RETURN_IF_ERROR(CheckSafetyValve(*plan, rules_, config_.limits, options_.allow_mass_delete));
-  report.planned = PlannedTargets(*plan);
-  progress_.deletable_total = plan->TotalDeletable();
+  // The safety valve looks at the whole run before anything is deleted:
+  // from the plan when it is measured anyway, else from the stores' cheap
+  // bounds (an exact count only where a bound crosses a limit).
+  int64_t deletable = 0;
+  if (options_.measure_plan) {
+    auto plan = MakePlan(WithHolds(*selections, holds_), stores_, as_of, now, rules_.hash, holds_);
+    if (!plan.ok()) return plan.status();
+    RETENTION_RETURN_IF_ERROR(CheckSafetyValve(*plan, rules_, config_.limits, options_.allow_mass_delete));
+    report.planned = PlannedTargets(*plan);
+    deletable = progress_.deletable_total = plan->TotalDeletable();
+  } else {
+    auto plan = MakePlan(WithHolds(*selections, holds_), stores_, as_of, now, rules_.hash, holds_);
+    if (!plan.ok()) return plan.status();
+    RETENTION_RETURN_IF_ERROR(CheckSafetyValve(*plan, rules_, config_.limits, options_.allow_mass_delete));
+  }
 
   auto run_id = BeginRun(*state_, StartInfo(now, as_of, rules_.hash, options_.command_line));
   if (!run_id.ok()) return run_id.status();
   run_id_ = report.run_id = *run_id;
-  spdlog::info("run {} started: as of {}, {} deletable in {} targets, batch size {}", run_id_,
-               FormatTimestamp(as_of), plan->TotalDeletable(), selections->size(), batch_size_);
+  spdlog::info("run {} started: as of {}, {} deletable in {} targets, batches of at most {}", run_id_,
+               FormatTimestamp(as_of), options_.measure_plan ? std::to_string(deletable) : "(not measured)",
+               selections->size(), batch_size_);
 
   BatchExecutor executor(*state_, BatchOptions(), holds_);
   bool stopped = false;
@@ -177,7 +187,10 @@ Result<PurgeReport> PurgeRun::Run() {
   // success that no one can see: fail instead.
   if (failure.ok()) failure = CheckStillInPlace();
   SetOutcome(failure, stopped, &report);
-  Status end = EndRun(*state_, run_id_, report.outcome, options_.exit_code_of(report.status), RunEndDetail(report));
+  // The run's last settlements ride in its run_end: also when it failed or
+  // stopped, every batch whose delete is known durable is settled now.
+  Status end = EndRun(*state_, run_id_, report.outcome, options_.exit_code_of(report.status), RunEndDetail(report),
+                      executor.TakeSettlements());
   if (report.status.ok()) report.status = end;
   auto head = state_->Head();
   if (head.ok()) report.head_hash = head->hash;

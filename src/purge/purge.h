@@ -1,22 +1,24 @@
 // `retention purge`: executes the plan in batches, every deletion in the
 // ledger (SPEC 5, 6.1-6.7).
 //
-// The protocol for one batch, which makes the ledger exact after a crash at
-// any point (SPEC 6.2):
-//   1. pick up to batch_size candidates (a short read);
-//   2. take the hold barrier shared and re-read the holds in force;
-//   3. commit a pending batch (the candidates) to the state database;
+// The protocol for one batch, which makes the ledger exact after a crash or
+// a power loss at any point (SPEC 6.2; the argument is at the top of
+// batch_executor.cc):
+//   1. pick up to the batch's size of candidates (a short read; sized by
+//      time, batch_sizer.h);
+//   2. commit its intent, one `batch` ledger entry packing every candidate
+//      (ledger/batch_entry.h), durably;
+//   3. take the hold barrier shared and re-read the holds in force;
 //   4. in one target transaction, delete those candidates that are still
-//      deletable under the fresh holds, floors and cutoff, RETURNING what
-//      went; commit;
-//   5. in one state transaction, append a ledger entry per deleted record
-//      and remove the pending batch; release the barrier.
-// A crash before 3 leaves nothing; between 3 and 4's commit, a pending
-// batch whose records all still exist; between 4 and 5, a pending batch
-// whose deleted records are gone. The next run settles every pending batch
-// before anything else: records of it that no longer exist get their ledger
-// entries (marked reconciled), the rest nothing (see reconcile.h).
-// batch_executor.h runs steps 2 to 5 for every kind of target; purge.cc is
+//      deletable under the fresh holds, floors and cutoff; commit;
+//   5. make that commit durable (Store::Sync);
+//   6. queue the settlement (what stayed, with reasons): it rides in the
+//      run's next entry (the next batch entry, or run_end).
+// While 3-6 run for one batch, 1-2 run for the next on a second thread.
+// A batch left open (a crash between 2 and 6's entry) is reconciled by the
+// next run before anything else: after a Sync, each candidate is judged by
+// identity, absent ones deleted, present ones kept (reconcile.h).
+// batch_executor.h runs steps 2 to 6 for every kind of target; purge.cc is
 // the run around it.
 #pragma once
 
@@ -37,7 +39,7 @@ namespace retention {
 
 // Where a run stands, after each batch (for progress bars and log lines).
 struct PurgeProgress {
-  int64_t deletable_total = 0;  // the plan measured at the start
+  int64_t deletable_total = 0;  // the plan measured at the start; 0: not measured
   int64_t deleted = 0;          // so far, all targets
   int64_t batches = 0;          // so far, all targets
   std::string category;         // the target of the batch just done
@@ -72,6 +74,11 @@ struct PurgeOptions {
   bool allow_clock_jump = false;
   bool allow_clock_behind = false;
   std::optional<std::filesystem::path> plan_file;
+  // Measure the plan at the start (due, held, floor-protected, deletable per
+  // target: PurgeReport::planned, the metrics, the progress total): a pass
+  // over every due record. Off, the safety valve reads the stores' cheap
+  // bounds only (run_guards.h) and `planned` stays empty.
+  bool measure_plan = true;
   std::string command_line;         // for the run's ledger entry
   // Polled between batches: SIGTERM/SIGINT ask the run to stop.
   const std::atomic<bool>* stop_requested = nullptr;
@@ -105,7 +112,7 @@ struct PurgeReport {
   int64_t reconciled = 0;
   std::vector<TargetOutcome> targets;
   std::string head_hash;  // the ledger head after the run
-  std::vector<PlannedTarget> planned;  // the plan measured before deleting
+  std::vector<PlannedTarget> planned;  // the plan measured before deleting (measure_plan)
 
   int64_t TotalDeleted() const;
 };

@@ -36,6 +36,9 @@ class PurgeLogBatchTarget final : public BatchTarget {
   PurgeLogBatchTarget(StateDb& state, Store& log_store) : state_(state), log_store_(log_store) {}
   Result<BatchResult> Delete(const Selection& rule, const std::vector<Candidate>& batch) override;
   Result<std::vector<KeptReason>> WhyKept(const Selection& rule, const std::vector<Candidate>& kept) override;
+  // Nothing to do: the log's deletion is a commit of the state database,
+  // which commits synchronously (synchronous=FULL).
+  Status Sync() override { return Status::Ok(); }
 
  private:
   StateDb& state_;

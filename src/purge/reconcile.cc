@@ -1,4 +1,6 @@
 #include "purge/reconcile.h"
+
+#include "ledger/batch_entry.h"
 #include "state/state_ops.h"
 
 #include <nlohmann/json.hpp>
@@ -33,6 +35,85 @@ Candidate AsCandidate(const Target& target, const PendingBatch::Record& r) {
     c.identity.reset();
   }
   return c;
+}
+
+// Settles every open batch entry; returns the records found deleted.
+Result<int64_t> ReconcileOpenBatches(StateDb& state, StoreSet& stores, const RuleSet& rules) {
+  auto open = state.OpenBatches();
+  if (!open.ok()) return open.status();
+  int64_t reconciled = 0;
+  for (int64_t seq : *open) {
+    auto entry = state.ReadEntry(seq);
+    if (!entry.ok()) return entry.status();
+    if (!*entry)
+      return Status::AuditFailed("open batch entry " + std::to_string(seq) + " is not in the ledger");
+    const LedgerEntry& batch = **entry;
+    auto payload = DecodeBatchPayload(batch.payload);
+    if (!payload.ok()) return payload.status().WithContext("batch entry " + std::to_string(seq));
+    const Target* target = FindTarget(rules, batch.category, batch.target);
+    if (!target)
+      return Status::Invalid("a crashed run left an open batch (ledger entry " + std::to_string(seq) + ") for " +
+                             batch.category + "/" + batch.target +
+                             ", which the rules no longer define; restore the rule so the batch can be reconciled");
+    auto store = stores.Get(batch.store);
+    if (!store.ok()) return store.status();
+    const std::string context = "reconciling batch entry " + std::to_string(seq) + " of crashed run " +
+                                std::to_string(batch.run_id) + " on " + batch.category + "/" + batch.target;
+    // What the crashed run committed may not be on disk yet: judge only
+    // what a power cut would leave.
+    RETENTION_RETURN_IF_ERROR((*store)->Sync().WithContext(context));
+    // A subject under a kind the target no longer maps cannot be compared:
+    // key and clock alone, as for a record without an identity.
+    const std::string kind = target->subject ? target->subject->kind : "";
+    const bool same_kind = payload->subject_kind == kind;
+    std::vector<Candidate> selected;
+    selected.reserve(payload->records.size());
+    for (const BatchRecord& r : payload->records) {
+      Candidate c{r.key, r.clock, r.subject, r.identity};
+      if (!same_kind && !r.subject.empty()) {
+        c.subject.clear();
+        c.identity.reset();
+      }
+      selected.push_back(std::move(c));
+    }
+    auto presence = (*store)->Exist(*target, selected);
+    if (!presence.ok()) return presence.status().WithContext(context);
+
+    Settlement settlement;
+    settlement.batch_seq = seq;
+    settlement.reconciled = true;
+    int64_t deleted = 0;
+    for (size_t i = 0; i < selected.size() && i < presence->size(); ++i) {
+      switch ((*presence)[i]) {
+        case Presence::kSame:
+          settlement.kept.push_back({static_cast<uint32_t>(i),
+                                     KeptReason{KeptWhy::kNotDeleted, "found in place after the run crashed",
+                                                std::nullopt, std::nullopt}});
+          break;
+        case Presence::kReplaced: settlement.replaced.push_back(static_cast<uint32_t>(i)); break;
+        case Presence::kAbsent: ++deleted; break;
+      }
+    }
+    const auto replaced = static_cast<int64_t>(settlement.replaced.size());
+    LedgerEntry summary;
+    summary.kind = LedgerKind::kReconciled;
+    summary.run_id = batch.run_id;
+    summary.category = batch.category;
+    summary.store = batch.store;
+    summary.target = batch.target;
+    summary.batch = batch.batch;
+    summary.detail = DumpJson(nlohmann::json{{"batch_entry", seq},
+                                             {"candidates", selected.size()},
+                                             {"found_deleted", deleted + replaced},
+                                             {"found_replaced", replaced},
+                                             {"found_present", settlement.kept.size()}});
+    spdlog::warn("reconciled batch entry {} of crashed run {} on {}/{}: {} of {} records had been deleted ({} of "
+                 "them with another record under their key now)",
+                 seq, batch.run_id, batch.category, batch.target, deleted + replaced, selected.size(), replaced);
+    RETENTION_RETURN_IF_ERROR(AppendSettling(state, std::move(summary), {settlement}));
+    reconciled += deleted + replaced;
+  }
+  return reconciled;
 }
 
 }  // namespace
@@ -102,6 +183,9 @@ Result<int64_t> Reconcile(StateDb& state, StoreSet& stores, const RuleSet& rules
                  batch.run_id, batch.category, batch.target, entries.size() - 1, batch.records.size(), replaced);
     RETENTION_RETURN_IF_ERROR(SettlePending(state, batch.id, entries));
   }
+  auto open = ReconcileOpenBatches(state, stores, rules);
+  if (!open.ok()) return open.status();
+  reconciled += *open;
   auto unfinished = state.UnfinishedRuns();
   if (!unfinished.ok()) return unfinished.status();
   for (const RunInfo& run : *unfinished) {

@@ -43,6 +43,13 @@ namespace retention {
 // not follow) stops reconciliation, and so the run, with that error: never
 // a guess.
 //
+// Then every open batch entry (ledger/batch_entry.h: an intent without a
+// settlement) is settled by one `reconciled` entry, after the store's Sync
+// (never judge a deletion a power cut could still undo), its candidates
+// judged the same way: absent -> deleted; replaced -> listed "replaced"
+// (deleted, as above); present -> kept, why "not_deleted". No batch of a
+// running run is ever open here: the run lock excludes one.
+//
 // Runs left "running" are marked crashed. Returns the number of records
 // reconciled as deleted. A pending batch whose target is no longer in the
 // rules stops the run (Invalid): its store cannot be asked without it.

@@ -5,7 +5,8 @@
 // protocol; this sweep kills it with SIGKILL at random moments instead,
 // wherever it happens to be (opening stores, planning, between or inside
 // SQLite transactions, between an unlinkat and its ledger entry, pruning
-// the purge log, ending the run).
+// the purge log, ending the run), with the pipeline holding up to two
+// batches in flight (one deleting, the next one's intent committing).
 //
 // Each trial: a fresh copy of one demo, a purge of one category in small
 // batches, SIGKILL after a delay drawn uniformly over that purge's measured
@@ -56,7 +57,7 @@ std::vector<Kind> Kinds() {
 
 struct Trial {
   bool killed = false;  // the purge was still running when the kill landed
-  // What the next purge found: batches the killed run left pending, and how
+  // What the next purge found: batches the killed run left open, and how
   // many of their records it had deleted (the case that needs reconciling).
   int reconciled_batches = 0;
   int64_t reconciled_deleted = 0;
@@ -120,8 +121,12 @@ Trial RunTrial(const Kind& k, const fs::path& pristine, const fs::path& dir, dou
   {
     const ck::State st = ck::ReadState(state);
     for (const ck::Entry& e : st.ledger) {
-      if (e.kind == "reconciled") ++t.reconciled_batches;
-      if (e.kind == "delete" && Contains(e.detail, "\"reconciled\":true")) ++t.reconciled_deleted;
+      // A reconciled entry settles one batch (an open batch entry, or a
+      // pending batch of an older run) and counts what it found deleted.
+      if (e.kind != "reconciled") continue;
+      ++t.reconciled_batches;
+      const auto detail = nlohmann::json::parse(e.detail, nullptr, /*allow_exceptions=*/false);
+      if (detail.is_object()) t.reconciled_deleted += detail.value("found_deleted", int64_t{0});
     }
   }
   if (t.killed && killed_run > 0) {

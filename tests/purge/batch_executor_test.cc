@@ -15,6 +15,7 @@
 #include "ledger/kept_reason.h"
 #include "plan/selection.h"
 #include "purge/batch_executor.h"
+#include "purge/ledger_outcomes.h"
 #include "purge/purge_fixture.h"
 #include "purge/purge_log_prune.h"
 #include "rules/rule_loader.h"
@@ -182,12 +183,14 @@ TEST_CASE("the executor keeps each record for a reason of its facts, written as 
   CHECK(outcome.deleted == 1);
   CHECK(outcome.batches == 3);  // 4 + 4 + 1
   CHECK(outcome.kept_changed == 8);
+  // The last batch's settlement rides in the run's end.
+  REQUIRE(EndRun(*run.state, run.run_id, "ok", 0, "", executor.TakeSettlements()).ok());
 
-  Db state(dir / "state.db", true);
-  CHECK(state.Column("SELECT record_key FROM ledger WHERE kind = 'delete'") == std::vector<std::string>{"1"});
-  std::map<std::string, Json> kept;
-  for (const auto& row : state.Query("SELECT record_key, detail FROM ledger WHERE kind = 'kept'"))
-    kept[*row[0]] = Json::parse(*row[1]);
+  LedgerOutcomes ledger = ReadLedgerOutcomes(dir / "state.db");
+  CHECK(ledger.batch_entries == 3);  // one entry per batch, not per record
+  CHECK(ledger.open.empty());
+  CHECK(ledger.deleted == std::multiset<std::string>{"1"});
+  std::map<std::string, Json> kept = ledger.kept;
   REQUIRE(kept.size() == 8);
   const std::map<std::string, std::string> expected = {
       {"2", "not_due"}, {"3", "undated"}, {"4", "filters"},   {"5", "held"},
@@ -203,6 +206,7 @@ TEST_CASE("the executor keeps each record for a reason of its facts, written as 
   CHECK(kept["5"]["reason"] == "held by hold " + std::to_string(hold5) + " (M-5)");
   CHECK(kept["2"]["reason"].get<std::string>().find("not before the cutoff") != std::string::npos);
   CHECK(kept["9"]["reason"].get<std::string>().find("changed since selection") == 0);
+  Db state(dir / "state.db", true);
   CHECK(state.Column("SELECT count(*) FROM pending") == std::vector<std::string>{"0"});
 
   // audit runs counts holds by the code: the held and the held-elsewhere.
@@ -259,6 +263,7 @@ class RefusingTarget final : public BatchTarget {
   Result<std::vector<KeptReason>> WhyKept(const Selection&, const std::vector<Candidate>&) override {
     return Status::Internal("every candidate was skipped with a reason");
   }
+  Status Sync() override { return Status::Ok(); }
 };
 
 TEST_CASE("the executor writes the store's own reasons with their skip names and codes", "[purge][executor]") {
@@ -276,17 +281,18 @@ TEST_CASE("the executor writes the store's own reasons with their skip names and
   CHECK(report->kept[1].reason.why == KeptWhy::kLocked);
   CHECK(report->kept[2].reason.why == KeptWhy::kChanged);
 
-  Db state(dir / "state.db", true);
-  auto rows = state.Query("SELECT record_key, detail, subject FROM ledger WHERE kind = 'kept' ORDER BY record_key");
-  REQUIRE(rows.size() == 3);
-  const Json first = Json::parse(*rows[0][1]);
-  CHECK(first == Json{{"why", "undeletable"}, {"skip", "undeletable"}, {"reason", "refused 0"}});
-  CHECK(Json::parse(*rows[1][1]) == Json{{"why", "locked"}, {"skip", "locked"}, {"reason", "refused 1"}});
-  CHECK(Json::parse(*rows[2][1]) == Json{{"why", "changed"}, {"skip", "changed"}, {"reason", "refused 2"}});
-  CHECK(*rows[1][2] == "customer:2");
+  REQUIRE(EndRun(*run.state, run.run_id, "ok", 0, "", executor.TakeSettlements()).ok());
+  LedgerOutcomes ledger = ReadLedgerOutcomes(dir / "state.db");
+  CHECK(ledger.deleted.empty());
+  REQUIRE(ledger.kept.size() == 3);
+  CHECK(ledger.kept["1"] == Json{{"why", "undeletable"}, {"skip", "undeletable"}, {"reason", "refused 0"}});
+  CHECK(ledger.kept["2"] == Json{{"why", "locked"}, {"skip", "locked"}, {"reason", "refused 1"}});
+  CHECK(ledger.kept["5"] == Json{{"why", "changed"}, {"skip", "changed"}, {"reason", "refused 2"}});
+  CHECK(ledger.subject["2"] == "customer:2");
+  CHECK(ledger.subject.count("1") == 0);
 
   // Codes read back; an entry written before codes has none.
-  auto parsed = ParseKeptDetail(*rows[1][1]);
+  auto parsed = ParseKeptDetail(ledger.kept["2"].dump());
   REQUIRE(parsed);
   CHECK(parsed->why == KeptWhy::kLocked);
   auto old = ParseKeptDetail(R"j({"reason":"held by hold 1 (M-1)"})j");
@@ -294,7 +300,7 @@ TEST_CASE("the executor writes the store's own reasons with their skip names and
   CHECK_FALSE(old->why);
   for (KeptWhy why : {KeptWhy::kGone, KeptWhy::kFilters, KeptWhy::kUndated, KeptWhy::kNotDue, KeptWhy::kHeld,
                       KeptWhy::kHeldElsewhere, KeptWhy::kFloor, KeptWhy::kBehind, KeptWhy::kChanged,
-                      KeptWhy::kUndeletable, KeptWhy::kLocked})
+                      KeptWhy::kUndeletable, KeptWhy::kLocked, KeptWhy::kNotDeleted})
     CHECK(KeptWhyFromName(KeptWhyName(why)) == why);
 }
 
@@ -384,7 +390,7 @@ store = "purge-log"
     CHECK(state.Column("SELECT min(seq) FROM ledger") == std::vector<std::string>{"21"});
     // No pending batch and no entry per record: the anchor is the intent.
     CHECK(state.Column("SELECT count(*) FROM pending") == std::vector<std::string>{"0"});
-    CHECK(state.Column("SELECT count(*) FROM ledger WHERE kind IN ('delete', 'kept') AND run_id <> 0") ==
+    CHECK(state.Column("SELECT count(*) FROM ledger WHERE kind IN ('delete', 'kept', 'batch') AND run_id <> 0") ==
           std::vector<std::string>{"0"});
   }
 

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "e2e/e2e_util.h"
+#include "purge/ledger_outcomes.h"
 #include "purge/purge_fixture.h"
 
 namespace retention {
@@ -56,7 +57,7 @@ std::set<std::string> Remaining(const TempDir& dir) {
 }
 
 TEST_CASE("a files purge killed at any step leaves an exact ledger", "[files][crash][e2e]") {
-  for (const char* point : {"after_pending", "after_delete", "after_settle"}) {
+  for (const char* point : {"after_intent", "after_delete", "after_sync", "after_settle"}) {
     for (int nth : {1, 3}) {
       DYNAMIC_SECTION(point << " #" << nth) {
         TempDir dir;
@@ -66,14 +67,26 @@ TEST_CASE("a files purge killed at any step leaves an exact ledger", "[files][cr
         ::unsetenv("RETENTION_FAULT");
         INFO(Describe(killed));
         REQUIRE(killed.exit_code == 128 + SIGKILL);
+        // Every file gone has its intent, an open or settled batch entry.
+        {
+          const std::set<std::string> left = Remaining(dir);
+          const LedgerOutcomes crashed = ReadLedgerOutcomes(dir / "state.db");
+          REQUIRE_FALSE(crashed.open.empty());
+          CHECK(crashed.open.size() <= 2);
+          for (int i = 0; i < kFiles; ++i) {
+            const std::string name = "app.log-" + std::to_string(1000 + i) + ".gz";
+            if (!left.count(name)) CHECK(crashed.candidates.count(name) == 1);
+          }
+        }
 
         RunResult next = RunWith(dir / "retention.toml", {"purge"});
         INFO(Describe(next));
         REQUIRE(next.exit_code == 0);
         REQUIRE(Remaining(dir) == std::set<std::string>{"app.log"});
 
-        Db state(dir / "state.db", true);
-        auto keys = state.Column("SELECT record_key FROM ledger WHERE kind = 'delete'");
+        const LedgerOutcomes after = ReadLedgerOutcomes(dir / "state.db");
+        CHECK(after.open.empty());
+        const std::vector<std::string> keys(after.deleted.begin(), after.deleted.end());
         REQUIRE(keys.size() == static_cast<size_t>(kFiles));
         REQUIRE(std::set<std::string>(keys.begin(), keys.end()).size() == static_cast<size_t>(kFiles));
         for (const auto& k : keys) CHECK(k.rfind("app.log-", 0) == 0);

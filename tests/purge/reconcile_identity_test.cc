@@ -13,6 +13,7 @@
 #include <set>
 
 #include "e2e/e2e_util.h"
+#include "purge/ledger_outcomes.h"
 #include "purge/purge_fixture.h"
 
 namespace retention {
@@ -45,28 +46,13 @@ void CheckLedgerAccountsFor(const std::set<Identity>& before, const std::set<Ide
   }
 }
 
-std::multiset<Identity> LedgerDeletes(const TempDir& dir) {
-  Db state(dir / "state.db", true);
-  std::multiset<Identity> out;
-  for (const auto& row : state.Query("SELECT record_key, clock FROM ledger WHERE kind = 'delete'"))
-    out.insert({*row[0], *row[1]});
-  return out;
-}
+// Every deletion the ledger claims: a batch entry's candidate its
+// settlement does not keep (or an old per-record delete entry).
+std::multiset<Identity> LedgerDeletes(const TempDir& dir) { return ReadLedgerOutcomes(dir / "state.db").deleted_clocks; }
 
-// Keys of the reconciled `delete` entries whose detail says "replaced".
-std::set<std::string> ReplacedKeys(const TempDir& dir) {
-  Db state(dir / "state.db", true);
-  std::set<std::string> out;
-  for (const auto& row : state.Query("SELECT record_key, detail FROM ledger WHERE kind = 'delete'")) {
-    if (row[1]->empty()) continue;  // an entry of a run's own batch
-    const auto detail = nlohmann::json::parse(*row[1]);
-    if (detail.value("replaced", false)) {
-      CHECK(detail.value("reconciled", false));
-      out.insert(*row[0]);
-    }
-  }
-  return out;
-}
+// Keys a reconciliation found gone with another record under them
+// (reconciled settlements' "replaced"; only reconciliation writes it).
+std::set<std::string> ReplacedKeys(const TempDir& dir) { return ReadLedgerOutcomes(dir / "state.db").replaced; }
 
 // ---- SQLite --------------------------------------------------------------
 
@@ -144,7 +130,7 @@ TEST_CASE("reconciliation writes delete entries for rows whose rowids were reuse
 
   Db state(dir / "state.db", true);
   CHECK(state.Int("SELECT count(*) FROM pending") == 0);
-  auto summary = nlohmann::json::parse(state.Column("SELECT detail FROM ledger WHERE kind = 'reconciled'").at(0));
+  auto summary = nlohmann::json::parse(state.Column("SELECT detail FROM ledger WHERE kind = 'reconciled' ORDER BY seq").at(0));
   CHECK(summary["found_deleted"] == 7);
   CHECK(summary["found_replaced"] == 7);
   CHECK(summary["found_present"] == 0);
@@ -156,7 +142,7 @@ TEST_CASE("reconciliation writes no entry for a row the crashed batch left", "[p
   // still there as selected. Nothing may be claimed deleted.
   TempDir dir;
   MakeSqliteFixture(dir);
-  RunResult killed = PurgeWithFault(dir, "after_pending:1");
+  RunResult killed = PurgeWithFault(dir, "after_intent:1");
   REQUIRE(killed.exit_code == 128 + SIGKILL);
   REQUIRE(Rows(dir).size() == static_cast<size_t>(kRows));
   RunResult hold = RunWith(dir / "retention.toml",
@@ -168,7 +154,7 @@ TEST_CASE("reconciliation writes no entry for a row the crashed batch left", "[p
   CHECK(Rows(dir).size() == static_cast<size_t>(kRows));
   CHECK(LedgerDeletes(dir).empty());
   Db state(dir / "state.db", true);
-  auto summary = nlohmann::json::parse(state.Column("SELECT detail FROM ledger WHERE kind = 'reconciled'").at(0));
+  auto summary = nlohmann::json::parse(state.Column("SELECT detail FROM ledger WHERE kind = 'reconciled' ORDER BY seq").at(0));
   CHECK(summary["found_present"] == 7);
   CHECK(summary["found_deleted"] == 0);
 }
@@ -240,7 +226,7 @@ TEST_CASE("reconciliation writes delete entries for files re-created under their
   for (const auto& f : now) CHECK(gone.count(f) == 1);
   Db state(dir / "state.db", true);
   std::map<std::string, int> per_key;
-  for (const auto& k : state.Column("SELECT record_key FROM ledger WHERE kind = 'delete'")) ++per_key[k];
+  for (const auto& k : ReadLedgerOutcomes(dir / "state.db").deleted) ++per_key[k];
   for (const auto& f : before) {
     INFO(f);
     const int expected = gone.count(f) ? (now.count(f) ? 1 : 2) : 1;
@@ -281,8 +267,8 @@ clock = { mtime = true }
   CHECK(next.err.find("cannot tell whether sub/app.log-") != std::string::npos);
   CHECK(std::distance(std::filesystem::directory_iterator(dir / "elsewhere"), {}) == 6);
   Db state(dir / "state.db", true);
-  CHECK(state.Int("SELECT count(*) FROM pending") == 1);
-  CHECK(state.Int("SELECT count(*) FROM ledger WHERE kind = 'delete'") == 0);
+  CHECK_FALSE(ReadLedgerOutcomes(dir / "state.db").open.empty());
+  CHECK(ReadLedgerOutcomes(dir / "state.db").deleted.empty());
 
   // Put back, the next run settles the batch.
   std::filesystem::remove(dir / "logs" / "sub");
@@ -290,7 +276,8 @@ clock = { mtime = true }
   RunResult fixed = RunWith(dir / "retention.toml", {"purge"});
   INFO(Describe(fixed));
   REQUIRE(fixed.exit_code == 0);
-  CHECK(state.Int("SELECT count(*) FROM ledger WHERE kind = 'delete'") == 12);
+  CHECK(ReadLedgerOutcomes(dir / "state.db").deleted.size() == 12);
+  CHECK(ReadLedgerOutcomes(dir / "state.db").open.empty());
 }
 
 // ---- a batch left pending by a schema version 2 run ------------------------

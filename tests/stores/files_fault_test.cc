@@ -193,8 +193,10 @@ TEST_CASE("every call the files store makes, failed with EIO, ENOSPC or EPERM, l
   REQUIRE(clean.status.ok());
   REQUIRE(clean.remaining == 0);
   // The calls every files purge makes, whatever the kernel offers.
+  // kFsync: every batch's unlinks are made durable (Store::Sync) before
+  // they are settled.
   for (FsCall kind : {FsCall::kOpen, FsCall::kOpenAt, FsCall::kFstat, FsCall::kFstatAt, FsCall::kStatx,
-                      FsCall::kUnlinkAt, FsCall::kFlock, FsCall::kReadDirectory})
+                      FsCall::kUnlinkAt, FsCall::kFlock, FsCall::kReadDirectory, FsCall::kFsync})
     CHECK(counting->calls(kind) > 0);
   if (mount_ids > 0) CHECK(counting->calls(FsCall::kNameToHandleAt) > 0);
   if (mount_ids > 1) CHECK(counting->calls(FsCall::kRead) > 0);
