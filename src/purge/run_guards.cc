@@ -43,6 +43,53 @@ Status CheckSafetyValve(const Plan& plan, const RuleSet& rules, const Limits& li
                              "or raise the limits in the config.");
 }
 
+Status CheckSafetyValveBound(StoreSet& stores, const std::vector<Selection>& selections, const RuleSet& rules,
+                             const Limits& limits, bool allow_mass_delete) {
+  if (allow_mass_delete) return Status::Ok();
+  // The valve's view of the run: one TargetPlan per selection, its stats
+  // the bound until a limit makes the exact count necessary.
+  Plan plan;
+  std::vector<Store*> owners;
+  std::vector<bool> exact;
+  auto measure = [&](size_t i) -> Status {
+    if (exact[i]) return Status::Ok();
+    auto stats = owners[i]->Measure(selections[i]);
+    if (!stats.ok()) return stats.status();
+    plan.targets[i].stats = std::move(*stats);
+    exact[i] = true;
+    return Status::Ok();
+  };
+  int64_t at_most = 0;
+  for (const Selection& d : selections) {
+    auto store = stores.Get(d.target->store);
+    if (!store.ok()) return store.status();
+    auto bound = (*store)->BoundDue(d);
+    if (!bound.ok()) return bound.status();
+    TargetPlan t;
+    t.category = d.category->name;
+    t.target = d.target->name;
+    t.stats.total = bound->total_at_least;
+    t.stats.deletable = bound->deletable_at_most;
+    plan.targets.push_back(std::move(t));
+    owners.push_back(*store);
+    exact.push_back(bound->exact);
+    at_most += bound->deletable_at_most;
+  }
+  for (size_t i = 0; i < plan.targets.size(); ++i) {
+    const TargetStats& s = plan.targets[i].stats;
+    if (s.deletable == 0) continue;  // nothing can go: never over
+    const Category* c = FindCategory(rules, plan.targets[i].category);
+    const double limit = c && c->max_delete_fraction ? *c->max_delete_fraction : limits.max_delete_fraction;
+    // deletable <= at_most and total >= total_at_least: within the limit by
+    // the bound means within it exactly.
+    if (s.total == 0 || static_cast<double>(s.deletable) / static_cast<double>(s.total) > limit)
+      RETENTION_RETURN_IF_ERROR(measure(i));
+  }
+  if (at_most > limits.max_delete)
+    for (size_t i = 0; i < plan.targets.size(); ++i) RETENTION_RETURN_IF_ERROR(measure(i));
+  return CheckSafetyValve(plan, rules, limits, allow_mass_delete);
+}
+
 Status CheckClockSanity(const std::optional<RunInfo>& last, Timestamp now, const CalendarDuration& max_jump,
                         bool allow_clock_jump, bool allow_clock_behind) {
   if (!last) return Status::Ok();

@@ -17,6 +17,14 @@ namespace retention {
 // allowed. The message names every target over its limit.
 Status CheckSafetyValve(const Plan& plan, const RuleSet& rules, const Limits& limits, bool allow_mass_delete);
 
+// The same refusal, same message, from each target's cheap bound
+// (Store::BoundDue): a target whose bound stays within its limits cannot
+// be over them, so only targets whose bound crosses a limit (all of them
+// when the bounds' sum crosses max_delete) are measured exactly
+// (Store::Measure). `selections` must carry their holds (WithHolds).
+Status CheckSafetyValveBound(StoreSet& stores, const std::vector<Selection>& selections, const RuleSet& rules,
+                             const Limits& limits, bool allow_mass_delete);
+
 // Refuses (ClockSanity, exit 77) when `now` is earlier than the last run's
 // start (unless allow_clock_behind: the operator says that run's clock was
 // wrong), or later by more than max_clock_jump (unless allow_clock_jump).

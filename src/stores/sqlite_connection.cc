@@ -56,6 +56,11 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(const std::file
 
 SqliteConnection::~SqliteConnection() { sqlite3_close_v2(db_); }
 
+std::string SqliteConnection::FilePath() const {
+  const char* name = sqlite3_db_filename(db_, "main");
+  return name ? std::string(name) : std::string();
+}
+
 Result<SqliteStatement> SqliteConnection::Prepare(std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);

@@ -71,6 +71,8 @@ class SqliteConnection {
 
   sqlite3* get() const { return db_; }
   const std::string& label() const { return label_; }
+  // The database file as SQLite opened it (absolute): where its -wal lies.
+  std::string FilePath() const;
   // A Status for the connection's last error: "store 'app': MESSAGE".
   Status LastError(std::string_view doing) const;
 

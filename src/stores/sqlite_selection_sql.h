@@ -8,18 +8,21 @@
 // (ResolvedSqliteTarget) and are quoted; every value is a bound parameter
 // (or, past SQLite's parameter limit, a quoted literal).
 //
-// Holds are plain SQL: a hold's subject and key compare as text
-// (CAST(...) COLLATE BINARY, as HoldSet compared them), its clock range is
-// a range on the clock in microseconds, NULL (undated) included. Many holds
-// of one kind collapse into IN lists. The only function called per row is
-// the pure retention_clock (sqlite_functions.h), which reads a clock the
-// way the C++ evaluation does.
+// Holds: a hold's subject and key compare as text (byte for byte, as
+// HoldSet compared them), its clock range is a range on the clock in
+// microseconds, NULL (undated) included. Holds of one field (a subject, a
+// key) are one hash set per kind behind retention_in_set; the others are
+// plain SQL terms (or a VALUES table when many). Clocks are compared in SQL
+// where that is exact (ClockBefore); retention_clock, which reads a clock
+// the way the C++ evaluation does, runs only for the other values
+// (sqlite_functions.h).
 //
 // Aliases: the target table is "t"; the table holding a scope's clock
 // through a join is "j" for the own target and "s1", "s2", ... for the
 // other scopes.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -27,10 +30,12 @@
 #include "plan/selection.h"
 #include "stores/sqlite_catalog.h"
 #include "stores/sqlite_connection.h"
+#include "stores/sqlite_functions.h"
 
 namespace retention {
 
-using SqlParam = std::variant<int64_t, double, std::string, bool>;
+// A bound value; a set of texts is bound as a pointer (retention_in_set).
+using SqlParam = std::variant<int64_t, double, std::string, bool, std::shared_ptr<const SqlTextSet>>;
 
 // A piece of SQL and the values of its '?' placeholders, in order.
 struct SqlFragment {
@@ -85,6 +90,9 @@ class SqliteSelectionSql {
   std::string KeyColumn() const { return self_.KeyColumn(); }
   std::string OrderColumn() const { return self_.OrderColumn(); }
   std::string SubjectColumn() const { return self_.SubjectColumn(); }
+  const Selection& selection() const { return *selection_; }
+  // Whether any scope reads its clock through a join (From() has joins).
+  bool HasJoins() const;
 
   // A scope's filters (1 when it has none; NULL-safe: 0 or 1), its clock in
   // microseconds, its raw clock column and its subject column (or NULL).
@@ -99,8 +107,11 @@ class SqliteSelectionSql {
   // The erasure's subject (1 when the selection names none).
   SqlFragment Subject() const;
   // clock < cutoff: an indexable range on the raw column, then the exact
-  // test. 0 when there is no cutoff, 1 for any_age.
+  // test (ClockBefore). 0 when there is no cutoff, 1 for any_age.
   SqlFragment Due() const;
+  // Only the indexable range of Due on the raw column: wider than Due, so
+  // an index-only count of it bounds the due records from above.
+  SqlFragment DueRange() const;
   // 1 when every floor guard lets the record go.
   SqlFragment FloorsPass() const;
   // 1 when an exclusion covers the record (never NULL).
@@ -127,6 +138,36 @@ class SqliteSelectionSql {
   SqliteTargetSql self_;
   bool inline_values_ = false;
 };
+
+// "clock < t" for one target's clock column, exact as retention_clock reads
+// it (NULL when the clock does not parse), with no function call where SQL
+// alone is exact: integer unix clocks compare as integers (t converted),
+// text clocks in the canonical form "YYYY-MM-DD HH:MM:SS[.f{1,6}]" compare
+// as strings against t in the same form when the zone is UTC, and outside a
+// two-day band around t in any other zone. Every other value (REAL or TEXT
+// unix clocks, offsets, 'T', dates alone, garbage) goes through
+// retention_clock.
+SqlFragment ClockBefore(const Target& target, const std::string& column_sql, const TimeZone& zone, Timestamp t);
+
+// retention_clock(column, encoding, zone): a target's clock in unix
+// microseconds, NULL when undated.
+SqlFragment ClockMicrosSql(const Target& target, const std::string& column_sql, const TimeZone& zone);
+
+// 1 when a target's clock is undated (NULL or not parsing), 0 otherwise,
+// calling retention_clock only for values no cheaper test decides.
+SqlFragment ClockUndated(const Target& target, const std::string& column_sql, const TimeZone& zone);
+
+// t in UTC as "YYYY-MM-DD HH:MM:SS", then ".ffffff" without trailing zeros
+// when it has microseconds: the form whose string order is the time order
+// of canonical clock texts (a shorter fraction with the same digits is the
+// same instant or earlier).
+std::string CanonicalClockText(Timestamp t);
+// The zone a target's naive text clocks are read in, and whether it is UTC
+// (where a canonical text is its own instant).
+std::string ClockZoneName(const Target& target, const TimeZone& fallback);
+bool IsUtcZoneName(std::string_view name);
+// The UTC date `days` after t's, "YYYY-MM-DD".
+std::string DayText(Timestamp t, int days);
 
 // The page query of purge's candidate cursor: the deletable records, oldest
 // first, after (clock, order) when `paging` (bound twice when

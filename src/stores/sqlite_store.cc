@@ -1,8 +1,16 @@
 #include "stores/sqlite_store.h"
 
-#include <chrono>
-#include <map>
+#include <fcntl.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "calendar/clock_value.h"
 #include "stores/sqlite_catalog.h"
 #include "stores/sqlite_connection.h"
 #include "stores/sqlite_functions.h"
@@ -18,14 +26,19 @@ constexpr size_t kKeysPerStatement = 500;
 
 class SqliteStore;
 
+// The cursor reads on a connection of its own (read-only), so that Next may
+// run on another thread while DeleteBatch and Sync use the store's
+// connection (CandidateCursor's threading rule): the two share no SQLite
+// object, and each page is a short read transaction of its own.
 class SqliteCursor : public CandidateCursor {
  public:
-  SqliteCursor(SqliteStore* store, std::vector<ResolvedSqliteTarget> scopes)
-      : store_(store), scopes_(std::move(scopes)) {}
+  SqliteCursor(std::unique_ptr<SqliteConnection> db, std::string label, std::vector<ResolvedSqliteTarget> scopes)
+      : db_(std::move(db)), label_(std::move(label)), scopes_(std::move(scopes)) {}
   Result<std::vector<Candidate>> Next(const Selection& selection, size_t limit) override;
 
  private:
-  SqliteStore* store_;
+  std::unique_ptr<SqliteConnection> db_;
+  std::string label_;
   std::vector<ResolvedSqliteTarget> scopes_;  // parallel to the selection's scopes
   SqliteValue last_clock_;
   SqliteValue last_order_;
@@ -48,9 +61,16 @@ class SqliteStore : public Store {
   Result<BatchResult> DeleteBatch(const Selection& selection, const std::vector<Candidate>& batch) override;
   Result<std::vector<Presence>> Exist(const Target& target, const std::vector<Candidate>& records) override;
   Result<RecordFacts> Lookup(const Selection& selection, const std::string& key) override;
-  // CONTRACT-STUB: replaced by the store's owner.
-  Result<DueBound> BoundDue(const Selection&) override { return Status::Internal("CONTRACT-STUB: not yet built"); }
-  Status Sync() override { return Status::Internal("CONTRACT-STUB: not yet built"); }
+  Result<DueBound> BoundDue(const Selection& selection) override;
+  Status Sync() override;
+
+  // The two ways DeleteBatch deletes, inside its transaction: one DELETE
+  // over the batch's clock range (false when it removed a record that is
+  // not a candidate: the caller must roll back), and by key.
+  Result<bool> DeleteRangeInTxn(const SqliteSelectionSql& b, const std::vector<Candidate>& batch,
+                                const std::map<std::string, const Candidate*>& by_key, BatchResult* result);
+  Status DeleteKeysInTxn(const SqliteSelectionSql& b, const std::vector<const Candidate*>& batch,
+                         const std::map<std::string, const Candidate*>& by_key, BatchResult* result);
 
   // Every scope of the selection resolved on this database, in order.
   Result<std::vector<ResolvedSqliteTarget>> ResolveScopes(const Selection& selection);
@@ -138,45 +158,94 @@ Result<TargetStats> SqliteStore::Measure(const Selection& selection) {
   auto rendered = Render(selection);
   if (!rendered.ok()) return rendered.status();
   const SqliteSelectionSql& b = *rendered;
-
-  // One pass over the target's records: the inner query computes, per
-  // record, its clock and whether it is due, held and floor-protected; the
-  // outer one counts. Held and guards are evaluated only for due records.
-  SqlFragment inner;
-  inner.sql = "SELECT c, d, CASE WHEN d THEN h ELSE 0 END AS held, CASE WHEN d THEN gp ELSE 1 END AS gp FROM (SELECT ";
-  inner += b.ClockMicros();
-  inner.sql += " AS c, coalesce(";
-  inner += b.Due();
-  inner.sql += ", 0) AS d, ";
-  inner += b.Held();
-  inner.sql += " AS h, ";
-  inner += b.FloorsPass();
-  inner.sql += " AS gp";
-  inner += b.From();
-  inner.sql += " WHERE ";
-  inner += b.Filters();
-  inner.sql += " AND ";
-  inner += b.Subject();
-  inner.sql += ")";
-
-  SqlFragment q;
-  q.sql = "SELECT count(*), coalesce(sum(c IS NULL), 0), coalesce(sum(d), 0), coalesce(sum(d AND held), 0), "
-          "coalesce(sum(d AND NOT held AND NOT gp), 0), min(CASE WHEN d AND NOT held AND gp THEN c END) FROM (";
-  q += inner;
-  q.sql += ")";
-  auto stmt = db_->Prepare(q.sql);
-  if (!stmt.ok()) return stmt.status();
-  BindParams(*stmt, q.params);
-  auto row = stmt->Step();
-  if (!row.ok()) return row.status().WithContext(Label());
+  const Target& target = *selection.target;
+  const ResolvedSqliteTarget& self = b.self().resolved();
+  // Without filters, subject or clock join the counts read only the table's
+  // B-tree or the clock index; otherwise they filter first.
+  const bool plain = target.filters.empty() && !selection.subject && !self.join_key;
+  auto where = [&](SqlFragment* q) {
+    if (plain) return;
+    q->sql += " WHERE ";
+    *q += b.Filters();
+    q->sql += " AND ";
+    *q += b.Subject();
+  };
+  auto and_where = [&](SqlFragment* q) { q->sql += plain ? " WHERE " : " AND "; };
+  auto run = [&](const SqlFragment& q) -> Result<SqliteStatement> {
+    auto stmt = db_->Prepare(q.sql);
+    if (!stmt.ok()) return stmt.status();
+    BindParams(*stmt, q.params);
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status().WithContext(Label());
+    return std::move(*stmt);
+  };
   TargetStats stats;
-  stats.total = stmt->ColumnInt(0);
-  stats.undated = stmt->ColumnInt(1);
-  stats.due = stmt->ColumnInt(2);
-  stats.held = stmt->ColumnInt(3);
-  stats.floor_protected = stmt->ColumnInt(4);
+
+  // 1. The records: SQLite's count of the table B-tree when nothing filters.
+  SqlFragment total;
+  total.sql = "SELECT count(*)";
+  total += b.From();
+  where(&total);
+  auto total_row = run(total);
+  if (!total_row.ok()) return total_row.status();
+  stats.total = total_row->ColumnInt(0);
+
+  // 2. Undated, counted exactly: NULLs from the clock index's NULL range;
+  // non-NULL values by one scan of the clock index (covering: no row is
+  // read) in which canonical texts and in-range integers are decided by a
+  // cheap test and only the rest are parsed by retention_clock.
+  SqlFragment undated;
+  undated.sql = "SELECT count(*)";
+  undated += b.From();
+  where(&undated);
+  and_where(&undated);
+  SqlFragment nulls = undated;
+  nulls.sql += b.ClockColumn() + " IS NULL";
+  auto null_row = run(nulls);
+  if (!null_row.ok()) return null_row.status();
+  stats.undated = null_row->ColumnInt(0);
+  undated.sql += b.ClockColumn() + " IS NOT NULL AND ";
+  undated += ClockUndated(target, b.ClockColumn(), selection.zone);
+  auto unparsed_row = run(undated);
+  if (!unparsed_row.ok()) return unparsed_row.status();
+  stats.undated += unparsed_row->ColumnInt(0);
+
+  // 3. One aggregate over the due range (the clock index's range, each row
+  // judged by Due): due, held, floor-protected, and the oldest deletable —
+  // in UTC the smallest canonical text is the oldest of them, the other
+  // values are read by retention_clock.
+  const bool utc_text = target.clock.encoding == ClockEncoding::kText &&
+                        IsUtcZoneName(ClockZoneName(target, selection.zone));
+  SqlFragment q;
+  q.sql = "SELECT count(*), coalesce(sum(h), 0), coalesce(sum(NOT h AND NOT gp), 0), ";
+  if (utc_text) {
+    q.sql += "min(CASE WHEN NOT h AND gp AND retention_canonical(v) THEN v END), "
+             "min(CASE WHEN NOT h AND gp AND NOT retention_canonical(v) THEN ";
+  } else {
+    q.sql += "NULL, min(CASE WHEN NOT h AND gp THEN ";
+  }
+  q += ClockMicrosSql(target, "v", selection.zone);
+  q.sql += " END) FROM (SELECT " + b.ClockColumn() + " AS v, ";
+  q += b.Held();
+  q.sql += " AS h, ";
+  q += b.FloorsPass();
+  q.sql += " AS gp";
+  q += b.From();
+  where(&q);
+  and_where(&q);
+  q += b.Due();
+  q.sql += ")";
+  auto due_row = run(q);
+  if (!due_row.ok()) return due_row.status();
+  stats.due = due_row->ColumnInt(0);
+  stats.held = due_row->ColumnInt(1);
+  stats.floor_protected = due_row->ColumnInt(2);
   stats.deletable = stats.due - stats.held - stats.floor_protected;
-  if (!stmt->ColumnIsNull(5)) stats.oldest_due = FromUnixMicros(stmt->ColumnInt(5));
+  if (!due_row->ColumnIsNull(4)) stats.oldest_due = FromUnixMicros(due_row->ColumnInt(4));
+  if (!due_row->ColumnIsNull(3)) {
+    auto oldest = ParseClockText(due_row->ColumnText(3), TimeZone::Utc());
+    if (oldest && (!stats.oldest_due || *oldest < *stats.oldest_due)) stats.oldest_due = oldest;
+  }
 
   if (stats.deletable > 0) {
     SqlFragment sample;
@@ -220,7 +289,10 @@ Result<int64_t> SqliteStore::CountCovered(const Selection& selection) {
 Result<std::unique_ptr<CandidateCursor>> SqliteStore::OpenCursor(const Selection& selection) {
   auto scopes = ResolveScopes(selection);
   if (!scopes.ok()) return scopes.status();
-  return std::unique_ptr<CandidateCursor>(new SqliteCursor(this, std::move(*scopes)));
+  auto conn = SqliteConnection::Open(db_->FilePath(), /*read_only=*/true, Label());
+  if (!conn.ok()) return conn.status();
+  RETENTION_RETURN_IF_ERROR(RegisterRetentionFunctions((*conn)->get()));
+  return std::unique_ptr<CandidateCursor>(new SqliteCursor(std::move(*conn), Label(), std::move(*scopes)));
 }
 
 Result<std::vector<Candidate>> SqliteCursor::Next(const Selection& selection, size_t limit) {
@@ -231,7 +303,7 @@ Result<std::vector<Candidate>> SqliteCursor::Next(const Selection& selection, si
   const SqliteSelectionSql& b = *rendered;
   const bool paging = !last_order_.empty();
   SqlFragment q = CandidatePageQuery(b, paging);
-  auto stmt = store_->db().Prepare(q.sql);
+  auto stmt = db_->Prepare(q.sql);
   if (!stmt.ok()) return stmt.status();
   BindParams(*stmt, q.params);
   int next = static_cast<int>(q.params.size()) + 1;
@@ -242,7 +314,7 @@ Result<std::vector<Candidate>> SqliteCursor::Next(const Selection& selection, si
   stmt->BindInt(next, static_cast<int64_t>(limit));
   while (true) {
     auto r = stmt->Step();
-    if (!r.ok()) return r.status().WithContext(store_->Label());
+    if (!r.ok()) return r.status().WithContext(label_);
     if (!*r) break;
     // Identity: the clock and subject as stored (nothing more to record).
     out.push_back({stmt->ColumnText(0), stmt->ColumnText(1), stmt->ColumnText(2), std::string()});
@@ -271,30 +343,93 @@ void BindKey(SqliteStatement& stmt, int index, const std::string& key, bool as_i
   stmt.BindText(index, key);
 }
 
-Result<BatchResult> SqliteStore::DeleteBatch(const Selection& selection, const std::vector<Candidate>& batch) {
-  if (read_only_) return Status::Internal(Label() + " was opened read-only");
-  // A row is never skipped by the store itself: the DELETE re-evaluates
-  // the selection, and what it leaves is judged by the caller.
-  BatchResult result;
-  std::vector<DeletedRecord>& deleted = result.deleted;
-  auto rendered = Render(selection);
-  if (!rendered.ok()) return rendered.status();
-  if (batch.empty()) return result;
-  const SqliteSelectionSql& b = *rendered;
-  const ResolvedSqliteTarget* self = &b.self().resolved();
+// A candidate's clock bound as the column compares it: text for text
+// clocks, numbers for unix clocks (as the cursor read them: sqlite renders
+// integers exactly and reals to 15 digits, so a real may land a hair off —
+// then it falls outside the range and is deleted by key).
+void BindClock(SqliteStatement& stmt, int index, const std::string& clock, ClockEncoding encoding) {
+  if (encoding == ClockEncoding::kUnixSeconds || encoding == ClockEncoding::kUnixMillis) {
+    char* end = nullptr;
+    long long i = std::strtoll(clock.c_str(), &end, 10);
+    if (!clock.empty() && end && *end == '\0') return stmt.BindInt(index, i);
+    double d = std::strtod(clock.c_str(), &end);
+    if (!clock.empty() && end && *end == '\0') return stmt.BindDouble(index, d);
+  }
+  stmt.BindText(index, clock);
+}
 
-  std::map<std::string, const Candidate*> by_key;
-  for (const Candidate& c : batch) by_key.emplace(c.key, &c);
-
-  // The transaction re-evaluates the whole selection — due, floors, holds as
-  // re-read by the caller — for exactly these keys, and RETURNING tells
-  // what went. BEGIN IMMEDIATE takes the write lock up front, so the
-  // application waits at most one short batch.
-  RETENTION_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE").WithContext(Label()));
-  auto rollback = [&](Status s) {
-    (void)db_->Exec("ROLLBACK");
-    return s;
+// Orders clocks as the column's index does for the values a range can hold
+// (all text, or all numbers); false when the batch mixes them.
+bool ClockRange(const std::vector<Candidate>& batch, ClockEncoding encoding, const Candidate** lo,
+                const Candidate** hi) {
+  const bool numeric = encoding == ClockEncoding::kUnixSeconds || encoding == ClockEncoding::kUnixMillis;
+  auto number = [](const std::string& s, double* out) {
+    char* end = nullptr;
+    *out = std::strtod(s.c_str(), &end);
+    return !s.empty() && end && *end == '\0';
   };
+  *lo = *hi = &batch.front();
+  for (const Candidate& c : batch) {
+    if (numeric) {
+      double v, l, h;
+      if (!number(c.clock, &v) || !number((*lo)->clock, &l) || !number((*hi)->clock, &h)) return false;
+      if (v < l) *lo = &c;
+      if (v > h) *hi = &c;
+    } else {
+      if (c.clock.empty()) return false;  // NULL (an erasure's undated record): by key
+      if (c.clock < (*lo)->clock) *lo = &c;
+      if (c.clock > (*hi)->clock) *hi = &c;
+    }
+  }
+  return true;
+}
+
+// Whether a returned row is the candidate it names, by identity.
+bool IsCandidate(const std::map<std::string, const Candidate*>& by_key, const DeletedRecord& d) {
+  auto it = by_key.find(d.key);
+  if (it == by_key.end()) return false;
+  const Candidate& c = *it->second;
+  return c.clock == d.clock && (!c.identity || c.subject == d.subject);
+}
+
+Result<bool> SqliteStore::DeleteRangeInTxn(const SqliteSelectionSql& b, const std::vector<Candidate>& batch,
+                                           const std::map<std::string, const Candidate*>& by_key,
+                                           BatchResult* result) {
+  const ResolvedSqliteTarget& self = b.self().resolved();
+  const Candidate *lo = nullptr, *hi = nullptr;
+  if (!ClockRange(batch, b.selection().target->clock.encoding, &lo, &hi)) return false;
+  // One statement over the batch's clock range, the whole selection
+  // re-checked per row as the raw DELETE would; the table is aliased "t"
+  // so the selection's fragments apply unchanged.
+  SqlFragment q;
+  q.sql = "DELETE FROM main." + QuoteIdentifier(self.table) + " AS t WHERE " + b.ClockColumn() + " >= ? AND " +
+          b.ClockColumn() + " <= ? AND ";
+  q += b.Deletable();
+  q.sql += " RETURNING " + ColumnName(self.key_column) + ", " + ColumnName(self.clock_column) + ", " +
+           (self.subject_column ? ColumnName(*self.subject_column) : std::string("NULL"));
+  auto stmt = db_->Prepare(q.sql);
+  if (!stmt.ok()) return stmt.status();
+  const ClockEncoding encoding = b.selection().target->clock.encoding;
+  BindClock(*stmt, 1, lo->clock, encoding);
+  BindClock(*stmt, 2, hi->clock, encoding);
+  BindParams(*stmt, q.params, 3);
+  while (true) {
+    auto r = stmt->Step();
+    if (!r.ok()) return r.status().WithContext(Label());
+    if (!*r) break;
+    DeletedRecord d{stmt->ColumnText(0), stmt->ColumnText(1), stmt->ColumnText(2)};
+    // A record that is not one of the batch's candidates (inserted or moved
+    // into the range since the selection, or a candidate's key now naming
+    // another record) must not go: the caller rolls back.
+    if (!IsCandidate(by_key, d)) return false;
+    result->deleted.push_back(std::move(d));
+  }
+  return true;
+}
+
+Status SqliteStore::DeleteKeysInTxn(const SqliteSelectionSql& b, const std::vector<const Candidate*>& batch,
+                                    const std::map<std::string, const Candidate*>& by_key, BatchResult* result) {
+  const ResolvedSqliteTarget* self = &b.self().resolved();
   const bool has_join_clock = self->join_key.has_value();
   // A record goes only while it is the record selected (SPEC 6.2): its clock
   // as stored, and its subject when the candidate knows it, still equal the
@@ -307,7 +442,7 @@ Result<BatchResult> SqliteStore::DeleteBatch(const Selection& selection, const s
   for (size_t start = 0; start < batch.size(); start += kKeysPerStatement) {
     const size_t end = std::min(batch.size(), start + kKeysPerStatement);
     std::vector<const Candidate*> full, partial;  // identity known / key and clock only
-    for (size_t i = start; i < end; ++i) (batch[i].identity ? full : partial).push_back(&batch[i]);
+    for (size_t i = start; i < end; ++i) (batch[i]->identity ? full : partial).push_back(batch[i]);
     SqlFragment q;
     q.sql = "DELETE FROM main." + QuoteIdentifier(self->table) + " WHERE " +
             ColumnName(self->order_column) + " IN (SELECT " + b.OrderColumn();
@@ -332,9 +467,9 @@ Result<BatchResult> SqliteStore::DeleteBatch(const Selection& selection, const s
              (has_join_clock ? std::string("NULL") : ColumnName(self->clock_column)) + ", " +
              (self->subject_column ? ColumnName(*self->subject_column) : std::string("NULL"));
     auto stmt = db_->Prepare(q.sql);
-    if (!stmt.ok()) return rollback(stmt.status());
+    if (!stmt.ok()) return stmt.status();
     int index = 1;
-    for (size_t i = start; i < end; ++i) BindKey(*stmt, index++, batch[i].key, self->key_is_rowid);
+    for (size_t i = start; i < end; ++i) BindKey(*stmt, index++, batch[i]->key, self->key_is_rowid);
     for (const Candidate* c : full) {
       BindKey(*stmt, index++, c->key, self->key_is_rowid);
       stmt->BindText(index++, c->clock);
@@ -348,7 +483,7 @@ Result<BatchResult> SqliteStore::DeleteBatch(const Selection& selection, const s
     BindParams(*stmt, rest, index);
     while (true) {
       auto r = stmt->Step();
-      if (!r.ok()) return rollback(r.status().WithContext(Label()));
+      if (!r.ok()) return r.status().WithContext(Label());
       if (!*r) break;
       DeletedRecord d{stmt->ColumnText(0), stmt->ColumnText(1), stmt->ColumnText(2)};
       if (has_join_clock) {
@@ -357,11 +492,136 @@ Result<BatchResult> SqliteStore::DeleteBatch(const Selection& selection, const s
         auto it = by_key.find(d.key);
         d.clock = it != by_key.end() ? it->second->clock : std::string();
       }
-      deleted.push_back(std::move(d));
+      result->deleted.push_back(std::move(d));
     }
   }
+  return Status::Ok();
+}
+
+Result<BatchResult> SqliteStore::DeleteBatch(const Selection& selection, const std::vector<Candidate>& batch) {
+  if (read_only_) return Status::Internal(Label() + " was opened read-only");
+  // A row is never skipped by the store itself: the DELETE re-evaluates
+  // the selection, and what it leaves is judged by the caller.
+  BatchResult result;
+  auto rendered = Render(selection);
+  if (!rendered.ok()) return rendered.status();
+  if (batch.empty()) return result;
+  const SqliteSelectionSql& b = *rendered;
+
+  std::map<std::string, const Candidate*> by_key;
+  for (const Candidate& c : batch) by_key.emplace(c.key, &c);
+  std::vector<const Candidate*> all;
+  for (const Candidate& c : batch) all.push_back(&c);
+
+  // The transaction re-evaluates the whole selection — due, floors, holds as
+  // re-read by the caller — and RETURNING tells what went. BEGIN IMMEDIATE
+  // takes the write lock up front, so the application waits at most one
+  // short batch.
+  //
+  // First one DELETE over the batch's clock range (what the raw DELETE
+  // costs): when it removed only candidates, each with its identity, the
+  // candidates it left (changed since, or outside the range as bound) are
+  // deleted by key in the same transaction. When it removed anything else,
+  // the transaction is rolled back and the batch deleted by key alone, so a
+  // record that moved into the range is never deleted unless selected.
+  RETENTION_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE").WithContext(Label()));
+  auto rollback = [&](Status s) {
+    (void)db_->Exec("ROLLBACK");
+    return s;
+  };
+  if (!b.HasJoins()) {
+    auto ranged = DeleteRangeInTxn(b, batch, by_key, &result);
+    if (!ranged.ok()) return rollback(ranged.status());
+    if (!*ranged) {
+      RETENTION_RETURN_IF_ERROR(rollback(Status::Ok()));
+      result.deleted.clear();
+      RETENTION_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE").WithContext(Label()));
+    } else {
+      std::set<std::string> gone;
+      for (const DeletedRecord& d : result.deleted) gone.insert(d.key);
+      all.erase(std::remove_if(all.begin(), all.end(), [&](const Candidate* c) { return gone.count(c->key) > 0; }),
+                all.end());
+    }
+  }
+  if (Status s = DeleteKeysInTxn(b, all, by_key, &result); !s.ok()) return rollback(s);
   if (Status s = db_->Exec("COMMIT"); !s.ok()) return rollback(s.WithContext(Label()));
   return result;
+}
+
+// fdatasync of one file by path; a missing file is fine only when
+// `may_be_missing` (a WAL that was never created or was checkpointed away).
+Status SyncFile(const std::string& path, bool may_be_missing, const std::string& label) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT && may_be_missing) return Status::Ok();
+    return Status::IoError(label + ": cannot open " + path + " to sync it: " + std::strerror(errno));
+  }
+  int rc;
+  do rc = ::fdatasync(fd); while (rc != 0 && errno == EINTR);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return Status::IoError(label + ": fdatasync of " + path + " failed: " + std::strerror(err));
+  return Status::Ok();
+}
+
+// The application's `synchronous` setting is left alone: the store makes
+// its own commits durable by syncing the files, which is what FULL would do
+// at each commit, once per batch instead. In WAL mode the commits are in
+// the -wal; in rollback mode they are in the database file itself.
+Status SqliteStore::Sync() {
+  if (read_only_) return Status::Ok();  // it deleted nothing
+  const std::string path = db_->FilePath();
+  if (path.empty()) return Status::IoError(Label() + ": the database has no file to sync");
+  RETENTION_RETURN_IF_ERROR(SyncFile(path + "-wal", /*may_be_missing=*/true, Label()));
+  return SyncFile(path, /*may_be_missing=*/false, Label());
+}
+
+Result<DueBound> SqliteStore::BoundDue(const Selection& selection) {
+  auto rendered = Render(selection);
+  if (!rendered.ok()) return rendered.status();
+  const SqliteSelectionSql& b = *rendered;
+  const bool filtered = !selection.target->filters.empty();
+  auto count = [&](const SqlFragment& q) -> Result<int64_t> {
+    auto stmt = db_->Prepare(q.sql);
+    if (!stmt.ok()) return stmt.status();
+    BindParams(*stmt, q.params);
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status().WithContext(Label());
+    return stmt->ColumnInt(0);
+  };
+  // The target's records: without filters SQLite counts the table's B-tree
+  // pages without reading rows; with filters this is the exact count of the
+  // filtered rows (the same `total` Measure reports).
+  SqlFragment total_q;
+  total_q.sql = "SELECT count(*) FROM main." + QuoteIdentifier(b.self().resolved().table) + " AS t";
+  if (filtered) {
+    total_q.sql += " WHERE ";
+    total_q += b.Filters();
+  }
+  auto total = count(total_q);
+  if (!total.ok()) return total.status();
+  DueBound bound;
+  bound.total_at_least = *total;
+  if (selection.any_age || b.self().resolved().join_key) {
+    // Every record may be due (or its clock is in another table): the
+    // bound is the whole target.
+    bound.deletable_at_most = *total;
+    return bound;
+  }
+  if (!selection.cutoff) {
+    bound.exact = true;  // nothing is due without a cutoff
+    return bound;
+  }
+  // The due range on the raw clock column alone, read from the clock index
+  // without visiting a row: wider than Due (which adds the exact test),
+  // holds, floors and filters, never narrower.
+  SqlFragment due_q;
+  due_q.sql = "SELECT count(*) FROM main." + QuoteIdentifier(b.self().resolved().table) + " AS t WHERE ";
+  due_q += b.DueRange();
+  auto due = count(due_q);
+  if (!due.ok()) return due.status();
+  bound.deletable_at_most = std::min(*due, *total);
+  return bound;
 }
 
 Result<std::vector<Presence>> SqliteStore::Exist(const Target& target, const std::vector<Candidate>& records) {

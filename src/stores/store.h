@@ -133,6 +133,12 @@ struct TargetCheck {
 // call reads afresh (short read transactions), continuing after the last
 // record returned; records kept by a hold or floor are skipped, never
 // revisited.
+//
+// Threading: Next may run on another thread than the store's other calls
+// (the executor reads the next batch while the current one is deleted and
+// synced), never two calls of the same cursor at once. A store keeps what
+// Next uses apart from what its other calls use (SQLite: a connection of
+// the cursor's own).
 class CandidateCursor {
  public:
   virtual ~CandidateCursor() = default;
