@@ -15,6 +15,8 @@ packages=(
   libpq-dev
   libssl-dev
   python3 time
+  # bench/run: the files purge's system calls per file (optional)
+  strace
   # the libFuzzer harnesses (scripts/fuzz.sh): clang 14, its sanitizer and
   # fuzzer runtimes, llvm-symbolizer for readable stacks
   clang libclang-rt-14-dev llvm

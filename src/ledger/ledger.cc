@@ -78,6 +78,8 @@
 
 #include "calendar/cutoff.h"
 #include "ledger/anchor.h"
+#include "ledger/batch_entry.h"
+#include "ledger/batch_scan.h"
 #include "ledger/ledger_payloads.h"
 
 #include <array>
@@ -88,6 +90,8 @@
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 
 namespace retention {
@@ -208,6 +212,7 @@ class ChainChecker {
                              Abbrev(computed_) + " but its stored hash is " + Abbrev(e.hash));
     }
     if (e.kind == LedgerKind::kAnchor && !CheckAnchorEntry(e)) return false;
+    if (!CheckBatchParts(e)) return false;
     NoteLifecycle(e);
     report_.head_hash = e.hash;
     report_.head_seq = e.seq;
@@ -260,9 +265,65 @@ class ChainChecker {
   };
   const std::vector<PendingCheck>& pending_checks() const { return pending_; }
 
-  VerifyReport& report() { return report_; }
+  VerifyReport& report() {
+    report_.open_batches = static_cast<int64_t>(open_.size());
+    return report_;
+  }
 
  private:
+  // Batch entries and settlements (ledger/batch_entry.h). Only the open
+  // batches are kept, each with its record count: memory follows what is in
+  // flight, not the ledger's size.
+  bool CheckBatchParts(const LedgerEntry& e) {
+    const std::string n = std::to_string(e.seq);
+    if (e.kind != LedgerKind::kBatch && !e.payload.empty())
+      return Fail(e.seq, "entry " + n + " is a " + std::string(LedgerKindName(e.kind)) +
+                             " entry with a payload, which only batch entries have (and hash)");
+    if (e.kind == LedgerKind::kDelete || e.kind == LedgerKind::kKept) ++report_.records;
+    // Settlements first: an entry never settles itself.
+    if (e.detail.find("\"settles\"") != std::string::npos) {
+      auto settles = SettlementsOf(e.detail);
+      if (!settles.ok()) return Fail(e.seq, "entry " + n + ": " + settles.status().message());
+      for (const Settlement& s : *settles) {
+        const std::string b = std::to_string(s.batch_seq);
+        auto it = open_.find(s.batch_seq);
+        if (it == open_.end()) {
+          // Before the first entry checked (pruned behind an anchor, or
+          // before a tail's start): what it settles cannot be seen.
+          if (s.batch_seq < report_.first_seq && trusted_settled_.insert(s.batch_seq).second) continue;
+          return Fail(e.seq, "entry " + n + " settles entry " + b +
+                                 (s.batch_seq >= e.seq ? ", which is not before it"
+                                                       : ", which is no batch entry or was settled before"));
+        }
+        const size_t count = it->second;
+        marks_.assign(count, 0);
+        auto mark = [&](uint32_t i, uint8_t how, const char* as) {
+          if (i >= count)
+            return Fail(e.seq, "entry " + n + " settles candidate " + std::to_string(i) + " of batch entry " + b +
+                                   ", which has only " + std::to_string(count));
+          if (marks_[i] != 0)
+            return Fail(e.seq, "entry " + n + " settles candidate " + std::to_string(i) + " of batch entry " + b +
+                                   " twice (" + (marks_[i] == how ? "" : "kept and replaced; ") + "again as " + as +
+                                   ")");
+          marks_[i] = how;
+          return true;
+        };
+        for (const Settlement::Kept& k : s.kept)
+          if (!mark(k.index, 1, "kept")) return false;
+        for (uint32_t i : s.replaced)
+          if (!mark(i, 2, "replaced")) return false;
+        open_.erase(it);
+      }
+    }
+    if (e.kind == LedgerKind::kBatch) {
+      auto count = CountBatchRecords(e.payload);
+      if (!count.ok()) return Fail(e.seq, "batch entry " + n + ": " + count.status().message());
+      report_.records += static_cast<int64_t>(*count);
+      open_.emplace(e.seq, *count);
+    }
+    return true;
+  }
+
   bool Fail(int64_t seq, std::string problem) {
     report_.ok = false;
     report_.first_bad_seq = seq;
@@ -380,6 +441,11 @@ class ChainChecker {
   std::optional<LedgerAnchor> short_anchor_;
   int64_t short_anchor_seq_ = 0;
   std::vector<PendingCheck> pending_;
+  // Batch entries not yet settled, with their record counts.
+  std::unordered_map<int64_t, size_t> open_;
+  // Settled batches the check could not see (before its first entry).
+  std::unordered_set<int64_t> trusted_settled_;
+  std::vector<uint8_t> marks_;  // per candidate of the batch being settled
 };
 
 // Entries an anchor pruned but a stopped pruning left in place must still be

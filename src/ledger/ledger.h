@@ -81,6 +81,12 @@ struct VerifyReport {
     std::string detail;
   };
   std::vector<Lifecycle> lifecycle;
+  // Records the entries checked account for: every candidate of a batch
+  // entry, and each per-record delete or kept entry (ledger/batch_entry.h).
+  int64_t records = 0;
+  // Batch entries checked that no entry checked settles: in flight, or left
+  // by a crash for the next start to reconcile.
+  int64_t open_batches = 0;
 };
 
 // The ledger is read through a LedgerReader (ledger/ledger_reader.h): the
@@ -92,7 +98,12 @@ struct VerifyReport {
 // fields hash to its stored hash. A ledger whose oldest entries were pruned
 // starts later: an anchor entry must account for them, and every anchor
 // must pass CheckAnchor, follow on from the one before it and not be dated
-// after `now` (the verifying host's clock, from its Env). Stops at the first bad entry. A failure
+// after `now` (the verifying host's clock, from its Env). A batch entry's
+// payload must decode (at least one record); a settlement must name an
+// earlier batch entry not settled before (one pruned, or before a tail's
+// start, is taken on trust), with candidate indexes inside it, none both
+// kept and replaced nor listed twice; no other kind may carry a payload.
+// Stops at the first bad entry. A failure
 // to read the ledger is an error Status, not a report. Reads through
 // `ledger` on a second thread while hashing on the calling one; do not use
 // `ledger` elsewhere during the call.

@@ -55,6 +55,8 @@ class Posix final : public FileSystem {
     ::closedir(dir);
     return err;
   }
+  int Fsync(int fd) const override { return ::fsync(fd); }
+  int SyncFs(int fd) const override { return ::syncfs(fd); }
 };
 
 }  // namespace

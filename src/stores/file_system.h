@@ -48,6 +48,10 @@ class FileSystem {
   // Lists the directory open as `fd` (fdopendir/readdir/closedir): takes
   // the descriptor over and closes it in every case. Returns 0 or an errno.
   virtual int ReadDirectory(int fd, std::vector<DirectoryEntry>* out) const = 0;
+  // fsync(2) of an open file or directory (O_RDONLY, not O_PATH).
+  virtual int Fsync(int fd) const = 0;
+  // syncfs(2): every file of the file system `fd` is on.
+  virtual int SyncFs(int fd) const = 0;
 };
 
 // The raw POSIX calls. One shared instance; it has no state.

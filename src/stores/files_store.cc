@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <mutex>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -131,9 +132,8 @@ class FilesStore : public Store {
   Result<BatchResult> DeleteBatch(const Selection& selection, const std::vector<Candidate>& batch) override;
   Result<std::vector<Presence>> Exist(const Target& target, const std::vector<Candidate>& records) override;
   Result<RecordFacts> Lookup(const Selection& selection, const std::string& key) override;
-  // CONTRACT-STUB: replaced by the store's owner.
-  Result<DueBound> BoundDue(const Selection&) override { return Status::Internal("CONTRACT-STUB: not yet built"); }
-  Status Sync() override { return Status::Internal("CONTRACT-STUB: not yet built"); }
+  Result<DueBound> BoundDue(const Selection& selection) override;
+  Status Sync() override;
 
  private:
   std::string Prefix() const { return "store '" + config_.name + "'"; }
@@ -145,6 +145,7 @@ class FilesStore : public Store {
     UniqueFd fd;
     int error = 0;  // errno of the walk, 0 when fd is valid
     bool set = false;
+    bool noted = false;  // NoteUnlinked already called for this directory
   };
   int OpenParent(const std::vector<std::string_view>& parts, std::string_view dir, ParentCache* cache);
 
@@ -155,6 +156,14 @@ class FilesStore : public Store {
   // that must stop the purge.
   Status DeleteOne(const Selection& selection, const FilesSelection& compiled, const Candidate& c,
                    ParentCache* cache, BatchResult* out);
+
+  // Remembers that a file was unlinked in the directory `cache` holds, so
+  // that the next Sync makes the unlink durable. The directory is opened
+  // O_RDONLY from the O_PATH descriptor the delete used (fsync refuses
+  // O_PATH), so it is the very directory the unlink went to, reached by the
+  // safe walk. A directory this user may not read (write and search only)
+  // cannot be opened for fsync: then Sync falls back to syncfs.
+  void NoteUnlinked(ParentCache* cache);
 
   // For log lines: the file as the operator knows it.
   std::string FullPath(const std::string& key) const {
@@ -167,16 +176,87 @@ class FilesStore : public Store {
   UniqueFd root_fd_;
   ino_t root_ino_;
   RootDir root_;
+
+  // Directories unlinked in since the last Sync (key: their path under the
+  // root, "" for the root), each held open O_RDONLY; at most
+  // kMaxUnsyncedDirs (beyond that the oldest is synced at once: early
+  // durability is harmless, and descriptors stay bounded). Guarded by
+  // sync_mu_: DeleteBatch and Sync run on one thread while the cursor reads
+  // on another, and the cursor never touches these.
+  static constexpr size_t kMaxUnsyncedDirs = 64;
+  std::mutex sync_mu_;
+  std::vector<std::pair<std::string, UniqueFd>> unsynced_;
+  bool unsynced_unreadable_ = false;  // some directory could not be opened: syncfs
 };
 
 int FilesStore::OpenParent(const std::vector<std::string_view>& parts, std::string_view dir, ParentCache* cache) {
   if (cache->set && cache->dir == dir) return cache->error;
   cache->set = true;
+  cache->noted = false;
   cache->dir.assign(dir);
   int fd = files::OpenDirUnder(root_, parts, parts.size() - 1, O_PATH);
   cache->fd.Reset(fd >= 0 ? fd : -1);
   cache->error = fd >= 0 ? 0 : -fd;
   return cache->error;
+}
+
+void FilesStore::NoteUnlinked(ParentCache* cache) {
+  if (cache->noted) return;
+  cache->noted = true;
+  std::lock_guard<std::mutex> lock(sync_mu_);
+  for (const auto& [dir, fd] : unsynced_)
+    if (dir == cache->dir) return;
+  UniqueFd fd(fs_->OpenAt(cache->fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) {
+    spdlog::debug("{}: cannot open {} to fsync it ({}); the next sync is a syncfs", Prefix(),
+                  cache->dir.empty() ? std::string(".") : cache->dir, Errno(errno));
+    unsynced_unreadable_ = true;
+    return;
+  }
+  if (unsynced_.size() >= kMaxUnsyncedDirs) {
+    // Synced early; an error here surfaces at the next Sync through syncfs.
+    if (fs_->Fsync(unsynced_.front().second.get()) != 0) unsynced_unreadable_ = true;
+    unsynced_.erase(unsynced_.begin());
+  }
+  unsynced_.emplace_back(cache->dir, std::move(fd));
+}
+
+Status FilesStore::Sync() {
+  std::lock_guard<std::mutex> lock(sync_mu_);
+  // An unlink is durable once its directory is: fsync each directory the
+  // store unlinked in (ext4, xfs, btrfs commit the directory's change with
+  // it). Nothing else: the store never writes a file.
+  while (!unsynced_.empty()) {
+    auto& [dir, fd] = unsynced_.back();
+    if (fs_->Fsync(fd.get()) != 0) {
+      const int err = errno;
+      return Status::IoError(Prefix() + ": cannot make the deletions in " + FullPath(dir) +
+                             " durable (fsync of the directory): " + Errno(err));
+    }
+    unsynced_.pop_back();
+  }
+  if (unsynced_unreadable_) {
+    if (fs_->SyncFs(root_.fd) != 0) {
+      const int err = errno;
+      return Status::IoError(Prefix() + ": cannot make its deletions durable (syncfs of " + root_.path +
+                             "): " + Errno(err));
+    }
+    unsynced_unreadable_ = false;
+  }
+  return Status::Ok();
+}
+
+Result<DueBound> FilesStore::BoundDue(const Selection& selection) {
+  // A directory tree has no index: any bound costs a walk with one stat
+  // per matched file, which is all Measure does (judging a file from its
+  // stat is CPU only), so the bound is the exact count.
+  auto stats = Measure(selection);
+  if (!stats.ok()) return stats.status();
+  DueBound bound;
+  bound.deletable_at_most = stats->deletable;
+  bound.total_at_least = stats->total;
+  bound.exact = true;
+  return bound;
 }
 
 Result<TargetStats> FilesStore::Measure(const Selection& selection) {
@@ -380,6 +460,7 @@ Status FilesStore::DeleteOne(const Selection& selection, const FilesSelection& c
         return Status::IoError(Prefix() + ": cannot delete " + c.key + ": " + Errno(err));
     }
   }
+  NoteUnlinked(cache);
   out->deleted.push_back(DeletedRecord{c.key, clock.text, ""});
   return Status::Ok();
 }

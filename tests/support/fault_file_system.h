@@ -8,7 +8,8 @@
 //   env.file_system = fs;
 //
 // Every call is counted by kind (calls()), failed or not; injected() says
-// how many were failed. A failed call does nothing and returns what the
+// how many were failed. Safe to share between threads once its rules are
+// set (counting is atomic). A failed call does nothing and returns what the
 // POSIX call returns on failure with errno set.
 #pragma once
 
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <memory>
 #include <optional>
@@ -40,14 +42,16 @@ enum class FsCall {
   kFlock,
   kGetInodeFlags,
   kReadDirectory,
+  kFsync,
+  kSyncFs,
 };
-inline constexpr size_t kFsCallKinds = 12;
+inline constexpr size_t kFsCallKinds = 14;
 
 inline const char* FsCallName(FsCall c) {
   static constexpr const char* kNames[kFsCallKinds] = {"open",  "openat", "fstat",  "fstatat",
                                                        "lstat", "statx",  "name_to_handle_at", "read",
                                                        "unlinkat", "flock", "ioctl(FS_IOC_GETFLAGS)",
-                                                       "readdir"};
+                                                       "readdir", "fsync", "syncfs"};
   return kNames[static_cast<size_t>(c)];
 }
 
@@ -137,6 +141,14 @@ class FaultFileSystem final : public files::FileSystem {
     }
     return base_->ReadDirectory(fd, out);
   }
+  int Fsync(int fd) const override {
+    if (Fail(FsCall::kFsync, nullptr, fd)) return -1;
+    return base_->Fsync(fd);
+  }
+  int SyncFs(int fd) const override {
+    if (Fail(FsCall::kSyncFs, nullptr, fd)) return -1;
+    return base_->SyncFs(fd);
+  }
 
  private:
   struct Rule {
@@ -182,8 +194,9 @@ class FaultFileSystem final : public files::FileSystem {
   std::vector<Rule> rules_;
   bool hide_mount_id_ = false;
   bool no_handles_ = false;
-  mutable std::array<int, kFsCallKinds> counts_{};
-  mutable int injected_ = 0;
+  // Atomic: the purge reads candidates on a second thread while it deletes.
+  mutable std::array<std::atomic<int>, kFsCallKinds> counts_{};
+  mutable std::atomic<int> injected_{0};
 };
 
 }  // namespace retention::testing
