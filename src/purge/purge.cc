@@ -159,9 +159,8 @@ Result<PurgeReport> PurgeRun::Run() {
     report.planned = PlannedTargets(*plan);
     deletable = progress_.deletable_total = plan->TotalDeletable();
   } else {
-    auto plan = MakePlan(WithHolds(*selections, holds_), stores_, as_of, now, rules_.hash, holds_);
-    if (!plan.ok()) return plan.status();
-    RETENTION_RETURN_IF_ERROR(CheckSafetyValve(*plan, rules_, config_.limits, options_.allow_mass_delete));
+    RETENTION_RETURN_IF_ERROR(CheckSafetyValveBound(stores_, WithHolds(*selections, holds_), rules_, config_.limits,
+                                                    options_.allow_mass_delete));
   }
 
   auto run_id = BeginRun(*state_, StartInfo(now, as_of, rules_.hash, options_.command_line));

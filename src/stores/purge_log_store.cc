@@ -172,9 +172,16 @@ class PurgeLogStore final : public Store {
     return out;
   }
 
-  // CONTRACT-STUB: replaced by the store's owner.
-  Result<DueBound> BoundDue(const Selection&) override { return Status::Internal("CONTRACT-STUB: not yet built"); }
-  Status Sync() override { return Status::Internal("CONTRACT-STUB: not yet built"); }
+  // The log is the state's ledger: its exact count is the bound (it is
+  // pruned behind anchors, so it stays small next to the stores).
+  Result<DueBound> BoundDue(const Selection& d) override {
+    auto stats = Measure(d);
+    if (!stats.ok()) return stats.status();
+    return DueBound{stats->deletable, stats->total, /*exact=*/true};
+  }
+  // The log's deletions are commits of the state database, which commits
+  // synchronously (synchronous=FULL): durable already.
+  Status Sync() override { return Status::Ok(); }
 
   Result<RecordFacts> Lookup(const Selection& d, const std::string& key) override {
     RETENTION_RETURN_IF_ERROR(CheckRenderable(d));
