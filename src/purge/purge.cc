@@ -117,6 +117,14 @@ Result<PurgeReport> PurgeRun::Run() {
   auto lock = options_.env.LockRun(config_);
   if (!lock.ok()) return lock.status();
   lock_.emplace(std::move(*lock));
+  // The hold barrier's file exists before the first intent: a batch takes
+  // the barrier only after its intent is committed, and `hold add`, finding
+  // a running purge without the file, waits for a batch to re-create it
+  // (state/hold_barrier.h) instead of placing the hold.
+  {
+    auto barrier = options_.env.ShareHoldBarrier(config_);
+    if (!barrier.ok()) return barrier.status();
+  }
 
   // Never created here: a missing or empty state database held the legal
   // holds (state init creates it).
