@@ -2,7 +2,11 @@
 
 #include <cstdio>
 
+#include <map>
+#include <utility>
+
 #include "ledger/anchor.h"
+#include "ledger/batch_scan.h"
 
 namespace retention::audit {
 
@@ -40,7 +44,7 @@ Status ParseKinds(const std::string& text, std::set<LedgerKind>* kinds) {
       auto k = LedgerKindFromName(name);
       if (!k) {
         return Status::Usage("--kind: unknown kind '" + name +
-                             "' (run_start, run_end, delete, hold_placed, hold_released, reconciled, kept)");
+                             "' (run_start, run_end, delete, hold_placed, hold_released, reconciled, kept, batch)");
       }
       kinds->insert(*k);
     }
@@ -57,10 +61,51 @@ Status ScanFiltered(StateDb& state, const LedgerFilter& filter,
   });
 }
 
+Status ScanRows(StateDb& state, const LedgerFilter& filter,
+                const std::function<bool(const LedgerEntry&, const LedgerRecord*)>& visit) {
+  // What a batch entry's own fields decide: everything but key, subject
+  // and kind, which are its records'.
+  LedgerFilter shared = filter;
+  shared.key.reset();
+  shared.subject.reset();
+  shared.kinds.clear();
+  // --key: the batches the index says reach it, asked once per target.
+  std::map<std::pair<std::string, std::string>, std::set<int64_t>> reaching;
+  Status lookup;
+  auto want = [&](const LedgerEntry& e) {
+    if (!shared.Matches(e)) return false;
+    if (!filter.key) return true;
+    auto [it, fresh] = reaching.try_emplace({e.store, e.target});
+    if (fresh) {
+      auto seqs = state.BatchesReaching(e.store, e.target, *filter.key);
+      if (!seqs.ok()) {
+        lookup = seqs.status();
+        return false;
+      }
+      it->second.insert(seqs->begin(), seqs->end());
+    }
+    return it->second.count(e.seq) != 0;
+  };
+  auto on_record = [&](const LedgerRecord& r) {
+    if (!filter.Matches(r.entry)) return true;
+    return visit(r.entry, &r);
+  };
+  auto on_entry = [&](const LedgerEntry& e) {
+    if (!lookup.ok()) return false;
+    // Per-record entries come through as records.
+    if (e.kind == LedgerKind::kDelete || e.kind == LedgerKind::kKept) return true;
+    if (!filter.Matches(e)) return true;
+    return visit(e, nullptr);
+  };
+  RETENTION_RETURN_IF_ERROR(ScanRecords(state, INT64_MIN, on_record, want, on_entry));
+  return lookup;
+}
+
 const std::vector<std::string>& CsvColumns() {
   static const std::vector<std::string> kColumns = {
       "seq",    "at",   "kind",    "run",   "category", "store",  "target",    "key",
-      "clock",  "cutoff", "rule",  "subject", "batch",  "detail", "prev_hash", "hash"};
+      "clock",  "cutoff", "rule",  "subject", "batch",  "detail", "prev_hash", "hash",
+      "outcome", "settled_seq", "index"};
   return kColumns;
 }
 
@@ -92,7 +137,7 @@ void WriteCsvHeader(std::ostream& out) {
   out << "\r\n";
 }
 
-void WriteCsvRow(const LedgerEntry& e, std::ostream& out) {
+void WriteCsvRow(const LedgerEntry& e, std::ostream& out, const LedgerRecord* record) {
   // Every cell goes through WriteCsvField, the numbers too: a negative
   // run or batch (written by hand) is a cell a spreadsheet would evaluate.
   const std::string cells[] = {std::to_string(e.seq), FormatTimestamp(e.at), std::string(LedgerKindName(e.kind)),
@@ -113,10 +158,20 @@ void WriteCsvRow(const LedgerEntry& e, std::ostream& out) {
     out << ',';
   }
   WriteCsvField(e.hash, out);
+  out << ',';
+  if (record != nullptr) {
+    WriteCsvField(record->OutcomeName(), out);
+    out << ',';
+    if (record->settled_seq != 0) WriteCsvField(std::to_string(record->settled_seq), out);
+    out << ',';
+    if (record->batch_seq != 0) WriteCsvField(std::to_string(record->index), out);
+  } else {
+    out << ",,";
+  }
   out << "\r\n";
 }
 
-Json EntryToJson(const LedgerEntry& e) {
+Json EntryToJson(const LedgerEntry& e, const LedgerRecord* record) {
   // `detail` for people (the parsed JSON); `detail_text` is what was hashed.
   Json detail;
   if (e.detail.empty()) {
@@ -125,7 +180,7 @@ Json EntryToJson(const LedgerEntry& e) {
     detail = Json::parse(e.detail, nullptr, /*allow_exceptions=*/false);
     if (detail.is_discarded()) detail = TextJson(e.detail);
   }
-  return Json{{"seq", e.seq},
+  Json j{{"seq", e.seq},
               {"at", FormatTimestamp(e.at)},
               {"kind", TextJson(LedgerKindName(e.kind))},
               {"run", e.run_id},
@@ -142,9 +197,20 @@ Json EntryToJson(const LedgerEntry& e) {
               {"detail_text", TextJson(e.detail)},
               {"prev_hash", TextJson(e.prev_hash)},
               {"hash", TextJson(e.hash)}};
+  if (record != nullptr) {
+    j["record"] = true;
+    j["outcome"] = record->OutcomeName();
+    j["settled_seq"] = record->settled_seq != 0 ? Json(record->settled_seq) : Json(nullptr);
+    j["index"] = record->batch_seq != 0 ? Json(record->index) : Json(nullptr);
+  } else if (e.kind == LedgerKind::kBatch) {
+    j["payload"] = Base64Encode(e.payload);
+  }
+  return j;
 }
 
-void WriteJsonLine(const LedgerEntry& e, std::ostream& out) { out << Dump(EntryToJson(e)) << '\n'; }
+void WriteJsonLine(const LedgerEntry& e, std::ostream& out, const LedgerRecord* record) {
+  out << Dump(EntryToJson(e, record)) << '\n';
+}
 
 void WriteTableHeader(std::ostream& out) {
   char line[256];
@@ -165,6 +231,10 @@ std::string EntrySummary(const LedgerEntry& e) {
     }
   }
   std::string what;
+  if (e.kind == LedgerKind::kBatch) {
+    auto n = CountBatchRecords(e.payload);
+    what += (n.ok() ? std::to_string(*n) + " records" : "undecodable payload") + std::string(" of ");
+  }
   if (!e.category.empty()) what += e.category + " ";
   if (!e.store.empty() || !e.target.empty()) what += e.store + "/" + e.target;
   if (!e.record_key.empty()) what += "/" + e.record_key;

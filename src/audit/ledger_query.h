@@ -1,5 +1,16 @@
-// Reading the purge log for an auditor: filters over ledger entries, and
-// the formats `audit log` and `audit export` print them in.
+// Reading the purge log for an auditor: filters over ledger entries and
+// records, and the formats `audit log` and `audit export` print them in.
+//
+// ROWS: one per entry that is not a per-record entry (runs, holds, anchors,
+// reconciliations, batch entries themselves), and one per RECORD
+// (ledger/ledger_records.h): a delete or kept entry as it is, and each
+// candidate of a batch entry once its settlement is read (outcome deleted,
+// kept or replaced), or at the end while still open (pending: claims
+// nothing). A batch record's row carries the batch entry's seq, at, hash
+// and prev_hash (the entry that holds it), its shared fields (run,
+// category, store, target, cutoff, rule, batch), and the record's own key,
+// clock and subject; its kind is delete (deleted, replaced), kept (detail:
+// the kept reason, as a kept entry's) or batch (pending).
 //
 // Everything here streams: entries are filtered while the ledger is
 // scanned and written out one at a time, so memory stays flat whatever the
@@ -9,7 +20,14 @@
 // line ends, a header row, every field quoted when it holds a comma, a
 // double quote, CR or LF (quotes doubled). Columns, in order:
 //   seq, at, kind, run, category, store, target, key, clock, cutoff, rule,
-//   subject, batch, detail, prev_hash, hash
+//   subject, batch, detail, prev_hash, hash,
+//   outcome, settled_seq, index
+// The last three are new with batch entries: `outcome` is deleted, kept,
+// replaced or pending for a record of a batch entry, deleted or kept for a
+// per-record entry, empty for other entries; `settled_seq` the entry whose
+// settlement gave the outcome (empty unless a batch's settled record);
+// `index` the candidate's place in the batch entry's payload (empty unless
+// a batch's record).
 // `at` is FormatTimestamp (UTC, "2026-11-22T15:12:25.123456Z"), `detail`
 // the stored JSON text exactly as hashed. A cell that starts with = + - @
 // TAB or CR, which a spreadsheet would run as a formula (OWASP "CSV
@@ -29,7 +47,12 @@
 // (null when empty; the text, or its base64 object, when it is not JSON).
 // To re-hash an entry (layout at the top of ledger/ledger.cc): the text
 // fields' bytes as above, detail from `detail_text`, and `at` as unix
-// microseconds (FormatTimestamp is exact to the microsecond).
+// microseconds (FormatTimestamp is exact to the microsecond). A batch
+// entry's line also has `payload`: standard base64 of its packed candidates
+// (ledger/batch_entry.h), hashed as field 16. A record's line (above) has
+// `outcome`, `settled_seq` (null unless settled from a batch), `index`
+// (null unless from a batch) and `record: true`; it is not an entry and
+// does not re-hash: its seq and hash name the entry that holds it.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +66,7 @@
 
 #include "calendar/timestamp.h"
 #include "ledger/ledger_entry.h"
+#include "ledger/ledger_records.h"
 #include "state/state_db.h"
 #include "util/json_text.h"
 #include "util/status.h"
@@ -73,17 +97,24 @@ Status ParseKinds(const std::string& text, std::set<LedgerKind>* kinds);
 Status ScanFiltered(StateDb& state, const LedgerFilter& filter,
                     const std::function<bool(const LedgerEntry&)>& visit);
 
+// Streams the ROWS (above) matching `filter`: `record` is null for an entry
+// row. Batch entries that cannot match (their run, category, store, target
+// or time; with --key, those the batch index says do not reach the key)
+// are not decoded.
+Status ScanRows(StateDb& state, const LedgerFilter& filter,
+                const std::function<bool(const LedgerEntry&, const LedgerRecord*)>& visit);
+
 // The CSV column names, in order.
 const std::vector<std::string>& CsvColumns();
 // One field, quoted as RFC 4180 requires, formula cells guarded (above).
 void WriteCsvField(std::string_view field, std::ostream& out);
 void WriteCsvHeader(std::ostream& out);
-void WriteCsvRow(const LedgerEntry& e, std::ostream& out);
+void WriteCsvRow(const LedgerEntry& e, std::ostream& out, const LedgerRecord* record = nullptr);
 
 
-nlohmann::json EntryToJson(const LedgerEntry& e);
+nlohmann::json EntryToJson(const LedgerEntry& e, const LedgerRecord* record = nullptr);
 // One compact JSON line, lossless (see above).
-void WriteJsonLine(const LedgerEntry& e, std::ostream& out);
+void WriteJsonLine(const LedgerEntry& e, std::ostream& out, const LedgerRecord* record = nullptr);
 
 // The human table: a header, then one line per entry.
 void WriteTableHeader(std::ostream& out);

@@ -4,6 +4,7 @@
 #include "ledger/kept_reason.h"
 #include "ledger/ledger_entry.h"
 #include "ledger/ledger_payloads.h"
+#include "ledger/ledger_records.h"
 
 namespace retention::audit {
 
@@ -55,7 +56,24 @@ Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state) {
     return r;
   };
   int64_t first_seq = 0;
-  Status st = state.ScanLedger(INT64_MIN, [&](const LedgerEntry& e) {
+  // Deletions and kept records are counted from the record view, so that a
+  // batch entry's records count as per-record entries did (a batch's
+  // records count once settled; an open one's count nothing).
+  auto count_record = [&](const LedgerRecord& rec) {
+    const LedgerEntry& e = rec.entry;
+    if (e.run_id == 0) return true;
+    if (rec.Deleted()) {
+      RunSummary& r = get(e.run_id);
+      ++r.deleted;
+      ++r.deleted_by_category[e.category];
+    } else if (rec.outcome == LedgerRecord::Outcome::kKept) {
+      RunSummary& r = get(e.run_id);
+      ++r.kept;
+      if (KeptByHoldEntry(e.detail)) ++r.kept_by_hold;
+    }
+    return true;
+  };
+  Status st = ScanRecords(state, INT64_MIN, count_record, nullptr, [&](const LedgerEntry& e) {
     if (first_seq == 0) first_seq = e.seq;
     if (e.run_id == 0) return true;
     switch (e.kind) {
@@ -96,18 +114,6 @@ Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state) {
             r.undeletable_by_target[PayloadText(t, "category") + "/" + PayloadText(t, "target")] += n;
           }
         }
-        break;
-      }
-      case LedgerKind::kDelete: {
-        RunSummary& r = get(e.run_id);
-        ++r.deleted;
-        ++r.deleted_by_category[e.category];
-        break;
-      }
-      case LedgerKind::kKept: {
-        RunSummary& r = get(e.run_id);
-        ++r.kept;
-        if (KeptByHoldEntry(e.detail)) ++r.kept_by_hold;
         break;
       }
       case LedgerKind::kReconciled:

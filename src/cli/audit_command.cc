@@ -229,7 +229,7 @@ void AddFilterOptions(po::options_description* desc) {
       "key", po::value<std::string>()->value_name("KEY"), "entries of this record key")(
       "subject", po::value<std::string>()->value_name("KIND:ID"), "entries of this data subject, e.g. customer:42")(
       "kind", po::value<std::string>()->value_name("KINDS"),
-      "comma-separated: run_start, run_end, delete, hold_placed, hold_released, reconciled, kept");
+      "comma-separated: run_start, run_end, delete, hold_placed, hold_released, reconciled, kept, batch");
 }
 
 Result<audit::LedgerFilter> FilterFromOptions(const po::variables_map& vm, const Config& config, Timestamp now,
@@ -301,13 +301,15 @@ Status AuditLog(const CommandArgs& a, bool export_mode) {
   int64_t n = 0;
   if (format == "csv") audit::WriteCsvHeader(*out);
   if (format == "table") audit::WriteTableHeader(*out);
-  Status st = audit::ScanFiltered(**state, *filter, [&](const LedgerEntry& e) {
+  // Rows: entries, and records (per-record entries and batch entries'
+  // candidates), audit/ledger_query.h.
+  Status st = audit::ScanRows(**state, *filter, [&](const LedgerEntry& e, const LedgerRecord* record) {
     if (format == "csv") {
-      audit::WriteCsvRow(e, *out);
+      audit::WriteCsvRow(e, *out, record);
     } else if (format == "table") {
       audit::WriteTableRow(e, *out);
     } else {
-      audit::WriteJsonLine(e, *out);
+      audit::WriteJsonLine(e, *out, record);
     }
     ++n;
     return static_cast<bool>(*out);
@@ -419,21 +421,29 @@ Status AuditShow(const CommandArgs& a) {
   std::map<std::pair<std::string, std::string>, int64_t> deleted;  // (category, store/target)
   std::map<std::pair<std::string, std::string>, int64_t> reconciled_deletes;
   std::vector<LedgerEntry> kept, reconciled, anchors;
+  std::vector<Json> kept_json;  // as audit export prints them (with the record's fields)
   int64_t kept_total = 0, total_deleted = 0;
   audit::LedgerFilter filter;
   filter.run_id = run;
-  Status st = audit::ScanFiltered(**state, filter, [&](const LedgerEntry& e) {
+  // Records (per-record entries, batch entries' settled candidates) and
+  // the run's other entries (audit/ledger_query.h ROWS).
+  Status st = audit::ScanRows(**state, filter, [&](const LedgerEntry& e, const LedgerRecord* record) {
+    if (record != nullptr && record->outcome == LedgerRecord::Outcome::kPending) return true;
     switch (e.kind) {
       case LedgerKind::kRunStart: start = e; break;
       case LedgerKind::kRunEnd: end = e; break;
       case LedgerKind::kDelete:
         ++total_deleted;
         ++deleted[{e.category, e.store + "/" + e.target}];
-        if (e.detail.find("\"reconciled\":true") != std::string::npos)
+        if ((record != nullptr && record->reconciled) ||
+            e.detail.find("\"reconciled\":true") != std::string::npos)
           ++reconciled_deletes[{e.category, e.store + "/" + e.target}];
         break;
       case LedgerKind::kKept:
-        if (kept_total++ < max_kept) kept.push_back(e);
+        if (kept_total++ < max_kept) {
+          kept.push_back(e);
+          kept_json.push_back(audit::EntryToJson(e, record));
+        }
         break;
       case LedgerKind::kReconciled: reconciled.push_back(e); break;
       case LedgerKind::kAnchor: anchors.push_back(e); break;
@@ -467,7 +477,7 @@ Status AuditShow(const CommandArgs& a) {
     j["deleted_total"] = total_deleted;
     j["kept_total"] = kept_total;
     Json ks = Json::array();
-    for (const auto& e : kept) ks.push_back(audit::EntryToJson(e));
+    for (auto& k : kept_json) ks.push_back(std::move(k));
     j["kept"] = ks;
     Json rs = Json::array();
     for (const auto& e : reconciled) rs.push_back(audit::EntryToJson(e));

@@ -272,8 +272,11 @@ Status RunExplainCommand(const CommandArgs& a) {
     f.store = store_name;
     f.target = target_name;
     f.key = key;
-    RETENTION_RETURN_IF_ERROR(audit::ScanFiltered(**state, f, [&](const LedgerEntry& e) {
-      deletions.push_back(audit::EntryToJson(e));
+    // Its records: per-record delete entries, and the settled candidates of
+    // the batch entries the batch index says reach the key (no scan of
+    // every record).
+    RETENTION_RETURN_IF_ERROR(audit::ScanRows(**state, f, [&](const LedgerEntry& e, const LedgerRecord* record) {
+      deletions.push_back(audit::EntryToJson(e, record));
       return true;
     }));
   }

@@ -172,15 +172,17 @@ class PurgeLogStore final : public Store {
     return out;
   }
 
-  // The log is the state's ledger: its exact count is the bound (it is
-  // pruned behind anchors, so it stays small next to the stores).
+  // The purge log is small (an entry per batch, not per record, since
+  // batch entries): its bound is the exact count, by Measure.
   Result<DueBound> BoundDue(const Selection& d) override {
     auto stats = Measure(d);
     if (!stats.ok()) return stats.status();
     return DueBound{stats->deletable, stats->total, /*exact=*/true};
   }
-  // The log's deletions are commits of the state database, which commits
-  // synchronously (synchronous=FULL): durable already.
+
+  // Nothing to make durable here: the log is pruned in state database
+  // transactions, which commit synchronously (synchronous=FULL,
+  // state/sqlite_state_db.cc), so a committed pruning is already on disk.
   Status Sync() override { return Status::Ok(); }
 
   Result<RecordFacts> Lookup(const Selection& d, const std::string& key) override {

@@ -8,6 +8,9 @@
 #include <catch2/catch.hpp>
 
 #include "e2e/e2e_util.h"
+#include "ledger/batch_entry.h"
+#include "state/sqlite_state_db.h"
+#include "state/state_ops.h"
 #include "support/background_process.h"
 #include "support/ledger_checker.h"
 
@@ -33,9 +36,13 @@ void Rechain(const fs::path& state_db, std::vector<ck::Entry> ledger) {
   db.Exec("DROP TRIGGER IF EXISTS ledger_no_update; DROP TRIGGER IF EXISTS ledger_no_delete; BEGIN; "
           "DELETE FROM ledger;");
   for (const ck::Entry& e : ledger) {
+    // The payload (schema version 4) as a blob literal: its bytes may hold NULs.
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned char c : e.payload) hex += {kHex[c >> 4], kHex[c & 15]};
     db.Query("INSERT INTO ledger(seq, at, kind, run_id, category, store, target, record_key, clock, cutoff, rule, "
-             "subject, batch, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-             "?14, ?15, ?16)",
+             "subject, batch, detail, prev_hash, hash, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+             "?12, ?13, ?14, ?15, ?16, x'" + hex + "')",
              {std::to_string(e.seq), std::to_string(e.at), e.kind, std::to_string(e.run_id), e.category, e.store,
               e.target, e.record_key, e.clock, e.cutoff, e.rule, e.subject, std::to_string(e.batch), e.detail,
               e.prev_hash, e.hash});
@@ -245,6 +252,148 @@ TEST_CASE("checker: follows a ledger pruned behind an anchor, and rejects a pref
   problems = ck::Check(before, ck::TakeSnapshot(ck::DemoSpec(demo), demo / "state.db"), demo / "state.db");
   INFO(ck::Report(problems));
   CHECK(AnyContains(problems, "ledger starts at seq 302", "but no anchor accounts for entries 1..301"));
+}
+
+// ---- batch entries (schema version 4) -------------------------------------
+
+// A SQLite target of five rows and a state database whose ledger holds one
+// batch entry for rows 1-5, written by the engine, and a settlement keeping
+// row 3 (held); rows 1, 2, 4 and 5 are then deleted, as the executor would.
+struct BatchRun {
+  TempDir dir;
+  fs::path app, state;
+  ck::StoreSpec spec;
+  ck::Snapshot before;
+  int64_t batch_seq = 0;
+
+  BatchRun() {
+    app = dir / "app.db";
+    state = dir / "state.db";
+    {
+      Db db(app);
+      db.Exec("CREATE TABLE events(id INTEGER PRIMARY KEY, at TEXT, customer INTEGER);");
+      for (int i = 1; i <= 5; ++i)
+        db.Exec("INSERT INTO events VALUES(" + std::to_string(i) + ", '2024-01-0" + std::to_string(i) +
+                " 00:00:00', " + std::to_string(10 + i) + ")");
+    }
+    spec.sqlite.push_back({"app", "events", app,
+                           "SELECT id, at, CAST(strftime('%s', at) AS INTEGER) * 1000000, customer FROM events",
+                           "customer", ""});
+    SqliteStateDbOptions o;
+    o.create = true;
+    auto db = OpenSqliteStateDb(state, o);
+    if (!db.ok()) throw std::runtime_error(db.status().message());
+    before = ck::TakeSnapshot(spec, state);
+    BatchPayload p;
+    p.subject_kind = "customer";
+    for (int i = 1; i <= 5; ++i)
+      p.records.push_back({std::to_string(i), "2024-01-0" + std::to_string(i) + " 00:00:00", std::to_string(10 + i),
+                           std::nullopt});
+    LedgerEntry e;
+    e.kind = LedgerKind::kBatch;
+    e.run_id = 1;
+    e.category = "logs";
+    e.store = "app";
+    e.target = "events";
+    e.payload = EncodeBatchPayload(p).value();
+    const BatchKeyRange r = KeyRangeOf(p);
+    auto seq = AppendBatch(**db, e, {"app", "events", r.lo, r.hi, r.integer_keys}, {});
+    if (!seq.ok()) throw std::runtime_error(seq.status().message());
+    batch_seq = *seq;
+    Db(app).Exec("DELETE FROM events WHERE id <> 3");
+    Settlement s;
+    s.batch_seq = batch_seq;
+    s.kept.push_back({2, KeptReason{KeptWhy::kHeld, "held", std::nullopt, std::nullopt}});
+    LedgerEntry end;
+    end.kind = LedgerKind::kRunEnd;
+    end.run_id = 1;
+    Status st = AppendSettling(**db, end, {s});
+    if (!st.ok()) throw std::runtime_error(st.message());
+  }
+
+  std::vector<std::string> CheckNow() const { return ck::Check(before, ck::TakeSnapshot(spec, state), state); }
+};
+
+TEST_CASE("checker: decodes batch entries and accepts their settled deletions", "[checker][batch]") {
+  BatchRun run;
+  auto problems = run.CheckNow();
+  INFO(ck::Report(problems));
+  CHECK(problems.empty());
+  // The checker's own decoder reads what the engine wrote.
+  const ck::State st = ck::ReadState(run.state);
+  const ck::Batch b = ck::DecodeBatch(st.ledger.at(0).payload);
+  REQUIRE(b.records.size() == 5);
+  CHECK(b.records[4].key == "5");
+  CHECK(b.records[4].clock == "2024-01-05 00:00:00");
+  CHECK(b.records[4].subject == "15");
+  CHECK(b.subject_kind == "customer");
+}
+
+TEST_CASE("checker: a batch not settled claims nothing, so its deletions have no entry", "[checker][batch]") {
+  BatchRun run;
+  ck::State st = ck::ReadState(run.state);
+  st.ledger.pop_back();  // the settlement
+  Rechain(run.state, st.ledger);
+  auto problems = run.CheckNow();
+  INFO(ck::Report(problems));
+  CHECK(AnyContains(problems, "app/events/1 ", "is gone but has no delete entry"));
+  CHECK(problems.size() == 4);
+}
+
+TEST_CASE("checker: a tampered payload byte breaks the hash", "[checker][batch]") {
+  BatchRun run;
+  {
+    Db db(run.state);
+    db.Exec("DROP TRIGGER IF EXISTS ledger_no_update");
+    // The first key's delta, 1 -> 2: the batch now names keys 2..6.
+    db.Exec("UPDATE ledger SET payload = CAST(substr(payload, 1, 3) || x'04' || substr(payload, 5) AS BLOB) "
+            "WHERE seq = " + std::to_string(run.batch_seq));
+  }
+  auto problems = run.CheckNow();
+  INFO(ck::Report(problems));
+  CHECK(AnyContains(problems, "ledger seq 1 (batch", "but its fields hash to"));
+}
+
+TEST_CASE("checker: a re-chained payload naming other keys is caught by the data", "[checker][batch]") {
+  BatchRun run;
+  ck::State st = ck::ReadState(run.state);
+  std::string& payload = st.ledger.at(0).payload;
+  REQUIRE(payload.at(3) == '\x02');  // zigzag(1)
+  payload[3] = '\x04';               // keys 2..6
+  Rechain(run.state, st.ledger);
+  auto problems = run.CheckNow();
+  INFO(ck::Report(problems));
+  CHECK(AnyContains(problems, "app/events/1 ", "is gone but has no delete entry"));
+  CHECK(AnyContains(problems, "(app/events/6)", "names a record that was not there"));
+  CHECK(AnyContains(problems, "(app/events/3)", "claims a deletion, but the record is still there"));
+}
+
+TEST_CASE("checker: forged settlements are reported", "[checker][batch]") {
+  BatchRun run;
+  ck::State st = ck::ReadState(run.state);
+  SECTION("the kept record claimed deleted") {
+    st.ledger.back().detail = R"({"settles":[{"seq":1}]})";
+    Rechain(run.state, st.ledger);
+    auto problems = run.CheckNow();
+    INFO(ck::Report(problems));
+    CHECK(AnyContains(problems, "(app/events/3)", "claims a deletion, but the record is still there"));
+  }
+  SECTION("settled twice") {
+    ck::Entry again = st.ledger.back();
+    again.seq += 1;
+    st.ledger.push_back(again);
+    Rechain(run.state, st.ledger);
+    auto problems = run.CheckNow();
+    INFO(ck::Report(problems));
+    CHECK(AnyContains(problems, "ledger seq 3 settles seq 1", "not an earlier batch entry still open"));
+  }
+  SECTION("an index outside the batch") {
+    st.ledger.back().detail = R"({"settles":[{"seq":1,"kept":[{"i":2,"why":"held"}],"replaced":[9]}]})";
+    Rechain(run.state, st.ledger);
+    auto problems = run.CheckNow();
+    INFO(ck::Report(problems));
+    CHECK(AnyContains(problems, "settles candidate 9 of batch seq 1", "which has 5"));
+  }
 }
 
 }  // namespace

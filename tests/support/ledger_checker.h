@@ -19,6 +19,16 @@
 //            another identity: clock, or inode+size+mtime for files) has
 //            exactly one `delete` entry appended since the snapshot, naming
 //            its store, target and key, with its clock
+//
+// Batch entries (schema version 4, layout in src/ledger/batch_entry.h) are
+// decoded here by the checker's own decoder, written from that layout in
+// words, and their hash covers the payload as field 16. A batch's records
+// become delete entries when a later entry's "settles" names the batch:
+// every candidate not listed as kept (the replaced ones included) is a
+// delete entry dated by the settling entry (its seq and time), reconciled
+// when the settlement says so. A batch not settled claims nothing.
+// Settlements are checked too: an earlier batch entry, settled once,
+// indexes inside it, none kept and replaced.
 //   claimed  no `delete` entry appended since the snapshot names a record
 //            that was not there, or that is still there with the same
 //            identity, or with a clock other than the record's
@@ -34,7 +44,8 @@
 // the hold, so that a failing test says exactly what broke.
 //
 // The state database's schema may grow; only the ledger, holds and runs
-// columns that exist in schema version 2 are read.
+// columns that exist in schema version 2 are read, and ledger.payload when
+// present (version 4).
 #pragma once
 
 #include <dirent.h>
@@ -218,6 +229,7 @@ struct Entry {
   std::string category, store, target, record_key, clock, cutoff, rule, subject;
   int64_t batch = 0;
   std::string detail, prev_hash, hash;
+  std::string payload;  // version 4: kind "batch" only
 };
 
 struct HoldRow {
@@ -247,9 +259,13 @@ inline State ReadState(const fs::path& state_db) {
   if (!fs::exists(state_db)) return st;
   RawDb db(state_db);
   if (db.HasTable("ledger")) {
+    bool has_payload = false;
+    db.ForEach("SELECT name FROM pragma_table_info('ledger') WHERE name = 'payload'",
+               [&](sqlite3_stmt*) { has_payload = true; });
     db.ForEach(
-        "SELECT seq, at, kind, run_id, category, store, target, record_key, clock, cutoff, rule, subject, batch, "
-        "detail, prev_hash, hash FROM ledger ORDER BY seq",
+        std::string("SELECT seq, at, kind, run_id, category, store, target, record_key, clock, cutoff, rule, subject, "
+                    "batch, detail, prev_hash, hash, ") +
+            (has_payload ? "payload" : "x''") + " FROM ledger ORDER BY seq",
         [&](sqlite3_stmt* s) {
           Entry e;
           e.seq = sqlite3_column_int64(s, 0);
@@ -268,6 +284,7 @@ inline State ReadState(const fs::path& state_db) {
           e.detail = RawDb::Text(s, 13);
           e.prev_hash = RawDb::Text(s, 14);
           e.hash = RawDb::Text(s, 15);
+          e.payload = RawDb::Text(s, 16);
           st.ledger.push_back(std::move(e));
         });
   }
@@ -308,9 +325,10 @@ inline State ReadState(const fs::path& state_db) {
 // --- The hash, from the layout in words (src/ledger/ledger.cc) -------------
 //
 // 15 fields in order: prev_hash, seq, at, kind, run_id, category, store,
-// target, record_key, clock, cutoff, rule, subject, batch, detail. Each is a
-// 4-byte big-endian length, then the bytes: 8 bytes big-endian two's
-// complement for an integer, the UTF-8 bytes as stored for a text.
+// target, record_key, clock, cutoff, rule, subject, batch, detail, and a
+// 16th, the payload bytes, for kind "batch" only. Each is a 4-byte
+// big-endian length, then the bytes: 8 bytes big-endian two's complement
+// for an integer, the UTF-8 bytes as stored for a text.
 
 inline void AppendLength(uint32_t n, std::string* out) {
   for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((n >> shift) & 0xff));
@@ -342,6 +360,7 @@ inline std::string EntryBytes(const Entry& e) {
   AppendTextField(e.subject, &b);
   AppendIntField(e.batch, &b);
   AppendTextField(e.detail, &b);
+  if (e.kind == "batch") AppendTextField(e.payload, &b);
   return b;
 }
 
@@ -429,6 +448,212 @@ inline void CheckChain(const std::vector<Entry>& ledger, std::vector<std::string
       problems->push_back("ledger seq " + std::to_string(e.seq) + ": prev_hash " + Short(e.prev_hash) +
                           " is not the hash of seq " + std::to_string(prev.seq) + " (" + Short(prev.hash) + ")");
   }
+}
+
+// --- Batch payloads, from the layout in words (src/ledger/batch_entry.h) ---
+//
+// u8 version 1; varint n (1..1000000); u8 key form (0 text front-coded,
+// 1 integer: zigzag deltas from 0); n clocks front-coded; varint length +
+// bytes of the subject kind; u8 subject form (0 none, 1 integer: 0 empty
+// else zigzag+1, 2 text front-coded); u8 identity form (0 all unknown, 1
+// all "", 2 each: 0 unknown, else 1+shared prefix with the previous known
+// identity, varint length, bytes). Nothing after. Front-coded: varint
+// shared prefix with the previous value, varint rest length, rest bytes.
+
+struct BatchRec {
+  std::string key, clock, subject;  // subject: the id, "" when none
+  std::optional<std::string> identity;
+};
+struct Batch {
+  std::string subject_kind;
+  std::vector<BatchRec> records;
+};
+
+class PayloadCursor {
+ public:
+  explicit PayloadCursor(const std::string& b) : b_(b) {}
+  uint8_t U8() {
+    if (at_ >= b_.size()) throw std::runtime_error("payload truncated");
+    return static_cast<uint8_t>(b_[at_++]);
+  }
+  uint64_t Var() {
+    uint64_t v = 0;
+    for (int i = 0; i < 10; ++i) {
+      const uint8_t c = U8();
+      if (i == 9 && c > 1) throw std::runtime_error("varint over 64 bits");
+      v |= static_cast<uint64_t>(c & 0x7f) << (7 * i);
+      if (!(c & 0x80)) {
+        if (i > 0 && c == 0) throw std::runtime_error("overlong varint");
+        return v;
+      }
+    }
+    throw std::runtime_error("varint longer than 10 bytes");
+  }
+  std::string Take(uint64_t n) {
+    if (n > b_.size() - at_) throw std::runtime_error("payload truncated");
+    std::string out = b_.substr(at_, static_cast<size_t>(n));
+    at_ += static_cast<size_t>(n);
+    return out;
+  }
+  std::string Front(const std::string& prev) {
+    const uint64_t shared = Var();
+    const uint64_t rest = Var();
+    if (shared > prev.size()) throw std::runtime_error("prefix longer than the previous value");
+    return prev.substr(0, static_cast<size_t>(shared)) + Take(rest);
+  }
+  bool AtEnd() const { return at_ == b_.size(); }
+  size_t Left() const { return b_.size() - at_; }
+
+ private:
+  const std::string& b_;
+  size_t at_ = 0;
+};
+
+inline int64_t FromZigZag(uint64_t u) { return static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1)); }
+
+// Throws std::runtime_error naming what is wrong.
+inline Batch DecodeBatch(const std::string& bytes) {
+  PayloadCursor c(bytes);
+  if (c.U8() != 1) throw std::runtime_error("payload version is not 1");
+  const uint64_t n = c.Var();
+  if (n < 1 || n > 1000000) throw std::runtime_error("record count " + std::to_string(n) + " out of range");
+  if (n > c.Left()) throw std::runtime_error("payload truncated");
+  Batch b;
+  b.records.resize(static_cast<size_t>(n));
+  const uint8_t key_form = c.U8();
+  if (key_form == 1) {
+    uint64_t key = 0;  // wrapping int64 arithmetic, done unsigned
+    for (BatchRec& r : b.records) {
+      key += static_cast<uint64_t>(FromZigZag(c.Var()));
+      r.key = std::to_string(static_cast<int64_t>(key));
+    }
+  } else if (key_form == 0) {
+    std::string prev;
+    for (BatchRec& r : b.records) prev = r.key = c.Front(prev);
+  } else {
+    throw std::runtime_error("unknown key form");
+  }
+  {
+    std::string prev;
+    for (BatchRec& r : b.records) prev = r.clock = c.Front(prev);
+  }
+  b.subject_kind = c.Take(c.Var());
+  const uint8_t subject_form = c.U8();
+  if (subject_form == 1) {
+    for (BatchRec& r : b.records) {
+      const uint64_t v = c.Var();
+      if (v != 0) r.subject = std::to_string(FromZigZag(v - 1));
+    }
+  } else if (subject_form == 2) {
+    std::string prev;
+    for (BatchRec& r : b.records) prev = r.subject = c.Front(prev);
+  } else if (subject_form != 0) {
+    throw std::runtime_error("unknown subject form");
+  }
+  const uint8_t identity_form = c.U8();
+  if (identity_form == 1) {
+    for (BatchRec& r : b.records) r.identity = std::string();
+  } else if (identity_form == 2) {
+    std::string prev;
+    for (BatchRec& r : b.records) {
+      const uint64_t tag = c.Var();
+      if (tag == 0) continue;
+      const uint64_t shared = tag - 1;
+      if (shared > prev.size()) throw std::runtime_error("identity prefix longer than the previous one");
+      prev = prev.substr(0, static_cast<size_t>(shared)) + c.Take(c.Var());
+      r.identity = prev;
+    }
+  } else if (identity_form != 0) {
+    throw std::runtime_error("unknown identity form");
+  }
+  if (!c.AtEnd()) throw std::runtime_error("bytes after the last field");
+  return b;
+}
+
+// The delete entries the batch entries stand for: for every settlement, a
+// delete entry per candidate not kept, dated by the settling entry (its seq
+// and time), with {"reconciled":true} when the settlement was a
+// reconciliation. Problems with payloads and settlements are appended.
+inline std::vector<Entry> BatchDeletes(const State& st, std::vector<std::string>* problems) {
+  using Json = nlohmann::json;
+  std::vector<Entry> out;
+  std::map<int64_t, std::pair<const Entry*, Batch>> open;
+  std::set<int64_t> settled;
+  for (const Entry& e : st.ledger) {
+    const std::string where = "ledger seq " + std::to_string(e.seq);
+    if (e.kind != "batch" && !e.payload.empty()) problems->push_back(where + ": a " + e.kind + " entry has a payload");
+    const Json d = Json::parse(e.detail, nullptr, false);
+    if (d.is_object() && d.contains("settles")) {
+      const Json& list = d["settles"];
+      if (!list.is_array()) problems->push_back(where + ": \"settles\" is not an array");
+      for (const Json& item : list.is_array() ? list : Json::array()) {
+        if (!item.is_object() || !item.contains("seq") || !item["seq"].is_number_integer()) {
+          problems->push_back(where + ": a settlement names no batch seq: " + item.dump());
+          continue;
+        }
+        const int64_t bseq = item["seq"].get<int64_t>();
+        auto it = open.find(bseq);
+        if (it == open.end()) {
+          const bool pruned = !st.ledger.empty() && bseq < st.ledger.front().seq && settled.insert(bseq).second;
+          if (!pruned)
+            problems->push_back(where + " settles seq " + std::to_string(bseq) +
+                                ", which is not an earlier batch entry still open");
+          continue;
+        }
+        const Entry& batch = *it->second.first;
+        const Batch& payload = it->second.second;
+        std::map<int64_t, std::string> marked;  // index -> "kept" / "replaced"
+        auto mark = [&](const Json& v, const std::string& as) {
+          if (!v.is_number_integer() || v.get<int64_t>() < 0 ||
+              v.get<int64_t>() >= static_cast<int64_t>(payload.records.size())) {
+            problems->push_back(where + " settles candidate " + v.dump() + " of batch seq " + std::to_string(bseq) +
+                                ", which has " + std::to_string(payload.records.size()));
+            return;
+          }
+          if (!marked.emplace(v.get<int64_t>(), as).second)
+            problems->push_back(where + " settles candidate " + v.dump() + " of batch seq " + std::to_string(bseq) +
+                                " twice");
+        };
+        if (item.contains("kept"))
+          for (const Json& k : item["kept"]) mark(k.is_object() && k.contains("i") ? k["i"] : Json(), "kept");
+        if (item.contains("replaced"))
+          for (const Json& r : item["replaced"]) mark(r, "replaced");
+        const bool reconciled = item.contains("reconciled") && item["reconciled"] == true;
+        for (size_t i = 0; i < payload.records.size(); ++i) {
+          auto m = marked.find(static_cast<int64_t>(i));
+          if (m != marked.end() && m->second == "kept") continue;
+          const BatchRec& r = payload.records[i];
+          Entry del;
+          del.seq = e.seq;
+          del.at = e.at;
+          del.kind = "delete";
+          del.run_id = batch.run_id;
+          del.category = batch.category;
+          del.store = batch.store;
+          del.target = batch.target;
+          del.record_key = r.key;
+          del.clock = r.clock;
+          del.cutoff = batch.cutoff;
+          del.rule = batch.rule;
+          del.subject = r.subject.empty() ? "" : payload.subject_kind + ":" + r.subject;
+          del.batch = batch.batch;
+          del.detail = reconciled ? "{\"reconciled\":true}" : "{}";
+          del.hash = batch.hash;
+          out.push_back(std::move(del));
+        }
+        open.erase(it);
+        settled.insert(bseq);
+      }
+    }
+    if (e.kind == "batch") {
+      try {
+        open.emplace(e.seq, std::make_pair(&e, DecodeBatch(e.payload)));
+      } catch (const std::exception& ex) {
+        problems->push_back(where + ": batch payload does not decode: " + ex.what());
+      }
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -603,11 +828,15 @@ inline std::vector<std::string> Check(const Snapshot& before, const Snapshot& af
   for (const Entry& e : st.ledger)
     if (e.kind == "run_start") run_start_seq[e.run_id] = e.seq;
 
-  // Delete entries appended since `before`, by store/target -> key.
+  // Delete entries appended since `before`, by store/target -> key: the
+  // per-record ones, and those settled batches stand for.
+  const std::vector<Entry> batch_deletes = BatchDeletes(st, &problems);
   std::map<std::string, std::map<std::string, std::vector<const Entry*>>> deletes;
-  for (const Entry& e : st.ledger) {
-    if (e.kind != "delete" || e.seq <= before.ledger_seq) continue;
-    deletes[e.store + "/" + e.target][e.record_key].push_back(&e);
+  for (const std::vector<Entry>* list : {&st.ledger, &batch_deletes}) {
+    for (const Entry& e : *list) {
+      if (e.kind != "delete" || e.seq <= before.ledger_seq) continue;
+      deletes[e.store + "/" + e.target][e.record_key].push_back(&e);
+    }
   }
 
   // Gone: every record present before and not (with its identity) after.
