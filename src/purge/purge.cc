@@ -117,6 +117,14 @@ Result<PurgeReport> PurgeRun::Run() {
   auto lock = options_.env.LockRun(config_);
   if (!lock.ok()) return lock.status();
   lock_.emplace(std::move(*lock));
+  // The hold barrier's file exists before the first intent: a batch takes
+  // the barrier only after its intent is committed, and `hold add`, finding
+  // a running purge without the file, waits for a batch to re-create it
+  // (state/hold_barrier.h) instead of placing the hold.
+  {
+    auto barrier = options_.env.ShareHoldBarrier(config_);
+    if (!barrier.ok()) return barrier.status();
+  }
 
   // Never created here: a missing or empty state database held the legal
   // holds (state init creates it).
@@ -159,9 +167,8 @@ Result<PurgeReport> PurgeRun::Run() {
     report.planned = PlannedTargets(*plan);
     deletable = progress_.deletable_total = plan->TotalDeletable();
   } else {
-    auto plan = MakePlan(WithHolds(*selections, holds_), stores_, as_of, now, rules_.hash, holds_);
-    if (!plan.ok()) return plan.status();
-    RETENTION_RETURN_IF_ERROR(CheckSafetyValve(*plan, rules_, config_.limits, options_.allow_mass_delete));
+    RETENTION_RETURN_IF_ERROR(CheckSafetyValveBound(stores_, WithHolds(*selections, holds_), rules_, config_.limits,
+                                                    options_.allow_mass_delete));
   }
 
   auto run_id = BeginRun(*state_, StartInfo(now, as_of, rules_.hash, options_.command_line));

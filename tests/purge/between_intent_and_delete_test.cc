@@ -2,7 +2,8 @@
 // application keeps writing and holds keep arriving; the pipeline widens
 // that window by a whole batch. The delete judges each candidate on its
 // facts then, under holds re-read under the barrier:
-//   - a candidate whose clock moved younger is kept, with its reason;
+//   - a candidate whose clock moved younger is kept, with its reason
+//     (changed: the clock is part of a row's identity; and now not due);
 //   - a row whose clock moved older, into the batch's range, is not a
 //     candidate: the by-key delete never touches it;
 //   - a hold placed in between keeps what it covers.
@@ -80,7 +81,9 @@ TEST_CASE("rows changed and a hold placed between a batch's intent and its delet
   const LedgerOutcomes done = ReadLedgerOutcomes(dir / "state.db");
   CHECK(done.open.empty());
   REQUIRE(done.kept.count(younger) == 1);
-  CHECK(done.kept.at(younger)["why"] == "not_due");
+  // Its clock is part of its identity: another record now, and not due.
+  CHECK(done.kept.at(younger)["why"] == "changed");
+  CHECK(done.kept.at(younger)["reason"].get<std::string>().find("not before the cutoff") != std::string::npos);
   REQUIRE(done.kept.count(held) == 1);
   CHECK(done.kept.at(held)["why"] == "held");
   const std::set<std::string> now = Ids(dir);

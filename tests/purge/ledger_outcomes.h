@@ -35,6 +35,7 @@ struct LedgerOutcomes {
   std::multiset<std::string> deleted;             // a key per deletion claimed
   std::multiset<std::pair<std::string, std::string>> deleted_clocks;  // (key, clock) per deletion claimed
   std::set<std::string> replaced;                 // keys reconciled as gone under another identity
+  std::map<std::string, std::set<std::string>> deleted_in;  // "store/target" -> keys claimed deleted
   std::map<std::string, nlohmann::json> kept;     // key -> the kept detail ({"why","reason",...})
   std::map<std::string, std::string> subject;     // key -> "kind:id" as the batch named it
   std::set<std::string> candidates;               // every key a batch entry names
@@ -48,18 +49,21 @@ inline LedgerOutcomes ReadLedgerOutcomes(const std::filesystem::path& state_db) 
   REQUIRE(state.ok());
   std::map<int64_t, BatchPayload> batches;
   std::map<int64_t, BatchOutcome> heads;
+  std::map<int64_t, std::string> where;  // batch seq -> "store/target"
   std::map<int64_t, Settlement> settled;
   LedgerOutcomes out;
   Status scanned = (*state)->ScanLedger(1, [&](LedgerEntry& e) {
     if (e.kind == LedgerKind::kDelete) {
       out.deleted.insert(e.record_key);
       out.deleted_clocks.insert({e.record_key, e.clock});
+      out.deleted_in[e.store + "/" + e.target].insert(e.record_key);
       if (e.detail.find("\"replaced\":true") != std::string::npos) out.replaced.insert(e.record_key);
     }
     if (e.kind == LedgerKind::kKept) out.kept[e.record_key] = nlohmann::json::parse(e.detail);
     if (e.kind == LedgerKind::kBatch) {
       auto payload = DecodeBatchPayload(e.payload);
       REQUIRE(payload.ok());
+      where[e.seq] = e.store + "/" + e.target;
       heads[e.seq] = BatchOutcome{e.seq, e.run_id, e.batch, payload->records.size(), 0, false};
       batches[e.seq] = std::move(*payload);
       ++out.batch_entries;
@@ -103,6 +107,7 @@ inline LedgerOutcomes ReadLedgerOutcomes(const std::filesystem::path& state_db) 
       if (kept.count(i)) continue;
       out.deleted.insert(payload.records[i].key);
       out.deleted_clocks.insert({payload.records[i].key, payload.records[i].clock});
+      out.deleted_in[where[seq]].insert(payload.records[i].key);
       ++head.deleted;
     }
     out.batches.push_back(head);

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "e2e/e2e_util.h"
+#include "purge/ledger_outcomes.h"
 #include "purge/purge_fixture.h"
 
 namespace retention {
@@ -45,15 +46,13 @@ TEST_CASE("purge --plan deletes what the plan listed, less what changed, and log
   auto ids = db.Column("SELECT id FROM events ORDER BY id");
   CHECK(ids == std::vector<std::string>{"2", "3", "5", "6"});
 
-  Db state(dir / "state.db", true);
-  CHECK(state.Column("SELECT record_key FROM ledger WHERE kind = 'delete' ORDER BY record_key") ==
-        std::vector<std::string>{"1", "4"});
-  auto kept = state.Query("SELECT record_key, detail FROM ledger WHERE kind = 'kept' ORDER BY record_key");
-  REQUIRE(kept.size() == 2);
-  CHECK(*kept[0][0] == "2");
-  CHECK(kept[0][1]->find("not before the cutoff") != std::string::npos);
-  CHECK(*kept[1][0] == "3");
-  CHECK(kept[1][1]->find("held by hold 1 (M-9)") != std::string::npos);
+  const LedgerOutcomes ledger = ReadLedgerOutcomes(dir / "state.db");
+  CHECK(ledger.deleted == std::multiset<std::string>{"1", "4"});
+  REQUIRE(ledger.kept.size() == 2);
+  REQUIRE(ledger.kept.count("2") == 1);
+  CHECK(ledger.kept.at("2")["reason"].get<std::string>().find("not before the cutoff") != std::string::npos);
+  REQUIRE(ledger.kept.count("3") == 1);
+  CHECK(ledger.kept.at("3")["reason"].get<std::string>().find("held by hold 1 (M-9)") != std::string::npos);
 
   RunResult verify = RunWith(dir / "retention.toml", {"audit", "verify"});
   CHECK(verify.exit_code == 0);
@@ -81,10 +80,10 @@ TEST_CASE("purge --plan deletes only the records planned, not others under their
   REQUIRE(purge.exit_code == 0);
   Db db(dir / "app.db", true);
   CHECK(db.Column("SELECT id FROM events ORDER BY id") == std::vector<std::string>{"1", "3", "5"});
-  Db state(dir / "state.db", true);
-  auto kept = state.Query("SELECT record_key, detail FROM ledger WHERE kind = 'kept' ORDER BY record_key");
-  REQUIRE(kept.size() == 2);
-  for (const auto& row : kept) CHECK(row[1]->find("changed since selection") != std::string::npos);
+  const LedgerOutcomes ledger = ReadLedgerOutcomes(dir / "state.db");
+  REQUIRE(ledger.kept.size() == 2);
+  for (const auto& [key, detail] : ledger.kept)
+    CHECK(detail["reason"].get<std::string>().find("changed since selection") != std::string::npos);
 }
 
 TEST_CASE("a saved plan is refused once the rules changed", "[purge][e2e]") {
