@@ -28,6 +28,8 @@
 #error "RETENTION_SHIPPED_RULES must name the shipped rules directory"
 #endif
 
+#include "support/ledger_checker.h"
+
 namespace retention::e2e {
 
 namespace fs = std::filesystem;
@@ -346,19 +348,31 @@ struct DemoFixture {
 };
 
 // Ledger entries of one kind, per target ("store/target").
+// What the ledger says per store/target for `kind`, read as the
+// independent checker reads it (support/ledger_checker.h): "delete" and
+// "kept" count records -- the per-record entries written before the packed
+// batch entry, and the candidates of settled batch entries (kept: those the
+// settlement lists as kept; delete: the others); any other kind counts
+// entries.
 inline std::map<std::string, int64_t> LedgerCounts(const fs::path& state_db, const std::string& kind) {
   std::map<std::string, int64_t> out;
   if (!fs::exists(state_db)) return out;
-  Db db(state_db, /*read_only=*/true);
-  for (auto& row : db.Query("SELECT store || '/' || target, count(*) FROM ledger WHERE kind = ? GROUP BY 1", {kind}))
-    out[*row[0]] = std::stoll(*row[1]);
+  const checker::State st = checker::ReadState(state_db);
+  for (const checker::Entry& e : st.ledger)
+    if (e.kind == kind) ++out[e.store + "/" + e.target];
+  if (kind == "delete" || kind == "kept") {
+    std::vector<std::string> problems;
+    std::vector<checker::Entry> kept;
+    const std::vector<checker::Entry> deleted = checker::BatchDeletes(st, &problems, &kept);
+    for (const checker::Entry& e : kind == "delete" ? deleted : kept) ++out[e.store + "/" + e.target];
+  }
   return out;
 }
 
 inline int64_t LedgerCount(const fs::path& state_db, const std::string& kind) {
-  if (!fs::exists(state_db)) return 0;
-  Db db(state_db, /*read_only=*/true);
-  return db.Int("SELECT count(*) FROM ledger WHERE kind = ?", {kind});
+  int64_t n = 0;
+  for (const auto& [where, count] : LedgerCounts(state_db, kind)) n += count;
+  return n;
 }
 
 // --- Time, computed independently of the engine -----------------------------

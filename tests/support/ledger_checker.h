@@ -34,8 +34,9 @@
 //            identity, or with a clock other than the record's
 //   holds    no `delete` entry removed a record covered by a hold that was
 //            in force at that point of the ledger: placed (its hold_placed
-//            entry) before the delete entry, not released (hold_released)
-//            before it, not expired by its time. A reconciled delete (detail
+//            entry) before the delete entry -- for a batch, before its
+//            intent, the batch entry -- not released (hold_released) before
+//            the entry that records the deletion, not expired by its time. A reconciled delete (detail
 //            {"reconciled":true}) happened in a crashed run at an unknown
 //            moment: it is judged from the start of that run (run_start), so
 //            only holds placed before the run started bind it.
@@ -230,6 +231,9 @@ struct Entry {
   int64_t batch = 0;
   std::string detail, prev_hash, hash;
   std::string payload;  // version 4: kind "batch" only
+  // A delete or kept entry a batch entry stands for: the batch entry's seq
+  // (the intent, written before the delete); equal to seq otherwise.
+  int64_t intent_seq = 0;
 };
 
 struct HoldRow {
@@ -574,7 +578,8 @@ inline Batch DecodeBatch(const std::string& bytes) {
 // delete entry per candidate not kept, dated by the settling entry (its seq
 // and time), with {"reconciled":true} when the settlement was a
 // reconciliation. Problems with payloads and settlements are appended.
-inline std::vector<Entry> BatchDeletes(const State& st, std::vector<std::string>* problems) {
+inline std::vector<Entry> BatchDeletes(const State& st, std::vector<std::string>* problems,
+                                       std::vector<Entry>* kept = nullptr) {
   using Json = nlohmann::json;
   std::vector<Entry> out;
   std::map<int64_t, std::pair<const Entry*, Batch>> open;
@@ -621,10 +626,12 @@ inline std::vector<Entry> BatchDeletes(const State& st, std::vector<std::string>
         const bool reconciled = item.contains("reconciled") && item["reconciled"] == true;
         for (size_t i = 0; i < payload.records.size(); ++i) {
           auto m = marked.find(static_cast<int64_t>(i));
-          if (m != marked.end() && m->second == "kept") continue;
+          const bool is_kept = m != marked.end() && m->second == "kept";
+          if (is_kept && kept == nullptr) continue;
           const BatchRec& r = payload.records[i];
           Entry del;
           del.seq = e.seq;
+          del.intent_seq = bseq;
           del.at = e.at;
           del.kind = "delete";
           del.run_id = batch.run_id;
@@ -639,7 +646,12 @@ inline std::vector<Entry> BatchDeletes(const State& st, std::vector<std::string>
           del.batch = batch.batch;
           del.detail = reconciled ? "{\"reconciled\":true}" : "{}";
           del.hash = batch.hash;
-          out.push_back(std::move(del));
+          if (is_kept) {
+            del.kind = "kept";
+            kept->push_back(std::move(del));
+          } else {
+            out.push_back(std::move(del));
+          }
         }
         open.erase(it);
         settled.insert(bseq);
@@ -904,16 +916,20 @@ inline std::vector<std::string> Check(const Snapshot& before, const Snapshot& af
             problems.push_back(where + " claims a deletion, but the record is still there: " +
                                Describe(store_target, key, now->second));
         }
-        // Holds in force at the deletion.
+        // Holds in force across the window the deletion happened in: from
+        // its intent (a batch entry; the entry itself when per-record) to
+        // the entry that records it. A hold placed inside the window may
+        // have entered after the batch re-read its holds, and one released
+        // inside it may have left before: neither is provably binding.
         const bool reconciled = e->detail.find("\"reconciled\":true") != std::string::npos;
-        int64_t at_seq = e->seq;
+        int64_t at_seq = e->intent_seq != 0 ? e->intent_seq : e->seq;
         if (reconciled) {
           auto rs = run_start_seq.find(e->run_id);
           at_seq = rs != run_start_seq.end() ? rs->second : 0;
         }
         for (const HoldInLedger& h : holds) {
           if (h.placed_seq >= at_seq) continue;
-          if (h.released_seq && *h.released_seq < at_seq) continue;
+          if (h.released_seq && *h.released_seq < e->seq) continue;
           if (h.hold->expires_at && *h.hold->expires_at <= e->at) continue;
           if (!HoldCovers(*h.hold, *e, r)) continue;
           problems.push_back(where + " removed a record covered by hold #" + std::to_string(h.hold->id) + " (" +
