@@ -1,7 +1,8 @@
 // End-to-end: the operator's whole loop on the demo, logrotate-style —
 // demo, plan, purge, plan again, purge again (idempotent), audit verify —
-// then the data and the ledger are checked with plain SQL, and a tampered
-// ledger entry must be caught (SPEC 6.2, 6.3, 6.10).
+// then the data and the ledger are checked with plain SQL (the batch
+// entries' payloads through the independent checker's decoder), and a
+// tampered ledger entry must be caught (SPEC 6.2, 6.3, 6.10).
 #include <set>
 
 #include <catch2/catch.hpp>
@@ -106,21 +107,40 @@ TEST_CASE("e2e demo flow: plan, purge, plan, purge again, verify, tamper", "[e2e
   CHECK(report.at("deleted").get<int64_t>() == plan.at("deletable").get<int64_t>());
   CHECK(report.at("deleted").get<int64_t>() == LedgerCount(state_db, "delete"));
 
-  // Exactly one delete entry per removed row, naming that row's key.
+  // Exactly one deletion claimed per removed row, naming that row's key:
+  // the records the settled batch entries claim, read by the independent
+  // checker's decoder.
   {
-    Db state(state_db, true);
+    const checker::State st = checker::ReadState(state_db);
+    std::vector<std::string> problems;
+    const std::vector<checker::Entry> claimed = checker::BatchDeletes(st, &problems);
+    INFO(checker::Report(problems));
+    CHECK(problems.empty());
     for (const auto& table : kDemoTables) {
       INFO(table);
       std::set<std::string> removed;
       for (const auto& k : keys_before.at(table))
         if (!keys_after.at(table).count(k)) removed.insert(k);
       CHECK(keys_after.at(table).size() + removed.size() == keys_before.at(table).size());
-      const auto logged = state.Column(
-          "SELECT record_key FROM ledger WHERE kind = 'delete' AND store = 'app' AND target = ?", {table});
+      std::vector<std::string> logged;
+      for (const checker::Entry& e : st.ledger)  // per-record entries: none are written any more
+        if (e.kind == "delete" && e.store == "app" && e.target == table) logged.push_back(e.record_key);
+      for (const checker::Entry& e : claimed)
+        if (e.store == "app" && e.target == table) logged.push_back(e.record_key);
       CHECK(logged.size() == removed.size());  // no duplicates
       CHECK(std::set<std::string>(logged.begin(), logged.end()) == removed);
     }
-    // Every delete entry says why: run, category, clock, rule, cutoff.
+    // Every deletion says why: run, category, clock, rule, cutoff (the
+    // batch entry's, and the candidate's clock).
+    for (const checker::Entry& e : claimed) {
+      INFO(e.store + "/" + e.target + "/" + e.record_key);
+      CHECK(e.run_id > 0);
+      CHECK_FALSE(e.category.empty());
+      CHECK_FALSE(e.clock.empty());
+      CHECK_FALSE(e.rule.empty());
+      CHECK_FALSE(e.cutoff.empty());
+    }
+    Db state(state_db, true);
     CHECK(state.Int("SELECT count(*) FROM ledger WHERE kind = 'delete' AND (run_id <= 0 OR category = '' "
                     "OR clock = '' OR rule = '' OR cutoff = '')") == 0);
     CHECK(state.Int("SELECT count(*) FROM ledger WHERE kind = 'run_start'") == 1);
@@ -181,17 +201,33 @@ TEST_CASE("e2e demo flow: plan, purge, plan, purge again, verify, tamper", "[e2e
   {
     Db state(state_db, true);
     head_hash = state.Column("SELECT hash FROM ledger ORDER BY seq DESC LIMIT 1").at(0);
-    tampered_seq = state.Int("SELECT min(seq) + 5 FROM ledger WHERE kind = 'delete'");
+    tampered_seq = state.Int("SELECT min(seq) FROM ledger WHERE kind = 'batch' AND target = 'usage_events'");
   }
   CHECK(Contains(verify.out, head_hash));
 
   // --- tamper with one entry, as someone hiding a deletion would: the
+  // first candidate's key in the usage_events batch entry's payload moved
+  // by one (bit 1 of its zigzag delta: the layout of
+  // src/ledger/batch_entry.h), so the entry names a neighbour instead. The
   // append-only trigger is a guard against accidents, not an attacker.
   {
     Db state(state_db);
+    const checker::State st = checker::ReadState(state_db);
+    std::string payload;
+    for (const checker::Entry& e : st.ledger)
+      if (e.seq == tampered_seq) payload = e.payload;
+    REQUIRE(payload.size() > 3);
+    size_t at = 1;                                    // after the version
+    while (static_cast<unsigned char>(payload.at(at)) & 0x80) ++at;  // the record count
+    REQUIRE(payload.at(at + 1) == 1);                 // integer keys
+    const size_t first_key = at + 2;
+    const std::string before = checker::DecodeBatch(payload).records.at(0).key;
+    payload[first_key] = static_cast<char>(payload[first_key] ^ 0x02);
+    REQUIRE(checker::DecodeBatch(payload).records.at(0).key != before);  // still a valid payload
+    std::string hex;
+    for (unsigned char c : payload) hex += {"0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 15]};
     state.Exec("DROP TRIGGER ledger_no_update");
-    state.Exec("UPDATE ledger SET record_key = 'forged-' || record_key WHERE seq = " +
-               std::to_string(tampered_seq));
+    state.Exec("UPDATE ledger SET payload = x'" + hex + "' WHERE seq = " + std::to_string(tampered_seq));
   }
   auto tampered = RunWith(config, {"audit", "verify"});
   INFO(Describe(tampered));

@@ -1,10 +1,11 @@
 // The independent checker (support/ledger_checker.h) checked itself: it
 // accepts an honest purge of the demo, and rejects, each with a message
 // that names the entry and the record, what an attacker or a bug leaves
-// behind: a delete entry removed, a row deleted without an entry, a
-// modified entry, and a ledger re-chained so that the hashes agree but the
-// data does not (a deletion claimed for a record still there, a held
-// record removed).
+// behind: an entry recording deletions removed (a batch entry), a row
+// deleted without an entry, a modified entry (a candidate's clock in a
+// batch payload), and a ledger re-chained so that the hashes agree but the
+// data does not (a settled candidate renamed to a record still there, a
+// held record removed under a forged batch entry and settlement).
 #include <catch2/catch.hpp>
 
 #include "e2e/e2e_util.h"
@@ -25,6 +26,14 @@ bool AnyContains(const std::vector<std::string>& problems, const std::string& a,
   return false;
 }
 
+// `bytes` as an SQL blob literal: a payload's bytes may hold NULs.
+std::string BlobLiteral(const std::string& bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex = "x'";
+  for (unsigned char c : bytes) hex += {kHex[c >> 4], kHex[c & 15]};
+  return hex + "'";
+}
+
 // Writes `ledger` back as the whole ledger table, re-chained from its first
 // entry: what an attacker who read ledger.cc can do. Triggers dropped.
 void Rechain(const fs::path& state_db, std::vector<ck::Entry> ledger) {
@@ -36,18 +45,42 @@ void Rechain(const fs::path& state_db, std::vector<ck::Entry> ledger) {
   db.Exec("DROP TRIGGER IF EXISTS ledger_no_update; DROP TRIGGER IF EXISTS ledger_no_delete; BEGIN; "
           "DELETE FROM ledger;");
   for (const ck::Entry& e : ledger) {
-    // The payload (schema version 4) as a blob literal: its bytes may hold NULs.
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string hex;
-    for (unsigned char c : e.payload) hex += {kHex[c >> 4], kHex[c & 15]};
     db.Query("INSERT INTO ledger(seq, at, kind, run_id, category, store, target, record_key, clock, cutoff, rule, "
              "subject, batch, detail, prev_hash, hash, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-             "?12, ?13, ?14, ?15, ?16, x'" + hex + "')",
+             "?12, ?13, ?14, ?15, ?16, " + BlobLiteral(e.payload) + ")",
              {std::to_string(e.seq), std::to_string(e.at), e.kind, std::to_string(e.run_id), e.category, e.store,
               e.target, e.record_key, e.clock, e.cutoff, e.rule, e.subject, std::to_string(e.batch), e.detail,
               e.prev_hash, e.hash});
   }
   db.Exec("COMMIT;");  // integers bound as text become integers again by the columns' affinity
+}
+
+// A tampered payload written back as bytes: the checker decodes (its own
+// decoder), the test edits the records, the engine's encoder packs them
+// again -- what an attacker who read batch_entry.h can do.
+std::string Encode(const ck::Batch& b) {
+  BatchPayload p;
+  p.subject_kind = b.subject_kind;
+  for (const ck::BatchRec& r : b.records) p.records.push_back({r.key, r.clock, r.subject, r.identity});
+  auto bytes = EncodeBatchPayload(p);
+  if (!bytes.ok()) throw std::runtime_error(bytes.status().message());
+  return *bytes;
+}
+
+// The first batch entry of app/`target`.
+const ck::Entry& BatchEntryOf(const ck::State& st, const std::string& target) {
+  for (const ck::Entry& e : st.ledger)
+    if (e.kind == "batch" && e.store == "app" && e.target == target) return e;
+  throw std::runtime_error("no batch entry for app/" + target);
+}
+
+// The first candidate of batch entry `batch_seq` that its settlement claims
+// deleted, as a delete entry (dated by the settling entry).
+ck::Entry FirstDeleted(const ck::State& st, int64_t batch_seq) {
+  std::vector<std::string> problems;
+  for (const ck::Entry& e : ck::BatchDeletes(st, &problems))
+    if (e.intent_seq == batch_seq) return e;
+  throw std::runtime_error("batch entry " + std::to_string(batch_seq) + " claims no deletion");
 }
 
 // One honest purge of a small demo, with a hold in force before it
@@ -94,17 +127,20 @@ TEST_CASE("checker: accepts an honest purge of the demo, SQLite and files", "[ch
 }
 
 TEST_CASE("checker: a removed delete entry is a gone record without an entry, and a broken chain", "[checker][e2e]") {
+  // The entry that records request_logs' deletions is now a batch entry:
+  // removing it removes the claim for every candidate its settlement did
+  // not keep.
   HonestRun run;
   const fs::path demo = run.demo;
+  const ck::State st = ck::ReadState(demo / "state.db");
+  const ck::Entry& victim = BatchEntryOf(st, "request_logs");
+  const std::string gone_key = FirstDeleted(st, victim.seq).record_key;
   Db state(demo / "state.db");
-  const auto victim = state.Query(
-      "SELECT seq, record_key FROM ledger WHERE kind = 'delete' AND store = 'app' AND target = 'request_logs' "
-      "ORDER BY seq LIMIT 1 OFFSET 5")[0];
-  state.Exec("DROP TRIGGER ledger_no_delete; DELETE FROM ledger WHERE seq = " + *victim[0]);
+  state.Exec("DROP TRIGGER ledger_no_delete; DELETE FROM ledger WHERE seq = " + std::to_string(victim.seq));
   const auto problems = run.CheckNow();
   INFO(ck::Report(problems));
-  CHECK(AnyContains(problems, "app/request_logs/" + *victim[1] + " (clock", "is gone but has no delete entry"));
-  const int64_t seq = std::stoll(*victim[0]);
+  CHECK(AnyContains(problems, "app/request_logs/" + gone_key + " (clock", "is gone but has no delete entry"));
+  const int64_t seq = victim.seq;
   CHECK(AnyContains(problems, "ledger seq " + std::to_string(seq + 1) + " follows seq " + std::to_string(seq - 1),
                     "are missing"));
   CHECK(AnyContains(problems, "ledger seq " + std::to_string(seq + 1) + ": prev_hash"));
@@ -129,40 +165,58 @@ TEST_CASE("checker: a row or a file deleted without an entry is reported by name
 }
 
 TEST_CASE("checker: a modified entry fails its hash and names the wrong clock", "[checker][e2e]") {
+  // One candidate's clock changed in the sessions batch entry's payload, as
+  // someone who read the layout would, and the payload written back in
+  // place: the entry's hash covers its payload.
   HonestRun run;
   const fs::path demo = run.demo;
+  const ck::State st = ck::ReadState(demo / "state.db");
+  const ck::Entry& batch = BatchEntryOf(st, "sessions");
+  const ck::Entry deleted = FirstDeleted(st, batch.seq);
+  ck::Batch payload = ck::DecodeBatch(batch.payload);
+  bool changed = false;
+  for (ck::BatchRec& r : payload.records) {
+    if (r.key != deleted.record_key) continue;
+    r.clock = "2099-01-01 00:00:00";
+    changed = true;
+  }
+  REQUIRE(changed);
   Db state(demo / "state.db");
-  const auto victim = state.Query(
-      "SELECT seq, record_key FROM ledger WHERE kind = 'delete' AND target = 'sessions' ORDER BY seq LIMIT 1")[0];
-  state.Exec("DROP TRIGGER ledger_no_update; UPDATE ledger SET clock = '2099-01-01 00:00:00' WHERE seq = " +
-             *victim[0]);
+  state.Exec("DROP TRIGGER ledger_no_update; UPDATE ledger SET payload = " + BlobLiteral(Encode(payload)) +
+             " WHERE seq = " + std::to_string(batch.seq));
   const auto problems = run.CheckNow();
   INFO(ck::Report(problems));
-  CHECK(AnyContains(problems, "ledger seq " + *victim[0] + " (delete app/sessions/" + *victim[1] + "): stored hash",
+  CHECK(AnyContains(problems, "ledger seq " + std::to_string(batch.seq) + " (batch app/sessions/",
                     "but its fields hash to"));
-  CHECK(AnyContains(problems, "delete entry seq " + *victim[0] + " (app/sessions/" + *victim[1] + ")",
+  CHECK(AnyContains(problems, "delete entry seq " + std::to_string(deleted.seq) + " (app/sessions/" +
+                                  deleted.record_key + ")",
                     "says clock '2099-01-01 00:00:00' but the record's clock was"));
+  // The engine's verify names the entry too.
+  RunResult verify = RunWith(demo / "retention.toml", {"audit", "verify"});
+  CHECK(verify.exit_code == 78);
 }
 
 TEST_CASE("checker: a re-chained ledger that claims a deletion of a record still there is caught by the data",
           "[checker][e2e]") {
+  // A settled candidate of the usage_events batch renamed to a record that
+  // is still there, and the ledger re-chained: the hashes agree, the data
+  // does not.
   HonestRun run;
   const fs::path demo = run.demo;
   ck::State st = ck::ReadState(demo / "state.db");
   Db app(demo / "app.db", true);
   const std::string present = app.Column("SELECT id FROM usage_events ORDER BY id DESC LIMIT 1")[0];
-  std::string moved_from;
-  for (ck::Entry& e : st.ledger) {
-    if (e.kind == "delete" && e.target == "usage_events") {
-      moved_from = e.record_key;
-      e.record_key = present;  // the entry now names a record that was not deleted
-      break;
-    }
-  }
-  REQUIRE(!moved_from.empty());
+  const ck::Entry& batch_entry = BatchEntryOf(st, "usage_events");
+  const std::string moved_from = FirstDeleted(st, batch_entry.seq).record_key;
+  ck::Batch payload = ck::DecodeBatch(batch_entry.payload);
+  for (ck::BatchRec& r : payload.records)
+    if (r.key == moved_from) r.key = present;  // the batch now names a record that was not deleted
+  for (ck::Entry& e : st.ledger)
+    if (e.seq == batch_entry.seq) e.payload = Encode(payload);
   Rechain(demo / "state.db", st.ledger);
   const auto problems = run.CheckNow();
   INFO(ck::Report(problems));
+  REQUIRE(!problems.empty());
   for (const auto& p : problems) CHECK_FALSE(Contains(p, "hash"));  // the chain itself is sound
   CHECK(AnyContains(problems, "(app/usage_events/" + present + ") claims a deletion, but the record is still there"));
   CHECK(AnyContains(problems, "app/usage_events/" + moved_from + " (clock", "is gone but has no delete entry"));
@@ -172,6 +226,10 @@ TEST_CASE("checker: a re-chained ledger that claims a deletion of a record still
 }
 
 TEST_CASE("checker: a held record deleted with a well-chained entry is reported with its hold", "[checker][e2e]") {
+  // A held row deleted behind the engine's back, and the ledger extended
+  // with a forged batch entry naming it (the run's own fields) and a forged
+  // settlement claiming it, then re-chained: the checker judges the
+  // deletion by the holds in force and names the hold.
   HonestRun run;
   const fs::path demo = run.demo;
   Db app(demo / "app.db");
@@ -181,23 +239,30 @@ TEST_CASE("checker: a held record deleted with a well-chained entry is reported 
   const std::string id = *row[0][0];
   app.Exec("DELETE FROM request_logs WHERE id = " + id);
   ck::State st = ck::ReadState(demo / "state.db");
-  ck::Entry forged = st.ledger.back();
-  for (const ck::Entry& e : st.ledger)
-    if (e.kind == "delete" && e.target == "request_logs") forged = e;
+  ck::Entry forged = BatchEntryOf(st, "request_logs");
+  ck::Batch payload = ck::DecodeBatch(forged.payload);
+  payload.records = {{id, *row[0][1], "3", std::nullopt}};
+  REQUIRE(payload.subject_kind == "account");
+  forged.payload = Encode(payload);
+  nlohmann::json detail = nlohmann::json::parse(forged.detail);
+  detail.erase("settles");  // the template settled the batch before it: that is not the forger's to repeat
+  forged.detail = detail.dump();
   forged.seq = st.ledger.back().seq + 1;
   forged.at = st.ledger.back().at + 1;
-  forged.record_key = id;
-  forged.clock = *row[0][1];
-  forged.subject = "account:3";
+  ck::Entry settling = st.ledger.back();
+  REQUIRE(settling.kind == "run_end");
+  settling.seq = forged.seq + 1;
+  settling.at = forged.at + 1;
+  settling.detail = R"({"settles":[{"seq":)" + std::to_string(forged.seq) + "}]}";
   st.ledger.push_back(forged);
+  st.ledger.push_back(settling);
   Rechain(demo / "state.db", st.ledger);
   const auto problems = run.CheckNow();
   INFO(ck::Report(problems));
   REQUIRE(problems.size() == 1);
-  CHECK(Contains(problems[0], "delete entry seq " + std::to_string(forged.seq) + " (app/request_logs/" + id +
+  CHECK(Contains(problems[0], "delete entry seq " + std::to_string(settling.seq) + " (app/request_logs/" + id +
                                   ") removed a record covered by hold #1 (M-1), placed at seq 1, never released"));
 }
-
 
 TEST_CASE("checker: follows a ledger pruned behind an anchor, and rejects a prefix cut without one",
           "[checker][e2e]") {
