@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "cli/exit_codes.h"
@@ -48,11 +50,26 @@ TEST_CASE("a purge reads the clock and opens the state only through its Env", "[
   // Every entry of the run, stamped by the state itself, carries the Env's
   // clock: nothing read the system clock behind it.
   const checker::State st = checker::ReadState(dir / "state.db");
-  REQUIRE(st.ledger.size() >= static_cast<size_t>(kDueEventRows));
+  // The deletions are recorded: batch entries (the intents) settled by later
+  // entries, every due record claimed once; each claim is dated by the
+  // entry that settled it.
+  std::vector<std::string> problems;
+  const std::vector<checker::Entry> deleted = checker::BatchDeletes(st, &problems);
+  INFO(checker::Report(problems));
+  CHECK(problems.empty());
+  REQUIRE(deleted.size() == static_cast<size_t>(kDueEventRows));
+  REQUIRE(st.ledger.size() >= 2);  // at least one batch entry and the entry settling it
   for (const checker::Entry& e : st.ledger) {
     INFO("seq " << e.seq << " " << e.kind);
     CHECK(e.at == ToUnixMicros(fixed));
   }
+  std::set<std::string> keys;
+  for (const checker::Entry& d : deleted) {
+    INFO("deleted " << d.record_key << ", settled by seq " << d.seq);
+    CHECK(d.at == ToUnixMicros(fixed));
+    keys.insert(d.store + "/" + d.target + "/" + d.record_key);
+  }
+  CHECK(keys.size() == deleted.size());
   REQUIRE(st.runs.count(report->run_id) == 1);
   CHECK(st.runs.at(report->run_id).ended_at == ToUnixMicros(fixed));
 }

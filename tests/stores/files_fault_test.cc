@@ -8,11 +8,13 @@
 // with mount ids read from statx and through each fallback (so that every
 // call files_mount.cc can make is made).
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <sys/time.h>
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <set>
 #include <string>
 
@@ -85,6 +87,43 @@ int CountDue(const TempDir& dir) {
   return n;
 }
 
+// The records the run's settlements kept (a settlement's "kept" list,
+// ledger/batch_entry.h), and any per-record kept entry, each as a kept
+// entry: the batch's fields, the candidate's key, and as detail the kept
+// item's JSON (its "why", "skip" and "reason").
+std::vector<checker::Entry> KeptOfRun(const checker::State& st, int64_t run_id) {
+  using Json = nlohmann::json;
+  std::vector<checker::Entry> out;
+  std::map<int64_t, const checker::Entry*> batches;
+  for (const checker::Entry& e : st.ledger) {
+    if (e.kind == "kept" && e.run_id == run_id) out.push_back(e);
+    const Json d = Json::parse(e.detail, nullptr, false);
+    if (d.is_object() && d.contains("settles") && d["settles"].is_array()) {
+      for (const Json& item : d["settles"]) {
+        auto b = batches.find(item.value("seq", int64_t{0}));
+        if (b == batches.end() || b->second->run_id != run_id || !item.contains("kept")) continue;
+        const checker::Batch payload = checker::DecodeBatch(b->second->payload);
+        for (const Json& k : item["kept"]) {
+          const auto i = k.value("i", int64_t{-1});
+          REQUIRE(i >= 0);
+          REQUIRE(i < static_cast<int64_t>(payload.records.size()));
+          checker::Entry kept = *b->second;
+          kept.kind = "kept";
+          kept.seq = e.seq;
+          kept.intent_seq = b->second->seq;
+          kept.record_key = payload.records[static_cast<size_t>(i)].key;
+          kept.clock = payload.records[static_cast<size_t>(i)].clock;
+          kept.payload.clear();
+          kept.detail = k.dump();
+          out.push_back(std::move(kept));
+        }
+      }
+    }
+    if (e.kind == "batch") batches[e.seq] = &e;
+  }
+  return out;
+}
+
 struct Outcome {
   bool started = false;  // RunPurge returned a report
   Status status;         // the run's (or the refusal's)
@@ -151,12 +190,15 @@ Outcome PurgeThrough(const std::shared_ptr<FaultFileSystem>& fs) {
     const checker::RunRow& run = st.runs.at(report->run_id);
     CHECK(run.outcome == report->outcome);
     CHECK(run.exit_code == ExitStatusOf(report->status));
-    for (const checker::Entry& e : st.ledger)
-      if (e.kind == "kept" && e.run_id == report->run_id) out.kept.push_back(e);
+    out.kept = KeptOfRun(st, report->run_id);
   } else {
-    // Refused before starting: nothing deleted, nothing recorded as deleted.
+    // Refused before starting: nothing deleted, nothing recorded as deleted
+    // (no per-record delete entry, no batch entry at all).
     CHECK(out.remaining == kDue);
-    for (const checker::Entry& e : st.ledger) CHECK(e.kind != "delete");
+    for (const checker::Entry& e : st.ledger) {
+      CHECK(e.kind != "delete");
+      CHECK(e.kind != "batch");
+    }
   }
 
   // The next run, on the real file system, settles what the first left.
