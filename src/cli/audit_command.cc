@@ -133,6 +133,8 @@ Status AuditVerify(const CommandArgs& a) {
   if (*format == "json") {
     *a.out << DumpJson(Json{{"ok", report->ok},
                             {"entries", report->entries},
+                            {"records", report->records},
+                            {"open_batches", report->open_batches},
                             {"head_seq", report->head_seq},
                             {"head_hash", report->head_hash},
                             {"head_at", report->head_at ? FormatTimestamp(*report->head_at) : std::string()},
@@ -145,8 +147,9 @@ Status AuditVerify(const CommandArgs& a) {
                        2)
            << "\n";
   } else if (report->ok) {
-    *a.out << "Ledger OK: " << report->entries << " entries, head " << report->head_seq << " " << report->head_hash
-           << "\n";
+    *a.out << "Ledger OK: " << report->entries << " entries (" << report->records << " records";
+    if (report->open_batches > 0) *a.out << ", " << report->open_batches << " batches not yet settled";
+    *a.out << "), head " << report->head_seq << " " << report->head_hash << "\n";
     if (report->anchor)
       *a.out << "Entries 1.." << report->first_seq - 1 << " were pruned by the purge log's retention: anchor entry "
              << report->anchor_seq << " accounts for them (written before " << FormatTimestamp(report->anchor->cutoff)

@@ -174,9 +174,11 @@ Result<PurgeReport> PurgeRun::Run() {
   auto run_id = BeginRun(*state_, StartInfo(now, as_of, rules_.hash, options_.command_line));
   if (!run_id.ok()) return run_id.status();
   run_id_ = report.run_id = *run_id;
-  spdlog::info("run {} started: as of {}, {} deletable in {} targets, batches of at most {}", run_id_,
-               FormatTimestamp(as_of), options_.measure_plan ? std::to_string(deletable) : "(not measured)",
-               selections->size(), batch_size_);
+  // The count is known only when the plan was measured (metrics); the
+  // safety valve's bound is not a count worth printing.
+  const std::string how_many = options_.measure_plan ? std::to_string(deletable) + " deletable in " : "";
+  spdlog::info("run {} started: as of {}, {}{} targets, batches of at most {} records", run_id_,
+               FormatTimestamp(as_of), how_many, selections->size(), batch_size_);
 
   BatchExecutor executor(*state_, BatchOptions(), holds_);
   bool stopped = false;
