@@ -1,11 +1,6 @@
 #include "stores/sqlite_store.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <algorithm>
 #include <map>
 #include <set>
@@ -565,19 +560,27 @@ Result<BatchResult> SqliteStore::DeleteBatch(const Selection& selection, const s
   return result;
 }
 
-// fdatasync of one file by path; a missing file is fine only when
-// `may_be_missing` (a WAL that was never created or was checkpointed away).
-Status SyncFile(const std::string& path, bool may_be_missing, const std::string& label) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT && may_be_missing) return Status::Ok();
-    return Status::IoError(label + ": cannot open " + path + " to sync it: " + std::strerror(errno));
-  }
-  int rc;
-  do rc = ::fdatasync(fd); while (rc != 0 && errno == EINTR);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return Status::IoError(label + ": fdatasync of " + path + " failed: " + std::strerror(err));
+// Syncs one of the files SQLite holds open for the connection (`op`:
+// SQLITE_FCNTL_FILE_POINTER, the database; SQLITE_FCNTL_JOURNAL_POINTER, its
+// WAL or rollback journal) through SQLite's own handle. A file it does not
+// hold open (no journal now, no WAL yet) holds no commit of ours.
+//
+// Never open(2) and close(2) the database file beside the connection
+// instead: POSIX advisory locks belong to the process and the inode, and
+// closing ANY descriptor of the file drops every lock the process holds on
+// it ("How To Corrupt An SQLite Database File", 2.2). In WAL mode that is
+// the SHARED lock a connection keeps on the database for its whole life;
+// without it, another process closing its own connection gets the
+// EXCLUSIVE lock, believes it is the last user, checkpoints and deletes the
+// WAL under us, and our next statement fails with "disk I/O error".
+Status SyncOpenFile(sqlite3* db, int op, const std::string& what, const std::string& label) {
+  sqlite3_file* file = nullptr;
+  if (sqlite3_file_control(db, "main", op, &file) != SQLITE_OK)
+    return Status::IoError(label + ": cannot reach " + what + " to sync it");
+  if (file == nullptr || file->pMethods == nullptr) return Status::Ok();
+  const int rc = file->pMethods->xSync(file, SQLITE_SYNC_NORMAL);
+  if (rc != SQLITE_OK)
+    return Status::IoError(label + ": syncing " + what + " failed: " + sqlite3_errstr(rc));
   return Status::Ok();
 }
 
@@ -588,9 +591,9 @@ Status SyncFile(const std::string& path, bool may_be_missing, const std::string&
 Status SqliteStore::Sync() {
   if (read_only_) return Status::Ok();  // it deleted nothing
   const std::string path = db_->FilePath();
-  if (path.empty()) return Status::IoError(Label() + ": the database has no file to sync");
-  RETENTION_RETURN_IF_ERROR(SyncFile(path + "-wal", /*may_be_missing=*/true, Label()));
-  return SyncFile(path, /*may_be_missing=*/false, Label());
+  RETENTION_RETURN_IF_ERROR(
+      SyncOpenFile(db_->get(), SQLITE_FCNTL_JOURNAL_POINTER, "the WAL or journal of " + path, Label()));
+  return SyncOpenFile(db_->get(), SQLITE_FCNTL_FILE_POINTER, "the database file " + path, Label());
 }
 
 Result<DueBound> SqliteStore::BoundDue(const Selection& selection) {

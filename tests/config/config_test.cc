@@ -96,6 +96,8 @@ const BadCase kBadCases[] = {
      "$D/retention.toml:3:14: batch_size must be between 1 and 100000"},
     {"batch_size too large", "rules = \"rules\"\n[limits]\nbatch_size = 1000000\n",
      "$D/retention.toml:3:14: batch_size must be between 1 and 100000"},
+    {"batch_size one over the bound", "rules = \"rules\"\n[limits]\nbatch_size = 100001\n",
+     "$D/retention.toml:3:14: batch_size must be between 1 and 100000"},
     {"batch_size a float", "rules = \"rules\"\n[limits]\nbatch_size = 10.5\n",
      "$D/retention.toml:3:14: 'batch_size' must be an integer, not a float"},
     {"max_delete negative", "rules = \"rules\"\n[limits]\nmax_delete = -1\n",
@@ -249,7 +251,7 @@ TEST_CASE("Omitted settings take their documented defaults", "[config]") {
   CHECK(loaded->rules_dir == "/etc/retention/rules");
   CHECK(loaded->state == "/var/lib/retention/state.db");
   CHECK(loaded->time_zone == "UTC");
-  CHECK(loaded->limits.batch_size == 1000);
+  CHECK(loaded->limits.batch_size == 100000);
   CHECK(loaded->limits.max_delete == 1000000);
   CHECK(loaded->limits.max_delete_fraction == 0.5);
   CHECK(loaded->limits.max_clock_jump == CalendarDuration{31, DurationUnit::kDays});

@@ -76,6 +76,49 @@ TEST_CASE("e2e refusals: the safety valve refuses a mass delete (76) unless allo
   CHECK(LedgerCount(demo.state_db, "delete") == due);
 }
 
+TEST_CASE("e2e refusals: the safety valve names every target over its share and the run over max_delete",
+          "[e2e]") {
+  // The valve decides from cheap bounds (CheckSafetyValveBound) and counts
+  // exactly only where a bound crosses a limit: its refusal must still list
+  // each target over max_delete_fraction with its exact figures, none
+  // within it, and the run when it is over max_delete.
+  Demo demo;
+  demo.EditConfig("max_delete_fraction = 0.9", "max_delete_fraction = 0.5");
+  demo.EditConfig("max_delete = 10000000", "max_delete = 10");
+  auto plan = demo.Retention({"plan", "--format", "json"});
+  REQUIRE(plan.exit_code == 0);
+  const Json p = Json::parse(plan.out);
+  std::vector<std::string> over, within;
+  for (const Json& t : p.at("targets")) {
+    const int64_t deletable = t.at("deletable").get<int64_t>(), total = t.at("total").get<int64_t>();
+    const std::string name = t.at("category").get<std::string>() + "/" + t.at("target").get<std::string>() + ": ";
+    if (deletable > 0 && 2 * deletable > total)
+      over.push_back("\n  " + name + std::to_string(deletable) + " of " + std::to_string(total) + " records (");
+    else
+      within.push_back("\n  " + name);
+  }
+  REQUIRE(over.size() >= 3);     // the demo: request_logs, sessions, oauth_states, ...
+  REQUIRE(within.size() >= 3);   // and targets within the share, some with deletions
+  auto refused = demo.Retention({"purge"});
+  INFO(Describe(refused));
+  CHECK(refused.exit_code == 76);
+  CHECK(Contains(refused.err, "safety valve: refusing to delete, nothing was deleted:"));
+  for (const std::string& line : over) {
+    INFO("listed: " << line);
+    CHECK(Contains(refused.err, line));
+  }
+  for (const std::string& line : within) {
+    INFO("not listed: " << line);
+    CHECK_FALSE(Contains(refused.err, line));
+  }
+  CHECK(Contains(refused.err, "\n  the run: " + std::to_string(p.at("deletable").get<int64_t>()) +
+                                  " records (limit max_delete = 10)"));
+  size_t listed = 0;
+  for (size_t at = refused.err.find("\n  "); at != std::string::npos; at = refused.err.find("\n  ", at + 1)) ++listed;
+  CHECK(listed == over.size() + 1);
+  CHECK(LedgerCount(demo.state_db, "batch") == 0);
+}
+
 TEST_CASE("e2e refusals: clock sanity refuses a clock behind the last run (77)", "[e2e]") {
   Demo demo;
   // A first run, of one category, so that other data is still due.

@@ -109,6 +109,50 @@ TEST_CASE("hold add during a purge leaves the purge's ledger whole", "[e2e][stat
   CHECK(verify.exit_code == 0);
 }
 
+TEST_CASE("another process closing the target database after a batch's Store::Sync leaves the purge's WAL whole",
+          "[e2e][state][concurrency]") {
+  // Store::Sync once opened app.db by path and closed it: close() dropped
+  // the SHARED lock the purge's connection keeps on a WAL database, so the
+  // next process to close its own connection (an application, a second
+  // purge that meets the run lock) took the EXCLUSIVE lock, checkpointed
+  // and deleted app.db-wal under the purge, whose next statement failed
+  // ("disk I/O error", exit 69).
+  TempDir dir;
+  const fs::path config = MakeDemo(dir / "demo", 2000);
+  const fs::path app_db = dir / "demo" / "app.db";
+  const fs::path app_wal = dir / "demo" / "app.db-wal";
+  const fs::path state_db = dir / "demo" / "state.db";
+  const auto before = KeysPerTable(app_db);
+  const fs::path go = dir / "go";
+  Spawned purge = Spawn({"--config", config.string(), "purge", "--category", "audit_security", "--batch-size", "3"},
+                        {"RETENTION_PAUSE=after_sync:2:" + go.string()});
+  fs::path reached = go;
+  reached += ".reached";
+  WaitForFile(reached);
+  REQUIRE(fs::exists(app_wal));
+  {
+    // An application's connection, closed: it must not find itself alone.
+    Db app(app_db);
+    CHECK(app.Int("SELECT count(*) FROM audit_events") > 0);
+  }
+  CHECK(fs::exists(app_wal));
+  RunResult second = RunWith(config, {"purge"});
+  INFO("second purge: " << Describe(second));
+  CHECK(second.exit_code == 75);
+  CHECK(fs::exists(app_wal));
+  WriteFile(go, "");
+  RunResult r = purge.Finish();
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(Db(state_db, true).Column("SELECT outcome FROM runs ORDER BY id DESC LIMIT 1") ==
+        std::vector<std::string>{"ok"});
+  CHECK_FALSE(ReadLedgerOutcomes(state_db).deleted.empty());
+  CheckEveryGoneRowLogged(before, app_db, state_db);
+  RunResult verify = RunWith(config, {"audit", "verify"});
+  INFO(Describe(verify));
+  CHECK(verify.exit_code == 0);
+}
+
 TEST_CASE("a missing or empty state database is refused, never re-created", "[e2e][state]") {
   TempDir dir;
   const fs::path config = MakeDemo(dir / "demo", 1000);

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <set>
@@ -250,13 +251,42 @@ TEST_CASE("Sync makes the store's files durable and fails cleanly naming the sto
   REQUIRE(gone.ok());
   CHECK(gone->deleted.size() == 1);
   CHECK((*store)->Sync().ok());
-  // The file the connection uses is gone (the connection keeps its open
-  // descriptors): Sync cannot reach it by path and says so.
+  // Sync goes through the connection's own descriptors, never by path (a
+  // close(2) of another descriptor of the database would drop the
+  // connection's locks): renamed, the files it writes are still synced.
   std::filesystem::rename(e.dir / "app.db", e.dir / "moved.db");
+  std::filesystem::rename(e.dir / "app.db-wal", e.dir / "moved.db-wal");
+  CHECK((*store)->Sync().ok());
+  // A failing fdatasync of the WAL: a pipe in place of its descriptors (the
+  // store's and the cursor's connection each have one; fdatasync of a pipe
+  // fails with EINVAL), the descriptors restored after.
+  std::vector<int> wal_fds;
+  for (const auto& link : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const auto target = std::filesystem::read_symlink(link.path(), ec);
+    if (!ec && target.filename() == "moved.db-wal") wal_fds.push_back(std::stoi(link.path().filename().string()));
+  }
+  REQUIRE_FALSE(wal_fds.empty());
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  std::vector<int> saved;
+  for (int fd : wal_fds) {
+    saved.push_back(::dup(fd));
+    REQUIRE(saved.back() >= 0);
+    REQUIRE(::dup2(pipe_fds[0], fd) == fd);
+  }
   Status s = (*store)->Sync();
+  for (size_t i = 0; i < wal_fds.size(); ++i) {
+    REQUIRE(::dup2(saved[i], wal_fds[i]) == wal_fds[i]);
+    ::close(saved[i]);
+  }
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
   CHECK(s.code() == StatusCode::kIoError);
   CHECK(s.message().find("store 'app'") != std::string::npos);
   CHECK(s.message().find("app.db") != std::string::npos);
+  CHECK(s.message().find("WAL") != std::string::npos);
+  CHECK((*store)->Sync().ok());
 }
 
 TEST_CASE("the range delete never takes a record that moved into the batch's range", "[stores][sqlite][delete]") {
