@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <optional>
 #include <string_view>
@@ -108,6 +109,9 @@ class SqliteStore : public Store {
   StoreConfig config_;
   std::unique_ptr<SqliteConnection> db_;
   bool read_only_;
+  // The WAL's salts as read by the last Sync that left every commit of this
+  // connection durable (see Sync); nullopt before one, or without a WAL.
+  std::optional<std::array<unsigned char, 8>> synced_wal_salts_;
 };
 
 Result<ResolvedSqliteTarget> SqliteStore::Resolve(const Target& target) {
@@ -719,16 +723,45 @@ Status SyncFile(const std::string& path, bool may_be_missing, const std::string&
   return Status::Ok();
 }
 
-// The application's `synchronous` setting is left alone: the store makes
-// its own commits durable by syncing the files, which is what FULL would do
-// at each commit, once per batch instead. In WAL mode the commits are in
-// the -wal; in rollback mode they are in the database file itself.
+// The salts of a WAL's header (bytes 16 to 23): SQLite changes them each
+// time it restarts or truncates the WAL, the only moments frames already
+// written are overwritten (after a checkpoint copied them into the
+// database file). nullopt when there is no WAL header to read.
+std::optional<std::array<unsigned char, 8>> WalSalts(const std::string& wal_path) {
+  const int fd = ::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  unsigned char header[32];
+  const ssize_t n = ::pread(fd, header, sizeof header, 0);
+  ::close(fd);
+  if (n != static_cast<ssize_t>(sizeof header)) return std::nullopt;
+  std::array<unsigned char, 8> salts;
+  std::memcpy(salts.data(), header + 16, salts.size());
+  return salts;
+}
+
+// The store makes its own commits durable by syncing the files, once per
+// batch (its connection commits at synchronous=NORMAL in WAL mode, see
+// OpenSqliteStore; nothing is settled before this). In rollback mode the
+// commits are in the database file itself: it is synced. In WAL mode they
+// are frames of the -wal, synced first; the database file holds them only
+// once a checkpoint copied them there and the WAL was restarted over them,
+// which changes the WAL's salts. So when the salts read now, after the WAL's
+// sync, are those of the last Sync, no frame written since was overwritten:
+// every commit since is in the synced WAL, and everything before was
+// durable at that Sync; the database file needs no sync (it costs a device
+// flush per batch). Otherwise (the first Sync, a restart since, no WAL) the
+// database file is synced too, and the salts become the reference.
 Status SqliteStore::Sync() {
   if (read_only_) return Status::Ok();  // it deleted nothing
   const std::string path = db_->FilePath();
   if (path.empty()) return Status::IoError(Label() + ": the database has no file to sync");
   RETENTION_RETURN_IF_ERROR(SyncFile(path + "-wal", /*may_be_missing=*/true, Label()));
-  return SyncFile(path, /*may_be_missing=*/false, Label());
+  const auto salts = WalSalts(path + "-wal");
+  if (salts && synced_wal_salts_ && *salts == *synced_wal_salts_) return Status::Ok();
+  synced_wal_salts_.reset();
+  RETENTION_RETURN_IF_ERROR(SyncFile(path, /*may_be_missing=*/false, Label()));
+  synced_wal_salts_ = salts;
+  return Status::Ok();
 }
 
 Result<DueBound> SqliteStore::BoundDue(const Selection& selection) {
@@ -859,6 +892,19 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const StoreConfig& config, bool r
   if (!db.ok()) return db.status();
   auto store = std::make_unique<SqliteStore>(config, std::move(*db), read_only);
   RETENTION_RETURN_IF_ERROR(store->Init());
+  if (!read_only) {
+    // In WAL mode the store's commits need no sync of their own: Sync
+    // (the WAL's fdatasync) makes each batch durable before it is settled,
+    // and a commit lost before that is an open batch, reconciled
+    // (purge/batch_executor.cc). NORMAL still syncs at checkpoints. This
+    // connection's setting only: the application's connections keep theirs.
+    auto mode = store->db().Prepare("PRAGMA journal_mode");
+    if (!mode.ok()) return mode.status();
+    auto row = mode->Step();
+    if (!row.ok()) return row.status();
+    if (*row && mode->ColumnText(0) == "wal")
+      RETENTION_RETURN_IF_ERROR(store->db().Exec("PRAGMA synchronous=NORMAL"));
+  }
   return std::unique_ptr<Store>(std::move(store));
 }
 
