@@ -49,8 +49,9 @@
 
 #include <algorithm>
 #include <future>
-#include <map>
-#include <set>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <spdlog/spdlog.h>
 
@@ -210,7 +211,8 @@ Result<BatchExecutor::Prepared> BatchExecutor::Prepare(const Selection& base, co
   // settlement names candidates by index, and one record has one outcome.
   prepared.candidates.reserve(listed.size());
   {
-    std::set<std::string> seen;
+    std::unordered_set<std::string_view> seen;
+    seen.reserve(listed.size());
     for (const Candidate& c : listed)
       if (seen.insert(c.key).second) prepared.candidates.push_back(c);
   }
@@ -284,7 +286,10 @@ Result<BatchReport> BatchExecutor::Execute(const Selection& base, BatchTarget& t
   // facts for the rest (a hold placed since, a clock that moved, a row
   // updated in place).
   report.deleted = std::move(result.deleted);
-  std::set<std::string> accounted;
+  // Views of keys that outlive it: report.deleted's (not changed below),
+  // result.skipped's and the batch's.
+  std::unordered_set<std::string_view> accounted;
+  accounted.reserve(batch.candidates.size());
   for (const DeletedRecord& r : report.deleted) accounted.insert(r.key);
   for (SkippedRecord& r : result.skipped) {
     if (!accounted.insert(r.key).second) continue;
@@ -302,7 +307,8 @@ Result<BatchReport> BatchExecutor::Execute(const Selection& base, BatchTarget& t
   }
 
   if (settles) {
-    std::map<std::string, uint32_t> index;
+    std::unordered_map<std::string_view, uint32_t> index;
+    index.reserve(batch.candidates.size());
     for (size_t i = 0; i < batch.candidates.size(); ++i)
       index.emplace(batch.candidates[i].key, static_cast<uint32_t>(i));
     Settlement s;

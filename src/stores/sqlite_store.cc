@@ -2,8 +2,11 @@
 
 #include <chrono>
 #include <algorithm>
-#include <map>
-#include <set>
+#include <array>
+#include <charconv>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
 
 #include "calendar/clock_value.h"
 #include "stores/sqlite_catalog.h"
@@ -20,6 +23,19 @@ namespace {
 constexpr size_t kKeysPerStatement = 500;
 
 class SqliteStore;
+
+// A batch's candidates by key (an index into the batch): hashed on views of
+// the candidates' own keys, so that a row returned by the delete is looked
+// up without copying its text.
+using CandidateIndex = std::unordered_map<std::string_view, size_t>;
+
+// Column `i` of the current row as a view of SQLite's text ("" for NULL, as
+// SqliteStatement::ColumnText), valid until the next step.
+std::string_view ColumnView(const SqliteStatement& stmt, int i) {
+  const unsigned char* text = sqlite3_column_text(stmt.get(), i);
+  if (!text) return {};
+  return {reinterpret_cast<const char*>(text), static_cast<size_t>(sqlite3_column_bytes(stmt.get(), i))};
+}
 
 // The cursor reads on a connection of its own (read-only), so that Next may
 // run on another thread while DeleteBatch and Sync use the store's
@@ -45,7 +61,7 @@ class SqliteStore : public Store {
   SqliteStore(StoreConfig config, std::unique_ptr<SqliteConnection> db, bool read_only)
       : config_(std::move(config)), db_(std::move(db)), read_only_(read_only) {}
 
-  Status Init() { return RegisterRetentionFunctions(db_->get()); }
+  Status Init();
 
   const StoreConfig& config() const override { return config_; }
 
@@ -63,9 +79,17 @@ class SqliteStore : public Store {
   // over the batch's clock range (false when it removed a record that is
   // not a candidate: the caller must roll back), and by key.
   Result<bool> DeleteRangeInTxn(const SqliteSelectionSql& b, const std::vector<Candidate>& batch,
-                                const std::map<std::string, const Candidate*>& by_key, BatchResult* result);
+                                const CandidateIndex& by_key, std::vector<char>* gone, BatchResult* result);
+  // The same DELETE without RETURNING, for a rowid key: the candidates'
+  // identities are tested inside the statement (retention_batch_candidate),
+  // so a row that is none of them is left, and the update hook names the
+  // rowids that went. nullopt when the batch does not allow it (keys that
+  // are not integers, a candidate without its identity).
+  Result<std::optional<bool>> DeleteRangeByRowid(const SqliteSelectionSql& b, const std::vector<Candidate>& batch,
+                                                 std::vector<char>* gone, BatchResult* result);
   Status DeleteKeysInTxn(const SqliteSelectionSql& b, const std::vector<const Candidate*>& batch,
-                         const std::map<std::string, const Candidate*>& by_key, BatchResult* result);
+                         const std::vector<Candidate>& candidates, const CandidateIndex& by_key,
+                         BatchResult* result);
 
   // Every scope of the selection resolved on this database, in order.
   Result<std::vector<ResolvedSqliteTarget>> ResolveScopes(const Selection& selection);
@@ -80,6 +104,9 @@ class SqliteStore : public Store {
   StoreConfig config_;
   std::unique_ptr<SqliteConnection> db_;
   bool read_only_;
+  // The WAL's salts as read by the last Sync that left every commit of this
+  // connection durable (see Sync); nullopt before one, or without a WAL.
+  std::optional<std::array<unsigned char, 8>> synced_wal_salts_;
 };
 
 Result<ResolvedSqliteTarget> SqliteStore::Resolve(const Target& target) {
@@ -396,16 +423,122 @@ bool ClockRange(const std::vector<Candidate>& batch, ClockEncoding encoding, con
   return true;
 }
 
-// Whether a returned row is the candidate it names, by identity.
-bool IsCandidate(const std::map<std::string, const Candidate*>& by_key, const DeletedRecord& d) {
-  auto it = by_key.find(d.key);
-  if (it == by_key.end()) return false;
-  const Candidate& c = *it->second;
-  return c.clock == d.clock && (!c.identity || c.subject == d.subject);
+// The index of the candidate a returned row is, by identity (its key, its
+// clock as stored, its subject when the candidate knows it); nullopt when it
+// is none of them.
+std::optional<size_t> CandidateOf(const std::vector<Candidate>& batch, const CandidateIndex& by_key,
+                                  std::string_view key, std::string_view clock, std::string_view subject) {
+  auto it = by_key.find(key);
+  if (it == by_key.end()) return std::nullopt;
+  const Candidate& c = batch[it->second];
+  if (c.clock != clock || (c.identity && c.subject != subject)) return std::nullopt;
+  return it->second;
+}
+
+// The candidates of a batch whose key is the rowid, bound into its range
+// DELETE with sqlite3_bind_pointer: retention_batch_candidate(set, rowid,
+// clock, subject) is 1 exactly when the row is one of them by identity (the
+// clock as stored, as text, and the subject as text, "" for NULL: what the
+// cursor read with sqlite3_column_text).
+struct RowidCandidates {
+  const std::vector<Candidate>* batch = nullptr;
+  std::unordered_map<int64_t, size_t> by_rowid;  // index into *batch
+};
+constexpr char kRowidCandidatesType[] = "retention_rowid_candidates";
+
+std::string_view ValueText(sqlite3_value* v) {
+  const unsigned char* text = sqlite3_value_text(v);
+  if (!text) return {};
+  return {reinterpret_cast<const char*>(text), static_cast<size_t>(sqlite3_value_bytes(v))};
+}
+
+void BatchCandidateFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  const auto* set = static_cast<const RowidCandidates*>(sqlite3_value_pointer(argv[0], kRowidCandidatesType));
+  if (!set || sqlite3_value_type(argv[1]) != SQLITE_INTEGER) {
+    sqlite3_result_int(ctx, 0);
+    return;
+  }
+  auto it = set->by_rowid.find(sqlite3_value_int64(argv[1]));
+  if (it == set->by_rowid.end()) {
+    sqlite3_result_int(ctx, 0);
+    return;
+  }
+  const Candidate& c = (*set->batch)[it->second];
+  sqlite3_result_int(ctx, ValueText(argv[2]) == c.clock && ValueText(argv[3]) == c.subject ? 1 : 0);
+}
+
+// The rowids the statement deleted from one table (sqlite3_update_hook).
+struct DeletedRowids {
+  const std::string* table;
+  std::vector<int64_t> rowids;
+};
+
+void OnRowChange(void* arg, int op, const char* db_name, const char* table, sqlite3_int64 rowid) {
+  auto* out = static_cast<DeletedRowids*>(arg);
+  if (op == SQLITE_DELETE && std::strcmp(db_name, "main") == 0 && *out->table == table) out->rowids.push_back(rowid);
+}
+
+Status SqliteStore::Init() {
+  RETENTION_RETURN_IF_ERROR(RegisterRetentionFunctions(db_->get()));
+  if (sqlite3_create_function_v2(db_->get(), "retention_batch_candidate", 4, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                 nullptr, BatchCandidateFunction, nullptr, nullptr, nullptr) != SQLITE_OK)
+    return Status::Internal(Label() + ": cannot register retention_batch_candidate: " + sqlite3_errmsg(db_->get()));
+  return Status::Ok();
+}
+
+Result<std::optional<bool>> SqliteStore::DeleteRangeByRowid(const SqliteSelectionSql& b,
+                                                            const std::vector<Candidate>& batch,
+                                                            std::vector<char>* gone, BatchResult* result) {
+  const ResolvedSqliteTarget& self = b.self().resolved();
+  if (!self.key_is_rowid) return std::optional<bool>();
+  RowidCandidates set;
+  set.batch = &batch;
+  set.by_rowid.reserve(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Candidate& c = batch[i];
+    int64_t rowid = 0;
+    const auto [end, ec] = std::from_chars(c.key.data(), c.key.data() + c.key.size(), rowid);
+    // Only the key's canonical decimal text names that rowid (as the cursor
+    // renders it); anything else goes the RETURNING way.
+    if (!c.identity || ec != std::errc() || end != c.key.data() + c.key.size() || std::to_string(rowid) != c.key ||
+        !set.by_rowid.emplace(rowid, i).second)
+      return std::optional<bool>();
+  }
+  const Candidate *lo = nullptr, *hi = nullptr;
+  if (!ClockRange(batch, b.selection().target->clock.encoding, &lo, &hi)) return std::optional<bool>(false);
+  SqlFragment q;
+  q.sql = "DELETE FROM main." + QuoteIdentifier(self.table) + " AS t WHERE " + b.ClockColumn() + " >= ? AND " +
+          b.ClockColumn() + " <= ? AND ";
+  q += b.Deletable();
+  q.sql += " AND retention_batch_candidate(?, " + b.KeyColumn() + ", " + b.ClockColumn() + ", " +
+           (self.subject_column ? b.SubjectColumn() : std::string("NULL")) + ")";
+  auto stmt = db_->Prepare(q.sql);
+  if (!stmt.ok()) return stmt.status();
+  const ClockEncoding encoding = b.selection().target->clock.encoding;
+  BindClock(*stmt, 1, lo->clock, encoding);
+  BindClock(*stmt, 2, hi->clock, encoding);
+  BindParams(*stmt, q.params, 3);
+  sqlite3_bind_pointer(stmt->get(), static_cast<int>(q.params.size()) + 3, &set, kRowidCandidatesType, nullptr);
+  DeletedRowids deleted{&self.table, {}};
+  deleted.rowids.reserve(batch.size());
+  sqlite3_update_hook(db_->get(), OnRowChange, &deleted);
+  auto r = stmt->Step();
+  sqlite3_update_hook(db_->get(), nullptr, nullptr);
+  if (!r.ok()) return r.status().WithContext(Label());
+  for (int64_t rowid : deleted.rowids) {
+    auto it = set.by_rowid.find(rowid);
+    // Only candidates pass the function; anything else (a trigger deleting
+    // from the same table) is not this batch's to claim: roll back.
+    if (it == set.by_rowid.end() || (*gone)[it->second]) return std::optional<bool>(false);
+    (*gone)[it->second] = 1;
+    const Candidate& c = batch[it->second];
+    result->deleted.push_back({c.key, c.clock, c.subject});
+  }
+  return std::optional<bool>(true);
 }
 
 Result<bool> SqliteStore::DeleteRangeInTxn(const SqliteSelectionSql& b, const std::vector<Candidate>& batch,
-                                           const std::map<std::string, const Candidate*>& by_key,
+                                           const CandidateIndex& by_key, std::vector<char>* gone,
                                            BatchResult* result) {
   const ResolvedSqliteTarget& self = b.self().resolved();
   const Candidate *lo = nullptr, *hi = nullptr;
@@ -429,18 +562,23 @@ Result<bool> SqliteStore::DeleteRangeInTxn(const SqliteSelectionSql& b, const st
     auto r = stmt->Step();
     if (!r.ok()) return r.status().WithContext(Label());
     if (!*r) break;
-    DeletedRecord d{stmt->ColumnText(0), stmt->ColumnText(1), stmt->ColumnText(2)};
+    const std::string_view subject = ColumnView(*stmt, 2);
     // A record that is not one of the batch's candidates (inserted or moved
     // into the range since the selection, or a candidate's key now naming
     // another record) must not go: the caller rolls back.
-    if (!IsCandidate(by_key, d)) return false;
-    result->deleted.push_back(std::move(d));
+    auto at = CandidateOf(batch, by_key, ColumnView(*stmt, 0), ColumnView(*stmt, 1), subject);
+    if (!at || (*gone)[*at]) return false;
+    (*gone)[*at] = 1;
+    // Key and clock are the candidate's (equal by the test above).
+    const Candidate& c = batch[*at];
+    result->deleted.push_back({c.key, c.clock, std::string(subject)});
   }
   return true;
 }
 
 Status SqliteStore::DeleteKeysInTxn(const SqliteSelectionSql& b, const std::vector<const Candidate*>& batch,
-                                    const std::map<std::string, const Candidate*>& by_key, BatchResult* result) {
+                                    const std::vector<Candidate>& candidates, const CandidateIndex& by_key,
+                                    BatchResult* result) {
   const ResolvedSqliteTarget* self = &b.self().resolved();
   const bool has_join_clock = self->join_key.has_value();
   // A record goes only while it is the record selected (SPEC 6.2): its clock
@@ -502,7 +640,7 @@ Status SqliteStore::DeleteKeysInTxn(const SqliteSelectionSql& b, const std::vect
         // The related row's clock is not a column of the deleted table; it
         // is the value read when the batch was selected (and re-tested due).
         auto it = by_key.find(d.key);
-        d.clock = it != by_key.end() ? it->second->clock : std::string();
+        d.clock = it != by_key.end() ? candidates[it->second].clock : std::string();
       }
       result->deleted.push_back(std::move(d));
     }
@@ -520,10 +658,13 @@ Result<BatchResult> SqliteStore::DeleteBatch(const Selection& selection, const s
   if (batch.empty()) return result;
   const SqliteSelectionSql& b = *rendered;
 
-  std::map<std::string, const Candidate*> by_key;
-  for (const Candidate& c : batch) by_key.emplace(c.key, &c);
+  CandidateIndex by_key;
+  by_key.reserve(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) by_key.emplace(batch[i].key, i);
   std::vector<const Candidate*> all;
+  all.reserve(batch.size());
   for (const Candidate& c : batch) all.push_back(&c);
+  result.deleted.reserve(batch.size());
 
   // The transaction re-evaluates the whole selection — due, floors, holds as
   // re-read by the caller — and RETURNING tells what went. BEGIN IMMEDIATE
@@ -542,20 +683,21 @@ Result<BatchResult> SqliteStore::DeleteBatch(const Selection& selection, const s
     return s;
   };
   if (!b.HasJoins()) {
-    auto ranged = DeleteRangeInTxn(b, batch, by_key, &result);
+    std::vector<char> gone(batch.size(), 0);  // by candidate index
+    auto by_rowid = DeleteRangeByRowid(b, batch, &gone, &result);
+    if (!by_rowid.ok()) return rollback(by_rowid.status());
+    auto ranged = by_rowid->has_value() ? Result<bool>(**by_rowid) : DeleteRangeInTxn(b, batch, by_key, &gone, &result);
     if (!ranged.ok()) return rollback(ranged.status());
     if (!*ranged) {
       RETENTION_RETURN_IF_ERROR(rollback(Status::Ok()));
       result.deleted.clear();
       RETENTION_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE").WithContext(Label()));
     } else {
-      std::set<std::string> gone;
-      for (const DeletedRecord& d : result.deleted) gone.insert(d.key);
-      all.erase(std::remove_if(all.begin(), all.end(), [&](const Candidate* c) { return gone.count(c->key) > 0; }),
+      all.erase(std::remove_if(all.begin(), all.end(), [&](const Candidate* c) { return gone[c - batch.data()]; }),
                 all.end());
     }
   }
-  if (Status s = DeleteKeysInTxn(b, all, by_key, &result); !s.ok()) return rollback(s);
+  if (Status s = DeleteKeysInTxn(b, all, batch, by_key, &result); !s.ok()) return rollback(s);
   if (Status s = db_->Exec("COMMIT"); !s.ok()) return rollback(s.WithContext(Label()));
   return result;
 }
@@ -584,16 +726,48 @@ Status SyncOpenFile(sqlite3* db, int op, const std::string& what, const std::str
   return Status::Ok();
 }
 
-// The application's `synchronous` setting is left alone: the store makes
-// its own commits durable by syncing the files, which is what FULL would do
-// at each commit, once per batch instead. In WAL mode the commits are in
-// the -wal; in rollback mode they are in the database file itself.
+// The salts of a WAL's header (bytes 16 to 23): SQLite changes them each
+// time it restarts or truncates the WAL, the only moments frames already
+// written are overwritten (after a checkpoint copied them into the
+// database file). nullopt when there is no WAL header to read. Opening and
+// closing the -wal by path is safe where the database file's is not (see
+// SyncOpenFile): SQLite keeps no POSIX lock on the -wal (WAL locks are on
+// the -shm), so closing it drops none.
+std::optional<std::array<unsigned char, 8>> WalSalts(const std::string& wal_path) {
+  const int fd = ::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  unsigned char header[32];
+  const ssize_t n = ::pread(fd, header, sizeof header, 0);
+  ::close(fd);
+  if (n != static_cast<ssize_t>(sizeof header)) return std::nullopt;
+  std::array<unsigned char, 8> salts;
+  std::memcpy(salts.data(), header + 16, salts.size());
+  return salts;
+}
+
+// The store makes its own commits durable by syncing the files, once per
+// batch (its connection commits at synchronous=NORMAL in WAL mode, see
+// OpenSqliteStore; nothing is settled before this). In rollback mode the
+// commits are in the database file itself: it is synced. In WAL mode they
+// are frames of the -wal, synced first; the database file holds them only
+// once a checkpoint copied them there and the WAL was restarted over them,
+// which changes the WAL's salts. So when the salts read now, after the WAL's
+// sync, are those of the last Sync, no frame written since was overwritten:
+// every commit since is in the synced WAL, and everything before was
+// durable at that Sync; the database file needs no sync (it costs a device
+// flush per batch). Otherwise (the first Sync, a restart since, no WAL) the
+// database file is synced too, and the salts become the reference.
 Status SqliteStore::Sync() {
   if (read_only_) return Status::Ok();  // it deleted nothing
   const std::string path = db_->FilePath();
   RETENTION_RETURN_IF_ERROR(
       SyncOpenFile(db_->get(), SQLITE_FCNTL_JOURNAL_POINTER, "the WAL or journal of " + path, Label()));
-  return SyncOpenFile(db_->get(), SQLITE_FCNTL_FILE_POINTER, "the database file " + path, Label());
+  const auto salts = WalSalts(path + "-wal");
+  if (salts && synced_wal_salts_ && *salts == *synced_wal_salts_) return Status::Ok();
+  synced_wal_salts_.reset();
+  RETENTION_RETURN_IF_ERROR(SyncOpenFile(db_->get(), SQLITE_FCNTL_FILE_POINTER, "the database file " + path, Label()));
+  synced_wal_salts_ = salts;
+  return Status::Ok();
 }
 
 Result<DueBound> SqliteStore::BoundDue(const Selection& selection) {
@@ -724,6 +898,19 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const StoreConfig& config, bool r
   if (!db.ok()) return db.status();
   auto store = std::make_unique<SqliteStore>(config, std::move(*db), read_only);
   RETENTION_RETURN_IF_ERROR(store->Init());
+  if (!read_only) {
+    // In WAL mode the store's commits need no sync of their own: Sync
+    // (the WAL's fdatasync) makes each batch durable before it is settled,
+    // and a commit lost before that is an open batch, reconciled
+    // (purge/batch_executor.cc). NORMAL still syncs at checkpoints. This
+    // connection's setting only: the application's connections keep theirs.
+    auto mode = store->db().Prepare("PRAGMA journal_mode");
+    if (!mode.ok()) return mode.status();
+    auto row = mode->Step();
+    if (!row.ok()) return row.status();
+    if (*row && mode->ColumnText(0) == "wal")
+      RETENTION_RETURN_IF_ERROR(store->db().Exec("PRAGMA synchronous=NORMAL"));
+  }
   return std::unique_ptr<Store>(std::move(store));
 }
 
