@@ -1,6 +1,10 @@
 #include "stores/sqlite_store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstring>
 #include <algorithm>
 #include <array>
 #include <charconv>
