@@ -307,10 +307,13 @@ Result<BatchReport> BatchExecutor::Execute(const Selection& base, BatchTarget& t
   }
 
   if (settles) {
+    // Candidates by key, for the kept ones' indexes (none when all went).
     std::unordered_map<std::string_view, uint32_t> index;
-    index.reserve(batch.candidates.size());
-    for (size_t i = 0; i < batch.candidates.size(); ++i)
-      index.emplace(batch.candidates[i].key, static_cast<uint32_t>(i));
+    if (!report.kept.empty()) {
+      index.reserve(batch.candidates.size());
+      for (size_t i = 0; i < batch.candidates.size(); ++i)
+        index.emplace(batch.candidates[i].key, static_cast<uint32_t>(i));
+    }
     Settlement s;
     s.batch_seq = batch.seq;
     for (const KeptRecord& k : report.kept) {

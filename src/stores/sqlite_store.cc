@@ -1,6 +1,7 @@
 #include "stores/sqlite_store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -662,9 +663,16 @@ Result<BatchResult> SqliteStore::DeleteBatch(const Selection& selection, const s
   if (batch.empty()) return result;
   const SqliteSelectionSql& b = *rendered;
 
+  // The candidates by key, built only for the paths that read rows back by
+  // key (RETURNING, the by-key delete): the rowid path needs none.
   CandidateIndex by_key;
-  by_key.reserve(batch.size());
-  for (size_t i = 0; i < batch.size(); ++i) by_key.emplace(batch[i].key, i);
+  auto index = [&]() -> const CandidateIndex& {
+    if (by_key.empty()) {
+      by_key.reserve(batch.size());
+      for (size_t i = 0; i < batch.size(); ++i) by_key.emplace(batch[i].key, i);
+    }
+    return by_key;
+  };
   std::vector<const Candidate*> all;
   all.reserve(batch.size());
   for (const Candidate& c : batch) all.push_back(&c);
@@ -690,7 +698,7 @@ Result<BatchResult> SqliteStore::DeleteBatch(const Selection& selection, const s
     std::vector<char> gone(batch.size(), 0);  // by candidate index
     auto by_rowid = DeleteRangeByRowid(b, batch, &gone, &result);
     if (!by_rowid.ok()) return rollback(by_rowid.status());
-    auto ranged = by_rowid->has_value() ? Result<bool>(**by_rowid) : DeleteRangeInTxn(b, batch, by_key, &gone, &result);
+    auto ranged = by_rowid->has_value() ? Result<bool>(**by_rowid) : DeleteRangeInTxn(b, batch, index(), &gone, &result);
     if (!ranged.ok()) return rollback(ranged.status());
     if (!*ranged) {
       RETENTION_RETURN_IF_ERROR(rollback(Status::Ok()));
@@ -701,7 +709,8 @@ Result<BatchResult> SqliteStore::DeleteBatch(const Selection& selection, const s
                 all.end());
     }
   }
-  if (Status s = DeleteKeysInTxn(b, all, batch, by_key, &result); !s.ok()) return rollback(s);
+  if (!all.empty())
+    if (Status s = DeleteKeysInTxn(b, all, batch, index(), &result); !s.ok()) return rollback(s);
   if (Status s = db_->Exec("COMMIT"); !s.ok()) return rollback(s.WithContext(Label()));
   return result;
 }
@@ -767,7 +776,13 @@ Status SqliteStore::Sync() {
   RETENTION_RETURN_IF_ERROR(
       SyncOpenFile(db_->get(), SQLITE_FCNTL_JOURNAL_POINTER, "the WAL or journal of " + path, Label()));
   const auto salts = WalSalts(path + "-wal");
-  if (salts && synced_wal_salts_ && *salts == *synced_wal_salts_) return Status::Ok();
+  if (salts && synced_wal_salts_ && *salts == *synced_wal_salts_) {
+    // The database file must still be where the WAL belongs to.
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0)
+      return Status::IoError(Label() + ": cannot reach " + path + " to sync it: " + std::strerror(errno));
+    return Status::Ok();
+  }
   synced_wal_salts_.reset();
   RETENTION_RETURN_IF_ERROR(SyncOpenFile(db_->get(), SQLITE_FCNTL_FILE_POINTER, "the database file " + path, Label()));
   synced_wal_salts_ = salts;
