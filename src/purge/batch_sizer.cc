@@ -16,7 +16,7 @@ void BatchSizer::Observe(size_t records, std::chrono::microseconds took) {
   // within [half, double] of the size just used.
   double wanted = static_cast<double>(records) * static_cast<double>(target_.count()) / took_us;
   wanted = std::clamp(wanted, static_cast<double>(records) / 2, static_cast<double>(records) * 2);
-  size_ = std::clamp<size_t>(static_cast<size_t>(wanted), 1, max_);
+  size_ = std::clamp<size_t>(static_cast<size_t>(wanted), std::min(kFloor, max_), max_);
 }
 
 }  // namespace retention

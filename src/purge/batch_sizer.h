@@ -21,6 +21,12 @@ namespace retention {
 class BatchSizer {
  public:
   static constexpr size_t kStart = 256;
+  // Never smaller than this (or the bound, when it is smaller): below a few
+  // dozen records a batch's fixed costs (its intent commit, its Sync)
+  // outweigh its delete, so shrinking further only slows the run without
+  // shortening the lock; and a small `--batch-size N` stays exact, whatever
+  // the machine's load.
+  static constexpr size_t kFloor = 64;
 
   // `max`: the upper bound (>= 1); `target`: the wall time aimed at.
   explicit BatchSizer(int64_t max, std::chrono::microseconds target = std::chrono::milliseconds(20));

@@ -41,9 +41,21 @@ TEST_CASE("the batch sizer keeps --batch-size as its bound", "[purge][sizer]") {
   CHECK(seven.Next() == 7);
   seven.Observe(7, microseconds(1));  // very fast: would grow
   CHECK(seven.Next() == 7);
+  seven.Observe(7, milliseconds(500));  // very slow (a loaded machine): a small bound stays exact
+  CHECK(seven.Next() == 7);
   BatchSizer one(1);
   one.Observe(1, milliseconds(500));  // very slow: cannot go under 1
   CHECK(one.Next() == 1);
+}
+
+TEST_CASE("the batch sizer never shrinks below its floor", "[purge][sizer]") {
+  BatchSizer sizer(100000, milliseconds(20));
+  size_t n = sizer.Next();
+  for (int i = 0; i < 20; ++i) {
+    sizer.Observe(n, milliseconds(200));  // ten times too slow, every time
+    n = sizer.Next();
+  }
+  CHECK(n == BatchSizer::kFloor);
 }
 
 TEST_CASE("the batch sizer ignores a short last batch", "[purge][sizer]") {
