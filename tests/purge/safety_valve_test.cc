@@ -88,7 +88,7 @@ TEST_CASE("the valve from bounds refuses and passes exactly as the valve over th
   CHECK(passed_by_exact > 0);
 }
 
-TEST_CASE("--batch-size is an upper bound from 1 to 100000, the config's default at the top", "[purge][guards]") {
+TEST_CASE("the batch size argument is an upper bound from 1 to 100000, the config's default at the top", "[purge][guards]") {
   const Timestamp now = At("2025-01-01 00:00:00");
   for (int64_t n : {int64_t{1}, int64_t{1000}, int64_t{100000}, Limits{}.batch_size}) {
     INFO(n);
