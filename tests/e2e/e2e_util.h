@@ -28,6 +28,8 @@
 #error "RETENTION_SHIPPED_RULES must name the shipped rules directory"
 #endif
 
+#include <catch2/catch.hpp>
+
 #include "support/ledger_checker.h"
 
 namespace retention::e2e {
@@ -373,6 +375,23 @@ inline int64_t LedgerCount(const fs::path& state_db, const std::string& kind) {
   int64_t n = 0;
   for (const auto& [where, count] : LedgerCounts(state_db, kind)) n += count;
   return n;
+}
+
+// The keys the ledger claims deleted, in ledger order, as the independent
+// checker reads them: per-record delete entries (written before batch
+// entries) and the candidates of settled batch entries not kept. The
+// settlements must read cleanly (checked here).
+inline std::vector<std::string> DeletedKeys(const fs::path& state_db) {
+  const checker::State st = checker::ReadState(state_db);
+  std::vector<std::string> problems;
+  const std::vector<checker::Entry> claimed = checker::BatchDeletes(st, &problems);
+  INFO(checker::Report(problems));
+  CHECK(problems.empty());
+  std::vector<std::string> keys;
+  for (const checker::Entry& e : st.ledger)
+    if (e.kind == "delete") keys.push_back(e.record_key);
+  for (const checker::Entry& e : claimed) keys.push_back(e.record_key);
+  return keys;
 }
 
 // --- Time, computed independently of the engine -----------------------------

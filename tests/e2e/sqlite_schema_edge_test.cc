@@ -13,6 +13,7 @@ namespace retention {
 namespace {
 
 using e2e::Db;
+using e2e::DeletedKeys;
 using e2e::Describe;
 using e2e::RunResult;
 using e2e::RunWith;
@@ -20,21 +21,6 @@ using e2e::TempDir;
 using e2e::WriteFile;
 namespace fs = std::filesystem;
 
-// The keys the ledger claims deleted, in ledger order, as the independent
-// checker reads them: per-record delete entries (written before batch
-// entries) and the candidates of settled batch entries not kept.
-std::vector<std::string> DeletedKeys(const fs::path& state_db) {
-  const checker::State st = checker::ReadState(state_db);
-  std::vector<std::string> problems;
-  const std::vector<checker::Entry> claimed = checker::BatchDeletes(st, &problems);
-  INFO(checker::Report(problems));
-  CHECK(problems.empty());
-  std::vector<std::string> keys;
-  for (const checker::Entry& e : st.ledger)
-    if (e.kind == "delete") keys.push_back(e.record_key);
-  for (const checker::Entry& e : claimed) keys.push_back(e.record_key);
-  return keys;
-}
 
 std::set<std::string> AsSet(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
 
