@@ -102,6 +102,16 @@ std::optional<std::string> SystemRootOf(const fs::path& root) {
   return std::nullopt;
 }
 
+// A POSIX environment variable name: conninfo_env holds one, never the
+// conninfo it names.
+bool IsEnvironmentName(std::string_view s) {
+  if (s.empty() || s.size() > 128 || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  for (char c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  }
+  return true;
+}
+
 bool IsPlainStoreName(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s) {
@@ -125,14 +135,14 @@ Status LoadStore(const std::string& file, const fs::path& base_dir, const std::s
     return r.Error("store name '" + name + "' is reserved: it names retention's own purge log (the ledger in "
                    "the state database), which rules may give a schedule");
   RETENTION_RETURN_IF_ERROR(
-      r.CheckKeys({"type", "path", "root", "allow_system_root", "conninfo", "conninfo_env", "time_zone"}));
+      r.CheckKeys({"type", "path", "root", "allow_system_root", "conninfo", "conninfo_env", "service", "time_zone"}));
   auto type = r.RequiredString("type");
   if (!type.ok()) return type.status();
   if (*type == "sqlite") store->type = StoreType::kSqlite;
   else if (*type == "postgres") store->type = StoreType::kPostgres;
   else if (*type == "files") store->type = StoreType::kFiles;
   else
-    return r.ErrorAtKey("type", "unknown store type '" + *type + "' (supported: sqlite, files)");
+    return r.ErrorAtKey("type", "unknown store type '" + *type + "' (supported: sqlite, postgres, files)");
 
   auto zone = r.String("time_zone");
   if (!zone.ok()) return zone.status();
@@ -145,8 +155,9 @@ Status LoadStore(const std::string& file, const fs::path& base_dir, const std::s
   for (auto [key, owner] : {std::pair{"path", StoreType::kSqlite}, std::pair{"root", StoreType::kFiles},
                             std::pair{"allow_system_root", StoreType::kFiles},
                             std::pair{"conninfo", StoreType::kPostgres},
-                            std::pair{"conninfo_env", StoreType::kPostgres}}) {
-    if (owner != store->type && store->type != StoreType::kPostgres && table->contains(key))
+                            std::pair{"conninfo_env", StoreType::kPostgres},
+                            std::pair{"service", StoreType::kPostgres}}) {
+    if (owner != store->type && table->contains(key))
       return r.ErrorAtKey(key, "'" + std::string(key) + "' applies to " + std::string(StoreTypeName(owner)) +
                                    " stores; store '" + name + "' is " +
                                    std::string(StoreTypeName(store->type)));
@@ -176,10 +187,35 @@ Status LoadStore(const std::string& file, const fs::path& base_dir, const std::s
       }
       break;
     }
-    case StoreType::kPostgres:
-      // Parsed so the message can be precise; the backend is not built yet.
-      return r.ErrorAtKey("type", "store type 'postgres' is not supported by this version "
-                                  "(supported: sqlite, files)");
+    case StoreType::kPostgres: {
+      // A config file is readable by whoever may read the rules: the
+      // connection string, which may hold a password, lives in the
+      // environment (conninfo_env) or in pg_service.conf (service).
+      if (table->contains("conninfo"))
+        return r.ErrorAtKey("conninfo", "store '" + name + "': a conninfo may hold a password and must not be "
+                                        "written in the config; put it in an environment variable and name "
+                                        "that with conninfo_env, or use service (pg_service.conf)");
+      auto env = r.String("conninfo_env");
+      if (!env.ok()) return env.status();
+      auto service = r.String("service");
+      if (!service.ok()) return service.status();
+      if (env->has_value() == service->has_value())
+        return r.Error("store '" + name + "': give exactly one of conninfo_env (the name of an environment "
+                       "variable holding a libpq conninfo or URI) and service (a pg_service.conf entry)");
+      if (*env) {
+        if (!IsEnvironmentName(**env))
+          return r.ErrorAtKey("conninfo_env", "store '" + name + "': conninfo_env names an environment "
+                                              "variable (letters, digits, '_'), such as APP_DATABASE_URL; "
+                                              "not the conninfo itself");
+        store->conninfo_env = **env;
+      } else {
+        if ((*service)->empty() || !IsPlainStoreName(**service))
+          return r.ErrorAtKey("service", "store '" + name + "': service names a pg_service.conf entry "
+                                         "(letters, digits, '_' and '-')");
+        store->service = **service;
+      }
+      break;
+    }
     case StoreType::kPurgeLog:
       break;  // never parsed from a config
   }

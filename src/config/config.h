@@ -16,8 +16,9 @@
 //   [stores.app]                       # one table per store
 //   type = "sqlite"                    # sqlite | postgres | files
 //   path = "app.db"                    # sqlite: relative to this file
-//   # postgres: conninfo = "host=... dbname=..." (no password) or
-//   #           conninfo_env = "APP_DATABASE_URL"
+//   # postgres: conninfo_env = "APP_DATABASE_URL"  (a variable holding a
+//   #           libpq conninfo or URI; never the conninfo itself here)
+//   #           or service = "app"                (pg_service.conf)
 //   # files:    root = "/var/log/app"
 //   time_zone = "UTC"                  # optional: naive clocks of this store
 //
@@ -47,8 +48,8 @@ struct StoreConfig {
   std::string name;
   StoreType type = StoreType::kSqlite;
   std::filesystem::path path;  // sqlite, purge log: absolute after loading
-  std::string conninfo;        // postgres
-  std::string conninfo_env;    // postgres: variable holding the conninfo
+  std::string conninfo_env;    // postgres: variable holding the conninfo or URI
+  std::string service;         // postgres: or a pg_service.conf entry
   std::filesystem::path root;  // files: absolute after loading
   std::string time_zone;       // empty: the config's zone
   SourceLocation where;

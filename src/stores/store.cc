@@ -1,6 +1,7 @@
 #include "stores/store.h"
 
 #include "stores/files_store.h"
+#include "stores/postgres_store.h"
 #include "stores/purge_log_store.h"
 #include "stores/sqlite_store.h"
 
@@ -21,7 +22,7 @@ Result<std::unique_ptr<Store>> OpenStore(const StoreConfig& config, bool read_on
     case StoreType::kSqlite: return OpenSqliteStore(config, read_only);
     case StoreType::kFiles: return OpenFilesStore(config, read_only, std::move(fs));
     case StoreType::kPurgeLog: return OpenPurgeLogStore(config);
-    case StoreType::kPostgres: break;
+    case StoreType::kPostgres: return OpenPostgresStore(config, read_only);
   }
   return Status::Invalid("store '" + config.name + "': type " + std::string(StoreTypeName(config.type)) +
                          " is not supported by this version");
