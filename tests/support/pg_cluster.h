@@ -105,6 +105,7 @@ class PgConnection {
       PQfinish(conn_);
       throw std::runtime_error("cannot connect to the test server: " + message);
     }
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);  // "database does not exist, skipping"
   }
   ~PgConnection() { PQfinish(conn_); }
   PgConnection(const PgConnection&) = delete;
