@@ -13,6 +13,9 @@ packages=(
   libtomlplusplus-dev
   nlohmann-json3-dev
   libpq-dev
+  # the PostgreSQL store's tests, its demo and benchmarks start throwaway
+  # PostgreSQL 15 clusters of their own (scripts/pg-cluster.sh)
+  postgresql postgresql-client
   libssl-dev
   python3 time
   # bench/run: the files purge's system calls per file (optional)
