@@ -530,21 +530,12 @@ Status AuditShow(const CommandArgs& a) {
                              "retention audit show RUN|--entry SEQ [--format table|json] [--max-kept N]");
   if (!vm.ok()) return vm.status();
   if (!*vm) return Status::Ok();
-  if ((*vm)->count("entry")) {
-    if ((*vm)->count("run")) return Status::Usage("audit show takes a run id or --entry SEQ, not both");
-    const int64_t seq = (**vm)["entry"].as<int64_t>();
-    if (seq < 1) return Status::Usage("--entry must be a ledger entry's seq (1 or more)");
-    auto format = FormatOption(**vm, {"table", "json"});
-    if (!format.ok()) return format.status();
-    auto config = LoadConfigOnly(**vm);
-    if (!config.ok()) return config.status();
-    auto state = OpenLedger(*a.env, *config);
-    if (!state.ok()) return state.status();
-    return ShowEntry(a, **state, seq, *format);
-  }
-  if (!(*vm)->count("run"))
+  const bool entry = (*vm)->count("entry") > 0;
+  if (entry && (*vm)->count("run")) return Status::Usage("audit show takes a run id or --entry SEQ, not both");
+  if (!entry && !(*vm)->count("run"))
     return Status::Usage("audit show needs a run id (see `retention audit runs`) or --entry SEQ");
-  const int64_t run = (**vm)["run"].as<int64_t>();
+  if (entry && (**vm)["entry"].as<int64_t>() < 1)
+    return Status::Usage("--entry must be a ledger entry's seq (1 or more)");
   const int64_t max_kept = (**vm)["max-kept"].as<int64_t>();
   if (max_kept < 0) return Status::Usage("--max-kept must not be negative");
   auto format = FormatOption(**vm, {"table", "json"});
@@ -553,6 +544,8 @@ Status AuditShow(const CommandArgs& a) {
   if (!config.ok()) return config.status();
   auto state = OpenLedger(*a.env, *config);
   if (!state.ok()) return state.status();
+  if (entry) return ShowEntry(a, **state, (**vm)["entry"].as<int64_t>(), *format);
+  const int64_t run = (**vm)["run"].as<int64_t>();
 
   std::optional<LedgerEntry> start, end;
   std::map<std::pair<std::string, std::string>, int64_t> deleted;  // (category, store/target)

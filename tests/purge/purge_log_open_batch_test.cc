@@ -9,7 +9,7 @@
 #include "ledger/batch_entry.h"
 #include "plan/selection.h"
 #include "purge/batch_executor.h"
-#include "purge/purge_fixture.h"
+#include "purge/events_checker.h"
 #include "purge/purge_log_prune.h"
 #include "purge/reconcile.h"
 #include "rules/rule_loader.h"
@@ -32,14 +32,6 @@ using e2e::WriteFile;
 constexpr int64_t kOldEntries = 20;
 
 Timestamp In2024(int64_t hours) { return FromUnixMicros((1704067200LL + hours * 3600LL) * 1000000); }
-
-ck::StoreSpec EventsSpec(const TempDir& dir) {
-  ck::StoreSpec spec;
-  spec.sqlite.push_back({"app", "events", dir / "app.db",
-                         "SELECT id, at, CAST(strftime('%s', at) AS INTEGER) * 1000000, who FROM events", "customer",
-                         ""});
-  return spec;
-}
 
 // Five events (1 to 4 due), a purge log kept 12 months, and a ledger of
 // kOldEntries entries written in 2024.
@@ -104,7 +96,7 @@ TEST_CASE("the purge log's pruning stops before an open batch entry, so reconcil
           "[purge][purge-log][reconcile]") {
   TempDir dir;
   MakeFixture(dir);
-  const ck::StoreSpec spec = EventsSpec(dir);
+  const ck::StoreSpec spec = EventsSpec(dir / "app.db");
   const ck::Snapshot before = ck::TakeSnapshot(spec, dir / "state.db");
   const int64_t batch_seq = CrashedBatch(dir);
   REQUIRE(batch_seq == kOldEntries + 1);
