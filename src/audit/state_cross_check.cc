@@ -21,9 +21,66 @@ Result<StateTables> ReadStateTables(StateDb& state) {
   auto rows = state.ListAnchorRows();
   if (!rows.ok()) return rows.status();
   t.anchor_rows = std::move(*rows);
+  auto batches = state.ListBatchIndex();
+  if (!batches.ok()) return batches.status();
+  t.batch_index = std::move(*batches);
   return t;
 }
 
+
+namespace {
+
+// The batch index (ledger_batches) is not covered by the chain, yet
+// reconciliation, `explain` and `audit log --key` read it: every batch
+// entry must have its row, saying what its fields and payload say, open
+// exactly while no entry settles it; and no row may name anything else.
+// A row is written and closed in the transactions of the entries that
+// open and settle the batch, so one read after the head cannot be older
+// than the entries up to the head: settlements after the head may have
+// closed it already.
+CrossCheckFinding CrossCheckBatchIndex(const StateTables& tables, const VerifyReport& report) {
+  CrossCheckFinding f;
+  auto fail = [&](int64_t seq, std::string problem) {
+    f.bad_seq = seq;
+    f.problem = std::move(problem) + ": the batch index was edited by hand";
+    return f;
+  };
+  std::map<int64_t, const BatchIndexListing*> rows;
+  for (const BatchIndexListing& l : tables.batch_index) rows[l.seq] = &l;
+  auto range = [](const std::string& lo, const std::string& hi, bool integers) {
+    return std::string(integers ? "integer" : "text") + " keys " + lo + " to " + hi;
+  };
+  std::set<int64_t> batch_seqs;
+  for (const VerifyReport::Batch& b : report.batches) {
+    batch_seqs.insert(b.seq);
+    if (b.seq > tables.head_seq) continue;  // appended after the index was read
+    const std::string n = std::to_string(b.seq);
+    auto it = rows.find(b.seq);
+    if (it == rows.end()) return fail(b.seq, "batch entry " + n + " has no row in the batch index");
+    const BatchIndexListing& row = *it->second;
+    if (row.row.store != b.store || row.row.target != b.target)
+      return fail(b.seq, "the batch index says batch entry " + n + " is on " + row.row.store + "/" + row.row.target +
+                             ", but the entry says " + b.store + "/" + b.target);
+    if (row.row.integer_keys != b.integer_keys || row.row.key_lo != b.key_lo || row.row.key_hi != b.key_hi)
+      return fail(b.seq, "the batch index gives batch entry " + n + " " +
+                             range(row.row.key_lo, row.row.key_hi, row.row.integer_keys) + ", but its payload holds " +
+                             range(b.key_lo, b.key_hi, b.integer_keys));
+    if (row.open && b.settled_by != 0 && b.settled_by <= tables.head_seq)
+      return fail(b.seq, "the batch index says batch entry " + n + " is open, but entry " +
+                             std::to_string(b.settled_by) + " settles it");
+    if (!row.open && b.settled_by == 0)
+      return fail(b.seq, "the batch index says batch entry " + n + " is settled, but no entry settles it");
+  }
+  for (const BatchIndexListing& l : tables.batch_index) {
+    // Pruned since the index was read, or appended after the head.
+    if (l.seq < report.first_seq || l.seq > tables.head_seq) continue;
+    if (!batch_seqs.count(l.seq))
+      return fail(l.seq, "the batch index has a row for entry " + std::to_string(l.seq) + ", which is no batch entry");
+  }
+  return f;
+}
+
+}  // namespace
 
 CrossCheckFinding CrossCheckState(const StateTables& tables, const VerifyReport& report) {
   CrossCheckFinding f;
@@ -152,7 +209,7 @@ CrossCheckFinding CrossCheckState(const StateTables& tables, const VerifyReport&
                              " has no row in the ledger_anchors table, which the engine writes with every anchor: "
                              "it was chained in by hand");
   }
-  return f;
+  return CrossCheckBatchIndex(tables, report);
 }
 
 }  // namespace retention::audit

@@ -17,7 +17,11 @@
 //     reads the holds from the table);
 //   - every ledger_anchors row must match an anchor entry (seq and through)
 //     unless that anchor entry itself was pruned, and every anchor entry
-//     must have its row.
+//     must have its row;
+//   - every batch entry must have its ledger_batches row with the store,
+//     target and key range its fields and payload give, open exactly while
+//     no entry settles it, and every row must name a batch entry (unless
+//     pruned): reconciliation and `explain` read that index.
 //
 // So are recent entries removed from the start behind a forged anchor that
 // names the right schedule but lies about their age. A forger must also
@@ -48,6 +52,7 @@ struct StateTables {
   std::vector<RunInfo> runs;
   std::vector<Hold> holds;  // released ones too
   std::vector<std::pair<int64_t, int64_t>> anchor_rows;
+  std::vector<BatchIndexListing> batch_index;
 };
 
 // Reads them, head first. Call before VerifyLedger.

@@ -17,8 +17,10 @@
 #include "cli/command.h"
 #include "cli/state_access.h"
 #include "ledger/anchor.h"
+#include "ledger/batch_entry.h"
 #include "ledger/ledger.h"
 #include "ledger/ledger_payloads.h"
+#include "ledger/ledger_records.h"
 #include "rules/rule_loader.h"
 #include "util/atomic_file.h"
 #include "util/json_text.h"
@@ -398,19 +400,142 @@ Status AuditRuns(const CommandArgs& a) {
   return Status::Ok();
 }
 
+// `audit show --entry SEQ`: one ledger entry; for a batch entry, its
+// records decoded (key, clock, subject, identity) with their outcome, and
+// its settlement: the entry that settled it, and the records it kept with
+// their reasons. The records come from the record view
+// (ledger/ledger_records.h), which decodes the payload and applies the
+// settlement, so this reads them as `audit log` does.
+Status ShowEntry(const CommandArgs& a, StateDb& state, int64_t seq, const std::string& format) {
+  auto read = state.ReadEntry(seq);
+  if (!read.ok()) return read.status();
+  if (!*read)
+    return Status::Usage("entry " + std::to_string(seq) +
+                         " is not in the ledger (not written yet, or pruned behind an anchor)");
+  const LedgerEntry& entry = **read;
+  std::vector<LedgerRecord> records;
+  size_t wanted = 0;
+  if (entry.kind == LedgerKind::kBatch) {
+    auto payload = DecodeBatchPayload(entry.payload);
+    if (!payload.ok()) return payload.status().WithContext("batch entry " + std::to_string(seq));
+    wanted = payload->records.size();
+    // Its records are emitted at the entry that settles it, or as pending
+    // when the ledger ends first.
+    RecordStream stream([&](const LedgerRecord& r) {
+      if (r.batch_seq == seq) records.push_back(r);
+      return true;
+    }, [&](const LedgerEntry& e) { return e.seq == seq; });
+    Status bad = Status::Ok();
+    RETENTION_RETURN_IF_ERROR(state.ScanLedger(seq, [&](const LedgerEntry& e) {
+      auto added = stream.Add(e);
+      if (!added.ok()) {
+        bad = added.status();
+        return false;
+      }
+      return records.size() < wanted;
+    }));
+    RETENTION_RETURN_IF_ERROR(bad);
+    if (records.size() < wanted) (void)stream.Finish();
+  }
+  std::optional<LedgerEntry> settler;
+  if (!records.empty() && records.front().settled_seq != 0) {
+    auto s = state.ReadEntry(records.front().settled_seq);
+    if (!s.ok()) return s.status();
+    settler = std::move(*s);
+  }
+  std::map<std::string, int64_t> counts;
+  for (const LedgerRecord& r : records) ++counts[r.OutcomeName()];
+
+  if (format == "json") {
+    Json j;
+    Json e = audit::EntryToJson(entry);
+    e.erase("payload");  // decoded below
+    j["entry"] = e;
+    if (entry.kind == LedgerKind::kBatch) {
+      if (settler) {
+        j["settlement"] = {{"seq", settler->seq},
+                           {"kind", std::string(LedgerKindName(settler->kind))},
+                           {"at", FormatTimestamp(settler->at)},
+                           {"reconciled", records.front().reconciled}};
+      } else {
+        j["settlement"] = nullptr;
+      }
+      Json c = Json::object();
+      for (const char* k : {"deleted", "kept", "replaced", "pending"}) c[k] = counts[k];
+      j["counts"] = c;
+      Json rs = Json::array();
+      for (const LedgerRecord& r : records) {
+        Json x = {{"index", r.index},
+                  {"key", TextJson(r.entry.record_key)},
+                  {"clock", TextJson(r.entry.clock)},
+                  {"subject", TextJson(r.entry.subject)},
+                  {"identity", r.identity ? TextJson(*r.identity) : Json(nullptr)},
+                  {"outcome", r.OutcomeName()}};
+        if (r.outcome == LedgerRecord::Outcome::kKept) {
+          Json why = Json::parse(r.entry.detail, nullptr, false);
+          x["kept"] = why.is_discarded() ? Json(TextJson(r.entry.detail)) : why;
+        }
+        rs.push_back(std::move(x));
+      }
+      j["records"] = rs;
+    }
+    *a.out << DumpJson(j, 2) << "\n";
+    return Status::Ok();
+  }
+  std::ostream& out = *a.out;
+  out << "Entry " << entry.seq << ": " << LedgerKindName(entry.kind) << ", written " << FormatTimestamp(entry.at)
+      << "\n";
+  out << "  run       " << entry.run_id << "\n";
+  if (!entry.category.empty()) out << "  category  " << entry.category << "\n";
+  if (!entry.store.empty()) out << "  target    " << entry.store << "/" << entry.target << "\n";
+  if (!entry.rule.empty()) out << "  rule      " << entry.rule << "\n";
+  if (!entry.cutoff.empty()) out << "  cutoff    " << entry.cutoff << "\n";
+  if (entry.kind == LedgerKind::kBatch) out << "  batch     " << entry.batch << "\n";
+  if (!entry.record_key.empty()) out << "  key       " << entry.record_key << "\n";
+  if (!entry.detail.empty()) out << "  detail    " << entry.detail << "\n";
+  out << "  hash      " << entry.hash << "\n";
+  if (entry.kind != LedgerKind::kBatch) return Status::Ok();
+  if (settler) {
+    out << "  settled   by entry " << settler->seq << " (" << LedgerKindName(settler->kind) << ", "
+        << FormatTimestamp(settler->at) << ")" << (records.front().reconciled ? ", by reconciliation after a crash" : "")
+        << "\n";
+  } else {
+    out << "  settled   not yet: the batch is open (in flight, or left by a crash for the next purge to reconcile); "
+           "it claims nothing\n";
+  }
+  out << "\nRecords: " << records.size() << " (" << counts["deleted"] << " deleted, " << counts["replaced"]
+      << " replaced, " << counts["kept"] << " kept, " << counts["pending"] << " pending)\n";
+  out << "  index  key  clock  subject  identity  outcome  reason\n";
+  for (const LedgerRecord& r : records) {
+    out << "  " << r.index << "  " << r.entry.record_key << "  " << r.entry.clock << "  "
+        << (r.entry.subject.empty() ? "-" : r.entry.subject) << "  "
+        << (r.identity ? (r.identity->empty() ? "\"\"" : *r.identity) : "-") << "  " << r.OutcomeName();
+    if (r.outcome == LedgerRecord::Outcome::kKept) out << "  " << audit::DetailString(r.entry.detail, "reason");
+    out << "\n";
+  }
+  return Status::Ok();
+}
+
 Status AuditShow(const CommandArgs& a) {
   po::options_description desc("Options");
   desc.add_options()("run", po::value<int64_t>()->value_name("ID"), "the run")(
+      "entry", po::value<int64_t>()->value_name("SEQ"),
+      "one ledger entry instead of a run; a batch entry with its records and settlement")(
       "format", po::value<std::string>()->value_name("FORMAT"), "table or json")(
       "max-kept", po::value<int64_t>()->value_name("N")->default_value(100), "list at most N kept entries");
   AddCommonOptions(&desc);
   po::positional_options_description pos;
   pos.add("run", 1);
-  auto vm = ParseCommandLine(a, desc, &pos, "retention audit show RUN [--format table|json] [--max-kept N]");
+  auto vm = ParseCommandLine(a, desc, &pos,
+                             "retention audit show RUN|--entry SEQ [--format table|json] [--max-kept N]");
   if (!vm.ok()) return vm.status();
   if (!*vm) return Status::Ok();
-  if (!(*vm)->count("run")) return Status::Usage("audit show needs a run id (see `retention audit runs`)");
-  const int64_t run = (**vm)["run"].as<int64_t>();
+  const bool entry = (*vm)->count("entry") > 0;
+  if (entry && (*vm)->count("run")) return Status::Usage("audit show takes a run id or --entry SEQ, not both");
+  if (!entry && !(*vm)->count("run"))
+    return Status::Usage("audit show needs a run id (see `retention audit runs`) or --entry SEQ");
+  if (entry && (**vm)["entry"].as<int64_t>() < 1)
+    return Status::Usage("--entry must be a ledger entry's seq (1 or more)");
   const int64_t max_kept = (**vm)["max-kept"].as<int64_t>();
   if (max_kept < 0) return Status::Usage("--max-kept must not be negative");
   auto format = FormatOption(**vm, {"table", "json"});
@@ -419,6 +544,8 @@ Status AuditShow(const CommandArgs& a) {
   if (!config.ok()) return config.status();
   auto state = OpenLedger(*a.env, *config);
   if (!state.ok()) return state.status();
+  if (entry) return ShowEntry(a, **state, (**vm)["entry"].as<int64_t>(), *format);
+  const int64_t run = (**vm)["run"].as<int64_t>();
 
   std::optional<LedgerEntry> start, end;
   std::map<std::pair<std::string, std::string>, int64_t> deleted;  // (category, store/target)
@@ -550,7 +677,9 @@ constexpr const char* kAuditHelp =
     "              --subject --kind), --format table|json|csv\n"
     "  export      the same filters, --format jsonl (lossless) or csv (for people), --out FILE\n"
     "  runs        one line per run: who, when, rules, as-of, deleted, outcome, exit code\n"
-    "  show RUN    one run's story: its start and end, deletions per target, kept records and why\n";
+    "  show RUN    one run's story: its start and end, deletions per target, kept records and why\n"
+    "  show --entry SEQ\n"
+    "              one ledger entry; a batch entry with its records decoded and its settlement\n";
 
 }  // namespace
 

@@ -7,7 +7,9 @@
 // payloads at memory speed without building a string per field.
 #include "ledger/batch_entry.h"
 
+#include <algorithm>
 #include <charconv>
+#include <climits>
 #include <cstring>
 #include <limits>
 
@@ -48,19 +50,6 @@ void PutFrontCoded(std::string_view value, std::string_view prev, std::string* o
   PutVarint(shared, out);
   PutVarint(value.size() - shared, out);
   out->append(value.substr(shared));
-}
-
-// The int64 whose canonical decimal text `s` is: optional '-', digits
-// without a leading zero, not "-0". nullopt for anything else.
-std::optional<int64_t> CanonicalInt(std::string_view s) {
-  if (s.empty() || s.size() > 20) return std::nullopt;
-  const bool neg = s[0] == '-';
-  const std::string_view digits = neg ? s.substr(1) : s;
-  if (digits.empty() || (digits[0] == '0' && (digits.size() > 1 || neg))) return std::nullopt;
-  int64_t v = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return v;
 }
 
 void AppendInt(int64_t v, std::string* out) {
@@ -285,6 +274,17 @@ Status Malformed(const Reader& r) {
 
 }  // namespace
 
+std::optional<int64_t> CanonicalInt(std::string_view s) {
+  if (s.empty() || s.size() > 20) return std::nullopt;
+  const bool neg = s[0] == '-';
+  const std::string_view digits = neg ? s.substr(1) : s;
+  if (digits.empty() || (digits[0] == '0' && (digits.size() > 1 || neg))) return std::nullopt;
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
 Result<std::string> EncodeBatchPayload(const BatchPayload& payload) {
   const auto& recs = payload.records;
   if (recs.empty()) return Status::Invalid("a batch entry needs at least one record");
@@ -392,6 +392,59 @@ Result<size_t> CountBatchRecords(std::string_view bytes) {
   const size_t n = Walk<false>(bytes, nullptr, r);
   if (!r.ok()) return Malformed(r);
   return n;
+}
+
+Result<BatchKeyRange> KeyRangeOfPayload(std::string_view bytes) {
+  // The header and the key column only, with the layout's refusals for
+  // them; the rest of the payload is CountBatchRecords' to check.
+  Reader r(bytes);
+  BatchKeyRange range;
+  if (r.Byte() != kVersion) return Status::AuditFailed("batch payload is malformed: unknown payload version");
+  const uint64_t n = r.Varint();
+  if (r.ok() && (n == 0 || n > kMaxBatchRecords || n > r.left())) r.Fail("a bad record count");
+  const uint8_t key_form = r.Byte();
+  if (!r.ok()) return Malformed(r);
+  if (key_form == kKeysInteger) {
+    int64_t key = 0, lo = INT64_MAX, hi = INT64_MIN;
+    for (uint64_t i = 0; i < n && r.ok(); ++i) {
+      key = static_cast<int64_t>(static_cast<uint64_t>(key) + static_cast<uint64_t>(UnZigZag(r.Varint())));
+      lo = std::min(lo, key);
+      hi = std::max(hi, key);
+    }
+    if (!r.ok()) return Malformed(r);
+    range.integer_keys = true;
+    AppendInt(lo, &range.lo);
+    AppendInt(hi, &range.hi);
+    return range;
+  }
+  if (key_form != kKeysText) return Status::AuditFailed("batch payload is malformed: unknown key form");
+  // As KeyRangeOf: integers when every key is one, else bytes.
+  TextColumn col;
+  std::optional<int64_t> lo, hi;
+  bool ints = true;
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    col.Read(r);
+    if (!r.ok()) break;
+    if (i == 0 || col.prev < range.lo) range.lo = col.prev;
+    if (i == 0 || col.prev > range.hi) range.hi = col.prev;
+    if (!ints) continue;
+    const std::optional<int64_t> v = CanonicalInt(col.prev);
+    if (!v) {
+      ints = false;
+      continue;
+    }
+    if (!lo || *v < *lo) lo = v;
+    if (!hi || *v > *hi) hi = v;
+  }
+  if (!r.ok()) return Malformed(r);
+  if (ints) {
+    range.integer_keys = true;
+    range.lo.clear();
+    range.hi.clear();
+    AppendInt(*lo, &range.lo);
+    AppendInt(*hi, &range.hi);
+  }
+  return range;
 }
 
 BatchKeyRange KeyRangeOf(const BatchPayload& payload) {

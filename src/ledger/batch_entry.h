@@ -86,11 +86,16 @@ struct BatchRecord {
   std::string clock;
   std::string subject;                  // the id as stored; "" when none
   std::optional<std::string> identity;  // stores/store.h Candidate::identity
+
+  bool operator==(const BatchRecord&) const = default;
 };
 
 struct BatchPayload {
   std::string subject_kind;  // "" when the target maps no subject
   std::vector<BatchRecord> records;
+
+  // Field by field: what a round trip through the payload must keep.
+  bool operator==(const BatchPayload&) const = default;
 };
 
 // At most this many records in one batch entry.
@@ -114,6 +119,14 @@ struct BatchKeyRange {
   bool integer_keys = false;
 };
 BatchKeyRange KeyRangeOf(const BatchPayload& payload);
+// The same from payload bytes, reading only the header and the keys (for
+// `audit verify`'s check of the batch index); AuditFailed when they do not
+// follow the layout.
+Result<BatchKeyRange> KeyRangeOfPayload(std::string_view bytes);
+
+// The int64 whose canonical decimal text `s` is (key form 1 above:
+// optional '-', digits without a leading zero, not "-0"), else nullopt.
+std::optional<int64_t> CanonicalInt(std::string_view s);
 
 // The outcome of one batch entry (SETTLEMENT above).
 struct Settlement {

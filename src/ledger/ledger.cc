@@ -317,6 +317,8 @@ class ChainChecker {
           if (!mark(k.index, 1, "kept")) return false;
         for (uint32_t i : s.replaced)
           if (!mark(i, 2, "replaced")) return false;
+        report_.batches[batch_pos_.at(s.batch_seq)].settled_by = e.seq;
+        batch_pos_.erase(s.batch_seq);
         open_.erase(it);
       }
     }
@@ -325,6 +327,11 @@ class ChainChecker {
       if (!count.ok()) return Fail(e.seq, "batch entry " + n + ": " + count.status().message());
       report_.records += static_cast<int64_t>(*count);
       open_.emplace(e.seq, *count);
+      auto keys = KeyRangeOfPayload(e.payload);
+      if (!keys.ok()) return Fail(e.seq, "batch entry " + n + ": " + keys.status().message());
+      batch_pos_.emplace(e.seq, report_.batches.size());
+      report_.batches.push_back({e.seq, e.store, e.target, std::move(keys->lo), std::move(keys->hi),
+                                 keys->integer_keys, 0});
     }
     return true;
   }
@@ -448,6 +455,8 @@ class ChainChecker {
   std::vector<PendingCheck> pending_;
   // Batch entries not yet settled, with their record counts.
   std::unordered_map<int64_t, size_t> open_;
+  // Open batches: where each is in report_.batches.
+  std::unordered_map<int64_t, size_t> batch_pos_;
   // Settled batches the check could not see (before its first entry).
   std::unordered_set<int64_t> trusted_settled_;
   std::vector<uint8_t> marks_;  // per candidate of the batch being settled

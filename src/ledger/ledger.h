@@ -87,6 +87,18 @@ struct VerifyReport {
   // Batch entries checked that no entry checked settles: in flight, or left
   // by a crash for the next start to reconcile.
   int64_t open_batches = 0;
+  // Every batch entry checked, in seq order: what its fields and payload
+  // say its row in the batch index must hold, and the entry that settled
+  // it (0: none checked did). `audit verify` cross-checks the index
+  // against these (audit/state_cross_check.h).
+  struct Batch {
+    int64_t seq = 0;
+    std::string store, target;
+    std::string key_lo, key_hi;  // ledger/batch_entry.h KeyRangeOf
+    bool integer_keys = false;
+    int64_t settled_by = 0;
+  };
+  std::vector<Batch> batches;
 };
 
 // The ledger is read through a LedgerReader (ledger/ledger_reader.h): the

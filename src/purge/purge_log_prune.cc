@@ -1,6 +1,8 @@
 #include "purge/purge_log_prune.h"
 
+#include <algorithm>
 #include <charconv>
+#include <climits>
 
 #include <spdlog/spdlog.h>
 
@@ -23,18 +25,38 @@ Candidate EntryCandidate(const LedgerEntry& e) {
   return {std::to_string(e.seq), FormatTimestamp(e.at), e.subject, std::string()};
 }
 
+// The oldest batch entry still open, or INT64_MAX when none is. An open
+// batch entry is the only record of what its batch may have deleted: the
+// next reconciliation reads it, and its settlement, still to be written,
+// must name it. So the log is never pruned through one. Open by the index
+// or by the ledger's own settlements: either saying so is enough (the
+// index is not covered by the chain).
+Result<int64_t> FirstOpenBatch(StateDb& state) {
+  auto indexed = state.OpenBatches();
+  if (!indexed.ok()) return indexed.status();
+  auto unsettled = UnsettledBatches(state);
+  if (!unsettled.ok()) return unsettled.status();
+  int64_t first = INT64_MAX;
+  if (!indexed->empty()) first = std::min(first, indexed->front());
+  if (!unsettled->empty()) first = std::min(first, unsettled->front());
+  return first;
+}
+
 }  // namespace
 
 Result<BatchResult> PurgeLogBatchTarget::Delete(const Selection& rule, const std::vector<Candidate>& batch) {
   BatchResult result;
   if (batch.empty()) return result;
   const int64_t last_listed = SeqOf(batch.back().key);
+  // An anchor written before this guard existed may reach an open batch.
+  auto first_open = FirstOpenBatch(state_);
+  if (!first_open.ok()) return first_open.status();
   // The log's oldest entries on, re-judged under the fresh holds: the
   // prefix up to the first one kept goes.
   std::optional<int64_t> last;
   std::vector<DeletedRecord> going;
   RETENTION_RETURN_IF_ERROR(state_.ScanLedger(INT64_MIN, [&](const LedgerEntry& e) {
-    if (e.seq > last_listed || PurgeLogEntryKept(rule, e)) return false;
+    if (e.seq > last_listed || e.seq >= *first_open || PurgeLogEntryKept(rule, e)) return false;
     last = e.seq;
     going.push_back({std::to_string(e.seq), FormatTimestamp(e.at), e.subject});
     return true;
@@ -56,6 +78,11 @@ Result<std::vector<KeptReason>> PurgeLogBatchTarget::WhyKept(const Selection& ru
   auto facts = log_store_.Lookup(rule, kept.front().key);
   if (!facts.ok()) return facts.status();
   auto first = WhyNotDeletable(rule, *facts, /*replaced=*/false);
+  auto first_open = FirstOpenBatch(state_);
+  if (!first_open.ok()) return first_open.status();
+  if (!first && SeqOf(kept.front().key) == *first_open)
+    first = KeptReason{KeptWhy::kChanged, "an open batch entry: its batch is not settled yet", std::nullopt,
+                       std::nullopt};
   if (!first)
     first = KeptReason{KeptWhy::kChanged, "changed during the delete", std::nullopt, std::nullopt};
   out.push_back(*first);
@@ -111,12 +138,14 @@ class Pruner {
     if (!complete) return Status::Ok();
     // 2. The prefix prunable now, under one anchor.
     LedgerAnchor anchor;
+    auto first_open = FirstOpenBatch(state_);
+    if (!first_open.ok()) return first_open.status();
     {
       auto locked = executor_.LockHolds(d_);
       if (!locked.ok()) return locked.status();
       RETENTION_RETURN_IF_ERROR(WalkPrunablePrefix(
           state_, locked->rule, pruned_through_, [&](const LedgerEntry& e, const std::optional<std::string>& kept) {
-            if (kept) return false;
+            if (kept || e.seq >= *first_open) return false;
             if (plan_through_ && e.seq > *plan_through_) return false;
             if (anchor.from == 0) anchor.from = e.seq;
             anchor.through = e.seq;

@@ -6,9 +6,11 @@
 // point:
 //   1. finish what an earlier run anchored but did not delete (a crash, a
 //      stop, a hold placed since): entries up to StateDb::PrunedThrough();
-//   2. walk the prefix of entries prunable now (purge_log_store.h) and
-//      append one anchor for it: the range, the hash it ends on, the cutoff
-//      and schedule, in the run's ledger;
+//   2. walk the prefix of entries prunable now (purge_log_store.h), which
+//      ends before the oldest open batch entry (the next reconciliation
+//      reads it and its settlement must name it), and append one anchor
+//      for it: the range, the hash it ends on, the cutoff and schedule, in
+//      the run's ledger;
 //   3. delete the range in batches of batch_size entries through the batch
 //      executor (batch_executor.h), each one under the hold barrier with the
 //      holds re-read, stopping at the first entry a hold or floor now keeps.

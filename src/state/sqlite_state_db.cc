@@ -83,6 +83,8 @@
 #include <system_error>
 #include <vector>
 
+#include "ledger/batch_entry.h"
+
 #ifndef RETENTION_VERSION
 #define RETENTION_VERSION "dev"
 #endif
@@ -429,6 +431,9 @@ class SqliteStateDb final : public StateDb {
   Result<std::vector<RunInfo>> UnfinishedRuns() override;
   Result<std::vector<PendingBatch>> ListPending() override;
   Result<std::vector<int64_t>> OpenBatches() override;
+  Result<std::vector<BatchIndexListing>> ListBatchIndex() override;
+  Status ScanBatchesAndSettlements(
+      const std::function<bool(int64_t seq, LedgerKind kind, const std::string& detail)>& visit) override;
   Result<std::optional<LedgerEntry>> ReadEntry(int64_t seq) override;
   Result<std::vector<int64_t>> BatchesReaching(const std::string& store, const std::string& target,
                                                const std::string& key) override;
@@ -1005,6 +1010,24 @@ Result<int64_t> SqliteStateDb::DeletePrunedEntries(int64_t last) {
   RETENTION_RETURN_IF_ERROR(RequireWritable());
   Txn txn(this);
   RETENTION_RETURN_IF_ERROR(txn.Begin());
+  // An open batch entry is the only record of what its batch may have
+  // deleted: reconciliation needs it, so no anchor may take it.
+  auto batches = HasTable("ledger_batches");
+  if (!batches.ok()) return batches.status();
+  if (*batches) {
+    auto open = Prepare("SELECT min(seq) FROM ledger_batches WHERE open = 1 AND seq <= ?1");
+    if (!open.ok()) return open.status();
+    open->Bind(1, last);
+    const int rc = open->Step();
+    const std::optional<int64_t> first_open =
+        rc == SQLITE_ROW && sqlite3_column_type(open->raw(), 0) != SQLITE_NULL ? std::optional(open->Int(0))
+                                                                              : std::nullopt;
+    sqlite3_reset(open->raw());
+    if (rc != SQLITE_ROW) return Error(rc, "read the open batches");
+    if (first_open)
+      return Status::Internal("refusing to prune the ledger through entry " + std::to_string(last) + ": batch entry " +
+                              std::to_string(*first_open) + " is still open (not settled)");
+  }
   // The trigger refuses any entry past the newest anchor's range.
   auto del = Prepare("DELETE FROM ledger WHERE seq <= ?1");
   if (!del.ok()) return del.status();
@@ -1013,8 +1036,6 @@ Result<int64_t> SqliteStateDb::DeletePrunedEntries(int64_t last) {
   sqlite3_reset(del->raw());
   const int64_t n = sqlite3_changes64(db_);
   // The batch index rows of the entries gone.
-  auto batches = HasTable("ledger_batches");
-  if (!batches.ok()) return batches.status();
   if (*batches) {
     auto drop = Prepare("DELETE FROM ledger_batches WHERE seq <= ?1");
     if (!drop.ok()) return drop.status();
@@ -1138,22 +1159,6 @@ Result<std::optional<LedgerEntry>> SqliteStateDb::ReadEntry(int64_t seq) {
 
 // ---- batch index ----------------------------------------------------------
 
-namespace {
-
-// The int64 whose canonical decimal text `s` is (ledger/batch_entry.h
-// "key form 1"), else nullopt.
-std::optional<int64_t> CanonicalInt(std::string_view s) {
-  if (s.empty() || s.size() > 20) return std::nullopt;
-  const bool neg = s[0] == '-';
-  const std::string_view digits = neg ? s.substr(1) : s;
-  if (digits.empty() || (digits[0] == '0' && (digits.size() > 1 || neg))) return std::nullopt;
-  int64_t v = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-}  // namespace
 
 Status SqliteStateDb::IndexBatch(int64_t seq, const BatchIndexRow& row) {
   auto ins = Prepare(
@@ -1199,6 +1204,53 @@ Result<std::vector<int64_t>> SqliteStateDb::OpenBatches() {
   while ((rc = s->Step()) == SQLITE_ROW) out.push_back(s->Int(0));
   if (rc != SQLITE_DONE) return Error(rc, "read the open batches");
   return out;
+}
+
+Result<std::vector<BatchIndexListing>> SqliteStateDb::ListBatchIndex() {
+  std::vector<BatchIndexListing> out;
+  auto has = HasTable("ledger_batches");
+  if (!has.ok()) return has.status();
+  if (!*has) return out;
+  auto s = Prepare(
+      "SELECT seq, store, target, CAST(key_lo AS TEXT), CAST(key_hi AS TEXT), "
+      "typeof(key_lo) = 'integer' AND typeof(key_hi) = 'integer', open FROM ledger_batches ORDER BY seq");
+  if (!s.ok()) return s.status();
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) {
+    BatchIndexListing l;
+    l.seq = s->Int(0);
+    l.row.store = s->Text(1);
+    l.row.target = s->Text(2);
+    l.row.key_lo = s->Text(3);
+    l.row.key_hi = s->Text(4);
+    l.row.integer_keys = s->Int(5) != 0;
+    l.open = s->Int(6) != 0;
+    out.push_back(std::move(l));
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "read the batch index");
+  return out;
+}
+
+Status SqliteStateDb::ScanBatchesAndSettlements(
+    const std::function<bool(int64_t seq, LedgerKind kind, const std::string& detail)>& visit) {
+  // Its own statement, not the cache: `visit` may use this object. The
+  // payload column is not read, so a batch's overflow pages are not either.
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(
+      db_, "SELECT seq, kind, detail FROM ledger WHERE kind = 'batch' OR instr(detail, '\"settles\"') > 0 ORDER BY seq",
+      -1, &raw, nullptr);
+  if (rc != SQLITE_OK) return Error(rc, "read the ledger's batch entries and settlements");
+  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> owner(raw, sqlite3_finalize);
+  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+    const auto* kind_text = reinterpret_cast<const char*>(sqlite3_column_text(raw, 1));
+    const std::optional<LedgerKind> kind = LedgerKindFromName(kind_text ? kind_text : "");
+    if (!kind) return Status::AuditFailed("ledger entry " + std::to_string(sqlite3_column_int64(raw, 0)) +
+                                          " has an unknown kind");
+    const auto* detail = reinterpret_cast<const char*>(sqlite3_column_text(raw, 2));
+    if (!visit(sqlite3_column_int64(raw, 0), *kind, detail ? std::string(detail) : std::string())) return Status::Ok();
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "read the ledger's batch entries and settlements");
+  return Status::Ok();
 }
 
 // A key that reads as an integer may belong to an integer-keyed batch (its

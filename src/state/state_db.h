@@ -76,6 +76,14 @@ struct BatchIndexRow {
   bool integer_keys = false;
 };
 
+// A row of the batch index as stored, for `audit verify`'s cross-check of
+// the index against the payloads (audit/state_cross_check.h).
+struct BatchIndexListing {
+  int64_t seq = 0;
+  BatchIndexRow row;  // key bounds as decimal text when integer_keys
+  bool open = false;
+};
+
 // An append transaction: it serializes appenders (SQLite: BEGIN
 // IMMEDIATE; another process's append waits for this one to end), so the
 // head read through it cannot change before it commits. Entries are
@@ -178,6 +186,15 @@ class StateDb : public LedgerReader {
   // Batch entries not yet settled, by seq (a running run's in flight, a
   // crashed run's to reconcile).
   virtual Result<std::vector<int64_t>> OpenBatches() = 0;
+  // Every row of the batch index, by seq (empty before schema version 4).
+  virtual Result<std::vector<BatchIndexListing>> ListBatchIndex() = 0;
+  // The entries that decide which batches are open, from the ledger itself
+  // rather than the index (which the chain does not cover): every batch
+  // entry and every entry whose detail carries a settlement, by seq, with
+  // their kind and detail and without payloads. Stops when `visit` returns
+  // false.
+  virtual Status ScanBatchesAndSettlements(
+      const std::function<bool(int64_t seq, LedgerKind kind, const std::string& detail)>& visit) = 0;
   // The entry `seq`, or nullopt when there is none (pruned, or not yet
   // written).
   virtual Result<std::optional<LedgerEntry>> ReadEntry(int64_t seq) = 0;

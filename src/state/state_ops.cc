@@ -1,6 +1,8 @@
 #include "state/state_ops.h"
 
+#include <algorithm>
 #include <memory>
+#include <set>
 
 #include "ledger/anchor.h"
 #include "ledger/chain_writer.h"
@@ -181,6 +183,42 @@ Status SettlePending(StateDb& state, int64_t pending_id, const std::vector<Ledge
   std::vector<LedgerEntry> copy = entries;
   RETENTION_RETURN_IF_ERROR(AppendIn(state, **txn, &copy));
   return (*txn)->Commit();
+}
+
+Result<std::vector<int64_t>> UnsettledBatches(StateDb& state) {
+  std::set<int64_t> open;
+  Status bad = Status::Ok();
+  RETENTION_RETURN_IF_ERROR(
+      state.ScanBatchesAndSettlements([&](int64_t seq, LedgerKind kind, const std::string& detail) {
+        // Settlements first: an entry never settles itself.
+        if (detail.find("\"settles\"") != std::string::npos) {
+          auto settles = SettlementsOf(detail);
+          if (!settles.ok()) {
+            bad = settles.status().WithContext("ledger entry " + std::to_string(seq));
+            return false;
+          }
+          for (const Settlement& s : *settles) open.erase(s.batch_seq);
+        }
+        if (kind == LedgerKind::kBatch) open.insert(seq);
+        return true;
+      }));
+  RETENTION_RETURN_IF_ERROR(bad);
+  return std::vector<int64_t>(open.begin(), open.end());
+}
+
+Result<std::vector<int64_t>> CheckedOpenBatches(StateDb& state) {
+  auto indexed = state.OpenBatches();
+  if (!indexed.ok()) return indexed.status();
+  auto unsettled = UnsettledBatches(state);
+  if (!unsettled.ok()) return unsettled.status();
+  if (*indexed == *unsettled) return std::move(*indexed);
+  const auto [in_index, in_ledger] = std::mismatch(indexed->begin(), indexed->end(), unsettled->begin(), unsettled->end());
+  const bool index_only = in_ledger == unsettled->end() || (in_index != indexed->end() && *in_index < *in_ledger);
+  const int64_t seq = index_only ? *in_index : *in_ledger;
+  return Status::AuditFailed(
+      "the ledger's batch index disagrees with the ledger: batch entry " + std::to_string(seq) +
+      (index_only ? " is open in the index but settled in the ledger" : " is settled by no entry, yet the index does not list it open") +
+      "; the state database was changed outside retention (run `audit verify`); nothing was reconciled");
 }
 
 Status Append(StateDb& state, std::vector<LedgerEntry> entries) {

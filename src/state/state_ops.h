@@ -60,6 +60,19 @@ Result<int64_t> AppendBatch(StateDb& state, LedgerEntry entry, const BatchIndexR
 // `settles` in its detail, closing the batches they name.
 Status AppendSettling(StateDb& state, LedgerEntry entry, const std::vector<Settlement>& settles);
 
+// The batch entries no entry settles, by seq, read from the ledger itself
+// (StateDb::ScanBatchesAndSettlements) and not from the batch index, which
+// the chain does not cover. AuditFailed when a settlement does not parse.
+Result<std::vector<int64_t>> UnsettledBatches(StateDb& state);
+
+// The open batches as reconciliation must see them: the index's open rows
+// (StateDb::OpenBatches), which must be exactly UnsettledBatches. A row
+// deleted, or its open flag flipped, by hand would otherwise make a
+// crashed batch's deletions go unrecorded (or settle a batch twice):
+// AuditFailed naming the first entry where they differ. Not for use while
+// another process may be settling batches (a purge holds the run lock).
+Result<std::vector<int64_t>> CheckedOpenBatches(StateDb& state);
+
 // Appends entries atomically (seq, prev_hash and hash assigned; any passed
 // in are replaced; an unset `at` gets now). An anchor entry's row in the
 // anchors index is written with it.

@@ -14,15 +14,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-std::vector<Json> JsonLinesOf(const std::string& text) {
-  std::vector<Json> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(Json::parse(line));
-  return out;
-}
-
 // The hash layout of ledger/ledger.cc, written again from its comment in
 // Python: nothing of the engine's hasher is used.
 constexpr const char* kRehashPy = R"py(
@@ -87,7 +78,7 @@ TEST_CASE("JSONL export keeps invalid UTF-8 losslessly: an independent re-hash m
   auto r = f.Retention({"audit", "export", "--out", jsonl.string()});
   INFO(Describe(r));
   REQUIRE(r.exit_code == 0);
-  const auto lines = JsonLinesOf(ReadFile(jsonl));
+  const auto lines = JsonLines(ReadFile(jsonl));
   REQUIRE(lines.size() == 52);
   const Json& e = lines[50];
   CHECK(e.at("key") == Json{{"base64", "bG9ncy9hcHAt//4ubG9n"}});
@@ -116,7 +107,7 @@ TEST_CASE("JSONL export keeps invalid UTF-8 losslessly: an independent re-hash m
   // audit log --format json is the same lossless form.
   auto log = f.Retention({"audit", "log", "--format", "json", "--run", "7"});
   REQUIRE(log.exit_code == 0);
-  const auto logged = JsonLinesOf(log.out);
+  const auto logged = JsonLines(log.out);
   REQUIRE(logged.size() == 2);
   CHECK(logged[0] == e);
   CHECK(logged[1] == k);

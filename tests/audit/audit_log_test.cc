@@ -13,15 +13,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-std::vector<Json> JsonLines(const std::string& text) {
-  std::vector<Json> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(Json::parse(line));
-  return out;
-}
-
 // The seqs `audit log --format json` prints for `filter_args`.
 std::vector<int64_t> LoggedSeqs(LedgerFixture& f, std::vector<std::string> filter_args) {
   std::vector<std::string> args = {"audit", "log", "--format", "json"};

@@ -7,6 +7,9 @@
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <sstream>
 
 #include "e2e/e2e_util.h"
 #include "state/state_ops.h"
@@ -16,6 +19,17 @@
 namespace retention::audit_test {
 
 using namespace retention::e2e;
+
+// The JSON values of `text`, one a line (audit export --format jsonl, audit
+// log --format json); blank lines skipped.
+inline std::vector<nlohmann::json> JsonLines(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
 
 // What entry i of the synthetic ledger holds (deterministic).
 inline LedgerEntry SyntheticEntry(int64_t i) {

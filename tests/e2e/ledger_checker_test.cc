@@ -8,6 +8,9 @@
 // held record removed under a forged batch entry and settlement).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <climits>
+
 #include "e2e/e2e_util.h"
 #include "ledger/batch_entry.h"
 #include "state/sqlite_state_db.h"
@@ -214,6 +217,18 @@ TEST_CASE("checker: a re-chained ledger that claims a deletion of a record still
   for (ck::Entry& e : st.ledger)
     if (e.seq == batch_entry.seq) e.payload = Encode(payload);
   Rechain(demo / "state.db", st.ledger);
+  // The engine's verify checks the batch index against the payload: the
+  // key range no longer matches.
+  RunResult half_forged = RunWith(demo / "retention.toml", {"audit", "verify"});
+  CHECK(half_forged.exit_code == 78);
+  // A forger who rewrites the index too.
+  int64_t lo = INT64_MAX, hi = INT64_MIN;
+  for (const ck::BatchRec& r : payload.records) {
+    lo = std::min<int64_t>(lo, std::stoll(r.key));
+    hi = std::max<int64_t>(hi, std::stoll(r.key));
+  }
+  Db(demo / "state.db").Exec("UPDATE ledger_batches SET key_lo = " + std::to_string(lo) + ", key_hi = " +
+                             std::to_string(hi) + " WHERE seq = " + std::to_string(batch_entry.seq));
   const auto problems = run.CheckNow();
   INFO(ck::Report(problems));
   REQUIRE(!problems.empty());

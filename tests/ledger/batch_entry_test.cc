@@ -15,16 +15,6 @@
 namespace retention {
 namespace {
 
-bool Same(const BatchPayload& a, const BatchPayload& b) {
-  if (a.subject_kind != b.subject_kind || a.records.size() != b.records.size()) return false;
-  for (size_t i = 0; i < a.records.size(); ++i) {
-    const BatchRecord& x = a.records[i];
-    const BatchRecord& y = b.records[i];
-    if (x.key != y.key || x.clock != y.clock || x.subject != y.subject || x.identity != y.identity) return false;
-  }
-  return true;
-}
-
 BatchPayload RoundTrip(const BatchPayload& p) {
   auto bytes = EncodeBatchPayload(p);
   REQUIRE(bytes.ok());
@@ -75,7 +65,7 @@ TEST_CASE("batch payloads round trip over random records", "[ledger][batch]") {
       p.records.push_back(std::move(r));
     }
     INFO("round " << round);
-    CHECK(Same(RoundTrip(p), p));
+    CHECK(RoundTrip(p) == p);
   }
 }
 
@@ -84,17 +74,17 @@ TEST_CASE("batch payloads keep keys and subjects that only look like integers", 
   p.subject_kind = "customer";
   for (const char* k : {"007", "-0", "+5", "1", "9223372036854775808", "-9223372036854775809", " 3", ""})
     p.records.push_back({k, "2024-01-01", k, std::nullopt});
-  CHECK(Same(RoundTrip(p), p));
+  CHECK(RoundTrip(p) == p);
   BatchPayload extremes;
   for (int64_t v : {std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(), int64_t{0},
                     std::numeric_limits<int64_t>::min(), int64_t{-1}})
     extremes.records.push_back({std::to_string(v), "", v == std::numeric_limits<int64_t>::min() ? "" : std::to_string(v),
                                 std::string("")});
-  CHECK(Same(RoundTrip(extremes), extremes));
+  CHECK(RoundTrip(extremes) == extremes);
   // INT64_MIN as a subject cannot take the integer form; it still survives.
   BatchPayload min_subject;
   min_subject.records.push_back({"1", "c", std::to_string(std::numeric_limits<int64_t>::min()), std::nullopt});
-  CHECK(Same(RoundTrip(min_subject), min_subject));
+  CHECK(RoundTrip(min_subject) == min_subject);
 }
 
 TEST_CASE("an empty batch or one over the limit is not encoded", "[ledger][batch]") {
@@ -206,7 +196,7 @@ TEST_CASE("bench-like records take at most 12 bytes each", "[ledger][batch]") {
     const std::string bytes = EncodeBatchPayload(p).value();
     INFO(n << " records: " << bytes.size() << " bytes");
     CHECK(static_cast<double>(bytes.size()) / static_cast<double>(n) <= 12.0);
-    CHECK(Same(DecodeBatchPayload(bytes).value(), p));
+    CHECK(DecodeBatchPayload(bytes).value() == p);
   }
 }
 

@@ -16,6 +16,7 @@
 
 #include "e2e/e2e_util.h"
 #include "purge/ledger_outcomes.h"
+#include "purge/events_checker.h"
 #include "purge/purge_fixture.h"
 
 namespace retention {
@@ -33,16 +34,10 @@ using e2e::TempDir;
 using e2e::WaitForFile;
 using e2e::WriteFile;
 
-std::set<std::string> Ids(const TempDir& dir) {
-  Db db(dir / "app.db", true);
-  auto ids = db.Column("SELECT id FROM events");
-  return {ids.begin(), ids.end()};
-}
-
 TEST_CASE("rows changed and a hold placed between a batch's intent and its delete", "[purge][pipeline][e2e]") {
   TempDir dir;
   WriteDueEventsFixture(dir);  // 60 due rows, batches of at most 7
-  const std::set<std::string> before = Ids(dir);
+  const std::set<std::string> before = EventIds(dir);
   const fs::path go = dir / "go";
   Spawned purge = Spawn({"--config", (dir / "retention.toml").string(), "purge"},
                         {"RETENTION_PAUSE=after_intent:1:" + go.string()});
@@ -54,7 +49,7 @@ TEST_CASE("rows changed and a hold placed between a batch's intent and its delet
   const LedgerOutcomes paused = ReadLedgerOutcomes(dir / "state.db");
   REQUIRE(paused.open.size() == 1);
   REQUIRE(paused.candidates.size() == 7);
-  REQUIRE(Ids(dir) == before);
+  REQUIRE(EventIds(dir) == before);
   std::vector<std::string> candidates(paused.candidates.begin(), paused.candidates.end());
   const std::string younger = candidates[0];  // its clock moves past the cutoff
   const std::string held = candidates[1];     // a hold on its key arrives
@@ -86,7 +81,7 @@ TEST_CASE("rows changed and a hold placed between a batch's intent and its delet
   CHECK(done.kept.at(younger)["reason"].get<std::string>().find("not before the cutoff") != std::string::npos);
   REQUIRE(done.kept.count(held) == 1);
   CHECK(done.kept.at(held)["why"] == "held");
-  const std::set<std::string> now = Ids(dir);
+  const std::set<std::string> now = EventIds(dir);
   CHECK(now.count(younger) == 1);
   CHECK(now.count(held) == 1);
   // The row that moved older was never selected by this run (its cursor
