@@ -46,7 +46,7 @@ nlohmann::json Json(const RunResult& r) {
   return j;
 }
 
-TEST_CASE("postgres: check, plan, hold, purge, plan, audit verify on the binary; the ledger is the rows gone",
+TEST_CASE("postgres: check, plan, hold, purge, plan, audit verify on the binary, the ledger is the rows gone",
           "[postgres][e2e]") {
   PgStoreFixture f;
   PgConnection conn = f.Connect();
@@ -134,7 +134,7 @@ const std::string kClock = "cl'ock \"at\"";
 const std::string kStatus = "st;atus";
 const std::string kWho = "wh o\"";
 
-TEST_CASE("postgres: injection-shaped identifiers work when they exist; values with quotes and backslashes bind exactly",
+TEST_CASE("postgres: injection-shaped identifiers work when they exist, values with quotes and backslashes bind exactly",
           "[postgres][e2e]") {
   PgStoreFixture f;
   PgConnection conn = f.Connect();

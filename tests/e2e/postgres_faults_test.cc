@@ -128,7 +128,7 @@ TEST_CASE("postgres: the server goes away mid-purge: non-zero exit, 69 while dow
   CheckLedgerExact(f, conn, before);
 }
 
-TEST_CASE("postgres: a purge killed at each step of the batch protocol; the next run reconciles, ledger exact",
+TEST_CASE("postgres: a purge killed at each step of the batch protocol, the next run reconciles, ledger exact",
           "[postgres][e2e][faults][crash]") {
   for (const char* point : {"after_intent", "before_delete", "after_delete", "after_sync", "after_settle"}) {
     for (int nth : {1, 3}) {
