@@ -152,7 +152,10 @@ TEST_CASE("postgres purge --as-of deletes exactly what an independent oracle fin
       const int pid = 1 + static_cast<int>(rng() % 10);
       int64_t s = random_clock_s();
       std::string clk;
-      if (rng() % 20 == 0) {
+      if (clock_kind == ClockKind::kJoin) {
+        clk = "NULL";  // the row's own column is not the clock: its parent's closed_at is
+        r.clock_ms = parents[pid] ? std::optional<int64_t>(*parents[pid] * 1000) : std::nullopt;
+      } else if (rng() % 20 == 0) {
         clk = "NULL";
       } else if (clock_kind == ClockKind::kText && rng() % 15 == 0) {
         clk = "'soon'";
@@ -182,9 +185,7 @@ TEST_CASE("postgres purge --as-of deletes exactly what an independent oracle fin
             break;
           }
           case ClockKind::kJoin:
-            clk = "NULL";  // the row's own column is not the clock
-            r.clock_ms = parents[pid] ? std::optional<int64_t>(*parents[pid] * 1000) : std::nullopt;
-            break;
+            break;  // above
         }
       }
       insert += "INSERT INTO t VALUES (" + std::to_string(i) + ", " + clk + ", " + std::to_string(pid) + ", " +
