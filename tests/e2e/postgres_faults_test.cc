@@ -168,7 +168,7 @@ TEST_CASE("postgres: an application moving clocks and holding row locks during a
   PgConnection setup = f.Connect();
   const int kRows = 3000;
   MakeDueEvents(setup, kRows);
-  f.WriteConfig(50);
+  f.WriteConfig(20);
   f.WriteRules("events", kDueRules);
   HoldCustomer(f, "c7");
   const std::set<std::string> before = ColumnSet(setup, "SELECT id FROM events");
@@ -253,6 +253,16 @@ TEST_CASE("postgres: an application moving clocks and holding row locks during a
   CHECK(samples_seen > 0);      // the sampler saw the purge at work
   CHECK(longest_ms < 1000.0);   // no batch waited out the application's 1 s locks
   CHECK(before.size() - remaining.size() > kRows / 2);
+  CheckLedgerExact(f, setup, before);
+
+  // With the application gone, the next purge takes every row the locks
+  // kept from the first: only the held customer's rows and the young ones stay.
+  RunResult next = f.Retention({"purge"});
+  INFO(Describe(next));
+  CHECK(next.exit_code == 0);
+  std::set<std::string> stay = ColumnSet(setup, "SELECT id FROM events WHERE who = 'c7'");
+  stay.insert(made_young.begin(), made_young.end());
+  CHECK(ColumnSet(setup, "SELECT id FROM events") == stay);
   CheckLedgerExact(f, setup, before);
 }
 
