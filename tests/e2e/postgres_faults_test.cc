@@ -161,6 +161,69 @@ TEST_CASE("postgres: a purge killed at each step of the batch protocol, the next
   }
 }
 
+TEST_CASE("postgres: rows the application makes young between selection and delete are kept by the re-check",
+          "[postgres][e2e][concurrency]") {
+  PgStoreFixture f;
+  PgConnection app = f.Connect();
+  MakeDueEvents(app, 200);
+  f.WriteConfig(20);
+  f.WriteRules("events", kDueRules);
+  HoldCustomer(f, "c7");
+  const std::set<std::string> before = ColumnSet(app, "SELECT id FROM events");
+
+  // Pause the purge with its 2nd batch selected and its intent written,
+  // just before the delete.
+  const fs::path go = f.dir() / "go";
+  fs::path reached = go;
+  reached += ".reached";
+  e2e::Spawned purge = e2e::Spawn({"--config", f.config().string(), "purge"},
+                                  {std::string(kConninfoEnv) + "=" + f.conninfo,
+                                   "RETENTION_PAUSE=before_delete:2:" + go.string()});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(reached)) {
+    if (purge.Exited()) {
+      const RunResult early = purge.Finish();
+      INFO(Describe(early));
+      FAIL("the purge ended before its 2nd delete");
+    }
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // The candidates of the paused batch, from its intent (independent decoder).
+  std::vector<std::string> candidates;
+  {
+    const checker::State st = checker::ReadState(f.state());
+    std::vector<const checker::Entry*> batches;
+    for (const checker::Entry& e : st.ledger)
+      if (e.kind == "batch") batches.push_back(&e);
+    REQUIRE(batches.size() >= 2);
+    for (const checker::BatchRec& r : checker::DecodeBatch(batches[1]->payload).records) candidates.push_back(r.key);
+  }
+  REQUIRE(candidates.size() == 20);
+  // The application moves half of them to now (autocommit; it must not wait
+  // on the paused purge for long).
+  std::set<std::string> young;
+  for (size_t i = 0; i < candidates.size(); i += 2) young.insert(candidates[i]);
+  std::string ids;
+  for (const std::string& id : young) ids += (ids.empty() ? "" : ",") + id;
+  app.Exec("SET lock_timeout = '5s'; UPDATE events SET at = now() WHERE id IN (" + ids + ")");
+  e2e::WriteFile(go, "");
+  const RunResult r = purge.Finish();
+  INFO(Describe(r));
+  CHECK(r.exit_code == 0);
+
+  const std::set<std::string> remaining = ColumnSet(app, "SELECT id FROM events");
+  for (const std::string& id : young) {
+    INFO("row " << id << " was made young after its batch was selected");
+    CHECK(remaining.count(id) == 1);
+  }
+  // Everything else due went: only the held customer's rows and the young ones stay.
+  std::set<std::string> stay = ColumnSet(app, "SELECT id FROM events WHERE who = 'c7'");
+  stay.insert(young.begin(), young.end());
+  CHECK(remaining == stay);
+  CheckLedgerExact(f, app, before);
+}
+
 TEST_CASE("postgres: an application moving clocks and holding row locks during a purge: young rows stay, "
           "no batch waits on a lock, ledger exact",
           "[postgres][e2e][concurrency]") {
