@@ -464,3 +464,40 @@ TEST_CASE("A postgres store purges through an event clock's join, with filters, 
 }
 
 }  // namespace retention
+
+namespace retention {
+
+TEST_CASE("A postgres store purges a range-partitioned table row by row through its parent", "[postgres][pgstore]") {
+  PgFixture f;
+  f.sql.Exec(R"(
+    CREATE TABLE requests (id bigint, at timestamptz NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+    CREATE TABLE requests_2026_01 PARTITION OF requests FOR VALUES FROM ('2026-01-01') TO ('2026-02-01');
+    CREATE TABLE requests_2026_02 PARTITION OF requests FOR VALUES FROM ('2026-02-01') TO ('2026-03-01');
+    CREATE TABLE requests_default PARTITION OF requests DEFAULT;
+    CREATE INDEX ON requests (at);
+    INSERT INTO requests VALUES (1, '2026-01-05'), (2, '2026-01-20'), (3, '2026-02-10'), (4, '2026-02-25'),
+      (5, '2026-11-30'), (6, '2025-12-31');
+  )");
+  f.Add("requests", Days(280), std::nullopt, Simple("requests"));
+  auto store = f.Open();
+  TargetCheck check;
+  REQUIRE(store->CheckTarget(f.rules.categories[0], f.rules.categories[0].targets[0], &check).ok());
+  CHECK(check.errors.empty());
+  CHECK(check.warnings.empty());
+  // Cutoff 2026-02-24 00:00 UTC: 1, 2, 3 and the default partition's 6.
+  const Selection sel = f.Select("requests", At("2026-12-01T00:00:00Z"));
+  const BatchResult done = Purge(*store, sel, 2);
+  CHECK(Keys(done) == std::set<std::string>{R"(["6", "2025-12-31 00:00:00+00"])", R"(["1", "2026-01-05 00:00:00+00"])",
+                                            R"(["2", "2026-01-20 00:00:00+00"])", R"(["3", "2026-02-10 00:00:00+00"])"});
+  CHECK(f.Column("SELECT id FROM requests") == std::set<std::string>{"4", "5"});
+  // Every partition is still there.
+  CHECK(f.sql.Scalar("SELECT count(*) FROM pg_inherits WHERE inhparent = 'requests'::regclass") == "3");
+  auto presence = store->Exist(f.rules.categories[0].targets[0],
+                               {Candidate{R"(["1", "2026-01-05 00:00:00+00"])", "2026-01-05 00:00:00+00", "", std::string()},
+                                Candidate{R"(["4", "2026-02-25 00:00:00+00"])", "2026-02-25 00:00:00+00", "", std::string()}});
+  REQUIRE(presence.ok());
+  CHECK((*presence)[0] == Presence::kAbsent);
+  CHECK((*presence)[1] == Presence::kSame);
+}
+
+}  // namespace retention
