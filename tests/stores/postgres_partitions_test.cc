@@ -1,0 +1,262 @@
+// Partition drop on a real PostgreSQL 15 server: the bounds are the real
+// ones, the default partition, a straddling partition and a partition with
+// a kept row are never dropped, and a drop whose partition changed after
+// its keys were read (or whose lock is not granted) changes nothing.
+#include "stores/postgres_partitions.h"
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+
+#include <catch2/catch.hpp>
+
+#include "support/pg_cluster.h"
+
+namespace retention {
+namespace {
+
+using pgtest::PgTestDatabase;
+
+// events partitioned by month on created_at; partitions named misleadingly
+// on purpose: events_2025_06 holds 2023-01, events_2023_02 holds 2025-02.
+const char* const kSchema = R"sql(
+CREATE TABLE events (id bigint NOT NULL, subject bigint NOT NULL, created_at timestamptz NOT NULL,
+                     PRIMARY KEY (id, created_at)) PARTITION BY RANGE (created_at);
+CREATE TABLE events_old PARTITION OF events FOR VALUES FROM (MINVALUE) TO ('2022-12-01 00:00:00+00');
+CREATE TABLE events_2025_06 PARTITION OF events FOR VALUES FROM ('2023-01-01 00:00:00+00') TO ('2023-02-01 00:00:00+00');
+CREATE TABLE events_2023_02 PARTITION OF events FOR VALUES FROM ('2025-02-01 00:00:00+00') TO ('2025-03-01 00:00:00+00');
+CREATE TABLE events_held PARTITION OF events FOR VALUES FROM ('2023-02-01 00:00:00+00') TO ('2023-03-01 00:00:00+00');
+CREATE TABLE events_straddle PARTITION OF events FOR VALUES FROM ('2023-12-01 00:00:00+00') TO ('2024-01-01 00:00:01+00');
+CREATE TABLE events_empty PARTITION OF events FOR VALUES FROM ('2023-03-01 00:00:00+00') TO ('2023-04-01 00:00:00+00');
+CREATE TABLE events_default PARTITION OF events DEFAULT;
+INSERT INTO events SELECT i, i + 1000, '2022-06-01 00:00:00+00' FROM generate_series(1, 10) i;           -- events_old
+INSERT INTO events SELECT i, i + 1000, '2023-01-15 00:00:00+00' FROM generate_series(11, 20) i;          -- events_2025_06
+INSERT INTO events SELECT i, i + 1000, '2025-02-15 00:00:00+00' FROM generate_series(21, 30) i;          -- events_2023_02
+INSERT INTO events SELECT i, CASE WHEN i = 35 THEN 7 ELSE i + 1000 END, '2023-02-15 00:00:00+00'
+  FROM generate_series(31, 40) i;                                                                 -- events_held
+INSERT INTO events SELECT i, i + 1000, '2023-12-15 00:00:00+00' FROM generate_series(41, 50) i;          -- events_straddle
+INSERT INTO events SELECT i, i + 1000, '2023-07-15 00:00:00+00' FROM generate_series(51, 60) i;          -- events_default
+)sql";
+
+// Deletable: before the cutoff 2024-01-01 and not subject 7 (held).
+PgRowPredicate Deletable() {
+  return {"t.created_at < '2024-01-01 00:00:00+00'::timestamptz AND t.subject <> ALL($1::bigint[])", {"{7}"}};
+}
+const std::string kCutoff = "2024-01-01 00:00:00+00";
+const std::string kKeyText = "t.id::text";
+
+std::unique_ptr<PgConnection> Open(const PgTestDatabase& db) {
+  auto conn = PgConnection::OpenConninfo(db.Conninfo(), "store 'app'");
+  REQUIRE(conn.ok());
+  return std::move(*conn);
+}
+
+const PgPartition& Leaf(const PgClockPartitioning& p, const std::string& name) {
+  for (const PgPartition& leaf : p.leaves)
+    if (leaf.name == name) return leaf;
+  FAIL("no partition " << name);
+  throw std::logic_error("unreachable");
+}
+
+std::vector<std::string> Keys(pgtest::PgConnection& c, const std::string& partition) {
+  std::vector<std::string> keys;
+  for (auto& row : c.Query("SELECT id FROM " + partition + " ORDER BY id")) keys.push_back(row[0]);
+  return keys;
+}
+
+std::vector<std::string> Names(const std::vector<PgPartition>& ps) {
+  std::vector<std::string> out;
+  for (const PgPartition& p : ps) out.push_back(p.name);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("ParsePgRangeBound reads pg_get_expr's one-column range bounds, MINVALUE and MAXVALUE",
+          "[postgres-partitions]") {
+  std::optional<std::string> lo, hi;
+  REQUIRE(ParsePgRangeBound("FOR VALUES FROM ('2023-07-01 00:00:00+00') TO ('2023-08-01 00:00:00+00')", &lo, &hi));
+  CHECK(lo == "2023-07-01 00:00:00+00");
+  CHECK(hi == "2023-08-01 00:00:00+00");
+  REQUIRE(ParsePgRangeBound("FOR VALUES FROM (MINVALUE) TO ('it''s')", &lo, &hi));
+  CHECK_FALSE(lo);
+  CHECK(hi == "it's");
+  REQUIRE(ParsePgRangeBound("FOR VALUES FROM (10) TO (MAXVALUE)", &lo, &hi));
+  CHECK(lo == "10");
+  CHECK_FALSE(hi);
+  CHECK_FALSE(ParsePgRangeBound("DEFAULT", &lo, &hi));
+  CHECK_FALSE(ParsePgRangeBound("FOR VALUES FROM ('a', 1) TO ('b', 2)", &lo, &hi));  // two key columns
+  CHECK_FALSE(ParsePgRangeBound("FOR VALUES IN ('a')", &lo, &hi));
+  CHECK_FALSE(ParsePgRangeBound("FOR VALUES FROM ('a') TO ('b') AND", &lo, &hi));
+  CHECK(PgTextArrayLiteral({"a", "b\"c", "d\\e"}) == "{\"a\",\"b\\\"c\",\"d\\\\e\"}");
+}
+
+TEST_CASE("The partitions read are the real ones: bounds from pg_get_expr, never from their names",
+          "[postgres]") {
+  PgTestDatabase db;
+  auto test = db.Connect();
+  test.Exec(kSchema);
+  auto conn = Open(db);
+  auto parting = ReadPgClockPartitioning(*conn, "public", "events", "created_at");
+  REQUIRE(parting.ok());
+  REQUIRE(parting->has_value());
+  const PgClockPartitioning& p = **parting;
+  CHECK(p.parent == "\"public\".\"events\"");
+  CHECK(p.column_type == "timestamp with time zone");
+  CHECK(p.leaves.size() == 7);
+  CHECK(Leaf(p, "events_2025_06").upper == "2023-02-01 00:00:00+00");
+  CHECK(Leaf(p, "events_2023_02").lower == "2025-02-01 00:00:00+00");
+  CHECK_FALSE(Leaf(p, "events_old").lower);  // MINVALUE
+  CHECK(Leaf(p, "events_default").is_default);
+
+  // Only events_2025_06 and events_old are wholly before the cutoff with
+  // every row deletable; the misleadingly named events_2023_02 holds 2025.
+  auto droppable = DroppablePgPartitions(*conn, p, kCutoff, Deletable());
+  REQUIRE(droppable.ok());
+  CHECK(Names(*droppable) == std::vector<std::string>{"events_2025_06", "events_old"});
+}
+
+TEST_CASE("A held row, a straddling range, the default partition and an empty partition are never drop "
+          "candidates",
+          "[postgres]") {
+  PgTestDatabase db;
+  auto test = db.Connect();
+  test.Exec(kSchema);
+  auto conn = Open(db);
+  auto parting = ReadPgClockPartitioning(*conn, "public", "events", "created_at");
+  REQUIRE(parting.ok());
+  REQUIRE(parting->has_value());
+  auto droppable = DroppablePgPartitions(*conn, **parting, kCutoff, Deletable());
+  REQUIRE(droppable.ok());
+  const auto names = Names(*droppable);
+  // events_held: one row of subject 7; events_straddle: its upper bound is
+  // one second past the cutoff, though every row in it is due;
+  // events_default: every row due, and still never dropped.
+  for (const char* kept : {"events_held", "events_straddle", "events_default", "events_empty", "events_2023_02"})
+    CHECK(std::find(names.begin(), names.end(), kept) == names.end());
+  CHECK(test.Scalar("SELECT count(*) FROM events_default WHERE created_at < '2024-01-01'") == "10");
+
+  // Without the hold, events_held becomes a candidate: the hold was the reason.
+  auto no_holds = DroppablePgPartitions(*conn, **parting, kCutoff, {"t.created_at < '2024-01-01'::timestamptz", {}});
+  REQUIRE(no_holds.ok());
+  CHECK(Names(*no_holds) == std::vector<std::string>{"events_2025_06", "events_held", "events_old"});
+  // The default partition is refused even when asked directly.
+  auto direct = DropPgPartition(*conn, **parting, Leaf(**parting, "events_default"), Keys(test, "events_default"),
+                                kKeyText, Deletable());
+  CHECK_FALSE(direct.ok());
+  CHECK(test.Scalar("SELECT count(*) FROM events_default") == "10");
+}
+
+TEST_CASE("Tables not partitioned by range on exactly the clock are not partition-aware", "[postgres]") {
+  PgTestDatabase db;
+  auto test = db.Connect();
+  test.Exec(R"sql(
+    CREATE TABLE flat (id bigint PRIMARY KEY, created_at timestamptz);
+    CREATE TABLE by_id (id bigint, created_at timestamptz) PARTITION BY RANGE (id);
+    CREATE TABLE by_list (id bigint, created_at timestamptz, kind text) PARTITION BY LIST (kind);
+    CREATE TABLE by_two (id bigint, created_at timestamptz) PARTITION BY RANGE (created_at, id);
+    CREATE TABLE by_expr (id bigint, created_at timestamptz) PARTITION BY RANGE ((id + 1));
+  )sql");
+  auto conn = Open(db);
+  for (const char* table : {"flat", "by_id", "by_list", "by_two", "by_expr", "missing"}) {
+    auto p = ReadPgClockPartitioning(*conn, "public", table, "created_at");
+    REQUIRE(p.ok());
+    CHECK_FALSE(p->has_value());
+  }
+}
+
+TEST_CASE("A partition whose rows are exactly the batch's keys, all deletable, is detached and dropped in one "
+          "transaction",
+          "[postgres]") {
+  PgTestDatabase db;
+  auto test = db.Connect();
+  test.Exec(kSchema);
+  auto conn = Open(db);
+  auto parting = ReadPgClockPartitioning(*conn, "public", "events", "created_at");
+  REQUIRE(parting.ok());
+  const PgPartition& target = Leaf(**parting, "events_2025_06");
+  auto keys = Keys(test, "events_2025_06");
+  REQUIRE(keys.size() == 10);
+  auto outcome = DropPgPartition(*conn, **parting, target, keys, kKeyText, Deletable());
+  INFO((outcome.ok() ? std::string() : outcome.status().message()));
+  REQUIRE(outcome.ok());
+  CHECK(*outcome == PgDropOutcome::kDropped);
+  CHECK(test.Scalar("SELECT count(*) FROM pg_class WHERE relname = 'events_2025_06'") == "0");
+  CHECK(test.Scalar("SELECT count(*) FROM events") == "50");
+  CHECK(test.Scalar("SELECT count(*) FROM events WHERE id BETWEEN 11 AND 20") == "0");
+  // The connection is usable again: the transaction ended.
+  CHECK(conn->Exec("SELECT 1").ok());
+}
+
+TEST_CASE("A row written into the partition after its keys were read makes the drop fall back, losing "
+          "nothing",
+          "[postgres]") {
+  PgTestDatabase db;
+  auto test = db.Connect();
+  test.Exec(kSchema);
+  auto conn = Open(db);
+  auto parting = ReadPgClockPartitioning(*conn, "public", "events", "created_at");
+  REQUIRE(parting.ok());
+  const PgPartition& target = Leaf(**parting, "events_2025_06");
+  const auto keys = Keys(test, "events_2025_06");
+
+  SECTION("a new row") {
+    test.Exec("INSERT INTO events VALUES (99, 1099, '2023-01-20 00:00:00+00')");
+    auto outcome = DropPgPartition(*conn, **parting, target, keys, kKeyText, Deletable());
+    INFO((outcome.ok() ? std::string() : outcome.status().message()));
+  REQUIRE(outcome.ok());
+    CHECK(*outcome == PgDropOutcome::kChanged);
+    CHECK(test.Scalar("SELECT count(*) FROM events_2025_06") == "11");
+  }
+  SECTION("a row that became held") {
+    test.Exec("UPDATE events SET subject = 7 WHERE id = 12");
+    auto outcome = DropPgPartition(*conn, **parting, target, keys, kKeyText, Deletable());
+    INFO((outcome.ok() ? std::string() : outcome.status().message()));
+  REQUIRE(outcome.ok());
+    CHECK(*outcome == PgDropOutcome::kChanged);
+    CHECK(test.Scalar("SELECT count(*) FROM events_2025_06") == "10");
+  }
+  SECTION("a row gone") {
+    test.Exec("DELETE FROM events WHERE id = 13");
+    auto outcome = DropPgPartition(*conn, **parting, target, keys, kKeyText, Deletable());
+    INFO((outcome.ok() ? std::string() : outcome.status().message()));
+  REQUIRE(outcome.ok());
+    CHECK(*outcome == PgDropOutcome::kChanged);
+    CHECK(test.Scalar("SELECT count(*) FROM events_2025_06") == "9");
+  }
+  CHECK(conn->Exec("SELECT 1").ok());
+}
+
+TEST_CASE("A drop whose lock is not granted within the lock timeout gives up (busy), changing nothing",
+          "[postgres]") {
+  PgTestDatabase db;
+  auto test = db.Connect();
+  test.Exec(kSchema);
+  auto conn = Open(db);
+  auto parting = ReadPgClockPartitioning(*conn, "public", "events", "created_at");
+  REQUIRE(parting.ok());
+  const PgPartition& target = Leaf(**parting, "events_2025_06");
+  const auto keys = Keys(test, "events_2025_06");
+
+  auto app = db.Connect();
+  SECTION("the application writes to the partition") {
+    app.Exec("BEGIN; UPDATE events SET subject = subject WHERE id = 11");
+  }
+  SECTION("the application reads the parent") {
+    // ACCESS SHARE on the parent: the detach's ACCESS EXCLUSIVE waits.
+    app.Exec("BEGIN; SELECT count(*) FROM events WHERE id = 55");
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto outcome = DropPgPartition(*conn, **parting, target, keys, kKeyText, Deletable());
+  const auto waited = std::chrono::steady_clock::now() - start;
+  INFO((outcome.ok() ? std::string() : outcome.status().message()));
+  REQUIRE(outcome.ok());
+  CHECK(*outcome == PgDropOutcome::kBusy);
+  CHECK(waited < std::chrono::seconds(2));
+  app.Exec("ROLLBACK");
+  CHECK(test.Scalar("SELECT count(*) FROM events_2025_06") == "10");
+  CHECK(test.Scalar("SELECT count(*) FROM pg_inherits WHERE inhrelid = 'events_2025_06'::regclass") == "1");
+  CHECK(conn->Exec("SELECT 1").ok());
+}
+
+}  // namespace retention
