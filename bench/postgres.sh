@@ -52,7 +52,7 @@ pg_figures() {
   "$repo/scripts/pg-cluster.sh" start "$pgdir" >/dev/null
   local base="host=$pgdir port=5432 user=postgres"
   export BENCH_PG_URL="$base dbname=run"
-  pq() { psql "$base dbname=$1" -X -q -A -t -v ON_ERROR_STOP=1 "${@:2}"; }
+  pq() { PGOPTIONS='-c client_min_messages=warning' psql "$base dbname=$1" -X -q -A -t -v ON_ERROR_STOP=1 "${@:2}"; }
   local pg_held="subject IN ($held)"
   local pg_due="created_at < '$cutoff+00' AND NOT ($pg_held)"
   local pg_due_all="created_at < '$cutoff+00'"
@@ -173,6 +173,10 @@ CREATE TEMP TABLE kept AS SELECT * FROM events WHERE $pg_held AND created_at < '
 DROP TABLE $expired;
 INSERT INTO events SELECT * FROM kept;
 COMMIT;"
+
+  # One line each: the series below pass them through `read`.
+  keyset=${keyset//$'\n'/ }
+  copy_out=${copy_out//$'\n'/ }
 
   # pg_run MASTER DIR HOLDS KIND SQL: one timed run into $work/t (KIND
   # engine: retention purge; sql: psql -c SQL).

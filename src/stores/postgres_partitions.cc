@@ -165,7 +165,7 @@ Result<std::vector<PgPartition>> DroppablePgPartitions(PgConnection& conn, const
     if (!before.ok()) return before.status();
     if (before->Text(0, 0) != "t") continue;
     auto counts = conn.ExecParams("SELECT count(*), count(*) FILTER (WHERE " + deletable.sql + ") FROM " +
-                                      p.Qualified() + " AS t",
+                                      p.Qualified() + " AS t" + deletable.joins,
                                   deletable.params);
     if (!counts.ok()) return counts.status();
     if (counts->Text(0, 0) == "0" || counts->Text(0, 0) != counts->Text(0, 1)) continue;
@@ -206,7 +206,8 @@ Result<PgDropOutcome> DropPgPartition(PgConnection& conn, const PgClockPartition
   params.emplace_back(PgTextArrayLiteral(unique));
   const std::string keys_param = "$" + std::to_string(params.size()) + "::text[]";
   auto counts = conn.ExecParams("SELECT count(*), count(*) FILTER (WHERE (" + deletable.sql + ") AND (" + key_text +
-                                    ") = ANY(" + keys_param + ")) FROM " + partition.Qualified() + " AS t",
+                                    ") = ANY(" + keys_param + ")) FROM " + partition.Qualified() + " AS t" +
+                                    deletable.joins,
                                 params);
   st = step(counts);
   if (!st.ok()) {

@@ -97,10 +97,13 @@ Result<std::optional<PgClockPartitioning>> ReadPgClockPartitioning(PgConnection&
                                                                    std::string_view clock_column);
 
 // A predicate the store rendered for its selection: SQL over the rows of
-// the table aliased `t`, its parameters $1..$n.
+// the table aliased `t` (and the tables `joins` brings in: the LEFT JOINs
+// of event clocks and of other rules' floors, written after "FROM <table>
+// AS t"), its parameters $1..$n.
 struct PgRowPredicate {
   std::string sql;
   std::vector<PgParam> params;
+  std::string joins;
 };
 
 // The partitions whose whole range lies before `cutoff` (a value of the

@@ -147,6 +147,35 @@ TEST_CASE("A held row, a straddling range, the default partition and an empty pa
   CHECK(test.Scalar("SELECT count(*) FROM events_default") == "10");
 }
 
+TEST_CASE("A predicate that joins another table (an event clock, another rule's floor) judges each "
+          "partition's rows through the join",
+          "[postgres]") {
+  PgTestDatabase db;
+  auto test = db.Connect();
+  test.Exec(kSchema);
+  // Subject 1012 (a row of events_2025_06) is kept through the joined table.
+  test.Exec("CREATE TABLE subjects (id bigint PRIMARY KEY, kept boolean NOT NULL);"
+            "INSERT INTO subjects VALUES (1012, true), (1033, false)");
+  auto conn = Open(db);
+  auto parting = ReadPgClockPartitioning(*conn, "public", "events", "created_at");
+  REQUIRE(parting.ok());
+  REQUIRE(parting->has_value());
+  PgRowPredicate joined{"t.created_at < $1::timestamptz AND NOT coalesce(j.kept, false)", {kCutoff},
+                        " LEFT JOIN subjects AS j ON j.id = t.subject"};
+  auto droppable = DroppablePgPartitions(*conn, **parting, kCutoff, joined);
+  REQUIRE(droppable.ok());
+  CHECK(Names(*droppable) == std::vector<std::string>{"events_held", "events_old"});
+  // The drop re-checks through the same join.
+  auto outcome = DropPgPartition(*conn, **parting, Leaf(**parting, "events_2025_06"), Keys(test, "events_2025_06"),
+                                 kKeyText, joined);
+  REQUIRE(outcome.ok());
+  CHECK(*outcome == PgDropOutcome::kChanged);
+  outcome = DropPgPartition(*conn, **parting, Leaf(**parting, "events_held"), Keys(test, "events_held"), kKeyText,
+                            joined);
+  REQUIRE(outcome.ok());
+  CHECK(*outcome == PgDropOutcome::kDropped);
+}
+
 TEST_CASE("Tables not partitioned by range on exactly the clock are not partition-aware", "[postgres]") {
   PgTestDatabase db;
   auto test = db.Connect();
