@@ -9,7 +9,23 @@
 // application_name is "retention", so a DBA sees who is deleting.
 //
 // Targets name "schema.table" (schema "public" when omitted). Every
-// identifier is resolved in pg_catalog and quoted; every value is bound.
+// identifier is resolved in pg_catalog and quoted; every value is bound
+// (stores/postgres_catalog.h, stores/postgres_selection_sql.h).
+//
+// Purge: the cursor pages oldest first by (clock, key) on a connection of
+// its own. Each DeleteBatch is one short transaction (lock_timeout 50ms,
+// statement_timeout 5s) whose DELETE re-checks the whole selection and the
+// candidates' identities and takes its rows FOR UPDATE SKIP LOCKED: a row
+// the application holds locked is skipped as kLocked, never waited on, and
+// the cursor offers it once more at the end of its scan (after waiting, at
+// most 2 s, for the batches it handed out to pass DeleteBatch).
+//
+// Sync: every session runs with synchronous_commit = on (whatever the
+// database's or role's default), so a DELETE is durable once its COMMIT
+// returned; Sync has nothing left to flush and returns Ok while the
+// connection is up.
+//
+// Read-only opens (check, plan, explain) set default_transaction_read_only.
 #pragma once
 
 #include <memory>
