@@ -129,7 +129,7 @@ Result<std::optional<PgClockPartitioning>> ReadPgClockPartitioning(PgConnection&
   const std::string oid(key->Text(0, 4));
 
   auto leaves = conn.ExecParams(
-      "SELECT n.nspname, c.relname, pg_get_expr(c.relpartbound, c.oid) "
+      "SELECT n.nspname, c.relname, pg_get_expr(c.relpartbound, c.oid), c.oid::text "
       "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
       "JOIN pg_namespace n ON n.oid = c.relnamespace "
       "WHERE i.inhparent = $1::oid AND c.relkind = 'r' ORDER BY c.relname",
@@ -140,6 +140,7 @@ Result<std::optional<PgClockPartitioning>> ReadPgClockPartitioning(PgConnection&
     p.schema = std::string(leaves->Text(r, 0));
     p.name = std::string(leaves->Text(r, 1));
     p.bound = std::string(leaves->Text(r, 2));
+    p.oid = std::string(leaves->Text(r, 3));
     if (p.bound == "DEFAULT") {
       p.is_default = true;
     } else if (!ParsePgRangeBound(p.bound, &p.lower, &p.upper)) {
@@ -227,6 +228,42 @@ Result<PgDropOutcome> DropPgPartition(PgConnection& conn, const PgClockPartition
     return st;
   }
   return PgDropOutcome::kDropped;
+}
+
+Result<std::vector<std::pair<PgPendingDrop, std::vector<Candidate>>>> PlanPgPartitionDrops(
+    PgConnection& conn, std::string_view schema, std::string_view table, std::string_view clock_column,
+    const std::string& cutoff, const PgRowPredicate& deletable, const std::string& select_list) {
+  std::vector<std::pair<PgPendingDrop, std::vector<Candidate>>> out;
+  auto parting = ReadPgClockPartitioning(conn, schema, table, clock_column);
+  if (!parting.ok()) return parting.status();
+  if (!parting->has_value()) return out;
+  auto droppable = DroppablePgPartitions(conn, **parting, cutoff, deletable);
+  if (!droppable.ok()) return droppable.status();
+  for (const PgPartition& p : *droppable) {
+    auto rows = conn.ExecParams("SELECT " + select_list + " FROM " + p.Qualified() + " AS t" + deletable.joins +
+                                    " WHERE " + deletable.sql,
+                                deletable.params);
+    if (!rows.ok()) return rows.status();
+    PgPendingDrop drop{**parting, p, {}};
+    std::vector<Candidate> batch;
+    for (int i = 0; i < rows->rows(); ++i) {
+      batch.push_back({std::string(rows->Text(i, 0)), std::string(rows->Text(i, 1)), std::string(rows->Text(i, 2)),
+                       std::string()});
+      drop.keys.push_back(batch.back().key);
+    }
+    std::sort(drop.keys.begin(), drop.keys.end());
+    if (!batch.empty()) out.emplace_back(std::move(drop), std::move(batch));
+  }
+  return out;
+}
+
+bool IsPgPartitionBatch(const PgPendingDrop& drop, const std::vector<Candidate>& batch) {
+  if (batch.size() != drop.keys.size()) return false;
+  std::vector<std::string> keys;
+  keys.reserve(batch.size());
+  for (const Candidate& c : batch) keys.push_back(c.key);
+  std::sort(keys.begin(), keys.end());
+  return keys == drop.keys;
 }
 
 }  // namespace retention

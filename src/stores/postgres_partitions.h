@@ -64,12 +64,14 @@
 #include <vector>
 
 #include "stores/postgres_connection.h"
+#include "stores/store.h"
 #include "util/status.h"
 
 namespace retention {
 
 // One direct leaf partition of a range-partitioned table.
 struct PgPartition {
+  std::string oid;
   std::string schema;
   std::string name;
   std::string bound;        // pg_get_expr(relpartbound) as read: "FOR VALUES FROM (...) TO (...)", "DEFAULT"
@@ -131,6 +133,26 @@ enum class PgDropOutcome {
 Result<PgDropOutcome> DropPgPartition(PgConnection& conn, const PgClockPartitioning& parting,
                                       const PgPartition& partition, const std::vector<std::string>& keys,
                                       const std::string& key_text, const PgRowPredicate& deletable);
+
+// A partition the store's cursor offers as one batch, for DeleteBatch to
+// recognise (the same keys) and drop.
+struct PgPendingDrop {
+  PgClockPartitioning parting;
+  PgPartition partition;
+  std::vector<std::string> keys;  // sorted
+};
+
+// The cursor's side: the droppable partitions of the target (as
+// DroppablePgPartitions) with each one's rows as candidates, read with
+// `select_list` over alias t (key text, clock text, subject text: the
+// columns of a Candidate) under `deletable`. Empty when the table is not
+// partitioned on the clock.
+Result<std::vector<std::pair<PgPendingDrop, std::vector<Candidate>>>> PlanPgPartitionDrops(
+    PgConnection& conn, std::string_view schema, std::string_view table, std::string_view clock_column,
+    const std::string& cutoff, const PgRowPredicate& deletable, const std::string& select_list);
+
+// Whether `batch` is exactly the keys of `drop` (any order).
+bool IsPgPartitionBatch(const PgPendingDrop& drop, const std::vector<Candidate>& batch);
 
 // A text[] array literal of `values` ({"a","b\"c"}), for binding as one
 // parameter.

@@ -10,6 +10,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <stdlib.h>
+
+#include <set>
+
+#include "holds/hold_set.h"
+#include "plan/selection.h"
+#include "stores/files_test_support.h"
+#include "stores/postgres_store.h"
 #include "support/pg_cluster.h"
 
 namespace retention {
@@ -286,6 +294,91 @@ TEST_CASE("A drop whose lock is not granted within the lock timeout gives up (bu
   CHECK(test.Scalar("SELECT count(*) FROM events_2025_06") == "10");
   CHECK(test.Scalar("SELECT count(*) FROM pg_inherits WHERE inhrelid = 'events_2025_06'::regclass") == "1");
   CHECK(conn->Exec("SELECT 1").ok());
+}
+
+TEST_CASE("The postgres store drops an expired partition whole, with every key in one batch, and purges a "
+          "partition with a held row, the straddling one and the default row by row",
+          "[postgres]") {
+  PgTestDatabase db;
+  auto test = db.Connect();
+  test.Exec(kSchema);
+  const std::string var = "RETENTION_PGPARTS_TEST_" + db.name();
+  ::setenv(var.c_str(), db.Conninfo().c_str(), 1);
+  Config config;
+  StoreConfig store_config;
+  store_config.name = "app";
+  store_config.type = StoreType::kPostgres;
+  store_config.conninfo_env = var;
+  config.stores["app"] = store_config;
+  config.time_zone = "UTC";
+  RuleSet rules;
+  Category c;
+  c.name = "events";
+  c.delete_after = CalendarDuration{1, DurationUnit::kYears};
+  Target t;
+  t.name = "events";
+  t.store = "app";
+  t.table = "events";
+  t.clock.column = "created_at";
+  t.clock.encoding = ClockEncoding::kNative;
+  t.subject = SubjectSpec{"customer", "subject"};
+  c.targets.push_back(t);
+  rules.categories.push_back(c);
+  // Subject 7 (a row of events_held) is held; as of 2025-01-01 the cutoff
+  // is 2024-01-01.
+  const Timestamp as_of = *ParseClockText("2025-01-01T00:00:00Z", TimeZone::Utc());
+  Hold hold;
+  hold.placed_at = *ParseClockText("2024-06-01T00:00:00Z", TimeZone::Utc());
+  hold.scope.subject_kind = "customer";
+  hold.scope.subject_id = "7";
+  auto made = MakeSelections(config, rules, as_of, "events");
+  REQUIRE(made.ok());
+  REQUIRE(!made->empty());
+  const Selection sel = WithHolds(made->front(), HoldSet({hold}, as_of));
+
+  // The ledger keys of the rows due and not held: the composite primary
+  // key (id, created_at) as the store writes it.
+  test.Exec("SET TimeZone = 'UTC'");
+  std::set<std::string> expected;
+  for (auto& row : test.Query("SELECT jsonb_build_array(id::text, created_at::text)::text FROM events "
+                              "WHERE created_at < '2024-01-01 00:00:00+00' AND subject <> 7"))
+    expected.insert(row[0]);
+  REQUIRE(expected.size() == 49);  // 1..20 (dropped), 31..60 but 35 (row by row)
+
+  auto store = OpenStore(config.stores["app"], false, files::PosixFileSystem());
+  INFO(store.status().message());
+  REQUIRE(store.ok());
+  auto cursor = (*store)->OpenCursor(sel);
+  REQUIRE(cursor.ok());
+  std::set<std::string> deleted;
+  std::vector<size_t> batch_sizes;
+  while (true) {
+    auto next = (*cursor)->Next(sel, 3);
+    INFO(next.status().message());
+    REQUIRE(next.ok());
+    if (next->empty()) break;
+    batch_sizes.push_back(next->size());
+    auto r = (*store)->DeleteBatch(sel, *next);
+    INFO(r.status().message());
+    REQUIRE(r.ok());
+    for (const DeletedRecord& d : r->deleted) CHECK(deleted.insert(d.key).second);
+  }
+  ::unsetenv(var.c_str());
+  // events_old and events_2025_06 went whole: one batch of 10 keys each,
+  // beyond the page size of 3, every key reported deleted.
+  CHECK(std::count(batch_sizes.begin(), batch_sizes.end(), 10) == 2);
+  CHECK(test.Scalar("SELECT count(*) FROM pg_class WHERE relname IN ('events_old', 'events_2025_06')") == "0");
+  // The partition with the held row is still attached, holding only it.
+  CHECK(test.Scalar("SELECT string_agg(id::text, ',') FROM events_held") == "35");
+  // The straddling partition (its rows are due) and the default one were
+  // purged row by row: still there, empty.
+  CHECK(test.Scalar("SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass") == "5");
+  CHECK(test.Scalar("SELECT count(*) FROM events_straddle") == "0");
+  CHECK(test.Scalar("SELECT count(*) FROM events_default") == "0");
+  CHECK(test.Scalar("SELECT string_agg(id::text, ',' ORDER BY id) FROM events") ==
+        "21,22,23,24,25,26,27,28,29,30,35");
+  // Every row gone is reported, each once.
+  CHECK(deleted == expected);
 }
 
 }  // namespace retention
