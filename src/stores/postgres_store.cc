@@ -509,14 +509,17 @@ Result<BatchResult> PostgresStore::DeleteBatch(const Selection& selection, const
     q += (i ? ", " : "") + PgCol("t", self.key[i]) + " AS k" + std::to_string(i);
     key_match += std::string(i ? " AND " : "") + PgCol("d", self.key[i]) + " = v.k" + std::to_string(i);
   }
-  q += ", " + b.KeyText() + " AS kt, " + b.ClockColumn() + "::text AS ct, " + b.SubjectText() + " AS st" + b.From() +
+  q += ", t.ctid AS tid, " + b.KeyText() + " AS kt, " + b.ClockColumn() + "::text AS ct, " + b.SubjectText() + " AS st" + b.From() +
        " JOIN c ON c.k = " + b.KeyText() + " WHERE ";
   PgKeyIn(&q, self, keys);
   q += " AND coalesce(" + b.ClockColumn() + "::text, '') = c.ck AND (NOT c.f OR coalesce(" + b.SubjectText() +
        ", '') = c.s) AND ";
   b.Deletable(&q);
-  q += " FOR UPDATE OF t SKIP LOCKED) DELETE FROM " + self.QualifiedTable() + " AS d USING v WHERE " + key_match +
-       " RETURNING v.kt, v.ct, v.st";
+  // The locked rows are deleted by their ctid (a TID scan, not a second
+  // key lookup per row); a partitioned table's ctids are per partition, so
+  // there by key.
+  q += " FOR UPDATE OF t SKIP LOCKED) DELETE FROM " + self.QualifiedTable() + " AS d USING v WHERE " +
+       (self.partitioned ? key_match : std::string("d.ctid = v.tid")) + " RETURNING v.kt, v.ct, v.st";
 
   // A short transaction of its own; lock_timeout bounds a wait for the
   // table's lock (the rows are never waited on), statement_timeout the rest.

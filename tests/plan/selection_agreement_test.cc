@@ -27,6 +27,7 @@
 #include "stores/files_test_support.h"
 #include "stores/purge_log_store.h"
 #include "stores/sqlite_store.h"
+#include "support/pg_cluster.h"
 
 namespace retention {
 namespace {
@@ -432,6 +433,211 @@ TEST_CASE("the files rendering of random selections agrees with Evaluate", "[agr
   INFO(selections << " selections, " << deletable << " deletable");
   CHECK(selections > 600);
   CHECK(deletable > 50);
+}
+
+// ---- PostgreSQL ------------------------------------------------------------
+
+// Wall times at and around the DST changes of the zones above (Berlin's
+// spring gap and autumn overlap, New York's), where a naive clock's reading
+// is not its wall time minus one offset.
+const std::vector<std::string> kDstWallTimes = {
+    "2026-03-29 01:59:59", "2026-03-29 02:00:00", "2026-03-29 02:30:00", "2026-03-29 03:00:00",
+    "2026-10-25 01:59:59", "2026-10-25 02:00:00", "2026-10-25 02:30:00", "2026-10-25 03:00:00",
+    "2026-03-08 02:30:00", "2026-11-01 01:30:00", "2026-11-01 02:00:00"};
+
+struct PgRow {
+  int64_t id = 0;
+  // Every value in its SQL text form; nullopt is NULL.
+  std::optional<std::string> ct, cs, cm, tz, ts, d, k, s, subj, subj2;
+};
+
+std::string Quoted(const std::optional<std::string>& v) {
+  if (!v) return "NULL";
+  std::string out = "'";
+  for (char c : *v) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string WallText(Timestamp t) {
+  const std::string iso = FormatTimestamp(t);
+  return iso.substr(0, 10) + " " + iso.substr(11, 8);
+}
+
+PgRow RandomPgRow(Rng& r, int64_t id) {
+  PgRow row;
+  row.id = id;
+  const Value text = TextClock(r);
+  if (auto* str = std::get_if<std::string>(&text)) row.ct = *str;
+  else if (auto* i = std::get_if<int64_t>(&text)) row.ct = std::to_string(*i);
+  if (!r.Chance(15)) row.cs = std::to_string(ToUnixMicros(RandomTime(r)) / 1000000);
+  if (!r.Chance(15)) row.cm = std::to_string(ToUnixMicros(RandomTime(r)) / 1000 + r.Pick(0, 999)) + (r.Chance(30) ? ".5" : "");
+  if (!r.Chance(10)) row.tz = r.Chance(5) ? std::string(r.Chance(50) ? "infinity" : "-infinity") : FormatTimestamp(RandomTime(r));
+  if (!r.Chance(10)) row.ts = r.Chance(25) ? r.Of(kDstWallTimes) : WallText(RandomTime(r));
+  if (!r.Chance(10)) row.d = r.Chance(15) ? r.Of(kDstWallTimes).substr(0, 10) : WallText(RandomTime(r)).substr(0, 10);
+  if (r.Chance(80)) row.k = std::to_string(r.Pick(0, 2));
+  if (r.Chance(80)) row.s = std::string(1, static_cast<char>('a' + r.Pick(0, 2)));
+  if (r.Chance(80)) row.subj = std::to_string(r.Pick(1, 4));
+  if (r.Chance(80)) row.subj2 = std::to_string(r.Pick(1, 4));
+  return row;
+}
+
+const std::optional<std::string>& PgColumnOf(const PgRow& row, const std::string& name) {
+  if (name == "ct") return row.ct;
+  if (name == "cs") return row.cs;
+  if (name == "cm") return row.cm;
+  if (name == "tz") return row.tz;
+  if (name == "ts") return row.ts;
+  if (name == "d") return row.d;
+  if (name == "k") return row.k;
+  if (name == "s") return row.s;
+  if (name == "subj") return row.subj;
+  return row.subj2;
+}
+
+// The facts of a row as the rule reads them, from the values written: text
+// and naive clocks through ParseClockText (a timestamp's or date's text is
+// a naive clock text), unix clocks through ClockFromUnix*, infinities undated.
+RecordFacts PgFacts(const Selection& sel, const PgRow& row) {
+  RecordFacts facts;
+  facts.exists = true;
+  facts.key = std::to_string(row.id);
+  for (const SelectionScope& scope : sel.scopes) {
+    const Target& t = *scope.target;
+    RecordFacts::ScopeFacts f;
+    f.matches_filters = true;
+    for (const Filter& filter : t.filters) {
+      const auto& v = PgColumnOf(row, filter.column);
+      bool match = false;
+      switch (filter.op) {
+        case FilterOp::kIsNull: match = !v; break;
+        case FilterOp::kIsNotNull: match = v.has_value(); break;
+        default:
+          for (const FilterValue& fv : filter.values) {
+            if (auto* i = std::get_if<int64_t>(&fv); i && v && *v == std::to_string(*i)) match = true;
+            if (auto* s = std::get_if<std::string>(&fv); s && v && *v == *s) match = true;
+          }
+      }
+      f.matches_filters &= match;
+    }
+    auto zone = TimeZone::Load(t.clock.time_zone.empty() ? sel.zone.name() : t.clock.time_zone);
+    REQUIRE(zone.ok());
+    const auto& clock = PgColumnOf(row, t.clock.column);
+    if (clock) {
+      if (t.clock.encoding == ClockEncoding::kUnixSeconds) f.clock = ClockFromUnixSeconds(std::stod(*clock));
+      else if (t.clock.encoding == ClockEncoding::kUnixMillis) f.clock = ClockFromUnixMillis(std::stod(*clock));
+      else if (t.clock.column == "tz") f.clock = clock->find("infinity") == std::string::npos ? ParseClockText(*clock, TimeZone::Utc()) : std::nullopt;
+      else f.clock = ParseClockText(*clock, *zone);
+    }
+    if (t.subject) {
+      if (const auto& id = PgColumnOf(row, t.subject->column)) {
+        f.subject_kind = t.subject->kind;
+        f.subject_id = *id;
+      }
+    }
+    facts.scopes.push_back(std::move(f));
+  }
+  return facts;
+}
+
+TEST_CASE("the PostgreSQL rendering of random selections agrees with Evaluate", "[agreement][postgres]") {
+  pgtest::PgTestDatabase db;
+  pgtest::PgConnection sql = db.Connect();
+  const std::string var = "RETENTION_AGREEMENT_PG_" + db.name();
+  ::setenv(var.c_str(), db.Conninfo().c_str(), 1);
+  int64_t selections = 0, deletable = 0;
+  for (uint64_t seed = 1; seed <= 150; ++seed) {
+    INFO("seed " << seed);
+    Rng r(seed);
+    std::vector<PgRow> rows;
+    std::string load =
+        "DROP TABLE IF EXISTS r; CREATE TABLE r (id bigint PRIMARY KEY, ct text, cs bigint, cm numeric,"
+        " tz timestamptz, ts timestamp, d date, k int, s text, subj text, subj2 text);"
+        " CREATE INDEX ON r (tz); CREATE INDEX ON r (ts); CREATE INDEX ON r (cs);";
+    const int n = r.Pick(1, 40);
+    for (int i = 1; i <= n; ++i) {
+      PgRow row = RandomPgRow(r, i);
+      load += "INSERT INTO r VALUES (" + std::to_string(i) + "," + Quoted(row.ct) + "," + Quoted(row.cs) + "," +
+              Quoted(row.cm) + "," + Quoted(row.tz) + "," + Quoted(row.ts) + "," + Quoted(row.d) + "," +
+              Quoted(row.k) + "," + Quoted(row.s) + "," + Quoted(row.subj) + "," + Quoted(row.subj2) + ");";
+      rows.push_back(std::move(row));
+    }
+    sql.Exec(load);
+    Config config;
+    config.time_zone = r.Of(kZones);
+    StoreConfig store_config;
+    store_config.name = "app";
+    store_config.type = StoreType::kPostgres;
+    store_config.conninfo_env = var;
+    if (r.Chance(30)) store_config.time_zone = r.Of(kZones);
+    config.stores["app"] = store_config;
+    RuleSet rules;
+    std::vector<std::pair<std::string, std::string>> names;
+    const int categories = r.Pick(1, 3);
+    for (int i = 0; i < categories; ++i) {
+      Target t = RandomSqliteTarget(r, i);
+      if (r.Chance(50)) t.table = "public.r";
+      switch (r.Pick(0, 5)) {
+        case 0: t.clock.column = "ct"; t.clock.encoding = ClockEncoding::kText; break;
+        case 1: t.clock.column = "cs"; t.clock.encoding = ClockEncoding::kUnixSeconds; break;
+        case 2: t.clock.column = "cm"; t.clock.encoding = ClockEncoding::kUnixMillis; break;
+        case 3: t.clock.column = "tz"; t.clock.encoding = ClockEncoding::kNative; break;
+        case 4: t.clock.column = "ts"; t.clock.encoding = ClockEncoding::kNative; break;
+        default: t.clock.column = "d"; t.clock.encoding = ClockEncoding::kNative; break;
+      }
+      AddCategory(r, "c" + std::to_string(i), std::move(t), &rules, &names);
+    }
+    std::vector<std::string> keys;
+    for (const PgRow& row : rows) keys.push_back(std::to_string(row.id));
+    std::vector<Hold> hold_list = RandomHolds(r, names, keys);
+    // Some clock ranges end or start inside a DST change.
+    for (Hold& h : hold_list) {
+      if (h.scope.clock_from && r.Chance(25))
+        h.scope.clock_from = ParseClockText(r.Of(kDstWallTimes), *TimeZone::Load(r.Of(kZones)));
+      if (h.scope.clock_until && r.Chance(25))
+        h.scope.clock_until = ParseClockText(r.Of(kDstWallTimes), *TimeZone::Load(r.Of(kZones)));
+    }
+    const HoldSet holds(hold_list, kAsOf);
+    auto made = MakeSelections(config, rules, kAsOf, "");
+    REQUIRE(made.ok());
+    auto store = OpenStore(config.stores["app"], true, files::PosixFileSystem());
+    INFO(store.status().message());
+    REQUIRE(store.ok());
+    for (const Selection& base : *made) {
+      for (const Selection& sel : {WithHolds(base, holds), WithHolds(Erasure(r, base), holds)}) {
+        ++selections;
+        std::set<std::string> expected;
+        for (const PgRow& row : rows)
+          if (Evaluate(sel, PgFacts(sel, row)).deletable) expected.insert(std::to_string(row.id));
+        deletable += static_cast<int64_t>(expected.size());
+        CAPTURE(sel.target->name, sel.target->clock.column, sel.any_age, sel.subject.value_or("-"),
+                sel.exclusions.size(), sel.floors.size());
+        CHECK(files_test::Keys(files_test::Drain(**store, sel, 3)) == expected);
+        auto stats = (*store)->Measure(sel);
+        INFO(stats.status().message());
+        REQUIRE(stats.ok());
+        if (!sel.any_age) CHECK(stats->deletable == static_cast<int64_t>(expected.size()));
+        auto covered = (*store)->CountCovered(sel);
+        REQUIRE(covered.ok());
+        const PgRow& row = r.Of(rows);
+        auto looked = (*store)->Lookup(sel, std::to_string(row.id));
+        INFO(looked.status().message());
+        REQUIRE(looked.ok());
+        REQUIRE(looked->exists);
+        const RecordFacts derived = PgFacts(sel, row);
+        REQUIRE(looked->scopes.size() == derived.scopes.size());
+        for (size_t i = 0; i < derived.scopes.size(); ++i) {
+          CAPTURE(i, looked->scopes[i].clock_text);
+          CHECK(looked->scopes[i].matches_filters == derived.scopes[i].matches_filters);
+          CHECK(looked->scopes[i].clock == derived.scopes[i].clock);
+          CHECK(looked->scopes[i].subject_id == derived.scopes[i].subject_id);
+        }
+      }
+    }
+  }
+  ::unsetenv(var.c_str());
+  INFO(selections << " selections, " << deletable << " deletable");
+  CHECK(selections > 400);
+  CHECK(deletable > 100);
 }
 
 // ---- purge log -------------------------------------------------------------
