@@ -590,7 +590,8 @@ void PgSelectionSql::Deletable(PgQuery* q) const {
   *q += ")";
 }
 
-PgQuery PgCandidatePageQuery(const PgSelectionSql& b, const std::optional<PgPageAfter>& after, size_t limit) {
+PgQuery PgCandidatePageQuery(const PgSelectionSql& b, const std::optional<PgPageAfter>& after, size_t limit,
+                             const std::vector<std::string>& skip_partitions) {
   // Keyset paging on (clock, key): records kept by a hold or floor are
   // passed once, never rescanned by later pages.
   const std::string clock = b.ClockColumn();
@@ -602,6 +603,7 @@ PgQuery PgCandidatePageQuery(const PgSelectionSql& b, const std::optional<PgPage
   for (const std::string& k : keys) q.sql += ", " + k + "::text";
   q.sql += b.From() + " WHERE ";
   b.Deletable(&q);
+  if (!skip_partitions.empty()) q.sql += " AND t.tableoid <> ALL(" + q.Bind(PgArrayLiteral(skip_partitions)) + "::oid[])";
   if (after) {
     std::string bound_keys;
     for (size_t i = 0; i < keys.size(); ++i)

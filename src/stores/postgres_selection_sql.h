@@ -158,6 +158,9 @@ struct PgPageAfter {
   std::optional<std::string> clock;
   std::vector<std::string> keys;
 };
-PgQuery PgCandidatePageQuery(const PgSelectionSql& b, const std::optional<PgPageAfter>& after, size_t limit);
+// `skip_partitions`: oids of partitions whose rows are offered as a batch of
+// their own (postgres_partitions.h), left out of the pages.
+PgQuery PgCandidatePageQuery(const PgSelectionSql& b, const std::optional<PgPageAfter>& after, size_t limit,
+                             const std::vector<std::string>& skip_partitions = {});
 
 }  // namespace retention

@@ -9,6 +9,7 @@
 
 #include "stores/postgres_catalog.h"
 #include "stores/postgres_connection.h"
+#include "stores/postgres_partitions.h"
 #include "stores/postgres_selection_sql.h"
 
 namespace retention {
@@ -49,7 +50,18 @@ struct RetryState {
   std::condition_variable cv;
   std::unordered_multiset<std::string> pending;
   std::vector<Candidate> locked;
+  // Partitions offered whole (postgres_partitions.h), until DeleteBatch
+  // takes them.
+  std::vector<PgPendingDrop> drops;
 };
+
+// The selection's deletable predicate over alias t, with the joins it needs.
+PgRowPredicate DeletablePredicate(const PgSelectionSql& b) {
+  PgQuery q;
+  b.Deletable(&q);
+  const std::string head = " FROM " + b.self().QualifiedTable() + " AS t";
+  return {q.sql, q.params, b.From().substr(head.size())};
+}
 
 std::optional<std::string_view> Maybe(const PgResult& r, int row, int col) {
   if (r.IsNull(row, col)) return std::nullopt;
@@ -73,6 +85,9 @@ class PostgresCursor : public CandidateCursor {
   std::shared_ptr<RetryState> retry_;  // null for a read-only store
   std::optional<PgPageAfter> after_;
   bool scanned_ = false;
+  bool partitions_read_ = false;
+  std::vector<std::vector<Candidate>> partition_batches_;  // still to offer, one partition each
+  std::vector<std::string> skip_partitions_;               // their oids, left out of the pages
   std::vector<Candidate> again_;  // locked ones still to offer
   std::set<std::string> offered_again_;
 };
@@ -101,8 +116,35 @@ Result<std::vector<Candidate>> PostgresCursor::Next(const Selection& selection, 
     for (const Candidate& c : out) retry_->pending.insert(c.key);
     return out;
   };
+  // First, the partitions wholly before the cutoff with every row
+  // deletable, each as one batch of all its keys (beyond `limit`): the
+  // intent names every key before DeleteBatch drops the partition.
+  // timestamptz clocks of the table's own only (the cutoff compares as an
+  // instant); any other clock is purged row by row.
+  if (retry_ && !partitions_read_) {
+    partitions_read_ = true;
+    const ResolvedPgTarget& self = b.self();
+    if (self.partitioned && !self.join_key && self.clock_kind == PgClockKind::kTimestampTz &&
+        selection.cutoff && !selection.any_age) {
+      auto drops = PlanPgPartitionDrops(*db_, self.schema, self.table, self.clock.name,
+                                        PgInstantText(*selection.cutoff), DeletablePredicate(b),
+                                        b.KeyText() + ", " + b.ClockColumn() + "::text, " + b.SubjectText());
+      if (!drops.ok()) return drops.status();
+      std::lock_guard<std::mutex> lock(retry_->mu);
+      for (auto& [drop, batch] : *drops) {
+        skip_partitions_.push_back(drop.partition.oid);
+        retry_->drops.push_back(std::move(drop));
+        partition_batches_.push_back(std::move(batch));
+      }
+    }
+  }
+  if (!partition_batches_.empty()) {
+    std::vector<Candidate> batch = std::move(partition_batches_.front());
+    partition_batches_.erase(partition_batches_.begin());
+    return hand_out(std::move(batch));
+  }
   if (!scanned_) {
-    auto page = Read(PgCandidatePageQuery(b, after_, limit));
+    auto page = Read(PgCandidatePageQuery(b, after_, limit, skip_partitions_));
     if (!page.ok()) return page.status();
     if (page->size() < limit) scanned_ = true;
     if (!page->empty()) return hand_out(std::move(*page));
@@ -415,6 +457,35 @@ Result<BatchResult> PostgresStore::DeleteBatch(const Selection& selection, const
   if (batch.empty()) return result;
   const PgSelectionSql& b = *rendered;
   const ResolvedPgTarget& self = b.self();
+
+  // A batch that is exactly a partition the cursor offered whole: detached
+  // and dropped in one transaction when its rows are still exactly these,
+  // all deletable; else (changed, or a lock not granted in time) it is
+  // purged row by row below.
+  std::optional<PgPendingDrop> drop;
+  for (auto& [target, weak] : cursors_) {
+    auto shared = weak.lock();
+    if (target != selection.target || !shared) continue;
+    std::lock_guard<std::mutex> lock(shared->mu);
+    for (auto it = shared->drops.begin(); it != shared->drops.end(); ++it) {
+      if (!IsPgPartitionBatch(*it, batch)) continue;
+      drop = std::move(*it);
+      shared->drops.erase(it);
+      break;
+    }
+  }
+  if (drop) {
+    auto outcome = DropPgPartition(*db_, drop->parting, drop->partition, drop->keys, b.KeyText(), DeletablePredicate(b));
+    if (!outcome.ok()) {
+      Settle(selection.target, batch, {});
+      return outcome.status();
+    }
+    if (*outcome == PgDropOutcome::kDropped) {
+      for (const Candidate& c : batch) result.deleted.push_back({c.key, c.clock, c.subject});
+      Settle(selection.target, batch, {});
+      return result;
+    }
+  }
 
   std::vector<std::string> keys, clocks, subjects, full;
   for (const Candidate& c : batch) {

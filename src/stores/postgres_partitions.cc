@@ -1,0 +1,269 @@
+#include "stores/postgres_partitions.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace retention {
+namespace {
+
+void SkipSpaces(std::string_view s, size_t* i) {
+  while (*i < s.size() && std::isspace(static_cast<unsigned char>(s[*i]))) ++*i;
+}
+
+bool ConsumeWord(std::string_view s, size_t* i, std::string_view word) {
+  SkipSpaces(s, i);
+  if (s.size() - *i < word.size()) return false;
+  for (size_t k = 0; k < word.size(); ++k) {
+    if (std::toupper(static_cast<unsigned char>(s[*i + k])) != word[k]) return false;
+  }
+  *i += word.size();
+  return true;
+}
+
+// One bound value: MINVALUE/MAXVALUE (nullopt), a quoted literal
+// ('it''s', E'...'), or a bare number (an integer key's bound).
+bool ParseBoundValue(std::string_view s, size_t* i, std::optional<std::string>* out) {
+  SkipSpaces(s, i);
+  if (ConsumeWord(s, i, "MINVALUE") || ConsumeWord(s, i, "MAXVALUE")) {
+    *out = std::nullopt;
+    return true;
+  }
+  bool escapes = false;
+  if (*i < s.size() && (s[*i] == 'E' || s[*i] == 'e') && *i + 1 < s.size() && s[*i + 1] == '\'') {
+    escapes = true;
+    ++*i;
+  }
+  if (*i < s.size() && s[*i] == '\'') {
+    std::string value;
+    for (++*i; *i < s.size(); ++*i) {
+      const char c = s[*i];
+      if (c == '\'') {
+        if (*i + 1 < s.size() && s[*i + 1] == '\'') {
+          value += '\'';
+          ++*i;
+          continue;
+        }
+        ++*i;
+        *out = value;
+        return true;
+      }
+      if (escapes && c == '\\' && *i + 1 < s.size()) {
+        value += s[++*i];
+        continue;
+      }
+      value += c;
+    }
+    return false;  // unterminated
+  }
+  const size_t start = *i;
+  while (*i < s.size() && (std::isdigit(static_cast<unsigned char>(s[*i])) || s[*i] == '-' || s[*i] == '.' ||
+                           s[*i] == '+' || s[*i] == 'e' || s[*i] == 'E')) {
+    ++*i;
+  }
+  if (*i == start) return false;
+  *out = std::string(s.substr(start, *i - start));
+  return true;
+}
+
+bool ConsumeChar(std::string_view s, size_t* i, char c) {
+  SkipSpaces(s, i);
+  if (*i >= s.size() || s[*i] != c) return false;
+  ++*i;
+  return true;
+}
+
+bool IsLockFailure(const PgConnection& conn, const Status& st) {
+  // lock_not_available (lock_timeout), deadlock_detected: both mean "not now".
+  return st.code() == StatusCode::kBusy || conn.last_sqlstate() == "55P03" || conn.last_sqlstate() == "40P01";
+}
+
+}  // namespace
+
+bool ParsePgRangeBound(std::string_view expr, std::optional<std::string>* lower, std::optional<std::string>* upper) {
+  size_t i = 0;
+  if (!ConsumeWord(expr, &i, "FOR") || !ConsumeWord(expr, &i, "VALUES") || !ConsumeWord(expr, &i, "FROM") ||
+      !ConsumeChar(expr, &i, '(') || !ParseBoundValue(expr, &i, lower) || !ConsumeChar(expr, &i, ')') ||
+      !ConsumeWord(expr, &i, "TO") || !ConsumeChar(expr, &i, '(') || !ParseBoundValue(expr, &i, upper) ||
+      !ConsumeChar(expr, &i, ')')) {
+    return false;
+  }
+  SkipSpaces(expr, &i);
+  return i == expr.size();
+}
+
+std::string PgTextArrayLiteral(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t k = 0; k < values.size(); ++k) {
+    if (k) out += ',';
+    out += '"';
+    for (char c : values[k]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+Result<std::optional<PgClockPartitioning>> ReadPgClockPartitioning(PgConnection& conn, std::string_view schema,
+                                                                   std::string_view table,
+                                                                   std::string_view clock_column) {
+  // The partition key: strategy, its one column (partattrs[0] is 0 for an
+  // expression key) and that column's type.
+  auto key = conn.ExecParams(
+      "SELECT pt.partstrat, pt.partnatts, a.attname, format_type(a.atttypid, a.atttypmod), c.oid "
+      "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "JOIN pg_partitioned_table pt ON pt.partrelid = c.oid "
+      "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = pt.partattrs[0] AND pt.partattrs[0] <> 0 "
+      "WHERE n.nspname = $1 AND c.relname = $2",
+      {std::string(schema), std::string(table)});
+  if (!key.ok()) return key.status();
+  if (key->rows() != 1) return std::optional<PgClockPartitioning>();
+  if (key->Text(0, 0) != "r" || key->Text(0, 1) != "1" || key->IsNull(0, 2) || key->Text(0, 2) != clock_column) {
+    return std::optional<PgClockPartitioning>();
+  }
+  PgClockPartitioning out;
+  out.parent = QuotePgIdent(schema) + "." + QuotePgIdent(table);
+  out.column_type = std::string(key->Text(0, 3));
+  const std::string oid(key->Text(0, 4));
+
+  auto leaves = conn.ExecParams(
+      "SELECT n.nspname, c.relname, pg_get_expr(c.relpartbound, c.oid), c.oid::text "
+      "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+      "JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE i.inhparent = $1::oid AND c.relkind = 'r' ORDER BY c.relname",
+      {oid});
+  if (!leaves.ok()) return leaves.status();
+  for (int r = 0; r < leaves->rows(); ++r) {
+    PgPartition p;
+    p.schema = std::string(leaves->Text(r, 0));
+    p.name = std::string(leaves->Text(r, 1));
+    p.bound = std::string(leaves->Text(r, 2));
+    p.oid = std::string(leaves->Text(r, 3));
+    if (p.bound == "DEFAULT") {
+      p.is_default = true;
+    } else if (!ParsePgRangeBound(p.bound, &p.lower, &p.upper)) {
+      // A bound this parser does not read is never dropped: treat it as
+      // unbounded above, so it is purged row by row.
+      p.lower = std::nullopt;
+      p.upper = std::nullopt;
+    }
+    out.leaves.push_back(std::move(p));
+  }
+  return std::optional<PgClockPartitioning>(std::move(out));
+}
+
+Result<std::vector<PgPartition>> DroppablePgPartitions(PgConnection& conn, const PgClockPartitioning& parting,
+                                                       const std::string& cutoff,
+                                                       const PgRowPredicate& deletable) {
+  std::vector<PgPartition> out;
+  for (const PgPartition& p : parting.leaves) {
+    if (p.is_default || !p.upper) continue;
+    // Compared in PostgreSQL, in the column's type: its ordering, its zone.
+    auto before = conn.ExecParams("SELECT $1::" + parting.column_type + " <= $2::" + parting.column_type,
+                                  {*p.upper, cutoff});
+    if (!before.ok()) return before.status();
+    if (before->Text(0, 0) != "t") continue;
+    auto counts = conn.ExecParams("SELECT count(*), count(*) FILTER (WHERE " + deletable.sql + ") FROM " +
+                                      p.Qualified() + " AS t" + deletable.joins,
+                                  deletable.params);
+    if (!counts.ok()) return counts.status();
+    if (counts->Text(0, 0) == "0" || counts->Text(0, 0) != counts->Text(0, 1)) continue;
+    out.push_back(p);
+  }
+  return out;
+}
+
+Result<PgDropOutcome> DropPgPartition(PgConnection& conn, const PgClockPartitioning& parting,
+                                      const PgPartition& partition, const std::vector<std::string>& keys,
+                                      const std::string& key_text, const PgRowPredicate& deletable) {
+  if (partition.is_default) return Status::Internal("the default partition " + partition.name + " is never dropped");
+  std::vector<std::string> unique = keys;
+  std::sort(unique.begin(), unique.end());
+  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+
+  auto rollback = [&conn] { (void)conn.Exec("ROLLBACK"); };
+  // Runs one step; a lock not granted in time ends the attempt as kBusy.
+  std::optional<PgDropOutcome> busy;
+  auto step = [&](const Result<PgResult>& r) -> Status {
+    if (r.ok()) return Status::Ok();
+    if (IsLockFailure(conn, r.status())) busy = PgDropOutcome::kBusy;
+    rollback();
+    return r.status();
+  };
+
+  auto begin = conn.Exec("BEGIN");
+  if (!begin.ok()) return begin.status();
+  Status st = step(conn.Exec("SET LOCAL lock_timeout = '100ms'"));
+  if (st.ok()) st = step(conn.Exec("LOCK TABLE " + partition.Qualified() + " IN SHARE ROW EXCLUSIVE MODE"));
+  if (!st.ok()) {
+    if (busy) return *busy;
+    return st;
+  }
+  // Under the lock no one writes to the partition: what is in it now is
+  // what the detach removes.
+  std::vector<PgParam> params = deletable.params;
+  params.emplace_back(PgTextArrayLiteral(unique));
+  const std::string keys_param = "$" + std::to_string(params.size()) + "::text[]";
+  auto counts = conn.ExecParams("SELECT count(*), count(*) FILTER (WHERE (" + deletable.sql + ") AND (" + key_text +
+                                    ") = ANY(" + keys_param + ")) FROM " + partition.Qualified() + " AS t" +
+                                    deletable.joins,
+                                params);
+  st = step(counts);
+  if (!st.ok()) {
+    if (busy) return *busy;
+    return st;
+  }
+  const std::string n = std::to_string(unique.size());
+  if (counts->Text(0, 0) != n || counts->Text(0, 1) != n) {
+    rollback();
+    return PgDropOutcome::kChanged;
+  }
+  st = step(conn.Exec("ALTER TABLE " + parting.parent + " DETACH PARTITION " + partition.Qualified()));
+  if (st.ok()) st = step(conn.Exec("DROP TABLE " + partition.Qualified()));
+  if (st.ok()) st = step(conn.Exec("COMMIT"));
+  if (!st.ok()) {
+    if (busy) return *busy;
+    return st;
+  }
+  return PgDropOutcome::kDropped;
+}
+
+Result<std::vector<std::pair<PgPendingDrop, std::vector<Candidate>>>> PlanPgPartitionDrops(
+    PgConnection& conn, std::string_view schema, std::string_view table, std::string_view clock_column,
+    const std::string& cutoff, const PgRowPredicate& deletable, const std::string& select_list) {
+  std::vector<std::pair<PgPendingDrop, std::vector<Candidate>>> out;
+  auto parting = ReadPgClockPartitioning(conn, schema, table, clock_column);
+  if (!parting.ok()) return parting.status();
+  if (!parting->has_value()) return out;
+  auto droppable = DroppablePgPartitions(conn, **parting, cutoff, deletable);
+  if (!droppable.ok()) return droppable.status();
+  for (const PgPartition& p : *droppable) {
+    auto rows = conn.ExecParams("SELECT " + select_list + " FROM " + p.Qualified() + " AS t" + deletable.joins +
+                                    " WHERE " + deletable.sql,
+                                deletable.params);
+    if (!rows.ok()) return rows.status();
+    PgPendingDrop drop{**parting, p, {}};
+    std::vector<Candidate> batch;
+    for (int i = 0; i < rows->rows(); ++i) {
+      batch.push_back({std::string(rows->Text(i, 0)), std::string(rows->Text(i, 1)), std::string(rows->Text(i, 2)),
+                       std::string()});
+      drop.keys.push_back(batch.back().key);
+    }
+    std::sort(drop.keys.begin(), drop.keys.end());
+    if (!batch.empty()) out.emplace_back(std::move(drop), std::move(batch));
+  }
+  return out;
+}
+
+bool IsPgPartitionBatch(const PgPendingDrop& drop, const std::vector<Candidate>& batch) {
+  if (batch.size() != drop.keys.size()) return false;
+  std::vector<std::string> keys;
+  keys.reserve(batch.size());
+  for (const Candidate& c : batch) keys.push_back(c.key);
+  std::sort(keys.begin(), keys.end());
+  return keys == drop.keys;
+}
+
+}  // namespace retention
