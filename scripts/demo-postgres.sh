@@ -13,12 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
-./scripts/install-deps.sh
-# The server itself (the build needs only libpq): the demo's cluster.
-if ! compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || ! command -v psql >/dev/null; then
-  [ "$(id -u)" -eq 0 ] || { echo "demo-postgres: run as root to install postgresql" >&2; exit 69; }
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql postgresql-client
-fi
+./scripts/install-deps.sh  # the postgresql server package among them
 ./scripts/build.sh
 bin=$repo/build/retention
 dir=${DEMO_DIR:-/tmp/retention-demo-postgres}
