@@ -27,7 +27,8 @@
 #     (held rows ignored, as a raw tool does); the same keeping the held
 #     rows (copied out, dropped, copied back: they land in the default
 #     partition); `retention purge` with the holds (every expired month
-#     holds a held row, so every month is purged row by row); then, without
+#     holds about 1% held rows, so every month is emptied with its held
+#     rows copied back, src/stores/postgres_partitions.h); then, without
 #     holds, the raw DELETE, the raw DROP and `retention purge` (every
 #     expired month dropped whole).
 # Every run is checked: it left exactly the rows (count and sum of ids) the

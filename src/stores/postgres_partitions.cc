@@ -230,6 +230,104 @@ Result<PgDropOutcome> DropPgPartition(PgConnection& conn, const PgClockPartition
   return PgDropOutcome::kDropped;
 }
 
+Result<bool> PgPartitionCanBeEmptied(PgConnection& conn, const PgPartition& partition, std::string* why) {
+  auto r = conn.ExecParams(
+      "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = $1::oid AND (NOT tgisinternal OR tgparentid <> 0)), "
+      "EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped "
+      "AND attgenerated <> ''), "
+      "EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND (confrelid = $1::oid OR confrelid IN "
+      "(SELECT inhparent FROM pg_inherits WHERE inhrelid = $1::oid))), "
+      "EXISTS (SELECT 1 FROM pg_rewrite WHERE ev_class = $1::oid), "
+      "has_table_privilege($1::oid, 'TRUNCATE') AND has_table_privilege($1::oid, 'INSERT')",
+      {partition.oid});
+  if (!r.ok()) return r.status();
+  const char* const reasons[] = {"a user trigger would fire on the copy back", "a generated column",
+                                 "a foreign key references it", "a rewrite rule"};
+  for (int col = 0; col < 4; ++col) {
+    if (r->Text(0, col) == "t") {
+      *why = reasons[col];
+      return false;
+    }
+  }
+  if (r->Text(0, 4) != "t") {
+    *why = "the role may not TRUNCATE and INSERT";
+    return false;
+  }
+  return true;
+}
+
+Result<PgDropOutcome> EmptyPgPartition(PgConnection& conn, const PgPartition& partition,
+                                       const std::vector<std::string>& keys, int64_t kept,
+                                       const std::string& key_text, const PgRowPredicate& deletable) {
+  if (partition.is_default) return Status::Internal("the default partition " + partition.name + " is never emptied");
+  std::vector<std::string> unique = keys;
+  std::sort(unique.begin(), unique.end());
+  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+
+  auto rollback = [&conn] { (void)conn.Exec("ROLLBACK"); };
+  std::optional<PgDropOutcome> busy;
+  auto step = [&](const Result<PgResult>& r) -> Status {
+    if (r.ok()) return Status::Ok();
+    if (IsLockFailure(conn, r.status())) busy = PgDropOutcome::kBusy;
+    rollback();
+    return r.status();
+  };
+  auto failed = [&](const Status& st) -> Result<PgDropOutcome> {
+    if (busy) return *busy;
+    return st;
+  };
+
+  auto begin = conn.Exec("BEGIN");
+  if (!begin.ok()) return begin.status();
+  Status st = step(conn.Exec("SET LOCAL lock_timeout = '100ms'"));
+  if (st.ok()) st = step(conn.Exec("LOCK TABLE " + partition.Qualified() + " IN SHARE ROW EXCLUSIVE MODE"));
+  if (!st.ok()) return failed(st);
+  // Under the lock no one writes to the partition. IS TRUE: a NULL verdict
+  // keeps the row, as the row path's WHERE does.
+  std::vector<PgParam> params = deletable.params;
+  params.emplace_back(PgTextArrayLiteral(unique));
+  const std::string keys_param = "$" + std::to_string(params.size()) + "::text[]";
+  const std::string is_deletable = "((" + deletable.sql + ") IS TRUE)";
+  auto counts = conn.ExecParams("SELECT count(*), count(*) FILTER (WHERE " + is_deletable + "), count(*) FILTER (WHERE " +
+                                    is_deletable + " AND (" + key_text + ") = ANY(" + keys_param + ")) FROM " +
+                                    partition.Qualified() + " AS t" + deletable.joins,
+                                params);
+  st = step(counts);
+  if (!st.ok()) return failed(st);
+  const std::string n = std::to_string(unique.size());
+  if (counts->Text(0, 0) != std::to_string(static_cast<int64_t>(unique.size()) + kept) || counts->Text(0, 1) != n ||
+      counts->Text(0, 2) != n) {
+    rollback();
+    return PgDropOutcome::kChanged;
+  }
+  // The kept rows by ctid (a join of the predicate could repeat a row).
+  const std::string copy = "pg_temp.retention_kept_rows";
+  auto copied = conn.ExecParams("CREATE TEMP TABLE retention_kept_rows ON COMMIT DROP AS SELECT * FROM " +
+                                    partition.Qualified() + " WHERE ctid = ANY(ARRAY(SELECT t.ctid FROM " +
+                                    partition.Qualified() + " AS t" + deletable.joins + " WHERE NOT " + is_deletable +
+                                    "))",
+                                deletable.params);
+  st = step(copied);
+  if (!st.ok()) return failed(st);
+  if (copied->AffectedRows() != kept) {
+    rollback();
+    return PgDropOutcome::kChanged;
+  }
+  st = step(conn.Exec("TRUNCATE " + partition.Qualified()));
+  if (!st.ok()) return failed(st);
+  auto back = conn.Exec("INSERT INTO " + partition.Qualified() + " OVERRIDING SYSTEM VALUE SELECT * FROM " + copy);
+  st = step(back);
+  if (!st.ok()) return failed(st);
+  if (back->AffectedRows() != kept) {
+    rollback();
+    return Status::Internal("emptying " + partition.name + ": " + std::to_string(kept) + " kept rows, " +
+                            std::to_string(back->AffectedRows()) + " copied back; rolled back");
+  }
+  st = step(conn.Exec("COMMIT"));
+  if (!st.ok()) return failed(st);
+  return PgDropOutcome::kDropped;
+}
+
 Result<std::vector<std::pair<PgPendingDrop, std::vector<Candidate>>>> PlanPgPartitionDrops(
     PgConnection& conn, std::string_view schema, std::string_view table, std::string_view clock_column,
     const std::string& cutoff, const PgRowPredicate& deletable, const std::string& select_list) {
@@ -237,22 +335,43 @@ Result<std::vector<std::pair<PgPendingDrop, std::vector<Candidate>>>> PlanPgPart
   auto parting = ReadPgClockPartitioning(conn, schema, table, clock_column);
   if (!parting.ok()) return parting.status();
   if (!parting->has_value()) return out;
-  auto droppable = DroppablePgPartitions(conn, **parting, cutoff, deletable);
-  if (!droppable.ok()) return droppable.status();
-  for (const PgPartition& p : *droppable) {
-    auto rows = conn.ExecParams("SELECT " + select_list + " FROM " + p.Qualified() + " AS t" + deletable.joins +
-                                    " WHERE " + deletable.sql,
+  for (const PgPartition& p : (*parting)->leaves) {
+    if (p.is_default || !p.upper) continue;
+    auto before = conn.ExecParams("SELECT $1::" + (*parting)->column_type + " <= $2::" + (*parting)->column_type,
+                                  {*p.upper, cutoff});
+    if (!before.ok()) return before.status();
+    if (before->Text(0, 0) != "t") continue;
+    // One scan: every row, and whether it is deletable; the kept ones are
+    // counted, not kept as candidates.
+    auto rows = conn.ExecParams("SELECT " + select_list + ", ((" + deletable.sql + ") IS TRUE) FROM " +
+                                    p.Qualified() + " AS t" + deletable.joins,
                                 deletable.params);
     if (!rows.ok()) return rows.status();
-    PgPendingDrop drop{**parting, p, {}};
+    const int n = rows->rows();
+    const int deletable_col = rows->columns() - 1;
+    PgPendingDrop drop{**parting, p, {}, 0};
     std::vector<Candidate> batch;
-    for (int i = 0; i < rows->rows(); ++i) {
+    batch.reserve(n);
+    drop.keys.reserve(n);
+    for (int i = 0; i < n; ++i) {
+      if (rows->Text(i, deletable_col) != "t") {
+        ++drop.kept;
+        continue;
+      }
       batch.push_back({std::string(rows->Text(i, 0)), std::string(rows->Text(i, 1)), std::string(rows->Text(i, 2)),
                        std::string()});
       drop.keys.push_back(batch.back().key);
     }
+    if (batch.empty()) continue;
+    if (drop.kept > 0) {
+      if (drop.kept * 100 > static_cast<int64_t>(n) * kMaxKeptPercent) continue;
+      std::string why;
+      auto can = PgPartitionCanBeEmptied(conn, p, &why);
+      if (!can.ok()) return can.status();
+      if (!*can) continue;
+    }
     std::sort(drop.keys.begin(), drop.keys.end());
-    if (!batch.empty()) out.emplace_back(std::move(drop), std::move(batch));
+    out.emplace_back(std::move(drop), std::move(batch));
   }
   return out;
 }

@@ -1,7 +1,8 @@
 // Partition-aware purge for PostgreSQL targets partitioned by range on
 // their clock (issue 14 item 5): a partition whose whole range lies before
-// the cutoff, and whose every row is deletable, is removed as a unit
-// (DETACH + DROP) instead of row by row.
+// the cutoff is removed as a unit instead of row by row: dropped (DETACH +
+// DROP) when every row in it is deletable, emptied (TRUNCATE, the few kept
+// rows copied back) when a hold, a floor or a filter keeps a few.
 //
 // The decisions, and why:
 //
@@ -24,13 +25,25 @@
 //   other partition takes", which grows and shrinks as partitions come and
 //   go; its rows are always purged row by row.
 //
-// * A partition is dropped only when every row in it is deletable under
-//   the selection (count(*) = count(*) FILTER (WHERE deletable)). One row
-//   kept by a hold, a floor or a filter and the partition is purged row by
-//   row. The issue allows copying the kept rows out and back; that moves
-//   held evidence between tables (a legal hold's rows rewritten by the
-//   purger) and needs the copy to be proven complete before the drop: the
-//   simpler, safer choice is to leave such a partition to the row path.
+// * A partition with no kept row is dropped whole. One with kept rows (a
+//   hold, a floor or a filter keeps them) is EMPTIED as a unit when they
+//   are few (at most kMaxKeptPercent of its rows) and copying them back is
+//   side-effect free; otherwise it is purged row by row. Emptying
+//   (EmptyPgPartition) keeps the partition itself - attached, its indexes,
+//   grants and bounds - and only its rows change: TRUNCATE, not DETACH +
+//   DROP + CREATE, because a recreated partition would lose whatever the
+//   application set on it (grants, storage options, policies, comments) and
+//   would take the parent's ACCESS EXCLUSIVE lock twice. The copy back is an
+//   INSERT, so a partition is emptied only when that INSERT is invisible:
+//   no user trigger on it (INSERT and TRUNCATE triggers would fire; a
+//   cloned row trigger of the parent counts), no generated column (it
+//   cannot be inserted), no foreign key referencing it or its parent
+//   (TRUNCATE refuses), no rewrite rule, and the role may TRUNCATE and
+//   INSERT. A kept row comes back byte-identical (every column as read,
+//   identity columns with OVERRIDING SYSTEM VALUE) with a new ctid and a
+//   new xmin: it is the same row to every query, not to the system columns.
+//   The intent lists exactly the deleted keys (the kept rows are not
+//   candidates), so the ledger stays exact.
 //
 // * The store's cursor offers a droppable partition's rows as ONE batch
 //   (all its keys, even beyond the batch limit), so the executor writes the
@@ -43,6 +56,21 @@
 //     ALTER TABLE parent DETACH PARTITION partition
 //     DROP TABLE partition
 //     COMMIT
+//   Emptying (kept rows) is one transaction too:
+//     SET LOCAL lock_timeout = '100ms'
+//     LOCK partition IN SHARE ROW EXCLUSIVE MODE   -- readers go on
+//     re-check: the rows deletable are exactly the batch's keys, the others
+//               exactly `kept` in number (else kChanged, nothing changed)
+//     CREATE TEMP TABLE ... ON COMMIT DROP AS the kept rows
+//     TRUNCATE partition        -- ACCESS EXCLUSIVE, within lock_timeout
+//     INSERT INTO partition SELECT * FROM the copy (count checked)
+//     COMMIT
+//   The lock is taken weak first and raised by the TRUNCATE, so the reads
+//   of the re-check and the copy block only writers; readers of the parent
+//   (a query not pruned to live months touches every partition) wait only
+//   for the TRUNCATE, the few kept rows' INSERT and the commit. A lock not
+//   granted within the timeout (an application reading the partition, a
+//   deadlock) rolls everything back: kBusy.
 //   Not DETACH ... CONCURRENTLY, which the issue names: CONCURRENTLY cannot
 //   run in a transaction block, so the re-check and the drop could not be
 //   one atomic step, and between its two transactions a row could be
@@ -121,7 +149,7 @@ Result<std::vector<PgPartition>> DroppablePgPartitions(PgConnection& conn, const
 
 // What DropPgPartition did.
 enum class PgDropOutcome {
-  kDropped,   // detached and dropped: its rows were exactly the keys, all deletable
+  kDropped,   // detached and dropped (or emptied, EmptyPgPartition): the keys' rows are gone
   kChanged,   // its rows are no longer exactly the keys, all deletable: nothing changed
   kBusy,      // a lock was not granted within the lock timeout: nothing changed
 };
@@ -134,18 +162,39 @@ Result<PgDropOutcome> DropPgPartition(PgConnection& conn, const PgClockPartition
                                       const PgPartition& partition, const std::vector<std::string>& keys,
                                       const std::string& key_text, const PgRowPredicate& deletable);
 
+// At most this percentage of a partition's rows kept, and it is emptied
+// with them copied back; more, and it is purged row by row.
+constexpr int64_t kMaxKeptPercent = 10;
+
+// Whether copying kept rows back into `partition` is side-effect free and
+// allowed (see above): no user trigger, generated column, referencing
+// foreign key or rule, and TRUNCATE and INSERT granted. False with the
+// reason in *why.
+Result<bool> PgPartitionCanBeEmptied(PgConnection& conn, const PgPartition& partition, std::string* why);
+
+// Empties `partition` when its rows satisfying `deletable` are exactly
+// `keys` and the others (the rows the selection keeps) number `kept`: the
+// kept rows are copied out, the partition truncated, and they are copied
+// back, in one transaction (see above). kDropped when done.
+Result<PgDropOutcome> EmptyPgPartition(PgConnection& conn, const PgPartition& partition,
+                                       const std::vector<std::string>& keys, int64_t kept,
+                                       const std::string& key_text, const PgRowPredicate& deletable);
+
 // A partition the store's cursor offers as one batch, for DeleteBatch to
-// recognise (the same keys) and drop.
+// recognise (the same keys) and drop, or empty when it keeps rows.
 struct PgPendingDrop {
   PgClockPartitioning parting;
   PgPartition partition;
   std::vector<std::string> keys;  // sorted
+  int64_t kept = 0;  // rows the selection keeps: > 0, emptied (EmptyPgPartition), not dropped
 };
 
-// The cursor's side: the droppable partitions of the target (as
-// DroppablePgPartitions) with each one's rows as candidates, read with
-// `select_list` over alias t (key text, clock text, subject text: the
-// columns of a Candidate) under `deletable`. Empty when the table is not
+// The cursor's side: the partitions of the target wholly before the cutoff
+// that are dropped whole (every row deletable) or emptied (few kept rows,
+// PgPartitionCanBeEmptied), each with its deletable rows as candidates,
+// read with `select_list` over alias t (key text, clock text, subject text:
+// the columns of a Candidate). One scan a partition: the rows and whether
+// each is deletable, judged in PostgreSQL. Empty when the table is not
 // partitioned on the clock.
 Result<std::vector<std::pair<PgPendingDrop, std::vector<Candidate>>>> PlanPgPartitionDrops(
     PgConnection& conn, std::string_view schema, std::string_view table, std::string_view clock_column,

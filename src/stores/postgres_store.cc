@@ -116,9 +116,10 @@ Result<std::vector<Candidate>> PostgresCursor::Next(const Selection& selection, 
     for (const Candidate& c : out) retry_->pending.insert(c.key);
     return out;
   };
-  // First, the partitions wholly before the cutoff with every row
-  // deletable, each as one batch of all its keys (beyond `limit`): the
-  // intent names every key before DeleteBatch drops the partition.
+  // First, the partitions wholly before the cutoff to drop or empty
+  // (postgres_partitions.h), each as one batch of all its deletable keys
+  // (beyond `limit`): the intent names every key before DeleteBatch
+  // removes them.
   // timestamptz clocks of the table's own only (the cutoff compares as an
   // instant); any other clock is purged row by row.
   if (retry_ && !partitions_read_) {
@@ -475,7 +476,10 @@ Result<BatchResult> PostgresStore::DeleteBatch(const Selection& selection, const
     }
   }
   if (drop) {
-    auto outcome = DropPgPartition(*db_, drop->parting, drop->partition, drop->keys, b.KeyText(), DeletablePredicate(b));
+    auto outcome = drop->kept > 0 ? EmptyPgPartition(*db_, drop->partition, drop->keys, drop->kept, b.KeyText(),
+                                                     DeletablePredicate(b))
+                                  : DropPgPartition(*db_, drop->parting, drop->partition, drop->keys, b.KeyText(),
+                                                    DeletablePredicate(b));
     if (!outcome.ok()) {
       Settle(selection.target, batch, {});
       return outcome.status();

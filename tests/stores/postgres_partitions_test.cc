@@ -367,6 +367,9 @@ TEST_CASE("The postgres store drops an expired partition whole, with every key i
   // events_old and events_2025_06 went whole: one batch of 10 keys each,
   // beyond the page size of 3, every key reported deleted.
   CHECK(std::count(batch_sizes.begin(), batch_sizes.end(), 10) == 2);
+  // events_held (one kept row of ten) was emptied as a unit: its nine
+  // deletable keys in one batch.
+  CHECK(std::count(batch_sizes.begin(), batch_sizes.end(), 9) == 1);
   CHECK(test.Scalar("SELECT count(*) FROM pg_class WHERE relname IN ('events_old', 'events_2025_06')") == "0");
   // The partition with the held row is still attached, holding only it.
   CHECK(test.Scalar("SELECT string_agg(id::text, ',') FROM events_held") == "35");
@@ -379,6 +382,167 @@ TEST_CASE("The postgres store drops an expired partition whole, with every key i
         "21,22,23,24,25,26,27,28,29,30,35");
   // Every row gone is reported, each once.
   CHECK(deleted == expected);
+}
+
+namespace {
+
+// docs partitioned by month; docs_2023_01 holds 100 rows of every kind of
+// column, 5 of them (subject 7) held; the default partition holds due rows.
+const char* const kDocsSchema = R"sql(
+CREATE TABLE docs (id bigint GENERATED ALWAYS AS IDENTITY, subject bigint NOT NULL, created_at timestamptz NOT NULL,
+                   body text, data jsonb, amount numeric, blob bytea, tags text[], PRIMARY KEY (id, created_at))
+  PARTITION BY RANGE (created_at);
+CREATE TABLE docs_2023_01 PARTITION OF docs FOR VALUES FROM ('2023-01-01 00:00:00+00') TO ('2023-02-01 00:00:00+00');
+CREATE TABLE docs_2023_02 PARTITION OF docs FOR VALUES FROM ('2023-02-01 00:00:00+00') TO ('2023-03-01 00:00:00+00');
+CREATE TABLE docs_default PARTITION OF docs DEFAULT;
+CREATE INDEX docs_created_at ON docs (created_at);
+INSERT INTO docs (subject, created_at, body, data, amount, blob, tags)
+  SELECT CASE WHEN i % 20 = 0 THEN 7 ELSE i + 1000 END, '2023-01-01 00:00:00+00'::timestamptz + i * interval '1 hour',
+         repeat('x', i) || E'\n''"\\', jsonb_build_object('i', i, 'n', null, 's', E'\u00e9'), i / 3.0,
+         decode(md5(i::text), 'hex'), ARRAY['a', NULL, i::text]
+  FROM generate_series(1, 100) i;
+INSERT INTO docs (subject, created_at) SELECT i + 1000, '2023-02-10 00:00:00+00' FROM generate_series(1, 10) i;
+INSERT INTO docs (subject, created_at) SELECT 7, '2022-06-01 00:00:00+00' FROM generate_series(1, 3);
+INSERT INTO docs (subject, created_at) SELECT i + 1000, '2022-06-01 00:00:00+00' FROM generate_series(1, 5) i;
+)sql";
+
+const std::string kDocsSelect = "t.id::text, t.created_at::text, t.subject::text";
+const std::string kHeldRows = "SELECT string_agg(d::text, '|' ORDER BY id) FROM docs_2023_01 AS d WHERE subject = 7";
+
+PgPendingDrop PlannedDocs(PgConnection& conn, const std::string& name, std::vector<Candidate>* batch) {
+  auto plan = PlanPgPartitionDrops(conn, "public", "docs", "created_at", kCutoff, Deletable(), kDocsSelect);
+  INFO((plan.ok() ? std::string() : plan.status().message()));
+  REQUIRE(plan.ok());
+  for (auto& [drop, rows] : *plan) {
+    if (drop.partition.name != name) continue;
+    if (batch) *batch = rows;
+    return drop;
+  }
+  FAIL("no planned partition " << name);
+  throw std::logic_error("unreachable");
+}
+
+}  // namespace
+
+TEST_CASE("A month with a few held rows is emptied as a unit: the held rows survive byte-identical, the "
+          "partition stays attached with its index, and only the deletable keys are candidates",
+          "[postgres]") {
+  PgTestDatabase db;
+  auto test = db.Connect();
+  test.Exec(kDocsSchema);
+  test.Exec("SET TimeZone = 'UTC'");
+  const std::string held_before = test.Scalar(kHeldRows);
+  REQUIRE(!held_before.empty());
+  auto conn = Open(db);
+  REQUIRE(conn->Exec("SET TimeZone = 'UTC'").ok());
+
+  auto plan = PlanPgPartitionDrops(*conn, "public", "docs", "created_at", kCutoff, Deletable(), kDocsSelect);
+  REQUIRE(plan.ok());
+  // Only docs_2023_01 and docs_2023_02: the default partition (with due and
+  // held rows) never.
+  std::set<std::string> planned;
+  for (auto& [drop, rows] : *plan) planned.insert(drop.partition.name);
+  CHECK(planned == std::set<std::string>{"docs_2023_01", "docs_2023_02"});
+
+  std::vector<Candidate> batch;
+  PgPendingDrop drop = PlannedDocs(*conn, "docs_2023_01", &batch);
+  CHECK(drop.kept == 5);
+  REQUIRE(batch.size() == 95);
+  std::set<std::string> expected;
+  for (auto& row : test.Query("SELECT id FROM docs_2023_01 WHERE subject <> 7")) expected.insert(row[0]);
+  std::set<std::string> keys;
+  for (const Candidate& c : batch) keys.insert(c.key);
+  CHECK(keys == expected);  // every removed key, no held one
+
+  auto outcome = EmptyPgPartition(*conn, drop.partition, drop.keys, drop.kept, "t.id::text", Deletable());
+  INFO((outcome.ok() ? std::string() : outcome.status().message()));
+  REQUIRE(outcome.ok());
+  CHECK(*outcome == PgDropOutcome::kDropped);
+  CHECK(test.Scalar(kHeldRows) == held_before);
+  CHECK(test.Scalar("SELECT count(*) FROM docs_2023_01") == "5");
+  CHECK(test.Scalar("SELECT count(*) FROM pg_inherits WHERE inhrelid = 'docs_2023_01'::regclass") == "1");
+  CHECK(test.Scalar("SELECT count(*) FROM pg_indexes WHERE tablename = 'docs_2023_01'") == "2");
+  // The other months and the default partition are untouched.
+  CHECK(test.Scalar("SELECT count(*) FROM docs_2023_02") == "10");
+  CHECK(test.Scalar("SELECT count(*) FROM docs_default") == "8");
+  // The default partition is refused even when asked directly.
+  auto parting = ReadPgClockPartitioning(*conn, "public", "docs", "created_at");
+  REQUIRE(parting.ok());
+  REQUIRE(parting->has_value());
+  auto direct = EmptyPgPartition(*conn, Leaf(**parting, "docs_default"), {"1"}, 7, "t.id::text", Deletable());
+  CHECK_FALSE(direct.ok());
+  CHECK(test.Scalar("SELECT count(*) FROM docs_default") == "8");
+}
+
+TEST_CASE("A month with a user trigger, or with more than a few held rows, is never emptied (row by row)",
+          "[postgres]") {
+  PgTestDatabase db;
+  auto test = db.Connect();
+  test.Exec(kDocsSchema);
+  auto conn = Open(db);
+  SECTION("a trigger on the partition") {
+    test.Exec("CREATE FUNCTION audit_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;"
+              "CREATE TRIGGER docs_audit BEFORE INSERT ON docs_2023_01 FOR EACH ROW EXECUTE FUNCTION audit_row()");
+  }
+  SECTION("a row trigger of the parent, cloned onto the partition") {
+    test.Exec("CREATE FUNCTION audit_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;"
+              "CREATE TRIGGER docs_audit AFTER INSERT ON docs FOR EACH ROW EXECUTE FUNCTION audit_row()");
+  }
+  SECTION("a TRUNCATE trigger") {
+    test.Exec("CREATE FUNCTION audit_stmt() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;"
+              "CREATE TRIGGER docs_trunc AFTER TRUNCATE ON docs_2023_01 EXECUTE FUNCTION audit_stmt()");
+  }
+  SECTION("11 of 100 rows held") {
+    test.Exec("UPDATE docs SET subject = 7 WHERE id IN (1, 2, 3, 4, 5, 6)");
+  }
+  auto plan = PlanPgPartitionDrops(*conn, "public", "docs", "created_at", kCutoff, Deletable(), kDocsSelect);
+  REQUIRE(plan.ok());
+  std::set<std::string> planned;
+  for (auto& [drop, rows] : *plan) planned.insert(drop.partition.name);
+  CHECK(planned == std::set<std::string>{"docs_2023_02"});
+  CHECK(test.Scalar("SELECT count(*) FROM docs_2023_01") == "100");
+}
+
+TEST_CASE("Emptying a month gives up, changing nothing, when a lock is not granted or its rows changed",
+          "[postgres]") {
+  PgTestDatabase db;
+  auto test = db.Connect();
+  test.Exec(kDocsSchema);
+  test.Exec("SET TimeZone = 'UTC'");
+  const std::string all_before = test.Scalar("SELECT string_agg(d::text, '|' ORDER BY id) FROM docs_2023_01 AS d");
+  auto conn = Open(db);
+  PgPendingDrop drop = PlannedDocs(*conn, "docs_2023_01", nullptr);
+  auto app = db.Connect();
+  PgDropOutcome expected = PgDropOutcome::kBusy;
+  SECTION("the application writes to the partition") {
+    app.Exec("BEGIN; UPDATE docs SET body = body WHERE id = 11");
+  }
+  SECTION("the application reads the partition (the TRUNCATE's lock waits)") {
+    app.Exec("BEGIN; SELECT count(*) FROM docs");
+  }
+  SECTION("a row became held since the plan") {
+    test.Exec("UPDATE docs SET subject = 7 WHERE id = 11");
+    app.Exec("BEGIN");
+    expected = PgDropOutcome::kChanged;
+  }
+  SECTION("a held row was released since the plan") {
+    test.Exec("UPDATE docs SET subject = 1 WHERE id = 20");
+    app.Exec("BEGIN");
+    expected = PgDropOutcome::kChanged;
+  }
+  const std::string now_before = test.Scalar("SELECT string_agg(d::text, '|' ORDER BY id) FROM docs_2023_01 AS d");
+  const auto start = std::chrono::steady_clock::now();
+  auto outcome = EmptyPgPartition(*conn, drop.partition, drop.keys, drop.kept, "t.id::text", Deletable());
+  const auto waited = std::chrono::steady_clock::now() - start;
+  INFO((outcome.ok() ? std::string() : outcome.status().message()));
+  REQUIRE(outcome.ok());
+  CHECK(*outcome == expected);
+  CHECK(waited < std::chrono::seconds(2));
+  app.Exec("ROLLBACK");
+  CHECK(test.Scalar("SELECT count(*) FROM docs_2023_01") == "100");
+  CHECK(test.Scalar("SELECT string_agg(d::text, '|' ORDER BY id) FROM docs_2023_01 AS d") == now_before);
+  if (expected == PgDropOutcome::kBusy) CHECK(now_before == all_before);
+  CHECK(conn->Exec("SELECT 1").ok());
 }
 
 }  // namespace retention
