@@ -71,6 +71,8 @@ class BatchTarget {
   // Makes what Delete committed durable (Store::Sync): a batch is settled
   // only after it.
   virtual Status Sync() = 0;
+  // The wall time a delete aims at (BatchSizer), given the run's.
+  virtual std::chrono::microseconds TransactionTarget(std::chrono::microseconds run) const { return run; }
 };
 
 // A store: its DeleteBatch, and kept reasons from its Exist and Lookup.
@@ -80,6 +82,7 @@ class StoreBatchTarget final : public BatchTarget {
   Result<BatchResult> Delete(const Selection& rule, const std::vector<Candidate>& batch) override;
   Result<std::vector<KeptReason>> WhyKept(const Selection& rule, const std::vector<Candidate>& kept) override;
   Status Sync() override { return store_.Sync(); }
+  std::chrono::microseconds TransactionTarget(std::chrono::microseconds run) const override;
 
  private:
   Store& store_;

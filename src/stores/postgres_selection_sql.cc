@@ -599,8 +599,11 @@ PgQuery PgCandidatePageQuery(const PgSelectionSql& b, const std::optional<PgPage
   std::string key_list;
   for (size_t i = 0; i < keys.size(); ++i) key_list += (i ? ", " : "") + keys[i];
   PgQuery q;
-  q.sql = "SELECT " + b.KeyText() + ", " + clock + "::text, " + b.SubjectText() + ", " + clock + "::text";
-  for (const std::string& k : keys) q.sql += ", " + k + "::text";
+  // Each text once: the clock's is also the keyset's bound, and a single
+  // key's text its column's.
+  q.sql = "SELECT " + b.KeyText() + ", " + clock + "::text, " + b.SubjectText();
+  if (keys.size() > 1)
+    for (const std::string& k : keys) q.sql += ", " + k + "::text";
   q.sql += b.From() + " WHERE ";
   b.Deletable(&q);
   if (!skip_partitions.empty()) q.sql += " AND t.tableoid <> ALL(" + q.Bind(PgArrayLiteral(skip_partitions)) + "::oid[])";
@@ -621,6 +624,94 @@ PgQuery PgCandidatePageQuery(const PgSelectionSql& b, const std::optional<PgPage
   }
   q.sql += " ORDER BY " + clock + (b.PagesUndated() ? " NULLS FIRST" : "") + ", " + key_list + " LIMIT " +
            std::to_string(limit);
+  return q;
+}
+
+namespace {
+
+// "N:" and the bytes: texts joined this way cannot run into each other.
+void AppendPrefixed(std::string* out, std::string_view v) {
+  *out += std::to_string(v.size());
+  *out += ':';
+  out->append(v);
+}
+
+std::string SqlPrefixed(const std::string& text) { return "octet_length(" + text + ")::text || ':' || " + text; }
+
+// A clock whose column's order is its values' order, so that the batch's
+// clock range (min and max of its texts cast back) is an index range.
+bool RangeClock(const ResolvedPgTarget& r) {
+  if (r.join_key) return false;
+  switch (r.clock_kind) {
+    case PgClockKind::kTimestampTz:
+    case PgClockKind::kTimestamp:
+    case PgClockKind::kDate:
+    case PgClockKind::kUnixInteger:
+    case PgClockKind::kUnixNumeric:
+      return true;
+    case PgClockKind::kText:  // a collation's order, not the cast's
+      return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+PgQuery PgDeleteBatchQuery(const PgSelectionSql& b, const std::vector<PgBatchRow>& rows) {
+  const ResolvedPgTarget& self = b.self();
+  std::vector<std::string> keys, full, part, clocks;
+  keys.reserve(rows.size());
+  bool dated = true;
+  for (const PgBatchRow& r : rows) {
+    keys.emplace_back(r.key);
+    std::string id;
+    AppendPrefixed(&id, r.key);
+    AppendPrefixed(&id, r.clock);
+    if (r.full) {
+      id += r.subject;
+      full.push_back(std::move(id));
+    } else {
+      part.push_back(std::move(id));
+    }
+    // An undated candidate (any_age) is in no clock range.
+    if (r.clock.empty()) dated = false;
+    else clocks.emplace_back(r.clock);
+  }
+  const std::string kt = b.KeyText();
+  const std::string st = "coalesce(" + b.SubjectText() + ", '')";
+  const std::string id = SqlPrefixed(kt) + " || " + SqlPrefixed("coalesce(" + b.ClockColumn() + "::text, '')");
+
+  PgQuery q;
+  q.sql = "WITH v AS MATERIALIZED (SELECT t.ctid AS tid";
+  std::string key_match;
+  for (size_t i = 0; i < self.key.size(); ++i) {
+    q += ", " + PgCol("t", self.key[i]) + " AS k" + std::to_string(i);
+    key_match += std::string(i ? " AND " : "") + PgCol("d", self.key[i]) + " = v.k" + std::to_string(i);
+  }
+  q += ", " + kt + " AS kt, " + st + " AS st" + b.From() + " WHERE ";
+  // The qualifications both halves share, written once (their placeholders
+  // name the same parameters).
+  const size_t mark = q.sql.size();
+  if (dated && !clocks.empty() && RangeClock(self)) {
+    const std::string c = b.ClockColumn(), array = q.Bind(PgArrayLiteral(clocks)) + "::" + b.scope(0).clock.type + "[]";
+    q += c + " >= (SELECT min(x) FROM unnest(" + array + ") AS x) AND " + c + " <= (SELECT max(x) FROM unnest(" + array +
+         ") AS x) AND ";
+  }
+  PgKeyIn(&q, self, keys);
+  q += " AND (false";
+  if (!full.empty()) q += " OR " + id + " || " + st + " = ANY(" + q.Bind(PgArrayLiteral(full)) + "::text[])";
+  if (!part.empty()) q += " OR " + id + " = ANY(" + q.Bind(PgArrayLiteral(part)) + "::text[])";
+  q += ") AND ";
+  b.Deletable(&q);
+  const std::string quals = q.sql.substr(mark);
+  // The locked rows are deleted by their ctid (a TID scan, not a second
+  // key lookup per row); a partitioned table's ctids are per partition, so
+  // there by key.
+  q += " FOR UPDATE OF t SKIP LOCKED), d AS (DELETE FROM " + self.QualifiedTable() + " AS d USING v WHERE " +
+       (self.partitioned ? key_match : std::string("d.ctid = v.tid")) +
+       " RETURNING v.kt, v.st) SELECT kt, st, true FROM d UNION ALL SELECT " + kt + ", NULL, false" + b.From() +
+       " WHERE (SELECT count(*) FROM d) < " + std::to_string(rows.size()) + " AND " + quals + " AND " + kt +
+       " NOT IN (SELECT kt FROM d)";
   return q;
 }
 

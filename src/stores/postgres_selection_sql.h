@@ -152,8 +152,8 @@ class PgSelectionSql {
 // The page query of the candidate cursor: the deletable records oldest
 // first (clock, then key), after the last one returned when `after` is set
 // (its raw clock, NULL for an undated one, and its key columns' texts).
-// Columns: key text, clock text, subject text, raw clock text, key column
-// texts.
+// Columns: key text, clock text (NULL when undated), subject text, and for
+// a composite key its key column texts (a single key's is the key text).
 struct PgPageAfter {
   std::optional<std::string> clock;
   std::vector<std::string> keys;
@@ -162,5 +162,30 @@ struct PgPageAfter {
 // their own (postgres_partitions.h), left out of the pages.
 PgQuery PgCandidatePageQuery(const PgSelectionSql& b, const std::optional<PgPageAfter>& after, size_t limit,
                              const std::vector<std::string>& skip_partitions = {});
+
+// The row path's DELETE of one batch (PostgresStore::DeleteBatch), one
+// statement:
+//   - the rows still the candidates selected (key, clock text and, when
+//     `full`, subject text compared whole, as one length-prefixed text per
+//     row against a hashed `= ANY` array: no join with an unnested array,
+//     whose row estimate of 1 turns a clock range into a nested loop) and
+//     still deletable (the whole rule re-checked), narrowed to the batch's
+//     clock range (an index range on the clock; `key = ANY` a filter) when
+//     the clock's order is its type's (native and unix clocks of the
+//     table's own), locked FOR UPDATE SKIP LOCKED: a row the application
+//     holds is skipped, never waited on, and a row it changed and committed
+//     since is judged as it is now (READ COMMITTED re-checks a locked row);
+//   - those deleted;
+//   - then, only when some candidate was not deleted, the candidates the
+//     statement's snapshot shows unchanged and deletable that the lock
+//     skipped: another transaction held them (judged in the same
+//     statement, not by a later query the holder may already have left).
+// Columns: key text, subject text ('' for NULL), deleted (true), or key
+// text, NULL, false for a row skipped as locked.
+struct PgBatchRow {
+  std::string_view key, clock, subject;
+  bool full = true;  // the subject is part of the identity compared
+};
+PgQuery PgDeleteBatchQuery(const PgSelectionSql& b, const std::vector<PgBatchRow>& rows);
 
 }  // namespace retention

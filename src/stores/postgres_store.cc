@@ -99,8 +99,9 @@ Result<std::vector<Candidate>> PostgresCursor::Read(const PgQuery& q) {
   for (int i = 0; i < r->rows(); ++i) {
     out.push_back({std::string(r->Text(i, 0)), std::string(r->Text(i, 1)), std::string(r->Text(i, 2)), std::string()});
     PgPageAfter after;
-    if (!r->IsNull(i, 3)) after.clock = std::string(r->Text(i, 3));
-    for (int k = 4; k < r->columns(); ++k) after.keys.emplace_back(r->Text(i, k));
+    if (!r->IsNull(i, 1)) after.clock = std::string(r->Text(i, 1));
+    if (r->columns() == 3) after.keys.emplace_back(r->Text(i, 0));
+    for (int k = 3; k < r->columns(); ++k) after.keys.emplace_back(r->Text(i, k));
     after_ = std::move(after);
   }
   return out;
@@ -491,39 +492,20 @@ Result<BatchResult> PostgresStore::DeleteBatch(const Selection& selection, const
     }
   }
 
-  std::vector<std::string> keys, clocks, subjects, full;
+  // One statement (PgDeleteBatchQuery): the candidates still the records
+  // selected (clock and subject as stored, SPEC 6.2) and still deletable
+  // under the selection (the whole rule re-checked, holds as re-read by the
+  // caller) deleted; those another transaction holds locked skipped, never
+  // waited on, and named as such by the same statement.
+  std::vector<PgBatchRow> rows;
+  rows.reserve(batch.size());
+  std::unordered_map<std::string_view, const Candidate*> by_key;
+  by_key.reserve(batch.size());
   for (const Candidate& c : batch) {
-    keys.push_back(c.key);
-    clocks.push_back(c.clock);
-    subjects.push_back(c.subject);
-    full.push_back(c.identity ? "t" : "f");
+    rows.push_back({c.key, c.clock, c.subject, c.identity.has_value()});
+    by_key.emplace(c.key, &c);
   }
-  // One statement: the candidates still deletable under the selection (the
-  // whole rule re-checked, holds as re-read by the caller) and still the
-  // records selected (clock and subject as stored, SPEC 6.2), locked FOR
-  // UPDATE SKIP LOCKED: a row the application holds is skipped, never
-  // waited on, and a row it changed and committed since is judged as it is
-  // now (READ COMMITTED re-checks a locked row's condition).
-  PgQuery q;
-  q.sql = "WITH c AS MATERIALIZED (SELECT * FROM unnest(" + q.Bind(PgArrayLiteral(keys)) + "::text[], " +
-          q.Bind(PgArrayLiteral(clocks)) + "::text[], " + q.Bind(PgArrayLiteral(subjects)) + "::text[], " +
-          q.Bind(PgArrayLiteral(full)) + "::bool[]) AS c(k, ck, s, f)), v AS MATERIALIZED (SELECT ";
-  std::string key_cols, key_match;
-  for (size_t i = 0; i < self.key.size(); ++i) {
-    q += (i ? ", " : "") + PgCol("t", self.key[i]) + " AS k" + std::to_string(i);
-    key_match += std::string(i ? " AND " : "") + PgCol("d", self.key[i]) + " = v.k" + std::to_string(i);
-  }
-  q += ", t.ctid AS tid, " + b.KeyText() + " AS kt, " + b.ClockColumn() + "::text AS ct, " + b.SubjectText() + " AS st" + b.From() +
-       " JOIN c ON c.k = " + b.KeyText() + " WHERE ";
-  PgKeyIn(&q, self, keys);
-  q += " AND coalesce(" + b.ClockColumn() + "::text, '') = c.ck AND (NOT c.f OR coalesce(" + b.SubjectText() +
-       ", '') = c.s) AND ";
-  b.Deletable(&q);
-  // The locked rows are deleted by their ctid (a TID scan, not a second
-  // key lookup per row); a partitioned table's ctids are per partition, so
-  // there by key.
-  q += " FOR UPDATE OF t SKIP LOCKED) DELETE FROM " + self.QualifiedTable() + " AS d USING v WHERE " +
-       (self.partitioned ? key_match : std::string("d.ctid = v.tid")) + " RETURNING v.kt, v.ct, v.st";
+  const PgQuery q = PgDeleteBatchQuery(b, rows);
 
   // A short transaction of its own; lock_timeout bounds a wait for the
   // table's lock (the rows are never waited on), statement_timeout the rest.
@@ -550,31 +532,16 @@ Result<BatchResult> PostgresStore::DeleteBatch(const Selection& selection, const
   };
   auto deleted = db_->ExecParams(q.sql, q.params);
   if (!deleted.ok()) return fail(deleted.status());
-  std::set<std::string> gone;
-  for (int i = 0; i < deleted->rows(); ++i) {
-    result.deleted.push_back(
-        {std::string(deleted->Text(i, 0)), std::string(deleted->Text(i, 1)), std::string(deleted->Text(i, 2))});
-    gone.insert(std::string(deleted->Text(i, 0)));
-  }
-  // The candidates left: those whose row another transaction holds locked
-  // are skipped as locked (present, and not lockable now without waiting).
-  std::vector<std::string> left;
-  for (const Candidate& c : batch)
-    if (!gone.count(c.key)) left.push_back(c.key);
   std::vector<Candidate> locked;
-  if (!left.empty()) {
-    std::set<std::string> present, free;
-    for (const bool lock : {false, true}) {
-      PgQuery p;
-      p.sql = "SELECT " + PgKeyText(self) + " FROM " + self.QualifiedTable() + " AS t WHERE ";
-      PgKeyIn(&p, self, left);
-      if (lock) p += " FOR UPDATE OF t SKIP LOCKED";
-      auto r = db_->ExecParams(p.sql, p.params);
-      if (!r.ok()) return fail(r.status());
-      for (int i = 0; i < r->rows(); ++i) (lock ? free : present).insert(std::string(r->Text(i, 0)));
-    }
-    for (const Candidate& c : batch) {
-      if (gone.count(c.key) || !present.count(c.key) || free.count(c.key)) continue;
+  for (int i = 0; i < deleted->rows(); ++i) {
+    auto it = by_key.find(deleted->Text(i, 0));
+    if (it == by_key.end()) continue;  // not a key of the batch: cannot be (key = ANY)
+    const Candidate& c = *it->second;
+    if (deleted->Text(i, 2) == "t") {
+      // The clock compared equal; the subject only when it was part of
+      // the identity: recorded as stored.
+      result.deleted.push_back({c.key, c.clock, std::string(deleted->Text(i, 1))});
+    } else {
       locked.push_back(c);
       result.skipped.push_back({c.key, c.clock, c.subject, SkipReason::kLocked,
                                 "locked by another transaction: retried later in the run"});
