@@ -458,7 +458,6 @@ Result<BatchResult> PostgresStore::DeleteBatch(const Selection& selection, const
   BatchResult result;
   if (batch.empty()) return result;
   const PgSelectionSql& b = *rendered;
-  const ResolvedPgTarget& self = b.self();
 
   // A batch that is exactly a partition the cursor offered whole: detached
   // and dropped in one transaction when its rows are still exactly these,
