@@ -73,8 +73,9 @@ step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
 step "$bin" --config "$conf" state init
 # Account 7's request log lines from before the first of the month five
-# months back are under a legal hold: the months holding them are purged row
-# by row, the later expired months are dropped whole.
+# months back are under a legal hold: a month holding a few of them is
+# emptied as a unit with its held rows copied back, the later expired months
+# are dropped whole.
 hold_until=$(date -u -d "$(date -u +%Y-%m-01) -5 months" '+%Y-%m-01T00:00:00Z')
 step "$bin" --config "$conf" hold add --subject account:7 --category request_logs --until "$hold_until" \
   --matter DEMO-1 --reason "demo: a litigation hold on account 7's early request logs" --by demo
@@ -83,7 +84,7 @@ step "$bin" --config "$conf" plan
 step "$bin" --config "$conf" purge
 step "$bin" --config "$conf" plan
 step "$bin" --config "$conf" audit verify
-printf '\nrequest_logs after the purge (a month missing from the list above was dropped whole; one with a held\nrow, the month straddling the cutoff and the default partition were purged row by row):\n'
+printf '\nrequest_logs after the purge (a month missing from the list above was dropped whole; one with held\nrows was emptied and its held rows copied back; the month straddling the cutoff and the default\npartition were purged row by row):\n'
 psql "$APP_DATABASE_URL" -X -q -P footer=off -c "
   SELECT c.relname AS request_logs_partition,
          (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I', c.relname), false, true, '')))[1]::text::int AS rows
