@@ -77,6 +77,46 @@ bool IsLockFailure(const PgConnection& conn, const Status& st) {
   return st.code() == StatusCode::kBusy || conn.last_sqlstate() == "55P03" || conn.last_sqlstate() == "40P01";
 }
 
+
+// The keys of a batch once each, sorted: what the re-check counts against.
+std::vector<std::string> SortedUnique(std::vector<std::string> keys) {
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+// The one transaction that drops or empties a partition: begun with a short
+// lock_timeout and the partition locked against writers. A step that fails
+// rolls it back; a lock not granted in time makes the attempt kBusy (nothing
+// changed, the batch goes row by row) instead of an error.
+class PartitionTransaction {
+ public:
+  explicit PartitionTransaction(PgConnection& conn) : conn_(conn) {}
+
+  Status Begin(const PgPartition& partition) {
+    auto begin = conn_.Exec("BEGIN");
+    if (!begin.ok()) return begin.status();
+    Status st = Step(conn_.Exec("SET LOCAL lock_timeout = '100ms'"));
+    if (st.ok()) st = Step(conn_.Exec("LOCK TABLE " + partition.Qualified() + " IN SHARE ROW EXCLUSIVE MODE"));
+    return st;
+  }
+  Status Step(const Result<PgResult>& r) {
+    if (r.ok()) return Status::Ok();
+    if (IsLockFailure(conn_, r.status())) busy_ = true;
+    Rollback();
+    return r.status();
+  }
+  void Rollback() { (void)conn_.Exec("ROLLBACK"); }
+  // What a failed step makes of the attempt.
+  Result<PgDropOutcome> Failed(const Status& st) const {
+    if (busy_) return PgDropOutcome::kBusy;
+    return st;
+  }
+
+ private:
+  PgConnection& conn_;
+  bool busy_ = false;
+};
 }  // namespace
 
 bool ParsePgRangeBound(std::string_view expr, std::optional<std::string>* lower, std::optional<std::string>* upper) {
@@ -179,28 +219,10 @@ Result<PgDropOutcome> DropPgPartition(PgConnection& conn, const PgClockPartition
                                       const PgPartition& partition, const std::vector<std::string>& keys,
                                       const std::string& key_text, const PgRowPredicate& deletable) {
   if (partition.is_default) return Status::Internal("the default partition " + partition.name + " is never dropped");
-  std::vector<std::string> unique = keys;
-  std::sort(unique.begin(), unique.end());
-  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
-
-  auto rollback = [&conn] { (void)conn.Exec("ROLLBACK"); };
-  // Runs one step; a lock not granted in time ends the attempt as kBusy.
-  std::optional<PgDropOutcome> busy;
-  auto step = [&](const Result<PgResult>& r) -> Status {
-    if (r.ok()) return Status::Ok();
-    if (IsLockFailure(conn, r.status())) busy = PgDropOutcome::kBusy;
-    rollback();
-    return r.status();
-  };
-
-  auto begin = conn.Exec("BEGIN");
-  if (!begin.ok()) return begin.status();
-  Status st = step(conn.Exec("SET LOCAL lock_timeout = '100ms'"));
-  if (st.ok()) st = step(conn.Exec("LOCK TABLE " + partition.Qualified() + " IN SHARE ROW EXCLUSIVE MODE"));
-  if (!st.ok()) {
-    if (busy) return *busy;
-    return st;
-  }
+  const std::vector<std::string> unique = SortedUnique(keys);
+  PartitionTransaction txn(conn);
+  Status st = txn.Begin(partition);
+  if (!st.ok()) return txn.Failed(st);
   // Under the lock no one writes to the partition: what is in it now is
   // what the detach removes.
   std::vector<PgParam> params = deletable.params;
@@ -210,23 +232,17 @@ Result<PgDropOutcome> DropPgPartition(PgConnection& conn, const PgClockPartition
                                     ") = ANY(" + keys_param + ")) FROM " + partition.Qualified() + " AS t" +
                                     deletable.joins,
                                 params);
-  st = step(counts);
-  if (!st.ok()) {
-    if (busy) return *busy;
-    return st;
-  }
+  st = txn.Step(counts);
+  if (!st.ok()) return txn.Failed(st);
   const std::string n = std::to_string(unique.size());
   if (counts->Text(0, 0) != n || counts->Text(0, 1) != n) {
-    rollback();
+    txn.Rollback();
     return PgDropOutcome::kChanged;
   }
-  st = step(conn.Exec("ALTER TABLE " + parting.parent + " DETACH PARTITION " + partition.Qualified()));
-  if (st.ok()) st = step(conn.Exec("DROP TABLE " + partition.Qualified()));
-  if (st.ok()) st = step(conn.Exec("COMMIT"));
-  if (!st.ok()) {
-    if (busy) return *busy;
-    return st;
-  }
+  st = txn.Step(conn.Exec("ALTER TABLE " + parting.parent + " DETACH PARTITION " + partition.Qualified()));
+  if (st.ok()) st = txn.Step(conn.Exec("DROP TABLE " + partition.Qualified()));
+  if (st.ok()) st = txn.Step(conn.Exec("COMMIT"));
+  if (!st.ok()) return txn.Failed(st);
   return PgDropOutcome::kDropped;
 }
 
@@ -260,28 +276,10 @@ Result<PgDropOutcome> EmptyPgPartition(PgConnection& conn, const PgPartition& pa
                                        const std::vector<std::string>& keys, int64_t kept,
                                        const std::string& key_text, const PgRowPredicate& deletable) {
   if (partition.is_default) return Status::Internal("the default partition " + partition.name + " is never emptied");
-  std::vector<std::string> unique = keys;
-  std::sort(unique.begin(), unique.end());
-  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
-
-  auto rollback = [&conn] { (void)conn.Exec("ROLLBACK"); };
-  std::optional<PgDropOutcome> busy;
-  auto step = [&](const Result<PgResult>& r) -> Status {
-    if (r.ok()) return Status::Ok();
-    if (IsLockFailure(conn, r.status())) busy = PgDropOutcome::kBusy;
-    rollback();
-    return r.status();
-  };
-  auto failed = [&](const Status& st) -> Result<PgDropOutcome> {
-    if (busy) return *busy;
-    return st;
-  };
-
-  auto begin = conn.Exec("BEGIN");
-  if (!begin.ok()) return begin.status();
-  Status st = step(conn.Exec("SET LOCAL lock_timeout = '100ms'"));
-  if (st.ok()) st = step(conn.Exec("LOCK TABLE " + partition.Qualified() + " IN SHARE ROW EXCLUSIVE MODE"));
-  if (!st.ok()) return failed(st);
+  const std::vector<std::string> unique = SortedUnique(keys);
+  PartitionTransaction txn(conn);
+  Status st = txn.Begin(partition);
+  if (!st.ok()) return txn.Failed(st);
   // Under the lock no one writes to the partition. IS TRUE: a NULL verdict
   // keeps the row, as the row path's WHERE does.
   std::vector<PgParam> params = deletable.params;
@@ -292,12 +290,12 @@ Result<PgDropOutcome> EmptyPgPartition(PgConnection& conn, const PgPartition& pa
                                     is_deletable + " AND (" + key_text + ") = ANY(" + keys_param + ")) FROM " +
                                     partition.Qualified() + " AS t" + deletable.joins,
                                 params);
-  st = step(counts);
-  if (!st.ok()) return failed(st);
+  st = txn.Step(counts);
+  if (!st.ok()) return txn.Failed(st);
   const std::string n = std::to_string(unique.size());
   if (counts->Text(0, 0) != std::to_string(static_cast<int64_t>(unique.size()) + kept) || counts->Text(0, 1) != n ||
       counts->Text(0, 2) != n) {
-    rollback();
+    txn.Rollback();
     return PgDropOutcome::kChanged;
   }
   // The kept rows by ctid (a join of the predicate could repeat a row).
@@ -307,24 +305,24 @@ Result<PgDropOutcome> EmptyPgPartition(PgConnection& conn, const PgPartition& pa
                                     partition.Qualified() + " AS t" + deletable.joins + " WHERE NOT " + is_deletable +
                                     "))",
                                 deletable.params);
-  st = step(copied);
-  if (!st.ok()) return failed(st);
+  st = txn.Step(copied);
+  if (!st.ok()) return txn.Failed(st);
   if (copied->AffectedRows() != kept) {
-    rollback();
+    txn.Rollback();
     return PgDropOutcome::kChanged;
   }
-  st = step(conn.Exec("TRUNCATE " + partition.Qualified()));
-  if (!st.ok()) return failed(st);
+  st = txn.Step(conn.Exec("TRUNCATE " + partition.Qualified()));
+  if (!st.ok()) return txn.Failed(st);
   auto back = conn.Exec("INSERT INTO " + partition.Qualified() + " OVERRIDING SYSTEM VALUE SELECT * FROM " + copy);
-  st = step(back);
-  if (!st.ok()) return failed(st);
+  st = txn.Step(back);
+  if (!st.ok()) return txn.Failed(st);
   if (back->AffectedRows() != kept) {
-    rollback();
+    txn.Rollback();
     return Status::Internal("emptying " + partition.name + ": " + std::to_string(kept) + " kept rows, " +
                             std::to_string(back->AffectedRows()) + " copied back; rolled back");
   }
-  st = step(conn.Exec("COMMIT"));
-  if (!st.ok()) return failed(st);
+  st = txn.Step(conn.Exec("COMMIT"));
+  if (!st.ok()) return txn.Failed(st);
   return PgDropOutcome::kDropped;
 }
 
