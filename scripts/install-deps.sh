@@ -5,6 +5,8 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
+  # scripts/test.sh: the package build reuses the test build's objects
+  ccache
   libboost-program-options-dev
   libsqlite3-dev sqlite3
   libhowardhinnant-date-dev tzdata
