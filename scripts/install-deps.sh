@@ -25,8 +25,9 @@ packages=(
   # the libFuzzer harnesses (scripts/fuzz.sh): clang 14, its sanitizer and
   # fuzzer runtimes, llvm-symbolizer for readable stacks
   clang libclang-rt-14-dev llvm
-  # tests of the unattended setup: systemd-analyze, groff, cpack -G DEB
-  systemd groff-base man-db dpkg-dev file
+  # tests of the unattended setup: systemd-analyze, groff, cpack -G DEB;
+  # mandoc -Tlint (check-man.sh) and lintian on the .deb (check-package.sh)
+  systemd groff-base man-db dpkg-dev file mandoc lintian
 )
 
 if [ "$(id -u)" -ne 0 ]; then

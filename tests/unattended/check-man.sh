@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Checks man/retention.8: no warnings from groff (or man), and every
-# command and option the binary's --help lists is documented.
+# Checks man/retention.8: no warnings from groff (or man), no message at
+# all from `mandoc -Tlint` (style included: an unterminated quote is one),
+# and every command and option the binary's --help lists is documented.
 #   tests/unattended/check-man.sh [RETENTION_BINARY]
 set -euo pipefail
 
@@ -23,6 +24,21 @@ if [ -n "$warnings" ]; then
   status=1
 else
   echo "ok: no warnings in $page"
+fi
+
+# mandoc's lint, the checker of the BSDs and of Debian's manpages.debian.org.
+# Every level counts, STYLE too: that is where mandoc puts unterminated
+# quotes and over-long lines, which groff renders without a word.
+if command -v mandoc >/dev/null 2>&1; then
+  if lint="$(mandoc -Tlint -W style "$page" 2>&1)" && [ -z "$lint" ]; then
+    echo "ok: mandoc -Tlint is clean"
+  else
+    echo "$lint"
+    echo "FAIL: mandoc -Tlint found problems in $page"
+    status=1
+  fi
+else
+  echo "SKIP: mandoc -Tlint (mandoc not found; Debian package: mandoc)"
 fi
 
 if [ -n "$binary" ]; then
