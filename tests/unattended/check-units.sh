@@ -27,6 +27,10 @@ else
   chmod 0755 "$root/usr/bin/retention"
 fi
 cp "$units/retention-purge.service" "$units/retention-purge.timer" "$root/etc/systemd/system/"
+# The documented drop-in example (packaging/, installed under
+# /usr/share/doc/retention/examples) is verified with the timer it changes.
+mkdir -p "$root/etc/systemd/system/retention-purge.timer.d"
+cp "$here/../../packaging/retention-purge.timer.d/schedule.conf" "$root/etc/systemd/system/retention-purge.timer.d/"
 # The distribution's units (sysinit.target, time-sync.target, ...) the
 # dependencies resolve against.
 if [ -d /usr/lib/systemd/system ]; then
@@ -66,6 +70,14 @@ else
   status=1
 fi
 
+# The drop-in example must replace the schedule, not add a second one:
+# an empty OnCalendar= first.
+dropin="$here/../../packaging/retention-purge.timer.d/schedule.conf"
+if [ "$(grep -m1 '^OnCalendar=' "$dropin")" != "OnCalendar=" ]; then
+  echo "FAIL: $dropin does not reset OnCalendar= before setting it"
+  status=1
+fi
+
 # The timer must keep its promises (daily, spread, catches up after downtime).
 timer="$units/retention-purge.timer"
 for key in 'OnCalendar=' 'RandomizedDelaySec=' 'Persistent=true'; do
@@ -76,7 +88,8 @@ for key in 'OnCalendar=' 'RandomizedDelaySec=' 'Persistent=true'; do
 done
 service="$units/retention-purge.service"
 for key in 'Type=oneshot' 'User=retention' 'StateDirectory=retention' 'After=time-set.target time-sync.target' \
-           'TimeoutStopSec=' 'NoNewPrivileges=yes' 'ProtectSystem=strict' 'CapabilityBoundingSet=$'; do
+           'TimeoutStopSec=' 'NoNewPrivileges=yes' 'ProtectSystem=strict' 'CapabilityBoundingSet=$' \
+           'SuccessExitStatus=75$' 'UMask=0077$'; do
   if ! grep -q "^$key" "$service"; then
     echo "FAIL: $service lacks $key"
     status=1
