@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Builds the .deb (cpack -G DEB), installs it with dpkg -i, checks the
+# Builds the .deb (cpack -G DEB), runs lintian on it (no errors, none of
+# the warnings it once had), installs it with dpkg -i, checks the
 # installed files, the system user, `retention --version` and `retention
 # check` against a demo that uses the installed rules, and removes it.
+# The build directory is configured as scripts/build.sh configures build/
+# (same compile flags, so ccache serves its objects): no install prefix,
+# the package sets its own (/usr, and /etc for the config).
 # Needs root and dpkg (Debian). Changes the machine: run it on a test host
 # or in CI, not on a server that has retention installed.
 #   tests/unattended/check-package.sh [BUILD_DIR]   (default build-package)
@@ -25,7 +29,7 @@ if dpkg-query -W -f='${Status}' retention 2>/dev/null | grep -q "installed" ||
   exit 1
 fi
 
-cmake -S "$src" -B "$build" -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DRETENTION_BUILD_TESTS=OFF -DRETENTION_BUILD_BENCH=OFF >/dev/null
 cmake --build "$build" --target retention -j"$(nproc)" >/dev/null
 rm -f "$build"/retention_*.deb
@@ -46,12 +50,38 @@ fail() { echo "FAIL: $*"; status=1; }
 
 # The package's contents and maintainer scripts.
 contents="$(dpkg-deb -c "$deb")"
-for f in ./usr/bin/retention ./usr/share/man/man8/retention.8 ./etc/retention/retention.toml \
+for f in ./usr/bin/retention ./usr/share/man/man8/retention.8.gz ./etc/retention/retention.toml \
          ./usr/lib/systemd/system/retention-purge.service ./usr/lib/systemd/system/retention-purge.timer \
-         ./usr/share/bash-completion/completions/retention ./usr/share/retention/retention-rules/request_logs.toml; do
-  grep -qF " $f" <<<"$contents" || fail "$f is not in the package"
+         ./usr/share/bash-completion/completions/retention ./usr/share/retention/retention-rules/request_logs.toml \
+         ./usr/share/doc/retention/copyright ./usr/share/doc/retention/changelog.Debian.gz \
+         ./usr/share/doc/retention/examples/retention.toml \
+         ./usr/share/doc/retention/examples/retention-purge.timer.d/schedule.conf; do
+  grep -qE " $f\$" <<<"$contents" || fail "$f is not in the package"
 done
+# Only /usr and /etc, whatever prefix the build directory has.
+stray="$(awk '{print $6}' <<<"$contents" | grep -vE '^\./(usr|etc)?(/|$)' || true)"
+[ -z "$stray" ] || fail "files outside /usr and /etc: $stray"
 dpkg-deb -I "$deb" conffiles | grep -qx /etc/retention/retention.toml || fail "the config is not a conffile"
+dpkg-deb -I "$deb" conffiles | grep -qvx /etc/retention/retention.toml && fail "unexpected conffiles: $(dpkg-deb -I "$deb" conffiles)"
+
+# lintian: no error, and none of the warnings this package once had.
+if command -v lintian >/dev/null 2>&1; then
+  lintian_out="$(lintian --no-cfg "$deb" 2>&1 | grep -v "running with root privileges" || true)"
+  [ -z "$lintian_out" ] || printf '%s\n' "$lintian_out"
+  if grep -qE '^E: ' <<<"$lintian_out"; then
+    fail "lintian reports errors"
+  fi
+  for tag in bogus-mail-host no-changelog no-copyright-file uncompressed-manual-page \
+             extended-description-line-too-long maintainer-script-calls-systemctl \
+             file-in-usr-local dir-in-usr-local; do
+    if grep -qE "^[EW]: [^ ]+: $tag( |\$)" <<<"$lintian_out"; then
+      fail "lintian: $tag"
+    fi
+  done
+  grep -qE '^E: ' <<<"$lintian_out" || echo "ok: lintian reports no errors"
+else
+  echo "SKIP: lintian (not installed; Debian package: lintian)"
+fi
 
 dpkg -i "$deb" >/dev/null || { fail "dpkg -i"; exit 1; }
 getent passwd retention >/dev/null || fail "no system user retention"
@@ -61,8 +91,8 @@ getent passwd retention >/dev/null || fail "no system user retention"
 version="$(retention --version)" || fail "retention --version"
 echo "installed: $version"
 [ "$(command -v retention)" = /usr/bin/retention ] || fail "retention is not /usr/bin/retention"
-man -w retention >/dev/null 2>&1 || [ -f /usr/share/man/man8/retention.8.gz ] || [ -f /usr/share/man/man8/retention.8 ] ||
-  fail "no man page"
+[ -f /usr/share/man/man8/retention.8.gz ] || fail "no man page /usr/share/man/man8/retention.8.gz"
+gzip -t /usr/share/man/man8/retention.8.gz || fail "the man page is not gzip"
 
 # An installed example: a demo whose config uses the installed rules, as
 # the user retention.
@@ -88,9 +118,27 @@ case $code in
   *) cat "$scratch/example.out"; fail "the example config: exit $code" ;;
 esac
 
+# The timer is not enabled by the package. An admin enables it (as
+# `systemctl enable` does, which works without a running systemd): the
+# maintainer scripts (deb-systemd-helper) keep that over a remove and
+# clean it up on purge.
+wants=/etc/systemd/system/timers.target.wants/retention-purge.timer
+[ ! -e "$wants" ] && [ ! -L "$wants" ] || fail "the package enabled the timer"
+if systemctl enable retention-purge.timer >/dev/null 2>&1 && [ -L "$wants" ]; then
+  enabled=1
+else
+  enabled=0
+  echo "SKIP: systemctl enable works not here; the enable/purge cycle is not checked"
+fi
+
 dpkg --remove retention >/dev/null || fail "dpkg --remove"
 [ ! -e /usr/bin/retention ] || fail "/usr/bin/retention left after remove"
 dpkg --purge retention >/dev/null || fail "dpkg --purge"
+if [ "$enabled" = 1 ]; then
+  [ ! -L "$wants" ] || fail "purge left $wants"
+  [ ! -L /etc/systemd/system/retention-purge.timer ] || fail "purge left the timer masked"
+  echo "ok: the admin's enabling of the timer is removed on purge"
+fi
 [ -d /var/lib/retention ] || fail "purge removed /var/lib/retention (the audit ledger)"
 # Leave the test host as we found it: the state directory of this test
 # run and the user we created.
