@@ -49,10 +49,12 @@ PlanFigures PlanNow(DemoFixture& demo) {
   INFO(Describe(r));
   REQUIRE(r.exit_code == 0);
   PlanFigures p;
-  for (const auto& t : Json::parse(r.out).at("targets")) {
-    p.due[t.at("category")] += t.at("due").get<int64_t>();
-    p.held[t.at("category")] += t.at("held").get<int64_t>();
-    p.deletable[t.at("category")] += t.at("deletable").get<int64_t>();
+  const Json plan = Json::parse(r.out);
+  for (const auto& t : plan.at("targets")) {
+    const std::string category = t.at("category").get<std::string>();
+    p.due[category] += t.at("due").get<int64_t>();
+    p.held[category] += t.at("held").get<int64_t>();
+    p.deletable[category] += t.at("deletable").get<int64_t>();
     ++p.targets;
   }
   return p;
@@ -163,7 +165,9 @@ struct EventsFixture {
               "delete_after = \"30 days\"\n"
               "[[events.target]]\nname = \"events\"\nstore = \"app\"\ntable = \"events\"\n"
               "clock = { column = \"created_at\", encoding = \"text\" }\n");
-    Db(app_db).Exec("CREATE TABLE events(id INTEGER PRIMARY KEY, created_at TEXT);");
+    Db(app_db).Exec(
+        "CREATE TABLE events(id INTEGER PRIMARY KEY, created_at TEXT);"
+        "CREATE INDEX events_created ON events(created_at);");
     InitState(config);
   }
 
@@ -186,8 +190,9 @@ TEST_CASE("monitoring: status --check right after a purge passes with the defaul
   f.Add(3, kDays30 + 60);   // due a minute ago: after the purge's moment
   // The purge ran two minutes ago, as far as the data is concerned.
   const fs::path metrics = f.dir / "retention.prom";
-  auto purge = f.Retention({"purge", "--as-of", FormatUtc(NowUnixSeconds() - 120, "%Y-%m-%dT%H:%M:%SZ"),
-                            "--metrics-file", metrics.string()});
+  auto purge = f.Retention({"purge", "--allow-mass-delete", "--as-of",
+                            FormatUtc(NowUnixSeconds() - 120, "%Y-%m-%dT%H:%M:%SZ"), "--metrics-file",
+                            metrics.string()});
   INFO(Describe(purge));
   REQUIRE(purge.exit_code == 0);
   CHECK(Db(f.app_db, true).Count("events") == 3);
@@ -230,8 +235,9 @@ TEST_CASE("monitoring: config overdue_grace sets the grace of status and of the 
   f.Add(4, kDays30 + 2 * 3600);  // due two hours ago
   const fs::path metrics = f.dir / "retention.prom";
   // A purge three hours ago would not have taken them: they are late now.
-  auto purge = f.Retention({"purge", "--as-of", FormatUtc(NowUnixSeconds() - 3 * 3600, "%Y-%m-%dT%H:%M:%SZ"),
-                            "--metrics-file", metrics.string()});
+  auto purge = f.Retention({"purge", "--allow-mass-delete", "--as-of",
+                            FormatUtc(NowUnixSeconds() - 3 * 3600, "%Y-%m-%dT%H:%M:%SZ"), "--metrics-file",
+                            metrics.string()});
   INFO(Describe(purge));
   REQUIRE(purge.exit_code == 0);
   CHECK(ReadMetrics(metrics).Value("retention_overdue_records", {{"category", "events"}}) == 4);
