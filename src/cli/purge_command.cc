@@ -1,5 +1,7 @@
 // retention purge: batched, audited deletion.
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <csignal>
 #include <iostream>
 #include <map>
@@ -10,6 +12,8 @@
 #include "calendar/cutoff.h"
 #include "cli/command.h"
 #include "cli/exit_codes.h"
+#include "cli/state_access.h"
+#include "plan/overdue.h"
 #include "purge/purge.h"
 #include "util/logging.h"
 #include "util/metrics.h"
@@ -117,30 +121,93 @@ std::string RefusalOutcome(const Status& s) {
   }
 }
 
+// What the metrics measure themselves, whatever the run did (a refusal
+// included): due, held and overdue per category, read-only on the stores
+// (plan/overdue.h), and the start of the last successful run from the
+// state's runs table. Nothing here may fail the run: what cannot be read is
+// a warning and is left out (its series are NaN, retention_records_measured
+// 0).
+struct MetricsMeasure {
+  std::optional<OverdueMeasure> stores;  // nullopt: nothing could be measured
+  std::optional<double> last_success;    // from the state database
+};
+
+MetricsMeasure MeasureForMetrics(const Env& env, const Loaded& loaded, const std::string& category, Timestamp as_of,
+                                 bool measure_due_now) {
+  MetricsMeasure out;
+  try {
+    auto state = OpenStateForReading(env, loaded.config, /*warn_if_missing=*/false);
+    if (!state.ok()) {
+      spdlog::warn("metrics: cannot read the state database: {}", state.status().message());
+      return out;
+    }
+    if (*state) {
+      auto runs = (*state)->ListRuns();
+      if (runs.ok()) {
+        for (const RunInfo& r : *runs)
+          if (r.outcome == "ok")
+            out.last_success = std::max(out.last_success.value_or(0),
+                                        static_cast<double>(ToUnixMicros(r.started_at) / 1000000));
+      }
+    }
+    const Timestamp now = env.Now();
+    auto holds = LoadHoldSet(state->get(), now);
+    if (!holds.ok()) {
+      spdlog::warn("metrics: cannot read the holds: {}", holds.status().message());
+      return out;
+    }
+    StoreSet stores(loaded.config, /*read_only=*/true, env.file_system);
+    MeasureOptions options;
+    options.now = now;
+    options.as_of = std::min(as_of, now);
+    options.grace = ConfiguredGrace(loaded.config);
+    options.category = category;
+    options.measure_due_now = measure_due_now;
+    options.tolerate_store_errors = true;
+    auto measured = MeasureOverdue(loaded.config, loaded.rules, *holds, stores, options);
+    if (!measured.ok()) {
+      spdlog::warn("metrics: cannot measure the stores: {}", measured.status().message());
+      return out;
+    }
+    for (const std::string& e : measured->errors) spdlog::warn("metrics: not measured: {}", e);
+    out.stores = std::move(*measured);
+  } catch (const std::exception& e) {
+    spdlog::warn("metrics: cannot measure the stores: {}", e.what());
+  }
+  return out;
+}
+
 // The textfile-collector metrics of one purge (see man/retention.8,
-// METRICS). `report` is null when the run did not start.
+// METRICS). `report` is null when the run did not start. Every family has
+// its samples whatever the outcome: a refused run is when they matter.
 MetricsFile PurgeMetrics(const PurgeReport* report, const Status& status, Timestamp started, double duration_seconds,
-                         std::optional<double> last_success) {
+                         std::optional<double> last_success, const MetricsMeasure& measured) {
   MetricsFile m;
   const double started_s = static_cast<double>(ToUnixMicros(started) / 1000000);
   const std::string outcome = report ? report->outcome : RefusalOutcome(status);
+  if (measured.last_success) last_success = std::max(last_success.value_or(0), *measured.last_success);
   if (status.ok()) last_success = started_s;
   m.Gauge("retention_last_run_timestamp_seconds", "Start of the last purge run, seconds since the epoch.");
   m.Add("retention_last_run_timestamp_seconds", started_s);
   m.Gauge("retention_last_success_timestamp_seconds",
-          "Start of the last purge run that exited 0, seconds since the epoch.");
-  if (last_success) m.Add("retention_last_success_timestamp_seconds", *last_success);
+          "Start of the last purge run that exited 0, seconds since the epoch; 0 when none ever did.");
+  m.Add("retention_last_success_timestamp_seconds", last_success.value_or(0));
   m.Gauge("retention_run_duration_seconds", "Wall time of the last purge run.");
   m.Add("retention_run_duration_seconds", duration_seconds);
   m.Gauge("retention_run_outcome", "Outcome of the last purge run (ok, stopped, failed, locked, refused).");
   m.Add("retention_run_outcome", {{"outcome", outcome}}, 1);
   m.Gauge("retention_run_exit_code", "Exit code of the last purge run (see retention(8)).");
   m.Add("retention_run_exit_code", ExitStatusOf(status));
+  m.Gauge("retention_records_measured",
+          "1 when due, held and overdue were measured on every target; 0 when a store, the state or the config "
+          "could not be read (their series are NaN then).");
+  m.Add("retention_records_measured", measured.stores && measured.stores->errors.empty() ? 1 : 0);
   m.Gauge("retention_deleted_records", "Records the last purge run deleted, per category and target.");
   m.Gauge("retention_due_records", "Records past delete_after when the last run started, per category.");
   m.Gauge("retention_held_records", "Due records a legal hold kept when the last run started, per category.");
   m.Gauge("retention_overdue_records",
-          "Records past delete_after, not held and not floor-protected, left after the last run, per category.");
+          "Records past delete_after by more than the grace (overdue_grace), not held and not floor-protected, "
+          "left after the last run, per category.");
   m.Gauge("retention_undeletable_records",
           "Due records the last purge run could not delete (immutable, a mount point, ...), per category and "
           "target; they are kept and each has a kept ledger entry saying why.");
@@ -151,12 +218,42 @@ MetricsFile PurgeMetrics(const PurgeReport* report, const Status& status, Timest
       m.Add("retention_undeletable_records", {{"category", t.category}, {"target", t.target}},
             static_cast<double>(t.undeletable));
     }
-    for (const auto& [name, c] : TotalsByCategory(*report)) {
-      m.Add("retention_due_records", {{"category", name}}, static_cast<double>(c.due));
-      m.Add("retention_held_records", {{"category", name}}, static_cast<double>(c.held));
-      m.Add("retention_overdue_records", {{"category", name}},
-            static_cast<double>(std::max<int64_t>(0, c.deletable - c.deleted)));
+  } else if (measured.stores) {
+    // The run deleted nothing: every target says so.
+    for (const auto& [category, target] : measured.stores->targets) {
+      m.Add("retention_deleted_records", {{"category", category}, {"target", target}}, 0);
+      m.Add("retention_undeletable_records", {{"category", category}, {"target", target}}, 0);
     }
+  }
+  // Due and held as the run measured them at its start when it did, else
+  // as measured now (a refused run changed nothing); overdue after the run.
+  constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
+  const bool planned = report && !report->planned.empty();
+  const std::map<std::string, CategoryTotals> totals =
+      planned ? TotalsByCategory(*report) : std::map<std::string, CategoryTotals>();
+  std::vector<std::string> categories;
+  if (measured.stores) {
+    for (const CategoryMeasure& c : measured.stores->categories) categories.push_back(c.category);
+  } else {
+    for (const auto& [name, c] : totals) categories.push_back(name);
+  }
+  for (const std::string& name : categories) {
+    const CategoryMeasure* c = nullptr;
+    if (measured.stores)
+      for (const CategoryMeasure& x : measured.stores->categories)
+        if (x.category == name && x.complete) c = &x;
+    double due = kUnknown, held = kUnknown;
+    if (planned) {
+      auto t = totals.find(name);
+      due = t == totals.end() ? 0 : static_cast<double>(t->second.due);
+      held = t == totals.end() ? 0 : static_cast<double>(t->second.held);
+    } else if (c) {
+      due = static_cast<double>(c->due_now.due);
+      held = static_cast<double>(c->due_now.held);
+    }
+    m.Add("retention_due_records", {{"category", name}}, due);
+    m.Add("retention_held_records", {{"category", name}}, held);
+    m.Add("retention_overdue_records", {{"category", name}}, c ? static_cast<double>(c->overdue) : kUnknown);
   }
   return m;
 }
@@ -197,13 +294,24 @@ Status RunPurgeCommand(const CommandArgs& a) {
   const auto started_steady = std::chrono::steady_clock::now();
   std::optional<std::filesystem::path> metrics_path;
   if (v.count("metrics-file")) metrics_path = v["metrics-file"].as<std::string>();
+  // Set as they become known, for the metrics' own measurement.
+  const Loaded* loaded_for_metrics = nullptr;
+  std::string category_for_metrics;
+  std::optional<Timestamp> as_of_for_metrics;
   auto finish = [&](const PurgeReport* report, Status status) -> Status {
     if (!metrics_path) return status;
     const double duration =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_steady).count();
     const auto last_success = ReadMetricSample(*metrics_path, "retention_last_success_timestamp_seconds");
-    Status written = PurgeMetrics(report, status, started, std::round(duration * 1000) / 1000, last_success)
-                         .WriteAtomically(*metrics_path);
+    MetricsMeasure measured;
+    if (loaded_for_metrics) {
+      const bool planned = report && !report->planned.empty();
+      measured = MeasureForMetrics(*a.env, *loaded_for_metrics, category_for_metrics,
+                                   as_of_for_metrics.value_or(started), /*measure_due_now=*/!planned);
+    }
+    Status written =
+        PurgeMetrics(report, status, started, std::round(duration * 1000) / 1000, last_success, measured)
+            .WriteAtomically(*metrics_path);
     // Metrics are an observer: failing to write them is a warning and does
     // not change what the run did or its exit code.
     if (!written.ok()) spdlog::warn("{}", written.message());
@@ -214,6 +322,7 @@ Status RunPurgeCommand(const CommandArgs& a) {
   if (!loaded.ok()) return finish(nullptr, loaded.status());
   const Config& config = loaded->config;
   if (!metrics_path && config.metrics_file) metrics_path = *config.metrics_file;
+  loaded_for_metrics = &*loaded;
 
   PurgeOptions options;
   // The metrics report what was due and held at the start: measured only
@@ -231,8 +340,9 @@ Status RunPurgeCommand(const CommandArgs& a) {
                                  TimeZone::Pick::kEarlier /* deletes less */, options.now, *a.err);
     if (!t.ok()) return finish(nullptr, t.status());
     options.as_of = *t;
+    as_of_for_metrics = *t;
   }
-  if (v.count("category")) options.category = v["category"].as<std::string>();
+  if (v.count("category")) options.category = category_for_metrics = v["category"].as<std::string>();
   if (v.count("batch-size")) options.batch_size = v["batch-size"].as<int64_t>();
   if (v.count("max-runtime")) {
     auto r = ParseRuntime(v["max-runtime"].as<std::string>());

@@ -5,13 +5,17 @@
 //
 // `status --check` is for monitoring: it exits 75 (EX_TEMPFAIL, "work
 // left") when a category has overdue records or no successful purge ended
-// within --max-age. SPEC 5 names no code for "out of compliance"; 75 is the
-// one whose meaning fits (a purge run would fix it), and it is not 1, which
-// monitoring tools read as "the check itself broke".
+// within --max-age. Overdue means past the due moment by more than --grace
+// (plan/overdue.h): records that became due since the last daily run wait
+// for the next one, and a check right after a purge does not flap.
+// SPEC 5 names no code for "out of compliance"; 75 is the one whose meaning
+// fits (a purge run would fix it), and it is not 1, which monitoring tools
+// read as "the check itself broke".
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -20,7 +24,7 @@
 #include "calendar/duration.h"
 #include "cli/command.h"
 #include "cli/state_access.h"
-#include "plan/selection.h"
+#include "plan/overdue.h"
 #include "plan/plan.h"
 #include "stores/store_set.h"
 #include "util/json_text.h"
@@ -35,18 +39,10 @@ struct CategoryStatus {
   std::string name;
   std::string policy;
   std::string schedule;
-  TargetStats stats;  // summed over the category's targets
+  TargetStats stats;  // summed over the category's targets, as of now
+  int64_t overdue = 0;  // past the due moment + grace, kept by nothing
+  std::optional<Timestamp> oldest_overdue;
 };
-
-void Add(TargetStats* sum, const TargetStats& t) {
-  sum->total += t.total;
-  sum->due += t.due;
-  sum->held += t.held;
-  sum->floor_protected += t.floor_protected;
-  sum->deletable += t.deletable;
-  sum->undated += t.undated;
-  if (t.oldest_due && (!sum->oldest_due || *t.oldest_due < *sum->oldest_due)) sum->oldest_due = t.oldest_due;
-}
 
 }  // namespace
 
@@ -55,17 +51,27 @@ Status RunStatusCommand(const CommandArgs& a) {
   desc.add_options()("format", po::value<std::string>()->value_name("FORMAT"), "table or json")(
       "max-age", po::value<std::string>()->value_name("DURATION")->default_value("2 days"),
       "warn when no purge succeeded within this long")(
+      "grace", po::value<std::string>()->value_name("DURATION"),
+      "a record is overdue only this long past its due moment (default: config overdue_grace, else 1 day; "
+      "0s: at once)")(
       "last", po::value<int>()->value_name("N")->default_value(5), "show the last N runs")(
-      "check", "exit 75 when anything is overdue or the last successful purge is older than --max-age");
+      "check", "exit 75 when anything is overdue (past due + grace) or the last successful purge is older "
+               "than --max-age");
   AddCommonOptions(&desc);
   auto vm = ParseCommandLine(a, desc, nullptr,
-                             "retention status [--max-age DURATION] [--last N] [--check] [--format table|json]");
+                             "retention status [--max-age DURATION] [--grace DURATION] [--last N] [--check] [--format table|json]");
   if (!vm.ok()) return vm.status();
   if (!*vm) return Status::Ok();
   auto format = FormatOption(**vm, {"table", "json"});
   if (!format.ok()) return format.status();
   auto max_age = ParseDuration((**vm)["max-age"].as<std::string>());
   if (!max_age.ok()) return Status::Usage("--max-age: " + max_age.status().message());
+  std::optional<CalendarDuration> grace_option;
+  if ((**vm).count("grace")) {
+    auto g = ParseGrace((**vm)["grace"].as<std::string>());
+    if (!g.ok()) return Status::Usage("--grace: " + g.status().message());
+    grace_option = *g;
+  }
   const int last = (**vm)["last"].as<int>();
   if (last < 0) return Status::Usage("--last must not be negative");
   auto loaded = LoadConfigAndRules(**vm);
@@ -97,19 +103,26 @@ Status RunStatusCommand(const CommandArgs& a) {
 
   auto holds = LoadHoldSet(state->get(), now);
   if (!holds.ok()) return holds.status();
-  auto selections = MakeSelections(config, loaded->rules, now, "");
-  if (!selections.ok()) return selections.status();
-  const std::vector<Selection> held = WithHolds(std::move(*selections), *holds);
+  const CalendarDuration grace = grace_option.value_or(ConfiguredGrace(config));
   StoreSet stores(config, /*read_only=*/true, a.env->file_system);
-  auto plan = MakePlan(held, stores, now, now, loaded->rules.hash, *holds);
-  if (!plan.ok()) return plan.status();
+  MeasureOptions measure_options;
+  measure_options.now = measure_options.as_of = now;
+  measure_options.grace = grace;
+  auto measured = MeasureOverdue(config, loaded->rules, *holds, stores, measure_options);
+  if (!measured.ok()) return measured.status();
   std::vector<CategoryStatus> categories;
-  for (const Category& c : loaded->rules.categories) categories.push_back({c.name, c.policy, ScheduleText(c), {}});
-  for (const TargetPlan& t : plan->targets)
-    for (auto& c : categories)
-      if (c.name == t.category) Add(&c.stats, t.stats);
+  for (const Category& c : loaded->rules.categories) {
+    CategoryStatus s{c.name, c.policy, ScheduleText(c), {}, 0, {}};
+    for (const CategoryMeasure& m : measured->categories)
+      if (m.category == c.name) {
+        s.stats = m.due_now;
+        s.overdue = m.overdue;
+        s.oldest_overdue = m.oldest_overdue;
+      }
+    categories.push_back(std::move(s));
+  }
   int64_t overdue = 0;
-  for (const auto& c : categories) overdue += c.stats.deletable;
+  for (const auto& c : categories) overdue += c.overdue;
 
   std::vector<std::string> warnings;
   if (!last_success) {
@@ -132,13 +145,16 @@ Status RunStatusCommand(const CommandArgs& a) {
                        std::to_string(last_ended->id) + " --kind kept`");
   }
   if (overdue > 0)
-    warnings.push_back(std::to_string(overdue) + " records are past their delete_after with no hold or floor keeping them");
+    warnings.push_back(std::to_string(overdue) + " records are past their delete_after" +
+                       (grace.amount ? " by more than " + grace.ToString() : std::string()) +
+                       " with no hold or floor keeping them");
 
   const size_t first = runs.size() > static_cast<size_t>(last) ? runs.size() - static_cast<size_t>(last) : 0;
   if (*format == "json") {
     Json j;
     j["now"] = FormatTimestamp(now);
     j["max_age"] = max_age->ToString();
+    j["grace"] = GraceText(grace);
     j["last_success"] = last_success ? last_success->ToJson() : Json(nullptr);
     Json rs = Json::array();
     for (size_t i = first; i < runs.size(); ++i) rs.push_back(runs[i].ToJson());
@@ -152,10 +168,11 @@ Status RunStatusCommand(const CommandArgs& a) {
                     {"due", c.stats.due},
                     {"held", c.stats.held},
                     {"floor_protected", c.stats.floor_protected},
-                    {"overdue", c.stats.deletable},
+                    {"deletable", c.stats.deletable},
+                    {"overdue", c.overdue},
                     {"undated", c.stats.undated},
-                    {"oldest_overdue", c.stats.oldest_due ? Json(FormatTimestamp(*c.stats.oldest_due)) : Json(nullptr)},
-                    {"compliant", c.stats.deletable == 0}});
+                    {"oldest_overdue", c.oldest_overdue ? Json(FormatTimestamp(*c.oldest_overdue)) : Json(nullptr)},
+                    {"compliant", c.overdue == 0}});
     }
     j["categories"] = cs;
     j["overdue"] = overdue;
@@ -165,7 +182,7 @@ Status RunStatusCommand(const CommandArgs& a) {
     *a.out << DumpJson(j, 2) << "\n";
   } else {
     std::ostream& out = *a.out;
-    out << "Status at " << FormatTimestamp(now) << "\n\nLast runs:\n";
+    out << "Status at " << FormatTimestamp(now) << " (grace " << GraceText(grace) << ")\n\nLast runs:\n";
     if (runs.empty()) out << "  (none)\n";
     for (size_t i = first; i < runs.size(); ++i) {
       const auto& r = runs[i];
@@ -186,12 +203,13 @@ Status RunStatusCommand(const CommandArgs& a) {
       std::snprintf(line, sizeof line, "%-22s %10lld %9lld %7lld %9lld %9lld %8lld  %-10s %s\n", c.name.c_str(),
                     static_cast<long long>(c.stats.total), static_cast<long long>(c.stats.due),
                     static_cast<long long>(c.stats.held), static_cast<long long>(c.stats.floor_protected),
-                    static_cast<long long>(c.stats.deletable), static_cast<long long>(c.stats.undated),
-                    c.stats.deletable == 0 ? "yes" : "NO",
-                    c.stats.oldest_due ? FormatTimestamp(*c.stats.oldest_due).c_str() : "-");
+                    static_cast<long long>(c.overdue), static_cast<long long>(c.stats.undated),
+                    c.overdue == 0 ? "yes" : "NO",
+                    c.oldest_overdue ? FormatTimestamp(*c.oldest_overdue).c_str() : "-");
       out << line;
     }
-    out << "\nOVERDUE = past delete_after, not held and not protected by a floor: what the next purge deletes.\n";
+    out << "\nOVERDUE = past delete_after by more than the grace (" << GraceText(grace)
+        << "), not held and not protected by a floor: late for the purge.\n";
     for (const auto& w : warnings) out << "WARNING: " << w << "\n";
     if (warnings.empty()) out << "Compliant.\n";
   }

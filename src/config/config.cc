@@ -281,7 +281,7 @@ Result<Config> LoadConfig(const fs::path& file_arg) {
   const std::string name = file.string();
   const fs::path base_dir = file.parent_path();
   TomlTableReader r(name, *parsed, "the config");
-  RETENTION_RETURN_IF_ERROR(r.CheckKeys({"rules", "state", "time_zone", "metrics_file", "limits", "stores"}));
+  RETENTION_RETURN_IF_ERROR(r.CheckKeys({"rules", "state", "time_zone", "metrics_file", "overdue_grace", "limits", "stores"}));
 
   Config config;
   config.file = file;
@@ -318,6 +318,10 @@ Result<Config> LoadConfig(const fs::path& file_arg) {
     if ((*metrics)->empty()) return r.ErrorAtKey("metrics_file", "'metrics_file' must not be empty");
     config.metrics_file = Resolve(base_dir, **metrics);
   }
+
+  auto grace = r.Duration("overdue_grace");
+  if (!grace.ok()) return grace.status();
+  config.overdue_grace = *grace;
 
   if (const toml::node* limits = r.Node("limits")) {
     const toml::table* t = limits->as_table();

@@ -4,6 +4,7 @@
 //   state = "/var/lib/retention/state.db"   # or "postgresql://..."
 //   time_zone = "UTC"                  # IANA zone for calendar cutoffs
 //   metrics_file = "/var/lib/prometheus/node-exporter/retention.prom"  # optional
+//   overdue_grace = "1 day"            # optional: status and the metrics
 //
 //   [limits]
 //   batch_size = 100000                # most records per delete transaction
@@ -74,6 +75,10 @@ struct Config {
   // Prometheus textfile written after every purge (absolute); see
   // util/metrics.h. purge --metrics-file overrides it.
   std::optional<std::filesystem::path> metrics_file;
+  // How long past its due moment a record waits for the next purge before
+  // `status` and the metrics call it overdue (plan/overdue.h); nullopt:
+  // one day, the shipped timer's period.
+  std::optional<CalendarDuration> overdue_grace;
   Limits limits;
   std::map<std::string, StoreConfig> stores;
 };

@@ -145,7 +145,9 @@ TEST_CASE("purge --metrics-file writes the numbers of the run in the Prometheus 
     CHECK(m2.Value("retention_run_exit_code") == 75);
     CHECK(m2.Value("retention_last_success_timestamp_seconds") == last_run);
     CHECK(m2.Value("retention_last_run_timestamp_seconds") >= last_run);
-    CHECK(m2.All("retention_deleted_records").empty());
+    // Every series is written (issue 18): the run deleted nothing, per target.
+    CHECK(m2.All("retention_deleted_records").size() == deletable.size());
+    for (const auto& s : m2.All("retention_deleted_records")) CHECK(s.value == 0);
   }
 }
 

@@ -1,0 +1,127 @@
+#include "plan/overdue.h"
+
+#include <cctype>
+
+#include "plan/selection.h"
+
+namespace retention {
+
+namespace {
+
+std::string Trim(std::string_view text) {
+  size_t b = 0, e = text.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(text[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1]))) --e;
+  return std::string(text.substr(b, e - b));
+}
+
+void Add(TargetStats* sum, const TargetStats& t) {
+  sum->total += t.total;
+  sum->due += t.due;
+  sum->held += t.held;
+  sum->floor_protected += t.floor_protected;
+  sum->deletable += t.deletable;
+  sum->undated += t.undated;
+  if (t.oldest_due && (!sum->oldest_due || *t.oldest_due < *sum->oldest_due)) sum->oldest_due = t.oldest_due;
+}
+
+}  // namespace
+
+Result<CalendarDuration> ParseGrace(std::string_view text) {
+  const std::string t = Trim(text);
+  size_t digits = 0;
+  while (digits < t.size() && t[digits] >= '0' && t[digits] <= '9') ++digits;
+  std::string unit = Trim(std::string_view(t).substr(digits));
+  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // Zero: no grace, in any unit a duration may be written in.
+  if (digits > 0 && t.find_first_not_of('0') >= digits) {
+    static const char* const kUnits[] = {"",     "s",      "sec",   "second", "seconds", "m",     "min",
+                                         "minute", "minutes", "h",     "hour",   "hours",   "d",     "day",
+                                         "days", "w",      "week",  "weeks"};
+    for (const char* u : kUnits)
+      if (unit == u) return CalendarDuration{0, DurationUnit::kHours};
+  }
+  // The short forms: 36h, 2d, 1w.
+  if (digits > 0 && (unit == "h" || unit == "d" || unit == "w")) {
+    const std::string word = unit == "h" ? " hours" : unit == "d" ? " days" : " weeks";
+    auto d = ParseDuration(t.substr(0, digits) + word);
+    if (d.ok()) return *d;
+  }
+  auto d = ParseDuration(t);
+  if (!d.ok()) return Status::Usage(d.status().message() + " (a grace is e.g. \"1 day\", \"36h\" or \"0s\")");
+  return *d;
+}
+
+std::string GraceText(const CalendarDuration& grace) { return grace.amount == 0 ? "none" : grace.ToString(); }
+
+CalendarDuration ConfiguredGrace(const Config& config) {
+  return config.overdue_grace.value_or(kDefaultOverdueGrace);
+}
+
+Timestamp OverdueAsOf(Timestamp now, const CalendarDuration& grace, const TimeZone& zone) {
+  if (grace.amount == 0) return now;
+  return ComputeCutoff(now, grace, zone);
+}
+
+Result<OverdueMeasure> MeasureOverdue(const Config& config, const RuleSet& rules, const HoldSet& holds,
+                                      StoreSet& stores, const MeasureOptions& options) {
+  auto zone = TimeZone::Load(config.time_zone);
+  if (!zone.ok()) return zone.status();
+  const Timestamp overdue_as_of = OverdueAsOf(options.now, options.grace, *zone);
+  auto late = MakeSelections(config, rules, overdue_as_of, options.category);
+  if (!late.ok()) return late.status();
+  std::vector<Selection> now;
+  if (options.measure_due_now) {
+    auto s = MakeSelections(config, rules, options.as_of, options.category);
+    if (!s.ok()) return s.status();
+    now = WithHolds(std::move(*s), holds);
+  }
+  const std::vector<Selection> overdue = WithHolds(std::move(*late), holds);
+
+  OverdueMeasure out;
+  for (const Category& c : rules.categories)
+    if (options.category.empty() || c.name == options.category) out.categories.push_back({c.name, {}, 0, {}, true});
+  auto category_of = [&](const std::string& name) -> CategoryMeasure* {
+    for (auto& c : out.categories)
+      if (c.category == name) return &c;
+    return nullptr;
+  };
+  // One target's stats under one selection; an error is returned or, when
+  // tolerated, recorded and the category marked incomplete.
+  auto measure = [&](const Selection& d, CategoryMeasure* c) -> Result<std::optional<TargetStats>> {
+    Status error;
+    auto store = stores.Get(d.target->store);
+    if (store.ok()) {
+      auto stats = (*store)->Measure(d);
+      if (stats.ok()) return std::optional<TargetStats>(std::move(*stats));
+      error = stats.status();
+    } else {
+      error = store.status();
+    }
+    if (!options.tolerate_store_errors) return error;
+    if (c) c->complete = false;
+    out.errors.push_back(d.category->name + "/" + d.target->name + ": " + error.message());
+    return std::optional<TargetStats>();
+  };
+  for (size_t i = 0; i < overdue.size(); ++i) {
+    const Selection& d = overdue[i];
+    CategoryMeasure* c = category_of(d.category->name);
+    out.targets.emplace_back(d.category->name, d.target->name);
+    if (options.measure_due_now) {
+      auto s = measure(now[i], c);
+      if (!s.ok()) return s.status();
+      if (!*s) continue;  // the same store: the second pass would fail alike
+      if (c) Add(&c->due_now, **s);
+    }
+    auto s = measure(d, c);
+    if (!s.ok()) return s.status();
+    if (*s && c) {
+      c->overdue += (*s)->deletable;
+      if ((*s)->oldest_due && (!c->oldest_overdue || *(*s)->oldest_due < *c->oldest_overdue))
+        c->oldest_overdue = (*s)->oldest_due;
+    }
+  }
+  return out;
+}
+
+}  // namespace retention
