@@ -102,7 +102,8 @@ int RunCommandLine(const std::vector<std::string>& argv, std::ostream& out, std:
     if (command != c.name) continue;
     // The one environment of the process: every command gets it from here.
     const Env env = Env::Default();
-    CommandArgs a{command, {argv.begin() + static_cast<long>(i) + 1, argv.end()}, &out, &err, &env};
+    int answer = 0;
+    CommandArgs a{command, {argv.begin() + static_cast<long>(i) + 1, argv.end()}, &out, &err, &env, &answer};
     // Global options are appended after the command's own, except for the
     // subcommand groups whose first argument must stay the subcommand.
     a.args.insert(a.args.end(), globals.begin(), globals.end());
@@ -113,7 +114,7 @@ int RunCommandLine(const std::vector<std::string>& argv, std::ostream& out, std:
     if (!s.ok())
       err << JournalPrefix(IsRetryLater(s.code()) ? spdlog::level::warn : spdlog::level::err)
           << "retention: " << RedactSecrets(s.message()) << "\n";
-    return ExitStatusOf(s);
+    return s.ok() ? answer : ExitStatusOf(s);
   }
   err << "retention: unknown command '" << command << "' (try 'retention --help')\n";
   return static_cast<int>(ExitCodeFor(StatusCode::kUsage));
