@@ -328,9 +328,18 @@ Status RunExplainCommand(const CommandArgs& a) {
     r.verdict = JudgeRecord(*d, r.facts);
     r.reason = r.verdict.reason;
     const Decider decided = r.verdict.evaluation.decided_by;
+    // The ledger's words say "no longer" (the record changed since it was
+    // selected); here nothing was selected.
+    if (decided == Decider::kFilters)
+      r.reason = std::string("not selected: it does not match the target's ") +
+                 (d->target->paths.empty() ? "filters" : "paths");
     if (decided == Decider::kUndated && r.facts.scopes[0].clock_text.empty()) {
       r.event = EventOf(*d->target);
-      if (r.event) r.reason = "not due: " + r.event->event + " has not happened (" + r.event->pending + ")";
+      if (r.event) {
+        r.reason = "not due: " + r.event->event + " has not happened (" + r.event->pending + ")";
+      } else {
+        r.reason = "undated: its clock (" + ClockDescription(d->target->clock) + ") is empty, so it is never due";
+      }
     }
     if (decided == Decider::kNotDue || decided == Decider::kFloor) {
       const RecordFacts::ScopeFacts& own = r.facts.scopes[0];
@@ -486,7 +495,7 @@ Status RunExplainCommand(const CommandArgs& a) {
     if (facts.exists) {
       out << "  verdict    " << (verdict.deletable ? "DELETABLE" : "KEPT") << ": " << r.reason << "\n";
     } else {
-      out << "  verdict    GONE: not in the store (the ledger's deletions of it follow)\n";
+      out << "  verdict    ABSENT: not in the store (the ledger's deletions of it, if any, follow)\n";
     }
   }
 
