@@ -500,10 +500,12 @@ Status RunExplainCommand(const CommandArgs& a) {
   }
 
   // A record that is gone: the ledger says who deleted it, when and why.
-  Json deletions = Json::array();
+  Json deletions = Json::array(), pending = Json::array();
   if (!exists_anywhere && *state) {
     audit::LedgerFilter f;
-    f.kinds = {LedgerKind::kDelete};
+    // Batch rows too: a record a running purge has deleted but not yet
+    // settled is pending in its batch entry (claims nothing yet).
+    f.kinds = {LedgerKind::kDelete, LedgerKind::kBatch};
     f.store = store_name;
     f.target = named->ledger_target;
     f.key = key;
@@ -511,7 +513,12 @@ Status RunExplainCommand(const CommandArgs& a) {
     // the batch entries the batch index says reach the key (no scan of
     // every record).
     RETENTION_RETURN_IF_ERROR(audit::ScanRows(**state, f, [&](const LedgerEntry& e, const LedgerRecord* record) {
-      deletions.push_back(audit::EntryToJson(e, record));
+      Json row = audit::EntryToJson(e, record);
+      if (row.value("kind", "") == "delete") {
+        deletions.push_back(std::move(row));
+      } else if (record && row.value("outcome", "") == "pending") {
+        pending.push_back(std::move(row));
+      }
       return true;
     }));
   }
@@ -544,6 +551,11 @@ Status RunExplainCommand(const CommandArgs& a) {
       const Json& e = deletions[0];
       verdict = "GONE: deleted by run " + e["run"].dump() + " at " + e["at"].get<std::string>() + " (ledger entry " +
                 e["seq"].dump() + ")";
+    } else if (!pending.empty()) {
+      outcome = "gone";
+      const Json& e = pending[0];
+      verdict = "GONE: being deleted by run " + e["run"].dump() + " (batch ledger entry " + e["seq"].dump() +
+                ", not yet settled)";
     } else {
       outcome = "absent";
       verdict = "no record " + key + " in " + store_name + "/" + named->target;
