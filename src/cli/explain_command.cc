@@ -96,7 +96,6 @@ std::string HoldText(const Hold& h) {
   return s + "): " + h.reason;
 }
 
-
 // The names a target goes by on the command line, most specific first: its
 // name (what plan prints), its table or its globs (what check prints,
 // "app:audit_events", "backups:db-*.sqlite.gz").
