@@ -23,7 +23,8 @@ constexpr CommandEntry kCommands[] = {
     {"plan", "dry run: what is due, held, protected and undated, per category and target", RunPlanCommand},
     {"purge", "delete what is due, in batches, every deletion in the ledger", RunPurgeCommand},
     {"hold", "legal holds: add, list, show, release", RunHoldCommand},
-    {"explain", "one record: the rules over it, its clock, cutoff, floors, holds and verdict", RunExplainCommand},
+    {"explain", "one record (STORE/TARGET/KEY or a file): its verdict, then the rules, clock, floors and holds",
+     RunExplainCommand},
     {"audit", "the purge log: log, export, runs, show, verify, checkpoint", RunAuditCommand},
     {"status", "last runs, what is due now, and compliance per category", RunStatusCommand},
     {"state", "init: create the state database (legal holds and purge log)", RunStateCommand},
@@ -45,7 +46,7 @@ void PrintUsage(std::ostream& out) {
          "  -q, --quiet         only warnings and errors in the log\n"
          "  -h, --help          this help; `retention COMMAND --help` for a command's options\n"
          "  --version           the version\n\n"
-         "Exit codes: 0 success, 64 usage, 65 invalid config/rules/hold spec, 69 store unavailable,\n"
+         "Exit codes: 0 success, 1 explain: no such record, 64 usage, 65 invalid config/rules/hold spec, 69 store unavailable,\n"
          "74 I/O error while deleting, 75 locked or stopped early with work left, 76 safety valve,\n"
          "77 clock sanity, 78 audit verification failed.\n";
 }
@@ -102,7 +103,8 @@ int RunCommandLine(const std::vector<std::string>& argv, std::ostream& out, std:
     if (command != c.name) continue;
     // The one environment of the process: every command gets it from here.
     const Env env = Env::Default();
-    CommandArgs a{command, {argv.begin() + static_cast<long>(i) + 1, argv.end()}, &out, &err, &env};
+    int answer = 0;
+    CommandArgs a{command, {argv.begin() + static_cast<long>(i) + 1, argv.end()}, &out, &err, &env, &answer};
     // Global options are appended after the command's own, except for the
     // subcommand groups whose first argument must stay the subcommand.
     a.args.insert(a.args.end(), globals.begin(), globals.end());
@@ -113,7 +115,7 @@ int RunCommandLine(const std::vector<std::string>& argv, std::ostream& out, std:
     if (!s.ok())
       err << JournalPrefix(IsRetryLater(s.code()) ? spdlog::level::warn : spdlog::level::err)
           << "retention: " << RedactSecrets(s.message()) << "\n";
-    return ExitStatusOf(s);
+    return s.ok() ? answer : ExitStatusOf(s);
   }
   err << "retention: unknown command '" << command << "' (try 'retention --help')\n";
   return static_cast<int>(ExitCodeFor(StatusCode::kUsage));

@@ -28,6 +28,10 @@ struct CommandArgs {
   std::ostream* out;
   std::ostream* err;
   const Env* env;
+  // A command whose answer is "no" without anything having gone wrong
+  // (explain: no such record) sets this to 1 and returns Ok: SPEC 5's "1
+  // where documented", as grep's 1 for "no match". main starts it at 0.
+  int* exit_status = nullptr;
 };
 
 Status RunCheckCommand(const CommandArgs& a);

@@ -1,5 +1,6 @@
 #include "plan/plan.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
@@ -87,27 +88,50 @@ std::string DateOnly(const std::optional<Timestamp>& t) {
 
 }  // namespace
 
+// Sample keys are printed whole, so that one can be pasted into `explain
+// STORE/TARGET/KEY`: as many as fit in a column of kSampleWidth (always the
+// first), then how many more --format json lists.
+constexpr size_t kSampleWidth = 48;
+
+std::string SampleKeys(const std::vector<std::string>& keys) {
+  std::string samples;
+  size_t shown = 0;
+  for (const auto& k : keys) {
+    if (shown > 0 && samples.size() + 1 + k.size() > kSampleWidth) break;
+    samples += (samples.empty() ? "" : " ") + k;
+    ++shown;
+  }
+  if (shown < keys.size()) samples += " (+" + std::to_string(keys.size() - shown) + ")";
+  return samples;
+}
+
 void PrintPlanTable(const Plan& plan, std::ostream& out) {
   out << "Plan as of " << FormatTimestamp(plan.as_of) << " (" << plan.holds_in_force << " hold"
       << (plan.holds_in_force == 1 ? "" : "s") << " in force)\n\n";
-  char line[512];
-  std::snprintf(line, sizeof line, "%-16s %-18s %-10s %10s %9s %7s %7s %8s %9s  %-10s  %s\n", "CATEGORY", "TARGET",
-                "CUTOFF", "RECORDS", "DUE", "HELD", "FLOOR", "UNDATED", "DELETE", "OLDEST", "SAMPLE KEYS");
+  // The store/target column is as wide as its longest name: it is the
+  // STORE/TARGET part of what explain takes, so it is never cut.
+  int target_width = 18;
+  for (const TargetPlan& t : plan.targets)
+    target_width = std::max(target_width, static_cast<int>(t.store.size() + 1 + t.target.size()));
+  char line[1024];
+  std::snprintf(line, sizeof line, "%-16s %-*s %-10s %10s %9s %7s %7s %8s %9s  %-10s  %s\n", "CATEGORY", target_width,
+                "STORE/TARGET", "CUTOFF", "RECORDS", "DUE", "HELD", "FLOOR", "UNDATED", "DELETE", "OLDEST",
+                "SAMPLE KEYS");
   out << line;
   for (const TargetPlan& t : plan.targets) {
-    std::string samples;
-    for (const auto& k : t.stats.sample_keys) samples += (samples.empty() ? "" : " ") + Shorten(k, 24);
-    std::snprintf(line, sizeof line, "%-16s %-18s %-10s %10lld %9lld %7lld %7lld %8lld %9lld  %-10s  %s\n",
-                  Shorten(t.category, 16).c_str(), Shorten(t.target, 18).c_str(), DateOnly(t.cutoff).c_str(),
-                  static_cast<long long>(t.stats.total), static_cast<long long>(t.stats.due),
-                  static_cast<long long>(t.stats.held), static_cast<long long>(t.stats.floor_protected),
-                  static_cast<long long>(t.stats.undated), static_cast<long long>(t.stats.deletable),
-                  DateOnly(t.stats.oldest_due).c_str(), samples.c_str());
-    out << line;
+    const std::string samples = SampleKeys(t.stats.sample_keys);  // whole: may be longer than `line`
+    std::snprintf(line, sizeof line, "%-16s %-*s %-10s %10lld %9lld %7lld %7lld %8lld %9lld  %-10s  ",
+                  Shorten(t.category, 16).c_str(), target_width, (t.store + "/" + t.target).c_str(),
+                  DateOnly(t.cutoff).c_str(), static_cast<long long>(t.stats.total),
+                  static_cast<long long>(t.stats.due), static_cast<long long>(t.stats.held),
+                  static_cast<long long>(t.stats.floor_protected), static_cast<long long>(t.stats.undated),
+                  static_cast<long long>(t.stats.deletable), DateOnly(t.stats.oldest_due).c_str());
+    out << line << samples << "\n";
   }
   out << "\n" << plan.TotalDeletable() << " record" << (plan.TotalDeletable() == 1 ? "" : "s")
       << " would be deleted. DUE counts records past the cutoff; HELD and FLOOR of them are kept "
-         "(legal hold, another rule's minimum); UNDATED records have no usable clock and are never due.\n";
+         "(legal hold, another rule's minimum); UNDATED records have no usable clock and are never due. "
+         "`retention explain STORE/TARGET/KEY` explains one record (every sample key is in --format json).\n";
 }
 
 }  // namespace retention
