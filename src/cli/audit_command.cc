@@ -1,13 +1,18 @@
 // retention audit verify|checkpoint|log|export|runs|show: the auditor's
 // side of the purge log (SPEC 5, 6.10). Opens the state database
 // read-only and changes nothing.
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "audit/anchor_schedule.h"
 #include "audit/checkpoint.h"
@@ -20,10 +25,13 @@
 #include "ledger/batch_entry.h"
 #include "ledger/ledger.h"
 #include "ledger/ledger_payloads.h"
+#include "ledger/ledger_reader.h"
 #include "ledger/ledger_records.h"
 #include "rules/rule_loader.h"
 #include "util/atomic_file.h"
 #include "util/json_text.h"
+#include "util/logging.h"
+#include "util/progress.h"
 
 namespace retention {
 
@@ -40,6 +48,102 @@ Result<std::unique_ptr<StateDb>> OpenLedger(const Env& env, const Config& config
   return std::move(*state);
 }
 
+// A progress bar over the ledger's entries, by seq, for long reads
+// (verify, export): on a terminal only, never on stdout (it is drawn on
+// stderr), and not when `streams_to_terminal` (rows printed on the
+// terminal would be torn by the bar). Null otherwise.
+std::unique_ptr<ProgressMeter> LedgerMeter(const char* label, StateDb& state, bool streams_to_terminal) {
+  if (streams_to_terminal || CurrentLogTarget() != LogTarget::kTerminal || !spdlog::should_log(spdlog::level::info))
+    return nullptr;
+  auto head = state.Head();
+  if (!head.ok() || head->seq <= 0) return nullptr;
+  return std::make_unique<ProgressMeter>(label, head->seq, /*terminal=*/true);
+}
+
+// Reads the ledger through `inner`, moving `meter` (if any) along by seq.
+class ProgressReader final : public LedgerReader {
+ public:
+  ProgressReader(LedgerReader& inner, ProgressMeter* meter) : inner_(inner), meter_(meter) {}
+  Status ScanLedger(int64_t from_seq, const std::function<bool(LedgerEntry&)>& visit) override {
+    if (meter_ == nullptr) return inner_.ScanLedger(from_seq, visit);
+    return inner_.ScanLedger(from_seq, [&](LedgerEntry& e) {
+      meter_->Update(e.seq, "");
+      return visit(e);
+    });
+  }
+  Result<LedgerHead> Head() override { return inner_.Head(); }
+
+ private:
+  LedgerReader& inner_;
+  ProgressMeter* meter_;
+};
+
+// The `audit log` table shows a unix_seconds / unix_millis clock as RFC
+// 3339 UTC. The ledger keeps a clock as the store held it, not its
+// encoding: that is the rules'. So a clock is decoded only for entries of
+// runs made under the rules loaded now (the run's rules hash is theirs): a
+// rule changed since cannot misread an older entry. Any other clock (text,
+// native, another rules version, rules that do not load) is shown as
+// stored. JSON and CSV always keep the stored value.
+class ClockDisplay {
+ public:
+  static ClockDisplay Load(const Config& config, StateDb& state) {
+    ClockDisplay d;
+    auto rules = LoadRules(config);
+    if (!rules.ok()) return d;
+    auto runs = state.ListRuns();
+    if (!runs.ok()) return d;
+    for (const RunInfo& r : *runs)
+      if (r.rules_hash == rules->hash) d.runs_.insert(r.id);
+    for (const Category& c : rules->categories)
+      for (const Target& t : c.targets)
+        if (t.clock.source == ClockSource::kColumn &&
+            (t.clock.encoding == ClockEncoding::kUnixSeconds || t.clock.encoding == ClockEncoding::kUnixMillis))
+          d.encodings_[{c.name, t.name}] = t.clock.encoding;
+    return d;
+  }
+
+  // `e` with its clock shown as RFC 3339 where that is known to be right.
+  const LedgerEntry& Show(const LedgerEntry& e) {
+    if (e.clock.empty() || !runs_.count(e.run_id)) return e;
+    auto it = encodings_.find({e.category, e.target});
+    if (it == encodings_.end()) return e;
+    auto t = Decode(e.clock, it->second);
+    if (!t) return e;
+    shown_ = e;
+    shown_.clock = Rfc3339(*t);
+    return shown_;
+  }
+
+  // "2023-12-06T16:21:39.392Z": FormatTimestamp's microseconds cut to the
+  // milliseconds (or seconds) they are.
+  static std::string Rfc3339(Timestamp t) {
+    const std::string s = FormatTimestamp(t);  // ...SS, or ...SS.ffffffZ
+    const size_t dot = s.find('.');
+    if (dot != std::string::npos && s.size() == dot + 8 && s.compare(dot + 4, 3, "000") == 0)
+      return s.substr(0, dot + 4) + "Z";
+    return s;
+  }
+
+ private:
+  static std::optional<Timestamp> Decode(const std::string& raw, ClockEncoding encoding) {
+    // Digits, and for seconds a fraction: what a store writes for these
+    // encodings; anything else is shown as stored.
+    bool digits = !raw.empty(), dot = false;
+    for (char c : raw) {
+      if (c == '.' && encoding == ClockEncoding::kUnixSeconds && !dot) dot = true;
+      else if (c < '0' || c > '9') digits = false;
+    }
+    if (!digits || raw.size() > 20 || raw.front() == '.' || raw.back() == '.') return std::nullopt;
+    const double v = std::strtod(raw.c_str(), nullptr);
+    return encoding == ClockEncoding::kUnixMillis ? ClockFromUnixMillis(v) : ClockFromUnixSeconds(v);
+  }
+
+  std::set<int64_t> runs_;
+  std::map<std::pair<std::string, std::string>, ClockEncoding> encodings_;
+  LedgerEntry shown_;
+};
+
 // A ledger verified as `audit verify` and `audit checkpoint` do it.
 struct FullVerification {
   VerifyReport report;  // .ok false when any check failed
@@ -54,7 +158,13 @@ Result<FullVerification> VerifyFully(const Config& config, StateDb& state, const
   // Read before the ledger: see state_cross_check.h.
   auto tables = audit::ReadStateTables(state);
   if (!tables.ok()) return tables.status();
-  auto report = checkpoint ? VerifyLedger(state, checkpoint->head(), state.Now()) : VerifyLedger(state, state.Now());
+  std::unique_ptr<ProgressMeter> meter = LedgerMeter("verify", state, /*streams_to_terminal=*/false);
+  ProgressReader reader(state, meter.get());
+  auto report = checkpoint ? VerifyLedger(reader, checkpoint->head(), state.Now()) : VerifyLedger(reader, state.Now());
+  if (meter) {
+    if (report.ok()) meter->Finish(report->head_seq, report->ok ? "" : "verification failed");
+    else meter->Finish();
+  }
   if (!report.ok()) return report.status();
   FullVerification v{std::move(*report), {}};
   VerifyReport& r = v.report;
@@ -305,20 +415,34 @@ Status AuditLog(const CommandArgs& a, bool export_mode) {
   }
   int64_t n = 0;
   if (format == "csv") audit::WriteCsvHeader(*out);
-  if (format == "table") audit::WriteTableHeader(*out);
+  std::optional<ClockDisplay> clocks;
+  if (format == "table") {
+    audit::WriteTableHeader(*out);
+    clocks = ClockDisplay::Load(*config, **state);
+  }
+  std::unique_ptr<ProgressMeter> meter =
+      LedgerMeter(export_mode ? "export" : "log", **state, dest.empty() && ::isatty(STDOUT_FILENO));
+  int64_t last_seq = 0;
   // Rows: entries, and records (per-record entries and batch entries'
   // candidates), audit/ledger_query.h.
   Status st = audit::ScanRows(**state, *filter, [&](const LedgerEntry& e, const LedgerRecord* record) {
     if (format == "csv") {
       audit::WriteCsvRow(e, *out, record);
     } else if (format == "table") {
-      audit::WriteTableRow(e, *out);
+      audit::WriteTableRow(clocks->Show(e), *out);
     } else {
       audit::WriteJsonLine(e, *out, record);
     }
     ++n;
+    if (meter) meter->Update(last_seq = e.seq, "");
     return static_cast<bool>(*out);
   });
+  if (meter) {
+    // A filter may stop short of the head: the scan still read to it.
+    auto head = (*state)->Head();
+    if (st.ok()) meter->Finish(head.ok() ? std::max(last_seq, head->seq) : last_seq, "");
+    else meter->Finish();
+  }
   if (!st.ok()) return st;
   out->flush();
   if (!*out) return Status::IoError(dest.empty() ? "cannot write to stdout" : "cannot write " + file->tmp_path().string());

@@ -7,6 +7,7 @@
 #include <map>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "calendar/cutoff.h"
@@ -91,10 +92,19 @@ std::map<std::string, CategoryTotals> TotalsByCategory(const PurgeReport& report
   return out;
 }
 
-// One line per category at the end of a run, for the journal (with the
-// plan's figures when it was measured).
-void LogCategorySummaries(const PurgeReport& report) {
+// The run's result in the log, for the journal and other non-terminal
+// stderr (man/retention.8, OUTPUT): its end, then one line per category
+// that had anything due or deleted (with the plan's figures when it was
+// measured), the others counted in one line.
+void LogRunResult(const PurgeReport& report) {
+  spdlog::info("run {} {}: {} deleted; ledger head {}", report.run_id, report.outcome, report.TotalDeleted(),
+               report.head_hash);
+  int64_t idle = 0;
   for (const auto& [name, c] : TotalsByCategory(report)) {
+    if (c.due == 0 && c.deleted == 0 && c.kept_changed == 0 && c.undeletable == 0) {
+      ++idle;
+      continue;
+    }
     if (report.planned.empty()) {  // the plan was not measured
       spdlog::info("category {}: {} deleted{}{}", name, c.deleted,
                    c.kept_changed ? fmt::format(", {} kept (changed since selection)", c.kept_changed) : std::string(),
@@ -108,6 +118,80 @@ void LogCategorySummaries(const PurgeReport& report) {
                  c.undeletable ? fmt::format(", {} could not be deleted", c.undeletable) : std::string(),
                  left ? fmt::format(", {} left for the next run", left) : std::string());
   }
+  if (idle > 0)
+    spdlog::info("{} {}: nothing {}", idle, idle == 1 ? "category" : "categories",
+                 report.planned.empty() ? "deleted" : "due");
+}
+
+// The table report on stdout: targets where something happened one line
+// each, the others counted in one line.
+void PrintReport(const PurgeReport& report, std::ostream& out) {
+  out << "Run " << report.run_id << " as of " << FormatTimestamp(report.as_of) << ": " << report.outcome << "\n";
+  if (report.reconciled) out << "Reconciled " << report.reconciled << " deletions of a crashed run first.\n";
+  int64_t idle = 0;
+  for (const auto& t : report.targets) {
+    if (t.deleted == 0 && t.kept_changed == 0 && t.undeletable == 0) {
+      ++idle;
+      continue;
+    }
+    out << "  " << t.category << "/" << t.target << ": " << t.deleted << " deleted";
+    if (t.kept_changed) out << ", " << t.kept_changed << " kept (held or changed since selection)";
+    if (t.undeletable) out << ", " << t.undeletable << " could not be deleted (kept; see the log)";
+    out << "\n";
+  }
+  if (idle > 0) out << "  " << idle << (idle == 1 ? " target" : " targets") << ": nothing deleted\n";
+  out << report.TotalDeleted() << " records deleted. Ledger head " << report.head_hash << "\n";
+}
+
+// Counts the warnings and errors logged while a purge runs: `--quiet`
+// prints the report only when something went wrong, and a warning is that.
+class ProblemCounter final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  int64_t count() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return count_;
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    if (msg.level >= spdlog::level::warn && msg.level != spdlog::level::off) ++count_;
+  }
+  void flush_() override {}
+
+ private:
+  int64_t count_ = 0;
+};
+
+// Attaches a ProblemCounter to the default logger for its lifetime (no
+// other thread logs while it is attached or detached: the purge's second
+// thread lives inside RunPurge).
+class CountProblems {
+ public:
+  CountProblems() : counter_(std::make_shared<ProblemCounter>()) {
+    spdlog::default_logger()->sinks().push_back(counter_);
+  }
+  ~CountProblems() {
+    auto& sinks = spdlog::default_logger()->sinks();
+    sinks.erase(std::remove(sinks.begin(), sinks.end(), counter_), sinks.end());
+  }
+  CountProblems(const CountProblems&) = delete;
+  CountProblems& operator=(const CountProblems&) = delete;
+  int64_t count() { return counter_->count(); }
+
+ private:
+  std::shared_ptr<ProblemCounter> counter_;
+};
+
+// The last words of the progress bar: how far the run got against the
+// plan, and why not to the end when it did not (man/retention.8, OUTPUT).
+std::string ProgressNote(const PurgeReport& report, int64_t settled, int64_t total) {
+  if (report.outcome == "stopped") return "stopped (time or signal): the next run continues";
+  if (report.outcome == "failed") return "failed: see the error";
+  if (settled >= total) return "done";
+  // Records the plan counted that the run found no longer deletable when it
+  // selected them (deleted by someone else, changed, or locked by the
+  // store): nothing was left undone that is due.
+  return fmt::format("done; {} of the plan's records were no longer deletable", total - settled);
 }
 
 // The outcome label of a run that never started (no report).
@@ -287,6 +371,8 @@ Status RunPurgeCommand(const CommandArgs& a) {
   auto format = FormatOption(**vm, {"table", "json"});
   if (!format.ok()) return format.status();
   const po::variables_map& v = **vm;
+  const bool quiet = v.count("quiet") && v["quiet"].as<bool>();
+  CountProblems problems;
 
   // From here on every outcome, refusals included, is written to the
   // metrics file when one is asked for: a scraper must see a failing run.
@@ -328,7 +414,10 @@ Status RunPurgeCommand(const CommandArgs& a) {
   // The metrics report what was due and held at the start: measured only
   // for them, since it is a pass over every due record (the safety valve
   // needs only the stores' cheap bounds).
-  options.measure_plan = metrics_path.has_value();
+  // On a terminal too: the progress bar needs the total (someone is
+  // watching; the pass costs a fraction of the deletions).
+  const bool terminal = CurrentLogTarget() == LogTarget::kTerminal && spdlog::should_log(spdlog::level::info);
+  options.measure_plan = metrics_path.has_value() || terminal;
 
   options.exit_code_of = ExitStatusOf;
   options.env = *a.env;
@@ -362,18 +451,34 @@ Status RunPurgeCommand(const CommandArgs& a) {
   InstallStopHandlers();
 
   // Progress: a bar on a terminal, a log line every 10 s otherwise. The
-  // meter is made when the first batch reports, with the plan's total.
+  // meter is made when the first target starts, with the plan's total, and
+  // counts the records settled (deleted or kept at delete time) against it;
+  // a run with nothing to delete shows none.
   std::unique_ptr<ProgressMeter> meter;
-  const bool terminal = CurrentLogTarget() == LogTarget::kTerminal && spdlog::should_log(spdlog::level::info);
+  int64_t settled = 0, total = 0;
   options.on_batch = [&](const PurgeProgress& p) {
-    if (!meter) meter = std::make_unique<ProgressMeter>("purge", p.deletable_total, terminal);
-    meter->Update(p.deleted, p.category + "/" + p.target);
+    settled = p.settled;
+    total = p.deletable_total;
+    if (!meter && (p.deletable_total > 0 || !options.measure_plan))
+      meter = std::make_unique<ProgressMeter>("purge", p.deletable_total, terminal);
+    if (meter) meter->Update(p.settled, p.category + "/" + p.target);
   };
 
   auto report = RunPurge(config, loaded->rules, options);
-  if (meter) meter->Finish();
-  if (!report.ok()) return finish(nullptr, report.status());
-  LogCategorySummaries(*report);
+  if (!report.ok()) {
+    if (meter) meter->Finish();
+    return finish(nullptr, report.status());
+  }
+  if (meter) meter->Finish(settled, ProgressNote(*report, settled, total));
+  // One result, printed once per channel (man/retention.8, OUTPUT): on a
+  // terminal the report on stdout says it; elsewhere the log carries it
+  // too, for the journal, and stdout still has the report.
+  if (CurrentLogTarget() != LogTarget::kTerminal) LogRunResult(*report);
+  // --quiet: nothing on stdout for a clean run; a run that failed, stopped,
+  // reconciled a crash or logged a warning prints its report, so cron mails
+  // it. An explicit --format json is always printed: it was asked for.
+  const bool clean = report->status.ok() && report->reconciled == 0 && problems.count() == 0;
+  if (quiet && clean && !v.count("format")) return finish(&*report, report->status);
 
   if (*format == "json") {
     nlohmann::json targets = nlohmann::json::array();
@@ -392,16 +497,7 @@ Status RunPurgeCommand(const CommandArgs& a) {
                        2)
            << "\n";
   } else {
-    *a.out << "Run " << report->run_id << " as of " << FormatTimestamp(report->as_of) << ": " << report->outcome << "\n";
-    if (report->reconciled)
-      *a.out << "Reconciled " << report->reconciled << " deletions of a crashed run first.\n";
-    for (const auto& t : report->targets) {
-      *a.out << "  " << t.category << "/" << t.target << ": " << t.deleted << " deleted";
-      if (t.kept_changed) *a.out << ", " << t.kept_changed << " kept (held or changed since selection)";
-      if (t.undeletable) *a.out << ", " << t.undeletable << " could not be deleted (kept; see the log)";
-      *a.out << "\n";
-    }
-    *a.out << report->TotalDeleted() << " records deleted. Ledger head " << report->head_hash << "\n";
+    PrintReport(*report, *a.out);
   }
   return finish(&*report, report->status);
 }

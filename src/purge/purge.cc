@@ -43,8 +43,9 @@ class PurgeRun {
     return state_->CheckStillInPlace();
   }
   ExecutorOptions BatchOptions();
-  void Progress(const Selection& d, size_t deleted, int64_t batches) {
-    progress_.Add(d.category->name, d.target->name, static_cast<int64_t>(deleted), batches);
+  void Progress(const Selection& d, size_t deleted, size_t kept, int64_t batches) {
+    progress_.Add(d.category->name, d.target->name, static_cast<int64_t>(deleted), static_cast<int64_t>(kept),
+                  batches);
     if (options_.on_batch) options_.on_batch(progress_);
   }
   Status PurgeTarget(const Selection& d, SavedPlanReader* saved, BatchExecutor& executor,
@@ -71,19 +72,20 @@ ExecutorOptions PurgeRun::BatchOptions() {
   o.check_in_place = [this] { return CheckStillInPlace(); };
   o.clock = [this] { return Now(); };
   o.out_of_time = [this] { return OutOfTime(); };
-  o.on_batch = [this](const Selection& d, const BatchReport& b) { Progress(d, b.deleted.size(), 1); };
+  o.on_batch = [this](const Selection& d, const BatchReport& b) { Progress(d, b.deleted.size(), b.kept.size(), 1); };
   return o;
 }
 
 Status PurgeRun::PurgeTarget(const Selection& d, SavedPlanReader* saved, BatchExecutor& executor,
                              TargetOutcome* outcome, bool* stopped) {
+  Progress(d, 0, 0, 0);  // a progress bar names the target it is on, batches or not
   auto store = stores_.Get(d.target->store);
   if (!store.ok()) return store.status();
   if (d.target->store == kPurgeLogStore) {
     std::optional<SavedPlanSource> listed;
     if (saved) listed.emplace(*saved, d.category->name, d.target->name);
     RETENTION_RETURN_IF_ERROR(PrunePurgeLog(*state_, **store, executor, d, listed ? &*listed : nullptr, outcome, stopped));
-    if (outcome->deleted > 0) Progress(d, outcome->deleted, outcome->batches);  // once: it is one prefix
+    if (outcome->deleted > 0) Progress(d, static_cast<size_t>(outcome->deleted), 0, outcome->batches);  // once: it is one prefix
     return Status::Ok();
   }
   std::unique_ptr<CandidateSource> source;
@@ -203,8 +205,8 @@ Result<PurgeReport> PurgeRun::Run() {
   if (report.status.ok()) report.status = end;
   auto head = state_->Head();
   if (head.ok()) report.head_hash = head->hash;
-  spdlog::info("run {} {}: {} deleted; ledger head {}", run_id_, report.outcome, report.TotalDeleted(),
-               report.head_hash);
+  // The run's result (its end, per category, per target) is said by the
+  // command, once per channel (man/retention.8, OUTPUT).
   return report;
 }
 

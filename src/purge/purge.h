@@ -41,12 +41,17 @@ namespace retention {
 struct PurgeProgress {
   int64_t deletable_total = 0;  // the plan measured at the start; 0: not measured
   int64_t deleted = 0;          // so far, all targets
+  // Deleted, or kept at delete time (held since, changed, undeletable): the
+  // part of the plan's deletable records the run is done with.
+  int64_t settled = 0;
   int64_t batches = 0;          // so far, all targets
-  std::string category;         // the target of the batch just done
+  std::string category;         // the target being purged (reported also as it starts)
   std::string target;
 
-  void Add(const std::string& of_category, const std::string& of_target, int64_t went, int64_t in_batches) {
+  void Add(const std::string& of_category, const std::string& of_target, int64_t went, int64_t kept,
+           int64_t in_batches) {
     deleted += went;
+    settled += went + kept;
     batches += in_batches;
     category = of_category;
     target = of_target;
@@ -90,7 +95,8 @@ struct PurgeOptions {
   // does not reach up into cli/.
   std::function<int(const Status&)> exit_code_of;
   // Optional hooks; they observe and never change what the run does.
-  std::function<void(const PurgeProgress&)> on_batch;  // after each settled batch
+  // After each settled batch, and as each target starts (no batch yet).
+  std::function<void(const PurgeProgress&)> on_batch;
 };
 
 struct TargetOutcome {

@@ -62,7 +62,9 @@ std::string RunEndDetail(const PurgeReport& report) {
 }
 
 void LogTargetOutcome(const TargetOutcome& outcome, int64_t run_id) {
-  spdlog::info("{}/{}: deleted {} in {} batches{}", outcome.category, outcome.target, outcome.deleted,
+  // Debug: the command's report and its per-category log lines say what a
+  // target's line would (man/retention.8, OUTPUT).
+  spdlog::debug("{}/{}: deleted {} in {} batches{}", outcome.category, outcome.target, outcome.deleted,
                outcome.batches,
                outcome.kept_changed ? fmt::format(", {} kept (changed since selection)", outcome.kept_changed)
                                     : std::string());

@@ -24,7 +24,8 @@ void SetOutcome(const Status& failure, bool stopped, PurgeReport* report);
 // the total, the error when it failed (compact JSON).
 std::string RunEndDetail(const PurgeReport& report);
 
-// The log lines of one target's outcome.
+// The log lines of one target's outcome: debug, and a warning for the
+// records it could not delete.
 void LogTargetOutcome(const TargetOutcome& outcome, int64_t run_id);
 
 }  // namespace retention

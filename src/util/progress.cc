@@ -42,6 +42,15 @@ std::string FormatRate(double rate) {
 
 std::string ProgressMeter::Describe(int64_t done, double rate, bool bar) const {
   char buf[256];
+  if (total_ <= 0) {  // no total: a count and a rate, no claim of how far
+    if (bar)
+      std::snprintf(buf, sizeof buf, "%s  %lld done  %s/s", label_.c_str(), static_cast<long long>(done),
+                    FormatRate(rate).c_str());
+    else
+      std::snprintf(buf, sizeof buf, "%s progress: %lld done, %s/s", label_.c_str(), static_cast<long long>(done),
+                    FormatRate(rate).c_str());
+    return buf;
+  }
   const double fraction = total_ > 0 ? std::min(1.0, static_cast<double>(done) / static_cast<double>(total_)) : 0;
   const double eta = rate > 0 && total_ > 0 ? static_cast<double>(std::max<int64_t>(0, total_ - done)) / rate : NAN;
   if (bar) {
@@ -62,8 +71,15 @@ std::string ProgressMeter::Describe(int64_t done, double rate, bool bar) const {
 void ProgressMeter::Update(int64_t done, const std::string& what) {
   const auto now = Now();
   const auto since_draw = now - last_draw_;
-  if (terminal_ ? (drawn_ && since_draw < std::chrono::milliseconds(200)) : since_draw < log_every_) return;
+  // A new piece is drawn at once on a terminal: the line names what is
+  // being worked on, not what was 200 ms ago.
+  const bool moved_on = terminal_ && what != last_what_;
+  if (finished_) return;
+  if (!moved_on &&
+      (terminal_ ? (drawn_ && since_draw < std::chrono::milliseconds(200)) : since_draw < log_every_))
+    return;
   last_draw_ = now;
+  last_what_ = what;
   const double elapsed = std::chrono::duration<double>(now - started_).count();
   // No rate (and no ETA) from less than a second of work.
   const double rate = elapsed >= 1.0 ? static_cast<double>(done) / elapsed : 0;
@@ -81,6 +97,26 @@ void ProgressMeter::Finish() {
   if (finished_) return;
   finished_ = true;
   if (terminal_ && drawn_) SetStatusLine("");
+}
+
+void ProgressMeter::Finish(int64_t done, const std::string& note) {
+  if (finished_) return;
+  if (!terminal_ || !drawn_) {  // a quick run drew nothing: nothing to end
+    finished_ = true;
+    return;
+  }
+  const double elapsed = std::chrono::duration<double>(Now() - started_).count();
+  const double rate = elapsed >= 1.0 ? static_cast<double>(done) / elapsed : 0;
+  std::string line = Describe(done, rate, /*bar=*/true);
+  // No ETA at the end: the work is over.
+  if (const size_t eta = line.rfind("  ETA "); eta != std::string::npos) line.resize(eta);
+  line += note.empty() ? "  done" : "  " + note;
+  last_line_ = line;
+  finished_ = true;
+  SetStatusLine("");
+  // Kept above what follows (the report on stdout): the end of the bar is
+  // the answer to "did it get through?".
+  if (CurrentLogTarget() == LogTarget::kTerminal) std::fprintf(stderr, "%s\n", line.c_str());
 }
 
 }  // namespace retention

@@ -3,7 +3,12 @@
 //   terminal: a status line under the log, redrawn at most 5 times a second:
 //     purge [########............]  41%  12000/29000  3400/s  ETA 0:05  sessions/sessions
 //   otherwise: an info log line every `log_every` (default 10 s):
-//     progress: 12000 of 29000 deleted (41%), 3400/s, ETA 0:05
+//     purge progress: 12000 of 29000 (41%), 3400/s, ETA 0:05 (sessions/sessions)
+// On a terminal the line follows the work: a new piece (`what`) is drawn at
+// once, whatever the 5-a-second limit. Finish draws the last state and keeps
+// it above the output, so a run that did everything ends at 100% and one that
+// did less says how far it got and why. With no total known (0) there is no
+// bar, percentage or ETA, only the count and the rate.
 #pragma once
 
 #include <chrono>
@@ -26,6 +31,12 @@ class ProgressMeter {
 
   // `done` so far; `what` names the current piece (a target).
   void Update(int64_t done, const std::string& what);
+  // The end: on a terminal where the meter was drawn, its last state
+  // (`done`, then `note`, e.g. why it stops short of the total) stays as a
+  // line of its own; off a terminal nothing more is logged (the caller logs
+  // the result). Once; later calls and the destructor do nothing.
+  void Finish(int64_t done, const std::string& note);
+  // The end without a last state (an error): clears the terminal line.
   void Finish();
 
   // For tests: the text of the last terminal line or log line.
@@ -47,6 +58,7 @@ class ProgressMeter {
   bool drawn_ = false;
   bool finished_ = false;
   std::string last_line_;
+  std::string last_what_;
 };
 
 }  // namespace retention
