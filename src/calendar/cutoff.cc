@@ -92,6 +92,8 @@ Timestamp ComputeCutoff(Timestamp now, const CalendarDuration& d, const TimeZone
     return kNothingDueCutoff;
   }
   if (d.unit == DurationUnit::kHours) return now - std::chrono::hours{d.amount};
+  if (d.unit == DurationUnit::kMinutes) return now - std::chrono::minutes{d.amount};
+  if (d.unit == DurationUnit::kSeconds) return now - std::chrono::seconds{d.amount};
 
   const DateLocalTime local(zone.ToLocal(now).time_since_epoch());
   const date::local_days day = date::floor<date::days>(local);

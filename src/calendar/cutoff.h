@@ -3,7 +3,7 @@
 // A record is due when its clock is strictly earlier than the cutoff
 // (IsDue). Every rounding choice here makes the cutoff earlier, never later,
 // so that when in doubt a record is kept:
-//  - hours are subtracted from the instant;
+//  - seconds, minutes and hours are subtracted from the instant;
 //  - days and weeks move the local calendar date back and keep the local
 //    time of day; a local time that does not exist (spring-forward gap) or
 //    exists twice (fall-back) resolves to the earlier instant;

@@ -10,16 +10,23 @@
 namespace retention {
 namespace {
 
-constexpr std::string_view kUnitList = "hours, days, weeks, months or years";
+constexpr std::string_view kUnitList =
+    "seconds, minutes, hours, days, weeks, months or years, e.g. \"90 days\", \"30m\", \"1y\"";
 
+// Every spelling of a unit, lower case; the first is the canonical name.
 struct UnitName {
-  std::string_view singular;
   DurationUnit unit;
+  std::string_view singular;
+  std::string_view aliases[3];
 };
 constexpr UnitName kUnitNames[] = {
-    {"hour", DurationUnit::kHours},   {"day", DurationUnit::kDays},
-    {"week", DurationUnit::kWeeks},   {"month", DurationUnit::kMonths},
-    {"year", DurationUnit::kYears},
+    {DurationUnit::kSeconds, "second", {"s", "sec", "seconds"}},
+    {DurationUnit::kMinutes, "minute", {"m", "min", "minutes"}},
+    {DurationUnit::kHours, "hour", {"h", "hours"}},
+    {DurationUnit::kDays, "day", {"d", "days"}},
+    {DurationUnit::kWeeks, "week", {"w", "weeks"}},
+    {DurationUnit::kMonths, "month", {"mo", "months"}},
+    {DurationUnit::kYears, "year", {"y", "years"}},
 };
 
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
@@ -49,22 +56,26 @@ std::string Lower(std::string_view s) {
 }
 
 // The three families whose amounts convert exactly into each other.
-enum class Family { kHours, kDays, kMonths };
+enum class Family { kExact, kDays, kMonths };
 
 Family FamilyOf(DurationUnit u) {
   switch (u) {
-    case DurationUnit::kHours: return Family::kHours;
+    case DurationUnit::kSeconds:
+    case DurationUnit::kMinutes:
+    case DurationUnit::kHours: return Family::kExact;
     case DurationUnit::kDays:
     case DurationUnit::kWeeks: return Family::kDays;
     case DurationUnit::kMonths:
     case DurationUnit::kYears: return Family::kMonths;
   }
-  return Family::kHours;
+  return Family::kExact;
 }
 
-// Amount in the family's base unit: hours, days or months.
+// Amount in the family's base unit: seconds, days or months.
 int64_t BaseAmount(const CalendarDuration& d) {
   switch (d.unit) {
+    case DurationUnit::kMinutes: return d.amount * 60;
+    case DurationUnit::kHours: return d.amount * 3600;
     case DurationUnit::kWeeks: return d.amount * 7;
     case DurationUnit::kYears: return d.amount * 12;
     default: return d.amount;
@@ -121,11 +132,11 @@ Range CalendarDays(const CalendarDuration& d) {
   return MonthSpanDays(BaseAmount(d));
 }
 
-// Elapsed minutes: a calendar day lasts 22.5 h to 25.5 h (duration.h).
-Range Minutes(const CalendarDuration& d) {
-  if (FamilyOf(d.unit) == Family::kHours) return {d.amount * 60, d.amount * 60};
+// Elapsed seconds: a calendar day lasts 22.5 h to 25.5 h (duration.h).
+Range Seconds(const CalendarDuration& d) {
+  if (FamilyOf(d.unit) == Family::kExact) return {BaseAmount(d), BaseAmount(d)};
   const Range days = CalendarDays(d);
-  return {days.lo * (22 * 60 + 30), days.hi * (25 * 60 + 30)};
+  return {days.lo * (22 * 3600 + 1800), days.hi * (25 * 3600 + 1800)};
 }
 
 }  // namespace
@@ -168,15 +179,19 @@ Result<CalendarDuration> ParseDuration(std::string_view text) {
   if (amount == 0) return invalid("the amount must be positive");
 
   if (rest.empty()) return invalid("missing unit after the amount " + units_hint);
-  if (TakeWhile(rest, IsBlank).empty()) {
-    return invalid("expected a space between the amount and the unit");
-  }
+  TakeWhile(rest, IsBlank);
   const std::string_view word = TakeWhile(rest, IsAlpha);
   if (word.empty()) return invalid("missing unit after the amount " + units_hint);
+  // "m" is minutes (systemd, Go, and `--max-runtime 30m` always). systemd
+  // reads "M" as months: a shift key away from minutes, so "M" alone is
+  // refused rather than read either way.
+  if (word == "M") return invalid("\"M\" is ambiguous: write \"min\" for minutes or \"mo\" for months");
   const std::string lower = Lower(word);
   const UnitName* found = nullptr;
   for (const UnitName& u : kUnitNames) {
-    if (lower == u.singular || lower == std::string(u.singular) + "s") found = &u;
+    if (lower == u.singular) found = &u;
+    for (std::string_view alias : u.aliases)
+      if (!alias.empty() && lower == alias) found = &u;
   }
   if (found == nullptr) return invalid("unknown unit \"" + std::string(word) + "\" " + units_hint);
   if (!rest.empty()) {
@@ -195,10 +210,10 @@ bool AlwaysAtLeast(const CalendarDuration& a, const CalendarDuration& b) {
   if (fa == fb) return BaseAmount(a) >= BaseAmount(b);
   // Days and months both move the local calendar date and keep the time of
   // day, so they compare in whole calendar days, free of DST.
-  if (fa != Family::kHours && fb != Family::kHours) {
+  if (fa != Family::kExact && fb != Family::kExact) {
     return CalendarDays(a).lo >= CalendarDays(b).hi;
   }
-  return Minutes(a).lo >= Minutes(b).hi;
+  return Seconds(a).lo >= Seconds(b).hi;
 }
 
 }  // namespace retention

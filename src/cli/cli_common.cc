@@ -67,13 +67,16 @@ Result<Loaded> LoadConfigAndRules(const po::variables_map& vm) {
 
 Result<Timestamp> ParseMomentArgument(const std::string& option, const std::string& text, const TimeZone& zone,
                                       TimeZone::Pick pick, Timestamp now, std::ostream& notices) {
-  if (text == "now") return now;
-  if (auto m = ParseMoment(text, zone, pick)) {
-    if (!m->notice.empty()) notices << "notice: " << option << ": " << m->notice << "\n";
-    return m->instant;
-  }
-  return Status::Usage(option + ": cannot read '" + text +
-                       "' as a moment (use 2026-11-22, 2026-11-22T03:00:00Z or 2026-11-22 03:00:00)");
+  auto m = ParseMoment(text, zone, pick, now);
+  if (!m.ok()) return Status::Usage(option + ": " + m.status().message() + " (use " + kMomentForms + ")");
+  if (!m->notice.empty()) notices << "notice: " << option << ": " << m->notice << "\n";
+  return m->instant;
+}
+
+Result<CalendarDuration> ParseDurationArgument(const std::string& option, const std::string& text) {
+  auto d = ParseDuration(text);
+  if (!d.ok()) return Status::Usage(option + ": " + d.status().message());
+  return *d;
 }
 
 Result<std::string> FormatOption(const po::variables_map& vm, std::initializer_list<const char*> allowed) {

@@ -67,12 +67,19 @@ struct Loaded {
 Result<Loaded> LoadConfigAndRules(const po::variables_map& vm);
 Result<Config> LoadConfigOnly(const po::variables_map& vm);
 
-// Parses a moment given on the command line: ISO-8601 / SQL text or a date
-// (local midnight in `zone`), or "now" (`now`). A local time that the zone skips or
-// repeats (DST) resolves to the instant `pick` names, chosen per option to
-// keep more; a notice on `notices` says which instant was used.
+// Parses a moment given on the command line, the one grammar of every
+// option that takes one (calendar/moment.h: dates, ISO 8601 / RFC 3339 /
+// SQL text, now, today, yesterday, -7d, ...). A local time that the zone
+// skips or repeats (DST) resolves to the instant `pick` names, chosen per
+// option to keep more; a notice on `notices` says which instant was used.
+// A Usage status naming the option and the accepted forms otherwise.
 Result<Timestamp> ParseMomentArgument(const std::string& option, const std::string& text, const TimeZone& zone,
                                       TimeZone::Pick pick, Timestamp now, std::ostream& notices);
+
+// Parses a duration given on the command line, the grammar of rule files
+// (calendar/duration.h: "30m", "1h", "90 days", "1 year", ...); a Usage
+// status naming the option and the accepted forms otherwise.
+Result<CalendarDuration> ParseDurationArgument(const std::string& option, const std::string& text);
 
 // "table" or "json" (or the extra formats allowed).
 Result<std::string> FormatOption(const po::variables_map& vm, std::initializer_list<const char*> allowed);

@@ -1,9 +1,13 @@
 // retention hold add|list|show|release: legal holds.
 
 #include <cerrno>
+#include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <iostream>
 #include <set>
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -11,6 +15,7 @@
 #include "cli/command.h"
 #include "cli/state_access.h"
 #include "holds/hold_set.h"
+#include "holds/hold_table.h"
 #include "plan/selection.h"
 #include "state/hold_barrier.h"
 #include "state/state_ops.h"
@@ -23,6 +28,9 @@
 namespace retention {
 
 namespace {
+
+// Characters of a hold's reason `hold list` shows on a terminal.
+constexpr size_t kTerminalReasonWidth = 40;
 
 // A hold as `hold add`, `hold list --format json` and `hold show --format
 // json` print it: every field, null when unset, the subject as "KIND:ID".
@@ -54,17 +62,7 @@ nlohmann::json HoldToJson(const Hold& h) {
           {"release_reason", h.released_at ? nlohmann::json(h.release_reason) : nlohmann::json(nullptr)}};
 }
 
-std::string ScopeText(const HoldScope& s) {
-  std::string out;
-  auto add = [&](const std::string& part) { out += (out.empty() ? "" : " ") + part; };
-  if (s.category) add("category=" + *s.category);
-  if (s.target) add("target=" + *s.target);
-  if (s.subject_kind) add("subject=" + *s.subject_kind + ":" + s.subject_id.value_or(""));
-  if (s.key) add("key=" + *s.key);
-  if (s.clock_from) add("from=" + FormatTimestamp(*s.clock_from));
-  if (s.clock_until) add("until=" + FormatTimestamp(*s.clock_until));
-  return out.empty() ? "EVERYTHING (all deletion frozen)" : out;
-}
+std::string ScopeText(const HoldScope& s) { return HoldScopeText(s); }
 
 // Checks a scope against the rules: a hold naming something that does not
 // exist would protect nothing while looking like it does.
@@ -178,6 +176,77 @@ Status CheckHoldText(const std::string& what, const std::string& text, bool allo
   return Status::Ok();
 }
 
+// What a hold would keep of one set of records: the targets over them (the
+// same table of one store, or one files store: SameRecords), as
+// (category, target) names, and how many records the hold covers there.
+struct CoveredCount {
+  std::vector<std::pair<std::string, std::string>> scopes;
+  int64_t records = 0;
+};
+
+// Counts records, not (record, rule) pairs: a row two categories reach
+// (sales under transactions and under closed_accounts) is one record. Per
+// set of records, one count over a selection whose scope 0 is the table
+// itself, every row (the first target without its filters; for files the
+// union of the targets' globs), and whose other scopes are the targets the
+// hold's exclusions are matched under, each with its own filters. So a row
+// is counted once when the hold covers it under any of them.
+Result<std::vector<CoveredCount>> CountCoveredRecords(const Hold& hold, const RuleSet& rules, const Config& config,
+                                                      std::shared_ptr<const files::FileSystem> file_system, Timestamp now) {
+  const HoldSet only({hold}, now);
+  struct Group {
+    std::vector<SelectionScope> scopes;  // the rules' targets
+  };
+  std::vector<Group> groups;
+  for (const Category& c : rules.categories) {
+    for (const Target& t : c.targets) {
+      auto same = std::find_if(groups.begin(), groups.end(),
+                               [&](const Group& g) { return SameRecords(*g.scopes[0].target, t); });
+      if (same == groups.end()) same = groups.insert(groups.end(), Group{});
+      same->scopes.push_back({&c, &t});
+    }
+  }
+  // Scope 0's targets: stores may keep a pointer to a target they resolved.
+  std::deque<Target> whole_tables;
+  StoreSet stores(config, /*read_only=*/true, file_system);
+  std::vector<CoveredCount> out;
+  for (const Group& g : groups) {
+    const Target& first = *g.scopes[0].target;
+    Target& whole = whole_tables.emplace_back(first);
+    whole.filters.clear();
+    for (const SelectionScope& sc : g.scopes)
+      for (const std::string& p : sc.target->paths)
+        if (std::find(whole.paths.begin(), whole.paths.end(), p) == whole.paths.end()) whole.paths.push_back(p);
+    auto zone = StoreZone(config, first.store);
+    if (!zone.ok()) return zone.status();
+    Selection sel;
+    sel.category = g.scopes[0].category;
+    sel.target = &whole;
+    sel.zone = *zone;
+    sel.any_age = true;
+    sel.scopes.push_back({g.scopes[0].category, &whole});
+    for (const SelectionScope& sc : g.scopes) sel.scopes.push_back(sc);
+    sel = WithHolds(std::move(sel), only);
+    // Scope 0 is no rule's: a hold matched under it would ignore filters.
+    std::erase_if(sel.exclusions, [](const HoldExclusion& e) { return e.scope == 0; });
+    if (sel.exclusions.empty()) continue;  // the hold's scope names other categories or targets
+    auto store = stores.Get(first.store);
+    if (!store.ok()) return store.status();
+    auto n = (*store)->CountCovered(sel);
+    if (!n.ok()) return n.status();
+    CoveredCount count;
+    count.records = *n;
+    // The targets the hold applies to, the first one first.
+    for (size_t i = 1; i < sel.scopes.size(); ++i) {
+      const bool applies = std::any_of(sel.exclusions.begin(), sel.exclusions.end(),
+                                       [&](const HoldExclusion& e) { return e.scope == i; });
+      if (applies) count.scopes.push_back({sel.scopes[i].category->name, sel.scopes[i].target->name});
+    }
+    out.push_back(std::move(count));
+  }
+  return out;
+}
+
 Status HoldAdd(const CommandArgs& a) {
   po::options_description desc("Options");
   desc.add_options()
@@ -227,6 +296,12 @@ Status HoldAdd(const CommandArgs& a) {
   if (v.count("category")) s.category = v["category"].as<std::string>();
   if (v.count("target")) s.target = v["target"].as<std::string>();
   if (v.count("key")) s.key = v["key"].as<std::string>();
+  // A key is a record's identity only within its table: "5" is a row of
+  // every table with an integer key, and a hold on it alone would keep all
+  // of them.
+  if (s.key && !s.target)
+    return Status::Usage("hold add: --key needs --target: a key names a record only within one target (try "
+                         "'retention hold add --help')");
   if (v.count("subject")) {
     const std::string subject = v["subject"].as<std::string>();
     auto colon = subject.find(':');
@@ -250,7 +325,7 @@ Status HoldAdd(const CommandArgs& a) {
     auto* field = o.field;
     if (!v.count(opt)) continue;
     auto t = ParseMomentArgument(std::string("--") + opt, v[opt].as<std::string>(), *zone, o.pick, a.env->Now(), *a.err);
-    if (!t.ok()) return Status::Invalid("hold spec: " + t.status().message());
+    if (!t.ok()) return t.status();
     *field = *t;
   }
   if (s.empty() && !v["freeze-all"].as<bool>())
@@ -263,31 +338,18 @@ Status HoldAdd(const CommandArgs& a) {
   hold.placed_at = now;
 
   if (v["dry-run"].as<bool>()) {
-    HoldSet only({hold}, now);
-    StoreSet stores(config, /*read_only=*/true, a.env->file_system);
-    nlohmann::json per_target = nlohmann::json::array();
+    auto counted = CountCoveredRecords(hold, loaded->rules, config, a.env->file_system, now);
+    if (!counted.ok()) return counted.status();
     int64_t total = 0;
-    for (const Category& c : loaded->rules.categories) {
-      for (const Target& t : c.targets) {
-        auto zone_of_store = StoreZone(config, t.store);
-        if (!zone_of_store.ok()) return zone_of_store.status();
-        // What the hold would keep of this target, any age: the target as
-        // its one scope, the hold as its one exclusion.
-        Selection s;
-        s.category = &c;
-        s.target = &t;
-        s.zone = *zone_of_store;
-        s.any_age = true;
-        s.scopes.push_back({&c, &t});
-        s = WithHolds(std::move(s), only);
-        if (s.exclusions.empty()) continue;  // the hold's scope names another category or target
-        auto store = stores.Get(t.store);
-        if (!store.ok()) return store.status();
-        auto n = (*store)->CountCovered(s);
-        if (!n.ok()) return n.status();
-        total += *n;
-        per_target.push_back({{"category", c.name}, {"target", t.name}, {"records", *n}});
-      }
+    nlohmann::json per_target = nlohmann::json::array();
+    for (const CoveredCount& c : *counted) {
+      total += c.records;
+      nlohmann::json also = nlohmann::json::array();
+      for (size_t i = 1; i < c.scopes.size(); ++i) also.push_back(c.scopes[i].first + "/" + c.scopes[i].second);
+      nlohmann::json entry = {
+          {"category", c.scopes[0].first}, {"target", c.scopes[0].second}, {"records", c.records}};
+      if (!also.empty()) entry["also"] = also;
+      per_target.push_back(std::move(entry));
     }
     if (*format == "json") {
       *a.out << DumpJson(nlohmann::json{{"dry_run", true}, {"scope", HoldToJson(hold)["scope"]}, {"records", total},
@@ -296,9 +358,12 @@ Status HoldAdd(const CommandArgs& a) {
              << "\n";
     } else {
       *a.out << "Dry run: the hold (" << ScopeText(s) << ") would cover " << total << " records now:\n";
-      for (const auto& t : per_target)
-        *a.out << "  " << t["category"].get<std::string>() << "/" << t["target"].get<std::string>() << ": "
-               << t["records"].get<int64_t>() << "\n";
+      for (const CoveredCount& c : *counted) {
+        *a.out << "  " << c.scopes[0].first << "/" << c.scopes[0].second;
+        for (size_t i = 1; i < c.scopes.size(); ++i)
+          *a.out << (i == 1 ? " (the same records as " : ", ") << c.scopes[i].first << "/" << c.scopes[i].second;
+        *a.out << (c.scopes.size() > 1 ? ")" : "") << ": " << c.records << "\n";
+      }
       *a.out << "Nothing was placed.\n";
     }
     return Status::Ok();
@@ -367,15 +432,10 @@ Status HoldList(const CommandArgs& a) {
     *a.out << "No holds" << ((**vm)["all"].as<bool>() ? "" : " in force") << ".\n";
     return Status::Ok();
   }
-  char line[1024];
-  std::snprintf(line, sizeof line, "%-5s %-8s %-20s %-12s %-20s %s\n", "ID", "STATE", "PLACED", "BY", "MATTER", "SCOPE");
-  *a.out << line;
-  for (const Hold& h : holds) {
-    const char* state_text = h.released_at ? "released" : (h.ActiveAt(now) ? "active" : "expired");
-    std::snprintf(line, sizeof line, "%-5lld %-8s %-20s %-12s %-20s %s\n", static_cast<long long>(h.id), state_text,
-                  FormatTimestamp(h.placed_at).c_str(), h.author.c_str(), h.matter.c_str(), ScopeText(h.scope).c_str());
-    *a.out << line;
-  }
+  // On a terminal a long reason would wrap every line: cut there only;
+  // piped or redirected, and in --format json, it is whole.
+  const bool terminal = a.out == &std::cout && ::isatty(STDOUT_FILENO);
+  *a.out << FormatHoldTable(holds, now, terminal ? kTerminalReasonWidth : 0);
   return Status::Ok();
 }
 

@@ -39,33 +39,17 @@ void InstallStopHandlers() {
   sigaction(SIGINT, &sa, nullptr);
 }
 
-// "90s", "45 minutes", "2h", "1d", "3600": a run-time budget. The amount is
-// read digit by digit against the limit, so no text can overflow it; more
-// than a century is a mistake, not a budget.
-Result<std::chrono::seconds> ParseRuntime(const std::string& text) {
+// A run-time budget: a duration in the one grammar (calendar/duration.h),
+// at most a century, which is a mistake, not a budget. Calendar days and
+// months are measured from now in UTC, as the config's max_runtime is.
+Result<std::chrono::seconds> ParseRuntime(const std::string& text, Timestamp now) {
   constexpr int64_t kMaxSeconds = int64_t{36525} * 86400;  // 100 years
-  const auto bad = [&](const std::string& why) {
-    return Status::Usage("--max-runtime: '" + text + "' " + why + " (e.g. 90s, 30m, 2h, 1d)");
-  };
-  size_t pos = 0;
-  int64_t n = 0;
-  bool too_big = false;
-  for (; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos) {
-    if (n <= kMaxSeconds) n = n * 10 + (text[pos] - '0');  // n <= 3.2e9: no overflow
-    too_big |= n > kMaxSeconds;
-  }
-  if (pos == 0) return bad("is not a positive duration");
-  std::string unit = text.substr(pos);
-  while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
-  int64_t scale = 0;
-  if (unit.empty() || unit == "s" || unit == "sec" || unit == "second" || unit == "seconds") scale = 1;
-  else if (unit == "m" || unit == "min" || unit == "minute" || unit == "minutes") scale = 60;
-  else if (unit == "h" || unit == "hour" || unit == "hours") scale = 3600;
-  else if (unit == "d" || unit == "day" || unit == "days") scale = 86400;
-  else return bad("has an unknown unit (use s, m, h or d)");
-  if (n == 0) return bad("is not a positive duration");
-  if (too_big || n > kMaxSeconds / scale) return bad("is longer than 100 years");
-  return std::chrono::seconds(n * scale);
+  auto d = ParseDurationArgument("--max-runtime", text);
+  if (!d.ok()) return d.status();
+  const auto budget = std::chrono::duration_cast<std::chrono::seconds>(now - ComputeCutoff(now, *d, TimeZone::Utc()));
+  if (budget.count() > kMaxSeconds)
+    return Status::Usage("--max-runtime: '" + text + "' is longer than 100 years");
+  return budget;
 }
 
 // Per category, summed over its targets: what the plan measured at the
@@ -434,7 +418,7 @@ Status RunPurgeCommand(const CommandArgs& a) {
   if (v.count("category")) options.category = category_for_metrics = v["category"].as<std::string>();
   if (v.count("batch-size")) options.batch_size = v["batch-size"].as<int64_t>();
   if (v.count("max-runtime")) {
-    auto r = ParseRuntime(v["max-runtime"].as<std::string>());
+    auto r = ParseRuntime(v["max-runtime"].as<std::string>(), options.now);
     if (!r.ok()) return finish(nullptr, r.status());
     options.max_runtime = *r;
   } else if (config.limits.max_runtime) {

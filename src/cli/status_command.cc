@@ -64,8 +64,8 @@ Status RunStatusCommand(const CommandArgs& a) {
   if (!*vm) return Status::Ok();
   auto format = FormatOption(**vm, {"table", "json"});
   if (!format.ok()) return format.status();
-  auto max_age = ParseDuration((**vm)["max-age"].as<std::string>());
-  if (!max_age.ok()) return Status::Usage("--max-age: " + max_age.status().message());
+  auto max_age = ParseDurationArgument("--max-age", (**vm)["max-age"].as<std::string>());
+  if (!max_age.ok()) return max_age.status();
   std::optional<CalendarDuration> grace_option;
   if ((**vm).count("grace")) {
     auto g = ParseGrace((**vm)["grace"].as<std::string>());

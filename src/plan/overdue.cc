@@ -1,5 +1,6 @@
 #include "plan/overdue.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "plan/selection.h"
@@ -28,27 +29,16 @@ void Add(TargetStats* sum, const TargetStats& t) {
 }  // namespace
 
 Result<CalendarDuration> ParseGrace(std::string_view text) {
+  // Zero is no grace, written in any unit a duration may be written in
+  // ("0", "0s", "0 days"); anything else is a duration of the one grammar.
   const std::string t = Trim(text);
-  size_t digits = 0;
-  while (digits < t.size() && t[digits] >= '0' && t[digits] <= '9') ++digits;
-  std::string unit = Trim(std::string_view(t).substr(digits));
-  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  // Zero: no grace, in any unit a duration may be written in.
-  if (digits > 0 && t.find_first_not_of('0') >= digits) {
-    static const char* const kUnits[] = {"",     "s",      "sec",   "second", "seconds", "m",     "min",
-                                         "minute", "minutes", "h",     "hour",   "hours",   "d",     "day",
-                                         "days", "w",      "week",  "weeks"};
-    for (const char* u : kUnits)
-      if (unit == u) return CalendarDuration{0, DurationUnit::kHours};
-  }
-  // The short forms: 36h, 2d, 1w.
-  if (digits > 0 && (unit == "h" || unit == "d" || unit == "w")) {
-    const std::string word = unit == "h" ? " hours" : unit == "d" ? " days" : " weeks";
-    auto d = ParseDuration(t.substr(0, digits) + word);
-    if (d.ok()) return *d;
+  const size_t digits = t.find_first_not_of("0123456789");
+  if (!t.empty() && digits != 0 && t.find_first_not_of('0') >= std::min(digits, t.size())) {
+    if (digits == std::string::npos) return CalendarDuration{0, DurationUnit::kHours};
+    if (auto unit = ParseDuration("1" + t.substr(digits)); unit.ok()) return CalendarDuration{0, unit->unit};
   }
   auto d = ParseDuration(t);
-  if (!d.ok()) return Status::Usage(d.status().message() + " (a grace is e.g. \"1 day\", \"36h\" or \"0s\")");
+  if (!d.ok()) return Status::Usage(d.status().message() + " (or 0 for no grace)");
   return *d;
 }
 

@@ -52,7 +52,7 @@ struct Fixture {
 
 TEST_CASE("status --check fails with overdue records and passes after a purge", "[audit]") {
   Fixture f;
-  auto held = f.Retention({"hold", "add", "--matter", "M-1", "--reason", "litigation", "--key", "3"});
+  auto held = f.Retention({"hold", "add", "--matter", "M-1", "--reason", "litigation", "--target", "events", "--key", "3"});
   INFO(Describe(held));
   REQUIRE(held.exit_code == 0);
 
@@ -96,7 +96,7 @@ TEST_CASE("status --check fails with overdue records and passes after a purge", 
 
 TEST_CASE("explain: a due, a held, a floor-protected and a deleted record", "[audit]") {
   Fixture f;
-  REQUIRE(f.Retention({"hold", "add", "--matter", "M-1", "--reason", "litigation", "--key", "3"}).exit_code == 0);
+  REQUIRE(f.Retention({"hold", "add", "--matter", "M-1", "--reason", "litigation", "--target", "events", "--key", "3"}).exit_code == 0);
 
   auto due = f.Retention({"explain", "app/events/1"});
   INFO(Describe(due));

@@ -40,6 +40,27 @@ TEST_CASE("ParseDuration accepts an integer and a unit", "[calendar]") {
       {"007 days", {7, DurationUnit::kDays}},
       {"100000 hours", {100000, DurationUnit::kHours}},
       {"100000 years", {100000, DurationUnit::kYears}},
+      // The compact forms of every option (issue 18): one grammar.
+      {"30m", {30, DurationUnit::kMinutes}},
+      {"30 min", {30, DurationUnit::kMinutes}},
+      {"1 minute", {1, DurationUnit::kMinutes}},
+      {"45 minutes", {45, DurationUnit::kMinutes}},
+      {"90s", {90, DurationUnit::kSeconds}},
+      {"90 sec", {90, DurationUnit::kSeconds}},
+      {"1 second", {1, DurationUnit::kSeconds}},
+      {"1h", {1, DurationUnit::kHours}},
+      {"36h", {36, DurationUnit::kHours}},
+      {"2 H", {2, DurationUnit::kHours}},
+      {"1d", {1, DurationUnit::kDays}},
+      {"90d", {90, DurationUnit::kDays}},
+      {"90 d", {90, DurationUnit::kDays}},
+      {"90days", {90, DurationUnit::kDays}},
+      {"2w", {2, DurationUnit::kWeeks}},
+      {"6mo", {6, DurationUnit::kMonths}},
+      {"6 MO", {6, DurationUnit::kMonths}},
+      {"1y", {1, DurationUnit::kYears}},
+      {"7 y", {7, DurationUnit::kYears}},
+      {"1Y", {1, DurationUnit::kYears}},
   };
   for (const Case& c : cases) {
     INFO("text: \"" << c.text << "\"");
@@ -51,7 +72,8 @@ TEST_CASE("ParseDuration accepts an integer and a unit", "[calendar]") {
 }
 
 TEST_CASE("ParseDuration rejects bad text with a message naming the problem", "[calendar]") {
-  const std::string units = "(expected hours, days, weeks, months or years)";
+  const std::string units =
+      "(expected seconds, minutes, hours, days, weeks, months or years, e.g. \"90 days\", \"30m\", \"1y\")";
   struct Case {
     std::string_view text;
     std::string message;
@@ -77,7 +99,11 @@ TEST_CASE("ParseDuration rejects bad text with a message naming the problem", "[
       {"90 dayz", "invalid duration \"90 dayz\": unknown unit \"dayz\" " + units},
       {"90 Dayz", "invalid duration \"90 Dayz\": unknown unit \"Dayz\" " + units},
       {"1 fortnight", "invalid duration \"1 fortnight\": unknown unit \"fortnight\" " + units},
-      {"90 d", "invalid duration \"90 d\": unknown unit \"d\" " + units},
+      {"4 hrs", "invalid duration \"4 hrs\": unknown unit \"hrs\" " + units},
+      {"90 x", "invalid duration \"90 x\": unknown unit \"x\" " + units},
+      {"6M", "invalid duration \"6M\": \"M\" is ambiguous: write \"min\" for minutes or \"mo\" for months"},
+      {"6 M", "invalid duration \"6 M\": \"M\" is ambiguous: write \"min\" for minutes or \"mo\" for months"},
+      {"1 hour30m", "invalid duration \"1 hour30m\": unexpected text after the unit: \"30m\""},
       {"99999999999999999999 days",
        "invalid duration \"99999999999999999999 days\": the amount must be at most 100000"},
       {"100001 days", "invalid duration \"100001 days\": the amount must be at most 100000"},
@@ -85,9 +111,7 @@ TEST_CASE("ParseDuration rejects bad text with a message naming the problem", "[
       {"90 days.", "invalid duration \"90 days.\": unexpected text after the unit: \".\""},
       {"1 day 3 hours",
        "invalid duration \"1 day 3 hours\": unexpected text after the unit: \"3 hours\""},
-      {"90days", "invalid duration \"90days\": expected a space between the amount and the unit"},
-      {"1e3 days",
-       "invalid duration \"1e3 days\": expected a space between the amount and the unit"},
+      {"1e3 days", "invalid duration \"1e3 days\": unknown unit \"e\" " + units},
       {"90 5 days", "invalid duration \"90 5 days\": missing unit after the amount " + units},
   };
   for (const Case& c : cases) {
@@ -110,6 +134,7 @@ TEST_CASE("CalendarDuration::ToString is canonical and parses back", "[calendar]
       {{2, DurationUnit::kWeeks}, "2 weeks"},     {{1, DurationUnit::kMonths}, "1 month"},
       {{12, DurationUnit::kMonths}, "12 months"}, {{7, DurationUnit::kYears}, "7 years"},
       {{1, DurationUnit::kYears}, "1 year"},
+      {{30, DurationUnit::kMinutes}, "30 minutes"}, {{1, DurationUnit::kSeconds}, "1 second"},
   };
   for (const Case& c : cases) {
     CHECK(c.d.ToString() == c.text);
@@ -138,6 +163,12 @@ TEST_CASE("AlwaysAtLeast compares soundly across units", "[calendar]") {
       {"90 days", "30 days", true},
       {"30 days", "90 days", false},
       {"36 hours", "36 hours", true},
+      {"60 minutes", "1 hour", true},
+      {"1h", "61m", false},
+      {"3600s", "1h", true},
+      {"3599s", "1 hour", false},
+      {"1 day", "1350 minutes", true},  // 22.5 h
+      {"1 day", "1351 minutes", false},
       // Months against days: the shortest and longest month spans.
       {"12 months", "365 days", true},
       {"365 days", "12 months", false},

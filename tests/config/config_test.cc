@@ -132,8 +132,8 @@ const BadCase kBadCases[] = {
     {"max_clock_jump without unit", "rules = \"rules\"\n[limits]\nmax_clock_jump = 31\n",
      "$D/retention.toml:3:18: 'max_clock_jump' must be a duration string such as \"90 days\", not an integer"},
     {"bad max_runtime", "rules = \"rules\"\n[limits]\nmax_runtime = \"4 hrs\"\n",
-     "$D/retention.toml:3:15: max_runtime: invalid duration \"4 hrs\": unknown unit \"hrs\" (expected hours, "
-     "days, weeks, months or years)"},
+     "$D/retention.toml:3:15: max_runtime: invalid duration \"4 hrs\": unknown unit \"hrs\" (expected seconds, "
+     "minutes, hours, days, weeks, months or years, e.g. \"90 days\", \"30m\", \"1y\")"},
     // Floors and holds guard the records of one store: a second store over
     // the same data let its rules delete what they keep under the first.
     {"two sqlite stores over one database",

@@ -131,8 +131,8 @@ TEST_CASE("e2e bad input: a hold on a file key the files target cannot select is
                             "--key", name});
   INFO(Describe(ok));
   CHECK(ok.exit_code == 0);
-  // A key with no target may name a row of a SQLite target: not judged.
-  CHECK(demo.Retention({"hold", "add", "--matter", "M-3", "--reason", "r", "--key", "./x"}).exit_code == 0);
+  // A key with no target names no one record (issue 18): refused (64).
+  CHECK(demo.Retention({"hold", "add", "--matter", "M-3", "--reason", "r", "--key", "./x"}).exit_code == 64);
 }
 
 TEST_CASE("e2e bad input: a naive moment in a DST gap or overlap takes the reading that keeps more", "[e2e]") {

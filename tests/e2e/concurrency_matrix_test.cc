@@ -246,7 +246,7 @@ TEST_CASE("concurrency matrix: every command against a files purge in progress",
   const auto due = DueLogFiles(pristine);
   REQUIRE(due.size() > 20);
   const std::string last = due.back();  // app.log-...: the youngest due
-  s.holds_before = {{"--key", due[due.size() / 2]},
+  s.holds_before = {{"--target", "rotated-logs", "--key", due[due.size() / 2]},
                     {"--target", "rotated-logs", "--key", due[due.size() - 2]},
                     {"--target", "rotated-logs", "--key", due[due.size() - 3]},
                     {"--target", "rotated-logs", "--key", due[due.size() - 4]}};

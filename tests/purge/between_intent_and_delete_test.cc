@@ -64,7 +64,7 @@ TEST_CASE("rows changed and a hold placed between a batch's intent and its delet
   }
   // The barrier is not held between intent and delete: the hold returns.
   RunResult hold = RunWith(dir / "retention.toml",
-                           {"hold", "add", "--key", held, "--matter", "M-1", "--reason", "r", "--by", "test"});
+                           {"hold", "add", "--target", "events", "--key", held, "--matter", "M-1", "--reason", "r", "--by", "test"});
   INFO(Describe(hold));
   REQUIRE(hold.exit_code == 0);
 

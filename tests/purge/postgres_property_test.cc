@@ -253,7 +253,7 @@ TEST_CASE("postgres purge --as-of deletes exactly what an independent oracle fin
       }
       if (hold.category) args.insert(args.end(), {"--category", *hold.category});
       if (hold.subject) args.insert(args.end(), {"--subject", "customer:" + *hold.subject});
-      if (hold.key) args.insert(args.end(), {"--key", std::to_string(*hold.key)});
+      if (hold.key) args.insert(args.end(), {"--target", "t", "--key", std::to_string(*hold.key)});
       if (hold.from_s) args.insert(args.end(), {"--from", Iso(*hold.from_s), "--until", Iso(*hold.until_s)});
       RunResult placed = f.Retention(args);
       INFO(Describe(placed));

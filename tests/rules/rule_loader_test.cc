@@ -254,7 +254,7 @@ clock = { column = "created_at" }
       {"duration without unit",
        {{"r.toml", "[c]\ndelete_after = \"90\"\n"}},
        "$D/r.toml:2:16: delete_after: invalid duration \"90\": missing unit after the amount "
-       "(expected hours, days, weeks, months or years)"},
+       "(expected seconds, minutes, hours, days, weeks, months or years, e.g. \"90 days\", \"30m\", \"1y\")"},
       {"duration in words",
        {{"r.toml", "[c]\ndelete_after = \"ninety days\"\n"}},
        "$D/r.toml:2:16: delete_after: invalid duration \"ninety days\": expected a whole number first, "
@@ -273,7 +273,7 @@ clock = { column = "created_at" }
       {"misspelled unit",
        {{"r.toml", "[c]\ndelete_after = \"90 dayz\"\n"}},
        "$D/r.toml:2:16: delete_after: invalid duration \"90 dayz\": unknown unit \"dayz\" "
-       "(expected hours, days, weeks, months or years)"},
+       "(expected seconds, minutes, hours, days, weeks, months or years, e.g. \"90 days\", \"30m\", \"1y\")"},
       {"huge amount",
        {{"r.toml", "[c]\ndelete_after = \"99999999999999999999999 days\"\n"}},
        "$D/r.toml:2:16: delete_after: invalid duration \"99999999999999999999999 days\": the amount "
@@ -804,7 +804,7 @@ TEST_CASE("LoadRuleFile reports errors of the one file it reads", "[rules]") {
   RuleSet out;
   Status s = LoadRuleFile(config, config.rules_dir / "r.toml", &out);
   CHECK(s.message() == WithDir("$D/r.toml:2:16: delete_after: invalid duration \"90\": missing unit after "
-                               "the amount (expected hours, days, weeks, months or years)",
+                               "the amount (expected seconds, minutes, hours, days, weeks, months or years, e.g. \"90 days\", \"30m\", \"1y\")",
                                config.rules_dir));
   CHECK(out.categories.empty());
 
