@@ -163,7 +163,7 @@ Result<CalendarDuration> ParseDuration(std::string_view text) {
     return invalid("the amount must be a positive whole number, without a sign");
   }
   const std::string_view digits = TakeWhile(rest, IsDigit);
-  if (digits.empty()) return invalid("expected a whole number first, as in \"90 days\"");
+  if (digits.empty()) return invalid("expected a whole number first, as in \"90 days\" or \"30m\"");
   if (!rest.empty() && (rest.front() == '.' || rest.front() == ',')) {
     return invalid("the amount must be a whole number; use a smaller unit instead of a fraction");
   }

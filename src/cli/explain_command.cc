@@ -70,6 +70,8 @@ Timestamp LastNotDue(Timestamp clock, const CalendarDuration& d, const TimeZone&
   // An upper bound by which it is surely due: the longest the duration can be.
   int64_t span_days = d.amount;
   switch (d.unit) {
+    case DurationUnit::kSeconds: span_days = d.amount / 86400 + 1; break;
+    case DurationUnit::kMinutes: span_days = d.amount / 1440 + 1; break;
     case DurationUnit::kHours: span_days = d.amount / 24 + 1; break;
     case DurationUnit::kDays: span_days = d.amount + 1; break;
     case DurationUnit::kWeeks: span_days = d.amount * 7 + 1; break;

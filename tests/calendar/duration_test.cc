@@ -83,7 +83,7 @@ TEST_CASE("ParseDuration rejects bad text with a message naming the problem", "[
       {"   ", "empty duration (expected e.g. \"90 days\")"},
       {"90", "invalid duration \"90\": missing unit after the amount " + units},
       {"90 ", "invalid duration \"90 \": missing unit after the amount " + units},
-      {"days", "invalid duration \"days\": expected a whole number first, as in \"90 days\""},
+      {"days", "invalid duration \"days\": expected a whole number first, as in \"90 days\" or \"30m\""},
       {"-1 days",
        "invalid duration \"-1 days\": the amount must be a positive whole number, without a sign"},
       {"+1 days",

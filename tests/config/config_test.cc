@@ -128,7 +128,7 @@ const BadCase kBadCases[] = {
      "$D/retention.toml:3:23: max_delete_fraction must be in (0, 1]"},
     {"bad max_clock_jump", "rules = \"rules\"\n[limits]\nmax_clock_jump = \"a month\"\n",
      "$D/retention.toml:3:18: max_clock_jump: invalid duration \"a month\": expected a whole number first, "
-     "as in \"90 days\""},
+     "as in \"90 days\" or \"30m\""},
     {"max_clock_jump without unit", "rules = \"rules\"\n[limits]\nmax_clock_jump = 31\n",
      "$D/retention.toml:3:18: 'max_clock_jump' must be a duration string such as \"90 days\", not an integer"},
     {"bad max_runtime", "rules = \"rules\"\n[limits]\nmax_runtime = \"4 hrs\"\n",

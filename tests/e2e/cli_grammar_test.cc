@@ -119,7 +119,7 @@ TEST_CASE("e2e hold add --dry-run: a row two categories reach is one record", "[
   CHECK(Contains(table.out, "(the same records as transactions/sales): 1"));
 }
 
-TEST_CASE("e2e hold list: columns line up with long texts; EXPIRES and the whole REASON", "[e2e][holds]") {
+TEST_CASE("e2e hold list: columns line up with long texts, EXPIRES and the whole REASON", "[e2e][holds]") {
   Demo demo;
   const std::string reason = "preserve everything about this customer pending the outcome of " + std::string(80, 'x');
   REQUIRE(demo.Retention({"hold", "add", "--matter", "M-1", "--reason", "short", "--by", "al", "--subject",

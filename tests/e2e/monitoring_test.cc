@@ -106,7 +106,7 @@ TEST_CASE("monitoring: a purge refused by the safety valve writes every metrics 
   CHECK(static_cast<double>(NowUnixSeconds()) - m.Value("retention_last_success_timestamp_seconds") > 2 * 86400);
 }
 
-TEST_CASE("monitoring: a purge refused by the run lock writes every metrics series; the last success comes from "
+TEST_CASE("monitoring: a purge refused by the run lock writes every metrics series, and the last success comes from "
           "the state",
           "[e2e][monitoring]") {
   DemoFixture demo(3000);

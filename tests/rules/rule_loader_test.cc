@@ -258,7 +258,7 @@ clock = { column = "created_at" }
       {"duration in words",
        {{"r.toml", "[c]\ndelete_after = \"ninety days\"\n"}},
        "$D/r.toml:2:16: delete_after: invalid duration \"ninety days\": expected a whole number first, "
-       "as in \"90 days\""},
+       "as in \"90 days\" or \"30m\""},
       {"zero duration",
        {{"r.toml", "[c]\ndelete_after = \"0 days\"\n"}},
        "$D/r.toml:2:16: delete_after: invalid duration \"0 days\": the amount must be positive"},
