@@ -73,6 +73,12 @@ Result<Timestamp> ParseMomentArgument(const std::string& option, const std::stri
   return m->instant;
 }
 
+Result<Timestamp> AsOfOption(const po::variables_map& vm, const TimeZone& zone, Timestamp now,
+                             std::ostream& notices) {
+  if (!vm.count("as-of")) return now;
+  return ParseMomentArgument("--as-of", vm["as-of"].as<std::string>(), zone, TimeZone::Pick::kEarlier, now, notices);
+}
+
 Result<CalendarDuration> ParseDurationArgument(const std::string& option, const std::string& text) {
   auto d = ParseDuration(text);
   if (!d.ok()) return Status::Usage(option + ": " + d.status().message());

@@ -76,6 +76,11 @@ Result<Config> LoadConfigOnly(const po::variables_map& vm);
 Result<Timestamp> ParseMomentArgument(const std::string& option, const std::string& text, const TimeZone& zone,
                                       TimeZone::Pick pick, Timestamp now, std::ostream& notices);
 
+// The moment of --as-of when given (the earlier instant of a repeated
+// local time: as plan, explain and purge take it, deleting less), else now.
+Result<Timestamp> AsOfOption(const po::variables_map& vm, const TimeZone& zone, Timestamp now,
+                             std::ostream& notices);
+
 // Parses a duration given on the command line, the grammar of rule files
 // (calendar/duration.h: "30m", "1h", "90 days", "1 year", ...); a Usage
 // status naming the option and the accepted forms otherwise.

@@ -34,13 +34,9 @@ Status RunPlanCommand(const CommandArgs& a) {
   auto zone = TimeZone::Load(config.time_zone);
   if (!zone.ok()) return zone.status();
   const Timestamp now = a.env->Now();
-  Timestamp as_of = now;
-  if ((*vm)->count("as-of")) {
-    auto t = ParseMomentArgument("--as-of", (**vm)["as-of"].as<std::string>(), *zone,
-                                 TimeZone::Pick::kEarlier /* as purge takes it */, now, *a.err);
-    if (!t.ok()) return t.status();
-    as_of = *t;
-  }
+  auto as_of_option = AsOfOption(**vm, *zone, now, *a.err);
+  if (!as_of_option.ok()) return as_of_option.status();
+  const Timestamp as_of = *as_of_option;
 
   auto state = OpenStateForReading(*a.env, config);
   if (!state.ok()) return state.status();

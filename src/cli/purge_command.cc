@@ -409,8 +409,7 @@ Status RunPurgeCommand(const CommandArgs& a) {
   auto zone = TimeZone::Load(config.time_zone);
   if (!zone.ok()) return finish(nullptr, zone.status());
   if (v.count("as-of")) {
-    auto t = ParseMomentArgument("--as-of", v["as-of"].as<std::string>(), *zone,
-                                 TimeZone::Pick::kEarlier /* deletes less */, options.now, *a.err);
+    auto t = AsOfOption(v, *zone, options.now, *a.err);
     if (!t.ok()) return finish(nullptr, t.status());
     options.as_of = *t;
     as_of_for_metrics = *t;
