@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <ctime>
 
 #include "e2e/e2e_util.h"
 #include "state/run_lock.h"
@@ -44,8 +45,20 @@ struct PlanFigures {
   size_t targets = 0;
 };
 
-PlanFigures PlanNow(DemoFixture& demo) {
-  auto r = demo.Retention({"plan", "--format", "json"});
+// A moment a minute ago, as --as-of takes it. The plan and the refused
+// purge are compared at this one moment: at "now" each, a record of the
+// demo that became due between the two commands would make them differ.
+std::string MinuteAgo() {
+  const std::time_t t = static_cast<std::time_t>(NowUnixSeconds() - 60);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+PlanFigures PlanAt(DemoFixture& demo, const std::string& as_of) {
+  auto r = demo.Retention({"plan", "--format", "json", "--as-of", as_of});
   INFO(Describe(r));
   REQUIRE(r.exit_code == 0);
   PlanFigures p;
@@ -93,9 +106,10 @@ TEST_CASE("monitoring: a purge refused by the safety valve writes every metrics 
   DemoFixture demo(3000);
   demo.EditConfig("max_delete = 10000000", "max_delete = 10");
   const fs::path metrics = demo.dir / "retention.prom";
-  const PlanFigures plan = PlanNow(demo);
+  const std::string as_of = MinuteAgo();
+  const PlanFigures plan = PlanAt(demo, as_of);
 
-  auto refused = demo.Retention({"purge", "--metrics-file", metrics.string()});
+  auto refused = demo.Retention({"purge", "--metrics-file", metrics.string(), "--as-of", as_of});
   INFO(Describe(refused));
   REQUIRE(refused.exit_code == 76);
   const Exposition m = ReadMetrics(metrics);
@@ -111,11 +125,12 @@ TEST_CASE("monitoring: a purge refused by the run lock writes every metrics seri
           "[e2e][monitoring]") {
   DemoFixture demo(3000);
   const fs::path metrics = demo.dir / "retention.prom";
-  const PlanFigures plan = PlanNow(demo);
+  const std::string as_of = MinuteAgo();
+  const PlanFigures plan = PlanAt(demo, as_of);
   {
     auto lock = RunLock::TryAcquire(LockPathsFor(demo.state_db).run_lock);
     REQUIRE(lock.ok());
-    auto locked = demo.Retention({"purge", "--metrics-file", metrics.string()});
+    auto locked = demo.Retention({"purge", "--metrics-file", metrics.string(), "--as-of", as_of});
     INFO(Describe(locked));
     REQUIRE(locked.exit_code == 75);
     const Exposition m = ReadMetrics(metrics);
