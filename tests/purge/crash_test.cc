@@ -44,6 +44,20 @@ TEST_CASE("a purge killed at any step of the batch protocol leaves an exact ledg
         MakeFixture(dir);
         RunResult killed = PurgeWithFault(dir, std::string(point) + ":" + std::to_string(nth));
         INFO(Describe(killed));
+        if (killed.exit_code == 0 && std::string(point) == "after_settle") {
+          // after_settle fires once per intent that carries settlements, and
+          // how many do depends on the pipeline's timing: under load several
+          // settlements ride in one intent, or wait for the run's last entry.
+          // A run that was not killed must then have had fewer than nth such
+          // intents; the earlier nth of this point are the ones that kill.
+          Db state(dir / "state.db", true);
+          const auto carrying =
+              state.Column("SELECT count(*) FROM ledger WHERE kind = 'batch' AND detail LIKE '%\"settles\"%'");
+          REQUIRE(carrying.size() == 1);
+          CHECK(std::stoi(carrying[0]) < nth);
+          WARN("after_settle #" << nth << " not reached: " << carrying[0] << " intents carried settlements");
+          return;
+        }
         REQUIRE(killed.exit_code == 128 + SIGKILL);
 
         // Right after the crash: whatever is gone must be accounted for by
