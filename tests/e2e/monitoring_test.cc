@@ -101,6 +101,18 @@ void CheckRefusedRunMetrics(const Exposition& m, const PlanFigures& plan, int ex
   CHECK(overdue > 0);  // the demo has records due for years
 }
 
+// A purge at `as_of` that must be refused with `exit_code`; every series
+// is checked against the plan at the same moment. Returns its metrics.
+Exposition RefusedPurgeMetrics(DemoFixture& demo, const fs::path& metrics, const std::string& as_of,
+                               const PlanFigures& plan, int exit_code, const std::string& outcome) {
+  auto refused = demo.Retention({"purge", "--metrics-file", metrics.string(), "--as-of", as_of});
+  INFO(Describe(refused));
+  REQUIRE(refused.exit_code == exit_code);
+  Exposition m = ReadMetrics(metrics);
+  CheckRefusedRunMetrics(m, plan, exit_code, outcome);
+  return m;
+}
+
 TEST_CASE("monitoring: a purge refused by the safety valve writes every metrics series, last success 0 when none",
           "[e2e][monitoring]") {
   DemoFixture demo(3000);
@@ -109,11 +121,7 @@ TEST_CASE("monitoring: a purge refused by the safety valve writes every metrics 
   const std::string as_of = MinuteAgo();
   const PlanFigures plan = PlanAt(demo, as_of);
 
-  auto refused = demo.Retention({"purge", "--metrics-file", metrics.string(), "--as-of", as_of});
-  INFO(Describe(refused));
-  REQUIRE(refused.exit_code == 76);
-  const Exposition m = ReadMetrics(metrics);
-  CheckRefusedRunMetrics(m, plan, 76, "refused");
+  const Exposition m = RefusedPurgeMetrics(demo, metrics, as_of, plan, 76, "refused");
   // Never succeeded: 0, so `time() - retention_last_success_timestamp_seconds
   // > 2 * 86400` fires.
   CHECK(m.Value("retention_last_success_timestamp_seconds") == 0);
@@ -130,11 +138,7 @@ TEST_CASE("monitoring: a purge refused by the run lock writes every metrics seri
   {
     auto lock = RunLock::TryAcquire(LockPathsFor(demo.state_db).run_lock);
     REQUIRE(lock.ok());
-    auto locked = demo.Retention({"purge", "--metrics-file", metrics.string(), "--as-of", as_of});
-    INFO(Describe(locked));
-    REQUIRE(locked.exit_code == 75);
-    const Exposition m = ReadMetrics(metrics);
-    CheckRefusedRunMetrics(m, plan, 75, "locked");
+    const Exposition m = RefusedPurgeMetrics(demo, metrics, as_of, plan, 75, "locked");
     CHECK(m.Value("retention_last_success_timestamp_seconds") == 0);
   }
 
