@@ -103,7 +103,9 @@ Timestamp FirstDueAt(Timestamp clock, const CalendarDuration& duration, const Ti
 
   if (duration.unit == DurationUnit::kHours || duration.unit == DurationUnit::kMinutes ||
       duration.unit == DurationUnit::kSeconds) {
-    const int64_t unit = duration.unit == DurationUnit::kHours ? 3600 : duration.unit == DurationUnit::kMinutes ? 60 : 1;
+    const int64_t unit = duration.unit == DurationUnit::kHours     ? 3600
+                         : duration.unit == DurationUnit::kMinutes ? 60
+                                                                   : 1;
     const Timestamp t = std::chrono::floor<seconds>(clock + seconds{duration.amount * unit}) + seconds{1};
     return due(t) ? t : kNeverDue;
   }
@@ -286,7 +288,7 @@ nlohmann::json KeptJson(const KeptGroup& k, const ErasureReceipt& r, const RuleS
 
   if (k.exception) {
     j["deleted_by"] = schedule_date;
-    text += from + " kept: " + k.reason + "; ";
+    text += from + " kept as an exception to erasure: " + k.reason + "; ";
     if (own == nullptr || !own->delete_after)
       text += "not deleted by any schedule";
     else if (schedule_date.is_null())
@@ -453,7 +455,8 @@ void PrintColumns(std::ostream& out, const std::vector<std::vector<std::string>>
     std::string line = " ";
     for (size_t i = 0; i < row.size(); ++i) {
       const std::string pad(width[i] - row[i].size(), ' ');
-      line += " " + (i < right.size() && right[i] ? pad + row[i] : row[i] + (i + 1 < row.size() ? pad : ""));
+      const std::string cell = i < right.size() && right[i] ? pad + row[i] : row[i] + (i + 1 < row.size() ? pad : "");
+      line += (i == 0 ? " " : "  ") + cell;
     }
     out << line << "\n";
   }

@@ -56,7 +56,8 @@ struct Fixture {
     rules.categories.push_back(MakeCategory("customers", "Customer accounts", CalendarDuration{90, DurationUnit::kDays},
                                             std::nullopt, MakeTarget("customers", "app", "customer")));
     Category invoices = MakeCategory("invoices", "Invoices", CalendarDuration{8, DurationUnit::kYears},
-                                     CalendarDuration{7, DurationUnit::kYears}, MakeTarget("invoices", "app", "customer"));
+                                     CalendarDuration{7, DurationUnit::kYears},
+                                     MakeTarget("invoices", "app", "customer"));
     invoices.policy = "tax records, 7 years";
     rules.categories.push_back(invoices);
     rules.categories.push_back(MakeCategory("request_logs", "Server logs", CalendarDuration{90, DurationUnit::kDays},
