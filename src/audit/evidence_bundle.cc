@@ -493,7 +493,7 @@ Result<BundleVerification> VerifyEvidenceBundle(const fs::path& dir, const std::
     if (!v.is_signed) {
       problem(sig_name + " is missing: the bundle is not signed, but --verify-key was given");
     } else if (signature) {
-      Status s = VerifyEd25519(*verify_key, *manifest_bytes, *signature, sig_name);
+      Status s = VerifyEd25519(*verify_key, *manifest_bytes, *signature, manifest_name);
       if (s.ok()) {
         v.signature_checked = true;
         v.signed_by = key_fingerprint;
