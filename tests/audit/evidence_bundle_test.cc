@@ -207,7 +207,8 @@ TEST_CASE("bundle: a bundle of a real run verifies offline on a copy, and an ind
   }
   std::vector<std::string> problems;
   checker::CheckChain(entries, &problems);
-  CHECK(checker::Report(problems).empty());
+  INFO(checker::Report(problems));
+  CHECK(problems.empty());
   for (const char* k : {"run_start", "run_end", "batch", "hold_placed", "hold_released"}) {
     INFO(k);
     CHECK(kinds.count(k) == 1);
