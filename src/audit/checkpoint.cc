@@ -12,6 +12,7 @@
 
 #include "calendar/clock_value.h"
 #include "calendar/cutoff.h"
+#include "ledger/sha256.h"
 #include "util/json_text.h"
 
 namespace retention::audit {
@@ -186,38 +187,67 @@ Result<Checkpoint> ReadCheckpointFile(const std::filesystem::path& file) {
   return ParseCheckpoint(s.str(), file.string());
 }
 
-Status SignCheckpoint(const std::filesystem::path& key_pem, Checkpoint* cp) {
+Result<Ed25519Signature> SignEd25519(const std::filesystem::path& key_pem, std::string_view message) {
   auto key = ReadKey(key_pem, /*private_key=*/true);
   if (!key.ok()) return key.status();
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-  const std::string msg = cp->SignedMessage();
   unsigned char sig[64];
   size_t sig_len = sizeof sig;
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key->get()) != 1 ||
-      EVP_DigestSign(ctx.get(), sig, &sig_len, reinterpret_cast<const unsigned char*>(msg.data()), msg.size()) != 1)
+      EVP_DigestSign(ctx.get(), sig, &sig_len, reinterpret_cast<const unsigned char*>(message.data()),
+                     message.size()) != 1)
     return Status::Internal("Ed25519 signing failed");
-  cp->signature = Base64(sig, sig_len);
+  Ed25519Signature out;
+  out.signature = Base64(sig, sig_len);
   unsigned char pub[32];
   size_t pub_len = sizeof pub;
-  if (EVP_PKEY_get_raw_public_key(key->get(), pub, &pub_len) == 1) cp->public_key = Base64(pub, pub_len);
+  if (EVP_PKEY_get_raw_public_key(key->get(), pub, &pub_len) == 1) out.public_key = Base64(pub, pub_len);
+  return out;
+}
+
+Status VerifyEd25519(const std::filesystem::path& key_pem, std::string_view message, const std::string& signature,
+                     const std::string& what) {
+  auto key = ReadKey(key_pem, /*private_key=*/false);
+  if (!key.ok()) return key.status();
+  auto sig = Unbase64(signature);
+  if (!sig) return Status::AuditFailed(what + "'s signature is not valid base64");
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key->get()) != 1)
+    return Status::Internal("Ed25519 verification could not start");
+  if (EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(sig->data()), sig->size(),
+                       reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1)
+    return Status::AuditFailed(what + "'s signature does not verify with " + key_pem.string() + ": " + what +
+                               " was altered or signed with another key");
+  return Status::Ok();
+}
+
+std::string KeyFingerprint(std::string_view raw_public_key) { return "SHA256:" + Sha256::HexOf(raw_public_key); }
+
+Result<std::string> KeyFingerprintOfFile(const std::filesystem::path& key_pem) {
+  auto key = ReadKey(key_pem, /*private_key=*/false);
+  if (!key.ok()) return key.status();
+  unsigned char pub[32];
+  size_t pub_len = sizeof pub;
+  if (EVP_PKEY_get_raw_public_key(key->get(), pub, &pub_len) != 1)
+    return Status::Invalid("key file " + key_pem.string() + ": cannot read its raw public key");
+  return KeyFingerprint(std::string_view(reinterpret_cast<const char*>(pub), pub_len));
+}
+
+Status SignCheckpoint(const std::filesystem::path& key_pem, Checkpoint* cp) {
+  auto signed_ = SignEd25519(key_pem, cp->SignedMessage());
+  if (!signed_.ok()) return signed_.status();
+  cp->signature = std::move(signed_->signature);
+  cp->public_key = std::move(signed_->public_key);
   return Status::Ok();
 }
 
 Status VerifyCheckpointSignature(const std::filesystem::path& key_pem, const Checkpoint& cp) {
+  // The key file first: a bad one is the caller's mistake (Invalid), whatever
+  // the checkpoint holds.
   auto key = ReadKey(key_pem, /*private_key=*/false);
   if (!key.ok()) return key.status();
   if (cp.signature.empty()) return Status::AuditFailed("the checkpoint is not signed, but --verify-key was given");
-  auto sig = Unbase64(cp.signature);
-  if (!sig) return Status::AuditFailed("the checkpoint's signature is not valid base64");
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-  const std::string msg = cp.SignedMessage();
-  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key->get()) != 1)
-    return Status::Internal("Ed25519 verification could not start");
-  if (EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(sig->data()), sig->size(),
-                       reinterpret_cast<const unsigned char*>(msg.data()), msg.size()) != 1)
-    return Status::AuditFailed("the checkpoint's signature does not verify with " + key_pem.string() +
-                               ": the checkpoint was altered or signed with another key");
-  return Status::Ok();
+  return VerifyEd25519(key_pem, cp.SignedMessage(), cp.signature, "the checkpoint");
 }
 
 }  // namespace retention::audit

@@ -41,6 +41,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "audit/anchor_schedule.h"
 #include "ledger/ledger.h"
@@ -76,6 +77,27 @@ struct Checkpoint {
 // an Invalid status naming `source`.
 Result<Checkpoint> ParseCheckpoint(const std::string& text, const std::string& source);
 Result<Checkpoint> ReadCheckpointFile(const std::filesystem::path& file);
+
+// Ed25519 over any message, the one way this program signs (checkpoints,
+// and an evidence bundle's manifest: audit/evidence_bundle.h). Both
+// values base64 (standard, padded); public_key is the raw 32-byte key.
+struct Ed25519Signature {
+  std::string signature;
+  std::string public_key;
+};
+// Signs `message` with the Ed25519 private key in PEM file `key_pem`.
+// Unreadable or non-Ed25519 keys: Invalid.
+Result<Ed25519Signature> SignEd25519(const std::filesystem::path& key_pem, std::string_view message);
+// Checks base64 `signature` over `message` against the Ed25519 public key
+// in PEM file `key_pem`. A bad key file: Invalid. A signature that is not
+// base64 or does not verify: AuditFailed, naming `what` ("the checkpoint").
+Status VerifyEd25519(const std::filesystem::path& key_pem, std::string_view message, const std::string& signature,
+                     const std::string& what);
+// "SHA256:" and the lowercase hex SHA-256 of a raw public key: the
+// fingerprint `audit verify --bundle` names a signer by.
+std::string KeyFingerprint(std::string_view raw_public_key);
+// The same for the public key in PEM file `key_pem` (Invalid as above).
+Result<std::string> KeyFingerprintOfFile(const std::filesystem::path& key_pem);
 
 // Signs with the Ed25519 private key in PEM file `key_pem` (sets signature
 // and public_key). Unreadable or non-Ed25519 keys: Invalid.

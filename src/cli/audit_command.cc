@@ -16,6 +16,7 @@
 
 #include "audit/anchor_schedule.h"
 #include "audit/checkpoint.h"
+#include "audit/evidence_bundle.h"
 #include "audit/ledger_query.h"
 #include "audit/run_history.h"
 #include "audit/state_cross_check.h"
@@ -203,6 +204,73 @@ constexpr const char* kAcceptAnchorSchedulesHelp =
     "accept anchors that pruned under a schedule shorter than the purge log's schedule in the rules now (the policy "
     "really was shorter then): a warning each, not a failure";
 
+// `audit verify --bundle DIR`: an evidence bundle, offline. Reads only
+// DIR and the key (audit/evidence_bundle.h): no config, no rules, no state
+// database, so that an auditor runs it with the binary alone.
+Status VerifyBundle(const CommandArgs& a, const po::variables_map& vm, const std::string& format) {
+  for (const char* o : {"against", "accept-anchor-schedules"})
+    if (vm.count(o)) return Status::Usage(std::string("--") + o + " does not go with --bundle");
+  RETENTION_RETURN_IF_ERROR(ApplyLogOptions(vm));
+  const std::string dir = vm["bundle"].as<std::string>();
+  std::optional<std::filesystem::path> key;
+  if (vm.count("verify-key")) key = vm["verify-key"].as<std::string>();
+  auto v = audit::VerifyEvidenceBundle(dir, key, a.env->Now());
+  if (!v.ok()) return v.status();
+  std::string signer = v->signed_by.empty() ? std::string() : v->signed_by;
+  if (format == "json") {
+    *a.out << DumpJson(Json{{"ok", v->ok},
+                            {"bundle", dir},
+                            {"entries", v->count},
+                            {"first_seq", v->first_seq},
+                            {"last_seq", v->last_seq},
+                            {"first_prev_hash", v->first_prev_hash},
+                            {"head_hash", v->head_hash},
+                            {"head_at", v->head_at},
+                            {"records", v->records},
+                            {"open_batches", v->open_batches},
+                            {"created_at", v->created_at},
+                            {"tool_version", v->tool_version},
+                            {"rules_hashes", v->rules_hashes},
+                            {"anchor_seq", v->has_anchor ? Json(v->anchor_seq) : Json(nullptr)},
+                            {"signed", v->is_signed},
+                            {"signature_checked", v->signature_checked},
+                            {"signed_by", signer.empty() ? Json(nullptr) : Json(signer)},
+                            {"problems", v->problems}},
+                       2)
+           << "\n";
+  } else if (v->ok) {
+    std::ostream& out = *a.out;
+    out << "Bundle OK: " << v->count << " entries, " << v->first_seq << ".." << v->last_seq << " (" << v->records
+        << " records";
+    if (v->open_batches > 0) out << ", " << v->open_batches << " batches not yet settled";
+    out << ")\n";
+    out << "  head       " << v->last_seq << " " << v->head_hash << " (" << v->head_at << ")\n";
+    out << "  follows    " << v->first_prev_hash
+        << (v->first_seq == 1 ? " (the start of the ledger)" : " (the hash of entry " + std::to_string(v->first_seq - 1) + ")")
+        << "\n";
+    if (v->has_anchor)
+      out << "  anchor     entries 1.." << v->anchor_through << " were pruned by the purge log's retention (anchor entry "
+          << v->anchor_seq << ")\n";
+    out << "  created    " << v->created_at << " by retention " << v->tool_version << "\n";
+    std::string rules;
+    for (const std::string& h : v->rules_hashes) rules += (rules.empty() ? "" : ", ") + h;
+    out << "  rules      " << (rules.empty() ? "(no run starts in the range)" : rules) << "\n";
+    if (v->signature_checked)
+      out << "  signed by  " << signer << " (verified with " << vm["verify-key"].as<std::string>() << ")\n";
+    else if (v->is_signed)
+      out << "  signed by  " << (signer.empty() ? "(unreadable public key)" : signer)
+          << " (NOT checked: pass --verify-key with the signer's public key)\n";
+    else
+      out << "  signed by  nobody (not signed)\n";
+  }
+  if (!v->ok) {
+    std::string what;
+    for (const std::string& p : v->problems) what += "\n  " + p;
+    return Status::AuditFailed("bundle " + dir + " verification FAILED:" + what);
+  }
+  return Status::Ok();
+}
+
 Status AuditVerify(const CommandArgs& a) {
   po::options_description desc("Options");
   desc.add_options()("format", po::value<std::string>()->value_name("FORMAT"), "table or json")(
@@ -210,17 +278,22 @@ Status AuditVerify(const CommandArgs& a) {
       "a checkpoint file (audit checkpoint): also detect a ledger cut back past it or rewritten up to it")(
       "verify-key", po::value<std::string>()->value_name("PEM"),
       "Ed25519 public key: the checkpoint must carry a valid signature by it")(
-      "accept-anchor-schedules", kAcceptAnchorSchedulesHelp);
+      "accept-anchor-schedules", kAcceptAnchorSchedulesHelp)(
+      "bundle", po::value<std::string>()->value_name("DIR"),
+      "verify an evidence bundle (audit export --bundle) instead, offline: reads no config, rules or state; with "
+      "--verify-key its signature must verify");
   AddCommonOptions(&desc);
-  auto vm = ParseCommandLine(
-      a, desc, nullptr,
-      "retention audit verify [--against FILE [--verify-key PEM]] [--accept-anchor-schedules] [--format table|json]");
+  auto vm = ParseCommandLine(a, desc, nullptr,
+                             "retention audit verify [--against FILE [--verify-key PEM]] [--accept-anchor-schedules] "
+                             "[--format table|json]\n       retention audit verify --bundle DIR [--verify-key PEM] "
+                             "[--format table|json]");
   if (!vm.ok()) return vm.status();
   if (!*vm) return Status::Ok();
   auto format = FormatOption(**vm, {"table", "json"});
   if (!format.ok()) return format.status();
+  if ((*vm)->count("bundle")) return VerifyBundle(a, **vm, *format);
   if ((*vm)->count("verify-key") && !(*vm)->count("against"))
-    return Status::Usage("--verify-key needs --against FILE");
+    return Status::Usage("--verify-key needs --against FILE (or --bundle DIR)");
   std::optional<audit::Checkpoint> checkpoint;
   if ((*vm)->count("against")) {
     auto cp = audit::ReadCheckpointFile((**vm)["against"].as<std::string>());
@@ -370,6 +443,69 @@ Result<audit::LedgerFilter> FilterFromOptions(const po::variables_map& vm, const
   return f;
 }
 
+// `audit export --bundle DIR`: an evidence bundle (audit/evidence_bundle.h)
+// of a contiguous range of a ledger whose chain verifies.
+Status ExportBundle(const CommandArgs& a, const po::variables_map& vm) {
+  for (const char* o : {"run", "category", "store", "target", "key", "subject", "kind", "format", "out"})
+    if (vm.count(o))
+      return Status::Usage(std::string("--") + o +
+                           " does not go with --bundle: a bundle is a contiguous range of entries, so that its chain "
+                           "can be re-checked (choose it with --since, --until, --from-seq, --to-seq)");
+  audit::BundleRange range;
+  for (const char* o : {"from-seq", "to-seq"})
+    if (vm.count(o) && vm[o].as<int64_t>() < 1) return Status::Usage(std::string("--") + o + " must be 1 or more");
+  if (vm.count("from-seq")) range.from_seq = vm["from-seq"].as<int64_t>();
+  if (vm.count("to-seq")) range.to_seq = vm["to-seq"].as<int64_t>();
+  if (range.from_seq && range.to_seq && *range.from_seq > *range.to_seq)
+    return Status::Usage("--from-seq is after --to-seq");
+  // Refused before anything is read or written.
+  const std::filesystem::path dir = vm["bundle"].as<std::string>();
+  std::error_code ec;
+  const bool existed = std::filesystem::exists(dir, ec);
+  if (existed && !std::filesystem::is_directory(dir, ec))
+    return Status::Usage(dir.string() + " exists and is not a directory: no bundle written");
+  if (existed && !std::filesystem::is_empty(dir, ec))
+    return Status::Usage(dir.string() + " exists and is not empty: a bundle goes into a new or empty directory; "
+                                        "nothing written");
+  auto config = LoadConfigOnly(vm);
+  if (!config.ok()) return config.status();
+  auto filter = FilterFromOptions(vm, *config, a.env->Now(), *a.err);
+  if (!filter.ok()) return filter.status();
+  range.since = filter->since;
+  range.until = filter->until;
+  auto state = OpenLedger(*a.env, *config);
+  if (!state.ok()) return state.status();
+  // A bundle vouches for the chain it holds: take it only from a ledger
+  // that verifies, as a checkpoint is.
+  std::unique_ptr<ProgressMeter> meter = LedgerMeter("verify", **state, /*streams_to_terminal=*/false);
+  ProgressReader reader(**state, meter.get());
+  auto report = VerifyLedger(reader, (*state)->Now());
+  if (meter) meter->Finish();
+  if (!report.ok()) return report.status();
+  if (!report->ok)
+    return Status::AuditFailed("no bundle written: ledger verification FAILED at entry " +
+                               std::to_string(report->first_bad_seq.value_or(0)) + ": " + report->problem);
+  if (!existed) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return Status::IoError("cannot create " + dir.string() + ": " + ec.message());
+  }
+  audit::BundleWriteOptions opt;
+  opt.dir = dir;
+  opt.range = range;
+  if (vm.count("sign-key")) opt.sign_key = vm["sign-key"].as<std::string>();
+  opt.created_at = std::chrono::floor<std::chrono::seconds>(a.env->Now());
+  auto written = audit::WriteEvidenceBundle(**state, *report, opt);
+  if (!written.ok()) {
+    if (!existed) std::filesystem::remove(dir, ec);  // ours, and empty again
+    return written.status();
+  }
+  *a.err << "Bundle of " << written->count << " entries (" << written->first_seq << ".." << written->last_seq
+         << ", head " << written->head_hash << ") written to " << dir.string();
+  if (!written->signed_by.empty()) *a.err << ", signed by " << written->signed_by;
+  *a.err << "\n";
+  return Status::Ok();
+}
+
 // audit log (formats table|json|csv) and audit export (jsonl|csv).
 Status AuditLog(const CommandArgs& a, bool export_mode) {
   po::options_description desc("Options");
@@ -377,16 +513,28 @@ Status AuditLog(const CommandArgs& a, bool export_mode) {
   desc.add_options()("format", po::value<std::string>()->value_name("FORMAT"),
                      export_mode ? "jsonl (default) or csv" : "table (default), json (JSON Lines) or csv");
   if (export_mode)
-    desc.add_options()("out", po::value<std::string>()->value_name("FILE"), "write to FILE (default: stdout)");
+    desc.add_options()("out", po::value<std::string>()->value_name("FILE"), "write to FILE (default: stdout)")(
+        "bundle", po::value<std::string>()->value_name("DIR"),
+        "write an evidence bundle into DIR (new or empty): the entries, lossless, and a manifest that `audit verify "
+        "--bundle` checks offline; a contiguous range (--since, --until, --from-seq, --to-seq)")(
+        "sign-key", po::value<std::string>()->value_name("PEM"),
+        "with --bundle: sign the manifest with this Ed25519 private key")(
+        "from-seq", po::value<int64_t>()->value_name("SEQ"), "with --bundle: start at entry SEQ")(
+        "to-seq", po::value<int64_t>()->value_name("SEQ"), "with --bundle: end at entry SEQ");
   AddCommonOptions(&desc);
   const std::string usage =
       std::string("retention audit ") + (export_mode ? "export" : "log") +
       " [--since TIME] [--until TIME] [--run ID] [--category NAME] [--store NAME] [--target NAME] [--key KEY] "
       "[--subject KIND:ID] [--kind KINDS] " +
-      (export_mode ? "[--format jsonl|csv] [--out FILE]" : "[--format table|json|csv]");
+      (export_mode ? "[--format jsonl|csv] [--out FILE]\n       retention audit export --bundle DIR [--sign-key PEM] "
+                     "[--since TIME] [--until TIME] [--from-seq SEQ] [--to-seq SEQ]"
+                   : "[--format table|json|csv]");
   auto vm = ParseCommandLine(a, desc, nullptr, usage);
   if (!vm.ok()) return vm.status();
   if (!*vm) return Status::Ok();
+  if (export_mode && (*vm)->count("bundle")) return ExportBundle(a, **vm);
+  for (const char* o : {"sign-key", "from-seq", "to-seq"})
+    if (export_mode && (*vm)->count(o)) return Status::Usage(std::string("--") + o + " goes with --bundle DIR");
   std::string format = export_mode ? "jsonl" : "table";
   if ((*vm)->count("format")) {
     format = (**vm)["format"].as<std::string>();
@@ -794,12 +942,14 @@ Status AuditShow(const CommandArgs& a) {
 constexpr const char* kAuditHelp =
     "Usage: retention audit SUBCOMMAND [OPTIONS]\n"
     "  verify      check the ledger's hash chain, the anchors' schedules and the state's tables against it\n"
-    "              (--against CHECKPOINT, --accept-anchor-schedules); exit 78 if it was altered\n"
+    "              (--against CHECKPOINT, --accept-anchor-schedules); exit 78 if it was altered;\n"
+    "              --bundle DIR [--verify-key PEM]: an evidence bundle, offline (no config, no state)\n"
     "  checkpoint  write the ledger's head (seq, hash, time) and the purge log's schedule as JSON,\n"
     "              optionally Ed25519-signed\n"
     "  log         print entries, filtered (--since --until --run --category --store --target --key\n"
     "              --subject --kind), --format table|json|csv\n"
-    "  export      the same filters, --format jsonl (lossless) or csv (for people), --out FILE\n"
+    "  export      the same filters, --format jsonl (lossless) or csv (for people), --out FILE;\n"
+    "              --bundle DIR [--sign-key PEM]: an evidence bundle that `verify --bundle DIR` checks offline\n"
     "  runs        one line per run: who, when, rules, as-of, deleted, outcome, exit code\n"
     "  show RUN    one run's story: its start and end, deletions per target, kept records and why\n"
     "  show --entry SEQ\n"
