@@ -242,6 +242,50 @@ TEST_CASE("an honest prune of the purge log passes verify, with and without a ch
   CHECK(Contains(accepted.err, "shorter than the rules' purge log schedule (delete after 24 months, UTC)"));
 }
 
+TEST_CASE("an evidence bundle of a pruned purge log names its anchor and verifies offline", "[audit][bundle]") {
+  ScheduledLog log(300, 50);
+  REQUIRE(log.Retention({"purge"}).exit_code == 0);
+  REQUIRE(Db(log.state_db, true).Int("SELECT min(seq) FROM ledger") == 301);
+  const fs::path bundle = log.dir / "bundle";
+  auto exported = log.Retention({"audit", "export", "--bundle", bundle.string()});
+  INFO(Describe(exported));
+  REQUIRE(exported.exit_code == 0);
+
+  // The manifest starts the range where the prune left off and names the
+  // anchor entry that pruned 1..300, whose hash it chains from.
+  Json manifest = Json::parse(ReadFile(bundle / "manifest.json"));
+  CHECK(manifest["first_seq"] == 301);
+  REQUIRE(manifest["anchor"].is_object());
+  CHECK(manifest["anchor"]["from"] == 1);
+  CHECK(manifest["anchor"]["through"] == 300);
+  CHECK(manifest["anchor"]["through_hash"] == manifest["first_prev_hash"]);
+  const int64_t anchor_seq = manifest["anchor"]["seq"].get<int64_t>();
+  CHECK(anchor_seq > 350);
+  CHECK(Db(log.state_db, true).Column("SELECT kind FROM ledger WHERE seq = " + std::to_string(anchor_seq)) ==
+        std::vector<std::string>{"anchor"});
+
+  // Verified with no state database and no config at all.
+  const fs::path copy = log.dir / "elsewhere";
+  fs::copy(bundle, copy);
+  fs::rename(log.state_db, log.dir / "state.db.away");
+  auto verified = RunWith("/nonexistent/retention.toml", {"audit", "verify", "--bundle", copy.string()});
+  INFO(Describe(verified));
+  CHECK(verified.exit_code == 0);
+
+  // A manifest that claims another anchor entry, or a longer prune, fails.
+  for (const char* member : {"seq", "through"}) {
+    Json forged = manifest;
+    forged["anchor"][member] = forged["anchor"][member].get<int64_t>() + 1;
+    const fs::path edited = log.dir / (std::string("edited-") + member);
+    fs::copy(bundle, edited);
+    WriteFile(edited / "manifest.json", forged.dump());
+    auto r = RunWith("/nonexistent/retention.toml", {"audit", "verify", "--bundle", edited.string()});
+    INFO(member << ": " << Describe(r));
+    CHECK(r.exit_code == 78);
+    CHECK(Contains(r.err + r.out, "anchor"));
+  }
+}
+
 TEST_CASE("checkpoint formats 1 and 2 still verify, and format 3 signs its pinned schedule", "[audit][anchor-schedule]") {
   LedgerFixture f(200);
   const fs::path cp = f.dir / "cp.json", priv = f.dir / "key.pem", pub = f.dir / "pub.pem";
