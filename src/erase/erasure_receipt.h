@@ -34,16 +34,32 @@ enum class ReceiptFormat { kTable, kJson, kMarkdown };
 // "table", "json", "md": Invalid otherwise.
 Result<ReceiptFormat> ParseReceiptFormat(const std::string& name);
 
+// What FirstDueAt returns when no instant in the calendar ComputeCutoff
+// handles (years -30000..30000) makes the record due: it is never due.
+inline constexpr Timestamp kNeverDue = Timestamp::max();
+
 // The first instant t at which a record with `clock` is due under
-// `duration` (ComputeCutoff(t, duration, zone) > clock).
+// `duration` (ComputeCutoff(t, duration, zone) > clock), to the whole
+// second: t is due and t - 1s is not, nor is any earlier instant. Exact
+// across month ends (a record of 02-28 is due under "1 month" from 03-28,
+// though 03-29..03-31 reach back to 02-28 00:00 only) and DST changes,
+// where the cutoff can fall back for a while (fall-back, a day that does not
+// exist): the FIRST such instant, not the last.
 Timestamp FirstDueAt(Timestamp clock, const CalendarDuration& duration, const TimeZone& zone);
 
 // The receipt as a JSON value (the `--format json` output, and what the
 // Markdown and table forms print): the facts, plus every computed date.
+// Roll-out dates count from `receipt.executed`; a dry run (no `executed`)
+// counts from `now`, the moment of the preview. The forms without `now`
+// take the system clock for it.
 nlohmann::json ReceiptToJson(const ErasureReceipt& receipt, const Config& config, const RuleSet& rules);
+nlohmann::json ReceiptToJson(const ErasureReceipt& receipt, const Config& config, const RuleSet& rules,
+                             Timestamp now);
 
 // Writes the receipt in `format` (table: for the terminal; md: to send).
 void WriteReceipt(const ErasureReceipt& receipt, const Config& config, const RuleSet& rules,
                   ReceiptFormat format, std::ostream& out);
+void WriteReceipt(const ErasureReceipt& receipt, const Config& config, const RuleSet& rules,
+                  ReceiptFormat format, std::ostream& out, Timestamp now);
 
 }  // namespace retention
