@@ -13,6 +13,7 @@
 #include "erase/erase_run.h"
 #include "erase/erasure_receipt.h"
 #include "util/atomic_file.h"
+#include "util/json_text.h"
 
 namespace retention {
 
@@ -36,9 +37,66 @@ constexpr const char* kUsage =
     "retention erase --subject KIND:ID --request REF [--dry-run] [--format table|json|md] [--receipt FILE]\n"
     "                [--allow-mass-delete] [--batch-size N]";
 
+// `erase list`: the requests the state remembers, oldest first.
+Status EraseList(const CommandArgs& a) {
+  po::options_description desc("Options");
+  desc.add_options()("format", po::value<std::string>()->value_name("FORMAT"), "table or json");
+  AddCommonOptions(&desc);
+  auto vm = ParseCommandLine(a, desc, nullptr, "retention erase list [--format table|json]");
+  if (!vm.ok()) return vm.status();
+  if (!*vm) return Status::Ok();
+  auto format = FormatOption(**vm, {"table", "json"});
+  if (!format.ok()) return format.status();
+  auto config = LoadConfigOnly(**vm);
+  if (!config.ok()) return config.status();
+  auto state = OpenStateForReading(*a.env, *config);
+  if (!state.ok()) return state.status();
+  std::vector<ErasureRequest> requests;
+  if (*state) {
+    auto list = (*state)->ListErasureRequests();
+    if (!list.ok()) return list.status();
+    requests = std::move(*list);
+  }
+  const Timestamp now = a.env->Now();
+  if (*format == "json") {
+    nlohmann::json out = nlohmann::json::array();
+    for (const ErasureRequest& r : requests)
+      out.push_back({{"reference", r.reference},
+                     {"subject", r.subject},
+                     {"received", FormatTimestamp(r.received)},
+                     {"deadline", FormatTimestamp(r.deadline)},
+                     {"past_deadline", RequestPastDeadline(r, now)},
+                     {"executed", r.executed ? nlohmann::json(FormatTimestamp(*r.executed)) : nlohmann::json()},
+                     {"outcome", r.outcome},
+                     {"erased", r.erased},
+                     {"kept", r.kept},
+                     {"last_run_id", r.last_run_id}});
+    *a.out << DumpJson(out, 2) << "\n";
+    return Status::Ok();
+  }
+  if (requests.empty()) {
+    *a.out << "No erasure requests recorded.\n";
+    return Status::Ok();
+  }
+  *a.out << "REFERENCE\tSUBJECT\tRECEIVED\tDEADLINE\tEXECUTED\tOUTCOME\tERASED\tKEPT\n";
+  for (const ErasureRequest& r : requests) {
+    *a.out << r.reference << "\t" << r.subject << "\t" << FormatTimestamp(r.received) << "\t"
+           << FormatTimestamp(r.deadline) << (RequestPastDeadline(r, now) ? " PAST DEADLINE" : "") << "\t"
+           << (r.executed ? FormatTimestamp(*r.executed) : "-") << "\t" << r.outcome << "\t" << r.erased << "\t"
+           << r.kept << "\n";
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status RunEraseCommand(const CommandArgs& a) {
+  if (!a.args.empty() && a.args[0] == "list") {
+    CommandArgs sub = a;
+    sub.name = "erase list";
+    sub.args.erase(sub.args.begin());
+    return EraseList(sub);
+  }
   po::options_description desc("Options");
   desc.add_options()
       ("subject", po::value<std::string>()->value_name("KIND:ID"), "the data subject, e.g. customer:42")

@@ -44,6 +44,14 @@ Status CheckRequestReference(const std::string& reference);
 Result<std::vector<Selection>> ErasureSelections(const Config& config, const RuleSet& rules, Timestamp now,
                                                  const ErasureSubject& subject);
 
+// A request not done (pending, failed, or partial: records still kept) whose
+// deadline has passed at `now`: `erase list` flags it, `status` reports it.
+// A partial request kept only by floors, holds and exceptions is answered
+// (the receipt says until when): only pending and failed ones are late.
+inline bool RequestPastDeadline(const ErasureRequest& r, Timestamp now) {
+  return (r.outcome == "pending" || r.outcome == "failed") && now >= r.deadline;
+}
+
 struct EraseOptions {
   Timestamp now{};  // the real clock at the start
   ErasureSubject subject;
