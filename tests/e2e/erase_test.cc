@@ -27,8 +27,7 @@ int64_t CountOf(const fs::path& app_db, const std::string& table, const std::str
 }
 
 TEST_CASE("erase on the demo: preview, erase, receipt, list, status", "[erase][e2e]") {
-  DemoFixture demo(400);
-  InitState(demo.config);
+  DemoFixture demo(1000);
   const std::string account = BusyAccount(demo.app_db);
   const std::string subject = "account:" + account;
   const int64_t items = CountOf(demo.app_db, "inventory_items", "account_id", account);
@@ -108,8 +107,7 @@ TEST_CASE("erase on the demo: preview, erase, receipt, list, status", "[erase][e
 }
 
 TEST_CASE("erase refuses bad subjects and references, and the safety valve stops it", "[erase][e2e]") {
-  DemoFixture demo(200);
-  InitState(demo.config);
+  DemoFixture demo(1000);
   const auto counts = RowCounts(demo.app_db);
   struct Case {
     std::vector<std::string> args;
