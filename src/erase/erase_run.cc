@@ -133,8 +133,14 @@ Status SurveyTarget(Store& store, const Selection& d, std::optional<int64_t> cap
           g.reason = "held by hold " + std::to_string(e.hold_id) + (e.matter.empty() ? "" : " (" + e.matter + ")");
         } else if (ev.decided_by == Decider::kFloor) {
           const FloorGuard& f = d.floors[ev.index];
-          g.floor_category = d.scopes[f.scope].category->name;
-          clock = facts->scopes[f.scope].clock;
+          const Category& by = *d.scopes[f.scope].category;
+          if (!by.erasable) {  // an exception category over the same records
+            g.exception = true;
+            g.reason = by.erasure_exception;
+          } else {
+            g.floor_category = by.name;
+            clock = facts->scopes[f.scope].clock;
+          }
         }
       }
       GroupKey key{g.target, g.category, static_cast<int>(g.why), g.exception, g.hold_id.value_or(0),
@@ -410,6 +416,22 @@ Result<std::vector<Selection>> ErasureSelections(const Config& config, const Rul
     d.any_age = true;
     d.cutoff.reset();
     d.subject = subject.id;
+    // A record an `erasable = false` category also covers (the same
+    // records, its filters matching) is that category's too: kept, as by a
+    // floor that never ends (when unsure, keep).
+    if (d.category->erasable) {
+      for (const Category& c : rules.categories) {
+        if (c.erasable) continue;
+        for (const Target& t : c.targets) {
+          if (t.store == kPurgeLogStore || !SameRecords(*d.target, t)) continue;
+          size_t scope = d.scopes.size();
+          for (size_t i = 0; i < d.scopes.size(); ++i)
+            if (d.scopes[i].category == &c && d.scopes[i].target == &t) scope = i;
+          if (scope == d.scopes.size()) d.scopes.push_back({&c, &t});
+          d.floors.push_back({scope, kNothingDueCutoff});
+        }
+      }
+    }
     out.push_back(std::move(d));
   }
   return out;
