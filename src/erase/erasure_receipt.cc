@@ -94,13 +94,18 @@ Timestamp CeilSecond(Timestamp t) {
 // So the answer lies in [L, H], a window of at most about 40 days.
 Timestamp FirstDueAt(Timestamp clock, const CalendarDuration& duration, const TimeZone& zone) {
   if (duration.amount < 0 || duration.amount > kMaxDurationAmount) return kNeverDue;
+  if (clock < Timestamp(std::chrono::sys_days{std::chrono::year{-kMaxYear} / 1 / 1}) ||
+      clock >= Timestamp(std::chrono::sys_days{std::chrono::year{kMaxYear} / 1 / 1}))
+    return kNeverDue;
   const auto clock_day = std::chrono::floor<Days>(zone.ToLocal(clock));
   if (!InCalendar(YearOf(clock_day))) return kNeverDue;
   auto due = [&](Timestamp t) { return ComputeCutoff(t, duration, zone) > clock; };
 
   if (duration.unit == DurationUnit::kHours || duration.unit == DurationUnit::kMinutes ||
       duration.unit == DurationUnit::kSeconds) {
-    const int64_t unit = duration.unit == DurationUnit::kHours ? 3600 : duration.unit == DurationUnit::kMinutes ? 60 : 1;
+    const int64_t unit = duration.unit == DurationUnit::kHours     ? 3600
+                         : duration.unit == DurationUnit::kMinutes ? 60
+                                                                   : 1;
     const Timestamp t = std::chrono::floor<seconds>(clock + seconds{duration.amount * unit}) + seconds{1};
     return due(t) ? t : kNeverDue;
   }
@@ -256,20 +261,20 @@ nlohmann::json KeptJson(const KeptGroup& k, const ErasureReceipt& r, const RuleS
                       {"target", k.target},
                       {"store", k.store},
                       {"why", k.exception ? std::string("exception") : std::string(KeptWhyName(k.why))},
+                      {"code", KeptWhyName(k.why)},
                       {"exception", k.exception},
                       {"reason", k.reason},
                       {"records", k.records},
                       {"undated", k.undated},
                       {"oldest_clock", k.oldest_clock ? nlohmann::json(FormatTimestamp(*k.oldest_clock)) : nullptr},
                       {"newest_clock", k.newest_clock ? nlohmann::json(FormatTimestamp(*k.newest_clock)) : nullptr}};
-  const int64_t dated = k.records - k.undated;
   std::string text = Plural(k.records, "record", "records") + " of " + CategoryWords(own, k.category) + " (" +
                      k.target + ")";
   std::string from;
   if (k.oldest_clock && k.newest_clock && *k.oldest_clock != *k.newest_clock)
-    from = ", dated " + LocalDate(*k.oldest_clock, zone) + " to " + LocalDate(*k.newest_clock, zone);
+    from = ", dated " + LocalDate(*k.oldest_clock, zone) + " to " + LocalDate(*k.newest_clock, zone) + ",";
   else if (k.newest_clock)
-    from = ", dated " + LocalDate(*k.newest_clock, zone);
+    from = ", dated " + LocalDate(*k.newest_clock, zone) + ",";
 
   // The date the record's own schedule deletes the newest of them.
   nlohmann::json schedule_date = nullptr;
@@ -279,10 +284,11 @@ nlohmann::json KeptJson(const KeptGroup& k, const ErasureReceipt& r, const RuleS
     schedule_date = DateJson(schedule_at, zone);
   }
   const std::string schedule_name = own != nullptr ? own->name : k.category;
+  j["delete_after"] = own != nullptr && own->delete_after ? nlohmann::json(own->delete_after->ToString()) : nullptr;
 
   if (k.exception) {
     j["deleted_by"] = schedule_date;
-    text += " kept" + from + ": " + k.reason + "; ";
+    text += from + " kept as an exception to erasure: " + k.reason + "; ";
     if (own == nullptr || !own->delete_after)
       text += "not deleted by any schedule";
     else if (schedule_date.is_null())
@@ -302,7 +308,7 @@ nlohmann::json KeptJson(const KeptGroup& k, const ErasureReceipt& r, const RuleS
     j["floor_end"] = floor_end;
     const Timestamp then = std::max(floor_at, schedule_at);
     j["deleted_by"] = (own != nullptr && own->delete_after && k.newest_clock) ? DateJson(then, zone) : nullptr;
-    text += " kept" + from + " for " + CategoryWords(floor, k.floor_category);
+    text += from + " kept for " + CategoryWords(floor, k.floor_category);
     if (floor != nullptr && !floor->policy.empty()) text += " (" + floor->policy + ")";
     if (floor_end.is_null()) {
       text += ", a floor that keeps records without a date for as long as they have none";
@@ -317,27 +323,25 @@ nlohmann::json KeptJson(const KeptGroup& k, const ErasureReceipt& r, const RuleS
     if (k.hold_id) j["hold"] = *k.hold_id;
     j["matter"] = k.matter;
     j["deleted_by"] = nullptr;
-    text += " kept" + from + " under legal hold ";
     if (k.hold_id) {
-      text += std::to_string(*k.hold_id) + (k.matter.empty() ? std::string() : " (" + k.matter + ")");
+      text += from + " kept under legal hold " + std::to_string(*k.hold_id) +
+              (k.matter.empty() ? std::string() : " (" + k.matter + ")") + " until released";
     } else {
-      text += k.matter.empty() ? k.reason : k.matter;
+      text += from + " kept: " + (k.reason.empty() ? std::string("held") : k.reason) + ", until the hold is released";
     }
-    text += " until released";
   } else if (k.why == KeptWhy::kUndated) {
     j["deleted_by"] = nullptr;
     text += " kept: they have no date the schedule can act on";
   } else {
     j["deleted_by"] = nullptr;
     j["retry"] = "retention erase --subject " + r.subject.Text() + " --request " + r.request;
-    text += " kept" + from + ": " + (k.reason.empty() ? std::string(KeptWhyName(k.why)) : k.reason) +
+    text += from + " kept: " + (k.reason.empty() ? std::string(KeptWhyName(k.why)) : k.reason) +
             "; will be retried by `retention erase --subject " + r.subject.Text() + " --request " + r.request +
             "` again";
   }
   if (k.undated > 0 && k.why != KeptWhy::kUndated)
     text += "; " + (k.undated == k.records ? std::string("all") : Plural(k.undated, "of them", "of them")) +
             " without a date the schedule can act on, kept";
-  (void)dated;
   j["text"] = text;
   return j;
 }
@@ -430,29 +434,130 @@ std::string Str(const nlohmann::json& v) {
   return v.dump();
 }
 
+int64_t Int(const nlohmann::json& v) { return v.is_number_integer() ? v.get<int64_t>() : 0; }
+
+// "2026-02-01 13:00:00 Europe/Berlin"
+std::string LocalWords(const nlohmann::json& date) {
+  if (date.is_null()) return "-";
+  return Str(date["local_date"]) + " " + Str(date["local_time"]) + " " + Str(date["zone"]);
+}
+
+// Rows printed with each column as wide as its widest cell; numbers right.
+void PrintColumns(std::ostream& out, const std::vector<std::vector<std::string>>& rows,
+                  const std::vector<bool>& right) {
+  std::vector<size_t> width;
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], row[i].size());
+    }
+  for (const auto& row : rows) {
+    std::string line = " ";
+    for (size_t i = 0; i < row.size(); ++i) {
+      const std::string pad(width[i] - row[i].size(), ' ');
+      const std::string cell = i < right.size() && right[i] ? pad + row[i] : row[i] + (i + 1 < row.size() ? pad : "");
+      line += (i == 0 ? " " : "  ") + cell;
+    }
+    out << line << "\n";
+  }
+}
+
+std::string WhyWords(const nlohmann::json& k) {
+  const std::string why = Str(k["why"]);
+  if (why == "floor") return "floor until " + DateWords(k["floor_end"]);
+  if (why == "held" || why == "held_elsewhere") return "legal hold";
+  return why;
+}
+
 void WriteTable(const nlohmann::json& j, std::ostream& out) {
   const bool dry = j["dry_run"].get<bool>();
-  out << (dry ? "Erasure preview" : "Erasure receipt") << " for request " << Str(j["request"]) << ", subject "
+  out << (dry ? "Erasure preview" : "Erasure receipt") << ": request " << Str(j["request"]) << ", subject "
       << Str(j["subject"]) << "\n";
   out << "  received " << DateWords(j["received"]) << ", deadline " << DateWords(j["deadline"]) << ", "
-      << (j["executed"].is_null() ? std::string("not executed (dry run)") : "executed " + Str(j["executed"]["at"]))
+      << (dry ? std::string("dry run: nothing was deleted") : "executed " + LocalWords(j["executed"]))
       << ", outcome " << Str(j["outcome"]) << "\n\n";
-  out << (dry ? "Would be erased" : "Erased") << ": " << j["erased_total"].get<int64_t>() << "\n";
+
+  out << (dry ? "Records that would be erased: " : "Erased: ") << Int(j["erased_total"]);
+  if (Int(j["erased_before"]) > 0) out << " (and " << Int(j["erased_before"]) << " by earlier runs of this request)";
+  out << "\n";
+  std::vector<std::vector<std::string>> rows = {{"CATEGORY", "TARGET", "STORE", dry ? "WOULD ERASE" : "ERASED"}};
   for (const auto& e : j["erased"])
-    out << "  " << std::left << std::setw(20) << Str(e["category"]) << " " << std::setw(20) << Str(e["target"]) << " "
-        << std::right << std::setw(10) << e["records"].get<int64_t>() << "\n";
-  out << "Kept: " << j["kept_total"].get<int64_t>() << "\n";
-  for (const auto& k : j["kept"]) out << "  " << Str(k["text"]) << "\n";
-  out << "Elsewhere (roll-out):\n";
-  for (const auto& o : j["roll_out"]) out << "  " << Str(o["text"]) << "\n";
+    rows.push_back({Str(e["category"]), Str(e["target"]), Str(e["store"]), std::to_string(Int(e["records"]))});
+  PrintColumns(out, rows, {false, false, false, true});
+
+  out << "\nKept: " << Int(j["kept_total"]) << "\n";
+  if (!j["kept"].empty()) {
+    rows = {{"CATEGORY", "TARGET", "RECORDS", "WHY", "DELETED BY"}};
+    for (const auto& k : j["kept"])
+      rows.push_back({Str(k["category"]), Str(k["target"]), std::to_string(Int(k["records"])), WhyWords(k),
+                      k["deleted_by"].is_null() ? std::string("-") : DateWords(k["deleted_by"])});
+    PrintColumns(out, rows, {false, false, true, false, false});
+    for (const auto& k : j["kept"]) out << "  - " << Str(k["text"]) << "\n";
+  }
+
+  out << "\nElsewhere (not mapped to the subject; deleted by their schedules):\n";
+  rows = {{"CATEGORY", "SCHEDULE", "DELETED BY"}};
+  for (const auto& o : j["roll_out"])
+    rows.push_back({Str(o["category"]), o["delete_after"].is_null() ? std::string("none") : Str(o["delete_after"]),
+                    o["deleted_by"].is_null() ? std::string("-") : DateWords(o["deleted_by"])});
+  PrintColumns(out, rows, {false, false, false});
+  for (const auto& o : j["roll_out"]) out << "  - " << Str(o["text"]) << "\n";
+
   const auto& ev = j["evidence"];
-  out << "Evidence: run " << ev["run_id"].get<int64_t>() << ", ledger " << ev["first_seq"].get<int64_t>() << ".."
-      << ev["last_seq"].get<int64_t>() << ", head " << Str(ev["head_hash"]) << ", rules " << Str(ev["rules_hash"])
-      << "\n";
+  out << "\nEvidence:\n";
+  if (dry) {
+    out << "  none: a dry run writes nothing to the purge log\n";
+  } else {
+    out << "  run " << Int(ev["run_id"]) << ", purge log entries " << Int(ev["first_seq"]) << ".."
+        << Int(ev["last_seq"]) << ", head hash " << Str(ev["head_hash"]) << "\n";
+  }
+  out << "  rules hash " << Str(ev["rules_hash"]) << "\n";
+  out << "  dates: the first moment the schedule finds a record due, in " << Str(j["zone"]) << "\n";
 }
 
 void WriteMarkdown(const nlohmann::json& j, std::ostream& out) {
-  WriteTable(j, out);
+  const bool dry = j["dry_run"].get<bool>();
+  out << "# " << (dry ? "Erasure preview" : "Erasure receipt") << ": request " << Str(j["request"]) << "\n\n";
+  out << "Subject: " << Str(j["subject"]) << ". Request received " << DateWords(j["received"])
+      << "; answer due by " << DateWords(j["deadline"]) << ".\n";
+  if (dry)
+    out << "This is a preview (dry run): nothing was deleted. It lists what would be erased.\n";
+  else
+    out << "Executed " << LocalWords(j["executed"]) << "; outcome: " << Str(j["outcome"]) << ".\n";
+
+  out << "\n## What we deleted\n\n";
+  for (const auto& e : j["erased"])
+    out << "- " << Plural(Int(e["records"]), "record", "records") << " of " << Str(e["description"]) << " ("
+        << Str(e["target"]) << ")" << (dry ? " would be erased" : " erased") << "\n";
+  out << "\nIn total " << Plural(Int(j["erased_total"]), "record", "records")
+      << (dry ? " would be erased" : " were erased");
+  if (Int(j["erased_before"]) > 0)
+    out << ", and " << Int(j["erased_before"]) << " by earlier runs of this request";
+  out << ".\n";
+
+  out << "\n## What we kept, and why\n\n";
+  if (j["kept"].empty()) {
+    out << "Nothing of this subject is kept.\n";
+  } else {
+    for (const auto& k : j["kept"]) out << "- " << Str(k["text"]) << ".\n";
+    out << "\nIn total " << Plural(Int(j["kept_total"]), "record is", "records are") << " kept.\n";
+  }
+
+  out << "\n## Where else your data may be, and when it goes\n\n";
+  if (j["roll_out"].empty()) out << "Every place this data is kept maps the subject: nothing else holds it.\n";
+  for (const auto& o : j["roll_out"]) out << "- " << Str(o["text"]) << ".\n";
+
+  const auto& ev = j["evidence"];
+  out << "\n## Evidence\n\n";
+  out << "- Request " << Str(j["request"]) << ", subject " << Str(j["subject"]) << "\n";
+  if (dry) {
+    out << "- None yet: a dry run writes nothing to the purge log\n";
+  } else {
+    out << "- Run " << Int(ev["run_id"]) << "; purge log entries " << Int(ev["first_seq"]) << " to "
+        << Int(ev["last_seq"]) << "; head hash `" << Str(ev["head_hash"]) << "`\n";
+  }
+  out << "- Rules hash `" << Str(ev["rules_hash"]) << "`; dates in " << Str(j["zone"]) << "\n";
+  out << "\n" << Str(ev["statement"]) << "\n";
 }
 
 }  // namespace
