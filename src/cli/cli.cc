@@ -22,6 +22,7 @@ constexpr CommandEntry kCommands[] = {
     {"check", "check the config and rules against the live stores", RunCheckCommand},
     {"plan", "dry run: what is due, held, protected and undated, per category and target", RunPlanCommand},
     {"purge", "delete what is due, in batches, every deletion in the ledger", RunPurgeCommand},
+    {"erase", "an erasure request: delete a subject's records, floors and holds kept; a receipt", RunEraseCommand},
     {"hold", "legal holds: add, list, show, release", RunHoldCommand},
     {"explain", "one record (STORE/TARGET/KEY or a file): its verdict, then the rules, clock, floors and holds",
      RunExplainCommand},

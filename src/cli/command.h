@@ -37,6 +37,7 @@ struct CommandArgs {
 Status RunCheckCommand(const CommandArgs& a);
 Status RunPlanCommand(const CommandArgs& a);
 Status RunPurgeCommand(const CommandArgs& a);
+Status RunEraseCommand(const CommandArgs& a);
 Status RunHoldCommand(const CommandArgs& a);
 Status RunAuditCommand(const CommandArgs& a);
 Status RunDemoCommand(const CommandArgs& a);

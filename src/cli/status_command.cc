@@ -24,6 +24,7 @@
 #include "calendar/duration.h"
 #include "cli/command.h"
 #include "cli/state_access.h"
+#include "erase/erase_run.h"
 #include "plan/overdue.h"
 #include "plan/plan.h"
 #include "stores/store_set.h"
@@ -101,6 +102,21 @@ Status RunStatusCommand(const CommandArgs& a) {
     stale = !last_success->ended || *last_success->ended < oldest_allowed;
   }
 
+  // Erasure requests: those still keeping records (answered, with a
+  // receipt saying until when), and those past their deadline not done
+  // (pending or failed: late, like an overdue record, so --check fails).
+  std::vector<ErasureRequest> requests;
+  if (*state) {
+    auto list = (*state)->ListErasureRequests();
+    if (!list.ok()) return list.status();
+    requests = std::move(*list);
+  }
+  std::vector<const ErasureRequest*> late_requests, kept_requests;
+  for (const ErasureRequest& r : requests) {
+    if (RequestPastDeadline(r, now)) late_requests.push_back(&r);
+    if (r.kept > 0) kept_requests.push_back(&r);
+  }
+
   auto holds = LoadHoldSet(state->get(), now);
   if (!holds.ok()) return holds.status();
   const CalendarDuration grace = grace_option.value_or(ConfiguredGrace(config));
@@ -149,6 +165,11 @@ Status RunStatusCommand(const CommandArgs& a) {
                        (grace.amount ? " by more than " + grace.ToString() : std::string()) +
                        " with no hold or floor keeping them");
 
+  for (const ErasureRequest* r : late_requests)
+    warnings.push_back("erasure request " + r->reference + " (" + r->subject + ") is past its deadline " +
+                       FormatTimestamp(r->deadline) + " and " + (r->outcome == "failed" ? "failed" : "not executed") +
+                       ": run `retention erase --subject " + r->subject + " --request " + r->reference + "`");
+
   const size_t first = runs.size() > static_cast<size_t>(last) ? runs.size() - static_cast<size_t>(last) : 0;
   if (*format == "json") {
     Json j;
@@ -177,7 +198,19 @@ Status RunStatusCommand(const CommandArgs& a) {
     j["categories"] = cs;
     j["overdue"] = overdue;
     j["undeletable_last_run"] = last_ended ? last_ended->undeletable : 0;
-    j["compliant"] = overdue == 0 && !stale;
+    j["compliant"] = overdue == 0 && !stale && late_requests.empty();
+    Json er = Json::array();
+    for (const ErasureRequest& r : requests) {
+      if (r.kept == 0 && !RequestPastDeadline(r, now)) continue;
+      er.push_back({{"reference", r.reference},
+                    {"subject", r.subject},
+                    {"deadline", FormatTimestamp(r.deadline)},
+                    {"past_deadline", RequestPastDeadline(r, now)},
+                    {"outcome", r.outcome},
+                    {"erased", r.erased},
+                    {"kept", r.kept}});
+    }
+    j["erasure_requests"] = er;
     j["warnings"] = warnings;
     *a.out << DumpJson(j, 2) << "\n";
   } else {
@@ -210,10 +243,17 @@ Status RunStatusCommand(const CommandArgs& a) {
     }
     out << "\nOVERDUE = past delete_after by more than the grace (" << GraceText(grace)
         << "), not held and not protected by a floor: late for the purge.\n";
+    if (!kept_requests.empty()) {
+      out << "\nErasure requests with records still kept (by a floor, a hold or an exception; "
+             "`retention erase list`):\n";
+      for (const ErasureRequest* r : kept_requests)
+        out << "  " << r->reference << "  " << r->subject << "  " << r->kept << " kept, " << r->erased
+            << " erased\n";
+    }
     for (const auto& w : warnings) out << "WARNING: " << w << "\n";
     if (warnings.empty()) out << "Compliant.\n";
   }
-  if ((*vm)->count("check") && (overdue > 0 || stale)) {
+  if ((*vm)->count("check") && (overdue > 0 || stale || !late_requests.empty())) {
     return Status::OutOfCompliance("out of compliance: " +
                                    (warnings.empty() ? std::string("see above") : warnings.front()) +
                                    (warnings.size() > 1 ? " (and " + std::to_string(warnings.size() - 1) + " more)" : ""));

@@ -38,7 +38,7 @@ fs::path Resolve(const fs::path& base_dir, const std::string& p) {
 
 Status LoadLimits(TomlTableReader& r, Limits* limits) {
   RETENTION_RETURN_IF_ERROR(r.CheckKeys(
-      {"batch_size", "max_delete", "max_delete_fraction", "max_clock_jump", "max_runtime"}));
+      {"batch_size", "max_delete", "max_delete_fraction", "max_clock_jump", "max_runtime", "max_erase_records"}));
   auto batch = r.Integer("batch_size");
   if (!batch.ok()) return batch.status();
   if (*batch) {
@@ -65,6 +65,12 @@ Status LoadLimits(TomlTableReader& r, Limits* limits) {
   auto runtime = r.Duration("max_runtime");
   if (!runtime.ok()) return runtime.status();
   limits->max_runtime = *runtime;
+  auto erase = r.Integer("max_erase_records");
+  if (!erase.ok()) return erase.status();
+  if (*erase) {
+    if (**erase < 0) return r.ErrorAtKey("max_erase_records", "max_erase_records must not be negative");
+    limits->max_erase_records = **erase;
+  }
   return r.Finish();
 }
 
@@ -281,7 +287,8 @@ Result<Config> LoadConfig(const fs::path& file_arg) {
   const std::string name = file.string();
   const fs::path base_dir = file.parent_path();
   TomlTableReader r(name, *parsed, "the config");
-  RETENTION_RETURN_IF_ERROR(r.CheckKeys({"rules", "state", "time_zone", "metrics_file", "overdue_grace", "limits", "stores"}));
+  RETENTION_RETURN_IF_ERROR(r.CheckKeys({"rules", "state", "time_zone", "metrics_file", "overdue_grace", "limits", "erasure",
+                                         "stores"}));
 
   Config config;
   config.file = file;
@@ -328,6 +335,17 @@ Result<Config> LoadConfig(const fs::path& file_arg) {
     if (!t) return ErrorAt(name, *limits, "'limits' must be a table");
     TomlTableReader lr(name, *t, "[limits]");
     RETENTION_RETURN_IF_ERROR(LoadLimits(lr, &config.limits));
+  }
+
+  if (const toml::node* erasure = r.Node("erasure")) {
+    const toml::table* t = erasure->as_table();
+    if (!t) return ErrorAt(name, *erasure, "'erasure' must be a table");
+    TomlTableReader er(name, *t, "[erasure]");
+    RETENTION_RETURN_IF_ERROR(er.CheckKeys({"answer_within"}));
+    auto within = er.Duration("answer_within");
+    if (!within.ok()) return within.status();
+    if (*within) config.erasure.answer_within = **within;
+    RETENTION_RETURN_IF_ERROR(er.Finish());
   }
 
   if (const toml::node* stores = r.Node("stores")) {

@@ -13,6 +13,10 @@
 //   max_delete_fraction = 0.5          # safety valve, share of a target
 //   max_clock_jump = "31 days"         # clock sanity vs. the last run
 //   max_runtime = "4 hours"            # optional default for purge
+//   max_erase_records = 10000          # safety valve, records per erasure request
+//
+//   [erasure]
+//   answer_within = "30 days"          # an erasure request's deadline
 //
 //   [stores.app]                       # one table per store
 //   type = "sqlite"                    # sqlite | postgres | files
@@ -65,6 +69,16 @@ struct Limits {
   double max_delete_fraction = 0.5;
   CalendarDuration max_clock_jump{31, DurationUnit::kDays};
   std::optional<CalendarDuration> max_runtime;
+  // `erase`: the most records one request deletes (or reads, judging what
+  // stays) without --allow-mass-delete. A subject has few records; many
+  // means a mapping or an id that is wrong.
+  int64_t max_erase_records = 10000;
+};
+
+struct ErasureConfig {
+  // An erasure request's deadline: when it was first received plus this
+  // (the seed policy answers "within 30 days").
+  CalendarDuration answer_within{30, DurationUnit::kDays};
 };
 
 struct Config {
@@ -80,6 +94,7 @@ struct Config {
   // one day, the shipped timer's period.
   std::optional<CalendarDuration> overdue_grace;
   Limits limits;
+  ErasureConfig erasure;
   std::map<std::string, StoreConfig> stores;
 };
 

@@ -13,7 +13,8 @@
 //                                           --   delete, hold_placed,
 //                                           --   hold_released, reconciled, kept,
 //                                           --   anchor (ledger/anchor.h),
-//                                           --   batch (ledger/batch_entry.h)
+//                                           --   batch (ledger/batch_entry.h),
+//                                           --   erase (below)
 //          run_id     INTEGER NOT NULL,     -- 0 outside a run
 //          category   TEXT NOT NULL, store TEXT NOT NULL, target TEXT NOT NULL,
 //          record_key TEXT NOT NULL, clock TEXT NOT NULL, cutoff TEXT NOT NULL,
@@ -73,6 +74,19 @@
 //   tail keeps a valid chain, which a saved checkpoint (seq, hash) of the
 //   head detects.
 //
+// ERASURE REQUESTS
+//
+//   A run of `retention erase` (erase/erase_run.h) writes, right after its
+//   run_start, one entry of kind "erase" with the run's id and the
+//   subject ("customer:42") in `subject`; its detail names the request:
+//
+//     {"deadline": "2026-12-30T16:00:00Z", "received": "2026-11-30T16:00:00Z",
+//      "request": "DSR-2026-0117", "subject": "customer:42"}
+//
+//   Every batch entry of that run carries "request": REF in its detail
+//   (beside "settles"), so each deletion names the request it answered.
+//   The entry hashes its 15 fields like any other kind.
+//
 // PRUNING
 //
 //   The purge log's own retention removes its oldest entries behind an
@@ -102,8 +116,9 @@
 namespace retention {
 namespace {
 
-constexpr std::array<std::string_view, 9> kKindNames = {
+constexpr std::array<std::string_view, 10> kKindNames = {
     "run_start", "run_end", "delete", "hold_placed", "hold_released", "reconciled", "kept", "anchor", "batch",
+    "erase",
 };
 
 void PutU32(uint32_t v, std::string* out) {

@@ -22,6 +22,8 @@ enum class LedgerKind {
   kAnchor,       // the ledger's own oldest entries pruned; see ledger/anchor.h
   kBatch,        // a batch's intent, its candidates packed in payload; its
                  // outcome settled by a later entry (ledger/batch_entry.h)
+  kErase,        // an erasure request a run executes (after its run_start);
+                 // detail: request, subject, received, deadline
 };
 
 // The prev_hash of entry 1, and the hash of an empty ledger's head.

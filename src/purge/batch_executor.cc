@@ -47,6 +47,8 @@
 // not_deleted: its delete never ran.
 #include "purge/batch_executor.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <future>
 #include <string_view>
@@ -245,6 +247,7 @@ Result<BatchExecutor::Prepared> BatchExecutor::Prepare(const Selection& base, co
   e.cutoff = base.cutoff ? FormatTimestamp(*base.cutoff) : "";
   e.rule = base.target->where.file + ":" + std::to_string(base.target->where.line);
   e.payload = std::move(*bytes);
+  if (!options_.request.empty()) e.detail = nlohmann::json{{"request", options_.request}}.dump();
   BatchIndexRow index{e.store, e.target, range.lo, range.hi, range.integer_keys};
 
   std::lock_guard<std::mutex> lock(mu_);

@@ -103,6 +103,9 @@ enum class Intent {
 
 struct ExecutorOptions {
   int64_t run_id = 0;
+  // An erasure run's request reference: every batch entry's detail carries
+  // it as "request" (ledger/ledger.cc, ERASURE REQUESTS). Empty: a purge.
+  std::string request;
   // The most candidates in one batch (one target transaction): an upper
   // bound; Run sizes batches by time under it (batch_sizer.h).
   int64_t batch_size = 1000;

@@ -10,6 +10,7 @@
 #include "purge/batch_executor.h"
 #include "purge/purge_log_prune.h"
 #include "purge/reconcile.h"
+#include "purge/run_frame.h"
 #include "purge/run_guards.h"
 #include "purge/run_report.h"
 #include "purge/saved_plan.h"
@@ -31,17 +32,6 @@ class PurgeRun {
 
  private:
   Timestamp Now() const { return options_.env.Now(); }
-  bool OutOfTime() const {
-    if (options_.stop_requested && options_.stop_requested->load()) return true;
-    return options_.max_runtime && Now() - started_ >= *options_.max_runtime;
-  }
-  // Ok while the lock file and state database are the ones this run opened:
-  // checked before every batch and the run's end, so that a run whose ledger
-  // was removed stops before its next deletion, not going on unrecorded (6.5).
-  Status CheckStillInPlace() {
-    RETENTION_RETURN_IF_ERROR(lock_->CheckInPlace());
-    return state_->CheckStillInPlace();
-  }
   ExecutorOptions BatchOptions();
   void Progress(const Selection& d, size_t deleted, size_t kept, int64_t batches) {
     progress_.Add(d.category->name, d.target->name, static_cast<int64_t>(deleted), static_cast<int64_t>(kept),
@@ -55,8 +45,8 @@ class PurgeRun {
   const RuleSet& rules_;
   const PurgeOptions& options_;
   StoreSet stores_;
-  std::optional<RunLock> lock_;
-  std::unique_ptr<StateDb> state_;
+  std::optional<RunFrame> frame_;
+  StateDb* state_ = nullptr;
   HoldSet holds_;  // in force at the start: the plan's
   Timestamp started_{};
   int64_t batch_size_ = 1000;
@@ -65,13 +55,7 @@ class PurgeRun {
 };
 
 ExecutorOptions PurgeRun::BatchOptions() {
-  ExecutorOptions o;
-  o.run_id = run_id_;
-  o.batch_size = batch_size_;
-  o.hold_barrier = [this] { return options_.env.ShareHoldBarrier(config_); };
-  o.check_in_place = [this] { return CheckStillInPlace(); };
-  o.clock = [this] { return Now(); };
-  o.out_of_time = [this] { return OutOfTime(); };
+  ExecutorOptions o = frame_->BatchOptions(run_id_, batch_size_);
   o.on_batch = [this](const Selection& d, const BatchReport& b) { Progress(d, b.deleted.size(), b.kept.size(), 1); };
   return o;
 }
@@ -116,39 +100,16 @@ Result<PurgeReport> PurgeRun::Run() {
   for (const Selection& d : *selections) targets.emplace_back(d.category, d.target);
   RETENTION_RETURN_IF_ERROR(RequireTargetsPass(config_, targets, stores_));
 
-  auto lock = options_.env.LockRun(config_);
-  if (!lock.ok()) return lock.status();
-  lock_.emplace(std::move(*lock));
-  // The hold barrier's file exists before the first intent: a batch takes
-  // the barrier only after its intent is committed, and `hold add`, finding
-  // a running purge without the file, waits for a batch to re-create it
-  // (state/hold_barrier.h) instead of placing the hold.
-  {
-    auto barrier = options_.env.ShareHoldBarrier(config_);
-    if (!barrier.ok()) return barrier.status();
-  }
-
-  // Never created here: a missing or empty state database held the legal
-  // holds (state init creates it).
-  auto state = options_.env.OpenState(config_, StateOpenMode::kWrite);
-  if (!state.ok()) return state.status();
-  state_ = std::move(*state);
-  RETENTION_RETURN_IF_ERROR(state_->ClaimForRun());
-
-  RETENTION_RETURN_IF_ERROR(CheckLedgerTail(*state_));
+  frame_.emplace(config_, rules_, options_.env,
+                 RunFrame::Options{now, started_, options_.allow_clock_jump, options_.allow_clock_behind,
+                                   options_.max_runtime, options_.stop_requested});
+  RETENTION_RETURN_IF_ERROR(frame_->Open(stores_));
+  state_ = &frame_->state();
+  holds_ = frame_->holds();
 
   PurgeReport report;
   report.as_of = as_of;
-  auto reconciled = Reconcile(*state_, stores_, rules_);
-  if (!reconciled.ok()) return reconciled.status();
-  report.reconciled = *reconciled;
-
-  RETENTION_RETURN_IF_ERROR(
-      CheckClockSanity(*state_, now, config_.limits, options_.allow_clock_jump, options_.allow_clock_behind));
-
-  auto holds = state_->ListHolds(/*include_released=*/false);
-  if (!holds.ok()) return holds.status();
-  holds_ = HoldSet(*holds, Now());
+  report.reconciled = frame_->reconciled();
 
   std::unique_ptr<SavedPlanReader> saved;
   if (options_.plan_file) {
@@ -196,7 +157,7 @@ Result<PurgeReport> PurgeRun::Run() {
 
   // Recording the end in a state database someone removed would read as
   // success that no one can see: fail instead.
-  if (failure.ok()) failure = CheckStillInPlace();
+  if (failure.ok()) failure = frame_->CheckStillInPlace();
   SetOutcome(failure, stopped, &report);
   // The run's last settlements ride in its run_end: also when it failed or
   // stopped, every batch whose delete is known durable is settled now.

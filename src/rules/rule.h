@@ -9,6 +9,8 @@
 //   keep_at_least = "30 days"                  # floor: nothing younger goes
 //   delete_after = "90 days"                   # due when clock < now - 90 days
 //   max_delete_fraction = 1.0                  # optional: safety valve override
+//   erasable = false                           # optional (default true): see below
+//   erasure_exception = "Privacy Policy 2.4: ..." # required with erasable = false
 //
 //   [[request_logs.target]]                    # one or more targets
 //   name = "app-requests"                      # optional, default: the table
@@ -117,6 +119,12 @@ struct Category {
   // Overrides [limits] max_delete_fraction for this category's targets:
   // short-lived data (sessions) is mostly due at every run.
   std::optional<double> max_delete_fraction;
+  // `erasable = false`: an erasure request (`retention erase`) deletes none
+  // of this category's records; `erasure_exception` is the legal basis the
+  // receipt quotes, required so that no exception goes unexplained. The
+  // ordinary schedule still deletes them.
+  bool erasable = true;
+  std::string erasure_exception;
   std::vector<Target> targets;
   SourceLocation where;
 };

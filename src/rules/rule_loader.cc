@@ -308,7 +308,8 @@ Status LoadCategory(const Config& config, const std::string& file, const std::st
   if (!IsPlainName(name))
     return r.Error("category name '" + name + "' may contain only letters, digits, '_', '-' and '.'");
   RETENTION_RETURN_IF_ERROR(r.CheckKeys({"description", "policy", "policy_source", "keep_at_least",
-                                         "delete_after", "max_delete_fraction", "target"}));
+                                         "delete_after", "max_delete_fraction", "erasable", "erasure_exception",
+                                         "target"}));
 
   for (auto [key, field] : {std::pair{"description", &category->description},
                             std::pair{"policy", &category->policy},
@@ -338,6 +339,20 @@ Status LoadCategory(const Config& config, const std::string& file, const std::st
       return r.ErrorAtKey("max_delete_fraction", "max_delete_fraction must be in (0, 1]");
     category->max_delete_fraction = **fraction;
   }
+
+  // An exception to erasure without its legal basis, or a basis for an
+  // exception that is not there, is a rule file someone misread: refused.
+  auto erasable = r.Boolean("erasable");
+  if (!erasable.ok()) return erasable.status();
+  auto exception = r.String("erasure_exception");
+  if (!exception.ok()) return exception.status();
+  category->erasable = erasable->value_or(true);
+  category->erasure_exception = exception->value_or("");
+  if (!category->erasable && category->erasure_exception.empty())
+    return r.ErrorAtKey("erasable", "erasable = false needs erasure_exception = \"...\" (the legal basis)");
+  if (category->erasable && exception->has_value())
+    return r.ErrorAtKey("erasure_exception",
+                        "erasure_exception is given but the category is erasable (add erasable = false)");
 
   const toml::node* targets = r.Node("target");
   if (!targets) return r.Error("category '" + name + "' has no [[" + name + ".target]]");

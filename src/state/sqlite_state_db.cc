@@ -6,7 +6,7 @@
 // ("RTN1"). Every timestamp is INTEGER unix microseconds UTC; every id is
 // AUTOINCREMENT so that no id is ever reused.
 //
-// SCHEMA, version 4 (meta.schema_version):
+// SCHEMA, version 5 (meta.schema_version):
 //
 //   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)
 //        -- schema_version, created_at, created_by
@@ -50,11 +50,22 @@
 //        -- key_lo) for BatchesReaching, partial index on open ones. Rows of
 //        -- pruned entries go with them. Not covered by the chain: an index,
 //        -- rebuilt from nothing but the entries it names.
+//   erasure_requests(reference TEXT PRIMARY KEY,  -- the operator's ("DSR-2026-0117")
+//        subject TEXT NOT NULL,               -- "customer:42"
+//        received, deadline INTEGER NOT NULL, -- first recorded; + [erasure] answer_within
+//        executed INTEGER,                    -- the start of its last run; NULL: none
+//        outcome TEXT NOT NULL,               -- pending, done, partial, failed
+//        erased, kept INTEGER NOT NULL,       -- over every run; after the last
+//        last_run_id INTEGER NOT NULL)        -- 0: none
+//        -- version 5 (erase/erasure.h ErasureRequest): written with the
+//        -- run's erase entry (pending) and again with its run_end, in the
+//        -- same transaction, so a request never says "done" for a run
+//        -- whose end is not recorded.
 //
 // UPGRADE: an older database is upgraded in place, in one transaction, the
 // first time it is opened for writing (version 1 has no ledger_anchors,
 // version 2 no pending_records.identity, version 3 no ledger.payload and no
-// ledger_batches); read-only commands read it as it is (no payload column
+// ledger_batches, version 4 no erasure_requests); read-only commands read it as it is (no payload column
 // reads as x'', no ledger_batches as no batch entries). Pending records a version 2 run left keep a NULL identity: they are
 // reconciled on key and clock alone (purge/reconcile.h).
 //
@@ -211,6 +222,21 @@ CREATE INDEX IF NOT EXISTS ledger_batches_key ON ledger_batches(store, target, k
 CREATE INDEX IF NOT EXISTS ledger_batches_open ON ledger_batches(seq) WHERE open = 1;
 )sql";
 
+// Schema version 5: erasure requests (erase/erasure.h). Run on a new
+// database after kSchemaV4Sql, and on a version 1 to 4 one to upgrade it.
+constexpr const char* kSchemaV5Sql = R"sql(
+CREATE TABLE IF NOT EXISTS erasure_requests(
+  reference TEXT PRIMARY KEY,
+  subject TEXT NOT NULL,
+  received INTEGER NOT NULL,
+  deadline INTEGER NOT NULL,
+  executed INTEGER,
+  outcome TEXT NOT NULL,
+  erased INTEGER NOT NULL,
+  kept INTEGER NOT NULL,
+  last_run_id INTEGER NOT NULL) WITHOUT ROWID;
+)sql";
+
 // Without payload: the columns every schema version has.
 constexpr const char* kLedgerColumns =
     "seq, at, kind, run_id, category, store, target, record_key, clock, cutoff, rule, "
@@ -317,6 +343,7 @@ std::vector<const char*> RequiredTables(int version) {
   std::vector<const char*> t = {"meta", "runs", "holds", "pending", "pending_records", "ledger"};
   if (version >= 2) t.push_back("ledger_anchors");
   if (version >= 4) t.push_back("ledger_batches");
+  if (version >= 5) t.push_back("erasure_requests");
   return t;
 }
 
@@ -428,6 +455,8 @@ class SqliteStateDb final : public StateDb {
   Result<int64_t> DeletePrunedEntries(int64_t last) override;
 
   Result<std::optional<RunInfo>> LastRun() override;
+  Result<std::optional<ErasureRequest>> GetErasureRequest(const std::string& reference) override;
+  Result<std::vector<ErasureRequest>> ListErasureRequests() override;
   Result<std::vector<RunInfo>> UnfinishedRuns() override;
   Result<std::vector<PendingBatch>> ListPending() override;
   Result<std::vector<int64_t>> OpenBatches() override;
@@ -497,6 +526,8 @@ class SqliteStateDb final : public StateDb {
   Result<Hold> MarkHoldReleased(int64_t id, const std::string& by, const std::string& reason, Timestamp at);
   Result<int64_t> InsertRun(const RunInfo& run);
   Status FinishRun(int64_t run_id, const std::string& outcome, int exit_code, Timestamp ended_at);
+  Status PutErasureRequest(const ErasureRequest& r);
+  Result<std::vector<ErasureRequest>> ReadErasureRequests(const std::string* reference);
   Status MarkRunCrashed(int64_t run_id);
   Status RemovePending(int64_t pending_id);
   static Hold ReadHold(const Stmt& s);
@@ -541,6 +572,7 @@ class SqliteStateDb::AppendTxn final : public StateAppend {
     return db_->FinishRun(run_id, outcome, exit_code, ended_at);
   }
   Status MarkRunCrashed(int64_t run_id) override { return db_->MarkRunCrashed(run_id); }
+  Status PutErasureRequest(const ErasureRequest& r) override { return db_->PutErasureRequest(r); }
   Status RemovePending(int64_t pending_id) override { return db_->RemovePending(pending_id); }
   Status IndexBatch(int64_t seq, const BatchIndexRow& row) override { return db_->IndexBatch(seq, row); }
   Status CloseBatch(int64_t seq) override { return db_->CloseBatch(seq); }
@@ -876,8 +908,9 @@ Status SqliteStateDb::InitSchema() {
       if (!*has) RETENTION_RETURN_IF_ERROR(Exec(kSchemaV4Column, "upgrade its schema to version 4"));
       RETENTION_RETURN_IF_ERROR(Exec(kSchemaV4Sql, "upgrade its schema to version 4"));
     }
-    RETENTION_RETURN_IF_ERROR(Exec("UPDATE meta SET value = '4' WHERE key = 'schema_version'",
-                                   "upgrade its schema to version 4"));
+    if (*present < 5) RETENTION_RETURN_IF_ERROR(Exec(kSchemaV5Sql, "upgrade its schema to version 5"));
+    RETENTION_RETURN_IF_ERROR(Exec("UPDATE meta SET value = '5' WHERE key = 'schema_version'",
+                                   "upgrade its schema to version 5"));
     return txn.Commit();
   }
   if (*present == 0 && !options_.create) return EmptyStateDbStatus(path_, "a SQLite database with no schema");
@@ -886,6 +919,7 @@ Status SqliteStateDb::InitSchema() {
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaV3Sql, "create its schema"));
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaV4Column, "create its schema"));
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaV4Sql, "create its schema"));
+  RETENTION_RETURN_IF_ERROR(Exec(kSchemaV5Sql, "create its schema"));
   RETENTION_RETURN_IF_ERROR(
       Exec(("PRAGMA application_id=" + std::to_string(kApplicationId)).c_str(),
            "create its schema"));
@@ -1335,6 +1369,61 @@ Status SqliteStateDb::FinishRun(int64_t run_id, const std::string& outcome, int 
   }
   return Status::Ok();
 }
+
+Status SqliteStateDb::PutErasureRequest(const ErasureRequest& r) {
+  auto s = Prepare(
+      "INSERT OR REPLACE INTO erasure_requests(reference, subject, received, deadline, executed, outcome, "
+      "erased, kept, last_run_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  if (!s.ok()) return s.status();
+  s->Bind(1, r.reference);
+  s->Bind(2, r.subject);
+  s->Bind(3, r.received);
+  s->Bind(4, r.deadline);
+  s->Bind(5, r.executed);
+  s->Bind(6, r.outcome);
+  s->Bind(7, r.erased);
+  s->Bind(8, r.kept);
+  s->Bind(9, r.last_run_id);
+  return StepDone(*s, "record the erasure request");
+}
+
+Result<std::vector<ErasureRequest>> SqliteStateDb::ReadErasureRequests(const std::string* reference) {
+  std::vector<ErasureRequest> out;
+  auto has = HasTable("erasure_requests");  // a version 4 database opened read-only has none
+  if (!has.ok()) return has.status();
+  if (!*has) return out;
+  auto s = Prepare(reference ? "SELECT reference, subject, received, deadline, executed, outcome, erased, kept, "
+                               "last_run_id FROM erasure_requests WHERE reference = ?1"
+                             : "SELECT reference, subject, received, deadline, executed, outcome, erased, kept, "
+                               "last_run_id FROM erasure_requests ORDER BY received, reference");
+  if (!s.ok()) return s.status();
+  if (reference) s->Bind(1, *reference);
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) {
+    ErasureRequest r;
+    r.reference = s->Text(0);
+    r.subject = s->Text(1);
+    r.received = s->Time(2);
+    r.deadline = s->Time(3);
+    r.executed = s->OptTime(4);
+    r.outcome = s->Text(5);
+    r.erased = s->Int(6);
+    r.kept = s->Int(7);
+    r.last_run_id = s->Int(8);
+    out.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "read the erasure requests");
+  return out;
+}
+
+Result<std::optional<ErasureRequest>> SqliteStateDb::GetErasureRequest(const std::string& reference) {
+  auto rows = ReadErasureRequests(&reference);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<ErasureRequest>();
+  return std::optional<ErasureRequest>(std::move(rows->front()));
+}
+
+Result<std::vector<ErasureRequest>> SqliteStateDb::ListErasureRequests() { return ReadErasureRequests(nullptr); }
 
 Result<std::optional<RunInfo>> SqliteStateDb::LastRun() {
   static const std::string sql =

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "calendar/timestamp.h"
+#include "erase/erasure.h"
 #include "holds/hold.h"
 #include "ledger/ledger_entry.h"
 #include "ledger/ledger_reader.h"
@@ -123,6 +124,9 @@ class StateAppend {
   // marked crashed (its end time unknown); Invalid when the run does not
   // exist or has ended.
   virtual Result<int64_t> InsertRun(const RunInfo& run) = 0;
+  // Schema version 5: an erasure request's row, inserted or replaced whole
+  // (keyed by its reference), written with the entry or run end it goes with.
+  virtual Status PutErasureRequest(const ErasureRequest& request) = 0;
   virtual Status FinishRun(int64_t run_id, const std::string& outcome, int exit_code, Timestamp ended_at) = 0;
   virtual Status MarkRunCrashed(int64_t run_id) = 0;
 
@@ -176,6 +180,10 @@ class StateDb : public LedgerReader {
   virtual Result<std::optional<Hold>> GetHold(int64_t id) = 0;
 
   virtual Result<std::optional<RunInfo>> LastRun() = 0;
+  // Erasure requests (schema version 5; none in an older database opened
+  // read-only): one by reference, and all by when they were received.
+  virtual Result<std::optional<ErasureRequest>> GetErasureRequest(const std::string& reference) = 0;
+  virtual Result<std::vector<ErasureRequest>> ListErasureRequests() = 0;
   // Runs left "running" by a process that died.
   virtual Result<std::vector<RunInfo>> UnfinishedRuns() = 0;
   // Every run, by id.

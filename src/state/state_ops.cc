@@ -109,7 +109,8 @@ Result<int64_t> BeginRun(StateDb& state, const RunInfo& info) {
 }
 
 Status EndRun(StateDb& state, int64_t run_id, const std::string& outcome, int exit_code,
-              const std::string& detail_json, const std::vector<Settlement>& settles) {
+              const std::string& detail_json, const std::vector<Settlement>& settles,
+              const ErasureRequest* request) {
   RunEndPayload end;
   if (!detail_json.empty()) {
     end.more = nlohmann::json::parse(detail_json, nullptr, /*allow_exceptions=*/false);
@@ -122,6 +123,7 @@ Status EndRun(StateDb& state, int64_t run_id, const std::string& outcome, int ex
   auto txn = state.BeginAppend();
   if (!txn.ok()) return txn.status();
   RETENTION_RETURN_IF_ERROR((*txn)->FinishRun(run_id, outcome, exit_code, now));
+  if (request) RETENTION_RETURN_IF_ERROR((*txn)->PutErasureRequest(*request));
   RETENTION_RETURN_IF_ERROR(CloseSettled(**txn, settles));
   LedgerEntry entry = NewEntry(LedgerKind::kRunEnd, run_id, EncodeRunEnd(end));
   entry.at = now;
@@ -161,6 +163,15 @@ Status AppendSettling(StateDb& state, LedgerEntry entry, const std::vector<Settl
   auto txn = state.BeginAppend();
   if (!txn.ok()) return txn.status();
   RETENTION_RETURN_IF_ERROR(CloseSettled(**txn, settles));
+  RETENTION_RETURN_IF_ERROR(AppendOneIn(state, **txn, std::move(entry)));
+  return (*txn)->Commit();
+}
+
+Status RecordErasure(StateDb& state, LedgerEntry entry, const ErasureRequest& request) {
+  if (entry.kind != LedgerKind::kErase) return Status::Internal("RecordErasure: the entry is not of kind erase");
+  auto txn = state.BeginAppend();
+  if (!txn.ok()) return txn.status();
+  RETENTION_RETURN_IF_ERROR((*txn)->PutErasureRequest(request));
   RETENTION_RETURN_IF_ERROR(AppendOneIn(state, **txn, std::move(entry)));
   return (*txn)->Commit();
 }

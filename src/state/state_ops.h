@@ -37,8 +37,15 @@ Result<int64_t> BeginRun(StateDb& state, const RunInfo& info);
 // and the run's last settlements (`settles`, closing those batches).
 // Invalid when the run does not exist or has ended; Internal when
 // `detail_json` is not an object.
+// `request`: an erasure run's request row, written in the same transaction
+// (so that it never says "done" for a run whose end is not recorded).
 Status EndRun(StateDb& state, int64_t run_id, const std::string& outcome, int exit_code,
-              const std::string& detail_json, const std::vector<Settlement>& settles = {});
+              const std::string& detail_json, const std::vector<Settlement>& settles = {},
+              const ErasureRequest* request = nullptr);
+
+// An erasure run's `erase` entry (ledger/ledger.cc, ERASURE REQUESTS) and
+// its request's row, in one append transaction.
+Status RecordErasure(StateDb& state, LedgerEntry entry, const ErasureRequest& request);
 
 // Marks a run a dead process left "running" as crashed: the row and a
 // run_end entry saying so. Invalid when it does not exist or has ended.

@@ -593,7 +593,9 @@ Status SqliteStore::DeleteKeysInTxn(const SqliteSelectionSql& b, const std::vect
   // the selection, is kept; reconciliation relies on this (reconcile.h). The
   // text forms compare as the cursor read them (sqlite3_column_text and CAST
   // AS TEXT render numbers alike).
-  const std::string clock_text = "CAST(" + b.ClockColumn() + " AS TEXT)";
+  // An undated record (NULL clock) reads as "" (an erasure selects it:
+  // Selection::any_age), so NULL compares as "" here too.
+  const std::string clock_text = "coalesce(CAST(" + b.ClockColumn() + " AS TEXT), '')";
   const std::string subject_text = "coalesce(CAST(" + b.SubjectColumn() + " AS TEXT), '')";
   for (size_t start = 0; start < batch.size(); start += kKeysPerStatement) {
     const size_t end = std::min(batch.size(), start + kKeysPerStatement);

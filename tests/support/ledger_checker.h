@@ -41,6 +41,10 @@
 //            moment: it is judged from the start of that run (run_start), so
 //            only holds placed before the run started bind it.
 //
+//   erase    an `erase` entry follows its run's run_start and names the
+//            request; every batch entry of that run carries it, no other
+//            batch entry carries one (CheckErasures)
+//
 // Each problem is one line naming the entry's seq, the store/target/key and
 // the hold, so that a failing test says exactly what broke.
 //
@@ -234,6 +238,9 @@ struct Entry {
   // A delete or kept entry a batch entry stands for: the batch entry's seq
   // (the intent, written before the delete); equal to seq otherwise.
   int64_t intent_seq = 0;
+  // A delete or kept entry of an erasure run's batch: the "request" its
+  // batch entry's detail names; "" otherwise.
+  std::string request;
 };
 
 struct HoldRow {
@@ -624,6 +631,9 @@ inline std::vector<Entry> BatchDeletes(const State& st, std::vector<std::string>
         if (item.contains("replaced"))
           for (const Json& r : item["replaced"]) mark(r, "replaced");
         const bool reconciled = item.contains("reconciled") && item["reconciled"] == true;
+        const Json bd = Json::parse(batch.detail, nullptr, false);
+        const std::string request =
+            bd.is_object() && bd.contains("request") && bd["request"].is_string() ? bd["request"].get<std::string>() : "";
         for (size_t i = 0; i < payload.records.size(); ++i) {
           auto m = marked.find(static_cast<int64_t>(i));
           const bool is_kept = m != marked.end() && m->second == "kept";
@@ -646,6 +656,7 @@ inline std::vector<Entry> BatchDeletes(const State& st, std::vector<std::string>
           del.batch = batch.batch;
           del.detail = reconciled ? "{\"reconciled\":true}" : "{}";
           del.hash = batch.hash;
+          del.request = request;
           if (is_kept) {
             del.kind = "kept";
             kept->push_back(std::move(del));
@@ -666,6 +677,45 @@ inline std::vector<Entry> BatchDeletes(const State& st, std::vector<std::string>
     }
   }
   return out;
+}
+
+// Erasure requests (src/ledger/ledger.cc, ERASURE REQUESTS): an `erase`
+// entry follows its run's run_start, names its run's subject and a
+// non-empty request with received and deadline in its detail; every batch
+// entry of that run carries the same "request"; a run without an erase
+// entry writes no batch entry with a request.
+inline void CheckErasures(const State& st, std::vector<std::string>* problems) {
+  using Json = nlohmann::json;
+  std::map<int64_t, int64_t> started;        // run -> run_start seq
+  std::map<int64_t, std::string> requested;  // run -> request of its erase entry
+  for (const Entry& e : st.ledger) {
+    const std::string where = "ledger seq " + std::to_string(e.seq);
+    if (e.kind == "run_start") started[e.run_id] = e.seq;
+    if (e.kind == "erase") {
+      const Json d = Json::parse(e.detail, nullptr, false);
+      if (e.run_id == 0 || !started.count(e.run_id)) {
+        problems->push_back(where + ": an erase entry outside a started run (run " + std::to_string(e.run_id) + ")");
+      }
+      if (!d.is_object() || !d.contains("request") || !d["request"].is_string() ||
+          d["request"].get<std::string>().empty() || !d.contains("received") || !d.contains("deadline") ||
+          !d.contains("subject") || d["subject"] != e.subject || e.subject.find(':') == std::string::npos) {
+        problems->push_back(where + ": an erase entry without request, subject, received and deadline: " + e.detail);
+        continue;
+      }
+      if (!requested.emplace(e.run_id, d["request"].get<std::string>()).second)
+        problems->push_back(where + ": a second erase entry in run " + std::to_string(e.run_id));
+    }
+    if (e.kind == "batch") {
+      const Json d = Json::parse(e.detail, nullptr, false);
+      const std::string request =
+          d.is_object() && d.contains("request") && d["request"].is_string() ? d["request"].get<std::string>() : "";
+      auto it = requested.find(e.run_id);
+      const std::string want = it == requested.end() ? "" : it->second;
+      if (request != want)
+        problems->push_back(where + ": batch entry of run " + std::to_string(e.run_id) + " names request \"" +
+                            request + "\", its run's erase entry \"" + want + "\"");
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -834,6 +884,7 @@ inline std::vector<std::string> Check(const Snapshot& before, const Snapshot& af
   std::vector<std::string> problems;
   const State st = ReadState(state_db);
   CheckChain(st.ledger, &problems);
+  CheckErasures(st, &problems);
   const std::vector<HoldInLedger> holds = PlaceHolds(st, &problems);
 
   std::map<int64_t, int64_t> run_start_seq;

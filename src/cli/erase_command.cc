@@ -1,0 +1,166 @@
+// retention erase: answers an erasure request (erase/erase_run.h) and
+// prints its receipt (erase/erasure_receipt.h).
+#include <signal.h>
+
+#include <atomic>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/command.h"
+#include "cli/exit_codes.h"
+#include "cli/state_access.h"
+#include "erase/erase_run.h"
+#include "erase/erasure_receipt.h"
+#include "util/atomic_file.h"
+#include "util/json_text.h"
+
+namespace retention {
+
+namespace {
+
+std::atomic<bool> g_erase_stop{false};
+
+extern "C" void OnEraseStopSignal(int) { g_erase_stop.store(true); }
+
+// As purge: SIGTERM and SIGINT finish the batch in flight, close the run
+// in the ledger and exit 75.
+void InstallEraseStopHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnEraseStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+}
+
+constexpr const char* kUsage =
+    "retention erase --subject KIND:ID --request REF [--dry-run] [--format table|json|md] [--receipt FILE]\n"
+    "                [--allow-mass-delete] [--batch-size N]";
+
+// `erase list`: the requests the state remembers, oldest first.
+Status EraseList(const CommandArgs& a) {
+  po::options_description desc("Options");
+  desc.add_options()("format", po::value<std::string>()->value_name("FORMAT"), "table or json");
+  AddCommonOptions(&desc);
+  auto vm = ParseCommandLine(a, desc, nullptr, "retention erase list [--format table|json]");
+  if (!vm.ok()) return vm.status();
+  if (!*vm) return Status::Ok();
+  auto format = FormatOption(**vm, {"table", "json"});
+  if (!format.ok()) return format.status();
+  auto config = LoadConfigOnly(**vm);
+  if (!config.ok()) return config.status();
+  auto state = OpenStateForReading(*a.env, *config);
+  if (!state.ok()) return state.status();
+  std::vector<ErasureRequest> requests;
+  if (*state) {
+    auto list = (*state)->ListErasureRequests();
+    if (!list.ok()) return list.status();
+    requests = std::move(*list);
+  }
+  const Timestamp now = a.env->Now();
+  if (*format == "json") {
+    nlohmann::json out = nlohmann::json::array();
+    for (const ErasureRequest& r : requests)
+      out.push_back({{"reference", r.reference},
+                     {"subject", r.subject},
+                     {"received", FormatTimestamp(r.received)},
+                     {"deadline", FormatTimestamp(r.deadline)},
+                     {"past_deadline", RequestPastDeadline(r, now)},
+                     {"executed", r.executed ? nlohmann::json(FormatTimestamp(*r.executed)) : nlohmann::json()},
+                     {"outcome", r.outcome},
+                     {"erased", r.erased},
+                     {"kept", r.kept},
+                     {"last_run_id", r.last_run_id}});
+    *a.out << DumpJson(out, 2) << "\n";
+    return Status::Ok();
+  }
+  if (requests.empty()) {
+    *a.out << "No erasure requests recorded.\n";
+    return Status::Ok();
+  }
+  *a.out << "REFERENCE\tSUBJECT\tRECEIVED\tDEADLINE\tEXECUTED\tOUTCOME\tERASED\tKEPT\n";
+  for (const ErasureRequest& r : requests) {
+    *a.out << r.reference << "\t" << r.subject << "\t" << FormatTimestamp(r.received) << "\t"
+           << FormatTimestamp(r.deadline) << (RequestPastDeadline(r, now) ? " PAST DEADLINE" : "") << "\t"
+           << (r.executed ? FormatTimestamp(*r.executed) : "-") << "\t" << r.outcome << "\t" << r.erased << "\t"
+           << r.kept << "\n";
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status RunEraseCommand(const CommandArgs& a) {
+  if (!a.args.empty() && a.args[0] == "list") {
+    CommandArgs sub = a;
+    sub.name = "erase list";
+    sub.args.erase(sub.args.begin());
+    return EraseList(sub);
+  }
+  po::options_description desc("Options");
+  desc.add_options()
+      ("subject", po::value<std::string>()->value_name("KIND:ID"), "the data subject, e.g. customer:42")
+      ("request", po::value<std::string>()->value_name("REF"), "the deletion request's reference")
+      ("dry-run", po::bool_switch(), "preview: what would go and what stays, nothing deleted")
+      ("format", po::value<std::string>()->value_name("FORMAT"), "the receipt: table, json or md")
+      ("receipt", po::value<std::string>()->value_name("FILE"), "also save the receipt to FILE")
+      ("allow-mass-delete", po::bool_switch(), "pass the safety valve ([limits] max_erase_records)")
+      ("allow-clock-jump", po::bool_switch(), "as purge")
+      ("allow-clock-behind", po::bool_switch(), "as purge")
+      ("batch-size", po::value<int64_t>()->value_name("N"), "most records per delete transaction");
+  AddCommonOptions(&desc);
+  auto vm = ParseCommandLine(a, desc, nullptr, kUsage);
+  if (!vm.ok()) return vm.status();
+  if (!*vm) return Status::Ok();
+  const po::variables_map& v = **vm;
+  if (!v.count("subject")) return Status::Usage("erase needs --subject KIND:ID (usage: " + std::string(kUsage) + ")");
+  if (!v.count("request")) return Status::Usage("erase needs --request REF (usage: " + std::string(kUsage) + ")");
+  const std::string format_name = v.count("format") ? v["format"].as<std::string>() : "table";
+  auto format = ParseReceiptFormat(format_name);
+  if (!format.ok()) return Status::Usage("--format: " + format.status().message());
+  auto loaded = LoadConfigAndRules(v);
+  if (!loaded.ok()) return loaded.status();
+  const Config& config = loaded->config;
+
+  EraseOptions options;
+  const std::string request = v["request"].as<std::string>();
+  RETENTION_RETURN_IF_ERROR(CheckRequestReference(request));
+  auto subject = ParseErasureSubject(loaded->rules, v["subject"].as<std::string>());
+  if (!subject.ok()) return subject.status();
+  options.subject = *subject;
+  options.request = request;
+  options.dry_run = v["dry-run"].as<bool>();
+  options.allow_mass_delete = v["allow-mass-delete"].as<bool>();
+  options.allow_clock_jump = v["allow-clock-jump"].as<bool>();
+  options.allow_clock_behind = v["allow-clock-behind"].as<bool>();
+  if (v.count("batch-size")) options.batch_size = v["batch-size"].as<int64_t>();
+  options.env = *a.env;
+  options.now = a.env->Now();
+  options.exit_code_of = ExitStatusOf;
+  options.command_line = "erase";
+  for (const auto& arg : a.args) options.command_line += " " + arg;
+  options.stop_requested = &g_erase_stop;
+
+  std::unique_ptr<StateDb> preview;
+  if (options.dry_run) {
+    auto state = OpenStateForReading(*a.env, config);
+    if (!state.ok()) return state.status();
+    preview = std::move(*state);
+    options.preview_state = preview.get();
+  } else {
+    InstallEraseStopHandlers();
+  }
+
+  Status run_status;
+  auto receipt = RunErase(config, loaded->rules, options, &run_status);
+  if (!receipt.ok()) return receipt.status();
+  WriteReceipt(*receipt, config, loaded->rules, *format, *a.out);
+  if (v.count("receipt")) {
+    std::ostringstream text;
+    WriteReceipt(*receipt, config, loaded->rules, *format, text);
+    RETENTION_RETURN_IF_ERROR(WriteFileAtomically(v["receipt"].as<std::string>(), text.str()));
+  }
+  return run_status;
+}
+
+}  // namespace retention

@@ -1,0 +1,59 @@
+#include "purge/run_frame.h"
+
+#include "purge/reconcile.h"
+#include "purge/run_guards.h"
+
+namespace retention {
+
+Status RunFrame::Open(StoreSet& stores) {
+  auto lock = env_.LockRun(config_);
+  if (!lock.ok()) return lock.status();
+  lock_.emplace(std::move(*lock));
+  // The hold barrier's file exists before the first intent: a batch takes
+  // the barrier only after its intent is committed, and `hold add`, finding
+  // a running purge without the file, waits for a batch to re-create it
+  // (state/hold_barrier.h) instead of placing the hold.
+  {
+    auto barrier = env_.ShareHoldBarrier(config_);
+    if (!barrier.ok()) return barrier.status();
+  }
+  // Never created here: a missing or empty state database held the legal
+  // holds (state init creates it).
+  auto state = env_.OpenState(config_, StateOpenMode::kWrite);
+  if (!state.ok()) return state.status();
+  state_ = std::move(*state);
+  RETENTION_RETURN_IF_ERROR(state_->ClaimForRun());
+  RETENTION_RETURN_IF_ERROR(CheckLedgerTail(*state_));
+  auto reconciled = Reconcile(*state_, stores, rules_);
+  if (!reconciled.ok()) return reconciled.status();
+  reconciled_ = *reconciled;
+  RETENTION_RETURN_IF_ERROR(CheckClockSanity(*state_, options_.now, config_.limits, options_.allow_clock_jump,
+                                             options_.allow_clock_behind));
+  auto holds = state_->ListHolds(/*include_released=*/false);
+  if (!holds.ok()) return holds.status();
+  holds_ = HoldSet(*holds, env_.Now());
+  return Status::Ok();
+}
+
+Status RunFrame::CheckStillInPlace() {
+  RETENTION_RETURN_IF_ERROR(lock_->CheckInPlace());
+  return state_->CheckStillInPlace();
+}
+
+bool RunFrame::OutOfTime() const {
+  if (options_.stop_requested && options_.stop_requested->load()) return true;
+  return options_.max_runtime && env_.Now() - options_.started >= *options_.max_runtime;
+}
+
+ExecutorOptions RunFrame::BatchOptions(int64_t run_id, int64_t batch_size) {
+  ExecutorOptions o;
+  o.run_id = run_id;
+  o.batch_size = batch_size;
+  o.hold_barrier = [this] { return env_.ShareHoldBarrier(config_); };
+  o.check_in_place = [this] { return CheckStillInPlace(); };
+  o.clock = [this] { return Now(); };
+  o.out_of_time = [this] { return OutOfTime(); };
+  return o;
+}
+
+}  // namespace retention
