@@ -167,6 +167,55 @@ TEST_CASE("erase takes only the subject's id exactly as stored, whatever the col
   }
 }
 
+TEST_CASE("a hold on another category or target over the same table keeps the records from an erasure",
+          "[e2e][erase][attack]") {
+  TempDir dir;
+  const fs::path config = MakeStore(
+      dir, kSchema, "(1, 42, '2012-01-01'), (2, 42, '2013-01-01')",
+      "[app_events]\ndelete_after = \"30 days\"\n" + Target("app_events", "ev-app") +
+          "[billing]\ndelete_after = \"10 years\"\n" + Target("billing", "ev-billing"));
+  SECTION("by category") {
+    RunResult h = RunWith(config, {"hold", "add", "--matter", "M-3", "--reason", "r", "--by", "legal", "--category",
+                                   "billing"});
+    INFO(Describe(h));
+    REQUIRE(h.exit_code == 0);
+  }
+  SECTION("by target and key") {
+    RunResult h = RunWith(config, {"hold", "add", "--matter", "M-3", "--reason", "r", "--by", "legal", "--target",
+                                   "ev-billing", "--key", "1"});
+    INFO(Describe(h));
+    REQUIRE(h.exit_code == 0);
+    Db(dir / "app.db").Exec("DELETE FROM ev WHERE id = 2");
+  }
+  RunResult r = RunWith(config, {"erase", "--subject", "customer:42", "--request", "DSR-14"});
+  INFO(Describe(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(Db(dir / "app.db", true).Int("SELECT count(*) FROM ev WHERE id = 1") == 1);
+}
+
+TEST_CASE("a subject id too long, with a control character, or a request with one, is refused (65)",
+          "[e2e][erase][attack]") {
+  TempDir dir;
+  const fs::path config = MakeStore(dir, kSchema, "(1, 42, '2012-01-01')",
+                                    "[app_events]\ndelete_after = \"30 days\"\n" + Target("app_events", "ev-app"));
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--subject", "customer:" + std::string(257, '4'), "--request", "R"},
+        std::vector<std::string>{"--subject", "customer:4\n2", "--request", "R"},
+        std::vector<std::string>{"--subject", "customer:42", "--request", "R\x1b[2J"}}) {
+    std::vector<std::string> cmd{"erase"};
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    RunResult r = RunWith(config, cmd);
+    INFO(Describe(r));
+    CHECK(r.exit_code == 65);
+  }
+  CHECK(Db(dir / "app.db", true).Count("ev") == 1);
+  // A unicode id is a plain value: nothing of customer:42 goes for it.
+  RunResult u = RunWith(config, {"erase", "--subject", "customer:\xd9\xa4\xd9\xa2", "--request", "R-U"});
+  INFO(Describe(u));
+  CHECK(u.exit_code == 0);
+  CHECK(Db(dir / "app.db", true).Count("ev") == 1);
+}
+
 // --- 8. Requests -----------------------------------------------------------
 
 TEST_CASE("the same request reference for another subject is refused (65) and deletes nothing",
