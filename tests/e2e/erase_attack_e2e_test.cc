@@ -7,6 +7,8 @@
 // finding, and it passes once the guarantee is restored.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+
 #include <set>
 #include <string>
 #include <vector>
@@ -442,6 +444,36 @@ TEST_CASE("BROKEN erase list does not exist: requests and their deadlines cannot
   INFO(Describe(list));
   CHECK(list.exit_code == 0);
   CHECK(list.out.find("DSR-13") != std::string::npos);
+}
+
+TEST_CASE("an erase stopped by SIGTERM exits 75 and its request is remembered failed, never done",
+          "[e2e][erase][attack]") {
+  TempDir dir;
+  std::string rows;
+  for (int i = 1; i <= 12; ++i) rows += std::string(i > 1 ? ", " : "") + "(" + std::to_string(i) + ", 42, '2012-01-01')";
+  const fs::path config =
+      MakeStore(dir, kSchema, rows, "[app_events]\ndelete_after = \"30 days\"\n" + Target("app_events", "ev-app"));
+  const checker::StoreSpec spec = EvSpec(dir.path(), "ev-app");
+  const checker::Snapshot before = checker::TakeSnapshot(spec, dir / "state.db");
+  const fs::path go = dir / "go";
+  Spawned erase = Spawn({"--config", config.string(), "erase", "--subject", "customer:42", "--request", "DSR-15",
+                         "--batch-size", "3"},
+                        {"RETENTION_PAUSE=after_sync:1:" + go.string()});
+  fs::path reached = go;
+  reached += ".reached";
+  e2e::WaitForFile(reached);
+  ::kill(erase.pid, SIGTERM);
+  WriteFile(go, "");
+  RunResult r = erase.Finish();
+  INFO(Describe(r));
+  CHECK(r.exit_code == 75);
+  CHECK(Db(dir / "app.db", true).Count("ev") > 0);
+  CHECK(Db(dir / "state.db", true).Column("SELECT outcome FROM erasure_requests WHERE reference = 'DSR-15'") ==
+        std::vector<std::string>{"failed"});
+  const std::vector<std::string> problems =
+      checker::Check(before, checker::TakeSnapshot(spec, dir / "state.db"), dir / "state.db");
+  INFO(checker::Report(problems));
+  CHECK(problems.empty());
 }
 
 // --- 5. Saved erase plans --------------------------------------------------
