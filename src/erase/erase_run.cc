@@ -5,14 +5,17 @@
 // stayed (the receipt's kept groups).
 #include "erase/erase_run.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
 #include <tuple>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "ledger/ledger_entry.h"
+#include "ledger/ledger_records.h"
 #include "plan/target_checks.h"
 #include "purge/batch_executor.h"
 #include "purge/candidate_source.h"
@@ -52,6 +55,26 @@ Timestamp AddDuration(Timestamp t, const CalendarDuration& d, const TimeZone& zo
     moved = local_days{target};
   }
   return zone.FromLocal(moved + time_of_day, TimeZone::Pick::kLater);
+}
+
+// The records the ledger says went for request `reference`: the deleted
+// (or replaced) candidates of the batch entries naming it, from its first
+// `erase` entry on. Reads only those batches' payloads.
+Result<int64_t> ErasedInLedger(StateDb& state, const std::string& reference, int64_t first_seq) {
+  int64_t erased = 0;
+  auto names_request = [&reference](const LedgerEntry& e) {
+    if (e.kind != LedgerKind::kBatch || e.detail.find("\"request\"") == std::string::npos) return false;
+    const nlohmann::json detail = nlohmann::json::parse(e.detail, nullptr, /*allow_exceptions=*/false);
+    return detail.is_object() && detail.value("request", std::string()) == reference;
+  };
+  RETENTION_RETURN_IF_ERROR(ScanRecords(
+      state, std::max<int64_t>(first_seq, 1),
+      [&erased](const LedgerRecord& r) {
+        if (r.batch_seq != 0 && r.Deleted()) ++erased;  // per-record entries pass `want`: not the request's
+        return true;
+      },
+      names_request));
+  return erased;
 }
 
 bool IsWildcardOrControl(unsigned char c) { return c < 0x20 || c == 0x7f || c == '*' || c == '?' || c == '%'; }
@@ -233,6 +256,14 @@ Result<ErasureReceipt> EraseRun::Run(Status* run_status) {
     receipt.received = (*known)->received;
     receipt.deadline = (*known)->deadline;
     receipt.erased_before = (*known)->erased;
+    // A run that executes it counts from the ledger, after the frame
+    // reconciled what a killed run left: the row of a run killed part way
+    // was never updated, its deletions are in the ledger all the same.
+    if (state != options_.preview_state) {
+      auto counted = ErasedInLedger(*state, options_.request, (*known)->first_seq);
+      if (!counted.ok()) return counted.status();
+      receipt.erased_before = *counted;
+    }
     return Status::Ok();
   };
 

@@ -101,9 +101,16 @@ struct ErasureRequest {
   // kept), "partial" (records kept by a floor, a hold or an exception),
   // "failed" (its last run failed or stopped).
   std::string outcome;
-  int64_t erased = 0;                  // over every run of the request
+  // Over every run of the request, counted from the ledger (the deletions
+  // of batch entries naming the request) when a run of it starts, so that a
+  // run killed part way, whose row was never updated, counts all the same.
+  int64_t erased = 0;
   int64_t kept = 0;                    // after its last run
   int64_t last_run_id = 0;
+  // The seq of the request's first `erase` entry: where counting its
+  // deletions in the ledger starts. Set when the row is first written;
+  // never changed after.
+  int64_t first_seq = 0;
 };
 
 }  // namespace retention

@@ -56,7 +56,8 @@
 //        executed INTEGER,                    -- the start of its last run; NULL: none
 //        outcome TEXT NOT NULL,               -- pending, done, partial, failed
 //        erased, kept INTEGER NOT NULL,       -- over every run; after the last
-//        last_run_id INTEGER NOT NULL)        -- 0: none
+//        last_run_id INTEGER NOT NULL,        -- 0: none
+//        first_seq INTEGER NOT NULL)          -- its first erase entry; never updated
 //        -- version 5 (erase/erasure.h ErasureRequest): written with the
 //        -- run's erase entry (pending) and again with its run_end, in the
 //        -- same transaction, so a request never says "done" for a run
@@ -234,7 +235,8 @@ CREATE TABLE IF NOT EXISTS erasure_requests(
   outcome TEXT NOT NULL,
   erased INTEGER NOT NULL,
   kept INTEGER NOT NULL,
-  last_run_id INTEGER NOT NULL) WITHOUT ROWID;
+  last_run_id INTEGER NOT NULL,
+  first_seq INTEGER NOT NULL) WITHOUT ROWID;
 )sql";
 
 // Without payload: the columns every schema version has.
@@ -1372,8 +1374,10 @@ Status SqliteStateDb::FinishRun(int64_t run_id, const std::string& outcome, int 
 
 Status SqliteStateDb::PutErasureRequest(const ErasureRequest& r) {
   auto s = Prepare(
-      "INSERT OR REPLACE INTO erasure_requests(reference, subject, received, deadline, executed, outcome, "
-      "erased, kept, last_run_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+      "INSERT INTO erasure_requests(reference, subject, received, deadline, executed, outcome, "
+      "erased, kept, last_run_id, first_seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+      "ON CONFLICT(reference) DO UPDATE SET subject = ?2, received = ?3, deadline = ?4, executed = ?5, "
+      "outcome = ?6, erased = ?7, kept = ?8, last_run_id = ?9");  // first_seq: kept as first written
   if (!s.ok()) return s.status();
   s->Bind(1, r.reference);
   s->Bind(2, r.subject);
@@ -1384,6 +1388,7 @@ Status SqliteStateDb::PutErasureRequest(const ErasureRequest& r) {
   s->Bind(7, r.erased);
   s->Bind(8, r.kept);
   s->Bind(9, r.last_run_id);
+  s->Bind(10, r.first_seq);
   return StepDone(*s, "record the erasure request");
 }
 
@@ -1393,9 +1398,9 @@ Result<std::vector<ErasureRequest>> SqliteStateDb::ReadErasureRequests(const std
   if (!has.ok()) return has.status();
   if (!*has) return out;
   auto s = Prepare(reference ? "SELECT reference, subject, received, deadline, executed, outcome, erased, kept, "
-                               "last_run_id FROM erasure_requests WHERE reference = ?1"
+                               "last_run_id, first_seq FROM erasure_requests WHERE reference = ?1"
                              : "SELECT reference, subject, received, deadline, executed, outcome, erased, kept, "
-                               "last_run_id FROM erasure_requests ORDER BY received, reference");
+                               "last_run_id, first_seq FROM erasure_requests ORDER BY received, reference");
   if (!s.ok()) return s.status();
   if (reference) s->Bind(1, *reference);
   int rc;
@@ -1410,6 +1415,7 @@ Result<std::vector<ErasureRequest>> SqliteStateDb::ReadErasureRequests(const std
     r.erased = s->Int(6);
     r.kept = s->Int(7);
     r.last_run_id = s->Int(8);
+    r.first_seq = s->Int(9);
     out.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return Error(rc, "read the erasure requests");

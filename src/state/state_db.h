@@ -124,8 +124,9 @@ class StateAppend {
   // marked crashed (its end time unknown); Invalid when the run does not
   // exist or has ended.
   virtual Result<int64_t> InsertRun(const RunInfo& run) = 0;
-  // Schema version 5: an erasure request's row, inserted or replaced whole
-  // (keyed by its reference), written with the entry or run end it goes with.
+  // Schema version 5: an erasure request's row, inserted, or updated whole
+  // but for its first_seq (keyed by its reference), written with the entry
+  // or run end it goes with.
   virtual Status PutErasureRequest(const ErasureRequest& request) = 0;
   virtual Status FinishRun(int64_t run_id, const std::string& outcome, int exit_code, Timestamp ended_at) = 0;
   virtual Status MarkRunCrashed(int64_t run_id) = 0;

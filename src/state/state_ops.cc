@@ -171,8 +171,14 @@ Status RecordErasure(StateDb& state, LedgerEntry entry, const ErasureRequest& re
   if (entry.kind != LedgerKind::kErase) return Status::Internal("RecordErasure: the entry is not of kind erase");
   auto txn = state.BeginAppend();
   if (!txn.ok()) return txn.status();
-  RETENTION_RETURN_IF_ERROR((*txn)->PutErasureRequest(request));
   RETENTION_RETURN_IF_ERROR(AppendOneIn(state, **txn, std::move(entry)));
+  // A new request starts at this entry (a known one keeps its first_seq:
+  // PutErasureRequest never changes it).
+  auto head = (*txn)->Head();
+  if (!head.ok()) return head.status();
+  ErasureRequest row = request;
+  row.first_seq = head->seq;
+  RETENTION_RETURN_IF_ERROR((*txn)->PutErasureRequest(row));
   return (*txn)->Commit();
 }
 
