@@ -103,9 +103,11 @@ void AddClock(KeptGroup* g, const std::optional<Timestamp>& clock) {
 // (its holds applied), Evaluate. Reads at most `cap` records (nullopt: no
 // bound); more is the safety valve's refusal, since a subject has few.
 // `after_run`: a record still deletable is one the run left (stopped, the
-// store refused it, written since), kept for that reason.
+// store refused it, written since), kept for that reason. `seen` holds the
+// records judged under an earlier target over the same records (a table two
+// categories cover): each is counted once, under the first.
 Status SurveyTarget(Store& store, const Selection& d, std::optional<int64_t> cap, bool after_run,
-                    int64_t* read, Survey* out) {
+                    int64_t* read, std::set<std::string>* seen, Survey* out) {
   Selection every = d;  // the subject's records, whatever keeps them
   every.floors.clear();
   every.exclusions.clear();
@@ -128,6 +130,9 @@ Status SurveyTarget(Store& store, const Selection& d, std::optional<int64_t> cap
       if (!facts->exists) continue;  // gone since the page was read
       const Evaluation ev = Evaluate(d, *facts);
       if (ev.decided_by == Decider::kFilters || ev.decided_by == Decider::kSubject) continue;
+      std::string record = d.target->store;
+      for (const std::string& part : {d.target->table, c.key}) record += std::string(1, '\0') + part;
+      if (!seen->insert(std::move(record)).second) continue;
       KeptGroup g;
       g.category = d.category->name;
       g.target = d.target->name;
@@ -201,10 +206,11 @@ class EraseRun {
 
 Status EraseRun::SurveyAll(const std::vector<Selection>& selections, bool after_run, Survey* out) {
   int64_t read = 0;
+  std::set<std::string> seen;
   for (const Selection& d : selections) {
     auto store = stores_.Get(d.target->store);
     if (!store.ok()) return store.status();
-    RETENTION_RETURN_IF_ERROR(SurveyTarget(**store, d, Cap(), after_run, &read, out));
+    RETENTION_RETURN_IF_ERROR(SurveyTarget(**store, d, Cap(), after_run, &read, &seen, out));
   }
   return Status::Ok();
 }
@@ -279,11 +285,12 @@ Result<ErasureReceipt> EraseRun::Run(Status* run_status) {
     std::vector<int64_t> counts;
     Survey all;
     int64_t read = 0;
+    std::set<std::string> seen;
     for (const Selection& d : held) {
       auto store = stores_.Get(d.target->store);
       if (!store.ok()) return store.status();
       Survey one;
-      RETENTION_RETURN_IF_ERROR(SurveyTarget(**store, d, Cap(), /*after_run=*/false, &read, &one));
+      RETENTION_RETURN_IF_ERROR(SurveyTarget(**store, d, Cap(), /*after_run=*/false, &read, &seen, &one));
       counts.push_back(d.category->erasable ? one.deletable : 0);
       all.kept.merge(one.kept);
     }

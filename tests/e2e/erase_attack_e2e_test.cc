@@ -7,6 +7,7 @@
 // deletions missing from the request's count, no `erase list`, no saved
 // plan): each passes since its fix and fails without it.
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <signal.h>
 
@@ -92,6 +93,13 @@ TEST_CASE("erase keeps records that an overlapping erasable = false category ove
   Db app(dir / "app.db", true);
   // When unsure, keep: the exception covers rows 1 and 2.
   CHECK(AsSet(app.Column("SELECT id FROM ev")) == std::set<std::string>{"1", "2", "3"});
+  // Each kept record counted once, though both targets see it: in the
+  // receipt's groups and in the request's row.
+  const nlohmann::json receipt = nlohmann::json::parse(r.out);
+  int64_t kept = 0;
+  for (const auto& g : receipt.at("kept")) kept += g.at("records").get<int64_t>();
+  CHECK(kept == 2);
+  CHECK(Db(dir / "state.db", true).Int("SELECT kept FROM erasure_requests WHERE reference = 'DSR-1'") == 2);
 }
 
 // --- 2. Floors -------------------------------------------------------------
