@@ -97,7 +97,8 @@ Result<std::unique_ptr<SavedPlanReader>> SavedPlanReader::Open(const std::filesy
     kind_name = StringField(header, "kind");
   }
   if (!format || *format != kFormat || !hash || !kind_name)
-    return Status::Invalid(file.string() + ":1: not a plan saved by `retention plan --out` or `retention erase --out`");
+    return Status::Invalid(file.string() + ":1: not a plan saved by " +
+                           (kind == PlanKind::kErase ? "`retention erase --dry-run --out`" : "`retention plan --out`"));
   if (kind_name->empty()) *kind_name = "purge";  // saved before erase plans existed
   if (*kind_name != KindName(kind)) {
     const std::string made_by = *kind_name == "erase" ? "`retention erase --dry-run --out`" : "`retention plan --out`";
