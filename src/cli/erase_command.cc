@@ -34,8 +34,9 @@ void InstallEraseStopHandlers() {
 }
 
 constexpr const char* kUsage =
-    "retention erase --subject KIND:ID --request REF [--dry-run] [--format table|json|md] [--receipt FILE]\n"
-    "                [--allow-mass-delete] [--batch-size N]";
+    "retention erase --subject KIND:ID --request REF [--dry-run [--out FILE]] [--format table|json|md]\n"
+    "                [--receipt FILE] [--allow-mass-delete] [--batch-size N]\n"
+    "       retention erase --plan FILE [--subject KIND:ID --request REF] [...]";
 
 // `erase list`: the requests the state remembers, oldest first.
 Status EraseList(const CommandArgs& a) {
@@ -102,6 +103,10 @@ Status RunEraseCommand(const CommandArgs& a) {
       ("subject", po::value<std::string>()->value_name("KIND:ID"), "the data subject, e.g. customer:42")
       ("request", po::value<std::string>()->value_name("REF"), "the deletion request's reference")
       ("dry-run", po::bool_switch(), "preview: what would go and what stays, nothing deleted")
+      ("out", po::value<std::string>()->value_name("FILE"),
+       "with --dry-run: also save the preview, every record it would erase, for `erase --plan FILE`")
+      ("plan", po::value<std::string>()->value_name("FILE"),
+       "execute exactly the records of a plan saved by `erase --dry-run --out FILE`")
       ("format", po::value<std::string>()->value_name("FORMAT"), "the receipt: table, json or md")
       ("receipt", po::value<std::string>()->value_name("FILE"), "also save the receipt to FILE")
       ("allow-mass-delete", po::bool_switch(), "pass the safety valve ([limits] max_erase_records)")
@@ -113,8 +118,15 @@ Status RunEraseCommand(const CommandArgs& a) {
   if (!vm.ok()) return vm.status();
   if (!*vm) return Status::Ok();
   const po::variables_map& v = **vm;
-  if (!v.count("subject")) return Status::Usage("erase needs --subject KIND:ID (usage: " + std::string(kUsage) + ")");
-  if (!v.count("request")) return Status::Usage("erase needs --request REF (usage: " + std::string(kUsage) + ")");
+  const bool from_plan = v.count("plan") > 0;
+  if (!from_plan && !v.count("subject"))
+    return Status::Usage("erase needs --subject KIND:ID (usage: " + std::string(kUsage) + ")");
+  if (!from_plan && !v.count("request"))
+    return Status::Usage("erase needs --request REF (usage: " + std::string(kUsage) + ")");
+  if (v.count("out") && !v["dry-run"].as<bool>())
+    return Status::Usage("--out FILE saves a preview: it needs --dry-run (--receipt FILE saves the receipt)");
+  if (from_plan && v["dry-run"].as<bool>())
+    return Status::Usage("--plan executes a saved preview: it does not go with --dry-run");
   const std::string format_name = v.count("format") ? v["format"].as<std::string>() : "table";
   auto format = ParseReceiptFormat(format_name);
   if (!format.ok()) return Status::Usage("--format: " + format.status().message());
@@ -123,12 +135,26 @@ Status RunEraseCommand(const CommandArgs& a) {
   const Config& config = loaded->config;
 
   EraseOptions options;
-  const std::string request = v["request"].as<std::string>();
-  RETENTION_RETURN_IF_ERROR(CheckRequestReference(request));
-  auto subject = ParseErasureSubject(loaded->rules, v["subject"].as<std::string>());
-  if (!subject.ok()) return subject.status();
-  options.subject = *subject;
-  options.request = request;
+  const std::string given_request = v.count("request") ? v["request"].as<std::string>() : "";
+  const std::string given_subject = v.count("subject") ? v["subject"].as<std::string>() : "";
+  std::unique_ptr<SavedPlanReader> plan;
+  if (from_plan) {
+    // The plan names its subject and request; given ones must be the same.
+    if (v.count("request")) RETENTION_RETURN_IF_ERROR(CheckRequestReference(given_request));
+    auto opened = OpenErasePlan(loaded->rules, v["plan"].as<std::string>(), given_subject, given_request);
+    if (!opened.ok()) return opened.status();
+    plan = std::move(opened->reader);
+    options.subject = opened->subject;
+    options.request = opened->request;
+    options.plan = plan.get();
+  } else {
+    RETENTION_RETURN_IF_ERROR(CheckRequestReference(given_request));
+    auto subject = ParseErasureSubject(loaded->rules, given_subject);
+    if (!subject.ok()) return subject.status();
+    options.subject = *subject;
+    options.request = given_request;
+  }
+  if (v.count("out")) options.save_plan = v["out"].as<std::string>();
   options.dry_run = v["dry-run"].as<bool>();
   options.allow_mass_delete = v["allow-mass-delete"].as<bool>();
   options.allow_clock_jump = v["allow-clock-jump"].as<bool>();
@@ -155,6 +181,9 @@ Status RunEraseCommand(const CommandArgs& a) {
   auto receipt = RunErase(config, loaded->rules, options, &run_status);
   if (!receipt.ok()) return receipt.status();
   WriteReceipt(*receipt, config, loaded->rules, *format, *a.out);
+  if (options.save_plan)
+    *a.err << "Saved the erase plan with " << receipt->TotalErased() << " records to " << options.save_plan->string()
+           << "\n";
   if (v.count("receipt")) {
     std::ostringstream text;
     WriteReceipt(*receipt, config, loaded->rules, *format, text);

@@ -85,6 +85,9 @@ using GroupKey = std::tuple<std::string, std::string, int, bool, int64_t, std::s
 
 struct Survey {
   int64_t deletable = 0;  // records the selection would delete now
+  // With `collect`: those records, as the cursor gave them (a saved plan's).
+  bool collect = false;
+  std::vector<Candidate> candidates;
   std::map<GroupKey, KeptGroup> kept;
 };
 
@@ -145,6 +148,7 @@ Status SurveyTarget(Store& store, const Selection& d, std::optional<int64_t> cap
       } else if (ev.deletable) {
         if (!after_run) {
           ++out->deletable;
+          if (out->collect) out->candidates.push_back(c);
           continue;
         }
         g.why = KeptWhy::kNotDeleted;
@@ -286,18 +290,48 @@ Result<ErasureReceipt> EraseRun::Run(Status* run_status) {
     Survey all;
     int64_t read = 0;
     std::set<std::string> seen;
+    std::vector<std::pair<const Selection*, std::vector<Candidate>>> listed;  // the saved plan's
     for (const Selection& d : held) {
       auto store = stores_.Get(d.target->store);
       if (!store.ok()) return store.status();
       Survey one;
+      one.collect = options_.save_plan.has_value() && d.category->erasable;
       RETENTION_RETURN_IF_ERROR(SurveyTarget(**store, d, Cap(), /*after_run=*/false, &read, &seen, &one));
       counts.push_back(d.category->erasable ? one.deletable : 0);
       all.kept.merge(one.kept);
+      if (one.collect) listed.emplace_back(&d, std::move(one.candidates));
     }
     fill_erased(counts);
     fill_kept(all);
     receipt.outcome = "preview";
+    if (options_.save_plan) {
+      int64_t records = 0;
+      for (const auto& [d, candidates] : listed) records += static_cast<int64_t>(candidates.size());
+      auto out = SavedPlanWriter::Create(*options_.save_plan, PlanKind::kErase,
+                                         nlohmann::json{{"request", options_.request},
+                                                        {"subject", options_.subject.Text()},
+                                                        {"rules_hash", rules_.hash},
+                                                        {"made_at", FormatTimestamp(now)},
+                                                        {"records", records}});
+      if (!out.ok()) return out.status();
+      for (const auto& [d, candidates] : listed)
+        for (const Candidate& c : candidates) (*out)->Add(d->category->name, d->target->name, c);
+      RETENTION_RETURN_IF_ERROR((*out)->Commit());
+    }
     return receipt;
+  }
+
+  // A saved plan is read whole before anything is locked or written: a
+  // file cut short or edited beyond its targets deletes nothing.
+  if (options_.plan) {
+    std::vector<Selection> erasable;
+    for (const Selection& d : *selections)
+      if (d.category->erasable) erasable.push_back(d);
+    auto records = options_.plan->header().find("records");
+    if (records == options_.plan->header().end() || !records->is_number_integer())
+      return Status::Invalid("the erase plan's header does not say how many records it lists; make a new plan");
+    RETENTION_RETURN_IF_ERROR(options_.plan->CheckAll(erasable, records->get<int64_t>()));
+    options_.plan->SetOrder(*selections);
   }
 
   const Timestamp started = options_.env.Now();
@@ -363,6 +397,10 @@ Result<ErasureReceipt> EraseRun::Run(Status* run_status) {
       auto store = stores_.Get(d.target->store);
       if (!store.ok()) {
         failure = store.status();
+      } else if (options_.plan) {
+        SavedPlanSource source(*options_.plan, d.category->name, d.target->name);
+        StoreBatchTarget target(**store);
+        failure = executor.Run(d, target, source, &outcome, &stopped);
       } else if (auto cursor = (*store)->OpenCursor(executor.Following(d)); !cursor.ok()) {
         failure = cursor.status();
       } else {
@@ -473,6 +511,29 @@ Result<std::vector<Selection>> ErasureSelections(const Config& config, const Rul
     out.push_back(std::move(d));
   }
   return out;
+}
+
+Result<OpenedErasePlan> OpenErasePlan(const RuleSet& rules, const std::filesystem::path& file,
+                                      const std::string& subject, const std::string& request) {
+  auto reader = SavedPlanReader::Open(file, rules.hash, PlanKind::kErase);
+  if (!reader.ok()) return reader.status();
+  const nlohmann::json& header = (*reader)->header();
+  auto field = [&](const char* key) -> std::string {
+    auto it = header.find(key);
+    return it != header.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  const std::string saved_subject = field("subject");
+  const std::string saved_request = field("request");
+  if (saved_subject.empty() || saved_request.empty())
+    return Status::Invalid(file.string() + ":1: the erase plan does not name its subject and request");
+  if (!subject.empty() && subject != saved_subject)
+    return Status::Invalid(file.string() + ": the plan is for subject " + saved_subject + ", not " + subject);
+  if (!request.empty() && request != saved_request)
+    return Status::Invalid(file.string() + ": the plan is for request " + saved_request + ", not " + request);
+  RETENTION_RETURN_IF_ERROR(CheckRequestReference(saved_request));
+  auto parsed = ParseErasureSubject(rules, saved_subject);
+  if (!parsed.ok()) return Status::Invalid(file.string() + ": " + parsed.status().message());
+  return OpenedErasePlan{std::move(*reader), *parsed, saved_request};
 }
 
 Result<ErasureReceipt> RunErase(const Config& config, const RuleSet& rules, const EraseOptions& options,

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -18,6 +19,7 @@
 #include "erase/erasure.h"
 #include "holds/hold_set.h"
 #include "plan/selection.h"
+#include "purge/saved_plan.h"
 #include "rules/rule.h"
 #include "state/state_db.h"
 #include "util/status.h"
@@ -52,6 +54,19 @@ inline bool RequestPastDeadline(const ErasureRequest& r, Timestamp now) {
   return (r.outcome == "pending" || r.outcome == "failed") && now >= r.deadline;
 }
 
+// An erase plan saved by `erase --dry-run --out`, opened for `erase --plan`:
+// the reader, and the subject and request its header names. Invalid (65)
+// when the file is not an erase plan (a purge plan, garbage), was made
+// under other rules, or names another subject or request than `subject` /
+// `request` when those are given (non-empty).
+struct OpenedErasePlan {
+  std::unique_ptr<SavedPlanReader> reader;
+  ErasureSubject subject;
+  std::string request;
+};
+Result<OpenedErasePlan> OpenErasePlan(const RuleSet& rules, const std::filesystem::path& file,
+                                      const std::string& subject, const std::string& request);
+
 struct EraseOptions {
   Timestamp now{};  // the real clock at the start
   ErasureSubject subject;
@@ -60,6 +75,15 @@ struct EraseOptions {
   // null: no state database) gives the holds and the request's history.
   bool dry_run = false;
   StateDb* preview_state = nullptr;
+  // Dry run: also save the preview as an erase plan (purge/saved_plan.h):
+  // every record it would erase, per target, with the request, the
+  // subject, the rules hash and the time it was made.
+  std::optional<std::filesystem::path> save_plan;
+  // Execute exactly the records of this erase plan (opened for this
+  // request's subject and rules, see OpenErasePlan), each re-checked inside
+  // its delete under the erasure's selection and the holds then; nothing
+  // it does not list is deleted.
+  SavedPlanReader* plan = nullptr;
   bool allow_mass_delete = false;
   bool allow_clock_jump = false;
   bool allow_clock_behind = false;

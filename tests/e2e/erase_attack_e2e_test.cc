@@ -487,7 +487,7 @@ TEST_CASE("an erase stopped by SIGTERM exits 75 and its request is remembered fa
 
 // --- 5. Saved erase plans --------------------------------------------------
 
-TEST_CASE("BROKEN erase has no saved plan: --dry-run --out FILE and --plan FILE are refused as usage errors",
+TEST_CASE("erase saves its preview with --dry-run --out FILE, and refuses a garbage --plan FILE (65)",
           "[e2e][erase][attack]") {
   // Issue 16 item 2: `--out FILE` saves the preview and `erase --plan FILE`
   // executes exactly that; a garbage plan is invalid (65), nothing deleted.
