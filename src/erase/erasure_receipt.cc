@@ -245,9 +245,21 @@ std::string Plural(int64_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
+// What a category's records are called in a receipt's sentences: its
+// description when that is a short phrase; else the label of its policy
+// line ("Server logs" of "Server logs | 30-90 days"), since a description
+// written for operators can be a paragraph; else its name.
 std::string CategoryWords(const Category* c, const std::string& name) {
-  if (c == nullptr || c->description.empty()) return name;
-  return c->description;
+  constexpr size_t kPhrase = 60;
+  if (c == nullptr) return name;
+  if (!c->description.empty() && c->description.size() <= kPhrase) return c->description;
+  if (!c->policy.empty()) return c->policy.substr(0, c->policy.find(" | "));
+  return name;
+}
+
+// The category's description for JSON readers: whole, or its name.
+std::string Description(const Category* c, const std::string& name) {
+  return c == nullptr || c->description.empty() ? name : c->description;
 }
 
 // The receipt's text date for a computed instant.
@@ -308,16 +320,37 @@ nlohmann::json KeptJson(const KeptGroup& k, const ErasureReceipt& r, const RuleS
     j["floor_end"] = floor_end;
     const Timestamp then = std::max(floor_at, schedule_at);
     j["deleted_by"] = (own != nullptr && own->delete_after && k.newest_clock) ? DateJson(then, zone) : nullptr;
-    text += from + " kept for " + CategoryWords(floor, k.floor_category);
-    if (floor != nullptr && !floor->policy.empty()) text += " (" + floor->policy + ")";
-    if (floor_end.is_null()) {
-      text += ", a floor that keeps records without a date for as long as they have none";
+    const bool exception_floor = floor != nullptr && !floor->erasable;
+    if (exception_floor) {
+      // Another category over the same records is an exception to erasure
+      // (a floor that never ends, for an erasure only): the first of the two
+      // schedules deletes them, as a purge does any record any rule makes due.
+      Timestamp first = schedule_at;
+      if (floor->delete_after && k.newest_clock)
+        first = std::min(first, FirstDueAt(*k.newest_clock, *floor->delete_after, zone));
+      j["exception"] = floor->erasure_exception;
+      j["floor_end"] = nullptr;
+      j["deleted_by"] = first == kNeverDue ? nlohmann::json() : DateJson(first, zone);
+      text += from + " kept as an exception to erasure (" + CategoryWords(floor, floor->name) +
+              "): " + floor->erasure_exception + "; " +
+              (first == kNeverDue ? std::string("not deleted by any schedule")
+                                  : "deleted by their schedule by " + DateWords(j["deleted_by"]));
     } else {
-      text += " until " + DateWords(floor_end) + ", then ";
-      if (own == nullptr || !own->delete_after)
-        text += "not deleted by any schedule";
+      text += from + " kept";
+      if (floor != nullptr && floor->keep_at_least) text += " at least " + floor->keep_at_least->ToString();
+      if (floor != nullptr && !floor->policy.empty())
+        text += " under the policy line \"" + floor->policy + "\"";
       else
-        text += "deleted by the " + schedule_name + " schedule by " + DateWords(j["deleted_by"]);
+        text += " under the " + (floor != nullptr ? floor->name : k.floor_category) + " rule";
+      if (floor_end.is_null()) {
+        text += ", a floor that keeps records without a date for as long as they have none";
+      } else {
+        text += " until " + DateWords(floor_end) + ", then ";
+        if (own == nullptr || !own->delete_after)
+          text += "not deleted by any schedule";
+        else
+          text += "deleted by the " + schedule_name + " schedule by " + DateWords(j["deleted_by"]);
+      }
     }
   } else if (k.why == KeptWhy::kHeld || k.why == KeptWhy::kHeldElsewhere) {
     if (k.hold_id) j["hold"] = *k.hold_id;
@@ -380,7 +413,7 @@ nlohmann::json ReceiptToJson(const ErasureReceipt& r, const Config& config, cons
   for (const ErasedTarget& e : r.erased) {
     const Category* c = FindCategory(rules, e.category);
     erased.push_back({{"category", e.category},
-                      {"description", CategoryWords(c, e.category)},
+                      {"description", Description(c, e.category)},
                       {"target", e.target},
                       {"store", e.store},
                       {"records", e.records}});
@@ -402,7 +435,7 @@ nlohmann::json ReceiptToJson(const ErasureReceipt& r, const Config& config, cons
     if (maps) continue;
     nlohmann::json stores = nlohmann::json::array();
     for (const Target& t : c.targets) stores.push_back(t.store);
-    nlohmann::json item = {{"category", c.name}, {"description", CategoryWords(&c, c.name)}, {"stores", stores}};
+    nlohmann::json item = {{"category", c.name}, {"description", Description(&c, c.name)}, {"stores", stores}};
     if (c.delete_after) {
       item["delete_after"] = c.delete_after->ToString();
       item["deleted_by"] = DateJson(FirstDueAt(as_of, *c.delete_after, zone), zone);

@@ -132,6 +132,40 @@ const nlohmann::json& Find(const nlohmann::json& list, const std::string& catego
   return list;
 }
 
+TEST_CASE("Erasure receipt: a record an overlapping exception keeps goes by the first schedule; long descriptions "
+          "give way to the policy line's label",
+          "[erase]") {
+  Fixture f;
+  for (Category& c : f.rules.categories) {
+    if (c.name == "security_logs") {
+      c.erasable = false;
+      c.erasure_exception = "kept to investigate fraud (Privacy Policy 2.4)";
+    }
+    if (c.name == "customers") {
+      c.description = "Customer accounts and everything the application stores about a customer, by account";
+      c.policy = "Customer Data | 90 days after closure";
+    }
+  }
+  KeptGroup overlap;
+  overlap.category = "customers";
+  overlap.target = "customers";
+  overlap.store = "app";
+  overlap.why = KeptWhy::kFloor;
+  overlap.floor_category = "security_logs";
+  overlap.records = 2;
+  overlap.newest_clock = At(2025, 12, 1, 10);  // 11:00 CET
+  f.receipt.kept = {overlap};
+  const nlohmann::json j = ReceiptToJson(f.receipt, f.config, f.rules, At(2030, 1, 1));
+  const nlohmann::json& kept = j["kept"][0];
+  // Customers' 90 days come before the security logs' year: 2026-03-01 11:00:01 CET.
+  CHECK(kept["deleted_by"]["at"] == "2026-03-01T10:00:01Z");
+  CHECK(kept["floor_end"].is_null());
+  CHECK(kept["exception"] == "kept to investigate fraud (Privacy Policy 2.4)");
+  CHECK(kept["text"] ==
+        "2 records of Customer Data (customers), dated 2025-12-01, kept as an exception to erasure (Security logs): "
+        "kept to investigate fraud (Privacy Policy 2.4); deleted by their schedule by 2026-03-01");
+}
+
 TEST_CASE("Erasure receipt: dates against hand-computed ones, field by field", "[erase]") {
   Fixture f;
   const nlohmann::json j = ReceiptToJson(f.receipt, f.config, f.rules, At(2030, 1, 1));
@@ -158,7 +192,8 @@ TEST_CASE("Erasure receipt: dates against hand-computed ones, field by field", "
   CHECK(floor["deleted_by"]["at"] == "2032-02-29T10:00:01Z");
   CHECK(floor["deleted_by"]["local_date"] == "2032-02-29");
   CHECK(floor["text"] ==
-        "3 records of Invoices (invoices), dated 2023-06-01 to 2024-02-29, kept for Invoices (tax records, 7 years) "
+        "3 records of Invoices (invoices), dated 2023-06-01 to 2024-02-29, kept at least 7 years under the policy "
+        "line \"tax records, 7 years\" "
         "until 2031-03-01, then deleted by the invoices schedule by 2032-02-29");
 
   const nlohmann::json& held = j["kept"][1];
