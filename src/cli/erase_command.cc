@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -14,6 +15,7 @@
 #include "erase/erasure_receipt.h"
 #include "util/atomic_file.h"
 #include "util/json_text.h"
+#include "util/text_columns.h"
 
 namespace retention {
 
@@ -79,13 +81,16 @@ Status EraseList(const CommandArgs& a) {
     *a.out << "No erasure requests recorded.\n";
     return Status::Ok();
   }
-  *a.out << "REFERENCE\tSUBJECT\tRECEIVED\tDEADLINE\tEXECUTED\tOUTCOME\tERASED\tKEPT\n";
-  for (const ErasureRequest& r : requests) {
-    *a.out << r.reference << "\t" << r.subject << "\t" << FormatTimestamp(r.received) << "\t"
-           << FormatTimestamp(r.deadline) << (RequestPastDeadline(r, now) ? " PAST DEADLINE" : "") << "\t"
-           << (r.executed ? FormatTimestamp(*r.executed) : "-") << "\t" << r.outcome << "\t" << r.erased << "\t"
-           << r.kept << "\n";
-  }
+  // To the second: the JSON form has the stored microseconds.
+  auto when = [](Timestamp t) { return FormatTimestamp(std::chrono::floor<std::chrono::seconds>(t)); };
+  std::vector<std::vector<std::string>> rows{
+      {"REFERENCE", "SUBJECT", "RECEIVED", "DEADLINE", "EXECUTED", "OUTCOME", "ERASED", "KEPT"}};
+  for (const ErasureRequest& r : requests)
+    rows.push_back({r.reference, r.subject, when(r.received),
+                    when(r.deadline) + (RequestPastDeadline(r, now) ? " PAST DEADLINE" : ""),
+                    r.executed ? when(*r.executed) : "-", r.outcome, std::to_string(r.erased),
+                    std::to_string(r.kept)});
+  PrintColumns(*a.out, rows, {false, false, false, false, false, false, true, true});
   return Status::Ok();
 }
 

@@ -10,6 +10,8 @@
 #include <date/date.h>
 #include <date/tz.h>
 
+#include "util/text_columns.h"
+
 namespace retention {
 namespace {
 
@@ -414,6 +416,7 @@ nlohmann::json ReceiptToJson(const ErasureReceipt& r, const Config& config, cons
     const Category* c = FindCategory(rules, e.category);
     erased.push_back({{"category", e.category},
                       {"description", Description(c, e.category)},
+                      {"words", CategoryWords(c, e.category)},
                       {"target", e.target},
                       {"store", e.store},
                       {"records", e.records}});
@@ -435,7 +438,8 @@ nlohmann::json ReceiptToJson(const ErasureReceipt& r, const Config& config, cons
     if (maps) continue;
     nlohmann::json stores = nlohmann::json::array();
     for (const Target& t : c.targets) stores.push_back(t.store);
-    nlohmann::json item = {{"category", c.name}, {"description", Description(&c, c.name)}, {"stores", stores}};
+    nlohmann::json item = {{"category", c.name}, {"description", Description(&c, c.name)},
+                           {"words", CategoryWords(&c, c.name)}, {"stores", stores}};
     if (c.delete_after) {
       item["delete_after"] = c.delete_after->ToString();
       item["deleted_by"] = DateJson(FirstDueAt(as_of, *c.delete_after, zone), zone);
@@ -475,26 +479,6 @@ std::string LocalWords(const nlohmann::json& date) {
   return Str(date["local_date"]) + " " + Str(date["local_time"]) + " " + Str(date["zone"]);
 }
 
-// Rows printed with each column as wide as its widest cell; numbers right.
-void PrintColumns(std::ostream& out, const std::vector<std::vector<std::string>>& rows,
-                  const std::vector<bool>& right) {
-  std::vector<size_t> width;
-  for (const auto& row : rows)
-    for (size_t i = 0; i < row.size(); ++i) {
-      if (width.size() <= i) width.push_back(0);
-      width[i] = std::max(width[i], row[i].size());
-    }
-  for (const auto& row : rows) {
-    std::string line = " ";
-    for (size_t i = 0; i < row.size(); ++i) {
-      const std::string pad(width[i] - row[i].size(), ' ');
-      const std::string cell = i < right.size() && right[i] ? pad + row[i] : row[i] + (i + 1 < row.size() ? pad : "");
-      line += (i == 0 ? " " : "  ") + cell;
-    }
-    out << line << "\n";
-  }
-}
-
 std::string WhyWords(const nlohmann::json& k) {
   const std::string why = Str(k["why"]);
   if (why == "floor") return "floor until " + DateWords(k["floor_end"]);
@@ -516,7 +500,7 @@ void WriteTable(const nlohmann::json& j, std::ostream& out) {
   std::vector<std::vector<std::string>> rows = {{"CATEGORY", "TARGET", "STORE", dry ? "WOULD ERASE" : "ERASED"}};
   for (const auto& e : j["erased"])
     rows.push_back({Str(e["category"]), Str(e["target"]), Str(e["store"]), std::to_string(Int(e["records"]))});
-  PrintColumns(out, rows, {false, false, false, true});
+  PrintColumns(out, rows, {false, false, false, true}, "  ");
 
   out << "\nKept: " << Int(j["kept_total"]) << "\n";
   if (!j["kept"].empty()) {
@@ -524,7 +508,7 @@ void WriteTable(const nlohmann::json& j, std::ostream& out) {
     for (const auto& k : j["kept"])
       rows.push_back({Str(k["category"]), Str(k["target"]), std::to_string(Int(k["records"])), WhyWords(k),
                       k["deleted_by"].is_null() ? std::string("-") : DateWords(k["deleted_by"])});
-    PrintColumns(out, rows, {false, false, true, false, false});
+    PrintColumns(out, rows, {false, false, true, false, false}, "  ");
     for (const auto& k : j["kept"]) out << "  - " << Str(k["text"]) << "\n";
   }
 
@@ -533,7 +517,7 @@ void WriteTable(const nlohmann::json& j, std::ostream& out) {
   for (const auto& o : j["roll_out"])
     rows.push_back({Str(o["category"]), o["delete_after"].is_null() ? std::string("none") : Str(o["delete_after"]),
                     o["deleted_by"].is_null() ? std::string("-") : DateWords(o["deleted_by"])});
-  PrintColumns(out, rows, {false, false, false});
+  PrintColumns(out, rows, {false, false, false}, "  ");
   for (const auto& o : j["roll_out"]) out << "  - " << Str(o["text"]) << "\n";
 
   const auto& ev = j["evidence"];
@@ -560,7 +544,7 @@ void WriteMarkdown(const nlohmann::json& j, std::ostream& out) {
 
   out << "\n## What we deleted\n\n";
   for (const auto& e : j["erased"])
-    out << "- " << Plural(Int(e["records"]), "record", "records") << " of " << Str(e["description"]) << " ("
+    out << "- " << Plural(Int(e["records"]), "record", "records") << " of " << Str(e["words"]) << " ("
         << Str(e["target"]) << ")" << (dry ? " would be erased" : " erased") << "\n";
   out << "\nIn total " << Plural(Int(j["erased_total"]), "record", "records")
       << (dry ? " would be erased" : " were erased");

@@ -87,6 +87,13 @@ TEST_CASE("erase on the demo: preview, erase, receipt, list, status", "[erase][e
   CHECK(Contains(list.out, "DSR-1"));
   CHECK(Contains(list.out, subject));
   CHECK(Contains(list.out, "partial"));
+  {
+    // Aligned columns, to the second: the row's outcome sits under OUTCOME.
+    const std::string header = list.out.substr(0, list.out.find('\n'));
+    const std::string row = list.out.substr(header.size() + 1);
+    CHECK(header.find("OUTCOME") == row.find("partial"));
+    CHECK(row.find('\t') == std::string::npos);
+  }
   RunResult status = RunWith(demo.config, {"status", "--format", "json"});
   INFO(Describe(status));
   auto sj = nlohmann::json::parse(status.out);
