@@ -344,7 +344,16 @@ Result<Config> LoadConfig(const fs::path& file_arg) {
     RETENTION_RETURN_IF_ERROR(er.CheckKeys({"answer_within"}));
     auto within = er.Duration("answer_within");
     if (!within.ok()) return within.status();
-    if (*within) config.erasure.answer_within = **within;
+    if (*within) {
+      // A deadline is days to months away; a year is the most any law
+      // gives (GDPR: one month, three at most), and a longer one would
+      // leave the calendar arithmetic of a request's deadline.
+      const CalendarDuration year{1, DurationUnit::kYears};
+      if (!AlwaysAtLeast(year, **within))
+        return er.ErrorAtKey("answer_within", "answer_within is " + (*within)->ToString() +
+                                                  ": at most 1 year (an erasure request's answer time)");
+      config.erasure.answer_within = **within;
+    }
     RETENTION_RETURN_IF_ERROR(er.Finish());
   }
 

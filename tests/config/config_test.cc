@@ -134,6 +134,11 @@ const BadCase kBadCases[] = {
     {"bad max_runtime", "rules = \"rules\"\n[limits]\nmax_runtime = \"4 hrs\"\n",
      "$D/retention.toml:3:15: max_runtime: invalid duration \"4 hrs\": unknown unit \"hrs\" (expected seconds, "
      "minutes, hours, days, weeks, months or years, e.g. \"90 days\", \"30m\", \"1y\")"},
+    // A deadline beyond the calendar arithmetic's reach read as year -29046.
+    {"an erasure answer time of years", "rules = \"rules\"\n[erasure]\nanswer_within = \"100000 years\"\n",
+     "$D/retention.toml:3:17: answer_within is 100000 years: at most 1 year (an erasure request's answer time)"},
+    {"an erasure answer time of 400 days", "rules = \"rules\"\n[erasure]\nanswer_within = \"400 days\"\n",
+     "$D/retention.toml:3:17: answer_within is 400 days: at most 1 year (an erasure request's answer time)"},
     // Floors and holds guard the records of one store: a second store over
     // the same data let its rules delete what they keep under the first.
     {"two sqlite stores over one database",
