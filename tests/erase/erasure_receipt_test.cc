@@ -132,7 +132,7 @@ const nlohmann::json& Find(const nlohmann::json& list, const std::string& catego
   return list;
 }
 
-TEST_CASE("Erasure receipt: a record an overlapping exception keeps goes by the first schedule; long descriptions "
+TEST_CASE("Erasure receipt: a record an overlapping exception keeps goes by the first schedule, and long descriptions "
           "give way to the policy line's label",
           "[erase]") {
   Fixture f;
