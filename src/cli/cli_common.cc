@@ -1,3 +1,5 @@
+#include <signal.h>
+
 #include <iostream>
 
 #include <spdlog/spdlog.h>
@@ -93,6 +95,20 @@ Result<std::string> FormatOption(const po::variables_map& vm, std::initializer_l
     names += (names.empty() ? "" : ", ") + std::string(a);
   }
   return Status::Usage("--format: unknown format '" + format + "' (expected " + names + ")");
+}
+
+namespace {
+std::atomic<bool> g_stop_requested{false};
+extern "C" void OnStopSignal(int) { g_stop_requested.store(true); }
+}  // namespace
+
+const std::atomic<bool>* InstallStopHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  return &g_stop_requested;
 }
 
 }  // namespace retention

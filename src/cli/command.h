@@ -2,6 +2,7 @@
 // file under cli/, and the shared pieces they use.
 #pragma once
 
+#include <atomic>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -89,5 +90,11 @@ Result<CalendarDuration> ParseDurationArgument(const std::string& option, const 
 
 // "table" or "json" (or the extra formats allowed).
 Result<std::string> FormatOption(const po::variables_map& vm, std::initializer_list<const char*> allowed);
+
+// SIGTERM (systemd stopping the unit) and SIGINT (Ctrl-C) ask a purge or an
+// erase to stop: it finishes the batch in flight, closes the run in the
+// ledger and exits 75. Installs the handlers; returns the flag they set,
+// which the run polls between batches.
+const std::atomic<bool>* InstallStopHandlers();
 
 }  // namespace retention

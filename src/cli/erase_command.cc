@@ -1,8 +1,5 @@
 // retention erase: answers an erasure request (erase/erase_run.h) and
 // prints its receipt (erase/erasure_receipt.h).
-#include <signal.h>
-
-#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -20,20 +17,6 @@
 namespace retention {
 
 namespace {
-
-std::atomic<bool> g_erase_stop{false};
-
-extern "C" void OnEraseStopSignal(int) { g_erase_stop.store(true); }
-
-// As purge: SIGTERM and SIGINT finish the batch in flight, close the run
-// in the ledger and exit 75.
-void InstallEraseStopHandlers() {
-  struct sigaction sa {};
-  sa.sa_handler = OnEraseStopSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
-}
 
 constexpr const char* kUsage =
     "retention erase --subject KIND:ID --request REF [--dry-run [--out FILE]] [--format table|json|md]\n"
@@ -170,7 +153,6 @@ Status RunEraseCommand(const CommandArgs& a) {
   options.exit_code_of = ExitStatusOf;
   options.command_line = "erase";
   for (const auto& arg : a.args) options.command_line += " " + arg;
-  options.stop_requested = &g_erase_stop;
 
   std::unique_ptr<StateDb> preview;
   if (options.dry_run) {
@@ -179,7 +161,7 @@ Status RunEraseCommand(const CommandArgs& a) {
     preview = std::move(*state);
     options.preview_state = preview.get();
   } else {
-    InstallEraseStopHandlers();
+    options.stop_requested = InstallStopHandlers();
   }
 
   Status run_status;

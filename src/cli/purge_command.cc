@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <csignal>
 #include <iostream>
 #include <map>
 
@@ -24,20 +23,6 @@
 namespace retention {
 
 namespace {
-
-std::atomic<bool> g_stop_requested{false};
-
-extern "C" void OnStopSignal(int) { g_stop_requested.store(true); }
-
-// SIGTERM (systemd stopping the unit) and SIGINT (Ctrl-C) finish the batch
-// in flight, close the run in the ledger and exit 75.
-void InstallStopHandlers() {
-  struct sigaction sa {};
-  sa.sa_handler = OnStopSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
-}
 
 // A run-time budget: a duration in the one grammar (calendar/duration.h),
 // at most a century, which is a mistake, not a budget. Calendar days and
@@ -430,8 +415,7 @@ Status RunPurgeCommand(const CommandArgs& a) {
   options.allow_clock_behind = v["allow-clock-behind"].as<bool>();
   options.command_line = "purge";
   for (const auto& arg : a.args) options.command_line += " " + arg;
-  options.stop_requested = &g_stop_requested;
-  InstallStopHandlers();
+  options.stop_requested = InstallStopHandlers();
 
   // Progress: a bar on a terminal, a log line every 10 s otherwise. The
   // meter is made when the first target starts, with the plan's total, and
