@@ -13,6 +13,7 @@
 #include "audit/anchor_schedule.h"
 #include "audit/audit_util.h"
 #include "audit/checkpoint.h"
+#include "audit/ed25519_keys.h"
 #include "ledger/anchor.h"
 #include "purge/purge_fixture.h"
 #include "state/state_ops.h"
@@ -21,18 +22,6 @@ namespace retention::audit_test {
 namespace {
 
 using Json = nlohmann::json;
-
-void MakeKeys(const fs::path& priv, const fs::path& pub) {
-  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
-  REQUIRE(key != nullptr);
-  FILE* f = std::fopen(priv.c_str(), "w");
-  REQUIRE(PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr) == 1);
-  std::fclose(f);
-  f = std::fopen(pub.c_str(), "w");
-  REQUIRE(PEM_write_PUBKEY(f, key) == 1);
-  std::fclose(f);
-  EVP_PKEY_free(key);
-}
 
 constexpr const char* kTwelveMonths =
     "[audit_security]\ndelete_after = \"12 months\"\n[[audit_security.target]]\nstore = \"purge-log\"\n";
@@ -289,7 +278,7 @@ TEST_CASE("an evidence bundle of a pruned purge log names its anchor and verifie
 TEST_CASE("checkpoint formats 1 and 2 still verify, and format 3 signs its pinned schedule", "[audit][anchor-schedule]") {
   LedgerFixture f(200);
   const fs::path cp = f.dir / "cp.json", priv = f.dir / "key.pem", pub = f.dir / "pub.pem";
-  MakeKeys(priv, pub);
+  MakeKeyPair(priv, pub);
   REQUIRE(f.Retention({"audit", "checkpoint", "--out", cp.string(), "--sign-key", priv.string()}).exit_code == 0);
   const std::string v3 = ReadFile(cp);
   CHECK(f.Retention({"audit", "verify", "--against", cp.string(), "--verify-key", pub.string()}).exit_code == 0);

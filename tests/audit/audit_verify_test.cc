@@ -11,24 +11,12 @@
 #include "state/state_ops.h"
 #include "state/state_test_support.h"
 #include "audit/checkpoint.h"
+#include "audit/ed25519_keys.h"
 
 namespace retention::audit_test {
 namespace {
 
 using Json = nlohmann::json;
-
-// Writes a fresh Ed25519 key pair as PEM files.
-void MakeKeyPair(const fs::path& priv, const fs::path& pub) {
-  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
-  REQUIRE(key != nullptr);
-  FILE* f = std::fopen(priv.c_str(), "w");
-  REQUIRE(PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr) == 1);
-  std::fclose(f);
-  f = std::fopen(pub.c_str(), "w");
-  REQUIRE(PEM_write_PUBKEY(f, key) == 1);
-  std::fclose(f);
-  EVP_PKEY_free(key);
-}
 
 TEST_CASE("verify --against a checkpoint detects a truncated ledger", "[audit]") {
   LedgerFixture f(3000);

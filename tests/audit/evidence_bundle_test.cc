@@ -11,6 +11,7 @@
 
 #include <sstream>
 
+#include "audit/ed25519_keys.h"
 #include "audit/evidence_bundle.h"
 #include "e2e/e2e_util.h"
 #include "support/immutable_file.h"
@@ -22,18 +23,6 @@ namespace {
 
 using namespace retention::e2e;
 using Json = nlohmann::json;
-
-void MakeKeyPair(const fs::path& priv, const fs::path& pub) {
-  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
-  REQUIRE(key != nullptr);
-  FILE* f = std::fopen(priv.c_str(), "w");
-  REQUIRE(PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr) == 1);
-  std::fclose(f);
-  f = std::fopen(pub.c_str(), "w");
-  REQUIRE(PEM_write_PUBKEY(f, key) == 1);
-  std::fclose(f);
-  EVP_PKEY_free(key);
-}
 
 // "SHA256:<hex>" of the raw public key in `pub`, computed here: the last
 // 32 bytes of its DER SubjectPublicKeyInfo.
