@@ -133,18 +133,20 @@ Result<Checkpoint> ParseCheckpoint(const std::string& text, const std::string& s
   if (cp.seq < 0) return bad("'seq' is negative");
   if (cp.hash.size() != 64 || cp.hash.find_first_not_of("0123456789abcdef") != std::string::npos)
     return bad("'hash' is not 64 lowercase hex digits");
-  if (j.contains("format")) {
+  // `audit verify --format json` output: a head, pinning no schedule
+  // (before the one JSON dialect, that document had no "format").
+  const bool verify_output = !j.contains("format") || j["format"] == "retention-verify/1";
+  if (!verify_output) {
     if (j["format"] != kCheckpointFormat && j["format"] != kCheckpointFormatV2 && j["format"] != kCheckpointFormatV1)
       return bad("unknown format " + DumpJson(j["format"]));
     cp.format = j["format"].get<std::string>();
   } else {
-    // `audit verify --format json` output: a head, pinning no schedule.
     cp.format = kCheckpointFormatV2;
   }
   if (j.contains("head_at") && j["head_at"].is_string()) {
     cp.head_at = j["head_at"].get<std::string>();
     if (!cp.head_at.empty() && !ParseClockText(cp.head_at, TimeZone::Utc())) return bad("'head_at' is not a time");
-  } else if (cp.format != kCheckpointFormatV1 && j.contains("format")) {
+  } else if (cp.format != kCheckpointFormatV1 && !verify_output) {
     return bad("no string 'head_at'");
   }
   if (j.contains("time") && j["time"].is_string()) cp.time = j["time"].get<std::string>();

@@ -30,6 +30,7 @@
 #include "ledger/ledger_records.h"
 #include "rules/rule_loader.h"
 #include "util/atomic_file.h"
+#include "util/json_document.h"
 #include "util/json_text.h"
 #include "util/logging.h"
 #include "util/progress.h"
@@ -218,7 +219,8 @@ Status VerifyBundle(const CommandArgs& a, const po::variables_map& vm, const std
   if (!v.ok()) return v.status();
   std::string signer = v->signed_by.empty() ? std::string() : v->signed_by;
   if (format == "json") {
-    *a.out << DumpJson(Json{{"ok", v->ok},
+    PrintJsonDocument(*a.out, "bundle-verify",
+                      Json{{"ok", v->ok},
                             {"bundle", dir},
                             {"entries", v->count},
                             {"first_seq", v->first_seq},
@@ -235,9 +237,7 @@ Status VerifyBundle(const CommandArgs& a, const po::variables_map& vm, const std
                             {"signed", v->is_signed},
                             {"signature_checked", v->signature_checked},
                             {"signed_by", signer.empty() ? Json(nullptr) : Json(signer)},
-                            {"problems", v->problems}},
-                       2)
-           << "\n";
+                            {"problems", v->problems}});
   } else if (v->ok) {
     std::ostream& out = *a.out;
     out << "Bundle OK: " << v->count << " entries, " << v->first_seq << ".." << v->last_seq << " (" << v->records
@@ -316,21 +316,20 @@ Status AuditVerify(const CommandArgs& a) {
     schedule_warning += (schedule_warning.empty() ? "" : "; ") + w;
   }
   if (*format == "json") {
-    *a.out << DumpJson(Json{{"ok", report->ok},
+    PrintJsonDocument(*a.out, "verify",
+                      Json{{"ok", report->ok},
                             {"entries", report->entries},
                             {"records", report->records},
                             {"open_batches", report->open_batches},
                             {"head_seq", report->head_seq},
                             {"head_hash", report->head_hash},
-                            {"head_at", report->head_at ? FormatTimestamp(*report->head_at) : std::string()},
+                            {"head_at", report->head_at ? Json(FormatTimestamp(*report->head_at)) : Json(nullptr)},
                             {"first_seq", report->first_seq},
                             {"pruned_by_anchor", report->anchor ? Json(report->anchor_seq) : Json(nullptr)},
                             {"checkpoint_seq", checkpoint ? Json(checkpoint->seq) : Json(nullptr)},
                             {"warning", schedule_warning.empty() ? Json(nullptr) : Json(schedule_warning)},
                             {"first_bad_seq", report->first_bad_seq ? Json(*report->first_bad_seq) : Json(nullptr)},
-                            {"problem", report->problem}},
-                       2)
-           << "\n";
+                            {"problem", report->problem.empty() ? Json(nullptr) : Json(report->problem)}});
   } else if (report->ok) {
     *a.out << "Ledger OK: " << report->entries << " entries (" << report->records << " records";
     if (report->open_batches > 0) *a.out << ", " << report->open_batches << " batches not yet settled";
@@ -506,12 +505,12 @@ Status ExportBundle(const CommandArgs& a, const po::variables_map& vm) {
   return Status::Ok();
 }
 
-// audit log (formats table|json|csv) and audit export (jsonl|csv).
+// audit log (formats table|json|jsonl|csv) and audit export (jsonl|csv).
 Status AuditLog(const CommandArgs& a, bool export_mode) {
   po::options_description desc("Options");
   AddFilterOptions(&desc);
   desc.add_options()("format", po::value<std::string>()->value_name("FORMAT"),
-                     export_mode ? "jsonl (default) or csv" : "table (default), json (JSON Lines) or csv");
+                     export_mode ? "jsonl (default) or csv" : "table (default), json (one document), jsonl or csv");
   if (export_mode)
     desc.add_options()("out", po::value<std::string>()->value_name("FILE"), "write to FILE (default: stdout)")(
         "bundle", po::value<std::string>()->value_name("DIR"),
@@ -528,7 +527,7 @@ Status AuditLog(const CommandArgs& a, bool export_mode) {
       "[--subject KIND:ID] [--kind KINDS] " +
       (export_mode ? "[--format jsonl|csv] [--out FILE]\n       retention audit export --bundle DIR [--sign-key PEM] "
                      "[--since TIME] [--until TIME] [--from-seq SEQ] [--to-seq SEQ]"
-                   : "[--format table|json|csv]");
+                   : "[--format table|json|jsonl|csv]");
   auto vm = ParseCommandLine(a, desc, nullptr, usage);
   if (!vm.ok()) return vm.status();
   if (!*vm) return Status::Ok();
@@ -542,7 +541,7 @@ Status AuditLog(const CommandArgs& a, bool export_mode) {
                                 : (format == "table" || format == "json" || format == "jsonl" || format == "csv");
     if (!ok)
       return Status::Usage("--format: '" + format + "' is not one of " +
-                           (export_mode ? "jsonl, csv" : "table, json, csv"));
+                           (export_mode ? "jsonl, csv" : "table, json, jsonl, csv"));
   }
   auto config = LoadConfigOnly(**vm);
   if (!config.ok()) return config.status();
@@ -563,6 +562,10 @@ Status AuditLog(const CommandArgs& a, bool export_mode) {
   }
   int64_t n = 0;
   if (format == "csv") audit::WriteCsvHeader(*out);
+  // --format json: one document (util/json_document.h), written as the scan
+  // goes so that memory does not grow with the ledger; its entries are the
+  // objects `jsonl` prints one a line, without their null members.
+  if (format == "json") *out << "{\"format\": \"retention-log/1\", \"entries\": [\n";
   std::optional<ClockDisplay> clocks;
   if (format == "table") {
     audit::WriteTableHeader(*out);
@@ -578,6 +581,10 @@ Status AuditLog(const CommandArgs& a, bool export_mode) {
       audit::WriteCsvRow(e, *out, record);
     } else if (format == "table") {
       audit::WriteTableRow(clocks->Show(e), *out);
+    } else if (format == "json") {
+      Json entry = audit::EntryToJson(e, record);
+      DropNullMembers(&entry);
+      *out << (n == 0 ? "" : ",\n") << DumpJson(entry);
     } else {
       audit::WriteJsonLine(e, *out, record);
     }
@@ -592,6 +599,7 @@ Status AuditLog(const CommandArgs& a, bool export_mode) {
     else meter->Finish();
   }
   if (!st.ok()) return st;
+  if (format == "json") *out << (n == 0 ? "" : "\n") << "]}\n";
   out->flush();
   if (!*out) return Status::IoError(dest.empty() ? "cannot write to stdout" : "cannot write " + file->tmp_path().string());
   if (!dest.empty()) {
@@ -632,7 +640,7 @@ Status AuditRuns(const CommandArgs& a) {
     for (size_t i = first; i < runs->size(); ++i) arr.push_back((*runs)[i].ToJson());
     // A summary, not the entries: a name that is not UTF-8 is shown
     // replaced (`audit export` keeps its bytes).
-    *a.out << DumpJson(arr, 2) << "\n";
+    PrintJsonDocument(*a.out, "runs", {{"runs", std::move(arr)}});
     return Status::Ok();
   }
   char line[512];
@@ -751,7 +759,7 @@ Status ShowEntry(const CommandArgs& a, StateDb& state, int64_t seq, const std::s
       }
       j["records"] = rs;
     }
-    *a.out << DumpJson(j, 2) << "\n";
+    PrintJsonDocument(*a.out, "entry", std::move(j));
     return Status::Ok();
   }
   std::ostream& out = *a.out;
@@ -870,8 +878,11 @@ Status AuditShow(const CommandArgs& a) {
     Json per = Json::array();
     for (const auto& [k, n] : deleted) {
       auto r = reconciled_deletes.find(k);
+      // k.second is "store/target"; a store's name has no '/'.
+      const size_t slash = k.second.find('/');
       per.push_back({{"category", TextJson(k.first)},
-                     {"target", TextJson(k.second)},
+                     {"store", TextJson(k.second.substr(0, slash))},
+                     {"target", TextJson(slash == std::string::npos ? "" : k.second.substr(slash + 1))},
                      {"deleted", n},
                      {"reconciled", r == reconciled_deletes.end() ? 0 : r->second}});
     }
@@ -889,7 +900,7 @@ Status AuditShow(const CommandArgs& a) {
     j["purge_log_anchors"] = as;
     // Every text here went through TextJson or a JSON parser, so nothing
     // is replaced; `replace` only guards against a throw.
-    *a.out << DumpJson(j, 2) << "\n";
+    PrintJsonDocument(*a.out, "run", std::move(j));
     return Status::Ok();
   }
   std::ostream& out = *a.out;

@@ -12,6 +12,7 @@
 #include "plan/target_checks.h"
 #include "state/sqlite_state_db.h"
 #include "stores/store_set.h"
+#include "util/json_document.h"
 #include "util/json_text.h"
 
 namespace retention {
@@ -79,23 +80,27 @@ Status RunCheckCommand(const CommandArgs& a) {
     nlohmann::json categories = nlohmann::json::array();
     for (const Category& c : rules.categories) {
       nlohmann::json targets = nlohmann::json::array();
-      for (const Target& t : c.targets) targets.push_back({{"name", t.name}, {"where", TargetSummary(t)}, {"rule", t.where.ToString()}});
-      categories.push_back({{"name", c.name},
+      for (const Target& t : c.targets) {
+        nlohmann::json target = {{"store", t.store}, {"target", t.name}, {"rule", t.where.ToString()}};
+        if (!t.table.empty()) target["table"] = t.table;
+        if (!t.paths.empty()) target["paths"] = t.paths;
+        targets.push_back(std::move(target));
+      }
+      categories.push_back({{"category", c.name},
                             {"description", c.description},
                             {"schedule", ScheduleText(c)},
                             {"policy", c.policy},
                             {"policy_source", c.policy_source},
                             {"targets", targets}});
     }
-    *a.out << DumpJson(nlohmann::json{{"config", config.file.string()},
-                                      {"rules", config.rules_dir.string()},
-                                      {"rules_hash", rules.hash},
-                                      {"categories", categories},
-                                      {"overlaps", overlaps},
-                                      {"warnings", warnings},
-                                      {"errors", errors}},
-                       2)
-           << "\n";
+    PrintJsonDocument(*a.out, "check",
+                      {{"config", config.file.string()},
+                       {"rules", config.rules_dir.string()},
+                       {"rules_hash", rules.hash},
+                       {"categories", categories},
+                       {"overlaps", overlaps},
+                       {"warnings", warnings},
+                       {"errors", errors}});
   } else {
     *a.out << "Config " << config.file.string() << ", rules " << config.rules_dir.string() << " ("
            << rules.files.size() << " files, " << rules.categories.size() << " categories)\n\n";

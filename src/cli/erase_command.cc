@@ -11,6 +11,7 @@
 #include "erase/erase_run.h"
 #include "erase/erasure_receipt.h"
 #include "util/atomic_file.h"
+#include "util/json_document.h"
 #include "util/json_text.h"
 #include "util/text_columns.h"
 
@@ -45,9 +46,9 @@ Status EraseList(const CommandArgs& a) {
   }
   const Timestamp now = a.env->Now();
   if (*format == "json") {
-    nlohmann::json out = nlohmann::json::array();
+    nlohmann::json list = nlohmann::json::array();
     for (const ErasureRequest& r : requests)
-      out.push_back({{"reference", r.reference},
+      list.push_back({{"reference", r.reference},
                      {"subject", r.subject},
                      {"received", FormatTimestamp(r.received)},
                      {"deadline", FormatTimestamp(r.deadline)},
@@ -57,7 +58,7 @@ Status EraseList(const CommandArgs& a) {
                      {"erased", r.erased},
                      {"kept", r.kept},
                      {"last_run_id", r.last_run_id}});
-    *a.out << DumpJson(out, 2) << "\n";
+    PrintJsonDocument(*a.out, "erasure-requests", {{"requests", std::move(list)}});
     return Status::Ok();
   }
   if (requests.empty()) {

@@ -22,6 +22,7 @@
 #include "plan/plan.h"
 #include "plan/verdict.h"
 #include "stores/store_set.h"
+#include "util/json_document.h"
 #include "util/json_text.h"
 
 namespace retention {
@@ -373,7 +374,7 @@ Status RunExplainCommand(const CommandArgs& a) {
                    {"store", store_name},
                    {"target", named->target},
                    {"key", key},
-                   {"now", FormatTimestamp(now)},
+                   {"made_at", FormatTimestamp(now)},
                    {"as_of", FormatTimestamp(as_of)},
                    {"rules", Json::array()}};
   std::ostringstream details;
@@ -437,7 +438,7 @@ Status RunExplainCommand(const CommandArgs& a) {
         hold_json.push_back({{"id", h->id},
                              {"matter", h->matter},
                              {"reason", h->reason},
-                             {"author", h->author},
+                             {"placed_by", h->author},
                              {"under", under.category->name + "/" + under.target->name}});
         hold_lines.push_back(HoldText(*h) + " [under " + under.category->name + "/" + under.target->name + "]");
       }
@@ -457,7 +458,9 @@ Status RunExplainCommand(const CommandArgs& a) {
          {"matches_filters", own.matches_filters},
          {"clock_text", own.clock_text},
          {"clock", own.clock ? Json(FormatTimestamp(*own.clock)) : Json(nullptr)},
-         {"subject", own.subject_id.value_or("")},
+         {"subject", own.subject_kind && own.subject_id && !own.subject_id->empty()
+                         ? Json(*own.subject_kind + ":" + *own.subject_id)
+                         : Json(nullptr)},
          {"cutoff", d->cutoff ? Json(FormatTimestamp(*d->cutoff)) : Json(nullptr)},
          {"due_after", due_after ? Json(FormatTimestamp(*due_after)) : Json(nullptr)},
          {"kept_until", r.kept_until ? Json(FormatTimestamp(*r.kept_until)) : Json(nullptr)},
@@ -599,7 +602,7 @@ Status RunExplainCommand(const CommandArgs& a) {
 
   std::ostream& out = *a.out;
   if (*format == "json") {
-    out << DumpJson(out_json, 2) << "\n";
+    PrintJsonDocument(out, "explain", std::move(out_json));
   } else {
     out << verdict << "\n\nRecord " << shown << " (as of " << FormatTimestamp(as_of)
         << (at_now ? "" : "; now " + FormatTimestamp(now)) << ")\n"

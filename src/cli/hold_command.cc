@@ -23,6 +23,7 @@
 #include "stores/files_walk.h"
 #include "stores/store_set.h"
 #include "util/identity.h"
+#include "util/json_document.h"
 #include "util/json_text.h"
 
 namespace retention {
@@ -33,7 +34,8 @@ namespace {
 constexpr size_t kTerminalReasonWidth = 40;
 
 // A hold as `hold add`, `hold list --format json` and `hold show --format
-// json` print it: every field, null when unset, the subject as "KIND:ID".
+// json` print it: every field that is set (PrintJsonDocument drops the
+// nulls), the subject as "KIND:ID".
 // The command's documented output, not the ledger's record of the hold
 // (its hold_placed and hold_released details are ledger/ledger_payloads.h).
 nlohmann::json HoldToJson(const Hold& h) {
@@ -53,7 +55,7 @@ nlohmann::json HoldToJson(const Hold& h) {
   return {{"id", h.id},
           {"matter", h.matter},
           {"reason", h.reason},
-          {"author", h.author},
+          {"placed_by", h.author},
           {"placed_at", FormatTimestamp(h.placed_at)},
           {"expires_at", time(h.expires_at)},
           {"scope", scope},
@@ -63,6 +65,16 @@ nlohmann::json HoldToJson(const Hold& h) {
 }
 
 std::string ScopeText(const HoldScope& s) { return HoldScopeText(s); }
+
+// The store of a category's target, as the rules name it.
+std::string StoreOfTarget(const RuleSet& rules, const std::string& category, const std::string& target) {
+  for (const Category& c : rules.categories) {
+    if (c.name != category) continue;
+    for (const Target& t : c.targets)
+      if (t.name == target) return t.store;
+  }
+  return "";
+}
 
 // Checks a scope against the rules: a hold naming something that does not
 // exist would protect nothing while looking like it does.
@@ -346,16 +358,17 @@ Status HoldAdd(const CommandArgs& a) {
       total += c.records;
       nlohmann::json also = nlohmann::json::array();
       for (size_t i = 1; i < c.scopes.size(); ++i) also.push_back(c.scopes[i].first + "/" + c.scopes[i].second);
-      nlohmann::json entry = {
-          {"category", c.scopes[0].first}, {"target", c.scopes[0].second}, {"records", c.records}};
+      nlohmann::json entry = {{"category", c.scopes[0].first},
+                              {"store", StoreOfTarget(loaded->rules, c.scopes[0].first, c.scopes[0].second)},
+                              {"target", c.scopes[0].second},
+                              {"records", c.records}};
       if (!also.empty()) entry["also"] = also;
       per_target.push_back(std::move(entry));
     }
     if (*format == "json") {
-      *a.out << DumpJson(nlohmann::json{{"dry_run", true}, {"scope", HoldToJson(hold)["scope"]}, {"records", total},
-                                         {"targets", per_target}},
-                         2)
-             << "\n";
+      PrintJsonDocument(*a.out, "hold-dry-run",
+                        {{"dry_run", true}, {"scope", HoldToJson(hold)["scope"]}, {"records", total},
+                         {"targets", per_target}});
     } else {
       *a.out << "Dry run: the hold (" << ScopeText(s) << ") would cover " << total << " records now:\n";
       for (const CoveredCount& c : *counted) {
@@ -379,7 +392,7 @@ Status HoldAdd(const CommandArgs& a) {
   if (!id.ok()) return id.status();
   hold.id = *id;
   if (*format == "json") {
-    *a.out << DumpJson(HoldToJson(hold), 2) << "\n";
+    PrintJsonDocument(*a.out, "hold", HoldToJson(hold));
   } else {
     *a.out << "Placed hold " << hold.id << " (" << hold.matter << "): " << ScopeText(s) << "\n";
   }
@@ -419,13 +432,13 @@ Status HoldList(const CommandArgs& a) {
   }
   const Timestamp now = a.env->Now();
   if (*format == "json") {
-    nlohmann::json out = nlohmann::json::array();
+    nlohmann::json list = nlohmann::json::array();
     for (const Hold& h : holds) {
       auto j = HoldToJson(h);
       j["active"] = h.ActiveAt(now);
-      out.push_back(std::move(j));
+      list.push_back(std::move(j));
     }
-    *a.out << DumpJson(out, 2) << "\n";
+    PrintJsonDocument(*a.out, "holds", {{"holds", std::move(list)}});
     return Status::Ok();
   }
   if (holds.empty()) {
@@ -465,7 +478,7 @@ Status HoldShow(const CommandArgs& a) {
   }
   if (!hold) return Status::Invalid("no hold with ID " + std::to_string(*id));
   if (*format == "json") {
-    *a.out << DumpJson(HoldToJson(*hold), 2) << "\n";
+    PrintJsonDocument(*a.out, "hold", HoldToJson(*hold));
     return Status::Ok();
   }
   const Hold& h = *hold;

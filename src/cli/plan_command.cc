@@ -8,6 +8,7 @@
 #include "plan/plan.h"
 #include "purge/saved_plan.h"
 #include "stores/store_set.h"
+#include "util/json_document.h"
 #include "util/json_text.h"
 
 namespace retention {
@@ -53,7 +54,7 @@ Status RunPlanCommand(const CommandArgs& a) {
   auto plan = MakePlan(held, stores, as_of, now, loaded->rules.hash, *holds);
   if (!plan.ok()) return plan.status();
   if (*format == "json") {
-    *a.out << DumpJson(PlanToJson(*plan), 2) << "\n";
+    PrintJsonDocument(*a.out, "plan", PlanToJson(*plan));
   } else {
     PrintPlanTable(*plan, *a.out);
   }

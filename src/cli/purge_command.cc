@@ -17,6 +17,7 @@
 #include "purge/purge.h"
 #include "util/logging.h"
 #include "util/metrics.h"
+#include "util/json_document.h"
 #include "util/json_text.h"
 #include "util/progress.h"
 
@@ -450,19 +451,18 @@ Status RunPurgeCommand(const CommandArgs& a) {
   if (*format == "json") {
     nlohmann::json targets = nlohmann::json::array();
     for (const auto& t : report->targets)
-      targets.push_back({{"category", t.category}, {"target", t.target}, {"deleted", t.deleted},
+      targets.push_back({{"category", t.category}, {"store", t.store}, {"target", t.target}, {"deleted", t.deleted},
                          {"batches", t.batches}, {"kept_changed", t.kept_changed},
                          {"undeletable", t.undeletable}});
-    *a.out << DumpJson(nlohmann::json{{"run", report->run_id},
-                             {"as_of", FormatTimestamp(report->as_of)},
-                             {"outcome", report->outcome},
-                             {"exit_code", ExitStatusOf(report->status)},
-                             {"deleted", report->TotalDeleted()},
-                             {"reconciled", report->reconciled},
-                             {"ledger_head", report->head_hash},
-                             {"targets", targets}},
-                       2)
-           << "\n";
+    PrintJsonDocument(*a.out, "purge",
+                      {{"run", report->run_id},
+                       {"as_of", FormatTimestamp(report->as_of)},
+                       {"outcome", report->outcome},
+                       {"exit_code", ExitStatusOf(report->status)},
+                       {"deleted", report->TotalDeleted()},
+                       {"reconciled", report->reconciled},
+                       {"ledger_head", report->head_hash},
+                       {"targets", targets}});
   } else {
     PrintReport(*report, *a.out);
   }

@@ -28,6 +28,7 @@
 #include "plan/overdue.h"
 #include "plan/plan.h"
 #include "stores/store_set.h"
+#include "util/json_document.h"
 #include "util/json_text.h"
 
 namespace retention {
@@ -173,7 +174,7 @@ Status RunStatusCommand(const CommandArgs& a) {
   const size_t first = runs.size() > static_cast<size_t>(last) ? runs.size() - static_cast<size_t>(last) : 0;
   if (*format == "json") {
     Json j;
-    j["now"] = FormatTimestamp(now);
+    j["as_of"] = FormatTimestamp(now);
     j["max_age"] = max_age->ToString();
     j["grace"] = GraceText(grace);
     j["last_success"] = last_success ? last_success->ToJson() : Json(nullptr);
@@ -212,7 +213,7 @@ Status RunStatusCommand(const CommandArgs& a) {
     }
     j["erasure_requests"] = er;
     j["warnings"] = warnings;
-    *a.out << DumpJson(j, 2) << "\n";
+    PrintJsonDocument(*a.out, "status", std::move(j));
   } else {
     std::ostream& out = *a.out;
     out << "Status at " << FormatTimestamp(now) << " (grace " << GraceText(grace) << ")\n\nLast runs:\n";

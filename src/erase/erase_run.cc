@@ -392,7 +392,7 @@ Result<ErasureReceipt> EraseRun::Run(Status* run_status) {
   Status failure = appended;
   std::vector<int64_t> counts;
   for (const Selection& d : *selections) {
-    TargetOutcome outcome{d.category->name, d.target->name};
+    TargetOutcome outcome{d.category->name, d.target->name, d.target->store};
     if (d.category->erasable && !stopped && failure.ok()) {
       auto store = stores_.Get(d.target->store);
       if (!store.ok()) {

@@ -10,6 +10,7 @@
 #include <date/date.h>
 #include <date/tz.h>
 
+#include "util/json_document.h"
 #include "util/text_columns.h"
 
 namespace retention {
@@ -400,8 +401,6 @@ nlohmann::json ReceiptToJson(const ErasureReceipt& r, const Config& config, cons
   nlohmann::json j;
   j["request"] = r.request;
   j["subject"] = r.subject.Text();
-  j["subject_kind"] = r.subject.kind;
-  j["subject_id"] = r.subject.id;
   j["dry_run"] = r.dry_run;
   j["outcome"] = r.outcome;
   j["zone"] = zone.name();
@@ -472,6 +471,28 @@ std::string Str(const nlohmann::json& v) {
 }
 
 int64_t Int(const nlohmann::json& v) { return v.is_number_integer() ? v.get<int64_t>() : 0; }
+
+// The receipt as its JSON document shows it (util/json_document.h): every
+// date the model carries as an object (DateJson) is NAME, the instant in
+// RFC 3339 UTC as in every other document, beside NAME_local, the local
+// date and time in the receipt's "zone".
+nlohmann::json ReceiptDocument(nlohmann::json model) {
+  if (model.is_array()) {
+    for (auto& element : model) element = ReceiptDocument(std::move(element));
+    return model;
+  }
+  if (!model.is_object()) return model;
+  nlohmann::json out = nlohmann::json::object();
+  for (auto& [name, value] : model.items()) {
+    if (value.is_object() && value.contains("at") && value.contains("local_date")) {
+      out[name] = value["at"];
+      out[name + "_local"] = Str(value["local_date"]) + " " + Str(value["local_time"]);
+    } else {
+      out[name] = ReceiptDocument(std::move(value));
+    }
+  }
+  return out;
+}
 
 // "2026-02-01 13:00:00 Europe/Berlin"
 std::string LocalWords(const nlohmann::json& date) {
@@ -588,7 +609,7 @@ void WriteReceipt(const ErasureReceipt& receipt, const Config& config, const Rul
                   std::ostream& out, Timestamp now) {
   const nlohmann::json j = ReceiptToJson(receipt, config, rules, now);
   switch (format) {
-    case ReceiptFormat::kJson: out << j.dump(2) << "\n"; return;
+    case ReceiptFormat::kJson: PrintJsonDocument(out, "erasure-receipt", ReceiptDocument(j)); return;
     case ReceiptFormat::kTable: WriteTable(j, out); return;
     case ReceiptFormat::kMarkdown: WriteMarkdown(j, out); return;
   }

@@ -55,7 +55,7 @@ nlohmann::json PlanToJson(const Plan& plan) {
         {"rule", t.rule},
         {"schedule", t.schedule},
         {"cutoff", t.cutoff ? nlohmann::json(FormatTimestamp(*t.cutoff)) : nlohmann::json(nullptr)},
-        {"total", t.stats.total},
+        {"records", t.stats.total},
         {"due", t.stats.due},
         {"held", t.stats.held},
         {"floor_protected", t.stats.floor_protected},

@@ -147,7 +147,7 @@ Result<PurgeReport> PurgeRun::Run() {
   bool stopped = false;
   Status failure;
   for (const Selection& d : *selections) {
-    TargetOutcome outcome{d.category->name, d.target->name};
+    TargetOutcome outcome{d.category->name, d.target->name, d.target->store};
     if (!stopped && failure.ok()) {
       failure = PurgeTarget(d, saved.get(), executor, &outcome, &stopped);
       LogTargetOutcome(outcome, run_id_);

@@ -102,6 +102,7 @@ struct PurgeOptions {
 struct TargetOutcome {
   std::string category;
   std::string target;
+  std::string store;
   int64_t deleted = 0;
   int64_t batches = 0;
   int64_t kept_changed = 0;  // selected, but no longer deletable at delete time

@@ -105,7 +105,7 @@ TEST_CASE("JSONL export keeps invalid UTF-8 losslessly: an independent re-hash m
   CHECK(db.Column("SELECT hash FROM ledger WHERE seq = 52")[0] == k.at("hash").get<std::string>());
 
   // audit log --format json is the same lossless form.
-  auto log = f.Retention({"audit", "log", "--format", "json", "--run", "7"});
+  auto log = f.Retention({"audit", "log", "--format", "jsonl", "--run", "7"});
   REQUIRE(log.exit_code == 0);
   const auto logged = JsonLines(log.out);
   REQUIRE(logged.size() == 2);

@@ -15,7 +15,7 @@ using Json = nlohmann::json;
 
 // The seqs `audit log --format json` prints for `filter_args`.
 std::vector<int64_t> LoggedSeqs(LedgerFixture& f, std::vector<std::string> filter_args) {
-  std::vector<std::string> args = {"audit", "log", "--format", "json"};
+  std::vector<std::string> args = {"audit", "log", "--format", "jsonl"};
   args.insert(args.end(), filter_args.begin(), filter_args.end());
   auto r = f.Retention(args);
   INFO(Describe(r));
@@ -162,7 +162,7 @@ TEST_CASE("audit runs and audit show tell each run from the ledger", "[audit]") 
   auto r = f.Retention({"audit", "runs", "--format", "json"});
   INFO(Describe(r));
   REQUIRE(r.exit_code == 0);
-  const Json runs = Json::parse(r.out);
+  const Json runs = Json::parse(r.out).at("runs");
   REQUIRE(runs.size() >= 4);
   const Json& last = runs.front();  // BeginRun's id 1 sorts first
   CHECK(last.at("user") == "alice");

@@ -132,7 +132,7 @@ TEST_CASE("a version 3 state extended with batch entries verifies end to end", "
   CHECK(new_kept == 1);
   auto runs = RunWith(config, {"audit", "runs", "--format", "json"});
   REQUIRE(runs.exit_code == 0);
-  const Json all = Json::parse(runs.out);
+  const Json all = Json::parse(runs.out).at("runs");
   REQUIRE(all.size() == 3);
   CHECK(all.at(0).at("deleted") == 10);
   CHECK(all.at(1).at("deleted") == 20);

@@ -90,7 +90,7 @@ TEST_CASE("e2e hold add: --key without --target is refused and places nothing", 
   CHECK(dry.exit_code == 64);
   auto listed = demo.Retention({"hold", "list", "--all", "--format", "json"});
   REQUIRE(listed.exit_code == 0);
-  CHECK(Json::parse(listed.out).empty());
+  CHECK(Json::parse(listed.out).at("holds").empty());
   CHECK(LedgerCount(demo.state_db, "hold_placed") == 0);
   // With a target it is one record.
   auto one = demo.Retention({"hold", "add", "--matter", "M-1", "--reason", "r", "--target", "usage_events", "--key",
@@ -148,7 +148,7 @@ TEST_CASE("e2e hold list: columns line up with long texts, EXPIRES and the whole
   CHECK(Contains(lines[2], "2099-01-01T00:00:00Z"));
   CHECK(Contains(lines[2], reason));  // not a terminal: whole
   auto json = demo.Retention({"hold", "list", "--format", "json"});
-  CHECK(Json::parse(json.out)[1].at("reason") == reason);
+  CHECK(Json::parse(json.out).at("holds")[1].at("reason") == reason);
 }
 
 }  // namespace

@@ -135,7 +135,7 @@ TEST_CASE("plan and purge never reach through a bind mount inside the root", "[f
   REQUIRE(plan.exit_code == 0);
   auto j = nlohmann::json::parse(plan.out);
   CHECK(j["deletable"] == 1);
-  CHECK(j["targets"][0]["total"] == 1);
+  CHECK(j["targets"][0]["records"] == 1);
 
   RunResult purge = RunWith(dir / "retention.toml", {"purge"});
   INFO(Describe(purge));

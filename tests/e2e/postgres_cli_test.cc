@@ -71,7 +71,7 @@ TEST_CASE("postgres: check, plan, hold, purge, plan, audit verify on the binary,
   {
     const auto j = Json(plan);
     REQUIRE(j["targets"].size() == 1);
-    CHECK(j["targets"][0]["total"] == 300);
+    CHECK(j["targets"][0]["records"] == 300);
     CHECK(j["targets"][0]["due"] == 211);  // ids 90..300
     CHECK(j["targets"][0]["deletable"] == 211);
   }

@@ -100,7 +100,7 @@ TEST_CASE("postgres: erase deletes the subject's rows whatever their age, keeps 
   RunResult list = f.Retention({"erase", "list", "--format", "json"});
   INFO(Describe(list));
   REQUIRE(list.exit_code == 0);
-  const auto requests = nlohmann::json::parse(list.out);
+  const auto requests = nlohmann::json::parse(list.out).at("requests");
   REQUIRE(requests.size() == 1);
   CHECK(requests[0]["outcome"] == "partial");
   CHECK(requests[0]["erased"] == erased);

@@ -90,7 +90,7 @@ TEST_CASE("e2e refusals: the safety valve names every target over its share and 
   const Json p = Json::parse(plan.out);
   std::vector<std::string> over, within;
   for (const Json& t : p.at("targets")) {
-    const int64_t deletable = t.at("deletable").get<int64_t>(), total = t.at("total").get<int64_t>();
+    const int64_t deletable = t.at("deletable").get<int64_t>(), total = t.at("records").get<int64_t>();
     const std::string name = t.at("category").get<std::string>() + "/" + t.at("target").get<std::string>() + ": ";
     if (deletable > 0 && 2 * deletable > total)
       over.push_back("\n  " + name + std::to_string(deletable) + " of " + std::to_string(total) + " records (");
@@ -258,7 +258,7 @@ TEST_CASE("e2e refusals: a hold on a subject keeps its records until released", 
   auto list = demo.Retention({"hold", "list", "--format", "json"});
   INFO(Describe(list));
   REQUIRE(list.exit_code == 0);
-  const Json holds = Json::parse(list.out);
+  const Json holds = Json::parse(list.out).at("holds");
   REQUIRE(holds.size() == 1);
   const int64_t hold_id = holds[0].at("id").get<int64_t>();
   CHECK(holds[0].at("matter") == "M-42");
@@ -301,10 +301,10 @@ TEST_CASE("e2e refusals: a hold on a subject keeps its records until released", 
   REQUIRE(release.exit_code == 0);
   auto after = demo.Retention({"hold", "list", "--format", "json"});
   REQUIRE(after.exit_code == 0);
-  CHECK(Json::parse(after.out).empty());
+  CHECK(Json::parse(after.out).at("holds").empty());
   auto all = demo.Retention({"hold", "list", "--all", "--format", "json"});
   REQUIRE(all.exit_code == 0);
-  const Json released = Json::parse(all.out);
+  const Json released = Json::parse(all.out).at("holds");
   REQUIRE(released.size() == 1);  // released, never deleted
   CHECK(released[0].at("release_reason") == "case closed");
 
@@ -340,7 +340,7 @@ TEST_CASE("e2e refusals: bad hold specs are refused (65) and place nothing", "[e
   auto list = demo.Retention({"hold", "list", "--all", "--format", "json"});
   INFO(Describe(list));
   REQUIRE(list.exit_code == 0);
-  CHECK(Json::parse(list.out).empty());
+  CHECK(Json::parse(list.out).at("holds").empty());
   CHECK(LedgerCount(demo.state_db, "hold_placed") == 0);
 }
 
