@@ -342,6 +342,28 @@ TEST_CASE("report refuses bad options: nothing written, the option named", "[rep
   CHECK(Rows(f.dir / "app.db") == rows);
 }
 
+TEST_CASE("report --against a checkpoint names it, and one the ledger does not match fails with 78", "[report][e2e]") {
+  Fixture f;
+  const fs::path checkpoint = f.dir / "checkpoint.json";
+  f.Expect({"audit", "checkpoint", "--out", checkpoint.string()});
+  const Json j = Json::parse(f.Expect({"report", "--format", "json", "--against", checkpoint.string()}).out);
+  const Json& cp = j.at("ledger").at("checkpoint");
+  CHECK(cp.at("file") == checkpoint.string());
+  CHECK(cp.at("seq") == j.at("ledger").at("head_seq"));
+  CHECK(cp.at("hash") == j.at("ledger").at("head_hash"));
+  CHECK(cp.at("signed") == false);
+  CHECK(cp.at("signature_checked") == false);
+  CHECK(j.at("ledger").at("verified") == true);
+  // The same head with another hash: the chain was rewritten since.
+  std::string text = ReadFile(checkpoint);
+  const std::string hash = j.at("ledger").at("head_hash");
+  text.replace(text.find(hash), 1, hash[0] == '0' ? "1" : "0");
+  WriteFile(checkpoint, text);
+  RunResult r = f.Expect({"report", "--against", checkpoint.string()}, 78);
+  CHECK(e2e::Contains(r.out, "**LEDGER VERIFICATION FAILED at entry"));
+  CHECK(e2e::Contains(r.out, "Checked against checkpoint `" + checkpoint.string() + "`"));
+}
+
 TEST_CASE("report on a tampered ledger is written, says so at the top and exits 78", "[report][e2e]") {
   Fixture f;
   {
