@@ -108,6 +108,8 @@ size_t FirstBinPastCutoff(const AgeHistogram& h) {
   return h.factors.size() + 1;
 }
 
+std::string TimeText(Timestamp t) { return FormatTimestamp(std::chrono::floor<std::chrono::seconds>(t)); }
+
 std::string SignatureText(const LedgerFacts& ledger) {
   if (!ledger.checkpoint || ledger.checkpoint->signature.empty()) return "not signed";
   return ledger.checkpoint_signature_checked ? "signature verified" : "signed, signature not checked";

@@ -197,6 +197,9 @@ std::string FactorText(double factor);
 std::string BinLabel(const AgeHistogram& h, size_t bin);
 // The first bin whose records are past the scale's cutoff (factor 1).
 size_t FirstBinPastCutoff(const AgeHistogram& h);
+// `t` to the second, for people ("2026-11-30T21:31:54Z"); JSON keeps the
+// microseconds.
+std::string TimeText(Timestamp t);
 // The checkpoint's signature: "not signed", "signature verified", ...
 std::string SignatureText(const LedgerFacts& ledger);
 // The age of `t` at `as_of`: "5 hours" under two days, else "412 days".

@@ -27,7 +27,7 @@ std::string Esc(const std::string& text) {
   return out;
 }
 
-std::string Time(const std::optional<Timestamp>& t) { return t ? FormatTimestamp(*t) : "-"; }
+std::string Time(const std::optional<Timestamp>& t) { return t ? TimeText(*t) : "-"; }
 
 std::string VerdictClass(Verdict v) {
   switch (v) {
@@ -114,7 +114,7 @@ void Ledger(const Report& r, std::ostream& out) {
   } else {
     out << "<strong>Ledger verified:</strong> " << l.entries << " entries (" << l.records
         << " records), head entry " << l.head_seq << " <code>" << Esc(l.head_hash) << "</code>";
-    if (l.head_at) out << " written " << FormatTimestamp(*l.head_at);
+    if (l.head_at) out << " written " << TimeText(*l.head_at);
     out << ".";
   }
   if (l.checkpoint) {
@@ -141,7 +141,7 @@ void Requests(const Report& r, std::ostream& out) {
   auto row = [&](const ErasureRequest& q) {
     const bool late = std::count(r.erasure.late.begin(), r.erasure.late.end(), q.reference) > 0;
     out << "<tr><td>" << Esc(q.reference) << "</td><td>" << Esc(q.subject) << "</td><td>"
-        << FormatTimestamp(q.received) << "</td><td>" << FormatTimestamp(q.deadline)
+        << TimeText(q.received) << "</td><td>" << TimeText(q.deadline)
         << (late ? " <span class=\"verdict overdue\">late</span>" : "") << "</td><td>" << Esc(q.outcome)
         << "</td><td class=\"n\">" << q.erased << "</td><td class=\"n\">" << q.kept << "</td></tr>\n";
   };
@@ -160,7 +160,7 @@ void Line(const Report& r, const PolicyLine& line, size_t n, std::ostream& out) 
       << Esc(JoinWords(line.categories, ", ")) << "</li><li>Schedule: " << Esc(JoinWords(line.schedules, "; "))
       << "</li><li>Last successful purge: ";
   if (line.last_success)
-    out << "run " << line.last_success->id << ", ended " << FormatTimestamp(line.last_success->ended) << ", deleted "
+    out << "run " << line.last_success->id << ", ended " << TimeText(line.last_success->ended) << ", deleted "
         << line.last_success->deleted << " of this line's records";
   else
     out << "never";
@@ -175,7 +175,7 @@ void Line(const Report& r, const PolicyLine& line, size_t n, std::ostream& out) 
         << "</td><td class=\"n\">" << t.held << "</td><td class=\"n\">" << t.floor_protected << "</td><td class=\"n\">"
         << t.overdue << "</td><td>" << Time(t.oldest_record)
         << (t.oldest_record ? " (" + AgeText(r.as_of, *t.oldest_record) + ")" : "") << "</td><td>"
-        << Time(t.oldest_overdue) << "</td><td>" << (t.cutoff ? FormatTimestamp(*t.cutoff) : "none")
+        << Time(t.oldest_overdue) << "</td><td>" << (t.cutoff ? TimeText(*t.cutoff) : "none")
         << "</td></tr></table>\n";
     Chart(t, out);
     out << "</div>\n";
@@ -185,8 +185,8 @@ void Line(const Report& r, const PolicyLine& line, size_t n, std::ostream& out) 
            "<th>Since</th><th>Until</th><th class=\"n\">Records</th><th>Reason</th></tr>\n";
     for (const HoldFacts& h : line.holds)
       out << "<tr><td class=\"n\">" << h.id << "</td><td>" << Esc(h.matter) << "</td><td>"
-          << FormatTimestamp(h.placed_at) << "</td><td>"
-          << (h.expires_at ? FormatTimestamp(*h.expires_at) : "until released") << "</td><td class=\"n\">"
+          << TimeText(h.placed_at) << "</td><td>"
+          << (h.expires_at ? TimeText(*h.expires_at) : "until released") << "</td><td class=\"n\">"
           << h.records << "</td><td>" << Esc(h.reason) << "</td></tr>\n";
     out << "</table>\n";
   }
@@ -198,10 +198,10 @@ void Line(const Report& r, const PolicyLine& line, size_t n, std::ostream& out) 
 void RenderHtml(const Report& r, std::ostream& out) {
   out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
       << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-      << "<title>Retention compliance report, as of " << FormatTimestamp(r.as_of) << "</title>\n<style>" << kStyle
+      << "<title>Retention compliance report, as of " << TimeText(r.as_of) << "</title>\n<style>" << kStyle
       << "</style></head>\n<body>\n<header><h1>Retention compliance report</h1>\n<p class=\"meta\">As of "
-      << FormatTimestamp(r.as_of) << " (time zone " << Esc(r.time_zone) << "), reporting period " << Esc(r.period)
-      << " from " << FormatTimestamp(r.period_start) << ". Made " << FormatTimestamp(r.made_at) << " from <code>"
+      << TimeText(r.as_of) << " (time zone " << Esc(r.time_zone) << "), reporting period " << Esc(r.period)
+      << " from " << TimeText(r.period_start) << ". Made " << TimeText(r.made_at) << " from <code>"
       << Esc(r.config_file) << "</code>, rules SHA-256 <code>" << Esc(r.rules_hash) << "</code>.</p></header>\n";
   Ledger(r, out);
   out << "<h2>Summary</h2>\n<p>" << r.lines.size() << " policy lines: " << r.LinesWith(Verdict::kComplies)
@@ -215,7 +215,7 @@ void RenderHtml(const Report& r, std::ostream& out) {
         << Esc(JoinWords(line.schedules, "; ")) << "</td><td class=\"n\">" << line.Records() << "</td><td class=\"n\">"
         << line.Overdue() << "</td><td class=\"n\">" << line.Held() << "</td><td>";
     if (line.last_success)
-      out << "run " << line.last_success->id << ", " << FormatTimestamp(line.last_success->ended);
+      out << "run " << line.last_success->id << ", " << TimeText(line.last_success->ended);
     else
       out << "never";
     out << "</td><td>" << VerdictBadge(line.verdict) << "</td></tr>\n";

@@ -62,7 +62,7 @@ void Ledger(const Report& r, std::ostream& out) {
   } else {
     out << "**Ledger: verified** - " << l.entries << " entries (" << l.records << " records), head entry "
         << l.head_seq << " `" << l.head_hash << "`";
-    if (l.head_at) out << " written " << FormatTimestamp(*l.head_at);
+    if (l.head_at) out << " written " << TimeText(*l.head_at);
     out << ".\n";
   }
   if (l.checkpoint) {
@@ -85,8 +85,8 @@ void Requests(const Report& r, std::ostream& out) {
   out << "| Request | Subject | Received | Deadline | Outcome | Erased | Kept |\n|---|---|---|---|---|---:|---:|\n";
   auto row = [&](const ErasureRequest& q) {
     const bool late = std::count(r.erasure.late.begin(), r.erasure.late.end(), q.reference) > 0;
-    out << "| " << Cell(q.reference) << " | " << Cell(q.subject) << " | " << FormatTimestamp(q.received) << " | "
-        << FormatTimestamp(q.deadline) << (late ? " **LATE**" : "") << " | " << Cell(q.outcome) << " | " << q.erased
+    out << "| " << Cell(q.reference) << " | " << Cell(q.subject) << " | " << TimeText(q.received) << " | "
+        << TimeText(q.deadline) << (late ? " **LATE**" : "") << " | " << Cell(q.outcome) << " | " << q.erased
         << " | " << q.kept << " |\n";
   };
   for (const ErasureRequest& q : r.erasure.executed) row(q);
@@ -99,8 +99,8 @@ void Requests(const Report& r, std::ostream& out) {
 
 void RenderMarkdown(const Report& r, std::ostream& out) {
   out << "# Retention compliance report\n\n"
-      << "As of " << FormatTimestamp(r.as_of) << " (time zone " << r.time_zone << "), reporting period "
-      << r.period << " from " << FormatTimestamp(r.period_start) << ". Made " << FormatTimestamp(r.made_at)
+      << "As of " << TimeText(r.as_of) << " (time zone " << r.time_zone << "), reporting period "
+      << r.period << " from " << TimeText(r.period_start) << ". Made " << TimeText(r.made_at)
       << " from `" << Line(r.config_file) << "`, rules SHA-256 `" << r.rules_hash << "`.\n\n";
   Ledger(r, out);
 
@@ -114,7 +114,7 @@ void RenderMarkdown(const Report& r, std::ostream& out) {
     out << "| " << Cell(line.policy) << " | " << Cell(JoinWords(line.schedules, "; ")) << " | " << line.Records()
         << " | " << line.Overdue() << " | " << line.Held() << " | "
         << (line.last_success ? "run " + std::to_string(line.last_success->id) + ", " +
-                                    FormatTimestamp(line.last_success->ended)
+                                    TimeText(line.last_success->ended)
                               : std::string("never"))
         << " | **" << VerdictName(line.verdict) << "** |\n";
   out << "\nOverdue: past delete_after by more than the grace (" << r.grace
@@ -132,7 +132,7 @@ void RenderMarkdown(const Report& r, std::ostream& out) {
         << "- Schedule: " << Line(JoinWords(line.schedules, "; ")) << "\n"
         << "- Last successful purge: "
         << (line.last_success ? "run " + std::to_string(line.last_success->id) + ", ended " +
-                                    FormatTimestamp(line.last_success->ended) + ", deleted " +
+                                    TimeText(line.last_success->ended) + ", deleted " +
                                     std::to_string(line.last_success->deleted) + " of this line's records"
                               : std::string("never"))
         << "\n- Deleted in the reporting period: " << line.deleted_in_period << " records in "
@@ -143,11 +143,11 @@ void RenderMarkdown(const Report& r, std::ostream& out) {
           << "|---:|---:|---:|---:|---:|---:|---|---|\n"
           << "| " << t.records << " | " << t.undated << " | " << t.due << " | " << t.held << " | "
           << t.floor_protected << " | " << t.overdue << " | "
-          << (t.oldest_record ? FormatTimestamp(*t.oldest_record) + " (" + AgeText(r.as_of, *t.oldest_record) + ")"
+          << (t.oldest_record ? TimeText(*t.oldest_record) + " (" + AgeText(r.as_of, *t.oldest_record) + ")"
                               : std::string("-"))
-          << " | " << (t.cutoff ? FormatTimestamp(*t.cutoff) : std::string("none")) << " |\n";
+          << " | " << (t.cutoff ? TimeText(*t.cutoff) : std::string("none")) << " |\n";
       if (t.oldest_overdue)
-        out << "\nOldest overdue record: " << FormatTimestamp(*t.oldest_overdue) << " ("
+        out << "\nOldest overdue record: " << TimeText(*t.oldest_overdue) << " ("
             << AgeText(r.as_of, *t.oldest_overdue) << ").\n";
       Histogram(t, out);
     }
@@ -155,8 +155,8 @@ void RenderMarkdown(const Report& r, std::ostream& out) {
       out << "\nHolds keeping records past the schedule:\n\n| Hold | Matter | Since | Until | Records | Reason |\n"
           << "|---:|---|---|---|---:|---|\n";
       for (const HoldFacts& h : line.holds)
-        out << "| " << h.id << " | " << Cell(h.matter) << " | " << FormatTimestamp(h.placed_at) << " | "
-            << (h.expires_at ? FormatTimestamp(*h.expires_at) : std::string("until released")) << " | "
+        out << "| " << h.id << " | " << Cell(h.matter) << " | " << TimeText(h.placed_at) << " | "
+            << (h.expires_at ? TimeText(*h.expires_at) : std::string("until released")) << " | "
             << h.records << " | " << Cell(h.reason) << " |\n";
     }
   }
