@@ -275,6 +275,7 @@ TEST_CASE("report on the demo after a hold and a purge: one line per policy quot
   };
   run({"hold", "add", "--category", "support", "--matter", "LIT-9", "--reason", "litigation"});
   run({"purge"});
+  run({"erase", "--subject", "account:3", "--request", "DSR-1"});
   const Json j = Json::parse(run({"report", "--format", "json"}).out);
   RequireNoNull(j, "report");
   // Nine categories, eight quotes: request logs and log files share one.
@@ -291,10 +292,18 @@ TEST_CASE("report on the demo after a hold and a purge: one line per policy quot
   CHECK(support.at("held").get<int64_t>() > 0);
   CHECK(j.at("summary").at("held") == 1);
   CHECK(j.at("summary").at("complies") == 7);
+  // Deletions by the purge and the erasure alike.
   int64_t deleted = 0;
   for (const Json& line : j.at("lines")) deleted += line.at("deleted_in_period").get<int64_t>();
   CHECK(deleted == LedgerCount(demo.state_db, "delete"));
   CHECK(j.at("ledger").at("verified") == true);
+  const Json& executed = j.at("erasure_requests").at("executed");
+  REQUIRE(executed.size() == 1);
+  CHECK(executed[0].at("reference") == "DSR-1");
+  CHECK(executed[0].at("subject") == "account:3");
+  CHECK(executed[0].at("erased").get<int64_t>() > 0);
+  CHECK(executed[0].at("past_deadline") == false);
+  CHECK(j.at("erasure_requests").at("pending").empty());
   CHECK(e2e::Contains(run({"report"}).out, "| LIT-9 |"));
   CHECK(e2e::Contains(run({"report", "--format", "html"}).out, "<span class=\"verdict held\">held</span>"));
 }
