@@ -5,7 +5,7 @@ _retention() {
   _init_completion || return
 
   local globals="--config -c --log-level --quiet -q --help -h --version"
-  local commands="check plan purge explain status hold audit demo"
+  local commands="check plan purge explain status report hold audit demo"
 
   case $prev in
     --config | -c | --out | --plan | --metrics-file | --against | --verify-key | --sign-key)
@@ -21,7 +21,7 @@ _retention() {
       return
       ;;
     --format)
-      COMPREPLY=($(compgen -W "table json csv jsonl" -- "$cur"))
+      COMPREPLY=($(compgen -W "table json csv jsonl md html" -- "$cur"))
       return
       ;;
     --kind)
@@ -30,7 +30,7 @@ _retention() {
       ;;
     --category | --as-of | --batch-size | --max-runtime | --matter | --reason | --by | --target | --subject | \
       --key | --from | --until | --expires | --since | --run | --store | --last | --max-age | --max-kept | \
-      --rows | --seed | --id | --record)
+      --rows | --seed | --id | --record | --period | --grace)
       return
       ;;
   esac
@@ -63,6 +63,7 @@ _retention() {
     purge) opts="--category --as-of --batch-size --max-runtime --plan --allow-mass-delete --allow-clock-jump --allow-clock-behind --format --metrics-file" ;;
     explain) opts="--record --format" ;;
     status) opts="--format --max-age --last --check" ;;
+    report) opts="--as-of --format --out --period --max-age --grace --against --verify-key" ;;
     demo)
       opts="--dir --rows --seed --rules --force --help"
       if [[ $cur != -* ]]; then

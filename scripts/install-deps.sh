@@ -28,6 +28,9 @@ packages=(
   # tests of the unattended setup: systemd-analyze, groff, cpack -G DEB;
   # mandoc -Tlint (check-man.sh) and lintian on the .deb (check-package.sh)
   systemd groff-base man-db dpkg-dev file mandoc lintian
+  # the HTML report's browser test renders it in headless Chromium
+  # (tests/report/html_report_browser_test.sh)
+  chromium
 )
 
 if [ "$(id -u)" -ne 0 ]; then

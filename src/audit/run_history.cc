@@ -107,6 +107,8 @@ Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state) {
         const Json& targets = d->more.contains("targets") ? d->more["targets"] : Json();
         if (targets.is_array()) {
           for (const Json& t : targets) {
+            if (t.is_object() && t.contains("category") && t["category"].is_string())
+              r.categories.insert(t["category"].get<std::string>());
             if (!t.is_object() || !t.contains("undeletable") || !t["undeletable"].is_number_integer()) continue;
             const int64_t n = t["undeletable"].get<int64_t>();
             if (n <= 0) continue;

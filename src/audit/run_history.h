@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,10 @@ struct RunSummary {
   // per "category/target", from run_end's detail (SPEC 6.14).
   int64_t undeletable = 0;
   std::map<std::string, int64_t> undeletable_by_target;
+  // The categories whose targets the run went through, from run_end's
+  // detail (every selected target is listed, deletions or not): what a
+  // successful run applied (`report`). Not in ToJson.
+  std::set<std::string> categories;
   // Purge log entries the run anchored for pruning (its own retention).
   int64_t pruned = 0;
   // The run_start entry is gone because the purge log's retention pruned it.

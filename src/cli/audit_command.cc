@@ -17,9 +17,9 @@
 #include "audit/anchor_schedule.h"
 #include "audit/checkpoint.h"
 #include "audit/evidence_bundle.h"
+#include "audit/full_verification.h"
 #include "audit/ledger_query.h"
 #include "audit/run_history.h"
-#include "audit/state_cross_check.h"
 #include "cli/command.h"
 #include "cli/state_access.h"
 #include "ledger/anchor.h"
@@ -146,58 +146,17 @@ class ClockDisplay {
   LedgerEntry shown_;
 };
 
-// A ledger verified as `audit verify` and `audit checkpoint` do it.
-struct FullVerification {
-  VerifyReport report;  // .ok false when any check failed
-  std::vector<std::string> warnings;
-};
-
-// The chain (against `checkpoint` when given), the schedules the anchors
-// claim against the checkpoint's pin and the rules (audit/anchor_schedule.h),
-// and the state's own tables against the ledger (audit/state_cross_check.h).
-Result<FullVerification> VerifyFully(const Config& config, StateDb& state, const audit::Checkpoint* checkpoint,
-                                     bool accept_anchor_schedules) {
-  // Read before the ledger: see state_cross_check.h.
-  auto tables = audit::ReadStateTables(state);
-  if (!tables.ok()) return tables.status();
+// A ledger verified as `audit verify` and `audit checkpoint` do it
+// (audit/full_verification.h), with a progress bar on a terminal.
+Result<audit::FullVerification> VerifyFully(const Config& config, StateDb& state, const audit::Checkpoint* checkpoint,
+                                            bool accept_anchor_schedules) {
   std::unique_ptr<ProgressMeter> meter = LedgerMeter("verify", state, /*streams_to_terminal=*/false);
   ProgressReader reader(state, meter.get());
-  auto report = checkpoint ? VerifyLedger(reader, checkpoint->head(), state.Now()) : VerifyLedger(reader, state.Now());
+  auto v = audit::VerifyFully(config, state, reader, checkpoint, accept_anchor_schedules);
   if (meter) {
-    if (report.ok()) meter->Finish(report->head_seq, report->ok ? "" : "verification failed");
+    if (v.ok()) meter->Finish(v->report.head_seq, v->report.ok ? "" : "verification failed");
     else meter->Finish();
   }
-  if (!report.ok()) return report.status();
-  FullVerification v{std::move(*report), {}};
-  VerifyReport& r = v.report;
-  if (!r.ok) return v;
-  auto fail = [&](int64_t seq, std::string problem) {
-    r.ok = false;
-    r.first_bad_seq = seq;
-    r.problem = std::move(problem);
-  };
-  if (!r.anchors.empty()) {
-    std::optional<audit::PurgeLogSchedule> policy;
-    auto rules = LoadRules(config);
-    if (rules.ok()) {
-      policy = audit::PurgeLogScheduleOf(*rules, config);
-    } else if (!accept_anchor_schedules) {
-      return rules.status().WithContext(
-          "cannot compare the purge log's anchors with its schedule in the rules (or pass --accept-anchor-schedules)");
-    } else {
-      v.warnings.push_back("the rules do not load, so the anchors' schedules were not compared with them: " +
-                           rules.status().message());
-    }
-    const audit::ScheduleFindings found =
-        audit::CheckAnchorSchedules(r, checkpoint ? checkpoint->pin() : std::nullopt, policy, accept_anchor_schedules);
-    for (const std::string& w : found.warnings) v.warnings.push_back(w);
-    if (found.bad_seq) {
-      fail(*found.bad_seq, found.problem);
-      return v;
-    }
-  }
-  const audit::CrossCheckFinding cross = audit::CrossCheckState(*tables, r);
-  if (cross.bad_seq) fail(*cross.bad_seq, cross.problem);
   return v;
 }
 

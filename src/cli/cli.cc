@@ -28,6 +28,7 @@ constexpr CommandEntry kCommands[] = {
      RunExplainCommand},
     {"audit", "the purge log: log, export, runs, show, verify, checkpoint", RunAuditCommand},
     {"status", "last runs, what is due now, and compliance per category", RunStatusCommand},
+    {"report", "the auditor's compliance report per policy line (md, html or json)", RunReportCommand},
     {"state", "init: create the state database (legal holds and purge log)", RunStateCommand},
     {"demo", "create demo stores and a config for the shipped rules", RunDemoCommand},
 };

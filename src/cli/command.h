@@ -43,6 +43,7 @@ Status RunHoldCommand(const CommandArgs& a);
 Status RunAuditCommand(const CommandArgs& a);
 Status RunDemoCommand(const CommandArgs& a);
 Status RunStatusCommand(const CommandArgs& a);
+Status RunReportCommand(const CommandArgs& a);
 Status RunExplainCommand(const CommandArgs& a);
 Status RunStateCommand(const CommandArgs& a);
 

@@ -97,14 +97,24 @@ Result<OverdueMeasure> MeasureOverdue(const Config& config, const RuleSet& rules
     const Selection& d = overdue[i];
     CategoryMeasure* c = category_of(d.category->name);
     out.targets.emplace_back(d.category->name, d.target->name);
+    TargetMeasure& t = out.per_target.emplace_back();
     if (options.measure_due_now) {
       auto s = measure(now[i], c);
       if (!s.ok()) return s.status();
-      if (!*s) continue;  // the same store: the second pass would fail alike
+      if (!*s) {  // the same store: the second pass would fail alike
+        t.complete = false;
+        continue;
+      }
+      t.due_now = **s;
       if (c) Add(&c->due_now, **s);
     }
     auto s = measure(d, c);
     if (!s.ok()) return s.status();
+    if (!*s) t.complete = false;
+    if (*s) {
+      t.overdue = (*s)->deletable;
+      t.oldest_overdue = (*s)->oldest_due;
+    }
     if (*s && c) {
       c->overdue += (*s)->deletable;
       if ((*s)->oldest_due && (!c->oldest_overdue || *(*s)->oldest_due < *c->oldest_overdue))

@@ -51,9 +51,18 @@ struct CategoryMeasure {
   bool complete = true;  // every target of the category was measured
 };
 
+// The same for one target (`report` shows each target of a policy line).
+struct TargetMeasure {
+  TargetStats due_now;
+  int64_t overdue = 0;
+  std::optional<Timestamp> oldest_overdue;
+  bool complete = true;  // both passes measured
+};
+
 struct OverdueMeasure {
   std::vector<CategoryMeasure> categories;  // in the rules' order
   std::vector<std::pair<std::string, std::string>> targets;  // (category, target), in order
+  std::vector<TargetMeasure> per_target;  // parallel to targets
   std::vector<std::string> errors;  // one per target that could not be measured
 };
 
