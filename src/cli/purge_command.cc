@@ -389,7 +389,7 @@ Status RunPurgeCommand(const CommandArgs& a) {
   // needs only the stores' cheap bounds).
   // On a terminal too: the progress bar needs the total (someone is
   // watching; the pass costs a fraction of the deletions).
-  const bool terminal = CurrentLogTarget() == LogTarget::kTerminal && spdlog::should_log(spdlog::level::info);
+  const bool terminal = ProgressOnTerminal();
   options.measure_plan = metrics_path.has_value() || terminal;
 
   options.exit_code_of = ExitStatusOf;
