@@ -19,6 +19,8 @@ packages=(
   # PostgreSQL 15 clusters of their own (scripts/pg-cluster.sh)
   postgresql postgresql-client
   libssl-dev
+  # sd_journal_sendv: native journal entries with structured fields
+  libsystemd-dev
   python3 time
   # bench/run: the files purge's system calls per file (optional)
   strace

@@ -55,11 +55,10 @@ Result<std::unique_ptr<StateDb>> OpenLedger(const Env& env, const Config& config
 // stderr), and not when `streams_to_terminal` (rows printed on the
 // terminal would be torn by the bar). Null otherwise.
 std::unique_ptr<ProgressMeter> LedgerMeter(const char* label, StateDb& state, bool streams_to_terminal) {
-  if (streams_to_terminal || CurrentLogTarget() != LogTarget::kTerminal || !spdlog::should_log(spdlog::level::info))
-    return nullptr;
+  if (streams_to_terminal || !ProgressOnTerminal()) return nullptr;
   auto head = state.Head();
   if (!head.ok() || head->seq <= 0) return nullptr;
-  return std::make_unique<ProgressMeter>(label, head->seq, /*terminal=*/true);
+  return TerminalMeter(label, head->seq);
 }
 
 // Reads the ledger through `inner`, moving `meter` (if any) along by seq.

@@ -112,11 +112,14 @@ int RunCommandLine(const std::vector<std::string>& argv, std::ostream& out, std:
     a.args.insert(a.args.end(), globals.begin(), globals.end());
     Status s = c.run(a);
     out.flush();
-    // Under systemd the final error carries its priority too: a run that
-    // stopped early with work left (75) is a warning, the rest errors.
-    if (!s.ok())
-      err << JournalPrefix(IsRetryLater(s.code()) ? spdlog::level::warn : spdlog::level::err)
-          << "retention: " << RedactSecrets(s.message()) << "\n";
+    // Under systemd the final error is a journal event of its own (the
+    // refusal's MESSAGE_ID) with its priority: a run that stopped early
+    // with work left (75) is a warning, the rest errors.
+    if (!s.ok() && CurrentLogTarget() == LogTarget::kJournal)
+      LogCommandError(IsRetryLater(s.code()) ? spdlog::level::warn : spdlog::level::err,
+                      "retention: " + s.message());
+    else if (!s.ok())
+      err << "retention: " << RedactSecrets(s.message()) << "\n";
     return s.ok() ? answer : ExitStatusOf(s);
   }
   err << "retention: unknown command '" << command << "' (try 'retention --help')\n";

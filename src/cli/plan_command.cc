@@ -3,6 +3,7 @@
 
 #include "calendar/cutoff.h"
 #include "cli/command.h"
+#include "cli/measure_meter.h"
 #include "cli/state_access.h"
 #include "plan/selection.h"
 #include "plan/plan.h"
@@ -51,7 +52,9 @@ Status RunPlanCommand(const CommandArgs& a) {
   const std::vector<Selection> held = WithHolds(std::move(*selections), *holds);
 
   StoreSet stores(config, /*read_only=*/true, a.env->file_system);
-  auto plan = MakePlan(held, stores, as_of, now, loaded->rules.hash, *holds);
+  MeasureMeter meter("plan");
+  auto plan = MakePlan(held, stores, as_of, now, loaded->rules.hash, *holds, meter.Progress());
+  meter.Clear();
   if (!plan.ok()) return plan.status();
   if (*format == "json") {
     PrintJsonDocument(*a.out, "plan", PlanToJson(*plan));

@@ -15,6 +15,7 @@
 #include "cli/state_access.h"
 #include "plan/overdue.h"
 #include "purge/purge.h"
+#include "util/log_context.h"
 #include "util/logging.h"
 #include "util/metrics.h"
 #include "util/json_document.h"
@@ -67,14 +68,17 @@ std::map<std::string, CategoryTotals> TotalsByCategory(const PurgeReport& report
 // that had anything due or deleted (with the plan's figures when it was
 // measured), the others counted in one line.
 void LogRunResult(const PurgeReport& report) {
-  spdlog::info("run {} {}: {} deleted; ledger head {}", report.run_id, report.outcome, report.TotalDeleted(),
-               report.head_hash);
+  const ScopedLogField run(kLogFieldRun, std::to_string(report.run_id));
+  LogEvent(spdlog::level::info, kMessageIdRunEnd,
+           fmt::format("run {} {}: {} deleted; ledger head {}", report.run_id, report.outcome,
+                       report.TotalDeleted(), report.head_hash));
   int64_t idle = 0;
   for (const auto& [name, c] : TotalsByCategory(report)) {
     if (c.due == 0 && c.deleted == 0 && c.kept_changed == 0 && c.undeletable == 0) {
       ++idle;
       continue;
     }
+    const ScopedLogField category(kLogFieldCategory, name);
     if (report.planned.empty()) {  // the plan was not measured
       spdlog::info("category {}: {} deleted{}{}", name, c.deleted,
                    c.kept_changed ? fmt::format(", {} kept (changed since selection)", c.kept_changed) : std::string(),
@@ -386,7 +390,7 @@ Status RunPurgeCommand(const CommandArgs& a) {
   // needs only the stores' cheap bounds).
   // On a terminal too: the progress bar needs the total (someone is
   // watching; the pass costs a fraction of the deletions).
-  const bool terminal = CurrentLogTarget() == LogTarget::kTerminal && spdlog::should_log(spdlog::level::info);
+  const bool terminal = ProgressOnTerminal();
   options.measure_plan = metrics_path.has_value() || terminal;
 
   options.exit_code_of = ExitStatusOf;

@@ -23,6 +23,7 @@
 #include "calendar/cutoff.h"
 #include "calendar/duration.h"
 #include "cli/command.h"
+#include "cli/measure_meter.h"
 #include "cli/state_access.h"
 #include "erase/erase_run.h"
 #include "plan/overdue.h"
@@ -125,7 +126,10 @@ Status RunStatusCommand(const CommandArgs& a) {
   MeasureOptions measure_options;
   measure_options.now = measure_options.as_of = now;
   measure_options.grace = grace;
+  MeasureMeter meter("status");
+  measure_options.progress = meter.Progress();
   auto measured = MeasureOverdue(config, loaded->rules, *holds, stores, measure_options);
+  meter.Clear();
   if (!measured.ok()) return measured.status();
   std::vector<CategoryStatus> categories;
   for (const Category& c : loaded->rules.categories) {

@@ -26,6 +26,8 @@
 #include "state/state_ops.h"
 #include "stores/store_set.h"
 #include "util/json_text.h"
+#include "util/log_context.h"
+#include "util/logging.h"
 
 namespace retention {
 
@@ -358,6 +360,8 @@ Result<ErasureReceipt> EraseRun::Run(Status* run_status) {
   if (!run_id.ok()) return run_id.status();
   receipt.run_id = *run_id;
   receipt.executed = now;
+  // Every line of the run carries its id in the journal.
+  const ScopedLogField run_field(kLogFieldRun, std::to_string(*run_id));
   {
     auto head = state.Head();
     if (!head.ok()) return head.status();
@@ -394,6 +398,7 @@ Result<ErasureReceipt> EraseRun::Run(Status* run_status) {
   for (const Selection& d : *selections) {
     TargetOutcome outcome{d.category->name, d.target->name, d.target->store};
     if (d.category->erasable && !stopped && failure.ok()) {
+      const ScopedLogField category(kLogFieldCategory, d.category->name), target(kLogFieldTarget, d.target->name);
       auto store = stores_.Get(d.target->store);
       if (!store.ok()) {
         failure = store.status();
@@ -441,8 +446,9 @@ Result<ErasureReceipt> EraseRun::Run(Status* run_status) {
     receipt.last_seq = head->seq;
     receipt.head_hash = head->hash;
   }
-  spdlog::info("run {} erased {} records of {} for request {}", *run_id, receipt.TotalErased(),
-               options_.subject.Text(), options_.request);
+  LogEvent(spdlog::level::info, kMessageIdRunEnd,
+           fmt::format("run {} erased {} records of {} for request {}", *run_id, receipt.TotalErased(),
+                       options_.subject.Text(), options_.request));
   return receipt;
 }
 

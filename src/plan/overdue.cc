@@ -95,6 +95,7 @@ Result<OverdueMeasure> MeasureOverdue(const Config& config, const RuleSet& rules
   };
   for (size_t i = 0; i < overdue.size(); ++i) {
     const Selection& d = overdue[i];
+    if (options.progress) options.progress(i, overdue.size(), d);
     CategoryMeasure* c = category_of(d.category->name);
     out.targets.emplace_back(d.category->name, d.target->name);
     TargetMeasure& t = out.per_target.emplace_back();

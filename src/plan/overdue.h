@@ -20,6 +20,7 @@
 #include "calendar/duration.h"
 #include "config/config.h"
 #include "holds/hold_set.h"
+#include "plan/selection.h"
 #include "rules/rule.h"
 #include "stores/store_set.h"
 #include "util/status.h"
@@ -75,6 +76,8 @@ struct MeasureOptions {
   // false: the first store error is returned; true: the target is left out,
   // its category marked incomplete and the error listed (metrics).
   bool tolerate_store_errors = false;
+  // Told before each target is measured (status's progress bar).
+  MeasureProgress progress;
 };
 
 // Measures every target of the selected categories on `stores` (opened

@@ -21,13 +21,15 @@ std::string ScheduleText(const Category& c) {
 }
 
 Result<Plan> MakePlan(const std::vector<Selection>& selections, StoreSet& stores, Timestamp as_of,
-                      Timestamp now, const std::string& rules_hash, const HoldSet& holds) {
+                      Timestamp now, const std::string& rules_hash, const HoldSet& holds,
+                      const MeasureProgress& progress) {
   Plan plan;
   plan.as_of = as_of;
   plan.made_at = now;
   plan.rules_hash = rules_hash;
   plan.holds_in_force = static_cast<int64_t>(holds.size());
   for (const Selection& d : selections) {
+    if (progress) progress(plan.targets.size(), selections.size(), d);
     auto store = stores.Get(d.target->store);
     if (!store.ok()) return store.status();
     auto stats = (*store)->Measure(d);

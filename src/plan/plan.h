@@ -40,8 +40,10 @@ struct Plan {
 
 // Measures every selection (its holds applied: WithHolds with `holds`) on
 // its store. Stores must be opened read-only by the caller for a dry run.
+// `progress`, when set, is told before each selection is measured.
 Result<Plan> MakePlan(const std::vector<Selection>& selections, StoreSet& stores, Timestamp as_of,
-                      Timestamp now, const std::string& rules_hash, const HoldSet& holds);
+                      Timestamp now, const std::string& rules_hash, const HoldSet& holds,
+                      const MeasureProgress& progress = {});
 
 std::string ScheduleText(const Category& c);
 

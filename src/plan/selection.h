@@ -32,6 +32,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -110,6 +111,10 @@ Result<std::vector<Selection>> MakeSelections(const Config& config, const RuleSe
 Selection WithHolds(Selection base, const HoldSet& holds);
 // The same for each of `base`.
 std::vector<Selection> WithHolds(std::vector<Selection> base, const HoldSet& holds);
+
+// Told before a target is measured (a progress bar): `done` of `total`
+// targets measured so far, and the one measured next.
+using MeasureProgress = std::function<void(size_t done, size_t total, const Selection& next)>;
 
 // Two targets cover the same records when they name the same table of the
 // same store, or for files, the same store (their globs may overlap; the

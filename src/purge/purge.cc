@@ -18,6 +18,8 @@
 #include "state/run_lock.h"
 #include "state/state_ops.h"
 #include "stores/store_set.h"
+#include "util/log_context.h"
+#include "util/logging.h"
 
 namespace retention {
 
@@ -137,11 +139,14 @@ Result<PurgeReport> PurgeRun::Run() {
   auto run_id = BeginRun(*state_, StartInfo(now, as_of, rules_.hash, options_.command_line));
   if (!run_id.ok()) return run_id.status();
   run_id_ = report.run_id = *run_id;
+  // Every line of the run carries its id in the journal.
+  const ScopedLogField run_field(kLogFieldRun, std::to_string(run_id_));
   // The count is known only when the plan was measured (metrics); the
   // safety valve's bound is not a count worth printing.
   const std::string how_many = options_.measure_plan ? std::to_string(deletable) + " deletable in " : "";
-  spdlog::info("run {} started: as of {}, {}{} targets, batches of at most {} records", run_id_,
-               FormatTimestamp(as_of), how_many, selections->size(), batch_size_);
+  LogEvent(spdlog::level::info, kMessageIdRunStart,
+           fmt::format("run {} started: as of {}, {}{} targets, batches of at most {} records", run_id_,
+                       FormatTimestamp(as_of), how_many, selections->size(), batch_size_));
 
   BatchExecutor executor(*state_, BatchOptions(), holds_);
   bool stopped = false;
@@ -149,6 +154,7 @@ Result<PurgeReport> PurgeRun::Run() {
   for (const Selection& d : *selections) {
     TargetOutcome outcome{d.category->name, d.target->name, d.target->store};
     if (!stopped && failure.ok()) {
+      const ScopedLogField category(kLogFieldCategory, d.category->name), target(kLogFieldTarget, d.target->name);
       failure = PurgeTarget(d, saved.get(), executor, &outcome, &stopped);
       LogTargetOutcome(outcome, run_id_);
     }

@@ -11,22 +11,13 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "util/log_context.h"
+
 namespace retention {
 
 namespace {
 
 LogTarget g_target = LogTarget::kPlain;
-
-// Syslog priorities (sd-daemon.h): 3 err, 4 warning, 6 info, 7 debug.
-int SyslogPriority(spdlog::level::level_enum level) {
-  switch (level) {
-    case spdlog::level::critical: return 2;
-    case spdlog::level::err: return 3;
-    case spdlog::level::warn: return 4;
-    case spdlog::level::info: return 6;
-    default: return 7;
-  }
-}
 
 const char* LevelColour(spdlog::level::level_enum level) {
   switch (level) {
@@ -38,13 +29,14 @@ const char* LevelColour(spdlog::level::level_enum level) {
   }
 }
 
-// Writes to stderr with one write per event (no interleaving of two
-// events on the journal stream) and keeps a terminal status line below the
-// log. Formatting is done here, not by a pattern, since the three targets
+// Writes an event as one journal entry (kJournal with a journal) or to
+// stderr with one write (no interleaving of two events on the journal
+// stream), and keeps a terminal status line below the log. Formatting is done here, not by a pattern, since the three targets
 // differ in more than the pattern (prefix per line, redaction).
 class StderrSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
-  explicit StderrSink(LogTarget target) : target_(target) {}
+  StderrSink(LogTarget target, std::unique_ptr<JournalWriter> journal)
+      : target_(target), journal_(std::move(journal)) {}
 
   void SetStatus(const std::string& line) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -62,11 +54,10 @@ class StderrSink final : public spdlog::sinks::base_sink<std::mutex> {
                             spdlog::level::to_string_view(msg.level).size());
     std::string out;
     if (target_ == LogTarget::kJournal) {
-      // One event, one journal line: embedded newlines would make the
-      // continuation lines entries of their own at the default priority.
-      for (char& c : text)
-        if (c == '\n' || c == '\r') c = ' ';
-      out = "<" + std::to_string(SyslogPriority(msg.level)) + ">" + text + "\n";
+      // One event, one entry, with the scope's fields; an entry journald
+      // did not take still reaches the stream.
+      if (journal_ && journal_->Send(JournalEntry(msg.level, text, CurrentLogFields())) == 0) return;
+      out = PrefixEveryLine(SyslogPriority(msg.level), text);
     } else if (target_ == LogTarget::kTerminal) {
       if (!status_.empty()) out += "\r\033[K";
       out += std::string(LevelColour(msg.level)) + level + "\033[0m: " + text + "\n";
@@ -92,6 +83,7 @@ class StderrSink final : public spdlog::sinks::base_sink<std::mutex> {
   }
 
   LogTarget target_;
+  std::unique_ptr<JournalWriter> journal_;  // kJournal only; null: the stream
   std::string status_;
 };
 
@@ -115,8 +107,12 @@ LogTarget DetectLogTarget() {
 }
 
 std::shared_ptr<spdlog::logger> SetUpLogger(LogTarget target) {
+  return SetUpLogger(target, target == LogTarget::kJournal ? OpenSystemJournal() : nullptr);
+}
+
+std::shared_ptr<spdlog::logger> SetUpLogger(LogTarget target, std::unique_ptr<JournalWriter> journal) {
   g_target = target;
-  g_sink = std::make_shared<StderrSink>(target);
+  g_sink = std::make_shared<StderrSink>(target, std::move(journal));
   spdlog::drop("retention");
   auto logger = std::make_shared<spdlog::logger>("retention", g_sink);
   spdlog::register_logger(logger);
@@ -126,9 +122,16 @@ std::shared_ptr<spdlog::logger> SetUpLogger(LogTarget target) {
 
 LogTarget CurrentLogTarget() { return g_target; }
 
-std::string JournalPrefix(spdlog::level::level_enum level) {
-  if (g_target != LogTarget::kJournal) return "";
-  return "<" + std::to_string(SyslogPriority(level)) + ">";
+void LogEvent(spdlog::level::level_enum level, const char* message_id, const std::string& text) {
+  ScopedLogField id(kLogFieldMessageId, message_id);
+  spdlog::log(level, "{}", text);
+}
+
+void LogCommandError(spdlog::level::level_enum level, const std::string& text) {
+  if (!g_sink) return;
+  ScopedLogField id(kLogFieldMessageId, kMessageIdRefusal);
+  // To the sink itself: past the logger's level.
+  g_sink->log(spdlog::details::log_msg("retention", level, text));
 }
 
 std::string RedactSecrets(std::string text) {

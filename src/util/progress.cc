@@ -119,4 +119,13 @@ void ProgressMeter::Finish(int64_t done, const std::string& note) {
   if (CurrentLogTarget() == LogTarget::kTerminal) std::fprintf(stderr, "%s\n", line.c_str());
 }
 
+bool ProgressOnTerminal() {
+  return CurrentLogTarget() == LogTarget::kTerminal && spdlog::should_log(spdlog::level::info);
+}
+
+std::unique_ptr<ProgressMeter> TerminalMeter(std::string label, int64_t total) {
+  if (!ProgressOnTerminal()) return nullptr;
+  return std::make_unique<ProgressMeter>(std::move(label), total, /*terminal=*/true);
+}
+
 }  // namespace retention

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace retention {
@@ -60,5 +61,14 @@ class ProgressMeter {
   std::string last_line_;
   std::string last_what_;
 };
+
+// Whether work someone waits on shows a bar: stderr is a terminal and info
+// lines are shown (not --quiet). The bar is drawn on stderr only: stdout
+// (a table, JSON) is untouched.
+bool ProgressOnTerminal();
+
+// A terminal meter (plan, status, audit reads) when ProgressOnTerminal(),
+// else null.
+std::unique_ptr<ProgressMeter> TerminalMeter(std::string label, int64_t total);
 
 }  // namespace retention
