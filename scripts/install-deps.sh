@@ -28,6 +28,9 @@ packages=(
   # tests of the unattended setup: systemd-analyze, groff, cpack -G DEB;
   # mandoc -Tlint (check-man.sh) and lintian on the .deb (check-package.sh)
   systemd groff-base man-db dpkg-dev file mandoc lintian
+  # the bash completion's test sources it with bash-completion's helpers
+  # (tests/completion/check-completion.sh)
+  bash-completion
 )
 
 if [ "$(id -u)" -ne 0 ]; then
