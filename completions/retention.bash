@@ -92,20 +92,9 @@ _retention() {
       COMPREPLY=($(compgen -W "run_start run_end delete kept reconciled hold_placed hold_released erase anchor" -- "$cur"))
       return
       ;;
-    --category)
-      COMPREPLY=($(compgen -W "$(_retention_names categories)" -- "$cur"))
-      return
-      ;;
-    --target)
-      COMPREPLY=($(compgen -W "$(_retention_names targets)" -- "$cur"))
-      return
-      ;;
-    --run)
-      COMPREPLY=($(compgen -W "$(_retention_names runs)" -- "$cur"))
-      return
-      ;;
-    --id)
-      COMPREPLY=($(compgen -W "$(_retention_names all-holds)" -- "$cur"))
+    --category | --target | --run | --id)
+      local -A kind=([--category]=categories [--target]=targets [--run]=runs [--id]=all-holds)
+      COMPREPLY=($(compgen -W "$(_retention_names "${kind[$prev]}")" -- "$cur"))
       return
       ;;
     --as-of | --batch-size | --max-runtime | --matter | --reason | --by | --subject | --request | --key | \

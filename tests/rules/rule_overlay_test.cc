@@ -53,6 +53,13 @@ RuleSet LoadOk(const Config& config) {
   return *rules;
 }
 
+RuleOverlay ResolveOk(const Config& config) {
+  Result<RuleOverlay> overlay = ResolveRuleOverlay(config);
+  INFO(overlay.status().message());
+  REQUIRE(overlay.ok());
+  return *overlay;
+}
+
 const Category* FindCategory(const RuleSet& rules, const std::string& name) {
   for (const Category& c : rules.categories)
     if (c.name == name) return &c;
@@ -66,6 +73,11 @@ struct Overlay {
   Overlay() : config(LoadConfigText(dir, kOverlayConfig)), usr(dir / "usr/rules.d"), etc(dir / "etc/rules.d") {
     WriteFile(usr / "audit.toml", Rule("audit", "12 months"));
     WriteFile(usr / "support.toml", Rule("support", "24 months"));
+  }
+  // A symlink NAME -> TO in the local directory.
+  void Link(const std::string& name, const fs::path& to) {
+    fs::create_directories(etc);
+    fs::create_symlink(to, etc / name);
   }
 };
 
@@ -85,20 +97,18 @@ TEST_CASE("Rules overlay: a local file replaces the shipped file of the same nam
   CHECK(rules.hash == HashOf({{"audit.toml", Rule("audit", "12 months")}, {"support.toml", Rule("support", "36 months")}}));
   CHECK(rules.hash != shipped.hash);
 
-  Result<RuleOverlay> overlay = ResolveRuleOverlay(o.config);
-  REQUIRE(overlay.ok());
-  REQUIRE(overlay->files.size() == 2);
-  CHECK(overlay->files[1].name == "support.toml");
-  CHECK(overlay->files[1].path == o.etc / "support.toml");
-  CHECK(overlay->files[1].overridden == std::vector<fs::path>{o.usr / "support.toml"});
-  CHECK(overlay->files[0].overridden.empty());
+  const RuleOverlay overlay = ResolveOk(o.config);
+  REQUIRE(overlay.files.size() == 2);
+  CHECK(overlay.files[1].name == "support.toml");
+  CHECK(overlay.files[1].path == o.etc / "support.toml");
+  CHECK(overlay.files[1].overridden == std::vector<fs::path>{o.usr / "support.toml"});
+  CHECK(overlay.files[0].overridden.empty());
 }
 
 TEST_CASE("Rules overlay: a symlink to /dev/null masks the shipped file", "[rules][overlay]") {
   Overlay o;
   const RuleSet shipped = LoadOk(o.config);
-  fs::create_directories(o.etc);
-  fs::create_symlink("/dev/null", o.etc / "support.toml");
+  o.Link("support.toml", "/dev/null");
   const RuleSet rules = LoadOk(o.config);
   CHECK(FindCategory(rules, "support") == nullptr);
   CHECK(FindCategory(rules, "audit") != nullptr);
@@ -106,10 +116,9 @@ TEST_CASE("Rules overlay: a symlink to /dev/null masks the shipped file", "[rule
   CHECK(rules.hash == HashOf({{"audit.toml", Rule("audit", "12 months")}}));
   CHECK(rules.hash != shipped.hash);
 
-  Result<RuleOverlay> overlay = ResolveRuleOverlay(o.config);
-  REQUIRE(overlay.ok());
-  REQUIRE(overlay->files.size() == 2);
-  const RuleFileOrigin& masked = overlay->files[1];
+  const RuleOverlay overlay = ResolveOk(o.config);
+  REQUIRE(overlay.files.size() == 2);
+  const RuleFileOrigin& masked = overlay.files[1];
   CHECK(masked.masked());
   CHECK(masked.path.empty());
   CHECK(*masked.masked_by == o.etc / "support.toml");
@@ -119,18 +128,16 @@ TEST_CASE("Rules overlay: a symlink to /dev/null masks the shipped file", "[rule
 TEST_CASE("Rules overlay: a mask with no shipped file of its name masks nothing and loads", "[rules][overlay]") {
   Overlay o;
   const RuleSet shipped = LoadOk(o.config);
-  fs::create_directories(o.etc);
   // A relative symlink that resolves to /dev/null masks too.
-  fs::create_symlink("../../../../../../../../../../dev/null", o.etc / "gone.toml");
+  o.Link("gone.toml", "../../../../../../../../../../dev/null");
   const RuleSet rules = LoadOk(o.config);
   CHECK(rules.categories.size() == 2);
   CHECK(rules.hash == shipped.hash);
-  Result<RuleOverlay> overlay = ResolveRuleOverlay(o.config);
-  REQUIRE(overlay.ok());
-  REQUIRE(overlay->files.size() == 3);
-  CHECK(overlay->files[1].name == "gone.toml");
-  CHECK(overlay->files[1].masked());
-  CHECK(overlay->files[1].overridden.empty());
+  const RuleOverlay overlay = ResolveOk(o.config);
+  REQUIRE(overlay.files.size() == 3);
+  CHECK(overlay.files[1].name == "gone.toml");
+  CHECK(overlay.files[1].masked());
+  CHECK(overlay.files[1].overridden.empty());
 }
 
 TEST_CASE("Rules overlay: leftovers in the local directory neither replace nor mask", "[rules][overlay]") {
@@ -138,9 +145,9 @@ TEST_CASE("Rules overlay: leftovers in the local directory neither replace nor m
   const RuleSet shipped = LoadOk(o.config);
   for (const char* leftover : {"support.toml~", "support.toml.bak", "support.toml.dpkg-old", ".support.toml"})
     WriteFile(o.etc / leftover, "[support\nnot toml = = =\n");
-  fs::create_symlink("/dev/null", o.etc / "audit.toml.dpkg-old");
-  fs::create_symlink("/dev/null", o.etc / ".audit.toml");
-  fs::create_symlink("/nowhere/at/all", o.etc / "audit.toml~");
+  o.Link("audit.toml.dpkg-old", "/dev/null");
+  o.Link(".audit.toml", "/dev/null");
+  o.Link("audit.toml~", "/nowhere/at/all");
   const RuleSet rules = LoadOk(o.config);
   CHECK(rules.files == shipped.files);
   CHECK(rules.hash == shipped.hash);
@@ -148,8 +155,7 @@ TEST_CASE("Rules overlay: leftovers in the local directory neither replace nor m
 
 TEST_CASE("Rules overlay: a broken symlink is refused, naming it", "[rules][overlay]") {
   Overlay o;
-  fs::create_directories(o.etc);
-  fs::create_symlink("/nowhere/support.toml", o.etc / "support.toml");
+  o.Link("support.toml", "/nowhere/support.toml");
   Result<RuleSet> rules = LoadRules(o.config);
   REQUIRE_FALSE(rules.ok());
   CHECK(rules.status().code() == StatusCode::kInvalid);
