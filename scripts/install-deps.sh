@@ -33,6 +33,9 @@ packages=(
   # the HTML report's browser test renders it in headless Chromium
   # (tests/report/html_report_browser_test.sh)
   chromium
+  # the bash completion's test sources it with bash-completion's helpers
+  # (tests/completion/check-completion.sh)
+  bash-completion
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -10,6 +10,7 @@
 #include "plan/selection.h"
 #include "plan/plan.h"
 #include "plan/target_checks.h"
+#include "rules/rule_overlay.h"
 #include "state/sqlite_state_db.h"
 #include "stores/store_set.h"
 #include "util/json_document.h"
@@ -76,6 +77,9 @@ Status RunCheckCommand(const CommandArgs& a) {
   for (const auto& w : warnings) *a.err << "warning: " << w << "\n";
   for (const auto& e : errors) *a.err << "error: " << e << "\n";
 
+  std::vector<std::string> rules_dirs;
+  for (const auto& d : RulesDirs(config)) rules_dirs.push_back(d.string());
+
   if (*format == "json") {
     nlohmann::json categories = nlohmann::json::array();
     for (const Category& c : rules.categories) {
@@ -96,13 +100,16 @@ Status RunCheckCommand(const CommandArgs& a) {
     PrintJsonDocument(*a.out, "check",
                       {{"config", config.file.string()},
                        {"rules", config.rules_dir.string()},
+                       {"rules_dirs", rules_dirs},
                        {"rules_hash", rules.hash},
                        {"categories", categories},
                        {"overlaps", overlaps},
                        {"warnings", warnings},
                        {"errors", errors}});
   } else {
-    *a.out << "Config " << config.file.string() << ", rules " << config.rules_dir.string() << " ("
+    std::string dirs;
+    for (const std::string& d : rules_dirs) dirs += (dirs.empty() ? "" : " + ") + d;
+    *a.out << "Config " << config.file.string() << ", rules " << dirs << " ("
            << rules.files.size() << " files, " << rules.categories.size() << " categories)\n\n";
     char line[1024];
     std::snprintf(line, sizeof line, "%-18s %-44s %-36s %s\n", "CATEGORY", "SCHEDULE", "TARGETS", "POLICY");

@@ -20,6 +20,7 @@ struct CommandEntry {
 
 constexpr CommandEntry kCommands[] = {
     {"check", "check the config and rules against the live stores", RunCheckCommand},
+    {"cat-rules", "the effective rule files (shipped, local overrides, masks), each with its origin", RunCatRulesCommand},
     {"plan", "dry run: what is due, held, protected and undated, per category and target", RunPlanCommand},
     {"purge", "delete what is due, in batches, every deletion in the ledger", RunPurgeCommand},
     {"erase", "an erasure request: delete a subject's records, floors and holds kept; a receipt", RunEraseCommand},
@@ -39,7 +40,7 @@ void PrintUsage(std::ostream& out) {
          "deletion in a tamper-evident ledger.\n\nCommands:\n";
   for (const auto& c : kCommands) {
     std::string name = c.name;
-    name.resize(8, ' ');
+    name.resize(9, ' ');
     out << "  " << name << "  " << c.summary << "\n";
   }
   out << "\nGlobal options (also accepted after the command):\n"

@@ -36,6 +36,7 @@ struct CommandArgs {
 };
 
 Status RunCheckCommand(const CommandArgs& a);
+Status RunCatRulesCommand(const CommandArgs& a);
 Status RunPlanCommand(const CommandArgs& a);
 Status RunPurgeCommand(const CommandArgs& a);
 Status RunEraseCommand(const CommandArgs& a);

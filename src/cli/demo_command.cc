@@ -16,12 +16,12 @@ namespace {
 namespace fs = std::filesystem;
 
 // The shipped rules: beside an installed binary (PREFIX/share/retention/
-// retention-rules), else in the source tree the binary was built from.
+// rules.d), else in the source tree the binary was built from.
 fs::path ShippedRulesDir() {
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    fs::path installed = exe.parent_path().parent_path() / "share" / "retention" / "retention-rules";
+    fs::path installed = exe.parent_path().parent_path() / "share" / "retention" / "rules.d";
     if (fs::is_directory(installed, ec)) return installed;
   }
   if (fs::is_directory(RETENTION_RULES_INSTALL_DIR, ec)) return RETENTION_RULES_INSTALL_DIR;

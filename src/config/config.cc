@@ -273,6 +273,37 @@ Status CheckDistinctData(const std::string& file, const toml::node& node, const 
   return Status::Ok();
 }
 
+// `rules = "DIR"`, or `rules = ["DIR", ...]`: the overlay, lowest
+// priority first (rules/rule_overlay.h).
+Status LoadRulesDirs(TomlTableReader& r, const fs::path& base_dir, Config* config) {
+  const toml::node* node = r.Node("rules");
+  if (!node || node->is_string()) {
+    auto dir = r.RequiredString("rules");
+    if (!dir.ok()) return dir.status();
+    if (dir->empty()) return r.ErrorAtKey("rules", "'rules' must not be empty");
+    config->rules_dir = Resolve(base_dir, *dir);
+    return Status::Ok();
+  }
+  const toml::array* list = node->as_array();
+  const std::string shape =
+      "'rules' is a directory or a list of directories, later ones replacing files of the same name: "
+      "[\"/usr/share/retention/rules.d\", \"/etc/retention/rules.d\"]";
+  if (!list || list->empty()) return ErrorAt(r.file(), *node, shape);
+  std::vector<fs::path> dirs;
+  for (const toml::node& item : *list) {
+    const auto* dir = item.as_string();
+    if (!dir || dir->get().empty()) return ErrorAt(r.file(), item, shape);
+    const fs::path resolved = Resolve(base_dir, dir->get());
+    for (const fs::path& earlier : dirs) {
+      if (earlier == resolved) return ErrorAt(r.file(), item, "rules directory " + resolved.string() + " is listed twice");
+    }
+    dirs.push_back(resolved);
+  }
+  config->rules_dir = dirs.front();
+  config->rules_overlay_dirs.assign(dirs.begin() + 1, dirs.end());
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<Config> LoadConfig(const fs::path& file_arg) {
@@ -293,9 +324,7 @@ Result<Config> LoadConfig(const fs::path& file_arg) {
   Config config;
   config.file = file;
 
-  auto rules = r.RequiredString("rules");
-  if (!rules.ok()) return rules.status();
-  config.rules_dir = Resolve(base_dir, *rules);
+  RETENTION_RETURN_IF_ERROR(LoadRulesDirs(r, base_dir, &config));
 
   auto state = r.String("state");
   if (!state.ok()) return state.status();

@@ -1,6 +1,9 @@
 // The configuration file, retention.toml (SPEC section 3).
 //
 //   rules = "retention-rules"          # directory, relative to this file
+//   # or directories merged by file name, later ones replacing earlier
+//   # ones' files (rules/rule_overlay.h):
+//   # rules = ["/usr/share/retention/rules.d", "/etc/retention/rules.d"]
 //   state = "/var/lib/retention/state.db"   # or "postgresql://..."
 //   time_zone = "UTC"                  # IANA zone for calendar cutoffs
 //   metrics_file = "/var/lib/prometheus/node-exporter/retention.prom"  # optional
@@ -35,6 +38,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "calendar/duration.h"
 #include "util/source_location.h"
@@ -83,7 +87,10 @@ struct ErasureConfig {
 
 struct Config {
   std::filesystem::path file;       // the config file itself (absolute)
-  std::filesystem::path rules_dir;  // absolute
+  std::filesystem::path rules_dir;  // absolute; the first (or only) rules directory
+  // The later directories of `rules = [...]` (absolute), each replacing or
+  // masking the files of the same name before it; empty for `rules = "DIR"`.
+  std::vector<std::filesystem::path> rules_overlay_dirs;
   std::string state;                // absolute path, or a postgresql:// URI
   std::string time_zone = "UTC";
   // Prometheus textfile written after every purge (absolute); see

@@ -131,8 +131,8 @@ struct Category {
 
 struct RuleSet {
   std::vector<Category> categories;  // sorted by name
-  std::vector<std::string> files;    // the rule files read, sorted
-  std::string hash;                  // SHA-256 of the files' names + bytes
+  std::vector<std::string> files;    // the rule files read, sorted by name
+  std::string hash;                  // SHA-256 of the effective files' names + bytes (rule_overlay.h)
 };
 
 }  // namespace retention

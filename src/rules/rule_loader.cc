@@ -4,8 +4,7 @@
 #include <set>
 
 #include "config/toml_reader.h"
-#include "ledger/sha256.h"
-#include "util/file_util.h"
+#include "rules/rule_overlay.h"
 
 namespace retention {
 
@@ -409,34 +408,24 @@ Status LoadRuleFile(const Config& config, const fs::path& path, RuleSet* out) {
 }
 
 Result<RuleSet> LoadRules(const Config& config) {
-  std::error_code ec;
-  if (!fs::is_directory(config.rules_dir, ec))
-    return Status::Invalid(config.file.string() + ": rules directory " + config.rules_dir.string() +
-                           " does not exist");
-  std::vector<fs::path> files;
-  for (fs::directory_iterator it(config.rules_dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (IsIgnoredRuleFile(it->path().filename().string())) continue;
-    if (!it->is_regular_file(ec)) continue;
-    files.push_back(it->path());
-  }
-  if (ec) return Status::Invalid(config.rules_dir.string() + ": cannot list: " + ec.message());
-  std::sort(files.begin(), files.end());
-
+  auto overlay = ResolveRuleOverlay(config);
+  if (!overlay.ok()) return overlay.status();
   RuleSet rules;
-  Sha256 hash;
-  for (const auto& f : files) {
-    RETENTION_RETURN_IF_ERROR(LoadRuleFile(config, f, &rules));
-    rules.files.push_back(f.string());
-    auto bytes = ReadFileBytes(f);
-    hash.Update(f.filename().string());
-    hash.Update(std::string_view("\0", 1));
-    hash.Update(bytes);
+  for (const RuleFileOrigin& f : overlay->files) {
+    if (f.masked()) continue;
+    RETENTION_RETURN_IF_ERROR(LoadRuleFile(config, f.path, &rules));
+    rules.files.push_back(f.path.string());
   }
-  if (rules.categories.empty())
-    return Status::Invalid(config.rules_dir.string() + ": no rule files (*.toml) found");
+  if (rules.categories.empty()) {
+    std::string dirs;
+    for (const fs::path& d : overlay->dirs) dirs += (dirs.empty() ? "" : ", ") + d.string();
+    return Status::Invalid(dirs + ": no rule files (*.toml) found");
+  }
   std::sort(rules.categories.begin(), rules.categories.end(),
             [](const Category& a, const Category& b) { return a.name < b.name; });
-  rules.hash = hash.FinalHex();
+  auto hash = EffectiveRulesHash(*overlay);
+  if (!hash.ok()) return hash.status();
+  rules.hash = *hash;
   return rules;
 }
 

@@ -1,5 +1,6 @@
-// Loading the rules directory: every *.toml file, in name order, each
-// holding one or more categories (format in rule.h).
+// Loading the rules: every *.toml file of the rules directories, merged by
+// name (rules/rule_overlay.h) and read in name order, each holding one or
+// more categories (format in rule.h).
 //
 // Validation that needs no live store happens here: durations, the floor
 // not longer than the schedule, the store exists and the target's fields

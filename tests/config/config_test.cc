@@ -37,7 +37,9 @@ const BadCase kBadCases[] = {
      "rule = \"rules\"\n[stores.app]\ntype = \"sqlite\"\npath = \"app.db\"\n",
      "$D/retention.toml:1:1: unknown key 'rule' in the config (did you mean 'rules'?)"},
     {"empty rules", "rules = \"\"\n", "$D/retention.toml:1:9: 'rules' must not be empty"},
-    {"rules not a string", "rules = 1\n", "$D/retention.toml:1:9: 'rules' must be a string, not an integer"},
+    {"rules neither a directory nor a list", "rules = 1\n",
+     "$D/retention.toml:1:9: 'rules' is a directory or a list of directories, later ones replacing files of the "
+     "same name: [\"/usr/share/retention/rules.d\", \"/etc/retention/rules.d\"]"},
     {"unknown key at top level",
      "rules = \"rules\"\ndry_run = true\n[stores.app]\ntype = \"sqlite\"\npath = \"app.db\"\n",
      "$D/retention.toml:2:1: unknown key 'dry_run' in the config"},

@@ -47,13 +47,13 @@ if [ -n "$binary" ]; then
   commands="$("$binary" --help | awk '/^Commands:/ {on=1; next} on && /^  [a-z]/ {print $1} on && /^$/ {if (n++) exit}')"
   helps=("$("$binary" --help)")
   for c in $commands; do
-    grep -q "^\.SS retention $c" "$page" || { echo "FAIL: command '$c' has no section"; status=1; }
+    grep -q "^\.SS retention $c" <<<"$text" || { echo "FAIL: command '$c' has no section"; status=1; }
     sub="$("$binary" "$c" --help 2>/dev/null || true)"
     helps+=("$sub")
     # Subcommand groups (hold, audit) list their subcommands.
     for s in $(printf '%s\n' "$sub" | awk '/^Usage: retention [a-z]+ (SUBCOMMAND|[a-z]+[|])/ {on=1; next} on && /^  [a-z]/ {print $1}'); do
       helps+=("$("$binary" "$c" "$s" --help 2>/dev/null || true)")
-      grep -q "^\.SS retention $c $s" "$page" || { echo "FAIL: command '$c $s' has no section"; status=1; }
+      grep -q "^\.SS retention $c $s" <<<"$text" || { echo "FAIL: command '$c $s' has no section"; status=1; }
     done
   done
   for c in add list show release; do helps+=("$("$binary" hold "$c" --help 2>/dev/null || true)"); done
