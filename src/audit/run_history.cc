@@ -53,8 +53,9 @@ Json RunSummary::ToJson() const {
 
 namespace {
 
-// Up to this many runs are each read through the run index; more, and the
-// whole ledger is read once.
+// Up to this many runs (`audit runs --last N`, `status`) are each read
+// through the run index; more, or every run, and the whole ledger is read
+// once.
 constexpr size_t kRunsByLookup = 64;
 
 // The runs as the entries fed to it tell them: records (deletions, kept)
@@ -241,24 +242,21 @@ Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state, std::optional<size
   std::vector<int64_t> ids;
   for (const RunInfo& r : *runs) ids.push_back(r.id);
   if (last && ids.size() > *last) ids.erase(ids.begin(), ids.end() - static_cast<ptrdiff_t>(*last));
-  // Many runs: most of the ledger is theirs, and one pass in seq order reads
-  // it faster than each run's entries looked up one by one.
-  if (ids.size() > kRunsByLookup) {
+  // Every run, or many: most of the ledger is theirs, and one pass in seq
+  // order reads it faster than each run's entries looked up one by one. It
+  // also finds runs the ledger names and the table does not.
+  if (!last || ids.size() > kRunsByLookup) {
     auto scanned = SummarizeRunsByScan(state);
     if (!scanned.ok()) return scanned.status();
     std::map<int64_t, RunSummary> by_id;
     for (RunSummary& r : *scanned) by_id[r.id] = std::move(r);
     auto first_seq = FirstSeq(state);
     if (!first_seq.ok()) return first_seq.status();
+    for (int64_t id : ids)
+      if (!by_id.count(id)) by_id[id] = NoEntriesLeft(id, *first_seq);
     std::vector<RunSummary> out;
-    for (int64_t id : ids) {
-      auto it = by_id.find(id);
-      if (it != by_id.end()) {
-        out.push_back(std::move(it->second));
-      } else {
-        out.push_back(NoEntriesLeft(id, *first_seq));
-      }
-    }
+    for (auto& [id, r] : by_id) out.push_back(std::move(r));
+    if (last && out.size() > *last) out.erase(out.begin(), out.end() - static_cast<ptrdiff_t>(*last));
     return out;
   }
   auto indexed = SummarizeByIndex(state, ids);

@@ -1,7 +1,7 @@
 // The runs as the purge log tells them: `audit runs` and `audit show RUN`.
 //
-// Which runs there are comes from the runs table (never pruned); what each
-// run did comes from the ledger alone (run_start / run_end details, and the
+// Which runs there are comes from the runs table (never pruned) and the
+// ledger; what each run did comes from the ledger alone (run_start / run_end details, and the
 // delete, kept and reconciled entries and settled batch records of each
 // run), read through the run index (StateDb::LookupEntries) so that a
 // summary costs the run's own entries, not the whole ledger. A run whose
@@ -52,9 +52,11 @@ struct RunSummary {
   nlohmann::json ToJson() const;
 };
 
-// The runs of the runs table, oldest first; with `last`, only the last
-// that many. Without the run index (an older database opened read-only),
-// SummarizeRunsByScan's, cut to `last`.
+// The runs, oldest first: with `last`, the last that many of the runs
+// table, each read through the run index (up to 64 of them); else, or
+// without the run index (an older database opened read-only), every run
+// SummarizeRunsByScan finds and every run of the table (those with no
+// entry left: "pruned" or "missing"), cut to `last`.
 Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state, std::optional<size_t> last = std::nullopt);
 
 // The newest run of the runs table that `table_says` picks and whose

@@ -12,7 +12,7 @@ namespace {
 
 TEST_CASE("audit log tells holds and runs in words in the table and keeps their JSON in json and csv",
           "[e2e][audit][words]") {
-  DemoFixture demo(200);
+  DemoFixture demo(1000);
   demo.EditConfig("time_zone = \"UTC\"", "time_zone = \"Europe/Berlin\"");
   RunResult hold = demo.Retention({"hold", "add", "--matter", "M-1", "--reason", "litigation", "--by", "alice",
                                    "--category", "support", "--expires", "2027-01-01 00:00:00"});
