@@ -44,7 +44,14 @@ Result<FullVerification> VerifyFully(const Config& config, StateDb& state, Ledge
     }
   }
   const CrossCheckFinding cross = CrossCheckState(*tables, r);
-  if (cross.bad_seq) fail(*cross.bad_seq, cross.problem);
+  if (cross.bad_seq) {
+    fail(*cross.bad_seq, cross.problem);
+    return v;
+  }
+  // The lookup indexes (schema 6) against the entries they name.
+  auto subjects = CrossCheckSubjectIndex(state, *tables, r);
+  if (!subjects.ok()) return subjects.status();
+  if (subjects->bad_seq) fail(*subjects->bad_seq, subjects->problem);
   return v;
 }
 

@@ -1,12 +1,18 @@
 #include "audit/ledger_query.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include <map>
 #include <utility>
 
+#include <date/date.h>
+
+#include "calendar/clock_value.h"
+#include "holds/hold_table.h"
 #include "ledger/anchor.h"
 #include "ledger/batch_scan.h"
+#include "ledger/ledger_payloads.h"
 
 namespace retention::audit {
 
@@ -61,8 +67,63 @@ Status ScanFiltered(StateDb& state, const LedgerFilter& filter,
   });
 }
 
+namespace {
+
+// The rows of the entries `reader` gives, judged by `filter` on their own
+// fields: the lookup indexes only choose which entries are read.
+// Stops at the next entry once `*failed` is an error (`want`'s lookups).
+Status RowsOf(LedgerReader& reader, const LedgerFilter& filter,
+              const std::function<bool(const LedgerEntry&)>& want,
+              const std::function<bool(const LedgerEntry&, const LedgerRecord*)>& visit,
+              const Status* failed = nullptr) {
+  auto on_record = [&](const LedgerRecord& r) {
+    if (!filter.Matches(r.entry)) return true;
+    return visit(r.entry, &r);
+  };
+  auto on_entry = [&](const LedgerEntry& e) {
+    if (failed != nullptr && !failed->ok()) return false;
+    // Per-record entries come through as records.
+    if (e.kind == LedgerKind::kDelete || e.kind == LedgerKind::kKept) return true;
+    if (!filter.Matches(e)) return true;
+    return visit(e, nullptr);
+  };
+  return ScanRecords(reader, INT64_MIN, on_record, want, on_entry);
+}
+
+}  // namespace
+
+Status EntryListReader::ScanLedger(int64_t from_seq, const std::function<bool(LedgerEntry&)>& visit) {
+  auto first = std::lower_bound(seqs_.begin(), seqs_.end(), from_seq);
+  return state_.ReadEntries(std::vector<int64_t>(first, seqs_.end()), visit);
+}
+
 Status ScanRows(StateDb& state, const LedgerFilter& filter,
                 const std::function<bool(const LedgerEntry&, const LedgerRecord*)>& visit) {
+  // A key, a subject or a run: the few entries the lookup indexes name
+  // (schema version 6), when the database has them.
+  if (filter.key || filter.subject || filter.run_id) {
+    LedgerLookup lookup;
+    if (filter.key) {
+      lookup.key = filter.key;
+      lookup.store = filter.store;
+      lookup.target = filter.target;
+    } else if (filter.subject) {
+      lookup.subject = filter.subject;
+    } else {
+      lookup.run_id = filter.run_id;
+    }
+    auto seqs = state.LookupEntries(lookup);
+    if (!seqs.ok()) return seqs.status();
+    if (*seqs) {
+      EntryListReader reader(state, **seqs);
+      return RowsOf(reader, filter, nullptr, visit);
+    }
+  }
+  return ScanEveryRow(state, filter, visit);
+}
+
+Status ScanEveryRow(StateDb& state, const LedgerFilter& filter,
+                    const std::function<bool(const LedgerEntry&, const LedgerRecord*)>& visit) {
   // What a batch entry's own fields decide: everything but key, subject
   // and kind, which are its records'.
   LedgerFilter shared = filter;
@@ -86,18 +147,7 @@ Status ScanRows(StateDb& state, const LedgerFilter& filter,
     }
     return it->second.count(e.seq) != 0;
   };
-  auto on_record = [&](const LedgerRecord& r) {
-    if (!filter.Matches(r.entry)) return true;
-    return visit(r.entry, &r);
-  };
-  auto on_entry = [&](const LedgerEntry& e) {
-    if (!lookup.ok()) return false;
-    // Per-record entries come through as records.
-    if (e.kind == LedgerKind::kDelete || e.kind == LedgerKind::kKept) return true;
-    if (!filter.Matches(e)) return true;
-    return visit(e, nullptr);
-  };
-  RETENTION_RETURN_IF_ERROR(ScanRecords(state, INT64_MIN, on_record, want, on_entry));
+  RETENTION_RETURN_IF_ERROR(RowsOf(state, filter, want, visit, &lookup));
   return lookup;
 }
 
@@ -220,9 +270,59 @@ void WriteTableHeader(std::ostream& out) {
 
 namespace {
 
-// The WHAT column: the record and rule for most entries; the pruned range
-// for an anchor.
-std::string EntrySummary(const LedgerEntry& e) {
+// Holds and runs told in words (their details are JSON: `audit log
+// --format json` keeps them as stored); nullopt when the detail does not
+// decode, and the entry is then shown as stored.
+std::optional<std::string> InWords(const LedgerEntry& e, const TimeZone& zone) {
+  switch (e.kind) {
+    case LedgerKind::kHoldPlaced: {
+      auto d = DecodeHoldPlaced(e.detail);
+      if (!d.ok()) return std::nullopt;
+      const Hold& h = d->hold;
+      std::string what = "hold " + std::to_string(h.id) + " placed by " + h.author + ": matter " + h.matter;
+      if (d->has_scope) what += ", scope " + HoldScopeText(h.scope);
+      what += ", expires " + (h.expires_at ? LocalTimeText(*h.expires_at, zone) : std::string("never"));
+      if (!h.reason.empty()) what += ", reason: " + h.reason;
+      return what;
+    }
+    case LedgerKind::kHoldReleased: {
+      auto d = DecodeHoldReleased(e.detail);
+      if (!d.ok()) return std::nullopt;
+      std::string what = "hold " + std::to_string(d->id) + " (matter " + d->matter + ") released by " + d->by +
+                         " at " + LocalTimeText(d->released_at, zone);
+      if (!d->reason.empty()) what += ": " + d->reason;
+      return what;
+    }
+    case LedgerKind::kRunStart: {
+      auto d = DecodeRunStart(e.detail);
+      if (!d.ok()) return std::nullopt;
+      std::string what = "run " + std::to_string(e.run_id) + " started";
+      if (auto as_of = ParseClockText(d->as_of, TimeZone::Utc())) what += " as of " + LocalTimeText(*as_of, zone);
+      what += " by " + d->user + "@" + d->host;
+      if (!d->command.empty()) what += ", command: " + d->command;
+      if (!d->version.empty()) what += ", retention " + d->version;
+      if (!d->rules_hash.empty()) what += ", rules " + d->rules_hash.substr(0, 12);
+      return what;
+    }
+    case LedgerKind::kRunEnd: {
+      auto d = DecodeRunEnd(e.detail);
+      if (!d.ok()) return std::nullopt;
+      std::string what = "run " + std::to_string(e.run_id) + " ended " + (d->outcome.empty() ? "?" : d->outcome);
+      if (d->exit_code) what += ", exit " + std::to_string(*d->exit_code);
+      if (d->more.contains("deleted") && d->more["deleted"].is_number_integer())
+        what += ", " + std::to_string(d->more["deleted"].get<int64_t>()) + " deleted";
+      if (const std::string error = d->error(); !error.empty()) what += ": " + error;
+      return what;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+// The WHAT column: holds and runs in words; the pruned range for an
+// anchor; the record and rule for the rest.
+std::string EntrySummary(const LedgerEntry& e, const TimeZone& zone) {
+  if (auto words = InWords(e, zone)) return *words;
   if (e.kind == LedgerKind::kAnchor) {
     if (auto anchor = ReadAnchor(e); anchor.ok()) {
       return e.category + " " + e.store + "/" + e.target + ": entries " + std::to_string(anchor->from) + " to " +
@@ -248,13 +348,29 @@ std::string EntrySummary(const LedgerEntry& e) {
 
 }  // namespace
 
-void WriteTableRow(const LedgerEntry& e, std::ostream& out) {
+std::string LocalTimeText(Timestamp t, const TimeZone& zone) {
+  using namespace std::chrono;
+  const TimeZone::LocalTime local = zone.ToLocal(t);
+  const auto secs = floor<seconds>(local);
+  const int64_t micros = (local - secs).count();
+  // Formatted as if UTC: the fields are the wall clock's.
+  std::string text = date::format("%Y-%m-%d %H:%M:%S", sys_seconds{secs.time_since_epoch()});
+  if (micros != 0) {
+    char frac[24];
+    if (micros % 1000 == 0) std::snprintf(frac, sizeof frac, ".%03lld", static_cast<long long>(micros / 1000));
+    else std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(micros));
+    text += frac;
+  }
+  return text + " " + zone.name();
+}
+
+void WriteTableRow(const LedgerEntry& e, std::ostream& out, const TimeZone& zone) {
   char head[128];
   std::snprintf(head, sizeof head, "%-8lld %-27s %-13s %-5lld ", static_cast<long long>(e.seq),
                 FormatTimestamp(e.at).c_str(), std::string(LedgerKindName(e.kind)).c_str(),
                 static_cast<long long>(e.run_id));
   out << head;
-  const std::string what = EntrySummary(e);
+  const std::string what = EntrySummary(e, zone);
   // One line per entry whatever the text holds: control characters (a
   // newline in a file name or key) are shown escaped.
   for (unsigned char c : what) {

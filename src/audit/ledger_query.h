@@ -64,6 +64,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "calendar/cutoff.h"
 #include "calendar/timestamp.h"
 #include "ledger/ledger_entry.h"
 #include "ledger/ledger_records.h"
@@ -97,12 +98,34 @@ Status ParseKinds(const std::string& text, std::set<LedgerKind>* kinds);
 Status ScanFiltered(StateDb& state, const LedgerFilter& filter,
                     const std::function<bool(const LedgerEntry&)>& visit);
 
+// The ledger seen through a list of seqs (sorted; those a lookup index
+// named, StateDb::LookupEntries): the entries there, in seq order.
+class EntryListReader final : public LedgerReader {
+ public:
+  EntryListReader(StateDb& state, const std::vector<int64_t>& seqs) : state_(state), seqs_(seqs) {}
+  Status ScanLedger(int64_t from_seq, const std::function<bool(LedgerEntry&)>& visit) override;
+  Result<LedgerHead> Head() override { return state_.Head(); }
+
+ private:
+  StateDb& state_;
+  const std::vector<int64_t>& seqs_;
+};
+
 // Streams the ROWS (above) matching `filter`: `record` is null for an entry
-// row. Batch entries that cannot match (their run, category, store, target
-// or time; with --key, those the batch index says do not reach the key)
-// are not decoded.
+// row. With a key, a subject or a run, only the entries the state's lookup
+// indexes name are read (StateDb::LookupEntries, schema version 6), and
+// each row is still judged by `filter` on the entry's own fields, so an
+// index row that names a wrong entry adds nothing; without those indexes
+// (an older database opened read-only), or with a batch index that
+// disagrees with itself, every entry is read (ScanEveryRow).
 Status ScanRows(StateDb& state, const LedgerFilter& filter,
                 const std::function<bool(const LedgerEntry&, const LedgerRecord*)>& visit);
+// The same from every entry of the ledger, in one pass. Batch entries that
+// cannot match (their run, category, store, target or time; with a key,
+// those the batch index says do not reach it) are not decoded. The oracle
+// the lookups are tested against.
+Status ScanEveryRow(StateDb& state, const LedgerFilter& filter,
+                    const std::function<bool(const LedgerEntry&, const LedgerRecord*)>& visit);
 
 // The CSV column names, in order.
 const std::vector<std::string>& CsvColumns();
@@ -116,9 +139,17 @@ nlohmann::json EntryToJson(const LedgerEntry& e, const LedgerRecord* record = nu
 // One compact JSON line, lossless (see above).
 void WriteJsonLine(const LedgerEntry& e, std::ostream& out, const LedgerRecord* record = nullptr);
 
-// The human table: a header, then one line per entry.
+// The human table: a header, then one line per entry; holds and runs told
+// in words ("hold 3 placed by alice: matter M-1, scope category=support,
+// expires 2027-01-01 00:00:00 Europe/Berlin", "run 12 started as
+// of ... by root@host, command: purge"), their times in `zone` (the config's). The other
+// formats keep the stored detail.
 void WriteTableHeader(std::ostream& out);
-void WriteTableRow(const LedgerEntry& e, std::ostream& out);
+void WriteTableRow(const LedgerEntry& e, std::ostream& out, const TimeZone& zone);
+
+// "2027-01-01 00:00:00 Europe/Berlin": `t` on the wall clock of `zone`,
+// with the milliseconds (or microseconds) it has.
+std::string LocalTimeText(Timestamp t, const TimeZone& zone);
 
 // The detail's "reason" (kept entries), or "" when absent.
 std::string DetailString(const std::string& detail_json, const char* field);

@@ -1,5 +1,8 @@
 #include "audit/run_history.h"
 
+#include "audit/ledger_query.h"
+#include "ledger/ledger_reader.h"
+
 #include "ledger/anchor.h"
 #include "ledger/kept_reason.h"
 #include "ledger/ledger_entry.h"
@@ -48,37 +51,39 @@ Json RunSummary::ToJson() const {
               {"error", error.empty() ? Json(nullptr) : Json(error)}};
 }
 
-Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state) {
-  std::map<int64_t, RunSummary> runs;
-  auto get = [&](int64_t id) -> RunSummary& {
-    RunSummary& r = runs[id];
-    r.id = id;
-    return r;
-  };
-  int64_t first_seq = 0;
-  // Deletions and kept records are counted from the record view, so that a
-  // batch entry's records count as per-record entries did (a batch's
-  // records count once settled; an open one's count nothing).
-  auto count_record = [&](const LedgerRecord& rec) {
+namespace {
+
+// Up to this many runs (`audit runs --last N`, `status`) are each read
+// through the run index; more, or every run, and the whole ledger is read
+// once.
+constexpr size_t kRunsByLookup = 64;
+
+// The runs as the entries fed to it tell them: records (deletions, kept)
+// from the record view, so that a batch entry's records count as
+// per-record entries did (a batch's records count once settled; an open
+// one's count nothing), and the run's own entries.
+class RunTally {
+ public:
+  bool OnRecord(const LedgerRecord& rec) {
     const LedgerEntry& e = rec.entry;
     if (e.run_id == 0) return true;
     if (rec.Deleted()) {
-      RunSummary& r = get(e.run_id);
+      RunSummary& r = Get(e.run_id);
       ++r.deleted;
       ++r.deleted_by_category[e.category];
     } else if (rec.outcome == LedgerRecord::Outcome::kKept) {
-      RunSummary& r = get(e.run_id);
+      RunSummary& r = Get(e.run_id);
       ++r.kept;
       if (KeptByHoldEntry(e.detail)) ++r.kept_by_hold;
     }
     return true;
-  };
-  Status st = ScanRecords(state, INT64_MIN, count_record, nullptr, [&](const LedgerEntry& e) {
-    if (first_seq == 0) first_seq = e.seq;
+  }
+
+  bool OnEntry(const LedgerEntry& e) {
     if (e.run_id == 0) return true;
     switch (e.kind) {
       case LedgerKind::kRunStart: {
-        RunSummary& r = get(e.run_id);
+        RunSummary& r = Get(e.run_id);
         r.start_seq = e.seq;
         r.started_at = FormatTimestamp(e.at);
         if (auto d = DecodeRunStart(e.detail); d.ok()) {
@@ -92,7 +97,7 @@ Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state) {
         break;
       }
       case LedgerKind::kRunEnd: {
-        RunSummary& r = get(e.run_id);
+        RunSummary& r = Get(e.run_id);
         r.end_seq = e.seq;
         r.ended_at = FormatTimestamp(e.at);
         r.ended = e.at;
@@ -119,27 +124,175 @@ Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state) {
         break;
       }
       case LedgerKind::kReconciled:
-        ++get(e.run_id).reconciled;
+        ++Get(e.run_id).reconciled;
         break;
       case LedgerKind::kAnchor:
-        if (auto anchor = ReadAnchor(e); anchor.ok()) get(e.run_id).pruned += anchor->through - anchor->from + 1;
+        if (auto anchor = ReadAnchor(e); anchor.ok()) Get(e.run_id).pruned += anchor->through - anchor->from + 1;
         break;
       default:
         break;
     }
     return true;
-  });
-  if (!st.ok()) return st;
-  std::vector<RunSummary> out;
-  out.reserve(runs.size());
-  for (auto& [id, r] : runs) {
-    if (r.start_seq == 0 && first_seq > 1) {
-      r.start_pruned = true;
-      if (r.end_seq == 0) r.outcome = "pruned";
-    }
-    out.push_back(std::move(r));
   }
-  return out;
+
+  // Feeds every entry `ledger` gives (and their records) through the tally.
+  Status Read(LedgerReader& ledger) {
+    return ScanRecords(
+        ledger, INT64_MIN, [&](const LedgerRecord& rec) { return OnRecord(rec); }, nullptr,
+        [&](const LedgerEntry& e) { return OnEntry(e); });
+  }
+
+  // The summaries, oldest first; `first_seq` is the ledger's oldest entry
+  // (above 1: the purge log's retention pruned the ones before).
+  std::vector<RunSummary> Take(int64_t first_seq) {
+    std::vector<RunSummary> out;
+    out.reserve(runs_.size());
+    for (auto& [id, r] : runs_) {
+      if (r.start_seq == 0 && first_seq > 1) {
+        r.start_pruned = true;
+        if (r.end_seq == 0) r.outcome = "pruned";
+      }
+      out.push_back(std::move(r));
+    }
+    runs_.clear();
+    return out;
+  }
+
+  RunSummary& Get(int64_t id) {
+    RunSummary& r = runs_[id];
+    r.id = id;
+    return r;
+  }
+
+ private:
+  std::map<int64_t, RunSummary> runs_;
+};
+
+// A run of the runs table with no entry in the ledger: "pruned" when the
+// purge log's retention pruned entries (its went with them), else
+// "missing" (`audit verify` names the damage).
+RunSummary NoEntriesLeft(int64_t id, int64_t first_seq) {
+  RunSummary r;
+  r.id = id;
+  r.start_pruned = first_seq > 1;
+  r.outcome = first_seq > 1 ? "pruned" : "missing";
+  return r;
+}
+
+// The seq of the ledger's oldest entry (1 when nothing was ever pruned, or
+// when the ledger is empty).
+Result<int64_t> FirstSeq(StateDb& state) {
+  int64_t first = 0;
+  RETENTION_RETURN_IF_ERROR(state.ScanLedger(INT64_MIN, [&](const LedgerEntry& e) {
+    first = e.seq;
+    return false;
+  }));
+  return first == 0 ? int64_t{1} : first;
+}
+
+// The runs `ids` (ascending) from their own entries, which the run index
+// names (StateDb::LookupEntries); nullopt when the state has no such index.
+Result<std::optional<std::vector<RunSummary>>> SummarizeByIndex(StateDb& state, const std::vector<int64_t>& ids) {
+  using Found = std::optional<std::vector<RunSummary>>;
+  auto first_seq = FirstSeq(state);
+  if (!first_seq.ok()) return first_seq.status();
+  std::vector<RunSummary> out;
+  for (int64_t id : ids) {
+    LedgerLookup lookup;
+    lookup.run_id = id;
+    auto seqs = state.LookupEntries(lookup);
+    if (!seqs.ok()) return seqs.status();
+    if (!*seqs) return Found();
+    RunTally tally;
+    tally.Get(id);  // listed even when the ledger has none of its entries left
+    EntryListReader reader(state, **seqs);
+    RETENTION_RETURN_IF_ERROR(tally.Read(reader));
+    // Only this run: a settlement by another run's entry is read for the
+    // records it settles, not counted as that run's.
+    for (RunSummary& r : tally.Take(*first_seq))
+      if (r.id == id) {
+        out.push_back((*seqs)->empty() ? NoEntriesLeft(id, *first_seq) : std::move(r));
+      }
+  }
+  return Found(std::move(out));
+}
+
+}  // namespace
+
+Result<std::vector<RunSummary>> SummarizeRunsByScan(StateDb& state) {
+  RunTally tally;
+  int64_t first_seq = 0;
+  struct FirstSeen final : LedgerReader {
+    StateDb& state;
+    int64_t& first;
+    FirstSeen(StateDb& s, int64_t& f) : state(s), first(f) {}
+    Status ScanLedger(int64_t from, const std::function<bool(LedgerEntry&)>& visit) override {
+      return state.ScanLedger(from, [&](LedgerEntry& e) {
+        if (first == 0) first = e.seq;
+        return visit(e);
+      });
+    }
+    Result<LedgerHead> Head() override { return state.Head(); }
+  } reader(state, first_seq);
+  RETENTION_RETURN_IF_ERROR(tally.Read(reader));
+  return tally.Take(first_seq);
+}
+
+Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state, std::optional<size_t> last) {
+  auto runs = state.ListRuns();
+  if (!runs.ok()) return runs.status();
+  std::vector<int64_t> ids;
+  for (const RunInfo& r : *runs) ids.push_back(r.id);
+  if (last && ids.size() > *last) ids.erase(ids.begin(), ids.end() - static_cast<ptrdiff_t>(*last));
+  // Every run, or many: most of the ledger is theirs, and one pass in seq
+  // order reads it faster than each run's entries looked up one by one. It
+  // also finds runs the ledger names and the table does not.
+  if (!last || ids.size() > kRunsByLookup) {
+    auto scanned = SummarizeRunsByScan(state);
+    if (!scanned.ok()) return scanned.status();
+    std::map<int64_t, RunSummary> by_id;
+    for (RunSummary& r : *scanned) by_id[r.id] = std::move(r);
+    auto first_seq = FirstSeq(state);
+    if (!first_seq.ok()) return first_seq.status();
+    for (int64_t id : ids)
+      if (!by_id.count(id)) by_id[id] = NoEntriesLeft(id, *first_seq);
+    std::vector<RunSummary> out;
+    for (auto& [id, r] : by_id) out.push_back(std::move(r));
+    if (last && out.size() > *last) out.erase(out.begin(), out.end() - static_cast<ptrdiff_t>(*last));
+    return out;
+  }
+  auto indexed = SummarizeByIndex(state, ids);
+  if (!indexed.ok()) return indexed.status();
+  if (*indexed) return std::move(**indexed);
+  auto scanned = SummarizeRunsByScan(state);
+  if (!scanned.ok()) return scanned.status();
+  if (last && scanned->size() > *last) scanned->erase(scanned->begin(), scanned->end() - static_cast<ptrdiff_t>(*last));
+  return scanned;
+}
+
+Result<std::optional<RunSummary>> NewestRun(StateDb& state, const std::function<bool(const RunInfo&)>& table_says,
+                                            const std::function<bool(const RunSummary&)>& ledger_says) {
+  auto runs = state.ListRuns();
+  if (!runs.ok()) return runs.status();
+  LedgerLookup probe;
+  probe.run_id = -1;  // no run: only whether the index is there
+  auto indexed = state.LookupEntries(probe);
+  if (!indexed.ok()) return indexed.status();
+  if (*indexed) {
+    for (auto it = runs->rbegin(); it != runs->rend(); ++it) {
+      if (!table_says(*it)) continue;
+      auto one = SummarizeByIndex(state, {it->id});
+      if (!one.ok()) return one.status();
+      if (*one && !(*one)->empty() && ledger_says((*one)->front())) return std::optional<RunSummary>((*one)->front());
+    }
+    return std::optional<RunSummary>();
+  }
+  // No run index: judged from every entry.
+  auto all = SummarizeRunsByScan(state);
+  if (!all.ok()) return all.status();
+  for (auto it = all->rbegin(); it != all->rend(); ++it)
+    if (ledger_says(*it)) return std::optional<RunSummary>(std::move(*it));
+  return std::optional<RunSummary>();
 }
 
 }  // namespace retention::audit

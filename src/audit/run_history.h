@@ -1,11 +1,15 @@
 // The runs as the purge log tells them: `audit runs` and `audit show RUN`.
 //
-// Built from the ledger alone (run_start / run_end details, and the
-// delete, kept and reconciled entries of each run), not from the runs
-// table, so that an auditor relies only on what the hash chain covers.
+// Which runs there are comes from the runs table (never pruned) and the
+// ledger; what each run did comes from the ledger alone (run_start / run_end details, and the
+// delete, kept and reconciled entries and settled batch records of each
+// run), read through the run index (StateDb::LookupEntries) so that a
+// summary costs the run's own entries, not the whole ledger. A run whose
+// entries the purge log's retention pruned is listed as "pruned".
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -27,7 +31,8 @@ struct RunSummary {
   std::optional<Timestamp> ended;    // the run_end entry's time
   std::string user, host, version, rules_hash, as_of, command;
   // run_end's outcome; "running" without one, "pruned" when its start and
-  // end are both gone with the purge log's oldest entries.
+  // end are both gone with the purge log's oldest entries, "missing" for a
+  // run of the runs table the ledger, never pruned, has no entry of.
   std::string outcome = "running";
   std::optional<int> exit_code;
   int64_t deleted = 0;
@@ -52,8 +57,21 @@ struct RunSummary {
   nlohmann::json ToJson() const;
 };
 
-// Every run in the ledger, oldest first. One pass over the ledger; memory
-// grows with the number of runs only.
-Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state);
+// The runs, oldest first: with `last`, the last that many of the runs
+// table, each read through the run index (up to 64 of them); else, or
+// without the run index (an older database opened read-only), every run
+// SummarizeRunsByScan finds and every run of the table (those with no
+// entry left: "pruned" or "missing"), cut to `last`.
+Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state, std::optional<size_t> last = std::nullopt);
+
+// The newest run of the runs table that `table_says` picks and whose
+// summary from the ledger `ledger_says` confirms, or nullopt: for `status`'s
+// last successful and last ended runs, without reading every run.
+Result<std::optional<RunSummary>> NewestRun(StateDb& state, const std::function<bool(const RunInfo&)>& table_says,
+                                            const std::function<bool(const RunSummary&)>& ledger_says);
+
+// Every run the ledger names, oldest first, in one pass over every entry;
+// memory grows with the number of runs only.
+Result<std::vector<RunSummary>> SummarizeRunsByScan(StateDb& state);
 
 }  // namespace retention::audit

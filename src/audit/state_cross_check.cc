@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "ledger/entry_index.h"
 #include "ledger/ledger_payloads.h"
 
 namespace retention::audit {
@@ -24,6 +25,17 @@ Result<StateTables> ReadStateTables(StateDb& state) {
   auto batches = state.ListBatchIndex();
   if (!batches.ok()) return batches.status();
   t.batch_index = std::move(*batches);
+  auto settled = state.ListSettledBy();
+  if (!settled.ok()) return settled.status();
+  t.settled_by = std::move(*settled);
+  auto subjects = state.ListSubjectIndex();
+  if (!subjects.ok()) return subjects.status();
+  t.subjects = std::move(*subjects);
+  LedgerLookup probe;
+  probe.run_id = -1;  // no run: only whether the lookup indexes are there
+  auto indexed = state.LookupEntries(probe);
+  if (!indexed.ok()) return indexed.status();
+  t.has_lookup_index = indexed->has_value();
   return t;
 }
 
@@ -50,6 +62,9 @@ CrossCheckFinding CrossCheckBatchIndex(const StateTables& tables, const VerifyRe
   auto range = [](const std::string& lo, const std::string& hi, bool integers) {
     return std::string(integers ? "integer" : "text") + " keys " + lo + " to " + hi;
   };
+  // Schema version 6 keeps the settling entry's seq (ledger/entry_index.h).
+  const std::map<int64_t, int64_t> settled_by(tables.settled_by.begin(), tables.settled_by.end());
+  const bool versioned_6 = tables.has_lookup_index;
   std::set<int64_t> batch_seqs;
   for (const VerifyReport::Batch& b : report.batches) {
     batch_seqs.insert(b.seq);
@@ -70,6 +85,15 @@ CrossCheckFinding CrossCheckBatchIndex(const StateTables& tables, const VerifyRe
                              std::to_string(b.settled_by) + " settles it");
     if (!row.open && b.settled_by == 0)
       return fail(b.seq, "the batch index says batch entry " + n + " is settled, but no entry settles it");
+    if (versioned_6) {
+      auto by = settled_by.find(b.seq);
+      const int64_t says = by == settled_by.end() ? 0 : by->second;
+      const int64_t is = b.settled_by != 0 && b.settled_by <= tables.head_seq ? b.settled_by : 0;
+      if (says != is && !(is == 0 && says > tables.head_seq))
+        return fail(b.seq, "the batch index says batch entry " + n + " is settled by " +
+                               (says ? "entry " + std::to_string(says) : std::string("no entry")) + ", but " +
+                               (is ? "entry " + std::to_string(is) + " settles it" : std::string("no entry does")));
+    }
   }
   for (const BatchIndexListing& l : tables.batch_index) {
     // Pruned since the index was read, or appended after the head.
@@ -81,6 +105,46 @@ CrossCheckFinding CrossCheckBatchIndex(const StateTables& tables, const VerifyRe
 }
 
 }  // namespace
+
+Result<CrossCheckFinding> CrossCheckSubjectIndex(StateDb& state, const StateTables& tables,
+                                                 const VerifyReport& report) {
+  CrossCheckFinding f;
+  if (!tables.has_lookup_index) return f;
+  std::map<int64_t, std::vector<std::string>> rows;
+  for (const auto& [seq, subject] : tables.subjects) rows[seq].push_back(subject);
+  std::vector<int64_t> seqs;
+  for (const VerifyReport::Batch& b : report.batches)
+    if (b.seq <= tables.head_seq) seqs.push_back(b.seq);
+  Status bad;
+  RETENTION_RETURN_IF_ERROR(state.ReadEntries(seqs, [&](const LedgerEntry& e) {
+    auto want = IndexRowsOf(e);
+    if (!want.ok()) {
+      bad = want.status();
+      return false;
+    }
+    auto it = rows.find(e.seq);
+    const std::vector<std::string> has = it == rows.end() ? std::vector<std::string>() : it->second;
+    if (it != rows.end()) rows.erase(it);
+    if (has != want->subjects) {
+      f.bad_seq = e.seq;
+      f.problem = "the subject index lists " + std::to_string(has.size()) + " subjects for batch entry " +
+                  std::to_string(e.seq) + ", but its payload holds " + std::to_string(want->subjects.size()) +
+                  (has.size() == want->subjects.size() ? " others" : "") + ": the subject index was edited by hand";
+      return false;
+    }
+    return true;
+  }));
+  RETENTION_RETURN_IF_ERROR(bad);
+  if (f.bad_seq) return f;
+  for (const auto& [seq, subjects] : rows) {
+    if (seq < report.first_seq || seq > tables.head_seq) continue;  // pruned since, or appended after the head
+    f.bad_seq = seq;
+    f.problem = "the subject index names entry " + std::to_string(seq) + " (" + subjects.front() +
+                "), which is no batch entry: the subject index was edited by hand";
+    return f;
+  }
+  return f;
+}
 
 CrossCheckFinding CrossCheckState(const StateTables& tables, const VerifyReport& report) {
   CrossCheckFinding f;

@@ -21,7 +21,11 @@
 //   - every batch entry must have its ledger_batches row with the store,
 //     target and key range its fields and payload give, open exactly while
 //     no entry settles it, and every row must name a batch entry (unless
-//     pruned): reconciliation and `explain` read that index.
+//     pruned): reconciliation and `explain` read that index;
+//   - (schema version 6) every batch row's settled_by must name the entry
+//     that settles it, and no other: the lookups of `audit log --key/
+//     --subject/--run` follow it (the subject index, ledger_subjects, is
+//     checked against the payloads by CrossCheckSubjectIndex).
 //
 // So are recent entries removed from the start behind a forged anchor that
 // names the right schedule but lies about their age. A forger must also
@@ -53,6 +57,9 @@ struct StateTables {
   std::vector<Hold> holds;  // released ones too
   std::vector<std::pair<int64_t, int64_t>> anchor_rows;
   std::vector<BatchIndexListing> batch_index;
+  std::vector<std::pair<int64_t, int64_t>> settled_by;  // {batch seq, settling seq}
+  std::vector<std::pair<int64_t, std::string>> subjects;  // ledger_subjects {seq, subject}
+  bool has_lookup_index = false;  // schema version 6
 };
 
 // Reads them, head first. Call before VerifyLedger.
@@ -65,5 +72,11 @@ struct CrossCheckFinding {
 
 // `report` is VerifyLedger's, and good.
 CrossCheckFinding CrossCheckState(const StateTables& tables, const VerifyReport& report);
+
+// The subject index against the batch entries' payloads: every batch entry
+// up to the tables' head has exactly the rows of its distinct subjects
+// (ledger/entry_index.h), and no row names anything else. Reads each batch
+// entry again (decoding its payload): after CrossCheckState.
+Result<CrossCheckFinding> CrossCheckSubjectIndex(StateDb& state, const StateTables& tables, const VerifyReport& report);
 
 }  // namespace retention::audit

@@ -79,17 +79,18 @@ class ProgressReader final : public LedgerReader {
   ProgressMeter* meter_;
 };
 
-// The `audit log` table shows a unix_seconds / unix_millis clock as RFC
-// 3339 UTC. The ledger keeps a clock as the store held it, not its
-// encoding: that is the rules'. So a clock is decoded only for entries of
-// runs made under the rules loaded now (the run's rules hash is theirs): a
-// rule changed since cannot misread an older entry. Any other clock (text,
-// native, another rules version, rules that do not load) is shown as
-// stored. JSON and CSV always keep the stored value.
+// The `audit log` table shows a unix_seconds / unix_millis clock as stored
+// and, beside it, as a time in the config's zone. The ledger keeps a clock
+// as the store held it, not its encoding: that is the rules'. So a clock is
+// decoded only for entries of runs made under the rules loaded now (the
+// run's rules hash is theirs): a rule changed since cannot misread an older
+// entry. Any other clock (text, native, another rules version, rules that
+// do not load) is shown as stored only. JSON and CSV always keep the stored
+// value alone.
 class ClockDisplay {
  public:
-  static ClockDisplay Load(const Config& config, StateDb& state) {
-    ClockDisplay d;
+  static ClockDisplay Load(const Config& config, StateDb& state, TimeZone zone) {
+    ClockDisplay d(std::move(zone));
     auto rules = LoadRules(config);
     if (!rules.ok()) return d;
     auto runs = state.ListRuns();
@@ -104,7 +105,8 @@ class ClockDisplay {
     return d;
   }
 
-  // `e` with its clock shown as RFC 3339 where that is known to be right.
+  // `e` with its clock shown as stored and as a local time, where that is
+  // known to be right.
   const LedgerEntry& Show(const LedgerEntry& e) {
     if (e.clock.empty() || !runs_.count(e.run_id)) return e;
     auto it = encodings_.find({e.category, e.target});
@@ -112,19 +114,11 @@ class ClockDisplay {
     auto t = Decode(e.clock, it->second);
     if (!t) return e;
     shown_ = e;
-    shown_.clock = Rfc3339(*t);
+    shown_.clock = e.clock + " (" + audit::LocalTimeText(*t, zone_) + ")";
     return shown_;
   }
 
-  // "2023-12-06T16:21:39.392Z": FormatTimestamp's microseconds cut to the
-  // milliseconds (or seconds) they are.
-  static std::string Rfc3339(Timestamp t) {
-    const std::string s = FormatTimestamp(t);  // ...SS, or ...SS.ffffffZ
-    const size_t dot = s.find('.');
-    if (dot != std::string::npos && s.size() == dot + 8 && s.compare(dot + 4, 3, "000") == 0)
-      return s.substr(0, dot + 4) + "Z";
-    return s;
-  }
+  const TimeZone& zone() const { return zone_; }
 
  private:
   static std::optional<Timestamp> Decode(const std::string& raw, ClockEncoding encoding) {
@@ -140,6 +134,9 @@ class ClockDisplay {
     return encoding == ClockEncoding::kUnixMillis ? ClockFromUnixMillis(v) : ClockFromUnixSeconds(v);
   }
 
+  explicit ClockDisplay(TimeZone zone) : zone_(std::move(zone)) {}
+
+  TimeZone zone_;
   std::set<int64_t> runs_;
   std::map<std::pair<std::string, std::string>, ClockEncoding> encodings_;
   LedgerEntry shown_;
@@ -527,7 +524,9 @@ Status AuditLog(const CommandArgs& a, bool export_mode) {
   std::optional<ClockDisplay> clocks;
   if (format == "table") {
     audit::WriteTableHeader(*out);
-    clocks = ClockDisplay::Load(*config, **state);
+    auto zone = TimeZone::Load(config->time_zone);
+    if (!zone.ok()) return zone.status();
+    clocks = ClockDisplay::Load(*config, **state, std::move(*zone));
   }
   std::unique_ptr<ProgressMeter> meter =
       LedgerMeter(export_mode ? "export" : "log", **state, dest.empty() && ::isatty(STDOUT_FILENO));
@@ -538,7 +537,7 @@ Status AuditLog(const CommandArgs& a, bool export_mode) {
     if (format == "csv") {
       audit::WriteCsvRow(e, *out, record);
     } else if (format == "table") {
-      audit::WriteTableRow(clocks->Show(e), *out);
+      audit::WriteTableRow(clocks->Show(e), *out, clocks->zone());
     } else if (format == "json") {
       Json entry = audit::EntryToJson(e, record);
       DropNullMembers(&entry);
@@ -585,14 +584,15 @@ Status AuditRuns(const CommandArgs& a) {
   if (!config.ok()) return config.status();
   auto state = OpenLedger(*a.env, *config);
   if (!state.ok()) return state.status();
-  auto runs = audit::SummarizeRuns(**state);
-  if (!runs.ok()) return runs.status();
-  size_t first = 0;
+  std::optional<size_t> last;
   if ((*vm)->count("last")) {
-    const int last = (**vm)["last"].as<int>();
-    if (last < 0) return Status::Usage("--last must not be negative");
-    if (runs->size() > static_cast<size_t>(last)) first = runs->size() - static_cast<size_t>(last);
+    if ((**vm)["last"].as<int>() < 0) return Status::Usage("--last must not be negative");
+    last = static_cast<size_t>((**vm)["last"].as<int>());
   }
+  // From the runs table, each run told by its own entries (audit/run_history.h).
+  auto runs = audit::SummarizeRuns(**state, last);
+  if (!runs.ok()) return runs.status();
+  const size_t first = 0;
   if (*format == "json") {
     Json arr = Json::array();
     for (size_t i = first; i < runs->size(); ++i) arr.push_back((*runs)[i].ToJson());

@@ -86,15 +86,35 @@ Status RunStatusCommand(const CommandArgs& a) {
 
   auto state = OpenStateForReading(*a.env, config);
   if (!state.ok()) return state.status();
+  // The last runs, the last successful one and the last that ended: each
+  // read from its own entries (audit/run_history.h), not the whole ledger.
   std::vector<audit::RunSummary> runs;
+  std::optional<audit::RunSummary> success, ended;
   if (*state) {
-    auto r = audit::SummarizeRuns(**state);
+    auto r = audit::SummarizeRuns(**state, static_cast<size_t>(last));
     if (!r.ok()) return r.status();
     runs = std::move(*r);
+    // The newest of the last runs that qualifies is the newest of all; an
+    // older one is looked for only when none of them does.
+    auto newest = [&](const std::function<bool(const RunInfo&)>& table_says,
+                      const std::function<bool(const audit::RunSummary&)>& ledger_says,
+                      std::optional<audit::RunSummary>* found) -> Status {
+      for (auto it = runs.rbegin(); it != runs.rend(); ++it)
+        if (ledger_says(*it)) {
+          *found = *it;
+          return Status::Ok();
+        }
+      auto older = audit::NewestRun(**state, table_says, ledger_says);
+      if (!older.ok()) return older.status();
+      *found = std::move(*older);
+      return Status::Ok();
+    };
+    RETENTION_RETURN_IF_ERROR(newest([](const RunInfo& t) { return t.outcome == "ok"; },
+                                     [](const audit::RunSummary& l) { return l.outcome == "ok"; }, &success));
+    RETENTION_RETURN_IF_ERROR(newest([](const RunInfo& t) { return t.outcome != "running"; },
+                                     [](const audit::RunSummary& l) { return l.end_seq != 0; }, &ended));
   }
-  const audit::RunSummary* last_success = nullptr;
-  for (const auto& r : runs)
-    if (r.outcome == "ok") last_success = &r;
+  const audit::RunSummary* last_success = success ? &*success : nullptr;
   const Timestamp oldest_allowed = ComputeCutoff(now, *max_age, *zone);
   // A successful run counts from when it ended (its end entry's time).
   bool stale = true;
@@ -154,9 +174,7 @@ Status RunStatusCommand(const CommandArgs& a) {
   }
   // The last run that ended: files the system refused to remove stay due
   // run after run until someone looks (SPEC 6.14).
-  const audit::RunSummary* last_ended = nullptr;
-  for (const auto& r : runs)
-    if (r.end_seq != 0) last_ended = &r;
+  const audit::RunSummary* last_ended = ended ? &*ended : nullptr;
   if (last_ended && last_ended->undeletable > 0) {
     std::string per;
     for (const auto& [t, n] : last_ended->undeletable_by_target)

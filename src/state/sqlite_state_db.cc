@@ -6,7 +6,7 @@
 // ("RTN1"). Every timestamp is INTEGER unix microseconds UTC; every id is
 // AUTOINCREMENT so that no id is ever reused.
 //
-// SCHEMA, version 5 (meta.schema_version):
+// SCHEMA, version 6 (meta.schema_version):
 //
 //   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)
 //        -- schema_version, created_at, created_by
@@ -62,6 +62,20 @@
 //        -- run's erase entry (pending) and again with its run_end, in the
 //        -- same transaction, so a request never says "done" for a run
 //        -- whose end is not recorded.
+//   ledger_subjects(subject TEXT NOT NULL, seq INTEGER NOT NULL,
+//        PRIMARY KEY(subject, seq))       -- WITHOUT ROWID; index on seq
+//        -- version 6 (ledger/entry_index.h): a batch entry's distinct
+//        -- subjects, written with it (InsertEntries); rows of pruned
+//        -- entries go with them.
+//   ledger_batches.settled_by INTEGER     -- version 6: the entry that
+//        -- settles the batch, set when that entry is inserted; NULL while
+//        -- open
+//   indexes on ledger (version 6): run_id; record_key and subject where
+//        -- not '' (per-record entries, erase entries)
+//        -- Version 6 lookup indexes are for `audit log --key/--subject/
+//        -- --run`, `audit show`, `explain`: not covered by the chain,
+//        -- rebuilt from the entries at the upgrade, and every entry they
+//        -- lead to is judged on its own fields (audit/ledger_query.h).
 //
 // UPGRADE: an older database is upgraded in place, in one transaction, the
 // first time it is opened for writing (version 1 has no ledger_anchors,
@@ -96,6 +110,7 @@
 #include <vector>
 
 #include "ledger/batch_entry.h"
+#include "ledger/entry_index.h"
 
 #ifndef RETENTION_VERSION
 #define RETENTION_VERSION "dev"
@@ -239,6 +254,23 @@ CREATE TABLE IF NOT EXISTS erasure_requests(
   first_seq INTEGER NOT NULL) WITHOUT ROWID;
 )sql";
 
+// Schema version 6: the lookup indexes (ledger/entry_index.h). Run on a new
+// database after kSchemaV5Sql, and on a version 1 to 5 one to upgrade it
+// (then RebuildLookupIndexes fills them from the entries). The column only
+// where it is missing (a downgrade may have left it).
+constexpr const char* kSchemaV6Column = "ALTER TABLE ledger_batches ADD COLUMN settled_by INTEGER";
+constexpr const char* kSchemaV6Sql = R"sql(
+CREATE TABLE IF NOT EXISTS ledger_subjects(
+  subject TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY(subject, seq)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ledger_subjects_seq ON ledger_subjects(seq);
+CREATE INDEX IF NOT EXISTS ledger_run ON ledger(run_id);
+CREATE INDEX IF NOT EXISTS ledger_key ON ledger(record_key) WHERE record_key <> '';
+CREATE INDEX IF NOT EXISTS ledger_subject ON ledger(subject) WHERE subject <> '';
+CREATE INDEX IF NOT EXISTS ledger_batches_span ON ledger_batches(store, target, key_lo, key_hi);
+)sql";
+
 // Without payload: the columns every schema version has.
 constexpr const char* kLedgerColumns =
     "seq, at, kind, run_id, category, store, target, record_key, clock, cutoff, rule, "
@@ -346,6 +378,7 @@ std::vector<const char*> RequiredTables(int version) {
   if (version >= 2) t.push_back("ledger_anchors");
   if (version >= 4) t.push_back("ledger_batches");
   if (version >= 5) t.push_back("erasure_requests");
+  if (version >= 6) t.push_back("ledger_subjects");
   return t;
 }
 
@@ -438,6 +471,59 @@ class Stmt {
   sqlite3_stmt* s_;
 };
 
+// One row of "SELECT kLedgerColumns, payload" into `e`: AuditFailed when a
+// field cannot be what the chain hashed (NULL, not an integer, an unknown
+// kind). Hot path of `audit verify` (>= 1M entries/s): as few API calls per
+// column as possible. A text column can hold only TEXT, NULL or (written
+// by hand) a BLOB, whose bytes hash the same as text; NULL is the one
+// case to catch, and sqlite3_column_text returns nullptr exactly then.
+Status DecodeLedgerRow(sqlite3_stmt* raw, LedgerEntry& e) {
+  static constexpr int kIntColumns[] = {0, 1, 3, 12};
+  static constexpr const char* kIntNames[] = {"seq", "at", "run_id", "batch"};
+  static constexpr const char* kNames[] = {
+      "seq",    "at",   "kind",    "run_id", "category", "store",  "target",    "record_key",
+      "clock",  "cutoff", "rule",  "subject", "batch",   "detail", "prev_hash", "hash"};
+  const std::pair<int, std::string*> texts[] = {
+      {4, &e.category}, {5, &e.store},   {6, &e.target}, {7, &e.record_key},
+      {8, &e.clock},    {9, &e.cutoff},  {10, &e.rule},  {11, &e.subject},
+      {13, &e.detail},  {14, &e.prev_hash}, {15, &e.hash}};
+  const int64_t seq = sqlite3_column_int64(raw, 0);
+  auto malformed = [&](const char* column, const char* what) {
+    return Status::AuditFailed("ledger entry " + std::to_string(seq) + " is malformed: " + column + " is " + what);
+  };
+  for (int i = 0; i < 4; ++i) {
+    const int type = sqlite3_column_type(raw, kIntColumns[i]);
+    if (type != SQLITE_INTEGER) return malformed(kIntNames[i], type == SQLITE_NULL ? "NULL" : "not an integer");
+  }
+  for (const auto& [c, out] : texts) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(raw, c));
+    if (p == nullptr) return malformed(kNames[c], "NULL");
+    out->assign(p, static_cast<size_t>(sqlite3_column_bytes(raw, c)));
+  }
+  // The payload: a BLOB (TEXT written by hand hashes the same bytes);
+  // a zero-length one has a null pointer, NULL is the case to catch.
+  if (sqlite3_column_type(raw, 16) == SQLITE_NULL) return malformed("payload", "NULL");
+  if (const int n = sqlite3_column_bytes(raw, 16); n > 0) {
+    e.payload.assign(static_cast<const char*>(sqlite3_column_blob(raw, 16)), static_cast<size_t>(n));
+  } else {
+    e.payload.clear();
+  }
+  const auto* kind = reinterpret_cast<const char*>(sqlite3_column_text(raw, 2));
+  if (kind == nullptr) return malformed("kind", "NULL");
+  const std::string_view kind_name(kind, static_cast<size_t>(sqlite3_column_bytes(raw, 2)));
+  const std::optional<LedgerKind> k = LedgerKindFromName(kind_name);
+  if (!k) {
+    return Status::AuditFailed("ledger entry " + std::to_string(seq) + " is malformed: unknown kind '" +
+                               std::string(kind_name) + "'");
+  }
+  e.seq = seq;
+  e.at = FromUnixMicros(sqlite3_column_int64(raw, 1));
+  e.kind = *k;
+  e.run_id = sqlite3_column_int64(raw, 3);
+  e.batch = sqlite3_column_int64(raw, 12);
+  return Status::Ok();
+}
+
 class SqliteStateDb final : public StateDb {
  public:
   SqliteStateDb(fs::path path, SqliteStateDbOptions options)
@@ -468,6 +554,10 @@ class SqliteStateDb final : public StateDb {
   Result<std::optional<LedgerEntry>> ReadEntry(int64_t seq) override;
   Result<std::vector<int64_t>> BatchesReaching(const std::string& store, const std::string& target,
                                                const std::string& key) override;
+  Result<std::optional<std::vector<int64_t>>> LookupEntries(const LedgerLookup& lookup) override;
+  Status ReadEntries(const std::vector<int64_t>& seqs, const std::function<bool(LedgerEntry&)>& visit) override;
+  Result<std::vector<std::pair<int64_t, std::string>>> ListSubjectIndex() override;
+  Result<std::vector<std::pair<int64_t, int64_t>>> ListSettledBy() override;
   Result<std::vector<Hold>> ListHolds(bool include_released) override;
   Result<std::optional<Hold>> GetHold(int64_t id) override;
 
@@ -519,6 +609,11 @@ class SqliteStateDb final : public StateDb {
   Status RecordAnchor(int64_t seq, int64_t through);
   Status IndexBatch(int64_t seq, const BatchIndexRow& row);
   Status CloseBatch(int64_t seq);
+  // The version 6 lookup rows of `e` (ledger/entry_index.h), inside the
+  // transaction that inserts it; and all of them again from the entries
+  // (the upgrade to version 6).
+  Status IndexEntry(const LedgerEntry& e);
+  Status RebuildLookupIndexes();
   // Whether the database has what version 4 added (an older one opened
   // read-only has not): asked at each use, since another process may
   // upgrade it while this one has it open.
@@ -911,8 +1006,15 @@ Status SqliteStateDb::InitSchema() {
       RETENTION_RETURN_IF_ERROR(Exec(kSchemaV4Sql, "upgrade its schema to version 4"));
     }
     if (*present < 5) RETENTION_RETURN_IF_ERROR(Exec(kSchemaV5Sql, "upgrade its schema to version 5"));
-    RETENTION_RETURN_IF_ERROR(Exec("UPDATE meta SET value = '5' WHERE key = 'schema_version'",
-                                   "upgrade its schema to version 5"));
+    if (*present < 6) {
+      auto has = HasColumn("ledger_batches", "settled_by");
+      if (!has.ok()) return has.status();
+      if (!*has) RETENTION_RETURN_IF_ERROR(Exec(kSchemaV6Column, "upgrade its schema to version 6"));
+      RETENTION_RETURN_IF_ERROR(Exec(kSchemaV6Sql, "upgrade its schema to version 6"));
+      RETENTION_RETURN_IF_ERROR(RebuildLookupIndexes().WithContext("upgrade its schema to version 6"));
+    }
+    RETENTION_RETURN_IF_ERROR(Exec("UPDATE meta SET value = '6' WHERE key = 'schema_version'",
+                                   "upgrade its schema to version 6"));
     return txn.Commit();
   }
   if (*present == 0 && !options_.create) return EmptyStateDbStatus(path_, "a SQLite database with no schema");
@@ -922,6 +1024,8 @@ Status SqliteStateDb::InitSchema() {
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaV4Column, "create its schema"));
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaV4Sql, "create its schema"));
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaV5Sql, "create its schema"));
+  RETENTION_RETURN_IF_ERROR(Exec(kSchemaV6Column, "create its schema"));
+  RETENTION_RETURN_IF_ERROR(Exec(kSchemaV6Sql, "create its schema"));
   RETENTION_RETURN_IF_ERROR(
       Exec(("PRAGMA application_id=" + std::to_string(kApplicationId)).c_str(),
            "create its schema"));
@@ -992,7 +1096,51 @@ Status SqliteStateDb::InsertEntries(const std::vector<LedgerEntry>& entries) {
     RETENTION_RETURN_IF_ERROR(StepDone(s, "append to the ledger"));
     sqlite3_reset(s.raw());
   }
+  for (const LedgerEntry& e : entries) RETENTION_RETURN_IF_ERROR(IndexEntry(e));
   return Status::Ok();
+}
+
+// An entry whose payload or settlement does not decode gets no rows: it is
+// stored as given (the chain covers it, and `audit verify` names it), and
+// the lookups then miss what it holds.
+Status SqliteStateDb::IndexEntry(const LedgerEntry& e) {
+  if (e.kind != LedgerKind::kBatch && e.detail.find("\"settles\"") == std::string::npos) return Status::Ok();
+  auto rows = IndexRowsOf(e);
+  if (!rows.ok()) return rows.status().code() == StatusCode::kAuditFailed ? Status::Ok() : rows.status();
+  if (!rows->subjects.empty()) {
+    auto ins = Prepare("INSERT OR IGNORE INTO ledger_subjects(subject, seq) VALUES(?1, ?2)");
+    if (!ins.ok()) return ins.status();
+    for (const std::string& subject : rows->subjects) {
+      ins->Bind(1, subject);
+      ins->Bind(2, e.seq);
+      RETENTION_RETURN_IF_ERROR(StepDone(*ins, "index a batch entry's subjects"));
+      sqlite3_reset(ins->raw());
+    }
+  }
+  if (!rows->settles.empty()) {
+    auto up = Prepare("UPDATE ledger_batches SET settled_by = ?2 WHERE seq = ?1");
+    if (!up.ok()) return up.status();
+    for (int64_t batch : rows->settles) {
+      up->Bind(1, batch);
+      up->Bind(2, e.seq);
+      RETENTION_RETURN_IF_ERROR(StepDone(*up, "index a batch entry's settlement"));
+      sqlite3_reset(up->raw());
+    }
+  }
+  return Status::Ok();
+}
+
+Status SqliteStateDb::RebuildLookupIndexes() {
+  RETENTION_RETURN_IF_ERROR(Exec("DELETE FROM ledger_subjects; UPDATE ledger_batches SET settled_by = NULL",
+                                 "clear the ledger's lookup indexes"));
+  // IndexEntry skips an entry that does not decode, so that a damaged
+  // ledger still upgrades (holds can still be placed; verify names it).
+  Status failed;
+  RETENTION_RETURN_IF_ERROR(ScanLedger(INT64_MIN, [&](LedgerEntry& e) {
+    failed = IndexEntry(e);
+    return failed.ok();
+  }));
+  return failed;
 }
 
 Status SqliteStateDb::RecordAnchor(int64_t seq, int64_t through) {
@@ -1079,6 +1227,15 @@ Result<int64_t> SqliteStateDb::DeletePrunedEntries(int64_t last) {
     RETENTION_RETURN_IF_ERROR(StepDone(*drop, "prune the ledger's batch index"));
     sqlite3_reset(drop->raw());
   }
+  auto subjects = HasTable("ledger_subjects");
+  if (!subjects.ok()) return subjects.status();
+  if (*subjects) {
+    auto drop = Prepare("DELETE FROM ledger_subjects WHERE seq <= ?1");
+    if (!drop.ok()) return drop.status();
+    drop->Bind(1, last);
+    RETENTION_RETURN_IF_ERROR(StepDone(*drop, "prune the ledger's subject index"));
+    sqlite3_reset(drop->raw());
+  }
   RETENTION_RETURN_IF_ERROR(txn.Commit());
   return n;
 }
@@ -1096,58 +1253,11 @@ Status SqliteStateDb::ScanLedger(int64_t from_seq,
   std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> owner(raw, sqlite3_finalize);
   sqlite3_bind_int64(raw, 1, from_seq);
 
-  // Hot path of `audit verify` (>= 1M entries/s): as few API calls per
-  // column as possible. A text column can hold only TEXT, NULL or (written
-  // by hand) a BLOB, whose bytes hash the same as text; NULL is the one
-  // case to catch, and sqlite3_column_text returns nullptr exactly then.
-  static constexpr int kIntColumns[] = {0, 1, 3, 12};
-  static constexpr const char* kIntNames[] = {"seq", "at", "run_id", "batch"};
-  static constexpr const char* kNames[] = {
-      "seq",    "at",   "kind",    "run_id", "category", "store",  "target",    "record_key",
-      "clock",  "cutoff", "rule",  "subject", "batch",   "detail", "prev_hash", "hash"};
   LedgerEntry e;  // reused: assigning into its strings reuses their capacity
-  const std::pair<int, std::string*> texts[] = {
-      {4, &e.category}, {5, &e.store},   {6, &e.target}, {7, &e.record_key},
-      {8, &e.clock},    {9, &e.cutoff},  {10, &e.rule},  {11, &e.subject},
-      {13, &e.detail},  {14, &e.prev_hash}, {15, &e.hash}};
+  Status bad;
   while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
-    const int64_t seq = sqlite3_column_int64(raw, 0);
-    auto malformed = [&](const char* column, const char* what) {
-      return Status::AuditFailed("ledger entry " + std::to_string(seq) + " is malformed: " +
-                                 column + " is " + what);
-    };
-    for (int i = 0; i < 4; ++i) {
-      const int type = sqlite3_column_type(raw, kIntColumns[i]);
-      if (type != SQLITE_INTEGER) {
-        return malformed(kIntNames[i], type == SQLITE_NULL ? "NULL" : "not an integer");
-      }
-    }
-    for (const auto& [c, out] : texts) {
-      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(raw, c));
-      if (p == nullptr) return malformed(kNames[c], "NULL");
-      out->assign(p, static_cast<size_t>(sqlite3_column_bytes(raw, c)));
-    }
-    // The payload: a BLOB (TEXT written by hand hashes the same bytes);
-    // a zero-length one has a null pointer, NULL is the case to catch.
-    if (sqlite3_column_type(raw, 16) == SQLITE_NULL) return malformed("payload", "NULL");
-    if (const int n = sqlite3_column_bytes(raw, 16); n > 0) {
-      e.payload.assign(static_cast<const char*>(sqlite3_column_blob(raw, 16)), static_cast<size_t>(n));
-    } else {
-      e.payload.clear();
-    }
-    const auto* kind = reinterpret_cast<const char*>(sqlite3_column_text(raw, 2));
-    if (kind == nullptr) return malformed("kind", "NULL");
-    const std::string_view kind_name(kind, static_cast<size_t>(sqlite3_column_bytes(raw, 2)));
-    const std::optional<LedgerKind> k = LedgerKindFromName(kind_name);
-    if (!k) {
-      return Status::AuditFailed("ledger entry " + std::to_string(seq) +
-                                 " is malformed: unknown kind '" + std::string(kind_name) + "'");
-    }
-    e.seq = seq;
-    e.at = FromUnixMicros(sqlite3_column_int64(raw, 1));
-    e.kind = *k;
-    e.run_id = sqlite3_column_int64(raw, 3);
-    e.batch = sqlite3_column_int64(raw, 12);
+    bad = DecodeLedgerRow(raw, e);
+    if (!bad.ok()) return bad;
     if (!visit(e)) return Status::Ok();
   }
   if (rc != SQLITE_DONE) return Error(rc, "read the ledger");
@@ -1314,6 +1424,172 @@ Result<std::vector<int64_t>> SqliteStateDb::BatchesReaching(const std::string& s
   s->Bind(4, as_int);
   int rc;
   while ((rc = s->Step()) == SQLITE_ROW) out.push_back(s->Int(0));
+  if (rc != SQLITE_DONE) return Error(rc, "read the batch index");
+  return out;
+}
+
+Result<std::optional<std::vector<int64_t>>> SqliteStateDb::LookupEntries(const LedgerLookup& lookup) {
+  using Found = std::optional<std::vector<int64_t>>;
+  auto has = HasTable("ledger_subjects");
+  if (!has.ok()) return has.status();
+  if (!*has) return Found();
+  std::vector<int64_t> seqs;
+  auto collect = [&](Stmt& s, std::string_view what) -> Status {
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) seqs.push_back(s.Int(0));
+    if (rc != SQLITE_DONE) return Error(rc, what);
+    return Status::Ok();
+  };
+  if (lookup.key) {
+    auto s = Prepare("SELECT seq FROM ledger WHERE record_key = ?1 AND record_key <> ''");
+    if (!s.ok()) return s.status();
+    s->Bind(1, *lookup.key);
+    RETENTION_RETURN_IF_ERROR(collect(*s, "look a key up in the ledger"));
+    // The batch index per store and target: those named, or each pair the
+    // index holds, stepped through its (store, target) prefix.
+    std::vector<std::pair<std::string, std::string>> targets;
+    if (lookup.store && lookup.target) {
+      targets.emplace_back(*lookup.store, *lookup.target);
+    } else {
+      auto next = Prepare(
+          "SELECT store, target FROM ledger_batches WHERE (store, target) > (?1, ?2) ORDER BY store, target LIMIT 1");
+      if (!next.ok()) return next.status();
+      std::string store, target;
+      bool first = true;
+      for (;;) {
+        // The first step starts below every text: NULL compares low in ORDER BY but not in >.
+        next->Bind(1, first ? std::string_view("") : std::string_view(store));
+        next->Bind(2, first ? std::string_view("") : std::string_view(target));
+        const int rc = next->Step();
+        if (rc == SQLITE_DONE) break;
+        if (rc != SQLITE_ROW) return Error(rc, "read the batch index");
+        store = next->Text(0);
+        target = next->Text(1);
+        sqlite3_reset(next->raw());
+        first = false;
+        if ((!lookup.store || *lookup.store == store) && (!lookup.target || *lookup.target == target))
+          targets.emplace_back(store, target);
+      }
+      sqlite3_reset(next->raw());
+      // ('', '') itself is skipped by the > above.
+      auto empty = Prepare("SELECT 1 FROM ledger_batches WHERE store = '' AND target = '' LIMIT 1");
+      if (!empty.ok()) return empty.status();
+      if (empty->Step() == SQLITE_ROW && !lookup.store && !lookup.target) targets.emplace_back("", "");
+      sqlite3_reset(empty->raw());
+    }
+    for (const auto& [store, target] : targets) {
+      auto reaching = BatchesReaching(store, target, *lookup.key);
+      if (!reaching.ok()) return reaching.status();
+      seqs.insert(seqs.end(), reaching->begin(), reaching->end());
+    }
+  } else if (lookup.subject) {
+    auto s = Prepare(
+        "SELECT seq FROM ledger WHERE subject = ?1 AND subject <> '' "
+        "UNION ALL SELECT seq FROM ledger_subjects WHERE subject = ?1");
+    if (!s.ok()) return s.status();
+    s->Bind(1, *lookup.subject);
+    RETENTION_RETURN_IF_ERROR(collect(*s, "look a subject up in the ledger"));
+  } else if (lookup.run_id) {
+    auto s = Prepare("SELECT seq FROM ledger WHERE run_id = ?1");
+    if (!s.ok()) return s.status();
+    s->Bind(1, *lookup.run_id);
+    RETENTION_RETURN_IF_ERROR(collect(*s, "look a run up in the ledger"));
+  } else {
+    return Status::Internal("LookupEntries: no key, subject or run to look up");
+  }
+  // The entries that settle the batches found.
+  auto settled = Prepare("SELECT settled_by, open FROM ledger_batches WHERE seq = ?1");
+  if (!settled.ok()) return settled.status();
+  std::map<int64_t, std::vector<int64_t>> settlers;  // settling seq -> the batches it settles, says the index
+  const size_t found = seqs.size();
+  for (size_t i = 0; i < found; ++i) {
+    settled->Bind(1, seqs[i]);
+    const int rc = settled->Step();
+    if (rc == SQLITE_ROW) {
+      if (!settled->IsNull(0)) {
+        settlers[settled->Int(0)].push_back(seqs[i]);
+      } else if (settled->Int(1) == 0) {
+        sqlite3_reset(settled->raw());
+        return Found();  // closed, yet settled by no entry: the index is not to be trusted
+      }
+    } else if (rc != SQLITE_DONE) {
+      return Error(rc, "read the batch index");
+    }
+    sqlite3_reset(settled->raw());
+  }
+  // Each settling entry named must settle those batches: a settled_by
+  // edited to another entry would show a deleted record as pending.
+  std::vector<int64_t> by;
+  for (const auto& [seq, batches] : settlers) by.push_back(seq);
+  bool agrees = true;
+  Status bad;
+  RETENTION_RETURN_IF_ERROR(ReadEntries(by, [&](const LedgerEntry& e) {
+    auto rows = IndexRowsOf(e);
+    if (!rows.ok()) {
+      bad = rows.status();
+      return false;
+    }
+    for (int64_t batch : settlers[e.seq])
+      if (std::find(rows->settles.begin(), rows->settles.end(), batch) == rows->settles.end()) agrees = false;
+    settlers.erase(e.seq);
+    return agrees;
+  }));
+  RETENTION_RETURN_IF_ERROR(bad);
+  if (!agrees || !settlers.empty()) return Found();  // a settling entry that does not settle them, or is not there
+  seqs.insert(seqs.end(), by.begin(), by.end());
+  std::sort(seqs.begin(), seqs.end());
+  seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+  return Found(std::move(seqs));
+}
+
+Status SqliteStateDb::ReadEntries(const std::vector<int64_t>& seqs, const std::function<bool(LedgerEntry&)>& visit) {
+  auto has_payload = HasColumn("ledger", "payload");
+  if (!has_payload.ok()) return has_payload.status();
+  // Its own statement, not the cache: `visit` may use this object.
+  const std::string sql = std::string("SELECT ") + kLedgerColumns + (*has_payload ? ", payload" : ", x''") +
+                          " FROM ledger WHERE seq = ?1";
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr);
+  if (rc != SQLITE_OK) return Error(rc, "read the ledger");
+  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> owner(raw, sqlite3_finalize);
+  LedgerEntry e;
+  for (int64_t seq : seqs) {
+    sqlite3_bind_int64(raw, 1, seq);
+    rc = sqlite3_step(raw);
+    if (rc == SQLITE_ROW) {
+      RETENTION_RETURN_IF_ERROR(DecodeLedgerRow(raw, e));
+      sqlite3_reset(raw);
+      if (!visit(e)) return Status::Ok();
+      continue;
+    }
+    sqlite3_reset(raw);
+    if (rc != SQLITE_DONE) return Error(rc, "read the ledger");
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::pair<int64_t, std::string>>> SqliteStateDb::ListSubjectIndex() {
+  std::vector<std::pair<int64_t, std::string>> out;
+  auto has = HasTable("ledger_subjects");
+  if (!has.ok()) return has.status();
+  if (!*has) return out;
+  auto s = Prepare("SELECT seq, subject FROM ledger_subjects ORDER BY seq, subject");
+  if (!s.ok()) return s.status();
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) out.emplace_back(s->Int(0), s->Text(1));
+  if (rc != SQLITE_DONE) return Error(rc, "read the subject index");
+  return out;
+}
+
+Result<std::vector<std::pair<int64_t, int64_t>>> SqliteStateDb::ListSettledBy() {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  auto has = HasColumn("ledger_batches", "settled_by");
+  if (!has.ok()) return has.status();
+  if (!*has) return out;
+  auto s = Prepare("SELECT seq, settled_by FROM ledger_batches WHERE settled_by IS NOT NULL ORDER BY seq");
+  if (!s.ok()) return s.status();
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) out.emplace_back(s->Int(0), s->Int(1));
   if (rc != SQLITE_DONE) return Error(rc, "read the batch index");
   return out;
 }

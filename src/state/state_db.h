@@ -85,6 +85,16 @@ struct BatchIndexListing {
   bool open = false;
 };
 
+// What a reader asks the lookup indexes (schema version 6) for: the
+// entries of a record key (optionally in one store/target), of a data
+// subject, or of a run. Exactly one of key, subject, run_id is set.
+struct LedgerLookup {
+  std::optional<std::string> key;
+  std::optional<std::string> store, target;  // narrow a key's batches
+  std::optional<std::string> subject;        // "customer:42"
+  std::optional<int64_t> run_id;
+};
+
 // An append transaction: it serializes appenders (SQLite: BEGIN
 // IMMEDIATE; another process's append waits for this one to end), so the
 // head read through it cannot change before it commits. Entries are
@@ -211,6 +221,25 @@ class StateDb : public LedgerReader {
   // (a superset of those that list it), by seq.
   virtual Result<std::vector<int64_t>> BatchesReaching(const std::string& store, const std::string& target,
                                                        const std::string& key) = 0;
+
+  // Schema version 6 lookups (ledger/entry_index.h). The entries that may
+  // hold rows for `lookup`: per-record and erase entries with that key or
+  // subject, the batch entries whose key range or subjects reach it, every
+  // entry of the run; plus the entries that settle the batch entries among
+  // them. Sorted, a superset of what the question needs as long as the
+  // index is intact: readers judge each entry on its own fields. nullopt
+  // when there is no such index (an older database opened read-only), or
+  // when it visibly disagrees with itself (a batch closed with no settling
+  // entry): then read every entry.
+  virtual Result<std::optional<std::vector<int64_t>>> LookupEntries(const LedgerLookup& lookup) = 0;
+  // Streams the entries `seqs` (sorted) that are in the ledger, as
+  // ScanLedger does.
+  virtual Status ReadEntries(const std::vector<int64_t>& seqs, const std::function<bool(LedgerEntry&)>& visit) = 0;
+  // The index rows as stored, for `audit verify`'s cross-check: {seq,
+  // subject} of ledger_subjects, and {batch seq, settled_by} of every
+  // settled batch, by seq (empty before schema version 6).
+  virtual Result<std::vector<std::pair<int64_t, std::string>>> ListSubjectIndex() = 0;
+  virtual Result<std::vector<std::pair<int64_t, int64_t>>> ListSettledBy() = 0;
 
   // ScanLedger and Head: see ledger/ledger_reader.h.
 

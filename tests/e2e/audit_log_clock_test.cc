@@ -1,18 +1,27 @@
-// End-to-end: `audit log` shows unix clocks as RFC 3339 UTC in its table,
-// keeps the stored value in JSON and CSV, and decodes only what the rules
-// of the entry's run say (issue 18, item 9; man/retention.8, audit log).
+// End-to-end: `audit log` shows unix clocks in its table as stored and as a
+// time in the config's zone (issue 17, item 5), keeps the stored value
+// alone in JSON and CSV, and decodes only what the rules of the entry's run
+// say (issue 18, item 9; man/retention.8, audit log).
 #include <regex>
 
 #include <catch2/catch.hpp>
+#include <date/tz.h>
 
 #include "e2e/e2e_util.h"
 
 namespace retention::e2e {
 namespace {
 
-TEST_CASE("audit log prints unix_millis clocks as RFC 3339 in the table and raw in JSON and CSV",
+// `unix_seconds` on the wall clock of `zone`, by the tz library itself.
+std::string FormatInZone(int64_t unix_seconds, const char* zone, const char* fmt) {
+  const date::zoned_seconds z(zone, date::sys_seconds{std::chrono::seconds{unix_seconds}});
+  return date::format(fmt, z.get_local_time());
+}
+
+TEST_CASE("audit log prints unix_millis clocks as stored and in the config's zone in the table, raw in JSON and CSV",
           "[e2e][audit][clock]") {
   DemoFixture demo(2000);
+  demo.EditConfig("time_zone = \"UTC\"", "time_zone = \"Europe/Berlin\"");
   // The rules in a copy of their own, to change them below.
   const fs::path rules = demo.dir / "rules";
   const std::string config = ReadFile(demo.config);
@@ -25,13 +34,13 @@ TEST_CASE("audit log prints unix_millis clocks as RFC 3339 in the table and raw 
   REQUIRE(purge.exit_code == 0);
 
   const std::vector<std::string> filter = {"audit", "log", "--kind", "delete", "--target", "audit_events"};
-  const std::regex rfc3339(R"( clock=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z )");
-  const std::regex raw_millis(R"( clock=\d{13} )");
+  const std::regex decoded(R"( clock=\d{13} \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{3})? Europe/Berlin\) )");
+  const std::regex raw_millis(R"( clock=\d{13} cutoff=)");  // stored alone
   RunResult table = demo.Retention(filter);
   INFO(Describe(table));
   REQUIRE(table.exit_code == 0);
   REQUIRE(e2e::Contains(table.out, "app/audit_events/"));
-  CHECK(std::regex_search(table.out, rfc3339));
+  CHECK(std::regex_search(table.out, decoded));
   CHECK_FALSE(std::regex_search(table.out, raw_millis));
 
   // The same entry's stored value, in JSON: the digits as written.
@@ -47,14 +56,15 @@ TEST_CASE("audit log prints unix_millis clocks as RFC 3339 in the table and raw 
   REQUIRE(csv.exit_code == 0);
   CHECK(std::regex_search(csv.out, std::regex(R"(,\d{13},)")));
 
-  // The first line's decoded clock is the stored millis', to the millisecond.
+  // The first line's decoded clock is the stored millis', to the
+  // millisecond, on Berlin's wall clock (UTC+1 in winter, +2 in summer).
   std::smatch m;
   REQUIRE(std::regex_search(json.out, m, std::regex(R"re("clock":"(\d{13})")re")));
   const int64_t millis = std::stoll(m[1].str());
-  char want[64];
-  const std::string seconds = FormatUtc(millis / 1000, "%Y-%m-%dT%H:%M:%S");
-  std::snprintf(want, sizeof want, " clock=%s.%03dZ ", seconds.c_str(), static_cast<int>(millis % 1000));
-  CHECK(e2e::Contains(table.out, millis % 1000 ? want : " clock=" + seconds + "Z "));
+  const std::string local = FormatInZone(millis / 1000, "Europe/Berlin", "%Y-%m-%d %H:%M:%S");
+  char frac[8] = "";
+  if (millis % 1000) std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(millis % 1000));
+  CHECK(e2e::Contains(table.out, " clock=" + m[1].str() + " (" + local + frac + " Europe/Berlin) "));
 
   // Rules changed since the run: the run's encoding is no longer known for
   // sure, so the table shows the clock as stored.
@@ -64,7 +74,7 @@ TEST_CASE("audit log prints unix_millis clocks as RFC 3339 in the table and raw 
   INFO(Describe(after));
   REQUIRE(after.exit_code == 0);
   CHECK(std::regex_search(after.out, raw_millis));
-  CHECK_FALSE(std::regex_search(after.out, rfc3339));
+  CHECK_FALSE(std::regex_search(after.out, decoded));
 }
 
 }  // namespace
