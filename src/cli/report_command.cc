@@ -33,7 +33,7 @@ Status RunReportCommand(const CommandArgs& a) {
       "format", po::value<std::string>()->value_name("FORMAT")->default_value("md"), "md, html or json")(
       "out", po::value<std::string>()->value_name("FILE"), "write the report to FILE (default: standard output)")(
       "period", po::value<std::string>()->value_name("DURATION")->default_value("30 days"),
-      "the reporting period ending at --as-of: deletions counted in it")(
+      "the reporting period ending at the report's moment: deletions counted in it")(
       "max-age", po::value<std::string>()->value_name("DURATION")->default_value("2 days"),
       "a line is 'not applied' when no successful purge went through it within this long")(
       "grace", po::value<std::string>()->value_name("DURATION"),

@@ -125,6 +125,9 @@ TEST_CASE("every json document of every command speaks one dialect", "[e2e][json
   CHECK(receipt.contains("received_local"));
   const Json requests = JudgeDocument(demo, {"erase", "list", "--format", "json"}, "erasure-requests");
   REQUIRE(requests["requests"].size() == 1);
+  const Json report = JudgeDocument(demo, {"report", "--format", "json"}, "report");
+  CHECK_FALSE(report.empty());
+  JudgeDocument(demo, {"cat-rules", "--format", "json"}, "rules");
   const e2e::TempDir bundle_dir;
   const std::string bundle = (bundle_dir.path() / "bundle").string();
   REQUIRE(demo.Retention({"audit", "export", "--bundle", bundle}).exit_code == 0);
