@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
 #include "config/loader_test_support.h"
 #include "config/toml_reader.h"
@@ -15,6 +16,7 @@ namespace {
 
 std::string Repeat(const std::string& s, int n) {
   std::string out;
+  out.reserve(s.size() * static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) out += s;
   return out;
 }
@@ -35,50 +37,55 @@ struct Case {
   std::string message;  // empty: accepted
 };
 
-const Case kCases[] = {
-    // Refused, at the first construct past 32 levels.
-    {"table header of 50,000 parts", "[" + Dotted(50000) + "]\n", "f.toml:1:1: " + kTooDeep},
-    {"table header of 33 parts", "x = 1\n[" + Dotted(33) + "]\n", "f.toml:2:1: " + kTooDeep},
-    {"array-of-tables header of 32 parts", "[[" + Dotted(32) + "]]\n", "f.toml:1:1: " + kTooDeep},
-    {"dotted key of 50,000 parts", Dotted(50000) + " = 1\n", "f.toml:1:1: " + kTooDeep},
-    {"dotted key of quoted parts", Dotted(33, "\"a.b\"") + " = 1\n", "f.toml:1:1: " + kTooDeep},
-    {"dotted key with blanks around the dots", Dotted(33, " a ") + " = 1\n", "f.toml:1:2: " + kTooDeep},
-    {"header and dotted key together", "[" + Dotted(20) + "]\n  " + Dotted(13) + " = 1\n",
-     "f.toml:2:3: " + kTooDeep},
-    {"100,000 nested arrays", "a = " + Repeat("[", 100000), "f.toml:1:37: " + kTooDeep},
-    {"100,000 nested inline tables", "a = " + Repeat("{b=", 100000), "f.toml:1:99: " + kTooDeep},
-    {"dotted key inside nested inline tables", "a = {b = {" + Dotted(31) + " = 1}}\n", "f.toml:1:11: " + kTooDeep},
-    {"arrays of inline tables", "a = " + Repeat("[{b=", 20), "f.toml:1:67: " + kTooDeep},
-    {"after a multi-line string with quotes and brackets",
-     "s = \"\"\"\n[not a header\n\"\" still in it \\\"\"\" \"\"\"\"\n" + Dotted(40) + " = 1\n",
-     "f.toml:4:1: " + kTooDeep},
-    {"line longer than 1 MiB", "a = \"" + std::string(kMaxTomlLineBytes, 'x') + "\"\n",
-     "f.toml:1:1048577: line longer than 1 MiB"},
-    {"file larger than 16 MiB", Repeat("# " + std::string(1000, 'x') + "\n", 17000),
-     "f.toml: larger than 16 MiB, the most a config or rule file may have"},
+// Built when the test runs, not at static initialization: the 17 MB of
+// the largest case once cost every test process (all of CTest's, one a
+// test) most of its start-up.
+std::vector<Case> Cases() {
+  return {
+      // Refused, at the first construct past 32 levels.
+      {"table header of 50,000 parts", "[" + Dotted(50000) + "]\n", "f.toml:1:1: " + kTooDeep},
+      {"table header of 33 parts", "x = 1\n[" + Dotted(33) + "]\n", "f.toml:2:1: " + kTooDeep},
+      {"array-of-tables header of 32 parts", "[[" + Dotted(32) + "]]\n", "f.toml:1:1: " + kTooDeep},
+      {"dotted key of 50,000 parts", Dotted(50000) + " = 1\n", "f.toml:1:1: " + kTooDeep},
+      {"dotted key of quoted parts", Dotted(33, "\"a.b\"") + " = 1\n", "f.toml:1:1: " + kTooDeep},
+      {"dotted key with blanks around the dots", Dotted(33, " a ") + " = 1\n", "f.toml:1:2: " + kTooDeep},
+      {"header and dotted key together", "[" + Dotted(20) + "]\n  " + Dotted(13) + " = 1\n",
+       "f.toml:2:3: " + kTooDeep},
+      {"100,000 nested arrays", "a = " + Repeat("[", 100000), "f.toml:1:37: " + kTooDeep},
+      {"100,000 nested inline tables", "a = " + Repeat("{b=", 100000), "f.toml:1:99: " + kTooDeep},
+      {"dotted key inside nested inline tables", "a = {b = {" + Dotted(31) + " = 1}}\n", "f.toml:1:11: " + kTooDeep},
+      {"arrays of inline tables", "a = " + Repeat("[{b=", 20), "f.toml:1:67: " + kTooDeep},
+      {"after a multi-line string with quotes and brackets",
+       "s = \"\"\"\n[not a header\n\"\" still in it \\\"\"\" \"\"\"\"\n" + Dotted(40) + " = 1\n",
+       "f.toml:4:1: " + kTooDeep},
+      {"line longer than 1 MiB", "a = \"" + std::string(kMaxTomlLineBytes, 'x') + "\"\n",
+       "f.toml:1:1048577: line longer than 1 MiB"},
+      {"file larger than 16 MiB", Repeat("# " + std::string(1000, 'x') + "\n", 17000),
+       "f.toml: larger than 16 MiB, the most a config or rule file may have"},
 
-    // Accepted: real shapes, and look-alikes of deep nesting that are not.
-    {"empty file", "", ""},
-    {"the shape of a rule file",
-     "[[category]]\nname = \"x\"\ndelete_after = \"90 days\"\n[[category.target]]\nstore = \"app\"\n"
-     "where = { status = [\"closed\", \"done\"], kind.sub = 1 }\n",
-     ""},
-    {"header of 32 parts", "[" + Dotted(32) + "]\n", ""},
-    {"dotted key of 32 parts", Dotted(32) + " = 1\n", ""},
-    {"31 nested arrays", "a = " + Repeat("[", 31) + Repeat("]", 31) + "\n", ""},
-    {"dots inside strings and comments", "a = \"" + Dotted(100) + "\" # " + Dotted(100) + "\nb = '" + Dotted(100) +
-                                             "'\nc = '''" + Dotted(100) + "'''\n",
-     ""},
-    {"brackets inside strings", "a = \"" + Repeat("[{", 100) + "\"\n", ""},
-    {"floats and dates in values under a deep header",
-     "[" + Dotted(31) + "]\nk = 1.5\nd = 1979-05-27T07:32:00.999Z\n", ""},
-    {"many shallow arrays in sequence", Repeat("a" + std::to_string(0) + " = [[1], [2]]\n", 1).append(
-                                            Repeat("[t]\nx = [[[1]]]\n", 1000)),
-     ""},
-};
+      // Accepted: real shapes, and look-alikes of deep nesting that are not.
+      {"empty file", "", ""},
+      {"the shape of a rule file",
+       "[[category]]\nname = \"x\"\ndelete_after = \"90 days\"\n[[category.target]]\nstore = \"app\"\n"
+       "where = { status = [\"closed\", \"done\"], kind.sub = 1 }\n",
+       ""},
+      {"header of 32 parts", "[" + Dotted(32) + "]\n", ""},
+      {"dotted key of 32 parts", Dotted(32) + " = 1\n", ""},
+      {"31 nested arrays", "a = " + Repeat("[", 31) + Repeat("]", 31) + "\n", ""},
+      {"dots inside strings and comments", "a = \"" + Dotted(100) + "\" # " + Dotted(100) + "\nb = '" + Dotted(100) +
+                                               "'\nc = '''" + Dotted(100) + "'''\n",
+       ""},
+      {"brackets inside strings", "a = \"" + Repeat("[{", 100) + "\"\n", ""},
+      {"floats and dates in values under a deep header",
+       "[" + Dotted(31) + "]\nk = 1.5\nd = 1979-05-27T07:32:00.999Z\n", ""},
+      {"many shallow arrays in sequence", Repeat("a" + std::to_string(0) + " = [[1], [2]]\n", 1).append(
+                                              Repeat("[t]\nx = [[[1]]]\n", 1000)),
+       ""},
+  };
+}
 
 TEST_CASE("toml limits: deep nesting, long lines and big files are refused at FILE:LINE:COL", "[config][toml]") {
-  for (const Case& c : kCases) {
+  for (const Case& c : Cases()) {
     INFO(c.what);
     Status s = CheckTomlLimits(c.text, "f.toml");
     if (c.message.empty()) {

@@ -32,6 +32,7 @@
 #include "e2e/e2e_util.h"
 #include "support/background_process.h"
 #include "support/ledger_checker.h"
+#include "support/trials_for_build.h"
 
 namespace retention::e2e {
 namespace {
@@ -157,7 +158,7 @@ TEST_CASE("kill sweep: SIGKILL at random moments of SQLite and files purges, the
       Env("RETENTION_KILL_SWEEP_TRIAL") ? std::optional<int>(std::stoi(*Env("RETENTION_KILL_SWEEP_TRIAL")))
                                         : std::nullopt;
   const int min_kills = full ? 200 : 0;
-  const double budget_s = full ? 3600 : 100;
+  const double budget_s = full ? 3600 : testing::SecondsForBuild(100);
 
   TempDir dir;
   const fs::path pristine = dir / "pristine";

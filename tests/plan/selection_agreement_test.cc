@@ -28,6 +28,7 @@
 #include "stores/purge_log_store.h"
 #include "stores/sqlite_store.h"
 #include "support/pg_cluster.h"
+#include "support/trials_for_build.h"
 
 namespace retention {
 namespace {
@@ -266,7 +267,7 @@ Target RandomSqliteTarget(Rng& r, int index) {
 
 TEST_CASE("the SQLite rendering of random selections agrees with Evaluate", "[agreement][sqlite]") {
   int64_t selections = 0, deletable = 0;
-  for (uint64_t seed = 1; seed <= 600; ++seed) {
+  for (uint64_t seed = 1; seed <= uint64_t(testing::TrialsForBuild(600)); ++seed) {
     INFO("seed " << seed);
     Rng r(seed);
     testing::TempDir dir;
@@ -346,7 +347,7 @@ TEST_CASE("the files rendering of random selections agrees with Evaluate", "[agr
   using namespace files_test;
   int64_t selections = 0, deletable = 0;
   const std::vector<std::string> globs = {"*.log", "d1/*.log", "*/*.log", "*/*", "*.txt", "*/x-*", "d2/f-*.log"};
-  for (uint64_t seed = 1; seed <= 240; ++seed) {
+  for (uint64_t seed = 1; seed <= uint64_t(testing::TrialsForBuild(240)); ++seed) {
     INFO("seed " << seed);
     Rng r(seed);
     TempDir tmp;
@@ -545,7 +546,7 @@ TEST_CASE("the PostgreSQL rendering of random selections agrees with Evaluate", 
   const std::string var = "RETENTION_AGREEMENT_PG_" + db.name();
   ::setenv(var.c_str(), db.Conninfo().c_str(), 1);
   int64_t selections = 0, deletable = 0;
-  for (uint64_t seed = 1; seed <= 150; ++seed) {
+  for (uint64_t seed = 1; seed <= uint64_t(testing::TrialsForBuild(150)); ++seed) {
     INFO("seed " << seed);
     Rng r(seed);
     std::vector<PgRow> rows;

@@ -33,6 +33,7 @@
 #include "support/background_process.h"
 #include "support/ledger_checker.h"
 #include "support/power_loss/power_loss.h"
+#include "support/trials_for_build.h"
 
 namespace retention::e2e {
 namespace {
@@ -161,7 +162,7 @@ TEST_CASE("power loss: the disk after a cut at random moments of SQLite and file
   }
 
   int failed = 0, kills = 0, applied = 0, pending = 0, revived = 0, run = 0;
-  const int trials = kTrialsPerKind * static_cast<int>(kinds.size());
+  const int trials = testing::TrialsForBuild(kTrialsPerKind) * static_cast<int>(kinds.size());
   for (int trial = only_trial.value_or(0); trial < (only_trial ? *only_trial + 1 : trials); ++trial) {
     if (failed >= 3) break;  // enough to go on; the rest would repeat it
     std::mt19937_64 rng(seed * 1000003 + static_cast<uint64_t>(trial));

@@ -22,6 +22,7 @@
 #include "state/sqlite_state_db.h"
 #include "state/test_util.h"
 #include "stores/store_set.h"
+#include "support/trials_for_build.h"
 
 namespace retention {
 namespace {
@@ -103,7 +104,7 @@ TEST_CASE("purge deletes exactly what the oracle finds due, unheld and past ever
   TempDir dir(std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path());
   std::mt19937_64 rng(20261122);
   const Timestamp now = SystemNow();
-  const int kCases = 1500;
+  const int kCases = testing::TrialsForBuild(1500);
   int64_t total_deleted = 0, total_kept_by_hold = 0;
 
   for (int iteration = 0; iteration < kCases; ++iteration) {
