@@ -1,0 +1,318 @@
+// The PostgreSQL state (state/postgres_state_db.h) against a real server:
+// the StateDb contract the SQLite state keeps (state_contract.h), its
+// schema's creation and refusals, one chain from many concurrent appenders
+// (re-hashed by the independent checker), and the per-host run claim.
+#include "state/postgres_state_db.h"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "ledger/ledger.h"
+#include "state/state_contract.h"
+#include "support/ledger_checker.h"
+#include "support/pg_cluster.h"
+
+namespace retention {
+namespace {
+
+using contract::At;
+using pgtest::PgTestDatabase;
+
+// A state in a test database of its own; each Open is a new connection.
+class PgState {
+ public:
+  PostgresStateDbOptions Options() const {
+    PostgresStateDbOptions o;
+    o.conninfo = db_.Conninfo();
+    o.clock = [] { return At(1'750'000'000); };
+    o.host = "host-a";
+    return o;
+  }
+  std::unique_ptr<StateDb> Open(PostgresStateDbOptions o) const {
+    auto db = OpenPostgresStateDb(o);
+    INFO(db.status().message());
+    REQUIRE(db.ok());
+    return std::move(db.value());
+  }
+  std::unique_ptr<StateDb> Open() const { return Open(Options()); }
+  contract::StateOpener Opener() const {
+    return [this] { return Open(); };
+  }
+  // The test's own connection, in the state's schema.
+  pgtest::PgConnection Raw() const { return pgtest::PgConnection(db_.Conninfo() + " options='-c search_path=retention'"); }
+  const PgTestDatabase& db() const { return db_; }
+
+ private:
+  PgTestDatabase db_;
+};
+
+contract::RawSql RawSqlOf(pgtest::PgConnection& c) {
+  return {[&c](const std::string& sql) -> std::string {
+            try {
+              c.Exec(sql);
+              return "";
+            } catch (const std::exception& e) {
+              return e.what();
+            }
+          },
+          [&c](const std::string& sql) { return c.Scalar(sql); }};
+}
+
+TEST_CASE("PostgreSQL state: the StateDb contract of holds, runs and pending batches", "[postgres][state]") {
+  PgState state;
+  auto db = state.Open();
+  auto raw = state.Raw();
+  const contract::RawSql sql = RawSqlOf(raw);
+  SECTION("holds") { contract::HoldsContract(*db, sql); }
+  SECTION("runs") { contract::RunsContract(*db); }
+  SECTION("pending batches") { contract::PendingContract(*db, sql); }
+  auto v = VerifyLedger(*db, At(1'750'000'000));
+  REQUIRE(v.ok());
+  CHECK(v->ok);
+}
+
+TEST_CASE("PostgreSQL state: the StateDb contract of appends and batch entries", "[postgres][state]") {
+  SECTION("Append assigns seq, prev_hash and hash") {
+    PgState state;
+    contract::AppendAssignsContract(*state.Open());
+  }
+  SECTION("batches reached by text and integer keys") {
+    PgState state;
+    contract::BatchesReachingContract(*state.Open());
+    CHECK(state.Raw().Scalar("SELECT integer_keys FROM ledger_batches WHERE seq = 2") == "t");
+  }
+  SECTION("settlements close batches once") {
+    PgState state;
+    contract::SettlementsContract(*state.Open());
+  }
+  SECTION("a second appender waits") {
+    PgState state;
+    contract::AppenderWaitsContract(state.Opener());
+  }
+  SECTION("a stale head is refused") {
+    PgState state;
+    contract::StaleHeadContract(state.Opener());
+  }
+  SECTION("an uncommitted append leaves nothing") {
+    PgState state;
+    contract::UncommittedContract(state.Opener());
+  }
+}
+
+TEST_CASE("PostgreSQL state: the schema is created once by the first read-write opens, then reopened",
+          "[postgres][state]") {
+  PgState state;
+  // Two hosts starting at the same moment: both open, one schema.
+  Result<std::unique_ptr<StateDb>> a = Status::Internal("not opened");
+  std::thread other([&] { a = OpenPostgresStateDb(state.Options()); });
+  auto b = state.Open();
+  other.join();
+  INFO(a.status().message());
+  REQUIRE(a.ok());
+  auto raw = state.Raw();
+  CHECK(raw.Scalar("SELECT value FROM meta WHERE key = 'schema_version'") == "1");
+  CHECK(raw.Scalar("SELECT count(*) FROM meta") == "3");
+  CHECK(raw.Scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'retention'") == "10");
+  REQUIRE(contract::Add(**a, {"1", "2"}).ok());
+  CHECK(contract::Entries(*b) == 1);
+  a = Status::Internal("closed");
+  b.reset();
+
+  auto again = state.Open();
+  CHECK(contract::Entries(*again) == 1);
+  PostgresStateDbOptions ro = state.Options();
+  ro.read_only = true;
+  auto reader = state.Open(ro);
+  CHECK(contract::Entries(*reader) == 1);
+  const Status refused = contract::Add(*reader, {"3"}).status();
+  CHECK_THAT(refused.message(), Catch::Contains("read-only"));
+
+  // Another schema is another state.
+  PostgresStateDbOptions two = state.Options();
+  two.schema = "fleet two";
+  CHECK(contract::Entries(*state.Open(two)) == 0);
+  CHECK(raw.Scalar("SELECT count(*) FROM \"fleet two\".meta") == "3");
+}
+
+TEST_CASE("PostgreSQL state: refusals name the state and its schema, never the conninfo", "[postgres][state]") {
+  PgState state;
+  PostgresStateDbOptions o = state.Options();
+  o.conninfo += " password=s3cret-pw";  // trust authentication: never asked for
+  o.who = "state (RETENTION_STATE_URL)";
+  auto no_secret = [&](const Status& st) {
+    CHECK_THAT(st.message(), !Catch::Contains("s3cret") && !Catch::Contains(state.db().name()));
+  };
+
+  SECTION("a read-only open of a state not created yet creates nothing") {
+    o.read_only = true;
+    auto db = OpenPostgresStateDb(o);
+    REQUIRE_FALSE(db.ok());
+    CHECK(db.status().code() == StatusCode::kUnavailable);
+    CHECK_THAT(db.status().message(), Catch::Contains("state (RETENTION_STATE_URL) (schema \"retention\") has not "
+                                                      "been created yet"));
+    no_secret(db.status());
+    CHECK(state.db().Connect().Scalar("SELECT count(*) FROM pg_namespace WHERE nspname = 'retention'") == "0");
+  }
+  SECTION("a newer schema version") {
+    state.Open();
+    state.Raw().Exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+    auto db = OpenPostgresStateDb(o);
+    REQUIRE_FALSE(db.ok());
+    CHECK(db.status().code() == StatusCode::kInvalid);
+    CHECK_THAT(db.status().message(), Catch::Contains("(schema \"retention\") has schema version 2, newer than this "
+                                                      "retention understands (1): upgrade retention"));
+    no_secret(db.status());
+  }
+  SECTION("a schema of someone else's tables") {
+    state.db().Connect().Exec("CREATE SCHEMA retention; CREATE TABLE retention.orders(id int)");
+    auto db = OpenPostgresStateDb(o);
+    REQUIRE_FALSE(db.ok());
+    CHECK_THAT(db.status().message(), Catch::Contains("no meta table: it is not a retention state"));
+    no_secret(db.status());
+  }
+  SECTION("a table dropped by hand") {
+    state.Open();
+    state.Raw().Exec("DROP TABLE ledger_subjects");
+    auto db = OpenPostgresStateDb(o);
+    REQUIRE_FALSE(db.ok());
+    CHECK_THAT(db.status().message(), Catch::Contains("is damaged: table ledger_subjects is missing"));
+  }
+}
+
+TEST_CASE("PostgreSQL state: the server refuses to change the ledger or delete a hold behind its back",
+          "[postgres][state]") {
+  PgState state;
+  auto db = state.Open();
+  REQUIRE(Append(*db, {contract::Entry("a"), contract::Entry("b")}).ok());
+  REQUIRE(AddHold(*db, contract::SampleHold()).ok());
+  auto raw = state.Raw();
+  const contract::RawSql sql = RawSqlOf(raw);
+  CHECK_THAT(sql.exec("UPDATE ledger SET record_key = 'x' WHERE seq = 1"), Catch::Contains("append-only"));
+  CHECK_THAT(sql.exec("DELETE FROM ledger WHERE seq = 1"), Catch::Contains("only entries an anchor has pruned"));
+  CHECK_THAT(sql.exec("TRUNCATE ledger"), Catch::Contains("append-only"));
+  CHECK_THAT(sql.exec("TRUNCATE holds"), Catch::Contains("never deleted"));
+  CHECK_THAT(sql.exec("TRUNCATE ledger_anchors"), Catch::Contains("append-only"));
+  CHECK(contract::Entries(*db) == 3);
+  CHECK(db->DeletePrunedEntries(1).status().ok() == false);  // no anchor pruned it
+}
+
+// The chain as stored, read with the test's own SQL and re-hashed by the
+// independent checker (support/ledger_checker.h).
+std::vector<std::string> ChainProblems(pgtest::PgConnection& raw) {
+  std::vector<checker::Entry> ledger;
+  for (auto& row : raw.Query("SELECT seq, at, kind, run_id, category, store, target, record_key, clock, cutoff, "
+                             "rule, subject, batch, detail, prev_hash, hash, encode(payload, 'hex') "
+                             "FROM ledger ORDER BY seq")) {
+    checker::Entry e;
+    e.seq = std::stoll(row[0]);
+    e.at = std::stoll(row[1]);
+    e.kind = row[2];
+    e.run_id = std::stoll(row[3]);
+    e.category = row[4];
+    e.store = row[5];
+    e.target = row[6];
+    e.record_key = row[7];
+    e.clock = row[8];
+    e.cutoff = row[9];
+    e.rule = row[10];
+    e.subject = row[11];
+    e.batch = std::stoll(row[12]);
+    e.detail = row[13];
+    e.prev_hash = row[14];
+    e.hash = row[15];
+    for (size_t i = 0; i + 1 < row[16].size(); i += 2)
+      e.payload += static_cast<char>(std::stoi(row[16].substr(i, 2), nullptr, 16));
+    ledger.push_back(std::move(e));
+  }
+  std::vector<std::string> problems;
+  checker::CheckChain(ledger, &problems);
+  return problems;
+}
+
+Status AddBatch(StateDb& db, const std::vector<std::string>& keys, const std::string& target) {
+  auto seq = contract::Add(db, keys, {}, target);
+  return seq.ok() ? Status::Ok() : seq.status();
+}
+
+TEST_CASE("PostgreSQL state: many concurrent appenders, each its own connection, write one chain",
+          "[postgres][state][ledger]") {
+  PgState state;
+  state.Open();  // the schema, before the appenders race
+  constexpr int kAppenders = 8, kAppends = 15;
+  std::vector<std::thread> threads;
+  std::mutex mutex;
+  std::vector<std::string> failures;  // Catch's macros are not for other threads
+  for (int t = 0; t < kAppenders; ++t) {
+    threads.emplace_back([&, t] {
+      PostgresStateDbOptions o = state.Options();
+      o.host = "host-" + std::to_string(t);
+      auto db = OpenPostgresStateDb(o);
+      auto fail = [&](const Status& st) {
+        std::lock_guard<std::mutex> lock(mutex);
+        failures.push_back(st.message());
+      };
+      if (!db.ok()) return fail(db.status());
+      for (int i = 0; i < kAppends; ++i) {
+        const std::string key = std::to_string(t) + "-" + std::to_string(i);
+        // Single entries, pairs, and batch entries with their index rows.
+        const Status st = i % 3 == 0   ? Append(**db, {contract::Entry(key)})
+                          : i % 3 == 1 ? Append(**db, {contract::Entry(key + "a"), contract::Entry(key + "b")})
+                                       : AddBatch(**db, {key + "x", key + "y"}, "t" + std::to_string(t));
+        if (!st.ok()) fail(st);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const std::string& f : failures) UNSCOPED_INFO(f);
+  CHECK(failures.empty());
+  auto raw = state.Raw();
+  CHECK(raw.Scalar("SELECT count(*) FROM ledger") == std::to_string(kAppenders * kAppends * 4 / 3));
+  CHECK(raw.Scalar("SELECT count(*) FROM ledger_batches") == std::to_string(kAppenders * kAppends / 3));
+  const std::vector<std::string> problems = ChainProblems(raw);
+  for (const std::string& p : problems) UNSCOPED_INFO(p);
+  CHECK(problems.empty());
+  auto v = VerifyLedger(*state.Open(), At(1'750'000'000));
+  REQUIRE(v.ok());
+  CHECK(v->ok);
+}
+
+TEST_CASE("PostgreSQL state: one run per host and state, released with its connection", "[postgres][state][lock]") {
+  PgState state;
+  auto first = state.Open();
+  REQUIRE(first->ClaimForRun().ok());
+  auto same_host = state.Open();
+  const Status busy = same_host->ClaimForRun();
+  CHECK(busy.code() == StatusCode::kBusy);
+  CHECK_THAT(busy.message(), Catch::Contains("another run on host 'host-a'"));
+  PostgresStateDbOptions b = state.Options();
+  b.host = "host-b";
+  CHECK(state.Open(b)->ClaimForRun().ok());
+  first.reset();  // its session ends: the server lets go of the claim once its backend has exited
+  Status claimed;
+  for (int i = 0; i < 100; ++i) {
+    claimed = same_host->ClaimForRun();
+    if (claimed.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(claimed.ok());
+}
+
+TEST_CASE("PostgreSQL state: a state lost during a run is noticed before the next deletion", "[postgres][state]") {
+  PgState state;
+  auto db = state.Open();
+  REQUIRE(db->CheckStillInPlace().ok());
+  SECTION("the connection is cut") {
+    state.db().Connect().Query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'retention' AND "
+        "datname = current_database()");
+  }
+  SECTION("the schema is dropped") { state.Raw().Exec("DROP SCHEMA retention CASCADE"); }
+  const Status st = db->CheckStillInPlace();
+  CHECK(st.code() == StatusCode::kUnavailable);
+  CHECK_THAT(st.message(), Catch::Contains("cannot be reached during the run") && Catch::Contains("it stops here"));
+}
+
+}  // namespace
+}  // namespace retention
