@@ -9,7 +9,10 @@
 #include <mutex>
 #include <thread>
 
+#include "ledger/anchor.h"
 #include "ledger/ledger.h"
+#include "state/sqlite_state_db.h"
+#include "state/test_util.h"
 #include "state/state_contract.h"
 #include "support/ledger_checker.h"
 #include "support/pg_cluster.h"
@@ -196,6 +199,140 @@ TEST_CASE("PostgreSQL state: the server refuses to change the ledger or delete a
   CHECK_THAT(sql.exec("TRUNCATE ledger_anchors"), Catch::Contains("append-only"));
   CHECK(contract::Entries(*db) == 3);
   CHECK(db->DeletePrunedEntries(1).status().ok() == false);  // no anchor pruned it
+}
+
+// The same writes through the state ops: a hold, a run, batches settled by
+// later entries, a pending batch, an erasure request, an anchor and the
+// pruning behind it.
+void Populate(StateDb& db) {
+  REQUIRE(AddHold(db, contract::SampleHold()).ok());
+  RunInfo info;
+  info.host = "web-1";
+  auto run = BeginRun(db, info);
+  REQUIRE(run.ok());
+  auto b1 = contract::Add(db, {"1", "2"});
+  auto b2 = contract::Add(db, {"a.log", "c.log"}, {}, "files");
+  REQUIRE(b1.ok());
+  REQUIRE(b2.ok());
+  auto b3 = contract::Add(db, {"5"}, {contract::Settle(*b1)});
+  REQUIRE(b3.ok());
+  PendingBatch pending;
+  pending.run_id = *run;
+  pending.store = "app";
+  pending.records = {{"9", "2025-01-01", "customer:7", std::string("{\"n\":1}")}, {"10", "2025-01-02", "", std::nullopt}};
+  REQUIRE(db.AddPending(pending).ok());
+  ErasureRequest request;
+  request.reference = "DSR-1";
+  request.subject = "customer:7";
+  request.received = At(1'740'000'000);
+  request.deadline = At(1'742'000'000);
+  request.outcome = "pending";
+  request.first_seq = 3;
+  {
+    auto txn = db.BeginAppend();
+    REQUIRE(txn.ok());
+    REQUIRE((*txn)->PutErasureRequest(request).ok());
+    REQUIRE((*txn)->Commit().ok());
+  }
+  LedgerAnchor anchor;
+  anchor.from = 1;
+  anchor.through = 2;
+  anchor.through_hash = db.ReadEntry(2).value()->hash;
+  anchor.through_at = At(1'750'000'000);
+  anchor.cutoff = At(1'750'000'000);
+  anchor.delete_after = ParseDuration("12 months").value();
+  LedgerEntry a;
+  WriteAnchor(anchor, &a);
+  a.store = "purge-log";
+  const Status appended = Append(db, {a});
+  INFO(appended.message());
+  REQUIRE(appended.ok());
+  REQUIRE(db.DeletePrunedEntries(2).value() == 2);
+  REQUIRE(EndRun(db, *run, "ok", 0, "{}", {contract::Settle(*b2), contract::Settle(*b3)}).ok());
+}
+
+// A result's value, kept (a range-for over a temporary Result's value()
+// would outlive it).
+template <typename T>
+T Value(Result<T> r) {
+  INFO(r.status().message());
+  REQUIRE(r.ok());
+  return std::move(r.value());
+}
+
+// Every read of the StateDb, as text.
+std::string Dump(StateDb& db) {
+  std::string out;
+  auto line = [&](const std::string& s) { out += s + "\n"; };
+  auto seqs = [](const std::vector<int64_t>& v) {
+    std::string s;
+    for (int64_t x : v) s += std::to_string(x) + " ";
+    return s;
+  };
+  REQUIRE(db.ScanLedger(0, [&](const LedgerEntry& e) {
+                line("entry " + std::to_string(e.seq) + " " + e.hash + " " + std::string(LedgerKindName(e.kind)));
+                return true;
+              }).ok());
+  const LedgerHead head = db.Head().value();
+  line("head " + std::to_string(head.seq) + " " + head.hash);
+  for (const Hold& h : Value(db.ListHolds(true))) line("hold " + std::to_string(h.id) + " " + h.matter);
+  for (const RunInfo& r : Value(db.ListRuns()))
+    line("run " + std::to_string(r.id) + " " + r.host + " " + r.outcome + " " + (r.ended_at ? FormatTimestamp(*r.ended_at) : std::string("-")));
+  CHECK(db.UnfinishedRuns().value().empty());
+  REQUIRE(db.LastRun().value().has_value());
+  CHECK(db.LastRun().value()->outcome == "ok");
+  for (const PendingBatch& b : Value(db.ListPending()))
+    for (const auto& r : b.records) line("pending " + r.key + " " + r.subject + " " + r.identity.value_or("?"));
+  line("open " + seqs(db.OpenBatches().value()));
+  for (const BatchIndexListing& l : Value(db.ListBatchIndex()))
+    line("batch " + std::to_string(l.seq) + " " + l.row.target + " " + l.row.key_lo + ".." + l.row.key_hi +
+         (l.row.integer_keys ? " int" : " text") + (l.open ? " open" : ""));
+  for (const auto& [seq, subject] : Value(db.ListSubjectIndex())) line("subject " + std::to_string(seq) + " " + subject);
+  for (const auto& [seq, by] : Value(db.ListSettledBy())) line("settled " + std::to_string(seq) + " by " + std::to_string(by));
+  for (const auto& [seq, through] : Value(db.ListAnchorRows()))
+    line("anchor " + std::to_string(seq) + " through " + std::to_string(through));
+  line("pruned through " + std::to_string(db.PrunedThrough().value()));
+  line("anchor reaching 1: " + std::to_string(db.OldestAnchorReaching(1).value().value_or(-1)));
+  REQUIRE(db.ScanBatchesAndSettlements([&](int64_t seq, LedgerKind kind, const std::string&) {
+                line("batch or settlement " + std::to_string(seq) + " " + std::string(LedgerKindName(kind)));
+                return true;
+              }).ok());
+  line("reaching 2: " + seqs(db.BatchesReaching("app", "events", "2").value()));
+  line("reaching b.log: " + seqs(db.BatchesReaching("app", "files", "b.log").value()));
+  LedgerLookup key;
+  key.key = "2";
+  LedgerLookup subject;
+  subject.subject = "customer:7";
+  LedgerLookup run;
+  run.run_id = 1;
+  for (const LedgerLookup& l : {key, subject, run}) {
+    auto found = db.LookupEntries(l);
+    REQUIRE(found.ok());
+    line("lookup " + (found.value() ? seqs(*found.value()) : std::string("(read every entry)")));
+  }
+  for (const ErasureRequest& r : Value(db.ListErasureRequests()))
+    line("request " + r.reference + " " + r.subject + " " + r.outcome + " " + std::to_string(r.first_seq));
+  CHECK(db.GetErasureRequest("DSR-1").value().has_value());
+  CHECK_FALSE(db.GetErasureRequest("DSR-2").value().has_value());
+  return out;
+}
+
+TEST_CASE("PostgreSQL state: every read answers as the SQLite state's after the same writes", "[postgres][state]") {
+  testing::TempDir dir;
+  SqliteStateDbOptions o;
+  o.create = true;
+  o.clock = [] { return At(1'750'000'000); };
+  auto sqlite = OpenSqliteStateDb(dir / "state.db", o);
+  REQUIRE(sqlite.ok());
+  PgState state;
+  auto pg = state.Open();
+  Populate(**sqlite);
+  Populate(*pg);
+  const std::string expected = Dump(**sqlite);
+  CHECK_THAT(expected, Catch::Contains("batch 3 events 1..2 int") && Catch::Contains("anchor reaching 1: "));
+  CHECK(Dump(*pg) == expected);
+  INFO(expected);
+  CHECK_THAT(expected, !Catch::Contains("(read every entry)"));
 }
 
 // The chain as stored, read with the test's own SQL and re-hashed by the
