@@ -23,12 +23,16 @@ namespace {
 using contract::At;
 using pgtest::PgTestDatabase;
 
-// A state in a test database of its own; each Open is a new connection.
+// A state in a schema of its own, in one test database per process (a
+// database is slower to create than a schema); each Open is a new
+// connection.
 class PgState {
  public:
+  PgState() : schema_("st_" + std::to_string(counter_++)) {}
   PostgresStateDbOptions Options() const {
     PostgresStateDbOptions o;
-    o.conninfo = db_.Conninfo();
+    o.conninfo = db().Conninfo();
+    o.schema = schema_;
     o.clock = [] { return At(1'750'000'000); };
     o.host = "host-a";
     return o;
@@ -44,11 +48,18 @@ class PgState {
     return [this] { return Open(); };
   }
   // The test's own connection, in the state's schema.
-  pgtest::PgConnection Raw() const { return pgtest::PgConnection(db_.Conninfo() + " options='-c search_path=retention'"); }
-  const PgTestDatabase& db() const { return db_; }
+  pgtest::PgConnection Raw() const {
+    return pgtest::PgConnection(db().Conninfo() + " options='-c search_path=" + schema_ + "'");
+  }
+  const std::string& schema() const { return schema_; }
+  static const PgTestDatabase& db() {
+    static PgTestDatabase db;
+    return db;
+  }
 
  private:
-  PgTestDatabase db_;
+  static inline int counter_ = 0;
+  std::string schema_;
 };
 
 contract::RawSql RawSqlOf(pgtest::PgConnection& c) {
@@ -117,7 +128,7 @@ TEST_CASE("PostgreSQL state: the schema is created once by the first read-write 
   auto raw = state.Raw();
   CHECK(raw.Scalar("SELECT value FROM meta WHERE key = 'schema_version'") == "1");
   CHECK(raw.Scalar("SELECT count(*) FROM meta") == "3");
-  CHECK(raw.Scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'retention'") == "10");
+  CHECK(raw.Scalar("SELECT count(*) FROM pg_tables WHERE schemaname = '" + state.schema() + "'") == "10");
   REQUIRE(contract::Add(**a, {"1", "2"}).ok());
   CHECK(contract::Entries(*b) == 1);
   a = Status::Internal("closed");
@@ -134,9 +145,9 @@ TEST_CASE("PostgreSQL state: the schema is created once by the first read-write 
 
   // Another schema is another state.
   PostgresStateDbOptions two = state.Options();
-  two.schema = "fleet two";
+  two.schema = state.schema() + " two";
   CHECK(contract::Entries(*state.Open(two)) == 0);
-  CHECK(raw.Scalar("SELECT count(*) FROM \"fleet two\".meta") == "3");
+  CHECK(raw.Scalar("SELECT count(*) FROM \"" + two.schema + "\".meta") == "3");
 }
 
 TEST_CASE("PostgreSQL state: refusals name the state and its schema, never the conninfo", "[postgres][state]") {
@@ -153,10 +164,10 @@ TEST_CASE("PostgreSQL state: refusals name the state and its schema, never the c
     auto db = OpenPostgresStateDb(o);
     REQUIRE_FALSE(db.ok());
     CHECK(db.status().code() == StatusCode::kUnavailable);
-    CHECK_THAT(db.status().message(), Catch::Contains("state (RETENTION_STATE_URL) (schema \"retention\") has not "
-                                                      "been created yet"));
+    CHECK_THAT(db.status().message(), Catch::Contains("state (RETENTION_STATE_URL) (schema \"" + state.schema() +
+                                                      "\") has not been created yet"));
     no_secret(db.status());
-    CHECK(state.db().Connect().Scalar("SELECT count(*) FROM pg_namespace WHERE nspname = 'retention'") == "0");
+    CHECK(state.db().Connect().Scalar("SELECT count(*) FROM pg_namespace WHERE nspname = '" + state.schema() + "'") == "0");
   }
   SECTION("a newer schema version") {
     state.Open();
@@ -164,12 +175,12 @@ TEST_CASE("PostgreSQL state: refusals name the state and its schema, never the c
     auto db = OpenPostgresStateDb(o);
     REQUIRE_FALSE(db.ok());
     CHECK(db.status().code() == StatusCode::kInvalid);
-    CHECK_THAT(db.status().message(), Catch::Contains("(schema \"retention\") has schema version 2, newer than this "
+    CHECK_THAT(db.status().message(), Catch::Contains("(schema \"" + state.schema() + "\") has schema version 2, newer than this "
                                                       "retention understands (1): upgrade retention"));
     no_secret(db.status());
   }
   SECTION("a schema of someone else's tables") {
-    state.db().Connect().Exec("CREATE SCHEMA retention; CREATE TABLE retention.orders(id int)");
+    state.db().Connect().Exec("CREATE SCHEMA " + state.schema() + "; CREATE TABLE " + state.schema() + ".orders(id int)");
     auto db = OpenPostgresStateDb(o);
     REQUIRE_FALSE(db.ok());
     CHECK_THAT(db.status().message(), Catch::Contains("no meta table: it is not a retention state"));
@@ -445,7 +456,7 @@ TEST_CASE("PostgreSQL state: a state lost during a run is noticed before the nex
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'retention' AND "
         "datname = current_database()");
   }
-  SECTION("the schema is dropped") { state.Raw().Exec("DROP SCHEMA retention CASCADE"); }
+  SECTION("the schema is dropped") { state.Raw().Exec("DROP SCHEMA " + state.schema() + " CASCADE"); }
   const Status st = db->CheckStillInPlace();
   CHECK(st.code() == StatusCode::kUnavailable);
   CHECK_THAT(st.message(), Catch::Contains("cannot be reached during the run") && Catch::Contains("it stops here"));
