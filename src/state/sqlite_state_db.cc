@@ -111,6 +111,7 @@
 
 #include "ledger/batch_entry.h"
 #include "ledger/entry_index.h"
+#include "state/chained_entries.h"
 
 #ifndef RETENTION_VERSION
 #define RETENTION_VERSION "dev"
@@ -1055,20 +1056,7 @@ Status SqliteStateDb::InsertEntries(const std::vector<LedgerEntry>& entries) {
   if (entries.empty()) return Status::Ok();
   auto head = Head();
   if (!head.ok()) return head.status();
-  int64_t seq = head->seq;
-  std::string_view prev = head->hash;
-  for (const LedgerEntry& e : entries) {
-    if (e.seq != seq + 1 || e.prev_hash != prev) {
-      return Status::Internal("refusing to append ledger entry " + std::to_string(e.seq) +
-                              ": it is not chained onto the ledger's head (entry " + std::to_string(seq) +
-                              "); another process appended since its head was read?");
-    }
-    if (!LedgerKindFromName(LedgerKindName(e.kind))) {
-      return Status::Internal("ledger entry with an invalid kind " + std::to_string(static_cast<int>(e.kind)));
-    }
-    seq = e.seq;
-    prev = e.hash;
-  }
+  RETENTION_RETURN_IF_ERROR(CheckChainedOnto(*head, entries));
   auto ins = Prepare(
       "INSERT INTO ledger(seq, at, kind, run_id, category, store, target, record_key, clock, "
       "cutoff, rule, subject, batch, detail, prev_hash, hash, payload) "

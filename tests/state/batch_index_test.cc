@@ -7,6 +7,7 @@
 #include "ledger/ledger.h"
 #include "state/sqlite_state_db.h"
 #include "state/state_ops.h"
+#include "state/state_contract.h"
 #include "state/state_test_support.h"
 #include "state/test_util.h"
 
@@ -29,50 +30,12 @@ std::unique_ptr<StateDb> MustOpen(const fs::path& path, bool read_only = false) 
   return std::move(db.value());
 }
 
-BatchPayload Payload(std::vector<std::string> keys) {
-  BatchPayload p;
-  p.subject_kind = "customer";
-  for (auto& k : keys) p.records.push_back({k, "2024-01-01 00:00:00", "7", std::nullopt});
-  return p;
-}
-
-// A batch entry of `keys` for store app, target `target`.
-LedgerEntry BatchOf(const BatchPayload& p, const std::string& target = "events") {
-  LedgerEntry e;
-  e.kind = LedgerKind::kBatch;
-  e.run_id = 1;
-  e.category = "logs";
-  e.store = "app";
-  e.target = target;
-  e.rule = "logs.toml:1";
-  e.cutoff = "2024-06-01T00:00:00Z";
-  e.batch = 1;
-  e.payload = EncodeBatchPayload(p).value();
-  return e;
-}
-
-BatchIndexRow IndexOf(const BatchPayload& p, const std::string& target = "events") {
-  const BatchKeyRange r = KeyRangeOf(p);
-  return BatchIndexRow{"app", target, r.lo, r.hi, r.integer_keys};
-}
-
-Result<int64_t> Add(StateDb& db, const std::vector<std::string>& keys, const std::vector<Settlement>& settles = {},
-                    const std::string& target = "events") {
-  const BatchPayload p = Payload(keys);
-  return AppendBatch(db, BatchOf(p, target), IndexOf(p, target), settles);
-}
-
-Settlement Settle(int64_t seq) {
-  Settlement s;
-  s.batch_seq = seq;
-  return s;
-}
-
-int64_t Entries(StateDb& db) {
-  int64_t n = 0;
-  REQUIRE(db.ScanLedger(0, [&](const LedgerEntry&) { return ++n, true; }).ok());
-  return n;
-}
+using contract::Add;
+using contract::BatchOf;
+using contract::Entries;
+using contract::IndexOf;
+using contract::Payload;
+using contract::Settle;
 
 TEST_CASE("a batch entry is stored with its payload, indexed open, and verifies", "[state][batch]") {
   TempDir dir;
@@ -121,16 +84,7 @@ TEST_CASE("a batch entry is stored with its payload, indexed open, and verifies"
 TEST_CASE("text-keyed batches are found by text, and by a key that reads as an integer", "[state][batch]") {
   TempDir dir;
   auto db = MustOpen(dir / "state.db");
-  REQUIRE(Add(*db, {"1", "2x"}).ok());       // text: "1" .. "2x"
-  REQUIRE(Add(*db, {"12", "30"}).ok());      // integer: 12 .. 30
-  REQUIRE(Add(*db, {"a.log", "c.log"}).ok()); // text
-  // "15" is inside the text range "1".."2x" and the integer range 12..30.
-  CHECK(db->BatchesReaching("app", "events", "15").value() == std::vector<int64_t>{1, 2});
-  CHECK(db->BatchesReaching("app", "events", "30").value() == std::vector<int64_t>{2});
-  CHECK(db->BatchesReaching("app", "events", "3").value().empty());
-  CHECK(db->BatchesReaching("app", "events", "b").value() == std::vector<int64_t>{3});
-  CHECK(db->BatchesReaching("app", "events", "1a").value() == std::vector<int64_t>{1});
-  CHECK(db->BatchesReaching("app", "events", "").value().empty());
+  contract::BatchesReachingContract(*db);
   RawDb raw(dir / "state.db");
   CHECK(raw.Query("SELECT typeof(key_lo) FROM ledger_batches WHERE seq = 1") == "text");
 }
@@ -138,60 +92,7 @@ TEST_CASE("text-keyed batches are found by text, and by a key that reads as an i
 TEST_CASE("settlements close batches in the same transaction, once", "[state][batch]") {
   TempDir dir;
   auto db = MustOpen(dir / "state.db");
-  auto first = Add(*db, {"1", "2"});
-  auto second = Add(*db, {"3", "4"});
-  REQUIRE(first.ok());
-  REQUIRE(second.ok());
-  CHECK(db->OpenBatches().value() == std::vector<int64_t>{1, 2});
-
-  Settlement s = Settle(*first);
-  s.kept.push_back({1, KeptReason{KeptWhy::kHeld, "held by hold 2 (M)", std::nullopt, 2}});
-  auto third = Add(*db, {"5"}, {s});
-  REQUIRE(third.ok());
-  CHECK(db->OpenBatches().value() == std::vector<int64_t>{2, 3});
-  auto e = db->ReadEntry(*third).value();
-  REQUIRE(e);
-  auto settled = SettlementsOf(e->detail);
-  REQUIRE(settled.ok());
-  REQUIRE(settled->size() == 1);
-  CHECK((*settled)[0].batch_seq == *first);
-  CHECK((*settled)[0].kept.at(0).index == 1);
-
-  // Settling it again, or a seq that is no batch, or the entry itself: refused,
-  // and nothing is written.
-  const int64_t before = Entries(*db);
-  CHECK(Add(*db, {"6"}, {Settle(*first)}).status().code() == StatusCode::kInternal);
-  CHECK(Add(*db, {"6"}, {Settle(99)}).status().code() == StatusCode::kInternal);
-  CHECK(Add(*db, {"6"}, {Settle(before + 1)}).status().code() == StatusCode::kInternal);
-  LedgerEntry rec;
-  rec.kind = LedgerKind::kReconciled;
-  CHECK(AppendSettling(*db, rec, {Settle(*second), Settle(*first)}).code() == StatusCode::kInternal);
-  CHECK(Entries(*db) == before);
-  CHECK(db->OpenBatches().value() == std::vector<int64_t>{2, 3});
-
-  // A reconciled entry settles one; the run's end the other.
-  Settlement r = Settle(*second);
-  r.reconciled = true;
-  r.replaced = {0};
-  REQUIRE(AppendSettling(*db, rec, {r}).ok());
-  CHECK(db->OpenBatches().value() == std::vector<int64_t>{3});
-  auto run = BeginRun(*db, RunInfo{});
-  REQUIRE(run.ok());
-  REQUIRE(EndRun(*db, *run, "ok", 0, R"({"deleted":3})", {Settle(*third)}).ok());
-  CHECK(db->OpenBatches().value().empty());
-  LedgerHead head = db->Head().value();
-  auto end = db->ReadEntry(head.seq).value();
-  REQUIRE(end);
-  CHECK(end->kind == LedgerKind::kRunEnd);
-  CHECK_THAT(end->detail, Catch::Contains(R"("deleted":3)") && Catch::Contains(R"("settles":[{"seq":3}])"));
-  // A run that ends settling a closed batch does not end.
-  auto run2 = BeginRun(*db, RunInfo{});
-  REQUIRE(run2.ok());
-  CHECK(EndRun(*db, *run2, "ok", 0, "", {Settle(*third)}).code() == StatusCode::kInternal);
-  CHECK(db->UnfinishedRuns().value().size() == 1);
-  auto v = VerifyLedger(*db, At(1'750'000'000));
-  REQUIRE(v.ok());
-  CHECK(v->ok);
+  contract::SettlementsContract(*db);
 }
 
 TEST_CASE("AppendBatch refuses an entry that is no batch or has no payload", "[state][batch]") {

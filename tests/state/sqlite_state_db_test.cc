@@ -11,6 +11,7 @@
 
 #include "ledger/ledger.h"
 #include "state/state_ops.h"
+#include "state/state_contract.h"
 #include "state/state_test_support.h"
 #include "state/test_util.h"
 
@@ -38,28 +39,8 @@ std::unique_ptr<StateDb> MustOpen(const fs::path& path, bool read_only = false) 
   return std::move(db.value());
 }
 
-std::vector<LedgerEntry> AllEntries(StateDb& db) {
-  std::vector<LedgerEntry> out;
-  REQUIRE(db.ScanLedger(0, [&](const LedgerEntry& e) {
-                out.push_back(e);
-                return true;
-              }).ok());
-  return out;
-}
-
-Hold SampleHold() {
-  Hold h;
-  h.matter = "Smith v. Acme";
-  h.reason = "litigation hold";
-  h.author = "alice";
-  h.placed_at = At(1'700'000'000);
-  h.expires_at = At(1'800'000'000);
-  h.scope.category = "support_tickets";
-  h.scope.subject_kind = "customer";
-  h.scope.subject_id = "42";
-  h.scope.clock_from = At(1'600'000'000);
-  return h;
-}
+using contract::AllEntries;
+using contract::SampleHold;
 
 TEST_CASE("state database is created with its schema and reopened", "[state]") {
   TempDir dir;
@@ -232,229 +213,31 @@ TEST_CASE("read-only state database refuses writes", "[state]") {
 TEST_CASE("holds: add, list, get, release", "[state]") {
   TempDir dir;
   auto db = MustOpen(dir / "state.db");
-
-  const Hold in = SampleHold();
-  auto id = AddHold(*db, in);
-  REQUIRE(id.ok());
-  Hold all_scope;
-  all_scope.matter = "freeze";
-  all_scope.reason = "audit";
-  all_scope.author = "bob";
-  all_scope.placed_at = At(1'700'000'100);
-  auto id2 = AddHold(*db, all_scope);
-  REQUIRE(id2.ok());
-  CHECK(*id2 > *id);
-
-  auto got = db->GetHold(*id);
-  REQUIRE(got.ok());
-  REQUIRE(got->has_value());
-  const Hold& h = **got;
-  CHECK(h.id == *id);
-  CHECK(h.matter == in.matter);
-  CHECK(h.reason == in.reason);
-  CHECK(h.author == in.author);
-  CHECK(h.placed_at == in.placed_at);
-  CHECK(h.expires_at == in.expires_at);
-  CHECK(h.scope.category == in.scope.category);
-  CHECK_FALSE(h.scope.target.has_value());
-  CHECK(h.scope.subject_kind == in.scope.subject_kind);
-  CHECK(h.scope.subject_id == in.scope.subject_id);
-  CHECK_FALSE(h.scope.key.has_value());
-  CHECK(h.scope.clock_from == in.scope.clock_from);
-  CHECK_FALSE(h.scope.clock_until.has_value());
-  CHECK_FALSE(h.released_at.has_value());
-  CHECK((*db->GetHold(*id2))->scope.empty());
-  CHECK_FALSE(db->GetHold(999)->has_value());
-
-  CHECK(db->ListHolds(false)->size() == 2);
-  REQUIRE(ReleaseHold(*db, *id, "carol", "case settled", At(1'750'000'000)).ok());
-  auto active = db->ListHolds(false);
-  REQUIRE(active->size() == 1);
-  CHECK((*active)[0].id == *id2);
-  auto all = db->ListHolds(true);
-  REQUIRE(all->size() == 2);
-  CHECK((*all)[0].released_at == At(1'750'000'000));
-  CHECK((*all)[0].released_by == "carol");
-  CHECK((*all)[0].release_reason == "case settled");
-
-  Status twice = ReleaseHold(*db, *id, "dave", "again", At(1'760'000'000));
-  CHECK(twice.code() == StatusCode::kInvalid);
-  CHECK_THAT(twice.message(), Catch::Contains("already released"));
-  Status unknown = ReleaseHold(*db, 999, "dave", "x", At(1'760'000'000));
-  CHECK(unknown.code() == StatusCode::kInvalid);
-  CHECK_THAT(unknown.message(), Catch::Contains("hold 999 does not exist"));
-
-  const auto entries = AllEntries(*db);
-  REQUIRE(entries.size() == 3);  // placed, placed, released; failures left nothing
-  CHECK(entries[0].kind == LedgerKind::kHoldPlaced);
-  CHECK(entries[1].kind == LedgerKind::kHoldPlaced);
-  CHECK(entries[2].kind == LedgerKind::kHoldReleased);
-  CHECK(entries[0].at == At(1'750'000'000));  // the injected clock
-  const auto placed = nlohmann::json::parse(entries[0].detail);
-  CHECK(placed["id"] == *id);
-  CHECK(placed["matter"] == "Smith v. Acme");
-  CHECK(placed["scope"]["subject_id"] == "42");
-  CHECK(placed["placed_at"] == FormatTimestamp(in.placed_at));
-  CHECK(entries[0].detail == placed.dump());  // compact, sorted keys
-  const auto released = nlohmann::json::parse(entries[2].detail);
-  CHECK(released["id"] == *id);
-  CHECK(released["by"] == "carol");
-  CHECK(released["reason"] == "case settled");
-
   RawDb raw(dir / "state.db");
-  CHECK_THAT(raw.Exec("DELETE FROM holds"), Catch::Contains("never deleted"));
+  contract::RawSql sql{[&](const std::string& s) { return raw.Exec(s); },
+                       [&](const std::string& s) { return raw.Query(s); }};
+  contract::HoldsContract(*db, sql);
 }
 
 TEST_CASE("runs: begin, end, unfinished, crashed", "[state]") {
   TempDir dir;
   auto db = MustOpen(dir / "state.db");
-  CHECK_FALSE(db->LastRun()->has_value());
-
-  RunInfo info;
-  info.started_at = At(1'700'000'000);
-  info.as_of = At(1'699'999'000);
-  info.user = "retention";
-  info.host = "db1";
-  info.version = "0.1.0";
-  info.rules_hash = "abc123";
-  info.command = "retention purge";
-  auto r1 = BeginRun(*db, info);
-  REQUIRE(r1.ok());
-  auto unfinished = db->UnfinishedRuns();
-  REQUIRE(unfinished->size() == 1);
-  const RunInfo& u = (*unfinished)[0];
-  CHECK(u.id == *r1);
-  CHECK(u.outcome == "running");
-  CHECK(u.started_at == info.started_at);
-  CHECK(u.as_of == info.as_of);
-  CHECK(u.user == "retention");
-  CHECK(u.host == "db1");
-  CHECK(u.rules_hash == "abc123");
-  CHECK(u.command == "retention purge");
-  CHECK_FALSE(u.ended_at.has_value());
-
-  REQUIRE(EndRun(*db, *r1, "ok", 0, R"({"deleted":{"server_logs":12}})").ok());
-  CHECK(db->UnfinishedRuns()->empty());
-  auto last = db->LastRun();
-  REQUIRE(last->has_value());
-  CHECK((*last)->outcome == "ok");
-  CHECK((*last)->ended_at == At(1'750'000'000));
-  CHECK(EndRun(*db, *r1, "ok", 0, "").code() == StatusCode::kInvalid);
-
-  auto r2 = BeginRun(*db, info);
-  REQUIRE(r2.ok());
-  REQUIRE(MarkRunCrashed(*db, *r2).ok());
-  CHECK(db->UnfinishedRuns()->empty());
-  CHECK((*db->LastRun())->outcome == "crashed");
-  CHECK_FALSE(MarkRunCrashed(*db, *r2).ok());
-
-  const auto e = AllEntries(*db);
-  REQUIRE(e.size() == 4);
-  CHECK(e[0].kind == LedgerKind::kRunStart);
-  CHECK(e[0].run_id == *r1);
-  CHECK(nlohmann::json::parse(e[0].detail)["rules_hash"] == "abc123");
-  CHECK(e[1].kind == LedgerKind::kRunEnd);
-  const auto end = nlohmann::json::parse(e[1].detail);
-  CHECK(end["outcome"] == "ok");
-  CHECK(end["exit_code"] == 0);
-  CHECK(end["deleted"]["server_logs"] == 12);
-  CHECK(e[2].kind == LedgerKind::kRunStart);
-  CHECK(e[3].kind == LedgerKind::kRunEnd);
-  CHECK(e[3].run_id == *r2);
-  CHECK(nlohmann::json::parse(e[3].detail)["outcome"] == "crashed");
+  contract::RunsContract(*db);
 }
 
 TEST_CASE("pending batches: add, list, settle", "[state]") {
   TempDir dir;
   auto db = MustOpen(dir / "state.db");
-  PendingBatch b;
-  b.run_id = 3;
-  b.batch = 7;
-  b.category = "server_logs";
-  b.store = "app";
-  b.target = "request_log";
-  b.rule = "logs.toml:4";
-  b.cutoff = "2026-01-01T00:00:00Z";
-  b.records = {{"1", "2025-01-01T00:00:00Z", ""},
-               {"2", "2025-01-02T00:00:00Z", "customer:9"},
-               {"3", "2025-01-03T00:00:00Z", ""}};
-  auto id = db->AddPending(b);
-  REQUIRE(id.ok());
-  PendingBatch empty_batch = b;
-  empty_batch.records.clear();
-  auto id2 = db->AddPending(empty_batch);
-  REQUIRE(id2.ok());
-
-  auto list = db->ListPending();
-  REQUIRE(list->size() == 2);
-  const PendingBatch& p = (*list)[0];
-  CHECK(p.id == *id);
-  CHECK(p.run_id == 3);
-  CHECK(p.batch == 7);
-  CHECK(p.category == "server_logs");
-  CHECK(p.store == "app");
-  CHECK(p.target == "request_log");
-  CHECK(p.rule == "logs.toml:4");
-  CHECK(p.cutoff == "2026-01-01T00:00:00Z");
-  REQUIRE(p.records.size() == 3);
-  CHECK(p.records[1].key == "2");
-  CHECK(p.records[1].clock == "2025-01-02T00:00:00Z");
-  CHECK(p.records[1].subject == "customer:9");
-  CHECK((*list)[1].records.empty());
-
-  std::vector<LedgerEntry> entries;
-  for (const auto& r : p.records) {
-    LedgerEntry e;
-    e.kind = LedgerKind::kDelete;
-    e.run_id = p.run_id;
-    e.category = p.category;
-    e.store = p.store;
-    e.target = p.target;
-    e.record_key = r.key;
-    e.clock = r.clock;
-    e.cutoff = p.cutoff;
-    e.rule = p.rule;
-    e.subject = r.subject;
-    e.batch = p.batch;
-    entries.push_back(e);
-  }
-  REQUIRE(SettlePending(*db, *id, entries).ok());
-  list = db->ListPending();
-  REQUIRE(list->size() == 1);
-  CHECK((*list)[0].id == *id2);
-  const auto ledger = AllEntries(*db);
-  REQUIRE(ledger.size() == 3);
-  CHECK(ledger[1].record_key == "2");
-  CHECK(ledger[1].subject == "customer:9");
-
-  // Settling again fails and appends nothing: one transaction.
-  CHECK_FALSE(SettlePending(*db, *id, entries).ok());
-  CHECK(AllEntries(*db).size() == 3);
   RawDb raw(dir / "state.db");
-  CHECK(raw.Query("SELECT count(*) FROM pending_records") == "0");
+  contract::RawSql sql{[&](const std::string& s) { return raw.Exec(s); },
+                       [&](const std::string& s) { return raw.Query(s); }};
+  contract::PendingContract(*db, sql);
 }
 
 TEST_CASE("Append assigns seq, prev_hash and hash", "[state]") {
   TempDir dir;
   auto db = MustOpen(dir / "state.db");
-  LedgerEntry e;
-  e.seq = 77;
-  e.prev_hash = "bogus";
-  e.hash = "bogus";
-  e.record_key = "k";
-  REQUIRE(Append(*db, {e, e}).ok());
-  REQUIRE(Append(*db, {}).ok());
-  const auto all = AllEntries(*db);
-  REQUIRE(all.size() == 2);
-  CHECK(all[0].seq == 1);
-  CHECK(all[0].prev_hash == kGenesisHash);
-  CHECK(all[1].seq == 2);
-  CHECK(all[1].prev_hash == all[0].hash);
-  CHECK(all[1].hash == ComputeEntryHash(all[1]));
-  CHECK(all[0].at == At(1'750'000'000));  // unset `at` takes the clock
-  auto head = db->Head();
-  CHECK(head->seq == 2);
-  CHECK(head->hash == all[1].hash);
+  contract::AppendAssignsContract(*db);
 }
 
 TEST_CASE("Append of 1000 delete entries per call is fast", "[state]") {
