@@ -20,7 +20,6 @@
 #include <random>
 
 #include "support/pg_fixture.h"
-#include "support/trials_for_build.h"
 
 namespace retention::pgtest {
 namespace {
@@ -110,7 +109,7 @@ TEST_CASE("postgres purge --as-of deletes exactly what an independent oracle fin
   PgConnection conn = f.Connect();
   std::mt19937_64 rng(20261130);
   const int64_t now_s = e2e::NowUnixSeconds();
-  const int kCases = testing::TrialsForBuild(36);
+  const int kCases = 36;
   int64_t total_deleted = 0, total_kept_by_hold = 0;
   std::map<std::string, int64_t> deleted_per_kind;
 

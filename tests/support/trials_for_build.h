@@ -5,7 +5,8 @@
 // what that build looks for is a memory error or undefined behaviour on a
 // path, which the first few trials of a sweep reach as well as all of
 // them: it runs a quarter. The seeds are the same, so a sanitized run's
-// trials are the plain run's first ones.
+// trials are the plain run's first ones. A sweep's own guard that it
+// reached both outcomes often enough divides its bound by kSweepDivisor.
 #pragma once
 
 #include <algorithm>
