@@ -375,6 +375,15 @@ TEST_CASE("a lookup index edited by hand neither invents nor silently hides rows
       CHECK(Rows(*db, f, audit::ScanRows) == Rows(*db, f, EveryEntry));
     }
   };
+  // What audit verify's cross-check of the tables finds.
+  auto cross_check = [&] {
+    auto db = Open(path, /*read_only=*/true);
+    auto tables = audit::ReadStateTables(*db);
+    REQUIRE(tables.ok());
+    auto v = VerifyLedger(*db, At(1'900'000'000));
+    REQUIRE(v.ok());
+    return audit::CrossCheckState(*tables, *v);
+  };
   SECTION("rows naming entries that do not hold the subject or key add nothing") {
     // (Widened with the bound on their span: a wider row under the old
     // bound hides the batch, which audit verify names, below.)
@@ -423,11 +432,7 @@ TEST_CASE("a lookup index edited by hand neither invents nor silently hides rows
       if (Rows(*db, f, audit::ScanRows) != Rows(*db, f, EveryEntry)) ++missed;
     }
     CHECK(missed > 0);
-    auto tables = audit::ReadStateTables(*db);
-    REQUIRE(tables.ok());
-    auto v = VerifyLedger(*db, At(1'900'000'000));
-    REQUIRE(v.ok());
-    const auto found = audit::CrossCheckState(*tables, *v);
+    const auto found = cross_check();
     REQUIRE(found.bad_seq);
     CHECK(std::to_string(*found.bad_seq) == wide);
     CHECK_THAT(found.problem, Catch::Contains("key span index was edited by hand"));
@@ -435,23 +440,13 @@ TEST_CASE("a lookup index edited by hand neither invents nor silently hides rows
   SECTION("a key span removed is named by audit verify, and bounds nothing") {
     REQUIRE(raw.Exec("DELETE FROM ledger_key_spans") == "");
     same_as_scan();
-    auto db = Open(path, /*read_only=*/true);
-    auto tables = audit::ReadStateTables(*db);
-    REQUIRE(tables.ok());
-    auto v = VerifyLedger(*db, At(1'900'000'000));
-    REQUIRE(v.ok());
-    const auto found = audit::CrossCheckState(*tables, *v);
+    const auto found = cross_check();
     REQUIRE(found.bad_seq);
     CHECK_THAT(found.problem, Catch::Contains("span no integer keys"));
   }
   SECTION("a settlement moved is named by audit verify") {
     REQUIRE(raw.Exec("UPDATE ledger_batches SET settled_by = " + other + " WHERE seq = " + batch) == "");
-    auto db = Open(path, /*read_only=*/true);
-    auto tables = audit::ReadStateTables(*db);
-    REQUIRE(tables.ok());
-    auto v = VerifyLedger(*db, At(1'900'000'000));
-    REQUIRE(v.ok());
-    const auto found = audit::CrossCheckState(*tables, *v);
+    const auto found = cross_check();
     REQUIRE(found.bad_seq);
     CHECK(std::to_string(*found.bad_seq) == batch);
     CHECK_THAT(found.problem, Catch::Contains("settled by entry " + other));
