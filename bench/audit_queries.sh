@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # bench/audit_queries.sh — sourced by bench/run: the audit query figures
 # (issue 17, item 4). The auditor's questions on a ledger of millions of
-# entries: each answered from the lookup indexes of state schema version 6
-# (ledger/entry_index.h), not a scan of every entry. Goal: under 100 ms
+# entries: each answered from the lookup indexes of state schema versions 6
+# and 7 (ledger/entry_index.h, ledger_key_spans), not a scan of every entry. Goal: under 100 ms
 # each (reported, never enforced).
 #
 # The ledger: bench/bench_ledger (the engine's own append path), runs of

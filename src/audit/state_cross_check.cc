@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "ledger/batch_entry.h"
 #include "ledger/entry_index.h"
 #include "ledger/ledger_payloads.h"
 
@@ -31,6 +32,9 @@ Result<StateTables> ReadStateTables(StateDb& state) {
   auto subjects = state.ListSubjectIndex();
   if (!subjects.ok()) return subjects.status();
   t.subjects = std::move(*subjects);
+  auto spans = state.ListKeySpans();
+  if (!spans.ok()) return spans.status();
+  t.key_spans = std::move(*spans);
   LedgerLookup probe;
   probe.run_id = -1;  // no run: only whether the lookup indexes are there
   auto indexed = state.LookupEntries(probe);
@@ -65,6 +69,9 @@ CrossCheckFinding CrossCheckBatchIndex(const StateTables& tables, const VerifyRe
   // Schema version 6 keeps the settling entry's seq (ledger/entry_index.h).
   const std::map<int64_t, int64_t> settled_by(tables.settled_by.begin(), tables.settled_by.end());
   const bool versioned_6 = tables.has_lookup_index;
+  std::map<std::pair<std::string, std::string>, int64_t> widest;  // schema version 7
+  if (tables.key_spans)
+    for (const KeySpanRow& k : *tables.key_spans) widest[{k.store, k.target}] = k.widest;
   std::set<int64_t> batch_seqs;
   for (const VerifyReport::Batch& b : report.batches) {
     batch_seqs.insert(b.seq);
@@ -85,6 +92,19 @@ CrossCheckFinding CrossCheckBatchIndex(const StateTables& tables, const VerifyRe
                              std::to_string(b.settled_by) + " settles it");
     if (!row.open && b.settled_by == 0)
       return fail(b.seq, "the batch index says batch entry " + n + " is settled, but no entry settles it");
+    if (tables.key_spans && b.integer_keys) {
+      const auto lo = CanonicalInt(b.key_lo), hi = CanonicalInt(b.key_hi);
+      const int64_t span = lo && hi ? KeySpan(*lo, *hi) : INT64_MAX;
+      auto w = widest.find({b.store, b.target});
+      if (w == widest.end() || w->second < span) {
+        f.bad_seq = b.seq;
+        f.problem = "the key span index says the batches of " + b.store + "/" + b.target + " span " +
+                    (w == widest.end() ? std::string("no integer keys") : "at most " + std::to_string(w->second)) +
+                    ", but batch entry " + n + " spans " + std::to_string(span) +
+                    ": the key span index was edited by hand";
+        return f;
+      }
+    }
     if (versioned_6) {
       auto by = settled_by.find(b.seq);
       const int64_t says = by == settled_by.end() ? 0 : by->second;

@@ -25,7 +25,11 @@
 //   - (schema version 6) every batch row's settled_by must name the entry
 //     that settles it, and no other: the lookups of `audit log --key/
 //     --subject/--run` follow it (the subject index, ledger_subjects, is
-//     checked against the payloads by CrossCheckSubjectIndex).
+//     checked against the payloads by CrossCheckSubjectIndex);
+//   - (schema version 7) every integer-keyed batch entry's key span must be
+//     within its target's ledger_key_spans row: a lookup of a key reads
+//     only the batch rows that bound allows, so a lowered bound would hide
+//     the batches that reach further.
 //
 // So are recent entries removed from the start behind a forged anchor that
 // names the right schedule but lies about their age. A forger must also
@@ -59,6 +63,7 @@ struct StateTables {
   std::vector<BatchIndexListing> batch_index;
   std::vector<std::pair<int64_t, int64_t>> settled_by;  // {batch seq, settling seq}
   std::vector<std::pair<int64_t, std::string>> subjects;  // ledger_subjects {seq, subject}
+  std::optional<std::vector<KeySpanRow>> key_spans;       // schema version 7
   bool has_lookup_index = false;  // schema version 6
 };
 

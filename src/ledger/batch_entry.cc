@@ -285,6 +285,11 @@ std::optional<int64_t> CanonicalInt(std::string_view s) {
   return v;
 }
 
+int64_t KeySpan(int64_t lo, int64_t hi) {
+  int64_t span = 0;
+  return __builtin_sub_overflow(hi, lo, &span) ? INT64_MAX : span;
+}
+
 Result<std::string> EncodeBatchPayload(const BatchPayload& payload) {
   const auto& recs = payload.records;
   if (recs.empty()) return Status::Invalid("a batch entry needs at least one record");

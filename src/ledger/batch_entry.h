@@ -128,6 +128,10 @@ Result<BatchKeyRange> KeyRangeOfPayload(std::string_view bytes);
 // optional '-', digits without a leading zero, not "-0"), else nullopt.
 std::optional<int64_t> CanonicalInt(std::string_view s);
 
+// hi - lo for integer keys lo <= hi, INT64_MAX when that overflows: the
+// key span the state database bounds a key lookup with (ledger_key_spans).
+int64_t KeySpan(int64_t lo, int64_t hi);
+
 // The outcome of one batch entry (SETTLEMENT above).
 struct Settlement {
   int64_t batch_seq = 0;

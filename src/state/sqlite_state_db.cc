@@ -6,7 +6,7 @@
 // ("RTN1"). Every timestamp is INTEGER unix microseconds UTC; every id is
 // AUTOINCREMENT so that no id is ever reused.
 //
-// SCHEMA, version 6 (meta.schema_version):
+// SCHEMA, version 7 (meta.schema_version):
 //
 //   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)
 //        -- schema_version, created_at, created_by
@@ -76,11 +76,20 @@
 //        -- --run`, `audit show`, `explain`: not covered by the chain,
 //        -- rebuilt from the entries at the upgrade, and every entry they
 //        -- lead to is judged on its own fields (audit/ledger_query.h).
+//   ledger_key_spans(store, target TEXT NOT NULL, widest INTEGER NOT NULL,
+//        PRIMARY KEY(store, target))      -- WITHOUT ROWID
+//        -- version 7: per target, the widest key_hi - key_lo of its
+//        -- integer-keyed batch rows (INT64_MAX when wider), raised with
+//        -- each IndexBatch and never lowered (pruned rows may have been
+//        -- the widest: a bound, not a maximum). BatchesReaching reads only
+//        -- the rows whose key_lo lies within that much below the key, not
+//        -- every row below it. Filled from ledger_batches at the upgrade.
 //
 // UPGRADE: an older database is upgraded in place, in one transaction, the
 // first time it is opened for writing (version 1 has no ledger_anchors,
 // version 2 no pending_records.identity, version 3 no ledger.payload and no
-// ledger_batches, version 4 no erasure_requests); read-only commands read it as it is (no payload column
+// ledger_batches, version 4 no erasure_requests, version 5 no lookup
+// indexes, version 6 no ledger_key_spans); read-only commands read it as it is (no payload column
 // reads as x'', no ledger_batches as no batch entries). Pending records a version 2 run left keep a NULL identity: they are
 // reconciled on key and clock alone (purge/reconcile.h).
 //
@@ -272,6 +281,22 @@ CREATE INDEX IF NOT EXISTS ledger_subject ON ledger(subject) WHERE subject <> ''
 CREATE INDEX IF NOT EXISTS ledger_batches_span ON ledger_batches(store, target, key_lo, key_hi);
 )sql";
 
+// Schema version 7: the widest key span per target (ledger_key_spans
+// above). Run on a new database after kSchemaV6Sql, and on a version 1 to
+// 6 one after its batch index is complete, which it fills from. A span
+// that overflows INTEGER arithmetic comes out REAL (above INT64_MAX), and
+// min() turns it into INT64_MAX: no bound.
+constexpr const char* kSchemaV7Sql = R"sql(
+CREATE TABLE IF NOT EXISTS ledger_key_spans(
+  store TEXT NOT NULL,
+  target TEXT NOT NULL,
+  widest INTEGER NOT NULL,
+  PRIMARY KEY(store, target)) WITHOUT ROWID;
+INSERT OR REPLACE INTO ledger_key_spans(store, target, widest)
+  SELECT store, target, min(max(key_hi - key_lo), 9223372036854775807) FROM ledger_batches
+  WHERE typeof(key_lo) = 'integer' AND typeof(key_hi) = 'integer' GROUP BY store, target;
+)sql";
+
 // Without payload: the columns every schema version has.
 constexpr const char* kLedgerColumns =
     "seq, at, kind, run_id, category, store, target, record_key, clock, cutoff, rule, "
@@ -380,6 +405,7 @@ std::vector<const char*> RequiredTables(int version) {
   if (version >= 4) t.push_back("ledger_batches");
   if (version >= 5) t.push_back("erasure_requests");
   if (version >= 6) t.push_back("ledger_subjects");
+  if (version >= 7) t.push_back("ledger_key_spans");
   return t;
 }
 
@@ -559,6 +585,7 @@ class SqliteStateDb final : public StateDb {
   Status ReadEntries(const std::vector<int64_t>& seqs, const std::function<bool(LedgerEntry&)>& visit) override;
   Result<std::vector<std::pair<int64_t, std::string>>> ListSubjectIndex() override;
   Result<std::vector<std::pair<int64_t, int64_t>>> ListSettledBy() override;
+  Result<std::optional<std::vector<KeySpanRow>>> ListKeySpans() override;
   Result<std::vector<Hold>> ListHolds(bool include_released) override;
   Result<std::optional<Hold>> GetHold(int64_t id) override;
 
@@ -615,6 +642,13 @@ class SqliteStateDb final : public StateDb {
   // (the upgrade to version 6).
   Status IndexEntry(const LedgerEntry& e);
   Status RebuildLookupIndexes();
+  // Holds one read transaction open while the result lives: a statement
+  // stepped to its row and not reset. A loop of one-row reads then takes
+  // the WAL read lock once (not a few fcntl calls per row) and reads one
+  // snapshot. Null (nothing held) when the step fails: the reads that
+  // follow report the error themselves.
+  using ReadPin = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
+  ReadPin PinRead();
   // Whether the database has what version 4 added (an older one opened
   // read-only has not): asked at each use, since another process may
   // upgrade it while this one has it open.
@@ -839,9 +873,11 @@ Status SqliteStateDb::Open() {
   }
 
   // Touch both ends of the ledger and the small tables, so that a damaged
-  // file is reported now rather than in the middle of a run.
+  // file is reported now rather than in the middle of a run. One end per
+  // statement: SQLite answers a lone min() or max() from the b-tree's edge,
+  // but both in one statement from a scan of every entry.
   RETENTION_RETURN_IF_ERROR(
-      Exec("SELECT min(seq), max(seq) FROM ledger; SELECT count(*) FROM holds; "
+      Exec("SELECT min(seq) FROM ledger; SELECT max(seq) FROM ledger; SELECT count(*) FROM holds; "
            "SELECT count(*) FROM runs; SELECT count(*) FROM pending",
            "read it"));
   return Status::Ok();
@@ -1014,8 +1050,9 @@ Status SqliteStateDb::InitSchema() {
       RETENTION_RETURN_IF_ERROR(Exec(kSchemaV6Sql, "upgrade its schema to version 6"));
       RETENTION_RETURN_IF_ERROR(RebuildLookupIndexes().WithContext("upgrade its schema to version 6"));
     }
-    RETENTION_RETURN_IF_ERROR(Exec("UPDATE meta SET value = '6' WHERE key = 'schema_version'",
-                                   "upgrade its schema to version 6"));
+    if (*present < 7) RETENTION_RETURN_IF_ERROR(Exec(kSchemaV7Sql, "upgrade its schema to version 7"));
+    RETENTION_RETURN_IF_ERROR(Exec("UPDATE meta SET value = '7' WHERE key = 'schema_version'",
+                                   "upgrade its schema to version 7"));
     return txn.Commit();
   }
   if (*present == 0 && !options_.create) return EmptyStateDbStatus(path_, "a SQLite database with no schema");
@@ -1027,6 +1064,7 @@ Status SqliteStateDb::InitSchema() {
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaV5Sql, "create its schema"));
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaV6Column, "create its schema"));
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaV6Sql, "create its schema"));
+  RETENTION_RETURN_IF_ERROR(Exec(kSchemaV7Sql, "create its schema"));
   RETENTION_RETURN_IF_ERROR(
       Exec(("PRAGMA application_id=" + std::to_string(kApplicationId)).c_str(),
            "create its schema"));
@@ -1301,17 +1339,29 @@ Status SqliteStateDb::IndexBatch(int64_t seq, const BatchIndexRow& row) {
   ins->Bind(1, seq);
   ins->Bind(2, row.store);
   ins->Bind(3, row.target);
+  std::optional<int64_t> span;
   if (row.integer_keys) {
     const auto lo = CanonicalInt(row.key_lo), hi = CanonicalInt(row.key_hi);
     if (!lo || !hi) return Status::Internal("batch entry " + std::to_string(seq) + " indexed with integer keys that are not integers");
     ins->Bind(4, *lo);
     ins->Bind(5, *hi);
+    span = KeySpan(*lo, *hi);
   } else {
     ins->Bind(4, row.key_lo);
     ins->Bind(5, row.key_hi);
   }
   RETENTION_RETURN_IF_ERROR(StepDone(*ins, "index a batch entry"));
   sqlite3_reset(ins->raw());
+  if (!span) return Status::Ok();
+  auto widen = Prepare(
+      "INSERT INTO ledger_key_spans(store, target, widest) VALUES(?1, ?2, ?3) "
+      "ON CONFLICT(store, target) DO UPDATE SET widest = max(widest, excluded.widest)");
+  if (!widen.ok()) return widen.status();
+  widen->Bind(1, row.store);
+  widen->Bind(2, row.target);
+  widen->Bind(3, *span);
+  RETENTION_RETURN_IF_ERROR(StepDone(*widen, "index a batch entry's key span"));
+  sqlite3_reset(widen->raw());
   return Status::Ok();
 }
 
@@ -1390,7 +1440,11 @@ Status SqliteStateDb::ScanBatchesAndSettlements(
 // A key that reads as an integer may belong to an integer-keyed batch (its
 // range stored as INTEGER) or to a text-keyed one (TEXT): both are asked.
 // SQLite orders every INTEGER before every TEXT, so each half names the
-// type it wants.
+// type it wants and bounds key_lo from below as well, so that the index
+// range it reads is short: text from '' up (not every integer row below
+// it), integers from the key less the target's widest span
+// (ledger_key_spans; unbounded without one). A range reaching the key
+// starts no further below it than that.
 Result<std::vector<int64_t>> SqliteStateDb::BatchesReaching(const std::string& store, const std::string& target,
                                                             const std::string& key) {
   std::vector<int64_t> out;
@@ -1398,18 +1452,35 @@ Result<std::vector<int64_t>> SqliteStateDb::BatchesReaching(const std::string& s
   if (!has.ok()) return has.status();
   if (!*has) return out;
   const std::optional<int64_t> as_int = CanonicalInt(key);
+  int64_t lowest = INT64_MIN;
+  auto spans = HasTable("ledger_key_spans");
+  if (!spans.ok()) return spans.status();
+  if (as_int && *spans) {
+    auto w = Prepare("SELECT widest FROM ledger_key_spans WHERE store = ?1 AND target = ?2");
+    if (!w.ok()) return w.status();
+    w->Bind(1, store);
+    w->Bind(2, target);
+    const int rc = w->Step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(rc, "read the key span index");
+    // A span that is no INTEGER >= 0 (edited by hand) bounds nothing.
+    if (rc == SQLITE_ROW && sqlite3_column_type(w->raw(), 0) == SQLITE_INTEGER && w->Int(0) >= 0 &&
+        __builtin_sub_overflow(*as_int, w->Int(0), &lowest))
+      lowest = INT64_MIN;
+    sqlite3_reset(w->raw());
+  }
   auto s = Prepare(
-      "SELECT seq FROM ledger_batches WHERE store = ?1 AND target = ?2 AND key_lo <= ?3 AND key_hi >= ?3 "
-      "AND typeof(key_lo) = 'text' "
+      "SELECT seq FROM ledger_batches WHERE store = ?1 AND target = ?2 AND key_lo >= '' AND key_lo <= ?3 "
+      "AND key_hi >= ?3 AND typeof(key_lo) = 'text' "
       "UNION ALL "
-      "SELECT seq FROM ledger_batches WHERE ?4 IS NOT NULL AND store = ?1 AND target = ?2 AND key_lo <= ?4 "
-      "AND key_hi >= ?4 AND typeof(key_lo) = 'integer' "
+      "SELECT seq FROM ledger_batches WHERE ?4 IS NOT NULL AND store = ?1 AND target = ?2 "
+      "AND key_lo >= ?5 AND key_lo <= ?4 AND key_hi >= ?4 AND typeof(key_lo) = 'integer' "
       "ORDER BY 1");
   if (!s.ok()) return s.status();
   s->Bind(1, store);
   s->Bind(2, target);
   s->Bind(3, key);
   s->Bind(4, as_int);
+  s->Bind(5, lowest);
   int rc;
   while ((rc = s->Step()) == SQLITE_ROW) out.push_back(s->Int(0));
   if (rc != SQLITE_DONE) return Error(rc, "read the batch index");
@@ -1418,6 +1489,7 @@ Result<std::vector<int64_t>> SqliteStateDb::BatchesReaching(const std::string& s
 
 Result<std::optional<std::vector<int64_t>>> SqliteStateDb::LookupEntries(const LedgerLookup& lookup) {
   using Found = std::optional<std::vector<int64_t>>;
+  const ReadPin pin = PinRead();
   auto has = HasTable("ledger_subjects");
   if (!has.ok()) return has.status();
   if (!*has) return Found();
@@ -1434,36 +1506,48 @@ Result<std::optional<std::vector<int64_t>>> SqliteStateDb::LookupEntries(const L
     s->Bind(1, *lookup.key);
     RETENTION_RETURN_IF_ERROR(collect(*s, "look a key up in the ledger"));
     // The batch index per store and target: those named, or each pair the
-    // index holds, stepped through its (store, target) prefix.
+    // index holds, stepped through its (store, target) prefix: the next
+    // target of the same store, else the first of the next store (each a
+    // seek; a row value (store, target) > (?, ?) seeks on store alone and
+    // reads every row of it).
     std::vector<std::pair<std::string, std::string>> targets;
     if (lookup.store && lookup.target) {
       targets.emplace_back(*lookup.store, *lookup.target);
     } else {
-      auto next = Prepare(
-          "SELECT store, target FROM ledger_batches WHERE (store, target) > (?1, ?2) ORDER BY store, target LIMIT 1");
-      if (!next.ok()) return next.status();
-      std::string store, target;
-      bool first = true;
+      auto same_store =
+          Prepare("SELECT store, target FROM ledger_batches WHERE store = ?1 AND target > ?2 ORDER BY target LIMIT 1");
+      if (!same_store.ok()) return same_store.status();
+      auto next_store =
+          Prepare("SELECT store, target FROM ledger_batches WHERE store > ?1 ORDER BY store, target LIMIT 1");
+      if (!next_store.ok()) return next_store.status();
+      auto first = Prepare("SELECT store, target FROM ledger_batches ORDER BY store, target LIMIT 1");
+      if (!first.ok()) return first.status();
+      std::optional<std::pair<std::string, std::string>> at;  // none yet: from the first pair
+      auto step = [&](Stmt& s) -> Result<bool> {
+        const int rc = s.Step();
+        if (rc == SQLITE_ROW) at = std::make_pair(s.Text(0), s.Text(1));
+        sqlite3_reset(s.raw());
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(rc, "read the batch index");
+        return rc == SQLITE_ROW;
+      };
       for (;;) {
-        // The first step starts below every text: NULL compares low in ORDER BY but not in >.
-        next->Bind(1, first ? std::string_view("") : std::string_view(store));
-        next->Bind(2, first ? std::string_view("") : std::string_view(target));
-        const int rc = next->Step();
-        if (rc == SQLITE_DONE) break;
-        if (rc != SQLITE_ROW) return Error(rc, "read the batch index");
-        store = next->Text(0);
-        target = next->Text(1);
-        sqlite3_reset(next->raw());
-        first = false;
-        if ((!lookup.store || *lookup.store == store) && (!lookup.target || *lookup.target == target))
-          targets.emplace_back(store, target);
+        bool found = false;
+        if (at) {
+          same_store->Bind(1, at->first);
+          same_store->Bind(2, at->second);
+          auto r = step(*same_store);
+          if (!r.ok()) return r.status();
+          found = *r;
+        }
+        if (!found) {
+          if (at) next_store->Bind(1, at->first);
+          auto r = step(at ? *next_store : *first);
+          if (!r.ok()) return r.status();
+          if (!*r) break;
+        }
+        if ((!lookup.store || *lookup.store == at->first) && (!lookup.target || *lookup.target == at->second))
+          targets.push_back(*at);
       }
-      sqlite3_reset(next->raw());
-      // ('', '') itself is skipped by the > above.
-      auto empty = Prepare("SELECT 1 FROM ledger_batches WHERE store = '' AND target = '' LIMIT 1");
-      if (!empty.ok()) return empty.status();
-      if (empty->Step() == SQLITE_ROW && !lookup.store && !lookup.target) targets.emplace_back("", "");
-      sqlite3_reset(empty->raw());
     }
     for (const auto& [store, target] : targets) {
       auto reaching = BatchesReaching(store, target, *lookup.key);
@@ -1512,13 +1596,15 @@ Result<std::optional<std::vector<int64_t>>> SqliteStateDb::LookupEntries(const L
   bool agrees = true;
   Status bad;
   RETENTION_RETURN_IF_ERROR(ReadEntries(by, [&](const LedgerEntry& e) {
-    auto rows = IndexRowsOf(e);
-    if (!rows.ok()) {
-      bad = rows.status();
+    // Only the settlement (its detail): the payload is the reader's to decode.
+    auto settles = SettlementsOf(e.detail);
+    if (!settles.ok()) {
+      bad = settles.status();
       return false;
     }
     for (int64_t batch : settlers[e.seq])
-      if (std::find(rows->settles.begin(), rows->settles.end(), batch) == rows->settles.end()) agrees = false;
+      if (std::none_of(settles->begin(), settles->end(), [&](const Settlement& s) { return s.batch_seq == batch; }))
+        agrees = false;
     settlers.erase(e.seq);
     return agrees;
   }));
@@ -1530,7 +1616,19 @@ Result<std::optional<std::vector<int64_t>>> SqliteStateDb::LookupEntries(const L
   return Found(std::move(seqs));
 }
 
+SqliteStateDb::ReadPin SqliteStateDb::PinRead() {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT max(seq) FROM ledger", -1, &raw, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(raw);
+    return ReadPin(nullptr, sqlite3_finalize);
+  }
+  ReadPin pin(raw, sqlite3_finalize);
+  if (sqlite3_step(raw) != SQLITE_ROW) pin.reset();
+  return pin;
+}
+
 Status SqliteStateDb::ReadEntries(const std::vector<int64_t>& seqs, const std::function<bool(LedgerEntry&)>& visit) {
+  const ReadPin pin = PinRead();
   auto has_payload = HasColumn("ledger", "payload");
   if (!has_payload.ok()) return has_payload.status();
   // Its own statement, not the cache: `visit` may use this object.
@@ -1580,6 +1678,23 @@ Result<std::vector<std::pair<int64_t, int64_t>>> SqliteStateDb::ListSettledBy() 
   while ((rc = s->Step()) == SQLITE_ROW) out.emplace_back(s->Int(0), s->Int(1));
   if (rc != SQLITE_DONE) return Error(rc, "read the batch index");
   return out;
+}
+
+Result<std::optional<std::vector<KeySpanRow>>> SqliteStateDb::ListKeySpans() {
+  using Rows = std::optional<std::vector<KeySpanRow>>;
+  auto has = HasTable("ledger_key_spans");
+  if (!has.ok()) return has.status();
+  if (!*has) return Rows();
+  auto s = Prepare("SELECT store, target, widest FROM ledger_key_spans ORDER BY store, target");
+  if (!s.ok()) return s.status();
+  std::vector<KeySpanRow> out;
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) {
+    const bool bounds = sqlite3_column_type(s->raw(), 2) == SQLITE_INTEGER && s->Int(2) >= 0;
+    out.push_back(KeySpanRow{s->Text(0), s->Text(1), bounds ? s->Int(2) : INT64_MAX});
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "read the key span index");
+  return Rows(std::move(out));
 }
 
 // ---- runs ---------------------------------------------------------------

@@ -85,6 +85,15 @@ struct BatchIndexListing {
   bool open = false;
 };
 
+// A row of the key span index (schema version 7): the widest key_hi -
+// key_lo of the target's integer-keyed batch rows, a lower bound for
+// BatchesReaching's read of the batch index.
+struct KeySpanRow {
+  std::string store;
+  std::string target;
+  int64_t widest = 0;  // INT64_MAX for a stored value that is no INTEGER >= 0: it bounds nothing
+};
+
 // What a reader asks the lookup indexes (schema version 6) for: the
 // entries of a record key (optionally in one store/target), of a data
 // subject, or of a run. Exactly one of key, subject, run_id is set.
@@ -240,6 +249,13 @@ class StateDb : public LedgerReader {
   // settled batch, by seq (empty before schema version 6).
   virtual Result<std::vector<std::pair<int64_t, std::string>>> ListSubjectIndex() = 0;
   virtual Result<std::vector<std::pair<int64_t, int64_t>>> ListSettledBy() = 0;
+  // The key span index as stored, by store and target; nullopt for a state
+  // that keeps none (a SQLite state before schema version 7 opened
+  // read-only; a state whose BatchesReaching reads without that bound),
+  // which `audit verify` then has nothing of to check.
+  virtual Result<std::optional<std::vector<KeySpanRow>>> ListKeySpans() {
+    return std::optional<std::vector<KeySpanRow>>();
+  }
 
   // ScanLedger and Head: see ledger/ledger_reader.h.
 

@@ -260,13 +260,13 @@ TEST_CASE("queries through the lookup indexes return exactly what a scan of ever
   CHECK(lookups_used > 6);
 }
 
-TEST_CASE("a version 5 and a version 1 state database are upgraded with their lookup indexes built from the entries",
+TEST_CASE("a version 6, 5 and 1 state database are upgraded with their lookup indexes built from the entries",
           "[audit][lookup][migration]") {
-  for (const int from : {5, 1}) {
+  for (const int from : {6, 5, 1}) {
     TempDir dir;
     const fs::path path = dir / "state.db";
     RandomLedger ledger;
-    std::string subjects_before, settled_before;
+    std::string subjects_before, settled_before, spans_before;
     {
       auto db = Open(path);
       ledger = Build(*db, 77, 5);
@@ -277,12 +277,17 @@ TEST_CASE("a version 5 and a version 1 state database are upgraded with their lo
                                   "(SELECT seq, subject FROM ledger_subjects ORDER BY seq, subject)");
       settled_before = raw.Query("SELECT group_concat(seq || ' ' || settled_by, ',') FROM "
                                  "(SELECT seq, settled_by FROM ledger_batches ORDER BY seq)");
+      spans_before = raw.Query("SELECT group_concat(store || '/' || target || ' ' || widest, ',') FROM "
+                               "(SELECT * FROM ledger_key_spans ORDER BY store, target)");
       CHECK(!subjects_before.empty());
       CHECK(!settled_before.empty());
-      // Back to what version 5 (or 1) had: no lookup indexes.
-      std::string sql =
-          "DROP TABLE ledger_subjects; DROP INDEX ledger_run; DROP INDEX ledger_key; DROP INDEX ledger_subject; "
-          "DROP INDEX ledger_batches_span; ALTER TABLE ledger_batches DROP COLUMN settled_by; ";
+      CHECK(!spans_before.empty());
+      // Back to what version 6 had: no key spans; version 5 (or 1): no
+      // lookup indexes either.
+      std::string sql = "DROP TABLE ledger_key_spans; ";
+      if (from <= 5)
+        sql += "DROP TABLE ledger_subjects; DROP INDEX ledger_run; DROP INDEX ledger_key; DROP INDEX ledger_subject; "
+               "DROP INDEX ledger_batches_span; ALTER TABLE ledger_batches DROP COLUMN settled_by; ";
       if (from == 1) {
         // Version 1 knew only per-record entries: keep those (the batch
         // entries, settlements and their rows go), and none of the later tables.
@@ -296,21 +301,29 @@ TEST_CASE("a version 5 and a version 1 state database are upgraded with their lo
       REQUIRE(raw.Exec(sql) == "");
     }
     {
-      // Read-only, it reads as it is: every entry scanned.
+      // Read-only, it reads as it is: every entry scanned (version 5), the
+      // batch index without a bound on key spans (version 6).
       auto ro = Open(path, /*read_only=*/true);
       LedgerLookup l;
       l.subject = ledger.subjects[0];
       auto seqs = ro->LookupEntries(l);
       REQUIRE(seqs.ok());
-      CHECK_FALSE(seqs->has_value());
+      CHECK(seqs->has_value() == (from == 6));
       audit::LedgerFilter f;
       f.subject = ledger.subjects[0];
       CHECK(Rows(*ro, f, audit::ScanRows) == Rows(*ro, f, EveryEntry));
+      for (const std::string& k : ledger.keys) {
+        audit::LedgerFilter by_key;
+        by_key.key = k;
+        CHECK(Rows(*ro, by_key, audit::ScanRows) == Rows(*ro, by_key, EveryEntry));
+      }
     }
     auto db = Open(path);  // upgrades it
     testing::RawDb raw(path);
-    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "6");
-    if (from == 5) {
+    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "7");
+    if (from >= 5) {
+      CHECK(raw.Query("SELECT group_concat(store || '/' || target || ' ' || widest, ',') FROM "
+                      "(SELECT * FROM ledger_key_spans ORDER BY store, target)") == spans_before);
       CHECK(raw.Query("SELECT group_concat(seq || ' ' || subject, ',') FROM "
                       "(SELECT seq, subject FROM ledger_subjects ORDER BY seq, subject)") == subjects_before);
       CHECK(raw.Query("SELECT group_concat(seq || ' ' || settled_by, ',') FROM "
@@ -362,12 +375,23 @@ TEST_CASE("a lookup index edited by hand neither invents nor silently hides rows
       CHECK(Rows(*db, f, audit::ScanRows) == Rows(*db, f, EveryEntry));
     }
   };
+  // What audit verify's cross-check of the tables finds.
+  auto cross_check = [&] {
+    auto db = Open(path, /*read_only=*/true);
+    auto tables = audit::ReadStateTables(*db);
+    REQUIRE(tables.ok());
+    auto v = VerifyLedger(*db, At(1'900'000'000));
+    REQUIRE(v.ok());
+    return audit::CrossCheckState(*tables, *v);
+  };
   SECTION("rows naming entries that do not hold the subject or key add nothing") {
+    // (Widened with the bound on their span: a wider row under the old
+    // bound hides the batch, which audit verify names, below.)
     REQUIRE(raw.Exec("WITH n(v) AS (VALUES (1), (2), (3), (4), (5)) "
                      "INSERT OR IGNORE INTO ledger_subjects(subject, seq) SELECT 'customer:' || v, seq FROM ledger, n "
                      "WHERE kind <> 'batch'; "
-                     "UPDATE ledger_batches SET key_lo = -1000, key_hi = 1000000 WHERE typeof(key_lo) = 'integer'") ==
-            "");
+                     "UPDATE ledger_batches SET key_lo = -1000, key_hi = 1000000 WHERE typeof(key_lo) = 'integer'; "
+                     "UPDATE ledger_key_spans SET widest = 1001000") == "");
     same_as_scan();
   }
   SECTION("a settlement moved to another entry sends the query back to every entry") {
@@ -393,14 +417,36 @@ TEST_CASE("a lookup index edited by hand neither invents nor silently hides rows
     CHECK(std::to_string(*found->bad_seq) == batch);
     CHECK_THAT(found->problem, Catch::Contains("subject index was edited by hand"));
   }
+  SECTION("a key span lowered is named by audit verify") {
+    const std::string wide = raw.Query(
+        "SELECT seq FROM ledger_batches WHERE typeof(key_lo) = 'integer' AND key_hi > key_lo ORDER BY seq LIMIT 1");
+    REQUIRE(!wide.empty());
+    REQUIRE(raw.Exec("UPDATE ledger_key_spans SET widest = 0") == "");
+    auto db = Open(path, /*read_only=*/true);
+    // The lookup trusts the bound (that is what makes it short): some key
+    // inside a wider batch is now missed.
+    int missed = 0;
+    for (const std::string& k : ledger.keys) {
+      audit::LedgerFilter f;
+      f.key = k;
+      if (Rows(*db, f, audit::ScanRows) != Rows(*db, f, EveryEntry)) ++missed;
+    }
+    CHECK(missed > 0);
+    const auto found = cross_check();
+    REQUIRE(found.bad_seq);
+    CHECK(std::to_string(*found.bad_seq) == wide);
+    CHECK_THAT(found.problem, Catch::Contains("key span index was edited by hand"));
+  }
+  SECTION("a key span removed is named by audit verify, and bounds nothing") {
+    REQUIRE(raw.Exec("DELETE FROM ledger_key_spans") == "");
+    same_as_scan();
+    const auto found = cross_check();
+    REQUIRE(found.bad_seq);
+    CHECK_THAT(found.problem, Catch::Contains("span no integer keys"));
+  }
   SECTION("a settlement moved is named by audit verify") {
     REQUIRE(raw.Exec("UPDATE ledger_batches SET settled_by = " + other + " WHERE seq = " + batch) == "");
-    auto db = Open(path, /*read_only=*/true);
-    auto tables = audit::ReadStateTables(*db);
-    REQUIRE(tables.ok());
-    auto v = VerifyLedger(*db, At(1'900'000'000));
-    REQUIRE(v.ok());
-    const auto found = audit::CrossCheckState(*tables, *v);
+    const auto found = cross_check();
     REQUIRE(found.bad_seq);
     CHECK(std::to_string(*found.bad_seq) == batch);
     CHECK_THAT(found.problem, Catch::Contains("settled by entry " + other));

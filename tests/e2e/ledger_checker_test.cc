@@ -227,8 +227,11 @@ TEST_CASE("checker: a re-chained ledger that claims a deletion of a record still
     lo = std::min<int64_t>(lo, std::stoll(r.key));
     hi = std::max<int64_t>(hi, std::stoll(r.key));
   }
+  // (And the widest key span of the target, which bounds a key lookup.)
   Db(demo / "state.db").Exec("UPDATE ledger_batches SET key_lo = " + std::to_string(lo) + ", key_hi = " +
-                             std::to_string(hi) + " WHERE seq = " + std::to_string(batch_entry.seq));
+                             std::to_string(hi) + " WHERE seq = " + std::to_string(batch_entry.seq) +
+                             "; UPDATE ledger_key_spans SET widest = max(widest, " + std::to_string(hi - lo) +
+                             ") WHERE target = 'usage_events'");
   const auto problems = run.CheckNow();
   INFO(ck::Report(problems));
   REQUIRE(!problems.empty());
@@ -238,6 +241,18 @@ TEST_CASE("checker: a re-chained ledger that claims a deletion of a record still
   // The engine's own verify sees nothing wrong: only the data shows it.
   RunResult verify = RunWith(demo / "retention.toml", {"audit", "verify"});
   CHECK(verify.exit_code == 0);
+}
+
+TEST_CASE("audit verify: a key span index lowered by hand exits 78 naming it", "[checker][e2e][lookup]") {
+  // The bound a key lookup reads the batch index with (schema version 7):
+  // lowered, `audit log --key` would miss the wider batches.
+  HonestRun run;
+  const fs::path config = run.demo / "retention.toml";
+  REQUIRE(RunWith(config, {"audit", "verify"}).exit_code == 0);
+  Db(run.demo / "state.db").Exec("UPDATE ledger_key_spans SET widest = 0 WHERE target = 'usage_events'");
+  RunResult verify = RunWith(config, {"audit", "verify"});
+  CHECK(verify.exit_code == 78);
+  CHECK_THAT(verify.out + verify.err, Catch::Contains("key span index was edited by hand"));
 }
 
 TEST_CASE("checker: a held record deleted with a well-chained entry is reported with its hold", "[checker][e2e]") {
