@@ -8,22 +8,11 @@
 #include "ledger/ledger_entry.h"
 #include "ledger/ledger_payloads.h"
 #include "ledger/ledger_records.h"
+#include "ledger/run_tally.h"
 
 namespace retention::audit {
 
 using Json = nlohmann::json;
-
-namespace {
-
-// Whether a kept entry's detail says a hold kept the record: by its code
-// (ledger/kept_reason.h); an entry written before codes existed has only
-// words, read as they were then.
-bool KeptByHoldEntry(const std::string& detail) {
-  if (auto parsed = ParseKeptDetail(detail); parsed && parsed->why) return KeptByHold(*parsed->why);
-  return detail.find("\"held by hold") != std::string::npos || detail.find("held under") != std::string::npos;
-}
-
-}  // namespace
 
 Json RunSummary::ToJson() const {
   return Json{{"id", id},
@@ -64,9 +53,13 @@ constexpr size_t kRunsByLookup = 64;
 // one's count nothing), and the run's own entries.
 class RunTally {
  public:
+  // Without `count_records`, only the runs' own entries are read: the
+  // records' counts come from the run tally index (SetRecords).
+  explicit RunTally(bool count_records = true) : count_records_(count_records) {}
+
   bool OnRecord(const LedgerRecord& rec) {
     const LedgerEntry& e = rec.entry;
-    if (e.run_id == 0) return true;
+    if (e.run_id == 0 || !count_records_) return true;
     if (rec.Deleted()) {
       RunSummary& r = Get(e.run_id);
       ++r.deleted;
@@ -74,7 +67,7 @@ class RunTally {
     } else if (rec.outcome == LedgerRecord::Outcome::kKept) {
       RunSummary& r = Get(e.run_id);
       ++r.kept;
-      if (KeptByHoldEntry(e.detail)) ++r.kept_by_hold;
+      if (KeptByHoldDetail(e.detail)) ++r.kept_by_hold;
     }
     return true;
   }
@@ -164,7 +157,20 @@ class RunTally {
     return r;
   }
 
+  // Run `id`'s record counts from its run tally rows.
+  void SetRecords(int64_t id, const std::vector<RunTallyRow>& rows) {
+    RunSummary& r = Get(id);
+    for (const RunTallyRow& row : rows) {
+      if (row.run_id != id) continue;
+      r.deleted += row.tally.deleted;
+      if (row.tally.deleted) r.deleted_by_category[row.category] += row.tally.deleted;
+      r.kept += row.tally.kept;
+      r.kept_by_hold += row.tally.kept_by_hold;
+    }
+  }
+
  private:
+  bool count_records_;
   std::map<int64_t, RunSummary> runs_;
 };
 
@@ -198,21 +204,36 @@ Result<std::optional<std::vector<RunSummary>>> SummarizeByIndex(StateDb& state, 
   if (!first_seq.ok()) return first_seq.status();
   std::vector<RunSummary> out;
   for (int64_t id : ids) {
-    LedgerLookup lookup;
-    lookup.run_id = id;
-    auto seqs = state.LookupEntries(lookup);
-    if (!seqs.ok()) return seqs.status();
-    if (!*seqs) return Found();
-    RunTally tally;
-    tally.Get(id);  // listed even when the ledger has none of its entries left
-    EntryListReader reader(state, **seqs);
-    RETENTION_RETURN_IF_ERROR(tally.Read(reader));
-    // Only this run: a settlement by another run's entry is read for the
-    // records it settles, not counted as that run's.
-    for (RunSummary& r : tally.Take(*first_seq))
-      if (r.id == id) {
-        out.push_back((*seqs)->empty() ? NoEntriesLeft(id, *first_seq) : std::move(r));
-      }
+    // With the run tally index, only the run's own events are read; its
+    // counts hold only while none of its entries was pruned (its run_start
+    // is still there), else the entries left are counted as they are.
+    auto tallies = state.ListRunTallies(id);
+    if (!tallies.ok()) return tallies.status();
+    auto summarize = [&](bool use_tallies) -> Result<std::optional<RunSummary>> {
+      using One = std::optional<RunSummary>;
+      LedgerLookup lookup;
+      lookup.run_id = id;
+      lookup.run_events_only = use_tallies;
+      auto seqs = state.LookupEntries(lookup);
+      if (!seqs.ok()) return seqs.status();
+      if (!*seqs) return One();
+      if ((*seqs)->empty()) return One(NoEntriesLeft(id, *first_seq));
+      RunTally tally(/*count_records=*/!use_tallies);
+      EntryListReader reader(state, **seqs);
+      RETENTION_RETURN_IF_ERROR(tally.Read(reader));
+      if (use_tallies) tally.SetRecords(id, (*tallies)->rows);
+      // Only this run: a settlement by another run's entry is read for the
+      // records it settles, not counted as that run's.
+      tally.Get(id);
+      for (RunSummary& r : tally.Take(*first_seq))
+        if (r.id == id) return One(std::move(r));
+      return One();
+    };
+    auto one = summarize(tallies->has_value());
+    if (one.ok() && *one && tallies->has_value() && (*one)->start_seq == 0) one = summarize(false);
+    if (!one.ok()) return one.status();
+    if (!*one) return Found();
+    out.push_back(std::move(**one));
   }
   return Found(std::move(out));
 }
@@ -241,13 +262,22 @@ Result<std::vector<RunSummary>> SummarizeRunsByScan(StateDb& state) {
 Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state, std::optional<size_t> last) {
   auto runs = state.ListRuns();
   if (!runs.ok()) return runs.status();
-  std::vector<int64_t> ids;
-  for (const RunInfo& r : *runs) ids.push_back(r.id);
+  std::set<int64_t> named;
+  for (const RunInfo& r : *runs) named.insert(r.id);
+  // With the run tally index a run's summary reads only its own few
+  // events, so every run is looked up on its own; the index also names
+  // the runs the ledger has and the table does not.
+  auto all_tallies = state.ListRunTallies(std::nullopt);
+  if (!all_tallies.ok()) return all_tallies.status();
+  const bool tallied = all_tallies->has_value();
+  if (tallied) named.insert((*all_tallies)->runs.begin(), (*all_tallies)->runs.end());
+  std::vector<int64_t> ids(named.begin(), named.end());
   if (last && ids.size() > *last) ids.erase(ids.begin(), ids.end() - static_cast<ptrdiff_t>(*last));
-  // Every run, or many: most of the ledger is theirs, and one pass in seq
-  // order reads it faster than each run's entries looked up one by one. It
-  // also finds runs the ledger names and the table does not.
-  if (!last || ids.size() > kRunsByLookup) {
+  // Without it, every run, or many: most of the ledger is theirs, and one
+  // pass in seq order reads it faster than each run's entries looked up one
+  // by one. It also finds runs the ledger names and the table does not
+  // (with the index, `audit verify` checks that there are none).
+  if (!tallied && (!last || ids.size() > kRunsByLookup)) {
     auto scanned = SummarizeRunsByScan(state);
     if (!scanned.ok()) return scanned.status();
     std::map<int64_t, RunSummary> by_id;

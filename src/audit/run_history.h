@@ -1,11 +1,14 @@
 // The runs as the purge log tells them: `audit runs` and `audit show RUN`.
 //
 // Which runs there are comes from the runs table (never pruned) and the
-// ledger; what each run did comes from the ledger alone (run_start / run_end details, and the
-// delete, kept and reconciled entries and settled batch records of each
-// run), read through the run index (StateDb::LookupEntries) so that a
-// summary costs the run's own entries, not the whole ledger. A run whose
-// entries the purge log's retention pruned is listed as "pruned".
+// ledger; what each run did comes from the ledger (run_start / run_end
+// details, and the delete, kept and reconciled entries and settled batch
+// records of each run), read through the run index (StateDb::LookupEntries)
+// so that a summary costs the run's own entries, not the whole ledger. The
+// record counts come from the run tally index (ledger/run_tally.h, checked
+// against the entries by `audit verify`) while a run's entries are all
+// there. A run whose entries the purge log's retention pruned is listed as
+// "pruned".
 #pragma once
 
 #include <cstdint>
@@ -57,9 +60,11 @@ struct RunSummary {
   nlohmann::json ToJson() const;
 };
 
-// The runs, oldest first: with `last`, the last that many of the runs
-// table, each read through the run index (up to 64 of them); else, or
-// without the run index (an older database opened read-only), every run
+// The runs, oldest first. With the run tally index (state schema version
+// 8), the runs table's runs (the last `last` of them), each from its own
+// events and its tally rows. Without it: with `last`, the last that many,
+// each read through the run index (up to 64 of them); else, or without the
+// run index (an older database opened read-only), every run
 // SummarizeRunsByScan finds and every run of the table (those with no
 // entry left: "pruned" or "missing"), cut to `last`.
 Result<std::vector<RunSummary>> SummarizeRuns(StateDb& state, std::optional<size_t> last = std::nullopt);

@@ -30,6 +30,9 @@
 //     within its target's ledger_key_spans row: a lookup of a key reads
 //     only the batch rows that bound allows, so a lowered bound would hide
 //     the batches that reach further.
+//   - (schema version 8) every run whose run_start entry is in the ledger
+//     must have the run tally rows its entries give, per category: `audit
+//     runs`, `audit show` and `status` print them.
 //
 // So are recent entries removed from the start behind a forged anchor that
 // names the right schedule but lies about their age. A forger must also
@@ -64,6 +67,7 @@ struct StateTables {
   std::vector<std::pair<int64_t, int64_t>> settled_by;  // {batch seq, settling seq}
   std::vector<std::pair<int64_t, std::string>> subjects;  // ledger_subjects {seq, subject}
   std::optional<std::vector<KeySpanRow>> key_spans;       // schema version 7
+  std::optional<RunTallies> run_tallies;                  // schema version 8
   bool has_lookup_index = false;  // schema version 6
 };
 

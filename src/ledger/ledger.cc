@@ -100,6 +100,7 @@
 #include "ledger/batch_entry.h"
 #include "ledger/batch_scan.h"
 #include "ledger/ledger_payloads.h"
+#include "ledger/kept_reason.h"
 
 #include <array>
 #include <condition_variable>
@@ -299,7 +300,14 @@ class ChainChecker {
     if (e.kind != LedgerKind::kBatch && !e.payload.empty())
       return Fail(e.seq, "entry " + n + " is a " + std::string(LedgerKindName(e.kind)) +
                              " entry with a payload, which only batch entries have (and hash)");
-    if (e.kind == LedgerKind::kDelete || e.kind == LedgerKind::kKept) ++report_.records;
+    if (e.kind == LedgerKind::kDelete || e.kind == LedgerKind::kKept) {
+      ++report_.records;
+      if (e.run_id != 0) {
+        const bool kept = e.kind == LedgerKind::kKept;
+        CountRunRecords(e.seq, e.run_id, e.category,
+                        RecordTally{kept ? 0 : 1, kept ? 1 : 0, kept && KeptByHoldDetail(e.detail) ? 1 : 0});
+      }
+    }
     // Settlements first: an entry never settles itself.
     if (e.detail.find("\"settles\"") != std::string::npos) {
       auto settles = SettlementsOf(e.detail);
@@ -315,7 +323,7 @@ class ChainChecker {
                                  (s.batch_seq >= e.seq ? ", which is not before it"
                                                        : ", which is no batch entry or was settled before"));
         }
-        const size_t count = it->second;
+        const size_t count = it->second.records;
         marks_.assign(count, 0);
         auto mark = [&](uint32_t i, uint8_t how, const char* as) {
           if (i >= count)
@@ -332,6 +340,14 @@ class ChainChecker {
           if (!mark(k.index, 1, "kept")) return false;
         for (uint32_t i : s.replaced)
           if (!mark(i, 2, "replaced")) return false;
+        if (it->second.run_id != 0) {
+          RecordTally t;
+          t.kept = static_cast<int64_t>(s.kept.size());
+          for (const Settlement::Kept& k : s.kept)
+            if (KeptByHold(k.reason.why)) ++t.kept_by_hold;
+          t.deleted = static_cast<int64_t>(count) - t.kept;
+          CountRunRecords(e.seq, it->second.run_id, it->second.category, t);
+        }
         report_.batches[batch_pos_.at(s.batch_seq)].settled_by = e.seq;
         batch_pos_.erase(s.batch_seq);
         open_.erase(it);
@@ -341,7 +357,7 @@ class ChainChecker {
       auto count = CountBatchRecords(e.payload);
       if (!count.ok()) return Fail(e.seq, "batch entry " + n + ": " + count.status().message());
       report_.records += static_cast<int64_t>(*count);
-      open_.emplace(e.seq, *count);
+      open_.emplace(e.seq, OpenBatch{*count, e.run_id, e.category});
       auto keys = KeyRangeOfPayload(e.payload);
       if (!keys.ok()) return Fail(e.seq, "batch entry " + n + ": " + keys.status().message());
       batch_pos_.emplace(e.seq, report_.batches.size());
@@ -349,6 +365,16 @@ class ChainChecker {
                                  keys->integer_keys, 0});
     }
     return true;
+  }
+
+  // Recounted here rather than with TallyEntry, which the state database
+  // keeps its index with: the check is only worth something if it does
+  // not share the code it checks.
+  void CountRunRecords(int64_t seq, int64_t run_id, const std::string& category, const RecordTally& t) {
+    VerifyReport::RunRecords& r = report_.run_records[run_id];
+    r.by_category[category] += t;
+    if (r.first_seq == 0) r.first_seq = seq;
+    r.last_seq = seq;
   }
 
   bool Fail(int64_t seq, std::string problem) {
@@ -469,7 +495,12 @@ class ChainChecker {
   int64_t short_anchor_seq_ = 0;
   std::vector<PendingCheck> pending_;
   // Batch entries not yet settled, with their record counts.
-  std::unordered_map<int64_t, size_t> open_;
+  struct OpenBatch {
+    size_t records = 0;
+    int64_t run_id = 0;
+    std::string category;
+  };
+  std::unordered_map<int64_t, OpenBatch> open_;
   // Open batches: where each is in report_.batches.
   std::unordered_map<int64_t, size_t> batch_pos_;
   // Settled batches the check could not see (before its first entry).

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 #include "ledger/anchor.h"
 #include "ledger/ledger_entry.h"
 #include "ledger/ledger_reader.h"
+#include "ledger/run_tally.h"
 #include "ledger/sha256.h"
 #include "util/status.h"
 
@@ -99,6 +101,18 @@ struct VerifyReport {
     int64_t settled_by = 0;
   };
   std::vector<Batch> batches;
+  // What each run deleted and kept, per category, recounted from the
+  // entries checked (ledger/run_tally.h): the run tally index is
+  // cross-checked against it. `first_seq` and `last_seq` are the first and
+  // last entries that changed the run's counts, so that a check can leave
+  // out a run an entry appended after it read the index has changed since,
+  // and one with records before its run_start (a ledger written by hand).
+  struct RunRecords {
+    std::map<std::string, RecordTally> by_category;
+    int64_t first_seq = 0;
+    int64_t last_seq = 0;
+  };
+  std::map<int64_t, RunRecords> run_records;
 };
 
 // The ledger is read through a LedgerReader (ledger/ledger_reader.h): the

@@ -6,7 +6,7 @@
 // ("RTN1"). Every timestamp is INTEGER unix microseconds UTC; every id is
 // AUTOINCREMENT so that no id is ever reused.
 //
-// SCHEMA, version 7 (meta.schema_version):
+// SCHEMA, version 8 (meta.schema_version):
 //
 //   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)
 //        -- schema_version, created_at, created_by
@@ -84,12 +84,24 @@
 //        -- the widest: a bound, not a maximum). BatchesReaching reads only
 //        -- the rows whose key_lo lies within that much below the key, not
 //        -- every row below it. Filled from ledger_batches at the upgrade.
+//   run_tallies(run_id INTEGER NOT NULL, category TEXT NOT NULL,
+//        deleted, kept, kept_by_hold INTEGER NOT NULL,
+//        PRIMARY KEY(run_id, category))   -- WITHOUT ROWID
+//        -- version 8 (ledger/run_tally.h): what each run deleted and kept,
+//        -- added to in the transaction of every entry that holds or
+//        -- settles records (IndexEntry), so `audit runs`, `audit show` and
+//        -- `status` read a run's counts, not its batch entries. Rows of
+//        -- runs whose entries were pruned stay (unused: such a run is
+//        -- counted from the entries left). Rebuilt from the entries at the
+//        -- upgrade.
+//   index ledger_run_events on ledger(run_id, seq) where kind is run_start,
+//        -- run_end, reconciled or anchor (version 8): a run's own events.
 //
 // UPGRADE: an older database is upgraded in place, in one transaction, the
 // first time it is opened for writing (version 1 has no ledger_anchors,
 // version 2 no pending_records.identity, version 3 no ledger.payload and no
 // ledger_batches, version 4 no erasure_requests, version 5 no lookup
-// indexes, version 6 no ledger_key_spans); read-only commands read it as it is (no payload column
+// indexes, version 6 no ledger_key_spans, version 7 no run_tallies); read-only commands read it as it is (no payload column
 // reads as x'', no ledger_batches as no batch entries). Pending records a version 2 run left keep a NULL identity: they are
 // reconciled on key and clock alone (purge/reconcile.h).
 //
@@ -119,7 +131,9 @@
 #include <vector>
 
 #include "ledger/batch_entry.h"
+#include "ledger/batch_scan.h"
 #include "ledger/entry_index.h"
+#include "ledger/run_tally.h"
 #include "state/chained_entries.h"
 
 #ifndef RETENTION_VERSION
@@ -297,6 +311,22 @@ INSERT OR REPLACE INTO ledger_key_spans(store, target, widest)
   WHERE typeof(key_lo) = 'integer' AND typeof(key_hi) = 'integer' GROUP BY store, target;
 )sql";
 
+// Schema version 8: the run tally index (ledger/run_tally.h) and an
+// index of each run's own events. Run on a new database after
+// kSchemaV7Sql, and on a version 1 to 7 one after its lookup indexes are
+// complete (then RebuildRunTallies fills it from the entries).
+constexpr const char* kSchemaV8Sql = R"sql(
+CREATE TABLE IF NOT EXISTS run_tallies(
+  run_id INTEGER NOT NULL,
+  category TEXT NOT NULL,
+  deleted INTEGER NOT NULL,
+  kept INTEGER NOT NULL,
+  kept_by_hold INTEGER NOT NULL,
+  PRIMARY KEY(run_id, category)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ledger_run_events ON ledger(run_id, seq)
+  WHERE kind IN ('run_start', 'run_end', 'reconciled', 'anchor');
+)sql";
+
 // Without payload: the columns every schema version has.
 constexpr const char* kLedgerColumns =
     "seq, at, kind, run_id, category, store, target, record_key, clock, cutoff, rule, "
@@ -406,6 +436,7 @@ std::vector<const char*> RequiredTables(int version) {
   if (version >= 5) t.push_back("erasure_requests");
   if (version >= 6) t.push_back("ledger_subjects");
   if (version >= 7) t.push_back("ledger_key_spans");
+  if (version >= 8) t.push_back("run_tallies");
   return t;
 }
 
@@ -491,6 +522,11 @@ class Stmt {
   std::optional<std::string> OptText(int c) const {
     if (IsNull(c)) return std::nullopt;
     return Text(c);
+  }
+  // Valid until the next Step() or reset.
+  std::string_view Blob(int c) const {
+    const void* p = sqlite3_column_blob(s_, c);
+    return p == nullptr ? std::string_view() : std::string_view(static_cast<const char*>(p), sqlite3_column_bytes(s_, c));
   }
   sqlite3_stmt* raw() const { return s_; }
 
@@ -586,6 +622,7 @@ class SqliteStateDb final : public StateDb {
   Result<std::vector<std::pair<int64_t, std::string>>> ListSubjectIndex() override;
   Result<std::vector<std::pair<int64_t, int64_t>>> ListSettledBy() override;
   Result<std::optional<std::vector<KeySpanRow>>> ListKeySpans() override;
+  Result<std::optional<RunTallies>> ListRunTallies(std::optional<int64_t> run_id) override;
   Result<std::vector<Hold>> ListHolds(bool include_released) override;
   Result<std::optional<Hold>> GetHold(int64_t id) override;
 
@@ -642,6 +679,8 @@ class SqliteStateDb final : public StateDb {
   // (the upgrade to version 6).
   Status IndexEntry(const LedgerEntry& e);
   Status RebuildLookupIndexes();
+  Status TallyIndexedEntry(const LedgerEntry& e);
+  Status RebuildRunTallies();
   // Holds one read transaction open while the result lives: a statement
   // stepped to its row and not reset. A loop of one-row reads then takes
   // the WAL read lock once (not a few fcntl calls per row) and reads one
@@ -654,6 +693,8 @@ class SqliteStateDb final : public StateDb {
   // upgrade it while this one has it open.
   Result<bool> HasColumn(const char* table, const char* column);
   Result<bool> HasTable(const char* table);
+  Result<bool> HasIndex(const char* index);
+  Result<bool> HasSchemaObject(const char* type, const char* name);
   Result<int64_t> InsertHold(const Hold& h);
   Result<Hold> MarkHoldReleased(int64_t id, const std::string& by, const std::string& reason, Timestamp at);
   Result<int64_t> InsertRun(const RunInfo& run);
@@ -1051,8 +1092,12 @@ Status SqliteStateDb::InitSchema() {
       RETENTION_RETURN_IF_ERROR(RebuildLookupIndexes().WithContext("upgrade its schema to version 6"));
     }
     if (*present < 7) RETENTION_RETURN_IF_ERROR(Exec(kSchemaV7Sql, "upgrade its schema to version 7"));
-    RETENTION_RETURN_IF_ERROR(Exec("UPDATE meta SET value = '7' WHERE key = 'schema_version'",
-                                   "upgrade its schema to version 7"));
+    if (*present < 8) {
+      RETENTION_RETURN_IF_ERROR(Exec(kSchemaV8Sql, "upgrade its schema to version 8"));
+      RETENTION_RETURN_IF_ERROR(RebuildRunTallies().WithContext("upgrade its schema to version 8"));
+    }
+    RETENTION_RETURN_IF_ERROR(Exec("UPDATE meta SET value = '8' WHERE key = 'schema_version'",
+                                   "upgrade its schema to version 8"));
     return txn.Commit();
   }
   if (*present == 0 && !options_.create) return EmptyStateDbStatus(path_, "a SQLite database with no schema");
@@ -1065,6 +1110,7 @@ Status SqliteStateDb::InitSchema() {
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaV6Column, "create its schema"));
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaV6Sql, "create its schema"));
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaV7Sql, "create its schema"));
+  RETENTION_RETURN_IF_ERROR(Exec(kSchemaV8Sql, "create its schema"));
   RETENTION_RETURN_IF_ERROR(
       Exec(("PRAGMA application_id=" + std::to_string(kApplicationId)).c_str(),
            "create its schema"));
@@ -1130,6 +1176,7 @@ Status SqliteStateDb::InsertEntries(const std::vector<LedgerEntry>& entries) {
 // stored as given (the chain covers it, and `audit verify` names it), and
 // the lookups then miss what it holds.
 Status SqliteStateDb::IndexEntry(const LedgerEntry& e) {
+  RETENTION_RETURN_IF_ERROR(TallyIndexedEntry(e));
   if (e.kind != LedgerKind::kBatch && e.detail.find("\"settles\"") == std::string::npos) return Status::Ok();
   auto rows = IndexRowsOf(e);
   if (!rows.ok()) return rows.status().code() == StatusCode::kAuditFailed ? Status::Ok() : rows.status();
@@ -1154,6 +1201,60 @@ Status SqliteStateDb::IndexEntry(const LedgerEntry& e) {
     }
   }
   return Status::Ok();
+}
+
+// The run tally rows `e` changes (ledger/run_tally.h); like the lookup
+// rows, none for a settlement that does not decode. The settled batch is
+// read back from the ledger: it is earlier, in this transaction or before.
+Status SqliteStateDb::TallyIndexedEntry(const LedgerEntry& e) {
+  const bool settles = e.detail.find("\"settles\"") != std::string::npos;
+  if (!settles && (e.run_id == 0 || (e.kind != LedgerKind::kDelete && e.kind != LedgerKind::kKept)))
+    return Status::Ok();
+  auto has = HasTable("run_tallies");  // an upgrade to version 6 runs before version 8's table exists
+  if (!has.ok()) return has.status();
+  if (!*has) return Status::Ok();
+  auto batch = Prepare("SELECT run_id, category, payload FROM ledger WHERE seq = ?1 AND kind = 'batch'");
+  if (!batch.ok()) return batch.status();
+  auto add = Prepare(
+      "INSERT INTO run_tallies(run_id, category, deleted, kept, kept_by_hold) VALUES(?1, ?2, ?3, ?4, ?5) "
+      "ON CONFLICT(run_id, category) DO UPDATE SET deleted = deleted + excluded.deleted, "
+      "kept = kept + excluded.kept, kept_by_hold = kept_by_hold + excluded.kept_by_hold");
+  if (!add.ok()) return add.status();
+  Status st = TallyEntry(
+      e,
+      [&](int64_t seq) -> Result<std::optional<BatchFacts>> {
+        batch->Bind(1, seq);
+        const int rc = batch->Step();
+        std::optional<BatchFacts> facts;
+        if (rc == SQLITE_ROW) {
+          auto count = CountBatchRecords(batch->Blob(2));
+          if (count.ok()) facts = BatchFacts{batch->Int(0), batch->Text(1), *count};
+        }
+        sqlite3_reset(batch->raw());
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(rc, "read a settled batch entry");
+        return facts;
+      },
+      [&](int64_t run_id, const std::string& category, const RecordTally& t) -> Status {
+        add->Bind(1, run_id);
+        add->Bind(2, category);
+        add->Bind(3, t.deleted);
+        add->Bind(4, t.kept);
+        add->Bind(5, t.kept_by_hold);
+        RETENTION_RETURN_IF_ERROR(StepDone(*add, "tally a run's records"));
+        sqlite3_reset(add->raw());
+        return Status::Ok();
+      });
+  return st.code() == StatusCode::kAuditFailed ? Status::Ok() : st;
+}
+
+Status SqliteStateDb::RebuildRunTallies() {
+  RETENTION_RETURN_IF_ERROR(Exec("DELETE FROM run_tallies", "clear the run tallies"));
+  Status failed;
+  RETENTION_RETURN_IF_ERROR(ScanLedger(INT64_MIN, [&](LedgerEntry& e) {
+    failed = TallyIndexedEntry(e);
+    return failed.ok();
+  }));
+  return failed;
 }
 
 Status SqliteStateDb::RebuildLookupIndexes() {
@@ -1311,10 +1412,15 @@ Result<bool> SqliteStateDb::HasColumn(const char* table, const char* column) {
   return s->Int(0) != 0;
 }
 
-Result<bool> SqliteStateDb::HasTable(const char* table) {
-  auto s = Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1");
+Result<bool> SqliteStateDb::HasTable(const char* table) { return HasSchemaObject("table", table); }
+
+Result<bool> SqliteStateDb::HasIndex(const char* index) { return HasSchemaObject("index", index); }
+
+Result<bool> SqliteStateDb::HasSchemaObject(const char* type, const char* name) {
+  auto s = Prepare("SELECT count(*) FROM sqlite_master WHERE type = ?1 AND name = ?2");
   if (!s.ok()) return s.status();
-  s->Bind(1, std::string_view(table));
+  s->Bind(1, std::string_view(type));
+  s->Bind(2, std::string_view(name));
   const int rc = s->Step();
   if (rc != SQLITE_ROW) return Error(rc, "read its schema");
   return s->Int(0) != 0;
@@ -1562,7 +1668,12 @@ Result<std::optional<std::vector<int64_t>>> SqliteStateDb::LookupEntries(const L
     s->Bind(1, *lookup.subject);
     RETENTION_RETURN_IF_ERROR(collect(*s, "look a subject up in the ledger"));
   } else if (lookup.run_id) {
-    auto s = Prepare("SELECT seq FROM ledger WHERE run_id = ?1");
+    auto events = HasIndex("ledger_run_events");
+    if (!events.ok()) return events.status();
+    auto s = Prepare(lookup.run_events_only && *events
+                         ? "SELECT seq FROM ledger WHERE run_id = ?1 "
+                           "AND kind IN ('run_start', 'run_end', 'reconciled', 'anchor')"
+                         : "SELECT seq FROM ledger WHERE run_id = ?1");
     if (!s.ok()) return s.status();
     s->Bind(1, *lookup.run_id);
     RETENTION_RETURN_IF_ERROR(collect(*s, "look a run up in the ledger"));
@@ -1695,6 +1806,38 @@ Result<std::optional<std::vector<KeySpanRow>>> SqliteStateDb::ListKeySpans() {
   }
   if (rc != SQLITE_DONE) return Error(rc, "read the key span index");
   return Rows(std::move(out));
+}
+
+Result<std::optional<RunTallies>> SqliteStateDb::ListRunTallies(std::optional<int64_t> run_id) {
+  using Found = std::optional<RunTallies>;
+  const ReadPin pin = PinRead();  // the head and the rows of one snapshot
+  auto has = HasTable("run_tallies");
+  if (!has.ok()) return has.status();
+  if (!*has) return Found();
+  RunTallies out;
+  auto head = Head();
+  if (!head.ok()) return head.status();
+  out.head_seq = head->seq;
+  auto s = Prepare(run_id ? "SELECT run_id, category, deleted, kept, kept_by_hold FROM run_tallies "
+                            "WHERE run_id = ?1 ORDER BY category"
+                          : "SELECT run_id, category, deleted, kept, kept_by_hold FROM run_tallies "
+                            "ORDER BY run_id, category");
+  if (!s.ok()) return s.status();
+  if (run_id) s->Bind(1, *run_id);
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW)
+    out.rows.push_back(RunTallyRow{s->Int(0), s->Text(1), RecordTally{s->Int(2), s->Int(3), s->Int(4)}});
+  if (rc != SQLITE_DONE) return Error(rc, "read the run tallies");
+  if (run_id) return Found(std::move(out));
+  // Read from the events index (a few entries a run) and the tallies, not
+  // from the ledger.
+  auto runs = Prepare(
+      "SELECT run_id FROM run_tallies UNION SELECT run_id FROM ledger "
+      "WHERE kind IN ('run_start', 'run_end', 'reconciled', 'anchor') AND run_id <> 0 ORDER BY 1");
+  if (!runs.ok()) return runs.status();
+  while ((rc = runs->Step()) == SQLITE_ROW) out.runs.push_back(runs->Int(0));
+  if (rc != SQLITE_DONE) return Error(rc, "read the runs the ledger names");
+  return Found(std::move(out));
 }
 
 // ---- runs ---------------------------------------------------------------

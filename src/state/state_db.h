@@ -25,6 +25,7 @@
 #include "holds/hold.h"
 #include "ledger/ledger_entry.h"
 #include "ledger/ledger_reader.h"
+#include "ledger/run_tally.h"
 #include "util/status.h"
 
 namespace retention {
@@ -102,6 +103,27 @@ struct LedgerLookup {
   std::optional<std::string> store, target;  // narrow a key's batches
   std::optional<std::string> subject;        // "customer:42"
   std::optional<int64_t> run_id;
+  // With run_id: only the run's own events (run_start, run_end, reconciled,
+  // anchor), not its records, when the state can tell them apart cheaply
+  // (schema version 8); a state that cannot returns every entry of the run.
+  bool run_events_only = false;
+};
+
+// A row of the run tally index (schema version 8, ledger/run_tally.h).
+struct RunTallyRow {
+  int64_t run_id = 0;
+  std::string category;
+  RecordTally tally;
+};
+
+// The run tallies and the ledger head they are up to date with, read
+// together.
+struct RunTallies {
+  int64_t head_seq = 0;
+  std::vector<RunTallyRow> rows;  // by run, then category
+  // Listing every run: each run the ledger names, by a tally row or by an
+  // event entry (run_start, run_end, reconciled, anchor), ascending.
+  std::vector<int64_t> runs;
 };
 
 // An append transaction: it serializes appenders (SQLite: BEGIN
@@ -255,6 +277,15 @@ class StateDb : public LedgerReader {
   // which `audit verify` then has nothing of to check.
   virtual Result<std::optional<std::vector<KeySpanRow>>> ListKeySpans() {
     return std::optional<std::vector<KeySpanRow>>();
+  }
+
+  // The run tally index (ledger/run_tally.h): run `run_id`'s rows, or every
+  // run's; nullopt for a state that keeps none (a SQLite state before
+  // schema version 8 opened read-only, the PostgreSQL state), whose run
+  // summaries then count their records from the entries.
+  virtual Result<std::optional<RunTallies>> ListRunTallies(std::optional<int64_t> run_id) {
+    (void)run_id;
+    return std::optional<RunTallies>();
   }
 
   // ScanLedger and Head: see ledger/ledger_reader.h.

@@ -65,6 +65,11 @@ Status EveryEntry(StateDb& state, const audit::LedgerFilter& filter,
       });
 }
 
+// The run tally index as text.
+constexpr const char* kTallies =
+    "SELECT group_concat(run_id || ' ' || category || ' ' || deleted || ' ' || kept || ' ' || kept_by_hold, ',') "
+    "FROM (SELECT * FROM run_tallies ORDER BY run_id, category)";
+
 std::string RunsJson(const std::vector<audit::RunSummary>& runs) {
   nlohmann::json j = nlohmann::json::array();
   for (const auto& r : runs) j.push_back(r.ToJson());
@@ -260,13 +265,13 @@ TEST_CASE("queries through the lookup indexes return exactly what a scan of ever
   CHECK(lookups_used > 6);
 }
 
-TEST_CASE("a version 6, 5 and 1 state database are upgraded with their lookup indexes built from the entries",
+TEST_CASE("a version 7, 6, 5 and 1 state database are upgraded with their lookup indexes built from the entries",
           "[audit][lookup][migration]") {
-  for (const int from : {6, 5, 1}) {
+  for (const int from : {7, 6, 5, 1}) {
     TempDir dir;
     const fs::path path = dir / "state.db";
     RandomLedger ledger;
-    std::string subjects_before, settled_before, spans_before;
+    std::string subjects_before, settled_before, spans_before, tallies_before;
     {
       auto db = Open(path);
       ledger = Build(*db, 77, 5);
@@ -281,10 +286,13 @@ TEST_CASE("a version 6, 5 and 1 state database are upgraded with their lookup in
                                "(SELECT * FROM ledger_key_spans ORDER BY store, target)");
       CHECK(!subjects_before.empty());
       CHECK(!settled_before.empty());
+      tallies_before = raw.Query(kTallies);
       CHECK(!spans_before.empty());
-      // Back to what version 6 had: no key spans; version 5 (or 1): no
-      // lookup indexes either.
-      std::string sql = "DROP TABLE ledger_key_spans; ";
+      CHECK(!tallies_before.empty());
+      // Back to what version 7 had: no run tallies; version 6: no key spans
+      // either; version 5 (or 1): no lookup indexes either.
+      std::string sql = "DROP TABLE run_tallies; DROP INDEX ledger_run_events; ";
+      if (from <= 6) sql += "DROP TABLE ledger_key_spans; ";
       if (from <= 5)
         sql += "DROP TABLE ledger_subjects; DROP INDEX ledger_run; DROP INDEX ledger_key; DROP INDEX ledger_subject; "
                "DROP INDEX ledger_batches_span; ALTER TABLE ledger_batches DROP COLUMN settled_by; ";
@@ -308,7 +316,14 @@ TEST_CASE("a version 6, 5 and 1 state database are upgraded with their lookup in
       l.subject = ledger.subjects[0];
       auto seqs = ro->LookupEntries(l);
       REQUIRE(seqs.ok());
-      CHECK(seqs->has_value() == (from == 6));
+      CHECK(seqs->has_value() == (from >= 6));
+      // Without the run tally index, each run's records are counted from
+      // its entries.
+      auto runs = audit::SummarizeRuns(*ro, 50);
+      auto scanned = audit::SummarizeRunsByScan(*ro);
+      REQUIRE(runs.ok());
+      REQUIRE(scanned.ok());
+      CHECK(RunsJson(*runs) == RunsJson(*scanned));
       audit::LedgerFilter f;
       f.subject = ledger.subjects[0];
       CHECK(Rows(*ro, f, audit::ScanRows) == Rows(*ro, f, EveryEntry));
@@ -320,7 +335,9 @@ TEST_CASE("a version 6, 5 and 1 state database are upgraded with their lookup in
     }
     auto db = Open(path);  // upgrades it
     testing::RawDb raw(path);
-    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "7");
+    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "8");
+    // Version 1 kept only the per-record entries: fewer runs' records.
+    if (from >= 5) CHECK(raw.Query(kTallies) == tallies_before);
     if (from >= 5) {
       CHECK(raw.Query("SELECT group_concat(store || '/' || target || ' ' || widest, ',') FROM "
                       "(SELECT * FROM ledger_key_spans ORDER BY store, target)") == spans_before);
@@ -340,6 +357,22 @@ TEST_CASE("a version 6, 5 and 1 state database are upgraded with their lookup in
     auto v = VerifyLedger(*db, At(1'900'000'000));
     REQUIRE(v.ok());
     CHECK(v->ok);
+    // The run tallies rebuilt at the upgrade and kept since: what every
+    // entry says, and what audit verify's recount says. (The version 1
+    // ledger made above lost the later runs' ends with their batches.)
+    if (from == 1) continue;
+    auto runs = audit::SummarizeRuns(*db);
+    auto scanned = audit::SummarizeRunsByScan(*db);
+    REQUIRE(runs.ok());
+    REQUIRE(scanned.ok());
+    CHECK(RunsJson(*runs) == RunsJson(*scanned));
+    auto tables = audit::ReadStateTables(*db);
+    REQUIRE(tables.ok());
+    REQUIRE(tables->run_tallies);
+    CHECK_FALSE(tables->run_tallies->rows.empty());
+    const auto found = audit::CrossCheckState(*tables, *v);
+    INFO(found.problem);
+    CHECK_FALSE(found.bad_seq);
   }
 }
 
@@ -443,6 +476,44 @@ TEST_CASE("a lookup index edited by hand neither invents nor silently hides rows
     const auto found = cross_check();
     REQUIRE(found.bad_seq);
     CHECK_THAT(found.problem, Catch::Contains("span no integer keys"));
+  }
+  SECTION("a run tally changed, added or removed is named by audit verify, and audit runs prints it") {
+    // The run tally index (schema version 8) is what `audit runs` prints:
+    // an edit shows there, and audit verify recounts it from the entries.
+    const std::string run = raw.Query("SELECT min(run_id) FROM run_tallies WHERE deleted > 0");
+    REQUIRE(!run.empty());
+    CHECK_FALSE(cross_check().bad_seq);
+    REQUIRE(raw.Exec("CREATE TABLE saved AS SELECT * FROM run_tallies") == "");
+    for (const std::string& edit :
+         {"UPDATE run_tallies SET deleted = deleted + 1 WHERE run_id = " + run,
+          "UPDATE run_tallies SET kept_by_hold = kept_by_hold + 1 WHERE run_id = " + run,
+          "DELETE FROM run_tallies WHERE run_id = " + run,
+          "INSERT INTO run_tallies VALUES(" + run + ", 'invented', 1, 0, 0)"}) {
+      INFO(edit);
+      REQUIRE(raw.Exec(edit) == "");
+      auto db = Open(path, /*read_only=*/true);
+      auto summaries = audit::SummarizeRuns(*db, 50);
+      auto scanned = audit::SummarizeRunsByScan(*db);
+      REQUIRE(summaries.ok());
+      REQUIRE(scanned.ok());
+      CHECK(RunsJson(*summaries) != RunsJson(*scanned));
+      const auto found = cross_check();
+      REQUIRE(found.bad_seq);
+      CHECK_THAT(found.problem, Catch::Contains("the run tally index says run " + run) &&
+                                    Catch::Contains("edited by hand"));
+      REQUIRE(raw.Exec("DELETE FROM run_tallies; INSERT INTO run_tallies SELECT * FROM saved") == "");
+    }
+    CHECK_FALSE(cross_check().bad_seq);
+  }
+  SECTION("a run whose row was removed is still listed by audit runs") {
+    const std::string run = std::to_string(ledger.runs[1]);
+    REQUIRE(raw.Exec("DELETE FROM runs WHERE id = " + run) == "");
+    auto db = Open(path, /*read_only=*/true);
+    auto summaries = audit::SummarizeRuns(*db);
+    auto scanned = audit::SummarizeRunsByScan(*db);
+    REQUIRE(summaries.ok());
+    REQUIRE(scanned.ok());
+    CHECK(RunsJson(*summaries) == RunsJson(*scanned));
   }
   SECTION("a settlement moved is named by audit verify") {
     REQUIRE(raw.Exec("UPDATE ledger_batches SET settled_by = " + other + " WHERE seq = " + batch) == "");
