@@ -12,10 +12,23 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <memory>
 
 #include "util/status.h"
 
 namespace retention {
+
+// A lock a state's backend holds for this process (state/state_locks.h),
+// released when destroyed.
+class HeldLock {
+ public:
+  virtual ~HeldLock() = default;
+  // Ok while the lock is certainly still held, checked just before a step
+  // that relies on it cannot be undone; otherwise why not (Unavailable or
+  // Busy): the step must not be taken.
+  virtual Status Confirm() = 0;
+};
 
 class HoldBarrier {
  public:
@@ -25,15 +38,26 @@ class HoldBarrier {
   // state/state_open.h). A second file beside it, "<lock path>.gate", keeps
   // waiting writers from being starved.
 
-  // Holds the barrier until destroyed (or moved from).
+  // Holds the barrier until destroyed (or moved from): this file barrier,
+  // or the barrier of another state's backend (state/state_locks.h).
   class Guard {
    public:
+    explicit Guard(std::unique_ptr<HeldLock> held, bool exclusive)
+        : held_(std::move(held)), held_exclusive_(exclusive) {}
     Guard(Guard&& other) noexcept;
     Guard& operator=(Guard&& other) noexcept;
     Guard(const Guard&) = delete;
     Guard& operator=(const Guard&) = delete;
     ~Guard();
-    bool exclusive() const { return gate_fd_ >= 0; }
+    bool exclusive() const { return gate_fd_ >= 0 || (held_ && held_exclusive_); }
+
+    // Ok while the barrier is certainly still held (HeldLock::Confirm; a
+    // file barrier is held until released). A store calls it right before
+    // its deletion becomes irrevocable (Selection::confirm_barrier).
+    Status Confirm() const { return held_ ? held_->Confirm() : Status::Ok(); }
+    // Confirm, callable from a copy of the selection that may outlive the
+    // guard: once the guard is released it answers Internal.
+    std::function<Status()> Confirmer() const;
 
    private:
     friend class HoldBarrier;
@@ -41,6 +65,8 @@ class HoldBarrier {
     void Release();
     int barrier_fd_ = -1;
     int gate_fd_ = -1;  // held only by an exclusive guard
+    std::shared_ptr<HeldLock> held_;  // another backend's barrier
+    bool held_exclusive_ = false;
   };
 
   // Shared: many purge batches (of any process) at once. Waits while a hold
