@@ -1,8 +1,12 @@
 // The hold barrier: makes "a hold is effective the moment `hold add`
 // returns" (SPEC section 4, Holds) true while a purge is running. The
-// reasoning is at the top of hold_barrier.cc.
+// reasoning is at the top of hold_barrier.cc. This is the lock file barrier
+// of a SQLite state; a PostgreSQL state's is an advisory lock
+// (state/postgres_state_locks.cc). Both are reached through StateLocks
+// (state/state_locks.h), whose Guard is this one.
 //
-// Usage (through Env, util/env.h, which derives the path from the config):
+// Usage (through StateLocks, state/file_state_locks.h, which derives the
+// path from the config):
 //   purge, per batch:   auto g = HoldBarrier::Shared(LockPathsFor(state).hold_barrier);
 //                       read holds; pick records; write pending; DELETE and
 //                       commit on the target; then drop g.
