@@ -275,6 +275,8 @@ Status PgHeldLock::Confirm() {
 }  // namespace
 
 Result<std::unique_ptr<StateLocks>> OpenPostgresStateLocks(const PostgresStateLocksOptions& options) {
+  if (options.confirm_fresh.count() <= 0 || options.grace <= options.confirm_fresh)
+    return Status::Internal("the hold barrier's grace must outlast a confirmation (postgres_state_locks.cc)");
   auto locks = std::make_unique<PostgresStateLocks>(options);
   RETENTION_RETURN_IF_ERROR(locks->Connect());
   return std::unique_ptr<StateLocks>(std::move(locks));

@@ -8,11 +8,13 @@
 
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <future>
 #include <thread>
 
@@ -44,7 +46,8 @@ class FleetSchema {
     o.conninfo = Db().Conninfo();
     o.schema = schema_;
     o.host = host;
-    o.grace = 150ms;  // the tests' commits take milliseconds
+    o.confirm_fresh = 50ms;  // the tests' commits take milliseconds
+    o.grace = 150ms;
     return o;
   }
   PostgresStateDbOptions StateOptions(const std::string& host) const {
@@ -406,6 +409,57 @@ TEST_CASE("PostgreSQL state locks: hold add that lost its barrier before its com
   // Batch 1 committed before hold add returned; nothing after.
   CHECK(at_return < kDueEventRows);
   CHECK(EventsLeft(dir) == at_return);
+}
+
+// A files store confirms before each unlink: once its barrier session is
+// gone, the batch unlinks nothing more (a confirmation is good for
+// confirm_fresh, which the grace outlasts).
+TEST_CASE("PostgreSQL state locks: a files batch whose barrier session was terminated unlinks no more",
+          "[postgres][state][purge][files]") {
+  e2e::TempDir dir;
+  const time_t old = ::time(nullptr) - 200 * 86400;
+  for (int i = 0; i < 12; ++i) {
+    const auto p = dir / "logs" / ("app.log-" + std::to_string(100 + i) + ".gz");
+    e2e::WriteFile(p, "line\n");
+    struct timeval times[2] = {{old + i * 3600, 0}, {old + i * 3600, 0}};
+    REQUIRE(::utimes(p.c_str(), times) == 0);
+  }
+  e2e::WriteFile(dir / "rules" / "logs.toml", R"(
+[events]
+delete_after = "90 days"
+[[events.target]]
+name = "rotated"
+store = "logs"
+paths = ["app.log-*"]
+clock = { mtime = true }
+)");
+  WritePurgeTestConfig(dir, 6, "files");
+  auto files_left = [&dir] {
+    int64_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir / "logs")) ++n;
+    return n;
+  };
+  FleetSchema fleet;
+  auto b_state = fleet.State("host-b");
+  auto b_locks = fleet.Locks("host-b");
+  Status placed = Status::Internal("hold add never ran");
+  int64_t at_return = -1;
+  auto report = FleetPurge(dir, fleet, [&](int n, bool confirmed) {
+    if (n != 8 || confirmed) return;  // batch 2, before its second unlink
+    pgtest::PgConnection admin = FleetSchema::Db().Connect();
+    const std::string pid = admin.Scalar(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'retention@host-a' AND datname = current_database()");
+    admin.Exec("SELECT pg_terminate_backend(" + pid + ", 5000)");
+    placed = FleetHoldAdd(*b_state, *b_locks);
+    at_return = files_left();
+  });
+  INFO(placed.message());
+  CHECK(placed.ok());
+  CHECK(at_return < 12);  // batch 1, and batch 2's first file (the batch sizer may make them smaller)
+  CHECK(files_left() == at_return);
+  const Status status = report.ok() ? report->status : report.status();
+  INFO(status.message());
+  CHECK(ExitStatusOf(status) == 69);
 }
 
 }  // namespace
