@@ -75,6 +75,16 @@ class FleetSchema {
   std::string schema_;
 };
 
+// What pg_terminate_backend, an idle timeout or a server restart does to a
+// host's lock session (application_name retention@HOST): ends it, which
+// frees its locks at once, while the host's process goes on.
+void TerminateLockSession(const std::string& host) {
+  pgtest::PgConnection admin = FleetSchema::Db().Connect();
+  const std::string pid = admin.Scalar("SELECT pid FROM pg_stat_activity WHERE application_name = 'retention@" +
+                                       host + "' AND datname = current_database()");
+  admin.Exec("SELECT pg_terminate_backend(" + pid + ", 5000)");
+}
+
 // `hold add` on a host: a hold on the whole category "events", through the
 // protocol the command uses, on the host's state and locks.
 Status FleetHoldAdd(StateDb& state, StateLocks& locks) {
@@ -296,10 +306,7 @@ TEST_CASE("PostgreSQL state locks: a batch whose barrier session was terminated 
     // Batch 3 has read the holds and deleted, uncommitted: its lock
     // session is terminated, which frees the barrier at once, and host b
     // places a hold over everything and returns.
-    pgtest::PgConnection admin = FleetSchema::Db().Connect();
-    const std::string pid = admin.Scalar(
-        "SELECT pid FROM pg_stat_activity WHERE application_name = 'retention@host-a' AND datname = current_database()");
-    admin.Exec("SELECT pg_terminate_backend(" + pid + ", 5000)");
+    TerminateLockSession("host-a");
     placed = FleetHoldAdd(fleet, "host-b");
     at_return = EventsLeft(dir);
   });
@@ -334,10 +341,7 @@ TEST_CASE("PostgreSQL state locks: hold add outwaits a batch that lost its barri
   int64_t at_return = -1;
   auto report = FleetPurge(dir, fleet, [&](int n, bool confirmed) {
     if (n != 3 || !confirmed) return;
-    pgtest::PgConnection admin = FleetSchema::Db().Connect();
-    const std::string pid = admin.Scalar(
-        "SELECT pid FROM pg_stat_activity WHERE application_name = 'retention@host-a' AND datname = current_database()");
-    admin.Exec("SELECT pg_terminate_backend(" + pid + ", 5000)");
+    TerminateLockSession("host-a");
     hold = std::async(std::launch::async, [&] {
       Status st = FleetHoldAdd(*b_state, **b_locks);
       at_return = EventsLeft(dir);
@@ -379,10 +383,7 @@ TEST_CASE("PostgreSQL state locks: hold add that lost its barrier before its com
     // Holding the barrier exclusive, host b's lock session is terminated;
     // host a's purge takes the barrier and its first batch reads the holds
     // and deletes; then the hold commits.
-    pgtest::PgConnection admin = FleetSchema::Db().Connect();
-    const std::string pid = admin.Scalar(
-        "SELECT pid FROM pg_stat_activity WHERE application_name = 'retention@host-b' AND datname = current_database()");
-    admin.Exec("SELECT pg_terminate_backend(" + pid + ", 5000)");
+    TerminateLockSession("host-b");
     purge = std::async(std::launch::async, [&] {
       return FleetPurge(dir, fleet, [&](int n, bool confirmed) {
         if (n != 1 || confirmed) return;
@@ -446,10 +447,7 @@ clock = { mtime = true }
   int64_t at_return = -1;
   auto report = FleetPurge(dir, fleet, [&](int n, bool confirmed) {
     if (n != 8 || confirmed) return;  // batch 2, before its second unlink
-    pgtest::PgConnection admin = FleetSchema::Db().Connect();
-    const std::string pid = admin.Scalar(
-        "SELECT pid FROM pg_stat_activity WHERE application_name = 'retention@host-a' AND datname = current_database()");
-    admin.Exec("SELECT pg_terminate_backend(" + pid + ", 5000)");
+    TerminateLockSession("host-a");
     placed = FleetHoldAdd(*b_state, *b_locks);
     at_return = files_left();
   });
