@@ -17,7 +17,7 @@
 #include "holds/hold_set.h"
 #include "holds/hold_table.h"
 #include "plan/selection.h"
-#include "state/hold_barrier.h"
+#include "state/state_locks.h"
 #include "state/state_ops.h"
 #include "stores/files_glob.h"
 #include "stores/files_walk.h"
@@ -386,11 +386,14 @@ Status HoldAdd(const CommandArgs& a) {
   if (!state.ok()) return state.status();
   // Exclusive barrier: batches in flight commit first, none starts until
   // the hold is committed. From our return on, every batch sees it.
-  auto barrier = a.env->ExcludeHoldBarrier(config);
-  if (!barrier.ok()) return barrier.status();
-  auto id = AddHold(**state, hold);
-  if (!id.ok()) return id.status();
-  hold.id = *id;
+  auto locks = a.env->OpenLocks(config);
+  if (!locks.ok()) return locks.status();
+  RETENTION_RETURN_IF_ERROR(WriteUnderHoldBarrier(**locks, **state, [&]() -> Status {
+    auto id = AddHold(**state, hold);
+    if (!id.ok()) return id.status();
+    hold.id = *id;
+    return Status::Ok();
+  }));
   if (*format == "json") {
     PrintJsonDocument(*a.out, "hold", HoldToJson(hold));
   } else {
@@ -518,9 +521,11 @@ Status HoldRelease(const CommandArgs& a) {
   if (!config.ok()) return config.status();
   auto state = OpenStateForWriting(*a.env, *config);
   if (!state.ok()) return state.status();
-  auto barrier = a.env->ExcludeHoldBarrier(*config);
-  if (!barrier.ok()) return barrier.status();
-  RETENTION_RETURN_IF_ERROR(ReleaseHold(**state, *id, by, (**vm)["reason"].as<std::string>(), a.env->Now()));
+  auto locks = a.env->OpenLocks(*config);
+  if (!locks.ok()) return locks.status();
+  RETENTION_RETURN_IF_ERROR(WriteUnderHoldBarrier(**locks, **state, [&] {
+    return ReleaseHold(**state, *id, by, (**vm)["reason"].as<std::string>(), a.env->Now());
+  }));
   *a.out << "Released hold " << *id << ".\n";
   return Status::Ok();
 }

@@ -104,6 +104,10 @@ void PrintReport(const PurgeReport& report, std::ostream& out) {
   if (report.reconciled) out << "Reconciled " << report.reconciled << " deletions of a crashed run first.\n";
   int64_t idle = 0;
   for (const auto& t : report.targets) {
+    if (!t.skipped.empty()) {
+      out << "  " << t.category << "/" << t.target << ": skipped, not purged: " << t.skipped << "\n";
+      continue;
+    }
     if (t.deleted == 0 && t.kept_changed == 0 && t.undeletable == 0) {
       ++idle;
       continue;
@@ -458,6 +462,8 @@ Status RunPurgeCommand(const CommandArgs& a) {
       targets.push_back({{"category", t.category}, {"store", t.store}, {"target", t.target}, {"deleted", t.deleted},
                          {"batches", t.batches}, {"kept_changed", t.kept_changed},
                          {"undeletable", t.undeletable}});
+    for (size_t i = 0; i < report->targets.size(); ++i)
+      if (!report->targets[i].skipped.empty()) targets[i]["skipped"] = report->targets[i].skipped;
     PrintJsonDocument(*a.out, "purge",
                       {{"run", report->run_id},
                        {"as_of", FormatTimestamp(report->as_of)},

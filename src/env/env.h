@@ -1,5 +1,5 @@
-// The environment a command runs in: the clock, the state opener, the locks
-// and the file system the files store calls (STYLE.md, "Seams for tests").
+// The environment a command runs in: the clock, the state opener, the
+// state's locks and the file system the files store calls (STYLE.md, "Seams for tests").
 //
 // main (cli.cc) builds Env::Default() once and hands it down through the
 // options of each command (PurgeOptions::env, ...) and into StoreSet for
@@ -15,9 +15,8 @@
 
 #include "calendar/timestamp.h"
 #include "config/config.h"
-#include "state/hold_barrier.h"
-#include "state/run_lock.h"
 #include "state/state_db.h"
+#include "state/state_locks.h"
 #include "state/state_open.h"
 #include "stores/file_system.h"
 #include "util/status.h"
@@ -31,8 +30,12 @@ struct Env {
   using StateOpener =
       std::function<Result<std::unique_ptr<StateDb>>(const Config&, StateOpenMode, const Clock& clock)>;
 
+  // Opens the locks of the state a config names.
+  using LocksOpener = std::function<Result<std::unique_ptr<StateLocks>>(const Config&)>;
+
   Clock clock;                                        // default: SystemNow
   StateOpener state_opener;                           // default: OpenStateDb (state/state_open.h)
+  LocksOpener locks_opener;                           // default: OpenStateLocks (state/state_open.h)
   std::shared_ptr<const files::FileSystem> file_system;  // default: PosixFileSystem
 
   // The production defaults.
@@ -43,15 +46,9 @@ struct Env {
     return state_opener(config, mode, clock);
   }
 
-  // The locks of the config's state, their paths from LockPathsFor.
-  // The run lock, without waiting (RunLock::TryAcquire).
-  Result<RunLock> LockRun(const Config& config) const;
-  // The hold barrier, shared (a purge batch) or exclusive (hold add and
-  // release); Busy after `timeout`.
-  Result<HoldBarrier::Guard> ShareHoldBarrier(
-      const Config& config, std::chrono::milliseconds timeout = HoldBarrier::kDefaultTimeout) const;
-  Result<HoldBarrier::Guard> ExcludeHoldBarrier(
-      const Config& config, std::chrono::milliseconds timeout = HoldBarrier::kDefaultTimeout) const;
+  // The locks of the config's state (run lock, target locks, hold
+  // barrier): one object per command, which holds what it took.
+  Result<std::unique_ptr<StateLocks>> OpenLocks(const Config& config) const { return locks_opener(config); }
 };
 
 }  // namespace retention

@@ -544,7 +544,7 @@ Result<OpenedErasePlan> OpenErasePlan(const RuleSet& rules, const std::filesyste
 
 Result<ErasureReceipt> RunErase(const Config& config, const RuleSet& rules, const EraseOptions& options,
                                 Status* run_status) {
-  if (!options.env.clock || !options.env.state_opener || !options.env.file_system || !options.exit_code_of)
+  if (!options.env.clock || !options.env.state_opener || !options.env.locks_opener || !options.env.file_system || !options.exit_code_of)
     return Status::Internal("erase: EraseOptions::env and exit_code_of must be set (pass the command's)");
   return EraseRun(config, rules, options).Run(run_status);
 }

@@ -97,6 +97,15 @@ struct Selection {
   // Set by WithHolds. A renderer refuses a selection whose holds were never
   // applied (Internal error), so forgetting them deletes nothing.
   bool holds_applied = false;
+  // The holds applied are the latest only while the hold barrier under
+  // which they were read is held (state/hold_barrier.h): a store deleting
+  // under this selection calls this right before each step that cannot be
+  // undone (a COMMIT, an unlink) and takes no such step unless it is Ok.
+  // Set by the batch executor; null: nothing to confirm.
+  std::function<Status()> confirm_barrier;
+
+  // Ok, or why the barrier is no longer held (confirm_barrier).
+  Status ConfirmBarrier() const { return confirm_barrier ? confirm_barrier() : Status::Ok(); }
 };
 
 // The selection for every target of the selected categories (all when

@@ -191,7 +191,9 @@ Result<BatchExecutor::Locked> BatchExecutor::LockHolds(const Selection& base) {
     for (Hold& h : *holds) h.placed_at = std::min(h.placed_at, now);
     holds_ = HoldSet(*holds, now);
   }
-  return Locked{std::move(*barrier), WithHolds(base, holds_)};
+  Selection rule = WithHolds(base, holds_);
+  rule.confirm_barrier = barrier->Confirmer();
+  return Locked{std::move(*barrier), std::move(rule)};
 }
 
 std::vector<Settlement> BatchExecutor::TakeSettlements() {

@@ -155,7 +155,15 @@ Result<PurgeReport> PurgeRun::Run() {
     TargetOutcome outcome{d.category->name, d.target->name, d.target->store};
     if (!stopped && failure.ok()) {
       const ScopedLogField category(kLogFieldCategory, d.category->name), target(kLogFieldTarget, d.target->name);
-      failure = PurgeTarget(d, saved.get(), executor, &outcome, &stopped);
+      // Another host purging this target: skipped, the rest go on.
+      auto target_lock = frame_->LockTarget(d.target->store, d.target->name);
+      if (target_lock.ok()) {
+        failure = PurgeTarget(d, saved.get(), executor, &outcome, &stopped);
+      } else if (target_lock.status().code() == StatusCode::kBusy) {
+        outcome.skipped = target_lock.status().message();
+      } else {
+        failure = target_lock.status();
+      }
       LogTargetOutcome(outcome, run_id_);
     }
     report.targets.push_back(std::move(outcome));
@@ -180,7 +188,7 @@ Result<PurgeReport> PurgeRun::Run() {
 }  // namespace
 
 Result<PurgeReport> RunPurge(const Config& config, const RuleSet& rules, const PurgeOptions& options) {
-  if (!options.env.clock || !options.env.state_opener || !options.env.file_system || !options.exit_code_of)
+  if (!options.env.clock || !options.env.state_opener || !options.env.locks_opener || !options.env.file_system || !options.exit_code_of)
     return Status::Internal("purge: PurgeOptions::env and exit_code_of must be set (pass the command's)");
   return PurgeRun(config, rules, options).Run();
 }

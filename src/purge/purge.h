@@ -109,6 +109,9 @@ struct TargetOutcome {
   // Due and deletable, but the store could not remove them (an immutable
   // file, a mount point...): kept with a ledger entry saying why (SPEC 6.14).
   int64_t undeletable = 0;
+  // Not purged at all, and why: another host sharing the state was purging
+  // it (StateLocks::LockTarget). The run ends with work left (exit 75).
+  std::string skipped;
 };
 
 struct PurgeReport {

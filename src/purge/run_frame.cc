@@ -6,15 +6,18 @@
 namespace retention {
 
 Status RunFrame::Open(StoreSet& stores) {
-  auto lock = env_.LockRun(config_);
+  auto locks = env_.OpenLocks(config_);
+  if (!locks.ok()) return locks.status();
+  locks_ = std::move(*locks);
+  auto lock = locks_->LockRun();
   if (!lock.ok()) return lock.status();
-  lock_.emplace(std::move(*lock));
+  lock_ = std::move(*lock);
   // The hold barrier's file exists before the first intent: a batch takes
   // the barrier only after its intent is committed, and `hold add`, finding
   // a running purge without the file, waits for a batch to re-create it
   // (state/hold_barrier.h) instead of placing the hold.
   {
-    auto barrier = env_.ShareHoldBarrier(config_);
+    auto barrier = locks_->ShareHoldBarrier(HoldBarrier::kDefaultTimeout);
     if (!barrier.ok()) return barrier.status();
   }
   // Never created here: a missing or empty state database held the legal
@@ -36,7 +39,7 @@ Status RunFrame::Open(StoreSet& stores) {
 }
 
 Status RunFrame::CheckStillInPlace() {
-  RETENTION_RETURN_IF_ERROR(lock_->CheckInPlace());
+  RETENTION_RETURN_IF_ERROR(lock_->Confirm());
   return state_->CheckStillInPlace();
 }
 
@@ -49,7 +52,7 @@ ExecutorOptions RunFrame::BatchOptions(int64_t run_id, int64_t batch_size) {
   ExecutorOptions o;
   o.run_id = run_id;
   o.batch_size = batch_size;
-  o.hold_barrier = [this] { return env_.ShareHoldBarrier(config_); };
+  o.hold_barrier = [this] { return locks_->ShareHoldBarrier(HoldBarrier::kDefaultTimeout); };
   o.check_in_place = [this] { return CheckStillInPlace(); };
   o.clock = [this] { return Now(); };
   o.out_of_time = [this] { return OutOfTime(); };

@@ -16,8 +16,8 @@
 #include "holds/hold_set.h"
 #include "purge/batch_executor.h"
 #include "rules/rule.h"
-#include "state/run_lock.h"
 #include "state/state_db.h"
+#include "state/state_locks.h"
 #include "stores/store_set.h"
 #include "util/status.h"
 
@@ -46,7 +46,14 @@ class RunFrame {
   int64_t reconciled() const { return reconciled_; }
   Timestamp Now() const { return env_.Now(); }
 
-  // Ok while the lock file and state database are the ones this run opened:
+  // The lock on one target across every host sharing the state
+  // (StateLocks::LockTarget), held while the result lives: Busy when another
+  // host is purging it.
+  Result<std::unique_ptr<HeldLock>> LockTarget(const std::string& store, const std::string& target) {
+    return locks_->LockTarget(store, target);
+  }
+
+  // Ok while the run lock and state database are the ones this run opened:
   // checked before every batch and the run's end, so that a run whose
   // ledger was removed stops before its next deletion (SPEC 6.5).
   Status CheckStillInPlace();
@@ -62,7 +69,8 @@ class RunFrame {
   const RuleSet& rules_;
   const Env& env_;
   Options options_;
-  std::optional<RunLock> lock_;
+  std::unique_ptr<StateLocks> locks_;
+  std::unique_ptr<HeldLock> lock_;  // the run lock
   std::unique_ptr<StateDb> state_;
   HoldSet holds_;
   int64_t reconciled_ = 0;

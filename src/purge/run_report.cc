@@ -1,5 +1,7 @@
 #include "purge/run_report.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -40,6 +42,10 @@ void SetOutcome(const Status& failure, bool stopped, PurgeReport* report) {
   } else if (stopped) {
     report->outcome = "stopped";
     report->status = Status::Stopped("stopped early (max runtime or signal) with work left");
+  } else if (std::any_of(report->targets.begin(), report->targets.end(),
+                         [](const TargetOutcome& t) { return !t.skipped.empty(); })) {
+    report->outcome = "stopped";
+    report->status = Status::Stopped("work left: a target was skipped because another host was purging it");
   } else {
     report->outcome = "ok";
   }
@@ -55,6 +61,8 @@ std::string RunEndDetail(const PurgeReport& report) {
                           {"batches", t.batches},
                           {"kept_changed", t.kept_changed},
                           {"undeletable", t.undeletable}});
+  for (size_t i = 0; i < report.targets.size(); ++i)
+    if (!report.targets[i].skipped.empty()) per_target[i]["skipped"] = report.targets[i].skipped;
   detail["targets"] = per_target;
   detail["deleted"] = report.TotalDeleted();
   if (!report.status.ok()) detail["error"] = report.status.message();
@@ -68,6 +76,8 @@ void LogTargetOutcome(const TargetOutcome& outcome, int64_t run_id) {
                outcome.batches,
                outcome.kept_changed ? fmt::format(", {} kept (changed since selection)", outcome.kept_changed)
                                     : std::string());
+  if (!outcome.skipped.empty())
+    spdlog::warn("{}/{}: skipped, not purged: {}", outcome.category, outcome.target, outcome.skipped);
   if (outcome.undeletable)
     spdlog::warn("{}/{}: {} due records could not be deleted (kept; see `retention audit log --run {} "
                  "--kind kept`)",

@@ -202,7 +202,10 @@ Result<HoldBarrier::Guard> HoldBarrier::Exclusive(const fs::path& lock_path,
 }
 
 HoldBarrier::Guard::Guard(Guard&& other) noexcept
-    : barrier_fd_(other.barrier_fd_), gate_fd_(other.gate_fd_) {
+    : barrier_fd_(other.barrier_fd_),
+      gate_fd_(other.gate_fd_),
+      held_(std::move(other.held_)),
+      held_exclusive_(other.held_exclusive_) {
   other.barrier_fd_ = other.gate_fd_ = -1;
 }
 
@@ -211,6 +214,8 @@ HoldBarrier::Guard& HoldBarrier::Guard::operator=(Guard&& other) noexcept {
     Release();
     barrier_fd_ = other.barrier_fd_;
     gate_fd_ = other.gate_fd_;
+    held_ = std::move(other.held_);
+    held_exclusive_ = other.held_exclusive_;
     other.barrier_fd_ = other.gate_fd_ = -1;
   }
   return *this;
@@ -224,6 +229,16 @@ void HoldBarrier::Guard::Release() {
   if (barrier_fd_ >= 0) ::close(barrier_fd_);
   if (gate_fd_ >= 0) ::close(gate_fd_);
   barrier_fd_ = gate_fd_ = -1;
+  held_.reset();
+}
+
+std::function<Status()> HoldBarrier::Guard::Confirmer() const {
+  if (!held_) return [] { return Status::Ok(); };
+  return [weak = std::weak_ptr<HeldLock>(held_)]() {
+    auto held = weak.lock();
+    if (!held) return Status::Internal("the hold barrier was confirmed after it was released");
+    return held->Confirm();
+  };
 }
 
 }  // namespace retention

@@ -1,5 +1,6 @@
 #include "state/state_open.h"
 
+#include "state/file_state_locks.h"
 #include "state/lock_file.h"
 #include "state/sqlite_state_db.h"
 
@@ -37,6 +38,14 @@ Result<std::unique_ptr<StateDb>> OpenStateDbAt(const std::string& location, Stat
 Result<std::unique_ptr<StateDb>> OpenStateDb(const Config& config, StateOpenMode mode,
                                              const std::function<Timestamp()>& clock) {
   return OpenStateDbAt(config.state, mode, clock);
+}
+
+Result<std::unique_ptr<StateLocks>> OpenStateLocks(const Config& config) {
+  switch (StateKindOf(config.state)) {
+    case StateKind::kSqlite: return MakeFileStateLocks(LockPathsFor(config.state));
+    case StateKind::kPostgres: break;  // issue 15
+  }
+  return UnsupportedKind(config.state);
 }
 
 bool StateExistsAt(const std::string& location) {

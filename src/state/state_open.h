@@ -6,8 +6,8 @@
 // implement the StateDb interface (state/state_db.h) and be opened here,
 // and nothing that calls OpenStateDb changes.
 //
-// The lock files beside a state (the run lock and the hold barrier) are
-// derived from its location here too, and only here.
+// The locks of a state (state/state_locks.h) are opened here too, and the
+// lock files beside a SQLite state derived from its location only here.
 #pragma once
 
 #include <filesystem>
@@ -18,6 +18,7 @@
 #include "calendar/timestamp.h"
 #include "config/config.h"
 #include "state/state_db.h"
+#include "state/state_locks.h"
 #include "util/status.h"
 
 namespace retention {
@@ -46,6 +47,10 @@ Result<std::unique_ptr<StateDb>> OpenStateDb(const Config& config, StateOpenMode
 // config names the state it reads).
 Result<std::unique_ptr<StateDb>> OpenStateDbAt(const std::string& location, StateOpenMode mode,
                                                const std::function<Timestamp()>& clock = {});
+
+// The locks of the state the config names: lock files beside a SQLite
+// state (state/file_state_locks.h). Opens nothing until a lock is taken.
+Result<std::unique_ptr<StateLocks>> OpenStateLocks(const Config& config);
 
 // Whether a state exists at `location`: the commands that only read run
 // without one, as if it were empty, and warn.

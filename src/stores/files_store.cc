@@ -474,6 +474,9 @@ Result<BatchResult> FilesStore::DeleteBatch(const Selection& selection, const st
   for (const Candidate& c : batch) {
     // On an error, the files already removed in this batch are not returned:
     // the purge keeps the batch pending and reconciles it through Exist().
+    // Each unlink is irrevocable: the hold barrier still held first
+    // (Selection::confirm_barrier; cheap while recently confirmed).
+    RETENTION_RETURN_IF_ERROR(selection.ConfirmBarrier().WithContext(Prefix()));
     RETENTION_RETURN_IF_ERROR(DeleteOne(selection, *compiled, c, &cache, &result));
   }
   return result;

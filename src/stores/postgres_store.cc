@@ -546,6 +546,13 @@ Result<BatchResult> PostgresStore::DeleteBatch(const Selection& selection, const
                                 "locked by another transaction: retried later in the run"});
     }
   }
+  // The hold barrier still held: the holds this transaction judged by are
+  // the latest (Selection::confirm_barrier).
+  if (Status held = selection.ConfirmBarrier(); !held.ok()) {
+    (void)db_->Exec("ROLLBACK");
+    Settle(selection.target, batch, {});
+    return held.WithContext(Label());
+  }
   auto commit = db_->Exec("COMMIT");
   if (!commit.ok()) return fail(commit.status());
   Settle(selection.target, batch, locked);

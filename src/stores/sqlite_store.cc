@@ -714,6 +714,9 @@ Result<BatchResult> SqliteStore::DeleteBatch(const Selection& selection, const s
   }
   if (!all.empty())
     if (Status s = DeleteKeysInTxn(b, all, batch, index(), &result); !s.ok()) return rollback(s);
+  // The hold barrier still held: the holds this transaction judged by are
+  // the latest (Selection::confirm_barrier).
+  if (Status held = selection.ConfirmBarrier(); !held.ok()) return rollback(held.WithContext(Label()));
   if (Status s = db_->Exec("COMMIT"); !s.ok()) return rollback(s.WithContext(Label()));
   return result;
 }
