@@ -94,7 +94,7 @@ TEST_CASE("a version 3 state extended with batch entries verifies end to end", "
   }
   {
     Db db(state_db);
-    CHECK(db.Column("SELECT value FROM meta WHERE key = 'schema_version'") == std::vector<std::string>{"7"});
+    CHECK(db.Column("SELECT value FROM meta WHERE key = 'schema_version'") == std::vector<std::string>{"8"});
     // The old entries are where they were, with the hashes they had.
     CHECK(db.Column("SELECT hash FROM ledger WHERE seq = " + std::to_string(old_seq)) ==
           std::vector<std::string>{old_hash});

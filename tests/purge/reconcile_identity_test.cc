@@ -319,7 +319,7 @@ TEST_CASE("a batch left pending by a version 2 run is reconciled on key and cloc
   INFO(Describe(next));
   REQUIRE(next.exit_code == 0);
   Db state(dir / "state.db", true);
-  CHECK(state.Column("SELECT value FROM meta WHERE key = 'schema_version'") == std::vector<std::string>{"7"});
+  CHECK(state.Column("SELECT value FROM meta WHERE key = 'schema_version'") == std::vector<std::string>{"8"});
   const std::set<Identity> now = Rows(dir);
   CHECK(now == reused);
   std::set<Identity> all = before;

@@ -57,7 +57,7 @@ TEST_CASE("state database is created with its schema and reopened", "[state]") {
         }()));
   {
     RawDb raw(path);
-    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "7");
+    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "8");
     CHECK(raw.Query("PRAGMA journal_mode") == "wal");
     CHECK(raw.Query("SELECT count(*) FROM sqlite_master WHERE name IN "
                     "('meta','runs','holds','pending','pending_records','ledger','ledger_anchors','ledger_batches')") == "8");
@@ -365,7 +365,7 @@ TEST_CASE("a newer schema version is refused", "[state]") {
   TempDir dir;
   const auto path = dir / "state.db";
   { MustOpen(path); }
-  { RawDb(path).Exec("UPDATE meta SET value = '8' WHERE key = 'schema_version'"); }
+  { RawDb(path).Exec("UPDATE meta SET value = '" + std::to_string(kStateSchemaVersion + 1) + "' WHERE key = 'schema_version'"); }
   ExpectRefused(path, "upgrade retention");
 }
 
@@ -433,7 +433,7 @@ TEST_CASE("pending records keep their identity - a version 2 database is read as
   auto db = MustOpen(path);
   {
     RawDb raw(path);
-    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "7");
+    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "8");
   }
   auto list = db->ListPending();
   REQUIRE(list.ok());
