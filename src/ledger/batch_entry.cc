@@ -151,9 +151,11 @@ struct LengthColumn {
 };
 
 // Walks the layout. `Sink` is either the builder (kBuild, fills a
-// BatchPayload) or nothing (the check). Returns the record count.
+// BatchPayload) or nothing (the check), which may still collect the
+// subjects (`subjects`: every record's, "" for none, and the kind).
+// Returns the record count.
 template <bool kBuild>
-size_t Walk(std::string_view bytes, BatchPayload* out, Reader& r) {
+size_t Walk(std::string_view bytes, BatchPayload* out, Reader& r, BatchSubjects* subjects = nullptr) {
   using Column = std::conditional_t<kBuild, TextColumn, LengthColumn>;
   if (r.Byte() != kVersion) {
     r.Fail(r.ok() ? "unknown payload version" : "truncated");
@@ -209,6 +211,10 @@ size_t Walk(std::string_view bytes, BatchPayload* out, Reader& r) {
 
   const std::string_view kind = r.Bytes(r.Varint());
   if constexpr (kBuild) out->subject_kind.assign(kind);
+  if (subjects) {
+    subjects->kind.assign(kind);
+    subjects->ids.reserve(count);
+  }
 
   const uint8_t subject_form = r.Byte();
   if (subject_form == kSubjectsInteger) {
@@ -216,13 +222,24 @@ size_t Walk(std::string_view bytes, BatchPayload* out, Reader& r) {
       const uint64_t v = r.Varint();
       if constexpr (kBuild) {
         if (v != 0) AppendInt(UnZigZag(v - 1), &(*recs)[i].subject);
+      } else if (subjects) {
+        subjects->ids.emplace_back();
+        if (v != 0) AppendInt(UnZigZag(v - 1), &subjects->ids.back());
       }
     }
   } else if (subject_form == kSubjectsText) {
     Column col;
+    TextColumn text;  // the subjects collected while checking
     for (size_t i = 0; i < count && r.ok(); ++i) {
-      col.Read(r);
-      if constexpr (kBuild) (*recs)[i].subject = col.prev;
+      if constexpr (kBuild) {
+        col.Read(r);
+        (*recs)[i].subject = col.prev;
+      } else if (subjects) {
+        text.Read(r);
+        subjects->ids.push_back(text.prev);
+      } else {
+        col.Read(r);
+      }
     }
   } else if (subject_form != kSubjectsNone && r.ok()) {
     r.Fail("unknown subject form");
@@ -388,6 +405,14 @@ Result<BatchPayload> DecodeBatchPayload(std::string_view bytes) {
   BatchPayload out;
   Reader r(bytes);
   Walk<true>(bytes, &out, r);
+  if (!r.ok()) return Malformed(r);
+  return out;
+}
+
+Result<BatchSubjects> SubjectsOfPayload(std::string_view bytes) {
+  BatchSubjects out;
+  Reader r(bytes);
+  Walk<false>(bytes, nullptr, r, &out);
   if (!r.ok()) return Malformed(r);
   return out;
 }

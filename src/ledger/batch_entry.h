@@ -110,6 +110,16 @@ Result<std::string> EncodeBatchPayload(const BatchPayload& payload);
 // limit, a prefix longer than the previous value).
 Result<BatchPayload> DecodeBatchPayload(std::string_view bytes);
 
+// Every record's subject id ("" for none) and the batch's subject kind,
+// the rest of the payload checked as DecodeBatchPayload checks it but not
+// kept (the subject index's rows, ledger/entry_index.h, cost a decode of
+// every key and clock otherwise).
+struct BatchSubjects {
+  std::string kind;
+  std::vector<std::string> ids;
+};
+Result<BatchSubjects> SubjectsOfPayload(std::string_view bytes);
+
 // The smallest and largest key of a payload, for the ledger's key index
 // (StateAppend::IndexBatch): compared as integers when `integer_keys`, else
 // as bytes.

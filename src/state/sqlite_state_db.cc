@@ -6,7 +6,7 @@
 // ("RTN1"). Every timestamp is INTEGER unix microseconds UTC; every id is
 // AUTOINCREMENT so that no id is ever reused.
 //
-// SCHEMA, version 8 (meta.schema_version):
+// SCHEMA, version 9 (meta.schema_version):
 //
 //   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)
 //        -- schema_version, created_at, created_by
@@ -67,6 +67,13 @@
 //        -- version 6 (ledger/entry_index.h): a batch entry's distinct
 //        -- subjects, written with it (InsertEntries); rows of pruned
 //        -- entries go with them.
+//        -- version 9: (bucket INTEGER NOT NULL, seq, subject), PRIMARY
+//        -- KEY(bucket, seq, subject), no index on seq: rows filed under
+//        -- SubjectBucket(subject) (ledger/entry_index.h), so a batch appends
+//        -- to each bucket's end instead of rewriting a page per subject;
+//        -- rows copied at the upgrade. A lookup reads the subject's bucket;
+//        -- pruning a seq range of every bucket (an index on seq doubled the
+//        -- index's size and its pages written per batch).
 //   ledger_batches.settled_by INTEGER     -- version 6: the entry that
 //        -- settles the batch, set when that entry is inserted; NULL while
 //        -- open
@@ -101,7 +108,8 @@
 // first time it is opened for writing (version 1 has no ledger_anchors,
 // version 2 no pending_records.identity, version 3 no ledger.payload and no
 // ledger_batches, version 4 no erasure_requests, version 5 no lookup
-// indexes, version 6 no ledger_key_spans, version 7 no run_tallies); read-only commands read it as it is (no payload column
+// indexes, version 6 no ledger_key_spans, version 7 no run_tallies, version
+// 8 ledger_subjects by subject, not bucket); read-only commands read it as it is (no payload column
 // reads as x'', no ledger_batches as no batch entries). Pending records a version 2 run left keep a NULL identity: they are
 // reconciled on key and clock alone (purge/reconcile.h).
 //
@@ -326,6 +334,20 @@ CREATE TABLE IF NOT EXISTS run_tallies(
 CREATE INDEX IF NOT EXISTS ledger_run_events ON ledger(run_id, seq)
   WHERE kind IN ('run_start', 'run_end', 'reconciled', 'anchor');
 )sql";
+
+// Schema version 9: the subject index filed by bucket (ledger_subjects
+// above). Run on a new database after kSchemaV8Sql, and on a version 6 to 8
+// one to upgrade it; the rows are then copied with their bucket
+// (UpgradeSubjectIndex).
+constexpr const char* kSchemaV9Sql = R"sql(
+ALTER TABLE ledger_subjects RENAME TO ledger_subjects_v6;
+CREATE TABLE ledger_subjects(
+  bucket INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  subject TEXT NOT NULL,
+  PRIMARY KEY(bucket, seq, subject)) WITHOUT ROWID;
+)sql";
+constexpr const char* kSchemaV9DoneSql = "DROP TABLE ledger_subjects_v6";
 
 // Without payload: the columns every schema version has.
 constexpr const char* kLedgerColumns =
@@ -681,6 +703,12 @@ class SqliteStateDb final : public StateDb {
   Status RebuildLookupIndexes();
   Status TallyIndexedEntry(const LedgerEntry& e);
   Status RebuildRunTallies();
+  // Version 9's subject index (kSchemaV9Sql): the version 6 table's rows
+  // copied under their buckets, inside the caller's transaction.
+  Status UpgradeSubjectIndex();
+  // Whether ledger_subjects files its rows by bucket (version 9); an older
+  // database opened read-only has it by subject.
+  Result<bool> SubjectsByBucket();
   // Holds one read transaction open while the result lives: a statement
   // stepped to its row and not reset. A loop of one-row reads then takes
   // the WAL read lock once (not a few fcntl calls per row) and reads one
@@ -1089,6 +1117,8 @@ Status SqliteStateDb::InitSchema() {
       if (!has.ok()) return has.status();
       if (!*has) RETENTION_RETURN_IF_ERROR(Exec(kSchemaV6Column, "upgrade its schema to version 6"));
       RETENTION_RETURN_IF_ERROR(Exec(kSchemaV6Sql, "upgrade its schema to version 6"));
+      // Rebuilt in version 9's layout, the one IndexEntry writes.
+      RETENTION_RETURN_IF_ERROR(UpgradeSubjectIndex().WithContext("upgrade its schema to version 9"));
       RETENTION_RETURN_IF_ERROR(RebuildLookupIndexes().WithContext("upgrade its schema to version 6"));
     }
     if (*present < 7) RETENTION_RETURN_IF_ERROR(Exec(kSchemaV7Sql, "upgrade its schema to version 7"));
@@ -1096,8 +1126,10 @@ Status SqliteStateDb::InitSchema() {
       RETENTION_RETURN_IF_ERROR(Exec(kSchemaV8Sql, "upgrade its schema to version 8"));
       RETENTION_RETURN_IF_ERROR(RebuildRunTallies().WithContext("upgrade its schema to version 8"));
     }
-    RETENTION_RETURN_IF_ERROR(Exec("UPDATE meta SET value = '8' WHERE key = 'schema_version'",
-                                   "upgrade its schema to version 8"));
+    if (*present >= 6 && *present <= 8)
+      RETENTION_RETURN_IF_ERROR(UpgradeSubjectIndex().WithContext("upgrade its schema to version 9"));
+    RETENTION_RETURN_IF_ERROR(Exec("UPDATE meta SET value = '9' WHERE key = 'schema_version'",
+                                   "upgrade its schema to version 9"));
     return txn.Commit();
   }
   if (*present == 0 && !options_.create) return EmptyStateDbStatus(path_, "a SQLite database with no schema");
@@ -1111,6 +1143,7 @@ Status SqliteStateDb::InitSchema() {
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaV6Sql, "create its schema"));
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaV7Sql, "create its schema"));
   RETENTION_RETURN_IF_ERROR(Exec(kSchemaV8Sql, "create its schema"));
+  RETENTION_RETURN_IF_ERROR(UpgradeSubjectIndex().WithContext("create its schema"));
   RETENTION_RETURN_IF_ERROR(
       Exec(("PRAGMA application_id=" + std::to_string(kApplicationId)).c_str(),
            "create its schema"));
@@ -1181,11 +1214,12 @@ Status SqliteStateDb::IndexEntry(const LedgerEntry& e) {
   auto rows = IndexRowsOf(e);
   if (!rows.ok()) return rows.status().code() == StatusCode::kAuditFailed ? Status::Ok() : rows.status();
   if (!rows->subjects.empty()) {
-    auto ins = Prepare("INSERT OR IGNORE INTO ledger_subjects(subject, seq) VALUES(?1, ?2)");
+    auto ins = Prepare("INSERT OR IGNORE INTO ledger_subjects(bucket, seq, subject) VALUES(?1, ?2, ?3)");
     if (!ins.ok()) return ins.status();
     for (const std::string& subject : rows->subjects) {
-      ins->Bind(1, subject);
+      ins->Bind(1, int64_t{SubjectBucket(subject)});
       ins->Bind(2, e.seq);
+      ins->Bind(3, subject);
       RETENTION_RETURN_IF_ERROR(StepDone(*ins, "index a batch entry's subjects"));
       sqlite3_reset(ins->raw());
     }
@@ -1256,6 +1290,27 @@ Status SqliteStateDb::RebuildRunTallies() {
   }));
   return failed;
 }
+
+Status SqliteStateDb::UpgradeSubjectIndex() {
+  RETENTION_RETURN_IF_ERROR(Exec(kSchemaV9Sql, "file the subject index by bucket"));
+  auto read = Prepare("SELECT subject, seq FROM ledger_subjects_v6");
+  if (!read.ok()) return read.status();
+  auto ins = Prepare("INSERT OR IGNORE INTO ledger_subjects(bucket, seq, subject) VALUES(?1, ?2, ?3)");
+  if (!ins.ok()) return ins.status();
+  int rc;
+  while ((rc = read->Step()) == SQLITE_ROW) {
+    const std::string subject = read->Text(0);
+    ins->Bind(1, int64_t{SubjectBucket(subject)});
+    ins->Bind(2, read->Int(1));
+    ins->Bind(3, subject);
+    RETENTION_RETURN_IF_ERROR(StepDone(*ins, "file the subject index by bucket"));
+    sqlite3_reset(ins->raw());
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "read the subject index");
+  return Exec(kSchemaV9DoneSql, "file the subject index by bucket");
+}
+
+Result<bool> SqliteStateDb::SubjectsByBucket() { return HasColumn("ledger_subjects", "bucket"); }
 
 Status SqliteStateDb::RebuildLookupIndexes() {
   RETENTION_RETURN_IF_ERROR(Exec("DELETE FROM ledger_subjects; UPDATE ledger_batches SET settled_by = NULL",
@@ -1357,11 +1412,16 @@ Result<int64_t> SqliteStateDb::DeletePrunedEntries(int64_t last) {
   auto subjects = HasTable("ledger_subjects");
   if (!subjects.ok()) return subjects.status();
   if (*subjects) {
-    auto drop = Prepare("DELETE FROM ledger_subjects WHERE seq <= ?1");
+    // By bucket, each a range of the primary key (version 9 has no index on
+    // seq; a database open for writing is upgraded).
+    auto drop = Prepare("DELETE FROM ledger_subjects WHERE bucket = ?2 AND seq <= ?1");
     if (!drop.ok()) return drop.status();
-    drop->Bind(1, last);
-    RETENTION_RETURN_IF_ERROR(StepDone(*drop, "prune the ledger's subject index"));
-    sqlite3_reset(drop->raw());
+    for (int bucket = 0; bucket < kSubjectBuckets; ++bucket) {
+      drop->Bind(1, last);
+      drop->Bind(2, int64_t{bucket});
+      RETENTION_RETURN_IF_ERROR(StepDone(*drop, "prune the ledger's subject index"));
+      sqlite3_reset(drop->raw());
+    }
   }
   RETENTION_RETURN_IF_ERROR(txn.Commit());
   return n;
@@ -1661,11 +1721,15 @@ Result<std::optional<std::vector<int64_t>>> SqliteStateDb::LookupEntries(const L
       seqs.insert(seqs.end(), reaching->begin(), reaching->end());
     }
   } else if (lookup.subject) {
-    auto s = Prepare(
-        "SELECT seq FROM ledger WHERE subject = ?1 AND subject <> '' "
-        "UNION ALL SELECT seq FROM ledger_subjects WHERE subject = ?1");
+    auto by_bucket = SubjectsByBucket();
+    if (!by_bucket.ok()) return by_bucket.status();
+    const std::string sql = std::string("SELECT seq FROM ledger WHERE subject = ?1 AND subject <> '' "
+                                        "UNION ALL SELECT seq FROM ledger_subjects WHERE subject = ?1") +
+                            (*by_bucket ? " AND bucket = ?2" : " AND ?2 IS NOT NULL");
+    auto s = Prepare(sql.c_str());
     if (!s.ok()) return s.status();
     s->Bind(1, *lookup.subject);
+    s->Bind(2, int64_t{SubjectBucket(*lookup.subject)});
     RETENTION_RETURN_IF_ERROR(collect(*s, "look a subject up in the ledger"));
   } else if (lookup.run_id) {
     auto events = HasIndex("ledger_run_events");
@@ -1770,10 +1834,17 @@ Result<std::vector<std::pair<int64_t, std::string>>> SqliteStateDb::ListSubjectI
   auto has = HasTable("ledger_subjects");
   if (!has.ok()) return has.status();
   if (!*has) return out;
-  auto s = Prepare("SELECT seq, subject FROM ledger_subjects ORDER BY seq, subject");
+  auto by_bucket = SubjectsByBucket();
+  if (!by_bucket.ok()) return by_bucket.status();
+  const std::string sql = std::string("SELECT seq, subject, ") + (*by_bucket ? "bucket" : "NULL") +
+                          " FROM ledger_subjects ORDER BY seq, subject";
+  auto s = Prepare(sql.c_str());
   if (!s.ok()) return s.status();
   int rc;
-  while ((rc = s->Step()) == SQLITE_ROW) out.emplace_back(s->Int(0), s->Text(1));
+  // A row filed under another bucket than its subject's is one no lookup
+  // finds: listed as missing, so audit verify names the index edited.
+  while ((rc = s->Step()) == SQLITE_ROW)
+    if (!*by_bucket || s->Int(2) == SubjectBucket(s->Text(1))) out.emplace_back(s->Int(0), s->Text(1));
   if (rc != SQLITE_DONE) return Error(rc, "read the subject index");
   return out;
 }

@@ -61,6 +61,6 @@ bool StateDbExists(const std::filesystem::path& path);
 Status MissingStateDbStatus(const std::filesystem::path& path);
 
 // The schema version this code writes and reads (meta.schema_version).
-inline constexpr int kStateSchemaVersion = 8;
+inline constexpr int kStateSchemaVersion = 9;
 
 }  // namespace retention

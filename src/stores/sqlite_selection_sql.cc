@@ -378,6 +378,14 @@ SqlFragment SqliteSelectionSql::Due() const {
   return f;
 }
 
+SqlFragment SqliteSelectionSql::DueCanonical() const {
+  if (selection_->any_age || !selection_->cutoff) return DueRange();
+  SqlFragment f;
+  f.sql = "(" + ClockColumn() + " < ?)";
+  f.params.push_back(CanonicalClockText(*selection_->cutoff));
+  return f;
+}
+
 SqlFragment SqliteSelectionSql::FloorsPass() const {
   SqlFragment f;
   f.sql = "(1";

@@ -109,6 +109,11 @@ class SqliteSelectionSql {
   // clock < cutoff: an indexable range on the raw column, then the exact
   // test (ClockBefore). 0 when there is no cutoff, 1 for any_age.
   SqlFragment Due() const;
+  // Due where every dated clock is known to be a canonical text read in UTC
+  // (counted in the same read transaction): the string comparison alone,
+  // exact for those (ClockBefore), with no function call per row. As Due
+  // without a cutoff or for any_age.
+  SqlFragment DueCanonical() const;
   // Only the indexable range of Due on the raw column: wider than Due, so
   // an index-only count of it bounds the due records from above.
   SqlFragment DueRange() const;

@@ -21,6 +21,7 @@
 #include "audit/state_cross_check.h"
 #include "ledger/ledger.h"
 #include "ledger/batch_entry.h"
+#include "ledger/entry_index.h"
 #include "ledger/ledger_records.h"
 #include "state/test_util.h"
 
@@ -265,9 +266,9 @@ TEST_CASE("queries through the lookup indexes return exactly what a scan of ever
   CHECK(lookups_used > 6);
 }
 
-TEST_CASE("a version 7, 6, 5 and 1 state database are upgraded with their lookup indexes built from the entries",
+TEST_CASE("a version 8, 7, 6, 5 and 1 state database are upgraded with their lookup indexes built from the entries",
           "[audit][lookup][migration]") {
-  for (const int from : {7, 6, 5, 1}) {
+  for (const int from : {8, 7, 6, 5, 1}) {
     TempDir dir;
     const fs::path path = dir / "state.db";
     RandomLedger ledger;
@@ -289,9 +290,14 @@ TEST_CASE("a version 7, 6, 5 and 1 state database are upgraded with their lookup
       tallies_before = raw.Query(kTallies);
       CHECK(!spans_before.empty());
       CHECK(!tallies_before.empty());
-      // Back to what version 7 had: no run tallies; version 6: no key spans
-      // either; version 5 (or 1): no lookup indexes either.
-      std::string sql = "DROP TABLE run_tallies; DROP INDEX ledger_run_events; ";
+      // Back to what version 8 had: the subject index by subject, not
+      // bucket; version 7: no run tallies either; version 6: no key spans
+      // either; version 5 (or 1): no lookup indexes at all.
+      std::string sql =
+          "CREATE TABLE s7(subject TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(subject, seq)) WITHOUT ROWID; "
+          "INSERT INTO s7 SELECT subject, seq FROM ledger_subjects; DROP TABLE ledger_subjects; "
+          "ALTER TABLE s7 RENAME TO ledger_subjects; CREATE INDEX ledger_subjects_seq ON ledger_subjects(seq); ";
+      if (from <= 7) sql += "DROP TABLE run_tallies; DROP INDEX ledger_run_events; ";
       if (from <= 6) sql += "DROP TABLE ledger_key_spans; ";
       if (from <= 5)
         sql += "DROP TABLE ledger_subjects; DROP INDEX ledger_run; DROP INDEX ledger_key; DROP INDEX ledger_subject; "
@@ -310,7 +316,8 @@ TEST_CASE("a version 7, 6, 5 and 1 state database are upgraded with their lookup
     }
     {
       // Read-only, it reads as it is: every entry scanned (version 5), the
-      // batch index without a bound on key spans (version 6).
+      // batch index without a bound on key spans (version 6), the subject
+      // index by subject (versions 6 to 8).
       auto ro = Open(path, /*read_only=*/true);
       LedgerLookup l;
       l.subject = ledger.subjects[0];
@@ -335,7 +342,7 @@ TEST_CASE("a version 7, 6, 5 and 1 state database are upgraded with their lookup
     }
     auto db = Open(path);  // upgrades it
     testing::RawDb raw(path);
-    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "8");
+    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "9");
     // Version 1 kept only the per-record entries: fewer runs' records.
     if (from >= 5) CHECK(raw.Query(kTallies) == tallies_before);
     if (from >= 5) {
@@ -420,8 +427,14 @@ TEST_CASE("a lookup index edited by hand neither invents nor silently hides rows
   SECTION("rows naming entries that do not hold the subject or key add nothing") {
     // (Widened with the bound on their span: a wider row under the old
     // bound hides the batch, which audit verify names, below.)
-    REQUIRE(raw.Exec("WITH n(v) AS (VALUES (1), (2), (3), (4), (5)) "
-                     "INSERT OR IGNORE INTO ledger_subjects(subject, seq) SELECT 'customer:' || v, seq FROM ledger, n "
+    // Each filed under its own bucket, so that the lookup reads it.
+    std::string values;
+    for (int v = 1; v <= 5; ++v) {
+      const std::string s = "customer:" + std::to_string(v);
+      values += (v > 1 ? ", (" : "(") + std::to_string(SubjectBucket(s)) + ", '" + s + "')";
+    }
+    REQUIRE(raw.Exec("WITH n(b, s) AS (VALUES " + values + ") "
+                     "INSERT OR IGNORE INTO ledger_subjects(bucket, seq, subject) SELECT b, seq, s FROM ledger, n "
                      "WHERE kind <> 'batch'; "
                      "UPDATE ledger_batches SET key_lo = -1000, key_hi = 1000000 WHERE typeof(key_lo) = 'integer'; "
                      "UPDATE ledger_key_spans SET widest = 1001000") == "");
@@ -444,6 +457,24 @@ TEST_CASE("a lookup index edited by hand neither invents nor silently hides rows
     REQUIRE(v.ok());
     REQUIRE(v->ok);
     CHECK_FALSE(audit::CrossCheckState(*tables, *v).bad_seq);
+    auto found = audit::CrossCheckSubjectIndex(*db, *tables, *v);
+    REQUIRE(found.ok());
+    REQUIRE(found->bad_seq);
+    CHECK(std::to_string(*found->bad_seq) == batch);
+    CHECK_THAT(found->problem, Catch::Contains("subject index was edited by hand"));
+  }
+  SECTION("a subject row filed under another bucket is named by audit verify") {
+    // The lookup reads only the subject's bucket: the row is as good as gone.
+    REQUIRE(raw.Exec("UPDATE ledger_subjects SET bucket = (bucket + 1) % " + std::to_string(kSubjectBuckets) +
+                     " WHERE seq = " + batch + " AND subject = '" + subject + "'") == "");
+    auto db = Open(path, /*read_only=*/true);
+    audit::LedgerFilter f;
+    f.subject = subject;
+    CHECK(Rows(*db, f, audit::ScanRows) != Rows(*db, f, EveryEntry));
+    auto tables = audit::ReadStateTables(*db);
+    REQUIRE(tables.ok());
+    auto v = VerifyLedger(*db, At(1'900'000'000));
+    REQUIRE(v.ok());
     auto found = audit::CrossCheckSubjectIndex(*db, *tables, *v);
     REQUIRE(found.ok());
     REQUIRE(found->bad_seq);

@@ -57,7 +57,7 @@ TEST_CASE("state database is created with its schema and reopened", "[state]") {
         }()));
   {
     RawDb raw(path);
-    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "8");
+    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "9");
     CHECK(raw.Query("PRAGMA journal_mode") == "wal");
     CHECK(raw.Query("SELECT count(*) FROM sqlite_master WHERE name IN "
                     "('meta','runs','holds','pending','pending_records','ledger','ledger_anchors','ledger_batches')") == "8");
@@ -433,7 +433,7 @@ TEST_CASE("pending records keep their identity - a version 2 database is read as
   auto db = MustOpen(path);
   {
     RawDb raw(path);
-    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "8");
+    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "9");
   }
   auto list = db->ListPending();
   REQUIRE(list.ok());

@@ -237,6 +237,31 @@ TEST_CASE("measure counts undated exactly and reads the oldest without parsing e
   CHECK(bound->deletable_at_most == 5);
 }
 
+TEST_CASE("measure over canonical UTC texts only compares strings and stays exact at the cutoff", "[stores][sqlite][clock]") {
+  // Every clock canonical: the due aggregate compares strings alone. The
+  // cutoff keeps its half second: .4999 and .49 are due, .5 and .50 not.
+  const std::string canonical = "(1, '2024-01-01 00:00:00.4999', NULL, 1), (2, '2024-01-01 00:00:00.49', NULL, 2),"
+                                "(3, '2024-01-01 00:00:00.5', NULL, 3), (4, '2024-01-01 00:00:00.50', NULL, 4),"
+                                "(5, '2023-06-01 00:00:00', NULL, 5), (6, NULL, NULL, 6), (7, '2024-06-01 00:00:00', NULL, 7)";
+  // One value that is not canonical inside the range (no such date): then
+  // the function decides it, undated, and the rest as before.
+  for (const std::string& extra : {std::string(), std::string(", (8, '2023-02-30 00:00:00', NULL, 8)")}) {
+    INFO(extra);
+    Events e(canonical + extra);
+    e.Add("ct", ClockEncoding::kText);
+    Selection d = e.Select(At("2025-01-01 00:00:00.5"));
+    auto store = OpenSqliteStore(e.config.stores["app"], true);
+    REQUIRE(store.ok());
+    auto stats = (*store)->Measure(d);
+    REQUIRE(stats.ok());
+    CHECK(stats->undated == (extra.empty() ? 1 : 2));
+    CHECK(stats->due == 3);
+    CHECK(stats->deletable == 3);
+    REQUIRE(stats->oldest_due);
+    CHECK(FormatTimestamp(*stats->oldest_due) == "2023-06-01T00:00:00Z");
+  }
+}
+
 TEST_CASE("Sync makes the store's files durable and fails cleanly naming the store", "[stores][sqlite][sync]") {
   Events e("(1, '2023-05-01 00:00:00', NULL, 1)");
   e.Add("ct", ClockEncoding::kText);
