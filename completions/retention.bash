@@ -89,6 +89,11 @@ _retention() {
       COMPREPLY=($(compgen -W "$formats" -- "$cur"))
       return
       ;;
+    --to)
+      # the name of the environment variable holding the conninfo
+      COMPREPLY=($(compgen -e -- "$cur"))
+      return
+      ;;
     --kind)
       COMPREPLY=($(compgen -W "run_start run_end delete kept reconciled hold_placed hold_released erase anchor" -- "$cur"))
       return
@@ -100,7 +105,7 @@ _retention() {
       ;;
     --as-of | --batch-size | --max-runtime | --matter | --reason | --by | --subject | --request | --key | \
       --from | --until | --expires | --since | --store | --last | --max-age | --grace | --max-kept | \
-      --rows | --seed | --record | --entry | --from-seq | --to-seq | --period)
+      --rows | --seed | --record | --entry | --from-seq | --to-seq | --period | --schema)
       return
       ;;
   esac
@@ -131,8 +136,9 @@ _retention() {
       ;;
     "status ") opts="--format --max-age --grace --last --check" ;;
     "report ") opts="--as-of --format --out --period --max-age --grace --against --verify-key" ;;
-    "state ") words_here="init" ;;
+    "state ") words_here="init migrate" ;;
     "state init") ;;
+    "state migrate") opts="--to --schema" ;;
     "demo ")
       opts="--dir --rows --seed --rules --force"
       if [[ $cur != -* ]]; then

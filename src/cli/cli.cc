@@ -30,7 +30,7 @@ constexpr CommandEntry kCommands[] = {
     {"audit", "the purge log: log, export, runs, show, verify, checkpoint", RunAuditCommand},
     {"status", "last runs, what is due now, and compliance per category", RunStatusCommand},
     {"report", "the auditor's compliance report per policy line (md, html or json)", RunReportCommand},
-    {"state", "init: create the state database (legal holds and purge log)", RunStateCommand},
+    {"state", "init: create the state database (legal holds and purge log); migrate: copy it into PostgreSQL", RunStateCommand},
     {"demo", "create demo stores and a config for the shipped rules", RunDemoCommand},
 };
 

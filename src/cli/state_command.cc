@@ -4,11 +4,21 @@
 // state database holds the legal holds and the purge log, so a missing or
 // empty one is refused by every command that writes, never silently
 // replaced by a new, empty one in which no hold is in force.
+//
+// retention state migrate --to ENV: copies the configured SQLite state into
+// an empty PostgreSQL schema (state/postgres_state_import.h), so that a
+// host joins a fleet with its holds and its purge log. The chain is
+// verified before and after, and the two heads must be the same entry with
+// the same hash: the copy is the same evidence, not a new log.
+#include <cstdlib>
 #include <iostream>
 
+#include "audit/full_verification.h"
 #include "cli/command.h"
 #include "cli/state_access.h"
+#include "state/postgres_state_import.h"
 #include "state/sqlite_state_db.h"
+#include "state/state_open.h"
 
 namespace retention {
 
@@ -31,13 +41,99 @@ Status StateInit(const CommandArgs& a) {
   return Status::Ok();
 }
 
+// A ledger that must verify for the migration to go on or to be called
+// done: AuditFailed naming `which` and the first bad entry otherwise.
+Result<VerifyReport> VerifiedOrRefused(const Config& config, StateDb& state, const std::string& which) {
+  auto verified = audit::VerifyFully(config, state, state, nullptr, /*accept_anchor_schedules=*/false);
+  if (!verified.ok()) return verified.status();
+  const VerifyReport& report = verified->report;
+  if (!report.ok) {
+    return Status::AuditFailed(which + "'s ledger does not verify (entry " +
+                               std::to_string(report.first_bad_seq.value_or(0)) + ": " + report.problem +
+                               "): run 'retention audit verify' for the details");
+  }
+  return report;
+}
+
+Status StateMigrate(const CommandArgs& a) {
+  po::options_description desc("Options");
+  AddCommonOptions(&desc);
+  desc.add_options()
+      ("to", po::value<std::string>()->value_name("ENV"),
+       "the environment variable holding the libpq conninfo or URI of the PostgreSQL database to copy the state into")
+      ("schema", po::value<std::string>()->default_value("retention")->value_name("NAME"),
+       "the schema the copy goes into (created when missing; it must hold no state)");
+  auto vm = ParseCommandLine(a, desc, nullptr, "retention state migrate --to ENV [--schema NAME] [--config PATH]");
+  if (!vm.ok()) return vm.status();
+  if (!*vm) return Status::Ok();
+  if (!(*vm)->count("to")) return Status::Usage("state migrate needs --to ENV: the environment variable holding the "
+                                                "conninfo of the PostgreSQL database");
+  const std::string env_name = (**vm)["to"].as<std::string>();
+  const std::string schema = (**vm)["schema"].as<std::string>();
+  if (env_name.empty()) return Status::Usage("--to needs the name of an environment variable");
+  if (schema.empty() || schema.size() > 63)
+    return Status::Usage("--schema: '" + schema + "' is not a schema name (1 to 63 characters)");
+  auto config = LoadConfigOnly(**vm);
+  if (!config.ok()) return config.status();
+  if (StateKindOf(config->state) != StateKind::kSqlite)
+    return Status::Invalid("state migrate copies a SQLite state; the config's state is not one");
+
+  const char* conninfo = std::getenv(env_name.c_str());
+  if (conninfo == nullptr || *conninfo == '\0') {
+    return Status::Unavailable("environment variable " + env_name +
+                               " is not set (it should hold the libpq conninfo or URI of the PostgreSQL database "
+                               "to copy the state into)");
+  }
+  PostgresStateDbOptions target;
+  target.conninfo = conninfo;
+  target.who = "the PostgreSQL state (" + env_name + ")";
+  target.schema = schema;
+
+  // No purge or erasure starts on this host while the state is copied; a
+  // hold placed meanwhile moves the ledger's head, which the copy notices.
+  auto locks = a.env->OpenLocks(*config);
+  if (!locks.ok()) return locks.status();
+  auto run_lock = (*locks)->LockRun();
+  if (!run_lock.ok()) return run_lock.status().WithContext("not migrating");
+  auto source = a.env->OpenState(*config, StateOpenMode::kRead);
+  if (!source.ok()) return source.status();
+  auto before = VerifiedOrRefused(*config, **source, "the state " + config->state);
+  if (!before.ok()) return before.status().WithContext("not migrating");
+
+  auto copied = CopyStateIntoPostgres(**source, target);
+  if (!copied.ok()) return copied.status().WithContext("the state was not copied");
+
+  PostgresStateDbOptions reading = target;
+  reading.read_only = true;
+  auto copy = OpenPostgresStateDb(reading);
+  if (!copy.ok()) return copy.status();
+  auto after = VerifiedOrRefused(*config, **copy, target.who);
+  if (!after.ok()) return after.status();
+  if (after->head_seq != before->head_seq || after->head_hash != before->head_hash) {
+    return Status::AuditFailed("the copy's ledger head (entry " + std::to_string(after->head_seq) + ", " +
+                               after->head_hash + ") is not the state's (entry " + std::to_string(before->head_seq) +
+                               ", " + before->head_hash + ")");
+  }
+  *a.out << "Copied the state " << config->state << " into " << target.who << ", schema " << schema << ":\n"
+         << "  " << copied->entries << " ledger entries, " << copied->holds << " holds, " << copied->runs << " runs, "
+         << copied->erasure_requests << " erasure requests, " << copied->anchors << " anchors.\n"
+         << "Verified before and after: head entry " << after->head_seq << ", hash " << after->head_hash << ".\n"
+         << "Next: set 'state = { conninfo_env = \"" << env_name << "\"" << (schema == "retention" ? "" : ", schema = \"" + schema + "\"")
+         << " }' in " << config->file.string() << " on this host; keep " << config->state
+         << " as a backup and run nothing against it again.\n";
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status RunStateCommand(const CommandArgs& a) {
   static const char* kUsage =
       "Usage: retention state init [--config PATH]\n"
-      "  init   create the state database named by the config (refused if a file is already there)\n";
-  if (a.args.empty()) return Status::Usage("state needs a subcommand: init (try 'retention state --help')");
+      "       retention state migrate --to ENV [--schema NAME] [--config PATH]\n"
+      "  init     create the state database named by the config (refused if a file is already there)\n"
+      "  migrate  copy the SQLite state into an empty PostgreSQL schema, chain and ids intact, verified\n"
+      "           before and after (ENV: the environment variable holding the conninfo)\n";
+  if (a.args.empty()) return Status::Usage("state needs a subcommand: init or migrate (try 'retention state --help')");
   if (a.args[0] == "--help" || a.args[0] == "-h") {
     *a.out << kUsage;
     return Status::Ok();
@@ -46,7 +142,8 @@ Status RunStateCommand(const CommandArgs& a) {
   sub.name = "state " + a.args[0];
   sub.args.erase(sub.args.begin());
   if (a.args[0] == "init") return StateInit(sub);
-  return Status::Usage("unknown state subcommand '" + a.args[0] + "' (init)");
+  if (a.args[0] == "migrate") return StateMigrate(sub);
+  return Status::Usage("unknown state subcommand '" + a.args[0] + "' (init, migrate)");
 }
 
 }  // namespace retention

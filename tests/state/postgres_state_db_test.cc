@@ -11,6 +11,7 @@
 
 #include "ledger/anchor.h"
 #include "ledger/ledger.h"
+#include "state/postgres_state_import.h"
 #include "state/sqlite_state_db.h"
 #include "state/test_util.h"
 #include "state/state_contract.h"
@@ -460,6 +461,104 @@ TEST_CASE("PostgreSQL state: a state lost during a run is noticed before the nex
   const Status st = db->CheckStillInPlace();
   CHECK(st.code() == StatusCode::kUnavailable);
   CHECK_THAT(st.message(), Catch::Contains("cannot be reached during the run") && Catch::Contains("it stops here"));
+}
+
+// `retention state migrate`'s copy (state/postgres_state_import.h): a
+// SQLite state after the writes of Populate, its pending batch reconciled
+// away, so that nothing is left unfinished.
+std::unique_ptr<StateDb> SettledSqliteState(const testing::TempDir& dir) {
+  SqliteStateDbOptions o;
+  o.create = true;
+  o.clock = [] { return At(1'750'000'000); };
+  auto sqlite = OpenSqliteStateDb(dir / "state.db", o);
+  REQUIRE(sqlite.ok());
+  Populate(**sqlite);
+  const std::vector<PendingBatch> pending = Value((*sqlite)->ListPending());
+  REQUIRE(pending.size() == 1);
+  auto txn = (*sqlite)->BeginAppend();
+  REQUIRE(txn.ok());
+  REQUIRE((*txn)->RemovePending(pending.front().id).ok());
+  REQUIRE((*txn)->Commit().ok());
+  REQUIRE(ReleaseHold(**sqlite, 1, "legal", "matter closed", At(1'750'000'100)).ok());
+  return std::move(sqlite.value());
+}
+
+TEST_CASE("PostgreSQL state: a SQLite state copied in reads the same, with its chain, ids and indexes",
+          "[postgres][state][migrate]") {
+  testing::TempDir dir;
+  auto sqlite = SettledSqliteState(dir);
+  const std::string expected = Dump(*sqlite);
+  // The copy starts after the pruned entries: the anchor's range is gone.
+  REQUIRE_THAT(expected, Catch::Contains("pruned through 2") && Catch::Contains("batch 3 events 1..2 int") &&
+                             !Catch::Contains("entry 1 "));
+  PgState state;
+  auto copied = CopyStateIntoPostgres(*sqlite, state.Options());
+  INFO(copied.status().message());
+  REQUIRE(copied.ok());
+  const LedgerHead head = Value(sqlite->Head());
+  CHECK(copied->head.seq == head.seq);
+  CHECK(copied->head.hash == head.hash);
+  CHECK(copied->holds == 1);
+  CHECK(copied->runs == 1);
+  CHECK(copied->erasure_requests == 1);
+  CHECK(copied->anchors == 1);
+
+  auto pg = state.Open();
+  CHECK(Dump(*pg) == expected);
+  auto raw = state.Raw();
+  CHECK(ChainProblems(raw).empty());
+  // Entries are stored byte for byte: the payloads too, not only the hashes
+  // that cover them.
+  CHECK(raw.Scalar("SELECT count(*) FROM ledger WHERE payload <> ''::bytea") != "0");
+
+  // The fleet goes on from the copied state: new ids follow the copied ones,
+  // and new entries chain onto the copied head.
+  Hold next = contract::SampleHold();
+  auto id = AddHold(*pg, next);
+  REQUIRE(id.ok());
+  CHECK(*id == 2);
+  RunInfo info;
+  info.host = "web-2";
+  auto run = BeginRun(*pg, info);
+  REQUIRE(run.ok());
+  CHECK(*run == 2);
+  CHECK(ChainProblems(raw).empty());
+  CHECK(Value(pg->Head()).seq == head.seq + 2);
+}
+
+TEST_CASE("PostgreSQL state: a copy is refused into a schema holding a state, and from one with unfinished work",
+          "[postgres][state][migrate]") {
+  testing::TempDir dir;
+  PgState state;
+  SECTION("the target already holds a state") {
+    auto sqlite = SettledSqliteState(dir);
+    REQUIRE(CopyStateIntoPostgres(*sqlite, state.Options()).ok());
+    const std::string before = Dump(*state.Open());
+    auto again = CopyStateIntoPostgres(*sqlite, state.Options());
+    CHECK(again.status().code() == StatusCode::kInvalid);
+    CHECK_THAT(again.status().message(), Catch::Contains("already holds a state") &&
+                                             Catch::Contains(state.schema()) && !Catch::Contains("host="));
+    CHECK(Dump(*state.Open()) == before);
+  }
+  SECTION("the target holds only a hold placed by a host that started first") {
+    auto sqlite = SettledSqliteState(dir);
+    REQUIRE(AddHold(*state.Open(), contract::SampleHold()).ok());
+    CHECK(CopyStateIntoPostgres(*sqlite, state.Options()).status().code() == StatusCode::kInvalid);
+    CHECK(state.Raw().Scalar("SELECT count(*) FROM ledger") == "1");
+  }
+  SECTION("a pending batch is not reconciled yet") {
+    SqliteStateDbOptions o;
+    o.create = true;
+    o.clock = [] { return At(1'750'000'000); };
+    auto sqlite = OpenSqliteStateDb(dir / "state.db", o);
+    REQUIRE(sqlite.ok());
+    Populate(**sqlite);
+    auto refused = CopyStateIntoPostgres(**sqlite, state.Options());
+    CHECK(refused.status().code() == StatusCode::kBusy);
+    CHECK_THAT(refused.status().message(), Catch::Contains("retention purge"));
+    CHECK(state.Raw().Scalar("SELECT count(*) FROM ledger") == "0");
+    CHECK(state.Raw().Scalar("SELECT count(*) FROM holds") == "0");
+  }
 }
 
 }  // namespace
