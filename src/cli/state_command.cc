@@ -118,9 +118,10 @@ Status StateMigrate(const CommandArgs& a) {
          << "  " << copied->entries << " ledger entries, " << copied->holds << " holds, " << copied->runs << " runs, "
          << copied->erasure_requests << " erasure requests, " << copied->anchors << " anchors.\n"
          << "Verified before and after: head entry " << after->head_seq << ", hash " << after->head_hash << ".\n"
-         << "Next: set 'state = { conninfo_env = \"" << env_name << "\"" << (schema == "retention" ? "" : ", schema = \"" + schema + "\"")
-         << " }' in " << config->file.string() << " on this host; keep " << config->state
-         << " as a backup and run nothing against it again.\n";
+         << "This version still reads its state from " << config->state
+         << ": keep using it. A version that reads a PostgreSQL state names this copy in the config as "
+         << "'state = { conninfo_env = \"" << env_name << "\""
+         << (schema == "retention" ? "" : ", schema = \"" + schema + "\"") << " }'.\n";
   return Status::Ok();
 }
 
