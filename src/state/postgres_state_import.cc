@@ -9,6 +9,7 @@
 #include "ledger/entry_index.h"
 #include "state/chained_entries.h"
 #include "stores/postgres_connection.h"
+#include "stores/postgres_selection_sql.h"
 
 namespace retention {
 
@@ -22,22 +23,6 @@ constexpr int kLedgerParams = 17;
 PgParam P(int64_t v) { return std::to_string(v); }
 PgParam P(Timestamp t) { return std::to_string(ToUnixMicros(t)); }
 PgParam P(const std::optional<Timestamp>& t) { return t ? P(*t) : PgParam(); }
-
-// A text[] literal: every element double-quoted, '"' and '\' escaped.
-std::string TextArrayLiteral(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
 
 // The copy, on a connection of its own inside one transaction.
 class StateCopier {
@@ -241,7 +226,7 @@ Status StateCopier::IndexEntry(const LedgerEntry& e) {
   if (!rows->subjects.empty()) {
     RETENTION_RETURN_IF_ERROR(Do("INSERT INTO ledger_subjects(subject, seq) SELECT unnest($1::text[]), $2 "
                                  "ON CONFLICT DO NOTHING",
-                                 {TextArrayLiteral(rows->subjects), P(e.seq)}));
+                                 {PgArrayLiteral(rows->subjects), P(e.seq)}));
   }
   return Status::Ok();
 }

@@ -8,6 +8,7 @@
 
 #include "support/ledger_checker.h"
 #include "support/pg_fixture.h"
+#include "support/pg_ledger_rows.h"
 
 namespace retention::pgtest {
 namespace {
@@ -29,38 +30,6 @@ key = "id"
 clock = { column = "at", encoding = "native" }
 subject = { kind = "customer", column = "who" }
 )";
-
-// The ledger of the PostgreSQL state in `schema`, read with the test's
-// own SQL in the checker's form.
-std::vector<checker::Entry> PostgresLedger(PgConnection& conn, const std::string& schema) {
-  std::vector<checker::Entry> ledger;
-  for (auto& row : conn.Query("SELECT seq, at, kind, run_id, category, store, target, record_key, clock, cutoff, "
-                              "rule, subject, batch, detail, prev_hash, hash, encode(payload, 'hex') FROM " +
-                              schema + ".ledger ORDER BY seq")) {
-    checker::Entry e;
-    e.seq = std::stoll(row[0]);
-    e.at = std::stoll(row[1]);
-    e.kind = row[2];
-    e.run_id = std::stoll(row[3]);
-    e.category = row[4];
-    e.store = row[5];
-    e.target = row[6];
-    e.record_key = row[7];
-    e.clock = row[8];
-    e.cutoff = row[9];
-    e.rule = row[10];
-    e.subject = row[11];
-    e.batch = std::stoll(row[12]);
-    e.detail = row[13];
-    e.prev_hash = row[14];
-    e.hash = row[15];
-    for (size_t i = 0; i + 1 < row[16].size(); i += 2)
-      e.payload += static_cast<char>(std::stoi(row[16].substr(i, 2), nullptr, 16));
-    e.intent_seq = e.seq;
-    ledger.push_back(std::move(e));
-  }
-  return ledger;
-}
 
 // An entry as one line of every field the chain covers.
 std::string EntryLine(const checker::Entry& e) {
@@ -109,7 +78,7 @@ TEST_CASE("state migrate: a purged SQLite state copied into PostgreSQL, every en
   CHECK(Contains(migrate.out, "conninfo_env = \"RETENTION_STATE_URL\""));
   CHECK_FALSE(Contains(migrate.out + migrate.err, "hunter2"));
 
-  const std::vector<checker::Entry> copied = PostgresLedger(conn, "retention");
+  const std::vector<checker::Entry> copied = PgLedgerRows(conn, "retention.ledger");
   REQUIRE(copied.size() == sqlite.ledger.size());
   for (size_t i = 0; i < copied.size(); ++i) CHECK(EntryLine(copied[i]) == EntryLine(sqlite.ledger[i]));
   std::vector<std::string> problems;
@@ -128,7 +97,7 @@ TEST_CASE("state migrate: a purged SQLite state copied into PostgreSQL, every en
     INFO(Describe(again));
     CHECK(again.exit_code == 65);
     CHECK(Contains(again.err, "already holds a state"));
-    CHECK(PostgresLedger(conn, "retention").size() == copied.size());
+    CHECK(PgLedgerRows(conn, "retention.ledger").size() == copied.size());
   }
   SECTION("another schema takes a second copy with the same head") {
     const RunResult other = f.Retention({"state", "migrate", "--to", kStateEnv, "--schema", "fleet_b"},
@@ -136,7 +105,7 @@ TEST_CASE("state migrate: a purged SQLite state copied into PostgreSQL, every en
     INFO(Describe(other));
     CHECK(other.exit_code == 0);
     CHECK(Contains(other.out, "schema = \"fleet_b\""));
-    const std::vector<checker::Entry> b = PostgresLedger(conn, "fleet_b");
+    const std::vector<checker::Entry> b = PgLedgerRows(conn, "fleet_b.ledger");
     REQUIRE(!b.empty());
     CHECK(b.back().hash == head.hash);
   }

@@ -17,6 +17,7 @@
 #include "state/state_contract.h"
 #include "support/ledger_checker.h"
 #include "support/pg_cluster.h"
+#include "support/pg_ledger_rows.h"
 
 namespace retention {
 namespace {
@@ -350,31 +351,7 @@ TEST_CASE("PostgreSQL state: every read answers as the SQLite state's after the 
 // The chain as stored, read with the test's own SQL and re-hashed by the
 // independent checker (support/ledger_checker.h).
 std::vector<std::string> ChainProblems(pgtest::PgConnection& raw) {
-  std::vector<checker::Entry> ledger;
-  for (auto& row : raw.Query("SELECT seq, at, kind, run_id, category, store, target, record_key, clock, cutoff, "
-                             "rule, subject, batch, detail, prev_hash, hash, encode(payload, 'hex') "
-                             "FROM ledger ORDER BY seq")) {
-    checker::Entry e;
-    e.seq = std::stoll(row[0]);
-    e.at = std::stoll(row[1]);
-    e.kind = row[2];
-    e.run_id = std::stoll(row[3]);
-    e.category = row[4];
-    e.store = row[5];
-    e.target = row[6];
-    e.record_key = row[7];
-    e.clock = row[8];
-    e.cutoff = row[9];
-    e.rule = row[10];
-    e.subject = row[11];
-    e.batch = std::stoll(row[12]);
-    e.detail = row[13];
-    e.prev_hash = row[14];
-    e.hash = row[15];
-    for (size_t i = 0; i + 1 < row[16].size(); i += 2)
-      e.payload += static_cast<char>(std::stoi(row[16].substr(i, 2), nullptr, 16));
-    ledger.push_back(std::move(e));
-  }
+  const std::vector<checker::Entry> ledger = pgtest::PgLedgerRows(raw, "ledger");
   std::vector<std::string> problems;
   checker::CheckChain(ledger, &problems);
   return problems;
@@ -464,23 +441,28 @@ TEST_CASE("PostgreSQL state: a state lost during a run is noticed before the nex
 }
 
 // `retention state migrate`'s copy (state/postgres_state_import.h): a
-// SQLite state after the writes of Populate, its pending batch reconciled
-// away, so that nothing is left unfinished.
-std::unique_ptr<StateDb> SettledSqliteState(const testing::TempDir& dir) {
+// SQLite state after the writes of Populate; settled, its pending batch
+// reconciled away, so that nothing is left unfinished.
+std::unique_ptr<StateDb> PopulatedSqliteState(const testing::TempDir& dir) {
   SqliteStateDbOptions o;
   o.create = true;
   o.clock = [] { return At(1'750'000'000); };
   auto sqlite = OpenSqliteStateDb(dir / "state.db", o);
   REQUIRE(sqlite.ok());
   Populate(**sqlite);
-  const std::vector<PendingBatch> pending = Value((*sqlite)->ListPending());
+  return std::move(sqlite.value());
+}
+
+std::unique_ptr<StateDb> SettledSqliteState(const testing::TempDir& dir) {
+  std::unique_ptr<StateDb> sqlite = PopulatedSqliteState(dir);
+  const std::vector<PendingBatch> pending = Value(sqlite->ListPending());
   REQUIRE(pending.size() == 1);
-  auto txn = (*sqlite)->BeginAppend();
+  auto txn = sqlite->BeginAppend();
   REQUIRE(txn.ok());
   REQUIRE((*txn)->RemovePending(pending.front().id).ok());
   REQUIRE((*txn)->Commit().ok());
-  REQUIRE(ReleaseHold(**sqlite, 1, "legal", "matter closed", At(1'750'000'100)).ok());
-  return std::move(sqlite.value());
+  REQUIRE(ReleaseHold(*sqlite, 1, "legal", "matter closed", At(1'750'000'100)).ok());
+  return sqlite;
 }
 
 TEST_CASE("PostgreSQL state: a SQLite state copied in reads the same, with its chain, ids and indexes",
@@ -547,13 +529,8 @@ TEST_CASE("PostgreSQL state: a copy is refused into a schema holding a state, an
     CHECK(state.Raw().Scalar("SELECT count(*) FROM ledger") == "1");
   }
   SECTION("a pending batch is not reconciled yet") {
-    SqliteStateDbOptions o;
-    o.create = true;
-    o.clock = [] { return At(1'750'000'000); };
-    auto sqlite = OpenSqliteStateDb(dir / "state.db", o);
-    REQUIRE(sqlite.ok());
-    Populate(**sqlite);
-    auto refused = CopyStateIntoPostgres(**sqlite, state.Options());
+    auto sqlite = PopulatedSqliteState(dir);
+    auto refused = CopyStateIntoPostgres(*sqlite, state.Options());
     CHECK(refused.status().code() == StatusCode::kBusy);
     CHECK_THAT(refused.status().message(), Catch::Contains("retention purge"));
     CHECK(state.Raw().Scalar("SELECT count(*) FROM ledger") == "0");
