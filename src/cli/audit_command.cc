@@ -46,7 +46,7 @@ Result<std::unique_ptr<StateDb>> OpenLedger(const Env& env, const Config& config
   auto state = OpenStateForReading(env, config, /*warn_if_missing=*/false);
   if (!state.ok()) return state.status();
   if (!*state)
-    return Status::Unavailable("state database " + config.state + " does not exist: there is no ledger yet");
+    return Status::Unavailable("state database " + config.state.Name() + " does not exist: there is no ledger yet");
   return std::move(*state);
 }
 

@@ -9,8 +9,9 @@ namespace retention {
 namespace {
 
 Status CheckStateDirectory(const Config& config) {
+  if (config.state.IsPostgres()) return Status::Ok();
   std::error_code ec;
-  auto parent = std::filesystem::path(config.state).parent_path();
+  auto parent = std::filesystem::path(config.state.path).parent_path();
   if (!parent.empty() && !std::filesystem::is_directory(parent, ec))
     return Status::Unavailable("state database directory " + parent.string() +
                                " does not exist (create it, or set 'state' in " + config.file.string() + ")");
@@ -22,7 +23,7 @@ Status CheckStateDirectory(const Config& config) {
 void WarnNoStateDatabase(const Config& config) {
   spdlog::warn("no state database at {}: no legal holds could be read, so nothing is shown as held "
                "(create it with `retention state init`, or restore it from a backup)",
-               config.state);
+               config.state.Name());
 }
 
 Result<std::unique_ptr<StateDb>> OpenStateForReading(const Env& env, const Config& config, bool warn_if_missing) {

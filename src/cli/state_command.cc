@@ -34,7 +34,14 @@ Status StateInit(const CommandArgs& a) {
   if (!config.ok()) return config.status();
   auto state = CreateState(*a.env, *config);
   if (!state.ok()) return state.status();
-  *a.out << "Created the state database " << config->state << " (schema version " << kStateSchemaVersion
+  if (config->state.IsPostgres()) {
+    *a.out << "Created " << config->state.Name() << " (schema version " << kPgStateSchemaVersion << ").\n"
+           << "It will hold the legal holds and the purge log of every host that names it: back it up with the "
+              "database.\n"
+           << "If it is ever lost, restore it from a backup; retention refuses to run without it.\n";
+    return Status::Ok();
+  }
+  *a.out << "Created the state database " << config->state.Name() << " (schema version " << kStateSchemaVersion
          << ", mode 0640).\n"
          << "It will hold the legal holds and the purge log: back it up with the rest of the system.\n"
          << "If it is ever lost, restore it from a backup; retention refuses to run without it.\n";
@@ -75,8 +82,9 @@ Status StateMigrate(const CommandArgs& a) {
     return Status::Usage("--schema: '" + schema + "' is not a schema name (1 to 63 characters)");
   auto config = LoadConfigOnly(**vm);
   if (!config.ok()) return config.status();
-  if (StateKindOf(config->state) != StateKind::kSqlite)
-    return Status::Invalid("state migrate copies a SQLite state; the config's state is not one");
+  if (config->state.IsPostgres())
+    return Status::Invalid("state migrate copies a SQLite state into PostgreSQL; the config's state is already " +
+                           config->state.Name());
 
   const char* conninfo = std::getenv(env_name.c_str());
   if (conninfo == nullptr || *conninfo == '\0') {
@@ -97,7 +105,7 @@ Status StateMigrate(const CommandArgs& a) {
   if (!run_lock.ok()) return run_lock.status().WithContext("not migrating");
   auto source = a.env->OpenState(*config, StateOpenMode::kRead);
   if (!source.ok()) return source.status();
-  auto before = VerifiedOrRefused(*config, **source, "the state " + config->state);
+  auto before = VerifiedOrRefused(*config, **source, "the state " + config->state.Name());
   if (!before.ok()) return before.status().WithContext("not migrating");
 
   auto copied = CopyStateIntoPostgres(**source, target);
@@ -114,14 +122,15 @@ Status StateMigrate(const CommandArgs& a) {
                                after->head_hash + ") is not the state's (entry " + std::to_string(before->head_seq) +
                                ", " + before->head_hash + ")");
   }
-  *a.out << "Copied the state " << config->state << " into " << target.who << ", schema " << schema << ":\n"
+  *a.out << "Copied the state " << config->state.Name() << " into " << target.who << ", schema " << schema << ":\n"
          << "  " << copied->entries << " ledger entries, " << copied->holds << " holds, " << copied->runs << " runs, "
          << copied->erasure_requests << " erasure requests, " << copied->anchors << " anchors.\n"
          << "Verified before and after: head entry " << after->head_seq << ", hash " << after->head_hash << ".\n"
-         << "This version still reads its state from " << config->state
-         << ": keep using it. A version that reads a PostgreSQL state names this copy in the config as "
-         << "'state = { conninfo_env = \"" << env_name << "\""
-         << (schema == "retention" ? "" : ", schema = \"" + schema + "\"") << " }'.\n";
+         << "Every host that shares it names it in its config, in place of 'state = \"" << config->state.path
+         << "\"':\n  state = { conninfo_env = \"" << env_name << "\""
+         << (schema == "retention" ? "" : ", schema = \"" + schema + "\"") << " }\n"
+         << "Keep " << config->state.path << ": it is this host's record up to the copy, and nothing writes to it "
+            "once the config names the copy.\n";
   return Status::Ok();
 }
 

@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <optional>
@@ -9,6 +10,12 @@
 #include "config/toml_reader.h"
 
 namespace retention {
+
+std::string StateConfig::ServerName() const {
+  return "the PostgreSQL state (" + (conninfo_env.empty() ? "service " + service : conninfo_env) + ")";
+}
+
+std::string StateConfig::Name() const { return IsPostgres() ? ServerName() + ", schema " + schema : path; }
 
 namespace fs = std::filesystem;
 
@@ -229,6 +236,85 @@ Status LoadStore(const std::string& file, const fs::path& base_dir, const std::s
 }
 
 
+// `state = "PATH"` (a SQLite file) or `state = { conninfo_env = ... }` (a
+// PostgreSQL schema a fleet shares). As for a postgres store, the conninfo
+// itself never stands in the config: it may hold a password.
+Status LoadPostgresState(const std::string& file, const toml::table& table, StateConfig* state) {
+  TomlTableReader r(file, table, "'state'");
+  RETENTION_RETURN_IF_ERROR(r.CheckKeys({"conninfo_env", "service", "schema", "host", "conninfo"}));
+  if (table.contains("conninfo"))
+    return r.ErrorAtKey("conninfo", "a conninfo may hold a password and must not be written in the config; put it "
+                                    "in an environment variable and name that with conninfo_env, or use service "
+                                    "(pg_service.conf)");
+  auto env = r.String("conninfo_env");
+  if (!env.ok()) return env.status();
+  auto service = r.String("service");
+  if (!service.ok()) return service.status();
+  if (env->has_value() == service->has_value())
+    return r.Error("'state': give exactly one of conninfo_env (the name of an environment variable holding a libpq "
+                   "conninfo or URI) and service (a pg_service.conf entry)");
+  if (*env) {
+    if (!IsEnvironmentName(**env))
+      return r.ErrorAtKey("conninfo_env", "'state': conninfo_env names an environment variable (letters, digits, "
+                                          "'_'), such as RETENTION_STATE_URL; not the conninfo itself");
+    state->conninfo_env = **env;
+  } else {
+    if (!IsPlainStoreName(**service))
+      return r.ErrorAtKey("service", "'state': service names a pg_service.conf entry (letters, digits, '_' and '-')");
+    state->service = **service;
+  }
+  auto schema = r.String("schema");
+  if (!schema.ok()) return schema.status();
+  if (*schema) {
+    const std::string& s = **schema;
+    const bool plain = !s.empty() && s.size() <= 63 && !std::isdigit(static_cast<unsigned char>(s[0])) &&
+                       std::all_of(s.begin(), s.end(), [](char c) {
+                         return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+                                c == '_';
+                       });
+    if (!plain)
+      return r.ErrorAtKey("schema", "'state': schema '" + s + "' is not a plain schema name (lower-case letters, "
+                                    "digits and '_', at most 63, not starting with a digit)");
+    state->schema = s;
+  }
+  auto host = r.String("host");
+  if (!host.ok()) return host.status();
+  if (*host) {
+    const std::string& h = **host;
+    const bool plain = !h.empty() && h.size() <= 255 && std::all_of(h.begin(), h.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    });
+    if (!plain)
+      return r.ErrorAtKey("host", "'state': host '" + h + "' is not a host name (letters, digits, '.', '_' and "
+                                  "'-'); leave it out to use this machine's host name");
+    state->host = h;
+  }
+  return r.Finish();
+}
+
+Status LoadState(TomlTableReader& r, const fs::path& base_dir, StateConfig* state) {
+  const toml::node* node = r.Node("state");
+  if (!node) {
+    state->path = "/var/lib/retention/state.db";
+    return Status::Ok();
+  }
+  if (const toml::table* table = node->as_table()) return LoadPostgresState(r.file(), *table, state);
+  const auto* text = node->as_string();
+  if (!text)
+    return r.ErrorAtKey("state", "'state' is a SQLite file path, or a table naming a PostgreSQL state: "
+                                 "state = { conninfo_env = \"RETENTION_STATE_URL\" }");
+  const std::string& value = text->get();
+  if (value.rfind("postgresql://", 0) == 0 || value.rfind("postgres://", 0) == 0 ||
+      value.find('=') != std::string::npos) {
+    return r.ErrorAtKey("state", "a conninfo may hold a password and must not be written in the config; name "
+                                 "the environment variable holding it: state = { conninfo_env = "
+                                 "\"RETENTION_STATE_URL\" }");
+  }
+  if (value.empty()) return r.ErrorAtKey("state", "'state' must not be empty");
+  state->path = Resolve(base_dir, value).string();
+  return Status::Ok();
+}
+
 // Floors and holds guard the records of one store (plan/selection.h,
 // SameRecords matches targets by store name): a second store over the same
 // database, or over a directory tree that overlaps another files store's,
@@ -247,7 +333,7 @@ Status CheckDistinctData(const std::string& file, const toml::node& node, const 
   if (ec) return Status::Ok();  // opening the store reports it
   // The state database as a store: its rules could delete pending batches
   // (reconciliation's only record of a batch in flight) or runs.
-  if (const toml::table* table = node.as_table(); sqlite && table) {
+  if (const toml::table* table = node.as_table(); sqlite && table && !state.empty()) {
     const fs::path state_path = fs::weakly_canonical(state, ec).lexically_normal();
     if (!ec && state_path == mine) {
       const toml::node* at = table->get("path");
@@ -326,20 +412,7 @@ Result<Config> LoadConfig(const fs::path& file_arg) {
 
   RETENTION_RETURN_IF_ERROR(LoadRulesDirs(r, base_dir, &config));
 
-  auto state = r.String("state");
-  if (!state.ok()) return state.status();
-  if (!*state) {
-    config.state = "/var/lib/retention/state.db";
-  } else if (state->value().rfind("postgresql://", 0) == 0 ||
-             state->value().rfind("postgres://", 0) == 0) {
-    return r.ErrorAtKey("state",
-                        "a PostgreSQL state database is not supported by this version; "
-                        "use a SQLite file path");
-  } else if (state->value().empty()) {
-    return r.ErrorAtKey("state", "'state' must not be empty");
-  } else {
-    config.state = Resolve(base_dir, **state).string();
-  }
+  RETENTION_RETURN_IF_ERROR(LoadState(r, base_dir, &config.state));
 
   auto zone = r.String("time_zone");
   if (!zone.ok()) return zone.status();
@@ -392,7 +465,7 @@ Result<Config> LoadConfig(const fs::path& file_arg) {
     for (const auto& [key, node] : *t) {
       StoreConfig store;
       RETENTION_RETURN_IF_ERROR(LoadStore(name, base_dir, std::string(key.str()), node, &store));
-      RETENTION_RETURN_IF_ERROR(CheckDistinctData(name, node, store, config.stores, config.state));
+      RETENTION_RETURN_IF_ERROR(CheckDistinctData(name, node, store, config.stores, config.state.path));
       config.stores.emplace(store.name, std::move(store));
     }
   }
@@ -402,7 +475,8 @@ Result<Config> LoadConfig(const fs::path& file_arg) {
   StoreConfig purge_log;
   purge_log.name = kPurgeLogStore;
   purge_log.type = StoreType::kPurgeLog;
-  purge_log.path = config.state;
+  purge_log.path = config.state.path;
+  purge_log.state = config.state;
   config.stores.emplace(purge_log.name, std::move(purge_log));
   RETENTION_RETURN_IF_ERROR(r.Finish());
   return config;

@@ -4,7 +4,10 @@
 //   # or directories merged by file name, later ones replacing earlier
 //   # ones' files (rules/rule_overlay.h):
 //   # rules = ["/usr/share/retention/rules.d", "/etc/retention/rules.d"]
-//   state = "/var/lib/retention/state.db"   # or "postgresql://..."
+//   state = "/var/lib/retention/state.db"   # a SQLite file, relative to this file
+//   # or, for a fleet sharing one state (issue 15), a PostgreSQL schema:
+//   # state = { conninfo_env = "RETENTION_STATE_URL", schema = "retention", host = "web-1" }
+//   #   (or service = "retention" for pg_service.conf; schema and host optional)
 //   time_zone = "UTC"                  # IANA zone for calendar cutoffs
 //   metrics_file = "/var/lib/prometheus/node-exporter/retention.prom"  # optional
 //   overdue_grace = "1 day"            # optional: status and the metrics
@@ -53,6 +56,24 @@ inline constexpr const char* kPurgeLogStore = "purge-log";
 
 std::string_view StoreTypeName(StoreType t);
 
+// Where the state lives (SPEC section 3): a SQLite file by default, or a
+// PostgreSQL schema that every host of a fleet shares.
+struct StateConfig {
+  std::string path;          // SQLite: absolute after loading; empty for PostgreSQL
+  std::string conninfo_env;  // PostgreSQL: variable holding the conninfo or URI
+  std::string service;       // PostgreSQL: or a pg_service.conf entry
+  std::string schema = "retention";  // PostgreSQL: the schema holding the tables
+  std::string host;          // PostgreSQL: this host's name in the fleet; empty: the host name
+
+  bool IsPostgres() const { return path.empty(); }
+  // How messages name it: the SQLite path, or "the PostgreSQL state
+  // (RETENTION_STATE_URL), schema retention". Never the conninfo.
+  std::string Name() const;
+  // A PostgreSQL state without its schema: "the PostgreSQL state
+  // (RETENTION_STATE_URL)", or "(service NAME)".
+  std::string ServerName() const;
+};
+
 struct StoreConfig {
   std::string name;
   StoreType type = StoreType::kSqlite;
@@ -61,6 +82,7 @@ struct StoreConfig {
   std::string service;         // postgres: or a pg_service.conf entry
   std::filesystem::path root;  // files: absolute after loading
   std::string time_zone;       // empty: the config's zone
+  StateConfig state;           // purge log: the state whose ledger it is
   SourceLocation where;
 };
 
@@ -91,7 +113,7 @@ struct Config {
   // The later directories of `rules = [...]` (absolute), each replacing or
   // masking the files of the same name before it; empty for `rules = "DIR"`.
   std::vector<std::filesystem::path> rules_overlay_dirs;
-  std::string state;                // absolute path, or a postgresql:// URI
+  StateConfig state;
   std::string time_zone = "UTC";
   // Prometheus textfile written after every purge (absolute); see
   // util/metrics.h. purge --metrics-file overrides it.

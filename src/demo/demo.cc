@@ -178,7 +178,9 @@ Result<DemoSummary> CreateDemo(const DemoOptions& options) {
   // The demo's own, new state database: nothing but `state init` and the
   // demo ever creates one (a purge refuses to run without it).
   summary.state = dir / kStateName;
-  auto state = OpenStateDbAt(summary.state.string(), StateOpenMode::kCreate);
+  StateConfig demo_state;
+  demo_state.path = summary.state.string();
+  auto state = OpenStateDbAt(demo_state, StateOpenMode::kCreate);
   if (!state.ok()) return state.status();
   return summary;
 }

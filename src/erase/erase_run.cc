@@ -23,6 +23,7 @@
 #include "purge/run_frame.h"
 #include "purge/run_guards.h"
 #include "purge/run_report.h"
+#include "state/state_open.h"
 #include "state/state_ops.h"
 #include "stores/store_set.h"
 #include "util/json_text.h"
@@ -356,7 +357,7 @@ Result<ErasureReceipt> EraseRun::Run(Status* run_status) {
                                  "); nothing was deleted. Check the subject, or pass --allow-mass-delete");
   }
 
-  auto run_id = BeginRun(state, StartInfo(now, now, rules_.hash, options_.command_line));
+  auto run_id = BeginRun(state, StartInfo(now, now, rules_.hash, options_.command_line, HostNameInState(config_.state)));
   if (!run_id.ok()) return run_id.status();
   receipt.run_id = *run_id;
   receipt.executed = now;

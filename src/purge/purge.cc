@@ -16,6 +16,7 @@
 #include "purge/saved_plan.h"
 #include "state/hold_barrier.h"
 #include "state/run_lock.h"
+#include "state/state_open.h"
 #include "state/state_ops.h"
 #include "stores/store_set.h"
 #include "util/log_context.h"
@@ -136,7 +137,7 @@ Result<PurgeReport> PurgeRun::Run() {
                                                     options_.allow_mass_delete));
   }
 
-  auto run_id = BeginRun(*state_, StartInfo(now, as_of, rules_.hash, options_.command_line));
+  auto run_id = BeginRun(*state_, StartInfo(now, as_of, rules_.hash, options_.command_line, HostNameInState(config_.state)));
   if (!run_id.ok()) return run_id.status();
   run_id_ = report.run_id = *run_id;
   // Every line of the run carries its id in the journal.
@@ -155,8 +156,14 @@ Result<PurgeReport> PurgeRun::Run() {
     TargetOutcome outcome{d.category->name, d.target->name, d.target->store};
     if (!stopped && failure.ok()) {
       const ScopedLogField category(kLogFieldCategory, d.category->name), target(kLogFieldTarget, d.target->name);
-      // Another host purging this target: skipped, the rest go on.
-      auto target_lock = frame_->LockTarget(d.target->store, d.target->name);
+      // Another host purging this target: skipped, the rest go on. A files
+      // store is this host's own disk, which no other host purges: its
+      // lock is this host's alone, so hosts purging their own logs under
+      // one store name never skip each other.
+      std::string lock_store = d.target->store;
+      if (config_.stores.at(d.target->store).type == StoreType::kFiles)
+        lock_store += "@" + HostNameInState(config_.state);
+      auto target_lock = frame_->LockTarget(lock_store, d.target->name);
       if (target_lock.ok()) {
         failure = PurgeTarget(d, saved.get(), executor, &outcome, &stopped);
       } else if (target_lock.status().code() == StatusCode::kBusy) {

@@ -4,6 +4,8 @@
 #include "state/state_ops.h"
 #include "util/fault_point.h"
 
+#include <set>
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -61,11 +63,25 @@ LedgerEntry ReconciledSummary(int64_t run_id, const std::string& category, const
   return summary;
 }
 
-// Settles every open batch entry; returns the records found deleted.
-Result<int64_t> ReconcileOpenBatches(StateDb& state, StoreSet& stores, const RuleSet& rules) {
+// The runs this host may reconcile: those of `only_host`, or (nullopt)
+// every run.
+Result<std::optional<std::set<int64_t>>> RunsOf(StateDb& state, const std::optional<std::string>& only_host) {
+  if (!only_host) return std::optional<std::set<int64_t>>();
+  auto runs = state.ListRuns();
+  if (!runs.ok()) return runs.status();
+  std::set<int64_t> mine;
+  for (const RunInfo& run : *runs)
+    if (run.host == *only_host) mine.insert(run.id);
+  return std::optional<std::set<int64_t>>(std::move(mine));
+}
+
+// Settles every open batch entry of `runs` (nullopt: of every run);
+// returns the records found deleted.
+Result<int64_t> ReconcileOpenBatches(StateDb& state, StoreSet& stores, const RuleSet& rules,
+                                     const std::optional<std::set<int64_t>>& runs) {
   // From the index, cross-checked against the ledger's own settlements: an
   // index edited by hand must not hide an open batch.
-  auto open = CheckedOpenBatches(state);
+  auto open = CheckedOpenBatches(state, runs ? &*runs : nullptr);
   if (!open.ok()) return open.status();
   int64_t reconciled = 0;
   for (int64_t seq : *open) {
@@ -135,11 +151,17 @@ Result<int64_t> ReconcileOpenBatches(StateDb& state, StoreSet& stores, const Rul
 
 }  // namespace
 
-Result<int64_t> Reconcile(StateDb& state, StoreSet& stores, const RuleSet& rules) {
+Result<int64_t> Reconcile(StateDb& state, StoreSet& stores, const RuleSet& rules,
+                          const std::optional<std::string>& only_host) {
+  // Listed before anything else is read: a run another host starts later
+  // is never among them.
+  auto runs = RunsOf(state, only_host);
+  if (!runs.ok()) return runs.status();
   auto pending = state.ListPending();
   if (!pending.ok()) return pending.status();
   int64_t reconciled = 0;
   for (const PendingBatch& batch : *pending) {
+    if (*runs && !(*runs)->count(batch.run_id)) continue;  // another host's
     const Target* target = FindTarget(rules, batch.category, batch.target);
     if (!target)
       return Status::Invalid("a crashed run left a pending batch for " + batch.category + "/" + batch.target +
@@ -192,12 +214,13 @@ Result<int64_t> Reconcile(StateDb& state, StoreSet& stores, const RuleSet& rules
                  batch.run_id, batch.category, batch.target, entries.size() - 1, batch.records.size(), replaced);
     RETENTION_RETURN_IF_ERROR(SettlePending(state, batch.id, entries));
   }
-  auto open = ReconcileOpenBatches(state, stores, rules);
+  auto open = ReconcileOpenBatches(state, stores, rules, *runs);
   if (!open.ok()) return open.status();
   reconciled += *open;
   auto unfinished = state.UnfinishedRuns();
   if (!unfinished.ok()) return unfinished.status();
   for (const RunInfo& run : *unfinished) {
+    if (*runs && !(*runs)->count(run.id)) continue;  // another host's
     spdlog::warn("run {} (started {}) did not finish; marking it crashed", run.id, FormatTimestamp(run.started_at));
     RETENTION_RETURN_IF_ERROR(MarkRunCrashed(state, run.id));
   }

@@ -2,6 +2,9 @@
 // deletes anything.
 #pragma once
 
+#include <optional>
+#include <string>
+
 #include "config/config.h"
 #include "state/state_db.h"
 #include "stores/store_set.h"
@@ -53,6 +56,14 @@ namespace retention {
 // Runs left "running" are marked crashed. Returns the number of records
 // reconciled as deleted. A pending batch whose target is no longer in the
 // rules stops the run (Invalid): its store cannot be asked without it.
-Result<int64_t> Reconcile(StateDb& state, StoreSet& stores, const RuleSet& rules);
+//
+// `only_host`: a state a fleet shares (issue 15) holds every host's runs,
+// and another host's "running" run is in flight right now, or that host's
+// to reconcile at its next start: its batches and runs are never touched
+// here, only those of the runs of `only_host` (this host's name in the
+// state; its run claim keeps its own runs still). nullopt: every run, as
+// in a state one host owns.
+Result<int64_t> Reconcile(StateDb& state, StoreSet& stores, const RuleSet& rules,
+                          const std::optional<std::string>& only_host = std::nullopt);
 
 }  // namespace retention

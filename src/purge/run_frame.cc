@@ -2,6 +2,7 @@
 
 #include "purge/reconcile.h"
 #include "purge/run_guards.h"
+#include "state/state_open.h"
 
 namespace retention {
 
@@ -27,10 +28,13 @@ Status RunFrame::Open(StoreSet& stores) {
   state_ = std::move(*state);
   RETENTION_RETURN_IF_ERROR(state_->ClaimForRun());
   RETENTION_RETURN_IF_ERROR(CheckLedgerTail(*state_));
-  auto reconciled = Reconcile(*state_, stores, rules_);
+  // A state a fleet shares: only this host's runs (the others' are theirs).
+  const std::optional<std::string> only_host =
+      config_.state.IsPostgres() ? std::optional<std::string>(HostNameInState(config_.state)) : std::nullopt;
+  auto reconciled = Reconcile(*state_, stores, rules_, only_host);
   if (!reconciled.ok()) return reconciled.status();
   reconciled_ = *reconciled;
-  RETENTION_RETURN_IF_ERROR(CheckClockSanity(*state_, options_.now, config_.limits, options_.allow_clock_jump,
+  RETENTION_RETURN_IF_ERROR(CheckClockSanity(*state_, only_host, options_.now, config_.limits, options_.allow_clock_jump,
                                              options_.allow_clock_behind));
   auto holds = state_->ListHolds(/*include_released=*/false);
   if (!holds.ok()) return holds.status();

@@ -114,8 +114,16 @@ Status CheckRunArguments(Timestamp as_of, Timestamp now, int64_t batch_size) {
   return Status::Ok();
 }
 
-Status CheckClockSanity(StateDb& state, Timestamp now, const Limits& limits, bool allow_clock_jump,
-                        bool allow_clock_behind) {
+Status CheckClockSanity(StateDb& state, const std::optional<std::string>& only_host, Timestamp now,
+                        const Limits& limits, bool allow_clock_jump, bool allow_clock_behind) {
+  if (only_host) {
+    auto runs = state.ListRuns();
+    if (!runs.ok()) return runs.status();
+    std::optional<RunInfo> last;
+    for (RunInfo& run : *runs)
+      if (run.host == *only_host) last = std::move(run);
+    return CheckClockSanity(last, now, limits.max_clock_jump, allow_clock_jump, allow_clock_behind);
+  }
   auto last = state.LastRun();
   if (!last.ok()) return last.status();
   return CheckClockSanity(*last, now, limits.max_clock_jump, allow_clock_jump, allow_clock_behind);

@@ -35,8 +35,12 @@ Status CheckClockSanity(const std::optional<RunInfo>& last, Timestamp now, const
 // ahead of time) and a batch size outside 1..100000.
 Status CheckRunArguments(Timestamp as_of, Timestamp now, int64_t batch_size);
 
-// CheckClockSanity against the last run the state database recorded.
-Status CheckClockSanity(StateDb& state, Timestamp now, const Limits& limits, bool allow_clock_jump,
+// CheckClockSanity against the last run the state database recorded; in a
+// state a fleet shares, the last run of `only_host` (this host): another
+// host's run may have started a moment after this clock was read, and
+// another host's clock is not this one's.
+Status CheckClockSanity(StateDb& state, const std::optional<std::string>& only_host, Timestamp now,
+                        const Limits& limits, bool allow_clock_jump,
                         bool allow_clock_behind);
 
 // Refuses (AuditFailed, exit 78) to extend a chain whose recent history was

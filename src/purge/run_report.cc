@@ -23,12 +23,13 @@ std::vector<PlannedTarget> PlannedTargets(const Plan& plan) {
   return out;
 }
 
-RunInfo StartInfo(Timestamp now, Timestamp as_of, const std::string& rules_hash, const std::string& command) {
+RunInfo StartInfo(Timestamp now, Timestamp as_of, const std::string& rules_hash, const std::string& command,
+                  const std::string& host) {
   RunInfo info;
   info.started_at = now;
   info.as_of = as_of;
   info.user = InvokingUser();
-  info.host = HostName();
+  info.host = host;
   info.version = RETENTION_VERSION;
   info.rules_hash = rules_hash;
   info.command = command;

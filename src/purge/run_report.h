@@ -13,8 +13,10 @@ namespace retention {
 // The plan as measured before deleting, per target (metrics).
 std::vector<PlannedTarget> PlannedTargets(const Plan& plan);
 
-// The run's start entry: who ran what, when, as of when, under which rules.
-RunInfo StartInfo(Timestamp now, Timestamp as_of, const std::string& rules_hash, const std::string& command);
+// The run's start entry: who ran what, where, when, as of when, under which
+// rules. `host` is this host's name in the state (HostNameInState).
+RunInfo StartInfo(Timestamp now, Timestamp as_of, const std::string& rules_hash, const std::string& command,
+                  const std::string& host);
 
 // The run's outcome ("ok", "stopped", "failed") and exit status from how
 // its targets went: `failure` the first error, `stopped` out of time.

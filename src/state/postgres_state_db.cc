@@ -445,7 +445,7 @@ class PostgresStateDb final : public StateDb {
     return r.ok() ? Status::Ok() : r.status();
   }
   // "the PostgreSQL state (schema "retention")": how messages name it.
-  std::string Named() const { return options_.who + " (schema " + QuotePgIdent(options_.schema) + ")"; }
+  std::string Named() const { return options_.who + ", schema " + options_.schema; }
   Status RequireWritable() const {
     if (options_.read_only)
       return Status::Internal(Named() + " was opened read-only; this command cannot change it");
@@ -522,11 +522,18 @@ Status PostgresStateDb::Open() {
   if (options_.read_only) RETENTION_RETURN_IF_ERROR(Do("SET default_transaction_read_only = on"));
   auto present = VersionPresent();
   if (!present.ok()) return present.status();
+  if (*present != 0 && options_.refuse_existing)
+    return Status::Invalid(Named() + " already holds a state; it is never created twice");
   if (*present == kPgStateSchemaVersion) return Validate();
-  if (options_.read_only) {
+  if (*present == 0 && (options_.read_only || !options_.create_if_missing)) {
     return Status::Unavailable(Named() +
-                               " has not been created yet: the first command that writes to the state "
-                               "(retention state init, hold add, purge) creates it");
+                               " does not exist: create it with `retention state init` (never again after it has "
+                               "held legal holds: restore it from a backup instead), or copy a SQLite state into it "
+                               "with `retention state migrate`");
+  }
+  if (options_.read_only) {
+    return Status::Unavailable(Named() + " has an older schema version (" + std::to_string(*present) +
+                               "): a command that writes to the state upgrades it");
   }
   RETENTION_RETURN_IF_ERROR(Migrate());
   return Validate();
@@ -576,6 +583,9 @@ Status PostgresStateDb::Migrate() {
   RETENTION_RETURN_IF_ERROR(Do("CREATE SCHEMA IF NOT EXISTS " + QuotePgIdent(options_.schema)));
   auto present = VersionPresent();
   if (!present.ok()) return present.status();
+  // Another host created it between our look and the lock.
+  if (*present != 0 && options_.refuse_existing)
+    return Status::Invalid(Named() + " already holds a state; it is never created twice");
   if (*present == kPgStateSchemaVersion) return Status::Ok();
   const std::string what = "create or upgrade " + Named() + " to version " + std::to_string(kPgStateSchemaVersion);
   for (int v = *present; v < kPgStateSchemaVersion; ++v) {

@@ -30,6 +30,13 @@ struct PostgresStateDbOptions {
   // Never creates or changes anything; a schema not created yet is
   // Unavailable.
   bool read_only = false;
+  // A read-write open of a schema holding no state yet creates it when
+  // true; when false it is Unavailable: a state that held legal holds is
+  // never re-created silently (SPEC 3), so commands open with false and
+  // only `retention state init` creates.
+  bool create_if_missing = true;
+  // Refuses a schema that already holds a state (`retention state init`).
+  bool refuse_existing = false;
   // This host's name in the fleet: the run claim (ClaimForRun) is per host
   // and state. Default: the host name.
   std::string host;
@@ -41,7 +48,8 @@ struct PostgresStateDbOptions {
 };
 
 // Opens the state in `options.schema`. A read-write open creates the schema
-// when it is missing and migrates an older one, in one transaction; a schema
+// when it is missing (create_if_missing) and migrates an older one, in one
+// transaction; a schema
 // newer than this binary, or one that is not a retention state, is refused
 // naming `who` and the schema, never the conninfo.
 Result<std::unique_ptr<StateDb>> OpenPostgresStateDb(const PostgresStateDbOptions& options);

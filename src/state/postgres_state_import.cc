@@ -37,7 +37,7 @@ class StateCopier {
     auto r = conn_.ExecParams(sql, params);
     return r.ok() ? Status::Ok() : r.status();
   }
-  std::string Named() const { return target_.who + " (schema " + QuotePgIdent(target_.schema) + ")"; }
+  std::string Named() const { return target_.who + ", schema " + target_.schema; }
 
   Status RequireEmptyTarget();
   Status CopyHolds();

@@ -198,7 +198,7 @@ class PostgresStateLocks final : public StateLocks {
  private:
   friend class PgHeldLock;
 
-  std::string Named() const { return options_.who + " (schema " + QuotePgIdent(options_.schema) + ")"; }
+  std::string Named() const { return options_.who + ", schema " + options_.schema; }
   Status Lost(const std::string& why) const {
     return Status::Unavailable("the locks on " + Named() + " are lost (" + why +
                                "): another host may take them, so this stops here");

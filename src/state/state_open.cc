@@ -1,38 +1,60 @@
 #include "state/state_open.h"
 
+#include <cstdlib>
+
 #include "state/file_state_locks.h"
 #include "state/lock_file.h"
+#include "state/postgres_state_db.h"
+#include "state/postgres_state_locks.h"
 #include "state/sqlite_state_db.h"
+#include "util/identity.h"
 
 namespace retention {
 
 namespace {
 
-Status UnsupportedKind(const std::string& location) {
-  return Status::Invalid("state '" + location +
-                         "': a PostgreSQL state database is not supported by this version; use a SQLite file path");
+// A PostgreSQL state names this host in its run claims and locks: the
+// config's host, else the machine's (the defaults of the options).
+PostgresStateDbOptions PostgresOptions(const StateConfig& state, const std::string& conninfo) {
+  PostgresStateDbOptions options;
+  options.conninfo = conninfo;
+  options.who = state.ServerName();
+  options.schema = state.schema;
+  options.host = HostNameInState(state);
+  return options;
 }
 
 }  // namespace
 
-StateKind StateKindOf(const std::string& location) {
-  if (location.rfind("postgresql://", 0) == 0 || location.rfind("postgres://", 0) == 0) return StateKind::kPostgres;
-  return StateKind::kSqlite;
+std::string HostNameInState(const StateConfig& state) { return state.host.empty() ? HostName() : state.host; }
+
+Result<std::string> StateConninfo(const StateConfig& state) {
+  if (!state.service.empty()) return "service=" + state.service;
+  const char* value = std::getenv(state.conninfo_env.c_str());
+  if (value == nullptr || *value == '\0') {
+    return Status::Unavailable(state.Name() + ": environment variable " + state.conninfo_env +
+                               " is not set (it should hold the libpq conninfo or URI of the state database)");
+  }
+  return std::string(value);
 }
 
-Result<std::unique_ptr<StateDb>> OpenStateDbAt(const std::string& location, StateOpenMode mode,
+Result<std::unique_ptr<StateDb>> OpenStateDbAt(const StateConfig& state, StateOpenMode mode,
                                                const std::function<Timestamp()>& clock) {
-  switch (StateKindOf(location)) {
-    case StateKind::kSqlite: {
-      SqliteStateDbOptions options;
-      options.read_only = mode == StateOpenMode::kRead;
-      options.create = mode == StateOpenMode::kCreate;
-      options.clock = clock;
-      return OpenSqliteStateDb(location, options);
-    }
-    case StateKind::kPostgres: break;  // issue 15
+  if (!state.IsPostgres()) {
+    SqliteStateDbOptions options;
+    options.read_only = mode == StateOpenMode::kRead;
+    options.create = mode == StateOpenMode::kCreate;
+    options.clock = clock;
+    return OpenSqliteStateDb(state.path, options);
   }
-  return UnsupportedKind(location);
+  auto conninfo = StateConninfo(state);
+  if (!conninfo.ok()) return conninfo.status();
+  PostgresStateDbOptions options = PostgresOptions(state, *conninfo);
+  options.read_only = mode == StateOpenMode::kRead;
+  options.create_if_missing = mode == StateOpenMode::kCreate;
+  options.refuse_existing = mode == StateOpenMode::kCreate;
+  if (clock) options.clock = clock;
+  return OpenPostgresStateDb(options);
 }
 
 Result<std::unique_ptr<StateDb>> OpenStateDb(const Config& config, StateOpenMode mode,
@@ -41,19 +63,21 @@ Result<std::unique_ptr<StateDb>> OpenStateDb(const Config& config, StateOpenMode
 }
 
 Result<std::unique_ptr<StateLocks>> OpenStateLocks(const Config& config) {
-  switch (StateKindOf(config.state)) {
-    case StateKind::kSqlite: return MakeFileStateLocks(LockPathsFor(config.state));
-    case StateKind::kPostgres: break;  // issue 15
-  }
-  return UnsupportedKind(config.state);
+  if (!config.state.IsPostgres()) return MakeFileStateLocks(LockPathsFor(config.state.path));
+  auto conninfo = StateConninfo(config.state);
+  if (!conninfo.ok()) return conninfo.status();
+  const PostgresStateDbOptions db = PostgresOptions(config.state, *conninfo);
+  PostgresStateLocksOptions options;
+  options.conninfo = db.conninfo;
+  options.who = db.who;
+  options.schema = db.schema;
+  options.host = db.host;
+  return OpenPostgresStateLocks(options);
 }
 
-bool StateExistsAt(const std::string& location) {
-  switch (StateKindOf(location)) {
-    case StateKind::kSqlite: return StateDbExists(location);
-    case StateKind::kPostgres: return true;  // a server: OpenStateDb says whether it can be reached
-  }
-  return true;
+bool StateExistsAt(const StateConfig& state) {
+  if (state.IsPostgres()) return true;
+  return StateDbExists(state.path);
 }
 
 StateLockPaths LockPathsFor(const std::filesystem::path& state_path) {

@@ -223,11 +223,31 @@ Result<std::vector<int64_t>> UnsettledBatches(StateDb& state) {
   return std::vector<int64_t>(open.begin(), open.end());
 }
 
-Result<std::vector<int64_t>> CheckedOpenBatches(StateDb& state) {
+namespace {
+
+// Drops from `seqs` the batch entries of runs outside `runs`.
+Status KeepBatchesOfRuns(StateDb& state, const std::set<int64_t>& runs, std::vector<int64_t>* seqs) {
+  std::vector<int64_t> kept;
+  for (int64_t seq : *seqs) {
+    auto entry = state.ReadEntry(seq);
+    if (!entry.ok()) return entry.status();
+    if (!*entry || runs.count((*entry)->run_id)) kept.push_back(seq);
+  }
+  *seqs = std::move(kept);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::vector<int64_t>> CheckedOpenBatches(StateDb& state, const std::set<int64_t>* runs) {
   auto indexed = state.OpenBatches();
   if (!indexed.ok()) return indexed.status();
   auto unsettled = UnsettledBatches(state);
   if (!unsettled.ok()) return unsettled.status();
+  if (runs) {
+    RETENTION_RETURN_IF_ERROR(KeepBatchesOfRuns(state, *runs, &*indexed));
+    RETENTION_RETURN_IF_ERROR(KeepBatchesOfRuns(state, *runs, &*unsettled));
+  }
   if (*indexed == *unsettled) return std::move(*indexed);
   const auto [in_index, in_ledger] = std::mismatch(indexed->begin(), indexed->end(), unsettled->begin(), unsettled->end());
   const bool index_only = in_ledger == unsettled->end() || (in_index != indexed->end() && *in_index < *in_ledger);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -77,8 +78,15 @@ Result<std::vector<int64_t>> UnsettledBatches(StateDb& state);
 // deleted, or its open flag flipped, by hand would otherwise make a
 // crashed batch's deletions go unrecorded (or settle a batch twice):
 // AuditFailed naming the first entry where they differ. Not for use while
-// another process may be settling batches (a purge holds the run lock).
-Result<std::vector<int64_t>> CheckedOpenBatches(StateDb& state);
+// another process may be settling batches of `runs` (a purge holds the
+// run claim of its host).
+//
+// `runs`: only the batch entries of these runs (both lists filtered before
+// they are compared), for a state a fleet shares, where other hosts append
+// and settle their own batches meanwhile. nullptr: every batch entry. An
+// entry that cannot be read counts as one of `runs`, so that the check
+// names it.
+Result<std::vector<int64_t>> CheckedOpenBatches(StateDb& state, const std::set<int64_t>* runs = nullptr);
 
 // Appends entries atomically (seq, prev_hash and hash assigned; any passed
 // in are replaced; an unset `at` gets now). An anchor entry's row in the

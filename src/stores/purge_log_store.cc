@@ -272,8 +272,8 @@ Status WalkPrunablePrefix(StateDb& state, const Selection& d, int64_t pruned_thr
 
 Result<std::unique_ptr<Store>> OpenPurgeLogStore(const StoreConfig& config) {
   std::unique_ptr<StateDb> state;
-  if (StateExistsAt(config.path.string())) {
-    auto opened = OpenStateDbAt(config.path.string(), StateOpenMode::kRead);
+  if (StateExistsAt(config.state)) {
+    auto opened = OpenStateDbAt(config.state, StateOpenMode::kRead);
     if (!opened.ok()) return opened.status();
     state = std::move(*opened);
   }

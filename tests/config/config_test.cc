@@ -109,9 +109,40 @@ const BadCase kBadCases[] = {
     {"invalid time_zone", "rules = \"rules\"\ntime_zone = \"Europe/Paaris\"\n",
      "$D/retention.toml:2:13: unknown time zone \"Europe/Paaris\" (expected an IANA name such as \"UTC\" or "
      "\"Europe/Berlin\")"},
-    {"PostgreSQL state", "rules = \"rules\"\nstate = \"postgresql://db/retention\"\n",
-     "$D/retention.toml:2:9: a PostgreSQL state database is not supported by this version; use a SQLite "
-     "file path"},
+    {"PostgreSQL state as a URI", "rules = \"rules\"\nstate = \"postgresql://db/retention\"\n",
+     "$D/retention.toml:2:9: a conninfo may hold a password and must not be written in the config; name the "
+     "environment variable holding it: state = { conninfo_env = \"RETENTION_STATE_URL\" }"},
+    {"PostgreSQL state as a key=value conninfo", "rules = \"rules\"\nstate = \"host=db dbname=retention\"\n",
+     "$D/retention.toml:2:9: a conninfo may hold a password and must not be written in the config; name the "
+     "environment variable holding it: state = { conninfo_env = \"RETENTION_STATE_URL\" }"},
+    {"PostgreSQL state with the conninfo written in the config",
+     "rules = \"rules\"\nstate = { conninfo = \"host=db password=x\" }\n",
+     "$D/retention.toml:2:22: a conninfo may hold a password and must not be written in the config; put it in an "
+     "environment variable and name that with conninfo_env, or use service (pg_service.conf)"},
+    {"PostgreSQL state with conninfo_env holding a conninfo",
+     "rules = \"rules\"\nstate = { conninfo_env = \"host=db\" }\n",
+     "$D/retention.toml:2:26: 'state': conninfo_env names an environment variable (letters, digits, '_'), such as "
+     "RETENTION_STATE_URL; not the conninfo itself"},
+    {"PostgreSQL state with both conninfo_env and service",
+     "rules = \"rules\"\nstate = { conninfo_env = \"A\", service = \"b\" }\n",
+     "$D/retention.toml:2:9: 'state': give exactly one of conninfo_env (the name of an environment variable "
+     "holding a libpq conninfo or URI) and service (a pg_service.conf entry)"},
+    {"PostgreSQL state with neither", "rules = \"rules\"\nstate = { schema = \"retention\" }\n",
+     "$D/retention.toml:2:9: 'state': give exactly one of conninfo_env (the name of an environment variable "
+     "holding a libpq conninfo or URI) and service (a pg_service.conf entry)"},
+    {"PostgreSQL state with a schema that is no plain name",
+     "rules = \"rules\"\nstate = { conninfo_env = \"A\", schema = \"Fleet-B\" }\n",
+     "$D/retention.toml:2:40: 'state': schema 'Fleet-B' is not a plain schema name (lower-case letters, digits "
+     "and '_', at most 63, not starting with a digit)"},
+    {"PostgreSQL state with a host that is no host name",
+     "rules = \"rules\"\nstate = { conninfo_env = \"A\", host = \"web 1\" }\n",
+     "$D/retention.toml:2:38: 'state': host 'web 1' is not a host name (letters, digits, '.', '_' and '-'); leave "
+     "it out to use this machine's host name"},
+    {"PostgreSQL state with a misspelt key", "rules = \"rules\"\nstate = { conninfo_env = \"A\", shema = \"x\" }\n",
+     "$D/retention.toml:2:31: unknown key 'shema' in 'state' (did you mean 'schema'?)"},
+    {"state neither a path nor a table", "rules = \"rules\"\nstate = 5\n",
+     "$D/retention.toml:2:9: 'state' is a SQLite file path, or a table naming a PostgreSQL state: state = { "
+     "conninfo_env = \"RETENTION_STATE_URL\" }"},
     {"empty state", "rules = \"rules\"\nstate = \"\"\n", "$D/retention.toml:2:9: 'state' must not be empty"},
     {"limits not a table", "rules = \"rules\"\nlimits = 5\n", "$D/retention.toml:2:10: 'limits' must be a table"},
     {"batch_size 0", "rules = \"rules\"\n[limits]\nbatch_size = 0\n",
@@ -239,7 +270,7 @@ root = "./backups/"
   const std::filesystem::path etc = dir / "etc";
   CHECK(config.file == etc / "retention.toml");
   CHECK(config.rules_dir == etc / "retention-rules");
-  CHECK(config.state == (dir / "var" / "state.db").string());
+  CHECK(config.state.path == (dir / "var" / "state.db").string());
   CHECK(config.time_zone == "Europe/Berlin");
 
   CHECK(config.limits.batch_size == 500);
@@ -251,7 +282,7 @@ root = "./backups/"
 
   REQUIRE(config.stores.size() == 4);  // three, and the built-in purge log
   CHECK(config.stores.at("purge-log").type == StoreType::kPurgeLog);
-  CHECK(config.stores.at("purge-log").path == config.state);
+  CHECK(config.stores.at("purge-log").path == config.state.path);
   const StoreConfig& app = config.stores.at("app");
   CHECK(app.name == "app");
   CHECK(app.type == StoreType::kSqlite);
@@ -269,6 +300,38 @@ root = "./backups/"
   CHECK(backups.root == (etc / "backups" / ""));  // normalized
 }
 
+TEST_CASE("A PostgreSQL state loads from its table, and the purge log reads it", "[config]") {
+  ScratchDir dir;
+  WriteFile(dir / "retention.toml",
+                 "rules = \"rules\"\n"
+                 "state = { conninfo_env = \"RETENTION_STATE_URL\", schema = \"fleet_b\", host = \"web-1\" }\n"
+                 "[stores.app]\ntype = \"sqlite\"\npath = \"app.db\"\n");
+  Result<Config> loaded = LoadConfig(dir / "retention.toml");
+  INFO(loaded.status().message());
+  REQUIRE(loaded.ok());
+  const StateConfig& state = loaded->state;
+  CHECK(state.IsPostgres());
+  CHECK(state.path.empty());
+  CHECK(state.conninfo_env == "RETENTION_STATE_URL");
+  CHECK(state.service.empty());
+  CHECK(state.schema == "fleet_b");
+  CHECK(state.host == "web-1");
+  CHECK(state.Name() == "the PostgreSQL state (RETENTION_STATE_URL), schema fleet_b");
+  const StoreConfig& log = loaded->stores.at("purge-log");
+  CHECK(log.state.IsPostgres());
+  CHECK(log.state.schema == "fleet_b");
+
+  WriteFile(dir / "retention.toml",
+                 "rules = \"rules\"\nstate = { service = \"retention\" }\n"
+                 "[stores.app]\ntype = \"sqlite\"\npath = \"app.db\"\n");
+  loaded = LoadConfig(dir / "retention.toml");
+  REQUIRE(loaded.ok());
+  CHECK(loaded->state.service == "retention");
+  CHECK(loaded->state.schema == "retention");  // the default
+  CHECK(loaded->state.host.empty());           // the machine's name, when opened
+  CHECK(loaded->state.Name() == "the PostgreSQL state (service retention), schema retention");
+}
+
 TEST_CASE("Omitted settings take their documented defaults", "[config]") {
   ScratchDir dir;
   WriteFile(dir / "retention.toml", "rules = \"/etc/retention/rules\"\n[stores.app]\ntype = \"sqlite\"\npath = \"app.db\"\n");
@@ -276,7 +339,7 @@ TEST_CASE("Omitted settings take their documented defaults", "[config]") {
   INFO(loaded.status().message());
   REQUIRE(loaded.ok());
   CHECK(loaded->rules_dir == "/etc/retention/rules");
-  CHECK(loaded->state == "/var/lib/retention/state.db");
+  CHECK(loaded->state.path == "/var/lib/retention/state.db");
   CHECK(loaded->time_zone == "UTC");
   CHECK(loaded->limits.batch_size == 100000);
   CHECK(loaded->limits.max_delete == 1000000);

@@ -63,12 +63,12 @@ TEST_CASE("Every loaded config has the purge-log store, on the state database", 
     Result<Config> config = LoadConfig(dir / "retention.toml");
     INFO(config.status().message());
     REQUIRE(config.ok());
-    CHECK(config->state == (dir / "var" / "state.db").string());
+    CHECK(config->state.path == (dir / "var" / "state.db").string());
     REQUIRE(config->stores.count("purge-log") == 1);
     const StoreConfig& log = config->stores.at("purge-log");
     CHECK(log.name == "purge-log");
     CHECK(log.type == StoreType::kPurgeLog);
-    CHECK(log.path == config->state);
+    CHECK(log.path == config->state.path);
     CHECK(config->stores.size() == 3);
     CHECK(config->stores.at("app").type == StoreType::kSqlite);
   }

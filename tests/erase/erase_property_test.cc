@@ -117,7 +117,7 @@ TEST_CASE("erase deletes exactly the oracle's records, and the ledger names each
     }
     Config config;
     config.file = dir / "retention.toml";
-    config.state = state.string();
+    config.state.path = state.string();
     config.stores["app"] = StoreConfig{"app", StoreType::kSqlite, app, "", "", "", "", {}};
     config.limits.batch_size = 1 + static_cast<int64_t>(rng() % 7);
     RuleSet rules;

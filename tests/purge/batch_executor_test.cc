@@ -43,7 +43,7 @@ struct Run {
     auto r = LoadRules(config);
     REQUIRE(r.ok());
     rules = std::move(*r);
-    auto s = OpenSqliteStateDb(config.state, /*read_only=*/false);
+    auto s = OpenSqliteStateDb(config.state.path, /*read_only=*/false);
     REQUIRE(s.ok());
     state = std::move(*s);
     stores = std::make_unique<StoreSet>(config, /*read_only=*/false, files::PosixFileSystem());
@@ -60,7 +60,7 @@ struct Run {
     o.out_of_time = std::move(out_of_time);
     o.run_id = run_id;
     o.batch_size = batch_size;
-    o.hold_barrier = [this] { return HoldBarrier::Shared(LockPathsFor(config.state).hold_barrier); };
+    o.hold_barrier = [this] { return HoldBarrier::Shared(LockPathsFor(config.state.path).hold_barrier); };
     o.clock = [] { return SystemNow(); };
     return BatchExecutor(*state, o, HoldSet());
   }

@@ -105,7 +105,7 @@ TEST_CASE("the purge log's pruning stops before an open batch entry, so reconcil
   REQUIRE(config.ok());
   auto rules = LoadRules(*config);
   REQUIRE(rules.ok());
-  auto state = OpenSqliteStateDb(config->state, /*read_only=*/false);
+  auto state = OpenSqliteStateDb(config->state.path, /*read_only=*/false);
   REQUIRE(state.ok());
   StoreSet stores(*config, /*read_only=*/false, files::PosixFileSystem());
   RunInfo info;
@@ -119,7 +119,7 @@ TEST_CASE("the purge log's pruning stops before an open batch entry, so reconcil
   ExecutorOptions o;
   o.run_id = *run_id;
   o.batch_size = 7;
-  o.hold_barrier = [&] { return HoldBarrier::Shared(LockPathsFor(config->state).hold_barrier); };
+  o.hold_barrier = [&] { return HoldBarrier::Shared(LockPathsFor(config->state.path).hold_barrier); };
   o.clock = [] { return SystemNow(); };
   BatchExecutor executor(**state, o, HoldSet());
   auto selections = MakeSelections(*config, *rules, SystemNow(), "audit_security");

@@ -152,7 +152,7 @@ TEST_CASE("purge deletes exactly what the oracle finds due, unheld and past ever
     // Random overlapping rules over the table, with floors.
     Config config;
     config.file = dir / "retention.toml";
-    config.state = state.string();
+    config.state.path = state.string();
     config.stores["app"] = StoreConfig{"app", StoreType::kSqlite, app, "", "", "", "", {}};
     config.limits.batch_size = 1 + static_cast<int64_t>(rng() % 7);
     RuleSet rules;

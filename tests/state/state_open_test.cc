@@ -9,25 +9,29 @@
 namespace retention {
 namespace {
 
-TEST_CASE("OpenStateDb picks the backend from the location", "[state][state-open]") {
-  CHECK(StateKindOf("/var/lib/retention/state.db") == StateKind::kSqlite);
-  CHECK(StateKindOf("state.db") == StateKind::kSqlite);
-  CHECK(StateKindOf("postgresql://db.example/retention") == StateKind::kPostgres);
-  CHECK(StateKindOf("postgres://db.example/retention") == StateKind::kPostgres);
-
-  // Not supported yet (issue 15): a clear refusal, never a file of that name.
+TEST_CASE("a PostgreSQL state whose conninfo variable is unset is refused, naming the variable",
+          "[state][state-open]") {
+  StateConfig state;
+  state.conninfo_env = "RETENTION_TEST_STATE_URL_NEVER_SET";
+  REQUIRE(state.IsPostgres());
+  CHECK(state.Name() == "the PostgreSQL state (RETENTION_TEST_STATE_URL_NEVER_SET), schema retention");
   for (auto mode : {StateOpenMode::kRead, StateOpenMode::kWrite, StateOpenMode::kCreate}) {
-    auto pg = OpenStateDbAt("postgresql://db.example/retention", mode);
+    auto pg = OpenStateDbAt(state, mode);
     REQUIRE_FALSE(pg.ok());
-    CHECK(pg.status().code() == StatusCode::kInvalid);
-    CHECK(pg.status().message().find("PostgreSQL") != std::string::npos);
+    CHECK(pg.status().code() == StatusCode::kUnavailable);
+    CHECK(pg.status().message().find("RETENTION_TEST_STATE_URL_NEVER_SET is not set") != std::string::npos);
   }
+  Config config;
+  config.state = state;
+  auto locks = OpenStateLocks(config);
+  REQUIRE_FALSE(locks.ok());
+  CHECK(locks.status().code() == StatusCode::kUnavailable);
 }
 
 TEST_CASE("OpenStateDb creates only in kCreate and opens what it created", "[state][state-open]") {
   e2e::TempDir dir;
   Config config;
-  config.state = (dir / "state.db").string();
+  config.state.path = (dir / "state.db").string();
   CHECK_FALSE(StateExistsAt(config.state));
   for (auto mode : {StateOpenMode::kRead, StateOpenMode::kWrite}) {
     auto missing = OpenStateDb(config, mode);

@@ -52,7 +52,7 @@ struct SqliteFixture {
       INSERT INTO stamps VALUES (1, 1767225600), (2, 1767225600.5), (3, 1767225599.25);
     )") == "");
     config.file = dir / "retention.toml";
-    config.state = (dir / "state.db").string();
+    config.state.path = (dir / "state.db").string();
     config.stores["app"] = StoreConfig{"app", StoreType::kSqlite, dir / "app.db", "", "", "", "", {}};
   }
 

@@ -46,7 +46,7 @@ struct Fixture {
                               (6, '2026-05-31T23:00:00-02:00', 13);
     )") == "");
     config.file = dir / "retention.toml";
-    config.state = (dir / "state.db").string();
+    config.state.path = (dir / "state.db").string();
     config.stores["app"] = StoreConfig{"app", StoreType::kSqlite, dir / "app.db", "", "", "", "", {}};
   }
 
