@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/fleet_hosts.h"
 #include "audit/run_history.h"
 #include "calendar/cutoff.h"
 #include "calendar/duration.h"
@@ -59,7 +60,7 @@ Status RunStatusCommand(const CommandArgs& a) {
       "0s: at once)")(
       "last", po::value<int>()->value_name("N")->default_value(5), "show the last N runs")(
       "check", "exit 75 when anything is overdue (past due + grace) or the last successful purge is older "
-               "than --max-age");
+               "than --max-age (in a state a fleet shares: on any host)");
   AddCommonOptions(&desc);
   auto vm = ParseCommandLine(a, desc, nullptr,
                              "retention status [--max-age DURATION] [--grace DURATION] [--last N] [--check] [--format table|json]");
@@ -165,6 +166,20 @@ Status RunStatusCommand(const CommandArgs& a) {
   int64_t overdue = 0;
   for (const auto& c : categories) overdue += c.overdue;
 
+  // A state a fleet shares: each host's own timer may have stopped while
+  // the others purge on time.
+  std::vector<audit::FleetHost> hosts;
+  std::vector<std::string> host_warnings;
+  if (*state && config.state.IsPostgres()) {
+    auto summarized = audit::SummarizeFleetHosts(**state);
+    if (!summarized.ok()) return summarized.status();
+    hosts = std::move(*summarized);
+    for (const audit::FleetHost& h : hosts)
+      for (std::string& w : audit::FleetHostWarnings(h, oldest_allowed, max_age->ToString()))
+        host_warnings.push_back(std::move(w));
+  }
+  const bool hosts_stale = !host_warnings.empty();
+
   std::vector<std::string> warnings;
   if (!last_success) {
     warnings.push_back("no purge has ever succeeded: the policy is configured but not applied");
@@ -183,6 +198,7 @@ Status RunStatusCommand(const CommandArgs& a) {
                        std::to_string(last_ended->id) + ": " + per + "); see `retention audit log --run " +
                        std::to_string(last_ended->id) + " --kind kept`");
   }
+  warnings.insert(warnings.end(), host_warnings.begin(), host_warnings.end());
   if (overdue > 0)
     warnings.push_back(std::to_string(overdue) + " records are past their delete_after" +
                        (grace.amount ? " by more than " + grace.ToString() : std::string()) +
@@ -221,7 +237,21 @@ Status RunStatusCommand(const CommandArgs& a) {
     j["categories"] = cs;
     j["overdue"] = overdue;
     j["undeletable_last_run"] = last_ended ? last_ended->undeletable : 0;
-    j["compliant"] = overdue == 0 && !stale && late_requests.empty();
+    j["compliant"] = overdue == 0 && !stale && !hosts_stale && late_requests.empty();
+    if (config.state.IsPostgres()) {
+      Json hs = Json::array();
+      for (const audit::FleetHost& h : hosts) {
+        Json running = Json::array();
+        for (const RunInfo& r : h.running) running.push_back({{"run", r.id}, {"started_at", FormatTimestamp(r.started_at)}});
+        const std::optional<Timestamp> ended = h.last_success ? h.last_success->ended_at : std::nullopt;
+        hs.push_back({{"host", h.host},
+                      {"last_success_run", h.last_success ? Json(h.last_success->id) : Json(nullptr)},
+                      {"last_success_ended", ended ? Json(FormatTimestamp(*ended)) : Json(nullptr)},
+                      {"running", running},
+                      {"applied", audit::FleetHostWarnings(h, oldest_allowed, max_age->ToString()).empty()}});
+      }
+      j["hosts"] = hs;
+    }
     Json er = Json::array();
     for (const ErasureRequest& r : requests) {
       if (r.kept == 0 && !RequestPastDeadline(r, now)) continue;
@@ -251,6 +281,20 @@ Status RunStatusCommand(const CommandArgs& a) {
     out << "Last successful purge: " << (last_success ? "run " + std::to_string(last_success->id) + ", ended " + last_success_at
                                                     : std::string("never"))
         << "\n\n";
+    if (config.state.IsPostgres()) {
+      out << "Hosts sharing " << config.state.Name() << ":\n";
+      if (hosts.empty()) out << "  (none has run yet)\n";
+      for (const audit::FleetHost& h : hosts) {
+        out << "  " << h.host << "  last success "
+            << (h.last_success ? "run " + std::to_string(h.last_success->id) + ", ended " +
+                                     (h.last_success->ended_at ? FormatTimestamp(*h.last_success->ended_at) : "-")
+                               : std::string("never"));
+        for (const RunInfo& r : h.running)
+          out << "  running: run " << r.id << " since " << FormatTimestamp(r.started_at);
+        out << "\n";
+      }
+      out << "\n";
+    }
     char line[512];
     std::snprintf(line, sizeof line, "%-22s %10s %9s %7s %9s %9s %8s  %-10s %s\n", "CATEGORY", "RECORDS", "DUE",
                   "HELD", "FLOOR", "OVERDUE", "UNDATED", "COMPLIANT", "OLDEST OVERDUE");
@@ -276,7 +320,7 @@ Status RunStatusCommand(const CommandArgs& a) {
     for (const auto& w : warnings) out << "WARNING: " << w << "\n";
     if (warnings.empty()) out << "Compliant.\n";
   }
-  if ((*vm)->count("check") && (overdue > 0 || stale || !late_requests.empty())) {
+  if ((*vm)->count("check") && (overdue > 0 || stale || hosts_stale || !late_requests.empty())) {
     return Status::OutOfCompliance("out of compliance: " +
                                    (warnings.empty() ? std::string("see above") : warnings.front()) +
                                    (warnings.size() > 1 ? " (and " + std::to_string(warnings.size() - 1) + " more)" : ""));

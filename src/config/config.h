@@ -65,7 +65,7 @@ struct StateConfig {
   std::string schema = "retention";  // PostgreSQL: the schema holding the tables
   std::string host;          // PostgreSQL: this host's name in the fleet; empty: the host name
 
-  bool IsPostgres() const { return path.empty(); }
+  bool IsPostgres() const { return !conninfo_env.empty() || !service.empty(); }
   // How messages name it: the SQLite path, or "the PostgreSQL state
   // (RETENTION_STATE_URL), schema retention". Never the conninfo.
   std::string Name() const;

@@ -160,10 +160,15 @@ Result<PurgeReport> PurgeRun::Run() {
       // store is this host's own disk, which no other host purges: its
       // lock is this host's alone, so hosts purging their own logs under
       // one store name never skip each other.
+      const bool own_disk = config_.stores.at(d.target->store).type == StoreType::kFiles;
       std::string lock_store = d.target->store;
-      if (config_.stores.at(d.target->store).type == StoreType::kFiles)
-        lock_store += "@" + HostNameInState(config_.state);
+      if (own_disk) lock_store += "@" + HostNameInState(config_.state);
       auto target_lock = frame_->LockTarget(lock_store, d.target->name);
+      if (target_lock.ok() && config_.state.IsPostgres() && !own_disk) {
+        const Status open = CheckNoOtherHostsOpenBatch(*state_, d.target->store, d.target->name,
+                                                       HostNameInState(config_.state));
+        if (!open.ok()) target_lock = open;
+      }
       if (target_lock.ok()) {
         failure = PurgeTarget(d, saved.get(), executor, &outcome, &stopped);
       } else if (target_lock.status().code() == StatusCode::kBusy) {

@@ -1,6 +1,7 @@
 #include "purge/run_guards.h"
 
 #include <cmath>
+#include <map>
 
 #include "ledger/ledger.h"
 
@@ -127,6 +128,38 @@ Status CheckClockSanity(StateDb& state, const std::optional<std::string>& only_h
   auto last = state.LastRun();
   if (!last.ok()) return last.status();
   return CheckClockSanity(*last, now, limits.max_clock_jump, allow_clock_jump, allow_clock_behind);
+}
+
+Status CheckNoOtherHostsOpenBatch(StateDb& state, const std::string& store, const std::string& target,
+                                  const std::string& host) {
+  auto runs = state.ListRuns();
+  if (!runs.ok()) return runs.status();
+  std::map<int64_t, std::string> host_of;
+  for (const RunInfo& run : *runs) host_of[run.id] = run.host;
+  auto other = [&](int64_t run_id) {
+    auto it = host_of.find(run_id);
+    return it == host_of.end() || it->second != host;  // a run of no host known: not ours
+  };
+  auto busy = [&](int64_t run_id, const std::string& what) {
+    auto it = host_of.find(run_id);
+    return Status::Busy("target " + store + "/" + target + " has " + what + " of run " + std::to_string(run_id) +
+                        " on host '" + (it == host_of.end() ? std::string("?") : it->second) +
+                        "' still open (that host stopped mid-batch; its next purge reconciles it): skipped here");
+  };
+  auto open = state.OpenBatches();
+  if (!open.ok()) return open.status();
+  for (int64_t seq : *open) {
+    auto entry = state.ReadEntry(seq);
+    if (!entry.ok()) return entry.status();
+    if (*entry && (*entry)->store == store && (*entry)->target == target && other((*entry)->run_id))
+      return busy((*entry)->run_id, "batch entry " + std::to_string(seq));
+  }
+  auto pending = state.ListPending();
+  if (!pending.ok()) return pending.status();
+  for (const PendingBatch& batch : *pending)
+    if (batch.store == store && batch.target == target && other(batch.run_id))
+      return busy(batch.run_id, "a pending batch");
+  return Status::Ok();
 }
 
 Status CheckLedgerTail(StateDb& state) {

@@ -31,6 +31,15 @@ Status CheckSafetyValveBound(StoreSet& stores, const std::vector<Selection>& sel
 Status CheckClockSanity(const std::optional<RunInfo>& last, Timestamp now, const CalendarDuration& max_jump,
                         bool allow_clock_jump, bool allow_clock_behind);
 
+// In a state a fleet shares: Busy when a run of another host than `host`
+// left a batch of `store`/`target` open (its batch entry, or a pending
+// batch): that host was killed mid-batch and reconciles the batch at its
+// next start, judging which of its candidates are gone. Were this host to
+// delete them first, the ledger would claim them twice. The purge skips
+// the target, says why, and exits 75, as when another host holds it.
+Status CheckNoOtherHostsOpenBatch(StateDb& state, const std::string& store, const std::string& target,
+                                  const std::string& host);
+
 // Refuses (Usage, exit 64) an --as-of later than `now` (purge never deletes
 // ahead of time) and a batch size outside 1..100000.
 Status CheckRunArguments(Timestamp as_of, Timestamp now, int64_t batch_size);

@@ -5,6 +5,7 @@
 // one delete claim per row or file gone, the shared target's batches never
 // interleaved between runs, and nothing a hold covers deleted after `hold
 // add` returned.
+#include <signal.h>
 #include <sys/time.h>
 
 #include <catch2/catch.hpp>
@@ -296,6 +297,61 @@ TEST_CASE("a host starting while another host's batch is open leaves that batch 
   std::vector<std::string> problems;
   checker::CheckChain(st.ledger, &problems);
   const auto claims = Claims(st, &problems);
+  INFO(checker::Report(problems));
+  CHECK(problems.empty());
+  CHECK(claims.count("app/events"));
+  if (claims.count("app/events")) CHECK(claims.at("app/events").size() == 500);
+}
+
+TEST_CASE("a host killed mid-batch: other hosts leave its open batch alone, its next start reconciles it",
+          "[postgres][e2e][pg-state][fleet]") {
+  PgStoreFixture f;
+  PgConnection conn = f.Connect();
+  conn.Exec("CREATE TABLE events (id bigint PRIMARY KEY, at timestamptz, who text);"
+            "CREATE INDEX events_at ON events (at);"
+            "INSERT INTO events SELECT i, timestamptz '2020-01-01 00:00:00+00' + i * interval '1 minute', "
+            "'c' || (i % 7) FROM generate_series(1, 500) AS i");
+  f.WriteRules("fleet", kFleetRules);
+  ScopedEnv state_env(kStateEnv, f.conninfo);
+  ScopedEnv app_env(kConninfoEnv, f.conninfo);
+  const fs::path a = MakeFleetHost(f, "host-a", 3), b = MakeFleetHost(f, "host-b", 3);
+  REQUIRE(RunWithEnv({"--config", a.string(), "state", "init"}, {}).exit_code == 0);
+
+  const fs::path go = f.dir() / "go";
+  fs::path reached = go;
+  reached += ".reached";
+  e2e::Spawned first = e2e::Spawn({"--config", a.string(), "purge"}, {"RETENTION_PAUSE=after_delete:2:" + go.string()});
+  e2e::WaitForFile(reached);
+  ::kill(first.pid, SIGKILL);
+  const RunResult killed = first.Finish();
+  CHECK(killed.exit_code == 128 + SIGKILL);
+  const std::string left = conn.Scalar("SELECT count(*) FROM events");
+  REQUIRE(left != "500");  // host-a's deletes committed
+
+  // host-b: its own logs purged; the shared target skipped, naming host-a,
+  // since host-a's batch is still open; nothing of host-a's reconciled.
+  const RunResult other = RunWithEnv({"--config", b.string(), "purge"}, {});
+  INFO(Describe(other));
+  CHECK(other.exit_code == 75);
+  CHECK(e2e::Contains(other.out + other.err, "host 'host-a'"));
+  CHECK(conn.Scalar("SELECT count(*) FROM events") == left);
+  CHECK(conn.Scalar("SELECT count(*) FROM retention.ledger WHERE kind = 'reconciled'") == "0");
+  CHECK(conn.Scalar("SELECT outcome FROM retention.runs WHERE host = 'host-a'") == "running");
+  for (int i = 0; i < 3; ++i) CHECK_FALSE(fs::exists(f.dir() / "host-b-logs" / ("host-b-" + std::to_string(i) + ".log")));
+
+  // host-a's next start reconciles its own batch and finishes the target.
+  const RunResult again = RunWithEnv({"--config", a.string(), "purge"}, {});
+  INFO(Describe(again));
+  CHECK(again.exit_code == 0);
+  CHECK(conn.Scalar("SELECT count(*) FROM events") == "0");
+  CHECK(conn.Scalar("SELECT count(*) FROM retention.runs WHERE host = 'host-a' AND outcome = 'crashed'") == "1");
+  CHECK(RunWithEnv({"--config", b.string(), "purge"}, {}).exit_code == 0);
+
+  checker::State st;
+  st.ledger = PgLedgerRows(conn, "retention.ledger");
+  std::vector<std::string> problems;
+  checker::CheckChain(st.ledger, &problems);
+  const auto claims = Claims(st, &problems);  // a key claimed twice is a problem
   INFO(checker::Report(problems));
   CHECK(problems.empty());
   CHECK(claims.count("app/events"));

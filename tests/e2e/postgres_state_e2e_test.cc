@@ -7,7 +7,10 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <map>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "support/ledger_checker.h"
 #include "support/pg_fixture.h"
@@ -147,6 +150,37 @@ TEST_CASE("a PostgreSQL state in the config: created once by state init, holds a
   const RunResult verify = web1.Run({"audit", "verify"});
   INFO(Describe(verify));
   CHECK(verify.exit_code == 0);
+
+  // status, per host: web-2 purged just now; web-9 (rows as a host whose
+  // timer stopped would leave them) last succeeded 10 days ago and left a
+  // run "running" 5 days ago.
+  const std::string day = "86400000000";
+  const std::string now_us = "(extract(epoch FROM now()) * 1000000)::bigint";
+  conn.Exec("INSERT INTO fleet.runs(started_at, ended_at, as_of, \"user\", host, version, rules_hash, command, "
+            "outcome, exit_code) VALUES"
+            "(" + now_us + " - 10 * " + day + ", " + now_us + " - 10 * " + day + ", " + now_us + " - 10 * " + day +
+            ", 'root', 'web-9', 'x', 'x', 'purge', 'ok', 0),"
+            "(" + now_us + " - 5 * " + day + ", NULL, " + now_us + " - 5 * " + day +
+            ", 'root', 'web-9', 'x', 'x', 'purge', 'running', 0)");
+  const RunResult status = web1.Run({"status"});
+  INFO(Describe(status));
+  CHECK(status.exit_code == 0);
+  CHECK(Contains(status.out, "Hosts sharing the PostgreSQL state (RETENTION_STATE_URL), schema fleet:"));
+  CHECK(Contains(status.out, "web-2  last success run"));
+  CHECK(Contains(status.out, "host 'web-9': no purge succeeded within 2 days"));
+  CHECK(Contains(status.out, "configured but not applied on that host"));
+  CHECK(Contains(status.out, "has been running since"));
+  CHECK_FALSE(Contains(status.out, "host 'web-2'"));
+  const RunResult check = web1.Run({"status", "--check"});
+  CHECK(check.exit_code == 75);
+  const RunResult json = web1.Run({"status", "--format", "json"});
+  REQUIRE(json.exit_code == 0);
+  const auto doc = nlohmann::json::parse(json.out);
+  REQUIRE(doc.contains("hosts"));
+  CHECK(doc["compliant"] == false);
+  std::map<std::string, bool> applied;
+  for (const auto& h : doc["hosts"]) applied[h["host"].get<std::string>()] = h["applied"].get<bool>();
+  CHECK(applied == std::map<std::string, bool>{{"web-2", true}, {"web-9", false}});
   for (const RunResult* r : {&early_hold, &unset, &init, &again, &listed, &purge, &verify})
     CHECK_FALSE(Contains(r->out + r->err, "hunter2"));
 }
@@ -257,6 +291,44 @@ TEST_CASE("the state's server stopped mid-purge: exit 69, no delete after it wen
   const RunResult verify = host.Run({"audit", "verify"});
   INFO(Describe(verify));
   CHECK(verify.exit_code == 0);
+}
+
+TEST_CASE("the state's role needs CREATE on the database for state init, then nothing outside its schema",
+          "[postgres][e2e][pg-state]") {
+  PgStoreFixture f;
+  PgConnection conn = f.Connect();
+  conn.Exec("CREATE TABLE events (id bigint PRIMARY KEY, at timestamptz, who text);"
+            "INSERT INTO events SELECT i, now() - i * interval '1 day' - interval '12 hours', 'c' || (i % 5) "
+            "FROM generate_series(1, 60) i");
+  f.WriteRules("events", kEventsRules);
+  const std::string role = "st_" + f.db().name();  // roles are the cluster's: one per test database
+  conn.Exec("DROP ROLE IF EXISTS " + role + "; CREATE ROLE " + role + " LOGIN");
+  Host host = MakeHost(f, "web-1", "retention");
+  host.state_url = f.conninfo + " user=" + role;  // the later keyword wins
+
+  const RunResult denied = host.Run({"state", "init"});
+  INFO(Describe(denied));
+  CHECK(denied.exit_code != 0);
+  CHECK(conn.Scalar("SELECT count(*) FROM pg_namespace WHERE nspname = 'retention'") == "0");
+
+  conn.Exec("GRANT CREATE ON DATABASE " + f.db().name() + " TO " + role);
+  const RunResult init = host.Run({"state", "init"});
+  INFO(Describe(init));
+  REQUIRE(init.exit_code == 0);
+  conn.Exec("REVOKE CREATE ON DATABASE " + f.db().name() + " FROM " + role);
+  REQUIRE(host.Run({"hold", "add", "--matter", "m-1", "--reason", "r", "--by", "legal", "--subject", "customer:c3"})
+              .exit_code == 0);
+  const RunResult purge = host.Run({"purge"});
+  INFO(Describe(purge));
+  CHECK(purge.exit_code == 0);
+  CHECK(conn.Scalar("SELECT count(*) FROM events") == "35");  // 29 young rows, and c3's 6 old ones held
+  const RunResult verify = host.Run({"audit", "verify"});
+  INFO(Describe(verify));
+  CHECK(verify.exit_code == 0);
+  // The ledger is the role's own, in its schema.
+  CHECK(conn.Scalar("SELECT tableowner FROM pg_tables WHERE schemaname = 'retention' AND tablename = 'ledger'") ==
+        role);
+  conn.Exec("DROP OWNED BY " + role + " CASCADE; DROP ROLE " + role);
 }
 
 }  // namespace

@@ -97,6 +97,7 @@ TEST_CASE("pruning the purge log removes exactly the oracle's prefix and never a
     log_config.name = kPurgeLogStore;
     log_config.type = StoreType::kPurgeLog;
     log_config.path = path;
+    log_config.state.path = path.string();
     auto log_store = OpenPurgeLogStore(log_config);
     REQUIRE(log_store.ok());
 
