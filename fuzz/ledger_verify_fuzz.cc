@@ -119,10 +119,10 @@ Template Build(const std::string& name, bool anchored) {
     hold.placed_at = At(200);
     hold.scope.subject_kind = "customer";
     hold.scope.subject_id = "42";
-    auto hold_id = AddHold(state, hold);
+    auto hold_id = AddHold(state, hold, "test-host");
     Must(hold_id, "AddHold");
     Must(EndRun(state, *run_id, "ok", 0, R"({"deleted":5})"), "EndRun");
-    Must(ReleaseHold(state, *hold_id, "legal", "settled", At(300)), "ReleaseHold");
+    Must(ReleaseHold(state, *hold_id, "legal", "settled", At(300), "test-host"), "ReleaseHold");
     if (anchored) {
       // Prune entries 1..4 as the purge log's retention would.
       std::optional<LedgerEntry> fourth;

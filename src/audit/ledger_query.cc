@@ -279,7 +279,9 @@ std::optional<std::string> InWords(const LedgerEntry& e, const TimeZone& zone) {
       auto d = DecodeHoldPlaced(e.detail);
       if (!d.ok()) return std::nullopt;
       const Hold& h = d->hold;
-      std::string what = "hold " + std::to_string(h.id) + " placed by " + h.author + ": matter " + h.matter;
+      std::string what = "hold " + std::to_string(h.id) + " placed by " + h.author;
+      if (!d->host.empty()) what += " on " + d->host;
+      what += ": matter " + h.matter;
       if (d->has_scope) what += ", scope " + HoldScopeText(h.scope);
       what += ", expires " + (h.expires_at ? LocalTimeText(*h.expires_at, zone) : std::string("never"));
       if (!h.reason.empty()) what += ", reason: " + h.reason;
@@ -288,8 +290,9 @@ std::optional<std::string> InWords(const LedgerEntry& e, const TimeZone& zone) {
     case LedgerKind::kHoldReleased: {
       auto d = DecodeHoldReleased(e.detail);
       if (!d.ok()) return std::nullopt;
-      std::string what = "hold " + std::to_string(d->id) + " (matter " + d->matter + ") released by " + d->by +
-                         " at " + LocalTimeText(d->released_at, zone);
+      std::string what = "hold " + std::to_string(d->id) + " (matter " + d->matter + ") released by " + d->by;
+      if (!d->host.empty()) what += " on " + d->host;
+      what += " at " + LocalTimeText(d->released_at, zone);
       if (!d->reason.empty()) what += ": " + d->reason;
       return what;
     }

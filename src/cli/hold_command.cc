@@ -18,6 +18,7 @@
 #include "holds/hold_table.h"
 #include "plan/selection.h"
 #include "state/state_locks.h"
+#include "state/state_open.h"
 #include "state/state_ops.h"
 #include "stores/files_glob.h"
 #include "stores/files_walk.h"
@@ -389,7 +390,7 @@ Status HoldAdd(const CommandArgs& a) {
   auto locks = a.env->OpenLocks(config);
   if (!locks.ok()) return locks.status();
   RETENTION_RETURN_IF_ERROR(WriteUnderHoldBarrier(**locks, **state, [&]() -> Status {
-    auto id = AddHold(**state, hold);
+    auto id = AddHold(**state, hold, HostNameInState(config.state));
     if (!id.ok()) return id.status();
     hold.id = *id;
     return Status::Ok();
@@ -524,7 +525,8 @@ Status HoldRelease(const CommandArgs& a) {
   auto locks = a.env->OpenLocks(*config);
   if (!locks.ok()) return locks.status();
   RETENTION_RETURN_IF_ERROR(WriteUnderHoldBarrier(**locks, **state, [&] {
-    return ReleaseHold(**state, *id, by, (**vm)["reason"].as<std::string>(), a.env->Now());
+    return ReleaseHold(**state, *id, by, (**vm)["reason"].as<std::string>(), a.env->Now(),
+                       HostNameInState(config->state));
   }));
   *a.out << "Released hold " << *id << ".\n";
   return Status::Ok();

@@ -155,7 +155,8 @@ Status SurveyTarget(Store& store, const Selection& d, std::optional<int64_t> cap
           continue;
         }
         g.why = KeptWhy::kNotDeleted;
-        g.reason = "not deleted by this run (stopped, refused by the store, or written since)";
+        g.reason = "not deleted by this run (stopped, skipped while another host purged it, refused by the "
+                   "store, or written since)";
       } else {
         auto why = WhyNotDeletable(d, *facts, /*replaced=*/false);
         if (!why) continue;
@@ -400,8 +401,16 @@ Result<ErasureReceipt> EraseRun::Run(Status* run_status) {
     TargetOutcome outcome{d.category->name, d.target->name, d.target->store};
     if (d.category->erasable && !stopped && failure.ok()) {
       const ScopedLogField category(kLogFieldCategory, d.category->name), target(kLogFieldTarget, d.target->name);
+      // Claimed as a purge claims it: another host purging these records,
+      // or a batch it left open over them, is skipped (exit 75), never
+      // raced.
+      auto target_lock = frame.LockTarget(*d.target);
       auto store = stores_.Get(d.target->store);
-      if (!store.ok()) {
+      if (!target_lock.ok() && target_lock.status().code() == StatusCode::kBusy) {
+        outcome.skipped = target_lock.status().message();
+      } else if (!target_lock.ok()) {
+        failure = target_lock.status();
+      } else if (!store.ok()) {
         failure = store.status();
       } else if (options_.plan) {
         SavedPlanSource source(*options_.plan, d.category->name, d.target->name);

@@ -96,8 +96,9 @@ Status ReadId(const Json& j, const char* kind, int64_t* out) {
 
 // ---- hold_placed ----------------------------------------------------------
 
-std::string EncodeHoldPlaced(const Hold& h) {
+std::string EncodeHoldPlaced(const Hold& h, const std::string& host) {
   Json j = TermsJson(h, Text);
+  if (!host.empty()) j["host"] = TextJson(host);
   j["id"] = h.id;
   j["matter"] = TextJson(h.matter);
   j["reason"] = TextJson(h.reason);
@@ -118,6 +119,9 @@ Result<HoldPlacedPayload> DecodeHoldPlaced(std::string_view detail) {
   RETENTION_RETURN_IF_ERROR(ReadText(*j, "author", kKind, &h.author));
   RETENTION_RETURN_IF_ERROR(ReadTime(*j, "placed_at", kKind, &h.placed_at));
   RETENTION_RETURN_IF_ERROR(ReadOptTime(*j, "expires_at", kKind, &h.expires_at));
+  std::optional<std::string> host;
+  RETENTION_RETURN_IF_ERROR(ReadOptText(*j, "host", kKind, &host));
+  p.host = host.value_or("");
   auto scope = j->find("scope");
   p.has_scope = scope != j->end();
   if (!p.has_scope) return p;
@@ -149,11 +153,13 @@ std::optional<std::string> HoldTermsOfEntry(std::string_view detail) {
 // ---- hold_released --------------------------------------------------------
 
 std::string EncodeHoldReleased(const HoldReleasedPayload& r) {
-  return DumpJson(Json{{"id", r.id},
-                       {"matter", TextJson(r.matter)},
-                       {"by", TextJson(r.by)},
-                       {"reason", TextJson(r.reason)},
-                       {"released_at", FormatTimestamp(r.released_at)}});
+  Json j{{"id", r.id},
+         {"matter", TextJson(r.matter)},
+         {"by", TextJson(r.by)},
+         {"reason", TextJson(r.reason)},
+         {"released_at", FormatTimestamp(r.released_at)}};
+  if (!r.host.empty()) j["host"] = TextJson(r.host);
+  return DumpJson(j);
 }
 
 Result<HoldReleasedPayload> DecodeHoldReleased(std::string_view detail) {
@@ -166,6 +172,9 @@ Result<HoldReleasedPayload> DecodeHoldReleased(std::string_view detail) {
   RETENTION_RETURN_IF_ERROR(ReadText(*j, "by", kKind, &r.by));
   RETENTION_RETURN_IF_ERROR(ReadText(*j, "reason", kKind, &r.reason));
   RETENTION_RETURN_IF_ERROR(ReadTime(*j, "released_at", kKind, &r.released_at));
+  std::optional<std::string> host;
+  RETENTION_RETURN_IF_ERROR(ReadOptText(*j, "host", kKind, &host));
+  r.host = host.value_or("");
   return r;
 }
 

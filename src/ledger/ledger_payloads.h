@@ -10,10 +10,14 @@
 // exactly those written since schema version 1, so existing ledgers and
 // their hashes are untouched:
 //
-//   hold_placed    {"author","expires_at"?,"id","matter","placed_at","reason",
-//                   "scope":{"category"?,"clock_from"?,"clock_until"?,"key"?,
-//                            "subject_id"?,"subject_kind"?,"target"?}}
-//   hold_released  {"by","id","matter","reason","released_at"}
+//   hold_placed    {"author","expires_at"?,"host"?,"id","matter","placed_at",
+//                   "reason","scope":{"category"?,"clock_from"?,"clock_until"?,
+//                   "key"?,"subject_id"?,"subject_kind"?,"target"?}}
+//   hold_released  {"by","host"?,"id","matter","reason","released_at"}
+//
+// "host" is the host that placed or released the hold (its name in the
+// state: HostNameInState), as run_start names a run's; entries written
+// before it was added have none.
 //   run_start      {"as_of","command","host","rules_hash","started_at","user",
 //                   "version"}
 //   run_end        {"exit_code","outcome", ...what the run adds (counts,
@@ -40,11 +44,12 @@ namespace retention {
 // ---- hold_placed ----------------------------------------------------------
 
 // The hold as placed: id, matter, reason, author, placed_at, expires_at and
-// scope (a release is its own entry).
-std::string EncodeHoldPlaced(const Hold& hold);
+// scope (a release is its own entry), and the host that placed it.
+std::string EncodeHoldPlaced(const Hold& hold, const std::string& host);
 
 struct HoldPlacedPayload {
   Hold hold;  // the fields above; never released
+  std::string host;  // "" in an entry that names none
   // False for an entry that records no scope (an older format): its terms
   // cannot be compared with the holds table.
   bool has_scope = false;
@@ -72,6 +77,7 @@ struct HoldReleasedPayload {
   std::string by;
   std::string reason;
   Timestamp released_at{};
+  std::string host;  // the host that released it; "" in an entry that names none
 };
 std::string EncodeHoldReleased(const HoldReleasedPayload& release);
 Result<HoldReleasedPayload> DecodeHoldReleased(std::string_view detail);

@@ -1,8 +1,24 @@
 #include "plan/selection.h"
 
 #include <cctype>
+#include <string_view>
 
 namespace retention {
+
+std::string RecordsKey(const Target& target) {
+  if (!target.paths.empty()) return "files";
+  // The table's own name, without a schema: PostgreSQL reads "events" as
+  // "public.events", and SQLite "main.events" as "events". Case folded:
+  // SQLite's names are case-insensitive. Two tables of one name in two
+  // schemas, or differing only in case, then share a key, which only
+  // makes their runs take turns: when unsure, the same records.
+  const size_t dot = target.table.rfind('.');
+  const std::string_view table =
+      dot == std::string::npos ? std::string_view(target.table) : std::string_view(target.table).substr(dot + 1);
+  std::string key = "table:";
+  for (char c : table) key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return key;
+}
 
 bool SameRecords(const Target& a, const Target& b) {
   if (a.store != b.store) return false;

@@ -125,9 +125,17 @@ std::vector<Selection> WithHolds(std::vector<Selection> base, const HoldSet& hol
 // targets measured so far, and the one measured next.
 using MeasureProgress = std::function<void(size_t done, size_t total, const Selection& next)>;
 
-// Two targets cover the same records when they name the same table of the
-// same store, or for files, the same store (their globs may overlap; the
-// store checks per file).
+// The records a target covers within its store, as a coarse key: its table
+// (unqualified, ASCII case folded), or for files, the whole store (globs
+// may overlap; the store checks per file). One table never has two keys
+// however its targets spell it; two tables may share one (the same name
+// in two schemas), which only makes runs over them take turns. The fleet's
+// target locks and open-batch guard go by it (purge/run_frame.h).
+std::string RecordsKey(const Target& target);
+// Two targets of one store name the same table (case-insensitively) or are
+// both files targets: their rules are merged (floors, holds). Exact, unlike
+// RecordsKey: merging two tables' rules would apply one's filters to the
+// other.
 bool SameRecords(const Target& a, const Target& b);
 
 // The zone naive clocks of a store's records are read in.

@@ -156,19 +156,8 @@ Result<PurgeReport> PurgeRun::Run() {
     TargetOutcome outcome{d.category->name, d.target->name, d.target->store};
     if (!stopped && failure.ok()) {
       const ScopedLogField category(kLogFieldCategory, d.category->name), target(kLogFieldTarget, d.target->name);
-      // Another host purging this target: skipped, the rest go on. A files
-      // store is this host's own disk, which no other host purges: its
-      // lock is this host's alone, so hosts purging their own logs under
-      // one store name never skip each other.
-      const bool own_disk = config_.stores.at(d.target->store).type == StoreType::kFiles;
-      std::string lock_store = d.target->store;
-      if (own_disk) lock_store += "@" + HostNameInState(config_.state);
-      auto target_lock = frame_->LockTarget(lock_store, d.target->name);
-      if (target_lock.ok() && config_.state.IsPostgres() && !own_disk) {
-        const Status open = CheckNoOtherHostsOpenBatch(*state_, d.target->store, d.target->name,
-                                                       HostNameInState(config_.state));
-        if (!open.ok()) target_lock = open;
-      }
+      // Another host purging these records: skipped, the rest go on.
+      auto target_lock = frame_->LockTarget(*d.target);
       if (target_lock.ok()) {
         failure = PurgeTarget(d, saved.get(), executor, &outcome, &stopped);
       } else if (target_lock.status().code() == StatusCode::kBusy) {

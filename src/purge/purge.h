@@ -111,7 +111,7 @@ struct TargetOutcome {
   int64_t undeletable = 0;
   // Not purged at all, and why: another host sharing the state was purging
   // it (StateLocks::LockTarget). The run ends with work left (exit 75).
-  std::string skipped;
+  std::string skipped = {};
 };
 
 struct PurgeReport {

@@ -1,5 +1,6 @@
 #include "purge/run_frame.h"
 
+#include "plan/selection.h"
 #include "purge/reconcile.h"
 #include "purge/run_guards.h"
 #include "state/state_open.h"
@@ -40,6 +41,15 @@ Status RunFrame::Open(StoreSet& stores) {
   if (!holds.ok()) return holds.status();
   holds_ = HoldSet(*holds, env_.Now());
   return Status::Ok();
+}
+
+Result<std::unique_ptr<HeldLock>> RunFrame::LockTarget(const Target& target) {
+  const std::string host = HostNameInState(config_.state);
+  const bool own_disk = config_.stores.at(target.store).type == StoreType::kFiles;
+  auto lock = locks_->LockTarget(own_disk ? target.store + "@" + host : target.store, RecordsKey(target));
+  if (!lock.ok() || own_disk || !config_.state.IsPostgres()) return lock;
+  RETENTION_RETURN_IF_ERROR(CheckNoOtherHostsOpenBatch(*state_, rules_, target, host));
+  return lock;
 }
 
 Status RunFrame::CheckStillInPlace() {

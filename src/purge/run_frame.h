@@ -46,12 +46,15 @@ class RunFrame {
   int64_t reconciled() const { return reconciled_; }
   Timestamp Now() const { return env_.Now(); }
 
-  // The lock on one target across every host sharing the state
-  // (StateLocks::LockTarget), held while the result lives: Busy when another
-  // host is purging it.
-  Result<std::unique_ptr<HeldLock>> LockTarget(const std::string& store, const std::string& target) {
-    return locks_->LockTarget(store, target);
-  }
+  // Claims `target`'s records for this run across every host sharing the
+  // state, held while the result lives: the lock on its records
+  // (StateLocks::LockTarget keyed by RecordsKey, so two targets over one
+  // table exclude each other; a files store's by this host alone, its disk
+  // being its own), then, in a PostgreSQL state, no other host's batch
+  // left open over them (CheckNoOtherHostsOpenBatch). Busy: skip the
+  // target, the run ends with work left (exit 75). Purge and erase both
+  // claim every target before its first batch.
+  Result<std::unique_ptr<HeldLock>> LockTarget(const Target& target);
 
   // Ok while the run lock and state database are the ones this run opened:
   // checked before every batch and the run's end, so that a run whose

@@ -130,20 +130,41 @@ Status CheckClockSanity(StateDb& state, const std::optional<std::string>& only_h
   return CheckClockSanity(*last, now, limits.max_clock_jump, allow_clock_jump, allow_clock_behind);
 }
 
-Status CheckNoOtherHostsOpenBatch(StateDb& state, const std::string& store, const std::string& target,
+Status CheckNoOtherHostsOpenBatch(StateDb& state, const RuleSet& rules, const Target& target,
                                   const std::string& host) {
   auto runs = state.ListRuns();
   if (!runs.ok()) return runs.status();
-  std::map<int64_t, std::string> host_of;
-  for (const RunInfo& run : *runs) host_of[run.id] = run.host;
+  std::map<int64_t, std::string> host_of, rules_of;
+  for (const RunInfo& run : *runs) {
+    host_of[run.id] = run.host;
+    rules_of[run.id] = run.rules_hash;
+  }
   auto other = [&](int64_t run_id) {
     auto it = host_of.find(run_id);
     return it == host_of.end() || it->second != host;  // a run of no host known: not ours
   };
-  auto busy = [&](int64_t run_id, const std::string& what) {
+  // The batch's target is known only by name, and a name means what the
+  // rules of its run said. This host can tell which table it covers only
+  // when that run ran these very rules; under other rules (another host's,
+  // or these before an edit) any target of this store may be these
+  // records: kept, as if it were.
+  auto same_records = [&](int64_t run_id, const std::string& category, const std::string& store,
+                          const std::string& name) {
+    if (store != target.store) return false;
+    auto run_rules = rules_of.find(run_id);
+    if (run_rules == rules_of.end() || run_rules->second != rules.hash) return true;
+    for (const Category& c : rules.categories) {
+      if (c.name != category) continue;
+      for (const Target& t : c.targets)
+        if (t.name == name) return RecordsKey(t) == RecordsKey(target);
+    }
+    return true;
+  };
+  auto busy = [&](int64_t run_id, const std::string& what, const std::string& category, const std::string& name) {
     auto it = host_of.find(run_id);
-    return Status::Busy("target " + store + "/" + target + " has " + what + " of run " + std::to_string(run_id) +
-                        " on host '" + (it == host_of.end() ? std::string("?") : it->second) +
+    return Status::Busy("the records of " + target.store + "/" + target.name + " have " + what + " (" + category +
+                        "/" + name + ") of run " + std::to_string(run_id) + " on host '" +
+                        (it == host_of.end() ? std::string("?") : it->second) +
                         "' still open (that host stopped mid-batch; its next purge reconciles it): skipped here");
   };
   auto open = state.OpenBatches();
@@ -151,14 +172,14 @@ Status CheckNoOtherHostsOpenBatch(StateDb& state, const std::string& store, cons
   for (int64_t seq : *open) {
     auto entry = state.ReadEntry(seq);
     if (!entry.ok()) return entry.status();
-    if (*entry && (*entry)->store == store && (*entry)->target == target && other((*entry)->run_id))
-      return busy((*entry)->run_id, "batch entry " + std::to_string(seq));
+    if (*entry && other((*entry)->run_id) && same_records((*entry)->run_id, (*entry)->category, (*entry)->store, (*entry)->target))
+      return busy((*entry)->run_id, "batch entry " + std::to_string(seq), (*entry)->category, (*entry)->target);
   }
   auto pending = state.ListPending();
   if (!pending.ok()) return pending.status();
   for (const PendingBatch& batch : *pending)
-    if (batch.store == store && batch.target == target && other(batch.run_id))
-      return busy(batch.run_id, "a pending batch");
+    if (other(batch.run_id) && same_records(batch.run_id, batch.category, batch.store, batch.target))
+      return busy(batch.run_id, "a pending batch", batch.category, batch.target);
   return Status::Ok();
 }
 

@@ -32,12 +32,15 @@ Status CheckClockSanity(const std::optional<RunInfo>& last, Timestamp now, const
                         bool allow_clock_jump, bool allow_clock_behind);
 
 // In a state a fleet shares: Busy when a run of another host than `host`
-// left a batch of `store`/`target` open (its batch entry, or a pending
-// batch): that host was killed mid-batch and reconciles the batch at its
-// next start, judging which of its candidates are gone. Were this host to
-// delete them first, the ledger would claim them twice. The purge skips
-// the target, says why, and exits 75, as when another host holds it.
-Status CheckNoOtherHostsOpenBatch(StateDb& state, const std::string& store, const std::string& target,
+// left a batch open (its batch entry, or a pending batch) over the records
+// of `target` (RecordsKey, under any target name; a batch of a run under
+// other rules than `rules` counts as the same when its store is, since
+// only the rules of its run say what its target's name meant): that host was killed
+// mid-batch and reconciles the batch at its next start, judging which of
+// its candidates are gone. Were this host to delete them first, the ledger
+// would claim them twice. The run skips the target, says why, and exits
+// 75, as when another host holds it.
+Status CheckNoOtherHostsOpenBatch(StateDb& state, const RuleSet& rules, const Target& target,
                                   const std::string& host);
 
 // Refuses (Usage, exit 64) an --as-of later than `now` (purge never deletes

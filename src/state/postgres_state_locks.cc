@@ -167,15 +167,15 @@ class PostgresStateLocks final : public StateLocks {
     return Held(key, /*shared=*/false);
   }
 
-  Result<std::unique_ptr<HeldLock>> LockTarget(const std::string& store, const std::string& target) override {
-    const std::string key = KeyText({"target", options_.schema, store, target});
+  Result<std::unique_ptr<HeldLock>> LockTarget(const std::string& store, const std::string& records) override {
+    const std::string key = KeyText({"target", options_.schema, store, records});
     auto got = TryLock(key);
     if (!got.ok()) return got.status();
     if (!*got) {
       std::string who = "another host";
       if (auto h = conn_->ExecParams(kHolderSql, {key}); h.ok() && h->rows() == 1 && !h->Text(0, 0).empty())
         who = std::string(h->Text(0, 0));
-      return Status::Busy("target " + store + "/" + target + " is being purged by " + who +
+      return Status::Busy("its records (" + store + ", " + records + ") are being purged by " + who +
                           " sharing " + Named());
     }
     return Held(key, /*shared=*/false);

@@ -28,10 +28,11 @@ class StateLocks {
   // batch.
   virtual Result<std::unique_ptr<HeldLock>> LockRun() = 0;
 
-  // One purge of `store`/`target` at a time across every host sharing the
-  // state, without waiting: Busy naming who holds it (the purge skips the
-  // target, says so, and exits 75). The caller holds the run lock.
-  virtual Result<std::unique_ptr<HeldLock>> LockTarget(const std::string& store, const std::string& target) = 0;
+  // One run at a time over `records` of `store` (a table's RecordsKey)
+  // across every host sharing the state, without waiting: Busy naming who
+  // holds it (the run skips the target, says so, and exits 75). The
+  // caller holds the run lock.
+  virtual Result<std::unique_ptr<HeldLock>> LockTarget(const std::string& store, const std::string& records) = 0;
 
   // The hold barrier, shared (a purge batch) or exclusive (hold add and
   // release), waiting up to `timeout`: then Busy.

@@ -66,7 +66,7 @@ Status CloseSettled(StateAppend& txn, const std::vector<Settlement>& settles) {
 
 }  // namespace
 
-Result<int64_t> AddHold(StateDb& state, const Hold& hold) {
+Result<int64_t> AddHold(StateDb& state, const Hold& hold, const std::string& host) {
   Hold h = hold;
   if (h.placed_at == Timestamp{}) h.placed_at = state.Now();
   h.released_at.reset();
@@ -77,17 +77,18 @@ Result<int64_t> AddHold(StateDb& state, const Hold& hold) {
   auto id = (*txn)->InsertHold(h);
   if (!id.ok()) return id.status();
   h.id = *id;
-  RETENTION_RETURN_IF_ERROR(AppendOneIn(state, **txn, NewEntry(LedgerKind::kHoldPlaced, 0, EncodeHoldPlaced(h))));
+  RETENTION_RETURN_IF_ERROR(AppendOneIn(state, **txn, NewEntry(LedgerKind::kHoldPlaced, 0, EncodeHoldPlaced(h, host))));
   RETENTION_RETURN_IF_ERROR((*txn)->Commit());
   return h.id;
 }
 
-Status ReleaseHold(StateDb& state, int64_t id, const std::string& by, const std::string& reason, Timestamp at) {
+Status ReleaseHold(StateDb& state, int64_t id, const std::string& by, const std::string& reason, Timestamp at,
+                   const std::string& host) {
   auto txn = state.BeginAppend();
   if (!txn.ok()) return txn.status();
   auto released = (*txn)->MarkHoldReleased(id, by, reason, at);
   if (!released.ok()) return released.status();
-  const std::string detail = EncodeHoldReleased({id, released->matter, by, reason, at});
+  const std::string detail = EncodeHoldReleased({id, released->matter, by, reason, at, host});
   RETENTION_RETURN_IF_ERROR(AppendOneIn(state, **txn, NewEntry(LedgerKind::kHoldReleased, 0, detail)));
   return (*txn)->Commit();
 }

@@ -21,13 +21,16 @@
 
 namespace retention {
 
-// Places a hold: its row and its hold_placed entry. `hold.placed_at`
-// defaults to now; released_* are ignored. Returns the hold's id.
-Result<int64_t> AddHold(StateDb& state, const Hold& hold);
+// Places a hold: its row and its hold_placed entry, which names `host`
+// (this host's name in the state). `hold.placed_at` defaults to now;
+// released_* are ignored. Returns the hold's id.
+Result<int64_t> AddHold(StateDb& state, const Hold& hold, const std::string& host);
 
-// Releases a hold in force at `at`: the row and its hold_released entry.
-// Invalid when it does not exist or was already released.
-Status ReleaseHold(StateDb& state, int64_t id, const std::string& by, const std::string& reason, Timestamp at);
+// Releases a hold in force at `at`: the row and its hold_released entry,
+// which names `host`. Invalid when it does not exist or was already
+// released.
+Status ReleaseHold(StateDb& state, int64_t id, const std::string& by, const std::string& reason, Timestamp at,
+                   const std::string& host);
 
 // Begins a run: its row ("running" unless info.outcome says otherwise;
 // started_at defaults to now) and its run_start entry. Returns its id.

@@ -117,7 +117,7 @@ RandomLedger Build(StateDb& db, uint32_t seed, int n_runs) {
       h.author = "legal";
       h.scope.subject_kind = "customer";
       h.scope.subject_id = std::to_string(1 + pick(5));
-      REQUIRE(AddHold(db, h).ok());
+      REQUIRE(AddHold(db, h, "test-host").ok());
     }
     std::vector<Settlement> due;  // settled by the next batch entry or the run's end
     const int batches = 1 + pick(4);

@@ -57,10 +57,10 @@ Story Tell(LedgerFixture& f) {
   h.author = "counsel";
   h.scope.subject_kind = "customer";
   h.scope.subject_id = "7";
-  auto id = AddHold(s, h);
+  auto id = AddHold(s, h, "test-host");
   REQUIRE(id.ok());
   story.hold_placed = head();
-  REQUIRE(ReleaseHold(s, *id, "counsel", "settled", SystemNow()).ok());
+  REQUIRE(ReleaseHold(s, *id, "counsel", "settled", SystemNow(), "test-host").ok());
   story.hold_released = head();
   return story;
 }
@@ -147,7 +147,7 @@ TEST_CASE("verify fails when a hold's row was removed or its scope edited by han
     h.author = "counsel";
     h.scope.category = "request_logs";
     h.scope.clock_from = SystemNow() - std::chrono::hours(24 * 400);
-    REQUIRE(AddHold(**db, h).ok());
+    REQUIRE(AddHold(**db, h, "test-host").ok());
     placed = (*db)->Head()->seq;
   }
   REQUIRE(f.Retention({"audit", "verify"}).exit_code == 0);
@@ -221,7 +221,7 @@ TEST_CASE("the cross-check reads hold entries with text that is not UTF-8 - old 
   h.author = "counsel";
   h.placed_at = FromUnixMicros(1'700'000'000'000'000);
   h.scope.key = "logs/bad\xff.log";
-  auto placed = AddHold(s, h);  // written today
+  auto placed = AddHold(s, h, "test-host");  // written today
   REQUIRE(placed.ok());
   {
     // Placed by an older version: the same hold, its entry's text replaced.

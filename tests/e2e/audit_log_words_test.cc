@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "e2e/e2e_util.h"
+#include "util/identity.h"
 
 namespace retention::e2e {
 namespace {
@@ -29,11 +30,13 @@ TEST_CASE("audit log tells holds and runs in words in the table and keeps their 
   INFO(Describe(table));
   REQUIRE(table.exit_code == 0);
   // 2027-01-01 00:00 in Berlin is what --expires said (the config's zone).
-  CHECK(Contains(table.out,
-                 "hold 1 placed by alice: matter M-1, scope category=support, expires 2027-01-01 00:00:00 "
-                 "Europe/Berlin, reason: litigation\n"));
-  CHECK(std::regex_search(table.out, std::regex(R"(hold 1 \(matter M-1\) released by bob at \d{4}-\d\d-\d\d )"
-                                                R"(\d\d:\d\d:\d\d(\.\d+)? Europe/Berlin: settled\n)")));
+  // Each hold entry names the host it was placed or released on: this
+  // machine's name, the state being a file of its own.
+  CHECK(Contains(table.out, "hold 1 placed by alice on " + HostName() +
+                                ": matter M-1, scope category=support, expires 2027-01-01 00:00:00 "
+                                "Europe/Berlin, reason: litigation\n"));
+  CHECK(std::regex_search(table.out, std::regex(R"(hold 1 \(matter M-1\) released by bob on [^ ]+ at )"
+                                                R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? Europe/Berlin: settled\n)")));
   CHECK(std::regex_search(table.out, std::regex(R"(run 1 started as of \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? )"
                                                 R"(Europe/Berlin by [^@ ]+@[^ ,]+, command: purge[^,]*, retention [^,]+, )"
                                                 R"(rules [0-9a-f]{12}\n)")));

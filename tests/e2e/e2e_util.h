@@ -220,6 +220,19 @@ inline std::string Describe(const RunResult& r) {
   return "exit " + std::to_string(r.exit_code) + "\n--- stdout ---\n" + r.out + "--- stderr ---\n" + r.err;
 }
 
+// Waits until `child` reaches its RETENTION_PAUSE point (`reached`
+// exists). Throws, with the child's output, when it ended without reaching
+// it, and after `seconds`.
+inline void WaitForPause(Spawned& child, const fs::path& reached, int seconds = 120) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (!fs::exists(reached)) {
+    if (child.Exited()) throw std::runtime_error("ended before its pause point " + reached.string() + ": " +
+                                                 Describe(child.Finish()));
+    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("timed out waiting for " + reached.string());
+    ::usleep(10000);
+  }
+}
+
 // A plain SQLite connection: reads data and the ledger, and tampers with
 // them as an operator or an attacker would.
 class Db {

@@ -89,17 +89,7 @@ TEST_CASE("postgres: the server goes away mid-purge: non-zero exit, 69 while dow
   e2e::Spawned purge = e2e::Spawn({"--config", f.config().string(), "purge"},
                                   {std::string(kConninfoEnv) + "=" + f.conninfo,
                                    "RETENTION_PAUSE=after_delete:5:" + go.string()});
-  // Waits for the pause, or fails at once when the purge ended without it.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!fs::exists(reached)) {
-    if (purge.Exited()) {
-      const RunResult early = purge.Finish();
-      INFO(Describe(early));
-      FAIL("the purge ended before its 5th delete");
-    }
-    REQUIRE(std::chrono::steady_clock::now() < deadline);
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  e2e::WaitForPause(purge, reached);
   cluster.Stop();
   e2e::WriteFile(go, "");
   const RunResult cut = purge.Finish();
@@ -179,16 +169,7 @@ TEST_CASE("postgres: rows the application makes young between selection and dele
   e2e::Spawned purge = e2e::Spawn({"--config", f.config().string(), "purge"},
                                   {std::string(kConninfoEnv) + "=" + f.conninfo,
                                    "RETENTION_PAUSE=before_delete:2:" + go.string()});
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!fs::exists(reached)) {
-    if (purge.Exited()) {
-      const RunResult early = purge.Finish();
-      INFO(Describe(early));
-      FAIL("the purge ended before its 2nd delete");
-    }
-    REQUIRE(std::chrono::steady_clock::now() < deadline);
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  e2e::WaitForPause(purge, reached);
   // The candidates of the paused batch, from its intent (independent decoder).
   std::vector<std::string> candidates;
   {

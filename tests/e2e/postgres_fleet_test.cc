@@ -67,13 +67,14 @@ void WriteOldFile(const fs::path& p) {
   REQUIRE(::utimes(p.c_str(), times) == 0);
 }
 
-// Host NAME: its config, and its own files store with `files` old logs.
-fs::path MakeFleetHost(PgStoreFixture& f, const std::string& name, int files) {
+// Host NAME: its config, and its own files store with `files` old logs;
+// its rules in `rules` (relative: beside the config).
+fs::path MakeFleetHost(PgStoreFixture& f, const std::string& name, int files, const std::string& rules = "rules") {
   const fs::path logs = f.dir() / (name + "-logs");
   fs::create_directories(logs);
   for (int i = 0; i < files; ++i) WriteOldFile(logs / (name + "-" + std::to_string(i) + ".log"));
   const fs::path config = f.dir() / (name + ".toml");
-  e2e::WriteFile(config, "rules = \"rules\"\n"
+  e2e::WriteFile(config, "rules = \"" + rules + "\"\n"
                          "state = { conninfo_env = \"" + std::string(kStateEnv) + "\", host = \"" + name + "\" }\n"
                          "[limits]\nmax_delete_fraction = 1.0\nbatch_size = 20\n"
                          "[stores.app]\ntype = \"postgres\"\nconninfo_env = \"" + std::string(kConninfoEnv) + "\"\n"
@@ -240,6 +241,19 @@ TEST_CASE("a hold placed on one host while three others purge binds them from th
   for (int i = 1; i <= kRows; ++i) gone.insert(std::to_string(i));
   for (const std::string& id : Ids(conn, "SELECT id FROM events")) gone.erase(id);
   if (claims.count("app/events")) CHECK(claims.at("app/events") == gone);
+
+  // The hold's entry names the host that placed it, as a run's names its.
+  int placed = 0;
+  for (const checker::Entry& e : st.ledger) {
+    if (e.kind != "hold_placed") continue;
+    ++placed;
+    CHECK(nlohmann::json::parse(e.detail).value("host", "") == "host-1");
+  }
+  CHECK(placed == 1);
+  const RunResult log = RunWithEnv({"--config", configs[2].string(), "audit", "log", "--kind", "hold_placed"}, {});
+  INFO(Describe(log));
+  CHECK(log.exit_code == 0);
+  CHECK_THAT(log.out, Catch::Contains("placed by legal on host-1: matter m-1"));
 }
 
 TEST_CASE("a host starting while another host's batch is open leaves that batch and run alone",
@@ -261,16 +275,7 @@ TEST_CASE("a host starting while another host's batch is open leaves that batch 
   fs::path reached = go;
   reached += ".reached";
   e2e::Spawned first = e2e::Spawn({"--config", a.string(), "purge"}, {"RETENTION_PAUSE=after_delete:2:" + go.string()});
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!fs::exists(reached)) {
-    if (first.Exited()) {
-      const RunResult early = first.Finish();
-      INFO(Describe(early));
-      FAIL("host-a's purge ended before its 2nd delete");
-    }
-    REQUIRE(std::chrono::steady_clock::now() < deadline);
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  e2e::WaitForPause(first, reached);
   // Its 2nd batch entry open, and the 1st too until a later entry settles it.
   const std::string open_batches = conn.Scalar("SELECT count(*) FROM retention.ledger_batches WHERE open");
   REQUIRE(open_batches != "0");
@@ -321,7 +326,7 @@ TEST_CASE("a host killed mid-batch: other hosts leave its open batch alone, its 
   fs::path reached = go;
   reached += ".reached";
   e2e::Spawned first = e2e::Spawn({"--config", a.string(), "purge"}, {"RETENTION_PAUSE=after_delete:2:" + go.string()});
-  e2e::WaitForFile(reached);
+  e2e::WaitForPause(first, reached);
   ::kill(first.pid, SIGKILL);
   const RunResult killed = first.Finish();
   CHECK(killed.exit_code == 128 + SIGKILL);
@@ -356,6 +361,90 @@ TEST_CASE("a host killed mid-batch: other hosts leave its open batch alone, its 
   CHECK(problems.empty());
   CHECK(claims.count("app/events"));
   if (claims.count("app/events")) CHECK(claims.at("app/events").size() == 500);
+}
+
+// Host-b's rules name the shared table under another category and target
+// name: what keeps two hosts apart is the table, not the names.
+const char* kOtherNamesRules = R"(
+[activity]
+description = "the same events, named otherwise"
+delete_after = "30 days"
+[[activity.target]]
+name = "customer-activity"
+store = "app"
+table = "public.events"
+key = "id"
+clock = { column = "at", encoding = "native" }
+subject = { kind = "customer", column = "who" }
+)";
+
+TEST_CASE("an erasure on one host waits out another host's purge of the same table under other names",
+          "[postgres][e2e][pg-state][fleet]") {
+  PgStoreFixture f;
+  PgConnection conn = f.Connect();
+  conn.Exec("CREATE TABLE events (id bigint PRIMARY KEY, at timestamptz, who text);"
+            "CREATE INDEX events_at ON events (at);"
+            "INSERT INTO events SELECT i, timestamptz '2020-01-01 00:00:00+00' + i * interval '1 minute', "
+            "'c' || (i % 7) FROM generate_series(1, 500) AS i");
+  f.WriteRules("fleet", kFleetRules);
+  e2e::WriteFile(f.dir() / "other-rules" / "activity.toml", kOtherNamesRules);
+  ScopedEnv state_env(kStateEnv, f.conninfo);
+  ScopedEnv app_env(kConninfoEnv, f.conninfo);
+  const fs::path a = MakeFleetHost(f, "host-a", 0), b = MakeFleetHost(f, "host-b", 0, "other-rules");
+  REQUIRE(RunWithEnv({"--config", a.string(), "state", "init"}, {}).exit_code == 0);
+  const std::vector<std::string> erase = {"--config", b.string(), "erase", "--subject", "customer:c3",
+                                          "--request", "DSR-FLEET-1"};
+  auto c3_rows = [&] { return conn.Scalar("SELECT count(*) FROM events WHERE who = 'c3'"); };
+
+  const fs::path go = f.dir() / "go";
+  fs::path reached = go;
+  reached += ".reached";
+  e2e::Spawned first = e2e::Spawn({"--config", a.string(), "purge"}, {"RETENTION_PAUSE=after_delete:2:" + go.string()});
+  e2e::WaitForPause(first, reached);
+  const std::string c3_before = c3_rows();
+  REQUIRE(c3_before != "0");
+
+  // host-a holds the table: the erasure skips it, naming host-a.
+  const RunResult during = RunWithEnv(erase, {});
+  INFO(Describe(during));
+  CHECK(during.exit_code == 75);
+  CHECK(e2e::Contains(during.out + during.err, "host-a"));
+  CHECK(c3_rows() == c3_before);
+
+  // host-a killed: its lock is gone, its batch still open over the table.
+  ::kill(first.pid, SIGKILL);
+  CHECK(first.Finish().exit_code == 128 + SIGKILL);
+  const std::string c3_left = c3_rows();
+  const RunResult open = RunWithEnv(erase, {});
+  INFO(Describe(open));
+  CHECK(open.exit_code == 75);
+  CHECK(e2e::Contains(open.out + open.err, "host 'host-a'"));
+  CHECK(c3_rows() == c3_left);
+  CHECK(conn.Scalar("SELECT count(*) FROM retention.ledger WHERE kind = 'reconciled'") == "0");
+
+  // host-a's next start reconciles and purges; the erasure then runs.
+  const RunResult again = RunWithEnv({"--config", a.string(), "purge"}, {});
+  INFO(Describe(again));
+  CHECK(again.exit_code == 0);
+  conn.Exec("INSERT INTO events VALUES (9001, now(), 'c3'), (9002, now(), 'c4')");
+  const RunResult after = RunWithEnv(erase, {});
+  INFO(Describe(after));
+  CHECK(after.exit_code == 0);
+  CHECK(c3_rows() == "0");
+  CHECK(conn.Scalar("SELECT count(*) FROM events") == "1");
+
+  checker::State st;
+  st.ledger = PgLedgerRows(conn, "retention.ledger");
+  std::vector<std::string> problems;
+  checker::CheckChain(st.ledger, &problems);
+  const auto claims = Claims(st, &problems);  // a key claimed twice is a problem
+  INFO(checker::Report(problems));
+  CHECK(problems.empty());
+  size_t claimed = 0;
+  for (const auto& [target, keys] : claims) claimed += keys.size();
+  CHECK(claimed == 501);
+  CHECK(claims.count("app/customer-activity"));
+  if (claims.count("app/customer-activity")) CHECK(claims.at("app/customer-activity").count("9001"));
 }
 
 }  // namespace

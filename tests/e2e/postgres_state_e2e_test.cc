@@ -248,16 +248,7 @@ TEST_CASE("the state's server stopped mid-purge: exit 69, no delete after it wen
                                   {std::string(kConninfoEnv) + "=" + f.conninfo,
                                    std::string(kStateEnv) + "=" + host.state_url,
                                    "RETENTION_PAUSE=after_delete:5:" + go.string()});
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!fs::exists(reached)) {
-    if (purge.Exited()) {
-      const RunResult early = purge.Finish();
-      INFO(Describe(early));
-      FAIL("the purge ended before its 5th delete");
-    }
-    REQUIRE(std::chrono::steady_clock::now() < deadline);
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  e2e::WaitForPause(purge, reached);
   state_server.Stop();
   const std::string left_when_stopped = conn.Scalar("SELECT count(*) FROM events");
   e2e::WriteFile(go, "");

@@ -170,7 +170,7 @@ TEST_CASE("erase deletes exactly the oracle's records, and the ledger names each
           }
           default: hold.scope.category = "cat0"; break;
         }
-        auto id = AddHold(**db, hold);
+        auto id = AddHold(**db, hold, "test-host");
         REQUIRE(id.ok());
         hold.id = *id;
         holds.push_back(hold);

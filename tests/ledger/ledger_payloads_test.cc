@@ -24,17 +24,18 @@ Hold SampleHold() {
 
 // The bytes every version since schema version 1 has written for valid
 // UTF-8: existing ledgers' hashes cover them, so they must never change.
+// (A hold entry naming no host is the form written before hosts were.)
 TEST_CASE("hold and run payloads keep the bytes written since schema version 1", "[ledger][payloads]") {
-  CHECK(EncodeHoldPlaced(SampleHold()) ==
+  CHECK(EncodeHoldPlaced(SampleHold(), "") ==
         R"({"author":"alice","expires_at":"2027-01-15T08:00:00Z","id":3,"matter":"Smith v. Acme",)"
         R"("placed_at":"2023-11-14T22:13:20Z","reason":"litigation","scope":{"category":"support_tickets",)"
         R"("clock_from":"2020-09-13T12:26:40.000001Z","subject_id":"42","subject_kind":"customer"}})");
   Hold bare;
   bare.id = 1;
   bare.placed_at = At(0);
-  CHECK(EncodeHoldPlaced(bare) ==
+  CHECK(EncodeHoldPlaced(bare, "") ==
         R"({"author":"","id":1,"matter":"","placed_at":"1970-01-01T00:00:00Z","reason":"","scope":{}})");
-  CHECK(EncodeHoldReleased({3, "Smith v. Acme", "bob", "settled", At(1'750'000'000)}) ==
+  CHECK(EncodeHoldReleased({3, "Smith v. Acme", "bob", "settled", At(1'750'000'000), ""}) ==
         R"({"by":"bob","id":3,"matter":"Smith v. Acme","reason":"settled","released_at":"2025-06-15T15:06:40Z"})");
   CHECK(EncodeRunStart({"ops", "h1", "1.2", "abc", "purge --yes", "2025-01-01T00:00:00Z", "2025-01-01T00:00:05Z"}) ==
         R"({"as_of":"2025-01-01T00:00:00Z","command":"purge --yes","host":"h1","rules_hash":"abc",)"
@@ -56,11 +57,12 @@ TEST_CASE("hold payloads round trip, bytes that are not UTF-8 included", "[ledge
   h.scope.key = std::string("k\0\xfe", 3);
   h.scope.target = "t\xed\xa0\x80";  // a UTF-16 surrogate: not UTF-8
   h.scope.clock_until = At(1'650'000'000);
-  const std::string detail = EncodeHoldPlaced(h);
+  const std::string detail = EncodeHoldPlaced(h, "web-\xff" "1");
   auto placed = DecodeHoldPlaced(detail);
   INFO(detail);
   REQUIRE(placed.ok());
   CHECK(placed->has_scope);
+  CHECK(placed->host == "web-\xff" "1");
   const Hold& d = placed->hold;
   CHECK(d.id == h.id);
   CHECK(d.matter == h.matter);
@@ -80,7 +82,7 @@ TEST_CASE("hold payloads round trip, bytes that are not UTF-8 included", "[ledge
   CHECK(HoldTermsOfEntry(detail) == HoldTerms(h));
   CHECK(HoldTerms(h) != HoldTermsWrittenBefore(h));
 
-  const HoldReleasedPayload r{3, "caf\xe9", "b\xff", std::string("why\0not", 7), At(1'750'000'000)};
+  const HoldReleasedPayload r{3, "caf\xe9", "b\xff", std::string("why\0not", 7), At(1'750'000'000), "db-2"};
   const std::string released = EncodeHoldReleased(r);
   auto back = DecodeHoldReleased(released);
   REQUIRE(back.ok());
@@ -89,7 +91,32 @@ TEST_CASE("hold payloads round trip, bytes that are not UTF-8 included", "[ledge
   CHECK(back->by == r.by);
   CHECK(back->reason == r.reason);
   CHECK(back->released_at == r.released_at);
+  CHECK(back->host == "db-2");
   CHECK(HoldIdOf(released) == 3);
+}
+
+TEST_CASE("hold entries name the host that placed or released the hold", "[ledger][payloads]") {
+  CHECK(EncodeHoldPlaced(SampleHold(), "web-1") ==
+        R"({"author":"alice","expires_at":"2027-01-15T08:00:00Z","host":"web-1","id":3,"matter":"Smith v. Acme",)"
+        R"("placed_at":"2023-11-14T22:13:20Z","reason":"litigation","scope":{"category":"support_tickets",)"
+        R"("clock_from":"2020-09-13T12:26:40.000001Z","subject_id":"42","subject_kind":"customer"}})");
+  CHECK(EncodeHoldReleased({3, "Smith v. Acme", "bob", "settled", At(1'750'000'000), "db-2"}) ==
+        R"({"by":"bob","host":"db-2","id":3,"matter":"Smith v. Acme","reason":"settled",)"
+        R"("released_at":"2025-06-15T15:06:40Z"})");
+  // The host is not part of what a hold keeps: the audit's comparison of
+  // the holds table with the entry is the same with or without it.
+  CHECK(HoldTermsOfEntry(EncodeHoldPlaced(SampleHold(), "web-1")) == HoldTerms(SampleHold()));
+  // An entry written before hosts were named decodes with none.
+  auto old = DecodeHoldPlaced(EncodeHoldPlaced(SampleHold(), ""));
+  REQUIRE(old.ok());
+  CHECK(old->host.empty());
+  // A host that is not text is a damaged entry, not a hold on no host.
+  CHECK_FALSE(DecodeHoldPlaced(R"({"author":"a","host":7,"id":1,"matter":"m","placed_at":"2023-11-14T22:13:20Z",)"
+                               R"("reason":"","scope":{}})")
+                  .ok());
+  CHECK_FALSE(DecodeHoldReleased(R"({"by":"b","host":[],"id":1,"matter":"m","reason":"",)"
+                                 R"("released_at":"2025-06-15T15:06:40Z"})")
+                  .ok());
 }
 
 TEST_CASE("run payloads round trip, bytes that are not UTF-8 included", "[ledger][payloads]") {

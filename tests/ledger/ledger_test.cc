@@ -175,7 +175,7 @@ TEST_CASE("a ledger built by many appends verifies", "[ledger]") {
   hold.placed_at = At(1'700'000'000'000'000);
   hold.scope.subject_kind = "customer";
   hold.scope.subject_id = "42";
-  REQUIRE(AddHold(**db, hold).ok());
+  REQUIRE(AddHold(**db, hold, "test-host").ok());
 
   auto report = VerifyLedger(**db, SystemNow());
   REQUIRE(report.ok());
@@ -318,9 +318,9 @@ struct Tampering {
       hold.reason = "r";
       hold.author = "a";
       hold.scope.key = "1005";
-      auto hid = AddHold(**db, hold);
+      auto hid = AddHold(**db, hold, "test-host");
       REQUIRE(hid.ok());
-      REQUIRE(ReleaseHold(**db, *hid, "bob", "case closed", At(1'800'000'000'000'000)).ok());
+      REQUIRE(ReleaseHold(**db, *hid, "bob", "case closed", At(1'800'000'000'000'000), "test-host").ok());
       REQUIRE(EndRun(**db, *id, "ok", 0, R"({"deleted":250})").ok());
       REQUIRE((*db)->ScanLedger(0, [&](const LedgerEntry& e) {
                      hashes.push_back(e.hash);

@@ -81,7 +81,7 @@ struct Run {
     h.author = "test";
     h.placed_at = SystemNow() - std::chrono::hours(1);
     h.scope = std::move(scope);
-    auto id = retention::AddHold(*state, h);
+    auto id = retention::AddHold(*state, h, "test-host");
     REQUIRE(id.ok());
     return *id;
   }
@@ -231,7 +231,7 @@ TEST_CASE("a hold whose placed_at reads later than the run's clock binds the bat
   h.placed_at = SystemNow() + std::chrono::seconds(30);
   h.scope.subject_kind = "customer";
   h.scope.subject_id = "5";
-  auto hold5 = AddHold(*run.state, h);
+  auto hold5 = AddHold(*run.state, h, "test-host");
   REQUIRE(hold5.ok());
 
   BatchExecutor executor = run.Executor(10);

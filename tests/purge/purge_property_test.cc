@@ -216,7 +216,7 @@ TEST_CASE("purge deletes exactly what the oracle finds due, unheld and past ever
             break;
         }
         if (rng() % 5 == 0) hold.expires_at = now - hours(0) - std::chrono::minutes(1);  // already expired
-        auto id = AddHold(**db, hold);
+        auto id = AddHold(**db, hold, "test-host");
         REQUIRE(id.ok());
         hold.id = *id;
         holds.push_back(hold);

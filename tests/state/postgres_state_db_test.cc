@@ -202,7 +202,7 @@ TEST_CASE("PostgreSQL state: the server refuses to change the ledger or delete a
   PgState state;
   auto db = state.Open();
   REQUIRE(Append(*db, {contract::Entry("a"), contract::Entry("b")}).ok());
-  REQUIRE(AddHold(*db, contract::SampleHold()).ok());
+  REQUIRE(AddHold(*db, contract::SampleHold(), "test-host").ok());
   auto raw = state.Raw();
   const contract::RawSql sql = RawSqlOf(raw);
   CHECK_THAT(sql.exec("UPDATE ledger SET record_key = 'x' WHERE seq = 1"), Catch::Contains("append-only"));
@@ -218,7 +218,7 @@ TEST_CASE("PostgreSQL state: the server refuses to change the ledger or delete a
 // later entries, a pending batch, an erasure request, an anchor and the
 // pruning behind it.
 void Populate(StateDb& db) {
-  REQUIRE(AddHold(db, contract::SampleHold()).ok());
+  REQUIRE(AddHold(db, contract::SampleHold(), "test-host").ok());
   RunInfo info;
   info.host = "web-1";
   auto run = BeginRun(db, info);
@@ -461,7 +461,7 @@ std::unique_ptr<StateDb> SettledSqliteState(const testing::TempDir& dir) {
   REQUIRE(txn.ok());
   REQUIRE((*txn)->RemovePending(pending.front().id).ok());
   REQUIRE((*txn)->Commit().ok());
-  REQUIRE(ReleaseHold(*sqlite, 1, "legal", "matter closed", At(1'750'000'100)).ok());
+  REQUIRE(ReleaseHold(*sqlite, 1, "legal", "matter closed", At(1'750'000'100), "test-host").ok());
   return sqlite;
 }
 
@@ -496,7 +496,7 @@ TEST_CASE("PostgreSQL state: a SQLite state copied in reads the same, with its c
   // The fleet goes on from the copied state: new ids follow the copied ones,
   // and new entries chain onto the copied head.
   Hold next = contract::SampleHold();
-  auto id = AddHold(*pg, next);
+  auto id = AddHold(*pg, next, "test-host");
   REQUIRE(id.ok());
   CHECK(*id == 2);
   RunInfo info;
@@ -524,7 +524,7 @@ TEST_CASE("PostgreSQL state: a copy is refused into a schema holding a state, an
   }
   SECTION("the target holds only a hold placed by a host that started first") {
     auto sqlite = SettledSqliteState(dir);
-    REQUIRE(AddHold(*state.Open(), contract::SampleHold()).ok());
+    REQUIRE(AddHold(*state.Open(), contract::SampleHold(), "test-host").ok());
     CHECK(CopyStateIntoPostgres(*sqlite, state.Options()).status().code() == StatusCode::kInvalid);
     CHECK(state.Raw().Scalar("SELECT count(*) FROM ledger") == "1");
   }

@@ -23,6 +23,7 @@
 #include "env/env.h"
 #include "purge/purge.h"
 #include "purge/purge_fixture.h"
+#include "purge/run_guards.h"
 #include "rules/rule_loader.h"
 #include "state/postgres_state_db.h"
 #include "state/state_ops.h"
@@ -94,7 +95,7 @@ Status FleetHoldAdd(StateDb& state, StateLocks& locks) {
   h.author = "legal";
   h.scope.category = "events";
   return WriteUnderHoldBarrier(locks, state, [&]() -> Status {
-    auto id = AddHold(state, h);
+    auto id = AddHold(state, h, "test-host");
     return id.ok() ? Status::Ok() : id.status();
   }, 10s);
 }
@@ -187,7 +188,7 @@ TEST_CASE("PostgreSQL state locks: two hosts never hold one run lock or one targ
   REQUIRE(target.ok());
   const Status taken = b->LockTarget("app", "events").status();
   CHECK(taken.code() == StatusCode::kBusy);
-  CHECK_THAT(taken.message(), Catch::Contains("app/events is being purged by retention@host-a"));
+  CHECK_THAT(taken.message(), Catch::Contains("(app, events) are being purged by retention@host-a"));
   CHECK(a_again->LockTarget("app", "events").status().code() == StatusCode::kBusy);  // same host, other run
   CHECK(b->LockTarget("app", "other").ok());
   target->reset();
@@ -238,13 +239,81 @@ TEST_CASE("PostgreSQL state locks: a SIGKILLed holder's run lock, target lock an
   CHECK(p->LockTarget("app", "events").ok());
 }
 
+// Rules of one category over an application store: targets named as
+// given, each over its table.
+RuleSet GuardRules(const std::string& hash, const std::vector<std::pair<std::string, std::string>>& targets) {
+  RuleSet rules;
+  rules.hash = hash;
+  Category c;
+  c.name = "activity";
+  for (const auto& [name, table] : targets) {
+    Target t;
+    t.name = name;
+    t.store = "app";
+    t.table = table;
+    c.targets.push_back(t);
+  }
+  rules.categories.push_back(c);
+  return rules;
+}
+
+TEST_CASE("PostgreSQL state: the open-batch guard reads another host's target name only under its own rules",
+          "[postgres][state]") {
+  FleetSchema fleet;
+  auto b = fleet.State("host-b");
+  // Host b's run, killed with a batch of activity/events pending.
+  RunInfo run;
+  run.host = "host-b";
+  run.rules_hash = "rules-b";
+  run.command = "purge";
+  auto run_id = BeginRun(*b, run);
+  REQUIRE(run_id.ok());
+  PendingBatch batch;
+  batch.run_id = *run_id;
+  batch.batch = 1;
+  batch.category = "activity";
+  batch.store = "app";
+  batch.target = "events";
+  batch.records.push_back({"1", "2020-01-01T00:00:00Z", "", std::nullopt});
+  REQUIRE(b->AddPending(batch).ok());
+
+  auto a = fleet.State("host-a");
+  auto guard = [&](const RuleSet& rules, const std::string& target) {
+    for (const Target& t : rules.categories[0].targets)
+      if (t.name == target) return CheckNoOtherHostsOpenBatch(*a, rules, t, "host-a").code();
+    FAIL("no target " << target);
+    return StatusCode::kOk;
+  };
+  // Under the rules b ran, "events" is table events_archive: the guard may
+  // tell that "ev" (table events) is other records, and that "events2"
+  // over public.events_archive is the same.
+  const RuleSet same = GuardRules("rules-b", {{"events", "events_archive"}, {"ev", "events"},
+                                              {"events2", "public.events_archive"}});
+  CHECK(guard(same, "ev") == StatusCode::kOk);
+  CHECK(guard(same, "events2") == StatusCode::kBusy);
+  CHECK(guard(same, "events") == StatusCode::kBusy);
+  // Under other rules, this host cannot know which table b's "events" was:
+  // every target of the store waits, whatever this host calls it.
+  const RuleSet other = GuardRules("rules-a", {{"events", "events_archive"}, {"ev", "events"}});
+  CHECK(guard(other, "ev") == StatusCode::kBusy);
+  CHECK(guard(other, "events") == StatusCode::kBusy);
+  // A target of another store is never these records; nor are this host's
+  // own batches another host's.
+  RuleSet elsewhere = GuardRules("rules-a", {{"ev", "events"}});
+  elsewhere.categories[0].targets[0].store = "warehouse";
+  CHECK(guard(elsewhere, "ev") == StatusCode::kOk);
+  CHECK(CheckNoOtherHostsOpenBatch(*b, other, other.categories[0].targets[1], "host-b").ok());
+}
+
 TEST_CASE("PostgreSQL state locks: a purge skips a target another host is purging and exits 75",
           "[postgres][state][purge]") {
   e2e::TempDir dir;
   WriteDueEventsFixture(dir);
   FleetSchema fleet;
   auto b = fleet.Locks("host-b");
-  auto held = b->LockTarget("app", "events");
+  // What a purge of the fixture's target claims: its table, whatever the
+  // target is named (RecordsKey).
+  auto held = b->LockTarget("app", "table:events");
   REQUIRE(held.ok());
   auto report = FleetPurge(dir, fleet, [](int, bool) {});
   INFO(report.status().message());
@@ -395,7 +464,7 @@ TEST_CASE("PostgreSQL state locks: hold add that lost its barrier before its com
     });
     if (reached.get_future().wait_for(30s) != std::future_status::ready)
       return Status::Internal("the purge never reached its first commit");
-    auto id = AddHold(*b_state, h);
+    auto id = AddHold(*b_state, h, "test-host");
     committed = true;
     return id.ok() ? Status::Ok() : id.status();
   }, 10s);

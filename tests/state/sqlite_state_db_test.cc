@@ -168,7 +168,7 @@ TEST_CASE("a state database whose -wal or -shm file is removed after opening is 
   TempDir dir;
   const auto path = dir / "state.db";
   auto db = MustOpen(path);
-  AddHold(*db, SampleHold()).value();
+  AddHold(*db, SampleHold(), "test-host").value();
   REQUIRE(db->CheckStillInPlace().ok());
   const std::string suffix = GENERATE(std::string("-wal"), std::string("-shm"));
   INFO(suffix);
@@ -202,10 +202,10 @@ TEST_CASE("only one connection at a time claims a state database for a run", "[s
 TEST_CASE("read-only state database refuses writes", "[state]") {
   TempDir dir;
   const auto path = dir / "state.db";
-  { AddHold(*MustOpen(path), SampleHold()).value(); }
+  { AddHold(*MustOpen(path), SampleHold(), "test-host").value(); }
   auto ro = MustOpen(path, /*read_only=*/true);
   CHECK(ro->ListHolds(false)->size() == 1);
-  CHECK_FALSE(AddHold(*ro, SampleHold()).ok());
+  CHECK_FALSE(AddHold(*ro, SampleHold(), "test-host").ok());
   CHECK_FALSE(Append(*ro, {LedgerEntry{}}).ok());
   CHECK(MustOpen(path)->ListHolds(true)->size() == 1);
 }
@@ -301,7 +301,7 @@ TEST_CASE("a truncated state database is refused", "[state]") {
   const auto path = dir / "state.db";
   {
     auto db = MustOpen(path);
-    REQUIRE(AddHold(*db, SampleHold()).ok());
+    REQUIRE(AddHold(*db, SampleHold(), "test-host").ok());
     for (int c = 0; c < 20; ++c) {
       std::vector<LedgerEntry> v(200);
       // Bulk in the detail, which no index holds: the middle page is the ledger's.

@@ -123,14 +123,14 @@ inline void HoldsContract(StateDb& db_ref, const RawSql& raw) {
   StateDb* db = &db_ref;
 
   const Hold in = SampleHold();
-  auto id = AddHold(*db, in);
+  auto id = AddHold(*db, in, "test-host");
   REQUIRE(id.ok());
   Hold all_scope;
   all_scope.matter = "freeze";
   all_scope.reason = "audit";
   all_scope.author = "bob";
   all_scope.placed_at = At(1'700'000'100);
-  auto id2 = AddHold(*db, all_scope);
+  auto id2 = AddHold(*db, all_scope, "test-host");
   REQUIRE(id2.ok());
   CHECK(*id2 > *id);
 
@@ -156,7 +156,7 @@ inline void HoldsContract(StateDb& db_ref, const RawSql& raw) {
   CHECK_FALSE(db->GetHold(999)->has_value());
 
   CHECK(db->ListHolds(false)->size() == 2);
-  REQUIRE(ReleaseHold(*db, *id, "carol", "case settled", At(1'750'000'000)).ok());
+  REQUIRE(ReleaseHold(*db, *id, "carol", "case settled", At(1'750'000'000), "test-host").ok());
   auto active = db->ListHolds(false);
   REQUIRE(active->size() == 1);
   CHECK((*active)[0].id == *id2);
@@ -166,10 +166,10 @@ inline void HoldsContract(StateDb& db_ref, const RawSql& raw) {
   CHECK((*all)[0].released_by == "carol");
   CHECK((*all)[0].release_reason == "case settled");
 
-  Status twice = ReleaseHold(*db, *id, "dave", "again", At(1'760'000'000));
+  Status twice = ReleaseHold(*db, *id, "dave", "again", At(1'760'000'000), "test-host");
   CHECK(twice.code() == StatusCode::kInvalid);
   CHECK_THAT(twice.message(), Catch::Contains("already released"));
-  Status unknown = ReleaseHold(*db, 999, "dave", "x", At(1'760'000'000));
+  Status unknown = ReleaseHold(*db, 999, "dave", "x", At(1'760'000'000), "test-host");
   CHECK(unknown.code() == StatusCode::kInvalid);
   CHECK_THAT(unknown.message(), Catch::Contains("hold 999 does not exist"));
 
