@@ -165,7 +165,8 @@ Status CheckNoOtherHostsOpenBatch(StateDb& state, const RuleSet& rules, const Ta
     return Status::Busy("the records of " + target.store + "/" + target.name + " have " + what + " (" + category +
                         "/" + name + ") of run " + std::to_string(run_id) + " on host '" +
                         (it == host_of.end() ? std::string("?") : it->second) +
-                        "' still open (that host stopped mid-batch; its next purge reconciles it): skipped here");
+                        "' not yet settled (its run settles it with its next entry, or, stopped mid-batch, at that host's "
+                        "next purge): skipped here");
   };
   auto open = state.OpenBatches();
   if (!open.ok()) return open.status();
