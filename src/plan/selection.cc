@@ -4,31 +4,32 @@
 #include <string_view>
 
 namespace retention {
+namespace {
+
+// SQLite's table names are case-insensitive (ASCII).
+std::string FoldedTableName(std::string_view name) {
+  std::string folded;
+  for (char c : name) folded += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return folded;
+}
+
+}  // namespace
 
 std::string RecordsKey(const Target& target) {
   if (!target.paths.empty()) return "files";
   // The table's own name, without a schema: PostgreSQL reads "events" as
-  // "public.events", and SQLite "main.events" as "events". Case folded:
-  // SQLite's names are case-insensitive. Two tables of one name in two
-  // schemas, or differing only in case, then share a key, which only
-  // makes their runs take turns: when unsure, the same records.
-  const size_t dot = target.table.rfind('.');
-  const std::string_view table =
-      dot == std::string::npos ? std::string_view(target.table) : std::string_view(target.table).substr(dot + 1);
-  std::string key = "table:";
-  for (char c : table) key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return key;
+  // "public.events", and SQLite "main.events" as "events". Two tables of
+  // one name in two schemas, or differing only in case, then share a key,
+  // which only makes their runs take turns: when unsure, the same records.
+  const std::string_view table(target.table);
+  const size_t dot = table.rfind('.');
+  return "table:" + FoldedTableName(dot == std::string_view::npos ? table : table.substr(dot + 1));
 }
 
 bool SameRecords(const Target& a, const Target& b) {
   if (a.store != b.store) return false;
   if (!a.paths.empty() || !b.paths.empty()) return !a.paths.empty() && !b.paths.empty();
-  // SQLite table names are case-insensitive.
-  if (a.table.size() != b.table.size()) return false;
-  for (size_t i = 0; i < a.table.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a.table[i])) != std::tolower(static_cast<unsigned char>(b.table[i])))
-      return false;
-  return true;
+  return FoldedTableName(a.table) == FoldedTableName(b.table);
 }
 
 Result<TimeZone> StoreZone(const Config& config, const std::string& store) {

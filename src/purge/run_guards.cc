@@ -171,10 +171,12 @@ Status CheckNoOtherHostsOpenBatch(StateDb& state, const RuleSet& rules, const Ta
   auto open = state.OpenBatches();
   if (!open.ok()) return open.status();
   for (int64_t seq : *open) {
-    auto entry = state.ReadEntry(seq);
-    if (!entry.ok()) return entry.status();
-    if (*entry && other((*entry)->run_id) && same_records((*entry)->run_id, (*entry)->category, (*entry)->store, (*entry)->target))
-      return busy((*entry)->run_id, "batch entry " + std::to_string(seq), (*entry)->category, (*entry)->target);
+    auto read = state.ReadEntry(seq);
+    if (!read.ok()) return read.status();
+    if (!*read) continue;
+    const LedgerEntry& e = **read;
+    if (other(e.run_id) && same_records(e.run_id, e.category, e.store, e.target))
+      return busy(e.run_id, "batch entry " + std::to_string(seq), e.category, e.target);
   }
   auto pending = state.ListPending();
   if (!pending.ok()) return pending.status();
