@@ -136,9 +136,10 @@ _retention() {
       ;;
     "status ") opts="--format --max-age --grace --last --check" ;;
     "report ") opts="--as-of --format --out --period --max-age --grace --against --verify-key" ;;
-    "state ") words_here="init migrate" ;;
+    "state ") words_here="init migrate reconcile" ;;
     "state init") ;;
     "state migrate") opts="--to --schema" ;;
+    "state reconcile") opts="--host" ;;
     "demo ")
       opts="--dir --rows --seed --rules --force"
       if [[ $cur != -* ]]; then

@@ -35,7 +35,8 @@ std::vector<std::string> FleetHostWarnings(const FleetHost& host, Timestamp olde
     if (run.started_at >= oldest_allowed) continue;  // may well be at work
     out.push_back(who + "run " + std::to_string(run.id) + " has been running since " +
                   FormatTimestamp(run.started_at) +
-                  ": hung, or killed with no purge on that host since to reconcile it");
+                  ": hung, or killed with no purge on that host since to reconcile it (if it will not run again: "
+                  "'retention state reconcile --host " + host.host + "')");
   }
   return out;
 }

@@ -12,13 +12,17 @@
 // the same hash: the copy is the same evidence, not a new log.
 #include <cstdlib>
 #include <iostream>
+#include <set>
 
 #include "audit/full_verification.h"
 #include "cli/command.h"
 #include "cli/state_access.h"
+#include "purge/reconcile.h"
+#include "purge/run_guards.h"
 #include "state/postgres_state_import.h"
 #include "state/sqlite_state_db.h"
 #include "state/state_open.h"
+#include "stores/store_set.h"
 
 namespace retention {
 
@@ -134,16 +138,81 @@ Status StateMigrate(const CommandArgs& a) {
   return Status::Ok();
 }
 
+Status StateReconcile(const CommandArgs& a) {
+  po::options_description desc("Options");
+  AddCommonOptions(&desc);
+  desc.add_options()
+      ("host", po::value<std::string>()->value_name("NAME"),
+       "the host whose crashed runs to reconcile (default: this host's name in the state)");
+  auto vm = ParseCommandLine(a, desc, nullptr, "retention state reconcile [--host NAME] [--config PATH]");
+  if (!vm.ok()) return vm.status();
+  if (!*vm) return Status::Ok();
+  auto loaded = LoadConfigAndRules(**vm);
+  if (!loaded.ok()) return loaded.status();
+  const Config& config = loaded->config;
+  if (!config.state.IsPostgres()) {
+    return Status::Usage("state reconcile settles what a host left in a state a fleet shares (PostgreSQL); the "
+                         "state " + config.state.Name() + " is this host's alone, and its next purge reconciles "
+                         "it first");
+  }
+  const std::string this_host = HostNameInState(config.state);
+  const std::string host = (*vm)->count("host") ? (**vm)["host"].as<std::string>() : this_host;
+
+  // Everything below as `host`: its run lock and its run claim, so that it
+  // is not running now and cannot start until this is done.
+  Config as_host = config;
+  as_host.state.host = host;
+  auto locks = a.env->OpenLocks(as_host);
+  if (!locks.ok()) return locks.status();
+  auto run_lock = (*locks)->LockRun();
+  if (!run_lock.ok()) {
+    return run_lock.status().WithContext("host '" + host + "' is running now and reconciles its own batches; "
+                                         "nothing reconciled");
+  }
+  auto state = a.env->OpenState(as_host, StateOpenMode::kWrite);
+  if (!state.ok()) return state.status();
+  RETENTION_RETURN_IF_ERROR((*state)->ClaimForRun().WithContext("nothing reconciled"));
+  RETENTION_RETURN_IF_ERROR(CheckLedgerTail(**state));
+  // A name with no run is a typo, not a host with nothing left.
+  auto runs = (*state)->ListRuns();
+  if (!runs.ok()) return runs.status();
+  std::set<std::string> hosts;
+  for (const RunInfo& run : *runs) hosts.insert(run.host);
+  if (!hosts.count(host)) {
+    std::string known;
+    for (const std::string& h : hosts) known += (known.empty() ? "" : ", ") + h;
+    return Status::Invalid("no run of host '" + host + "' is in " + config.state.Name() +
+                           (known.empty() ? std::string(": no host has run yet") : " (hosts with runs: " + known + ")"));
+  }
+
+  StoreSet stores(config, /*read_only=*/false, a.env->file_system);
+  auto done = ReconcileHost(**state, stores, config, loaded->rules, host, this_host);
+  if (!done.ok()) return done.status();
+  if (done->batches == 0 && done->runs_marked_crashed == 0) {
+    *a.out << "Host '" << host << "' left nothing to reconcile.\n";
+    return Status::Ok();
+  }
+  *a.out << "Reconciled host '" << host << "'" << (host == this_host ? "" : " from '" + this_host + "'") << ": "
+         << done->batches << (done->batches == 1 ? " batch" : " batches") << " settled, " << done->deleted
+         << (done->deleted == 1 ? " record" : " records") << " found deleted, " << done->runs_marked_crashed
+         << (done->runs_marked_crashed == 1 ? " run" : " runs") << " marked crashed.\n"
+         << "'retention audit log --kind reconciled' lists the entries.\n";
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status RunStateCommand(const CommandArgs& a) {
   static const char* kUsage =
       "Usage: retention state init [--config PATH]\n"
       "       retention state migrate --to ENV [--schema NAME] [--config PATH]\n"
+      "       retention state reconcile [--host NAME] [--config PATH]\n"
       "  init     create the state database named by the config (refused if a file is already there)\n"
       "  migrate  copy the SQLite state into an empty PostgreSQL schema, chain and ids intact, verified\n"
-      "           before and after (ENV: the environment variable holding the conninfo)\n";
-  if (a.args.empty()) return Status::Usage("state needs a subcommand: init or migrate (try 'retention state --help')");
+      "           before and after (ENV: the environment variable holding the conninfo)\n"
+      "  reconcile  in a state a fleet shares, settle now what a host's crashed runs left: this host's,\n"
+      "           or (--host) a host that will not run again, over its PostgreSQL stores\n";
+  if (a.args.empty()) return Status::Usage("state needs a subcommand: init, migrate or reconcile (try 'retention state --help')");
   if (a.args[0] == "--help" || a.args[0] == "-h") {
     *a.out << kUsage;
     return Status::Ok();
@@ -153,7 +222,8 @@ Status RunStateCommand(const CommandArgs& a) {
   sub.args.erase(sub.args.begin());
   if (a.args[0] == "init") return StateInit(sub);
   if (a.args[0] == "migrate") return StateMigrate(sub);
-  return Status::Usage("unknown state subcommand '" + a.args[0] + "' (init, migrate)");
+  if (a.args[0] == "reconcile") return StateReconcile(sub);
+  return Status::Usage("unknown state subcommand '" + a.args[0] + "' (init, migrate, reconcile)");
 }
 
 }  // namespace retention

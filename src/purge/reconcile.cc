@@ -44,10 +44,12 @@ Candidate AsCandidate(const Target& target, const PendingBatch::Record& r) {
 // it ({"batch_entry", seq}, or {"pending_batch", id} for a batch a version
 // 3 run left); of its `candidates`, `deleted` were found gone (`replaced`
 // of them with another record under their key), the rest present.
+// `by_host`, when set, is the host that reconciled another host's batch
+// (ReconcileHost), so the entry says who judged it.
 LedgerEntry ReconciledSummary(int64_t run_id, const std::string& category, const std::string& store,
                               const std::string& target, int64_t batch_number,
                               std::pair<const char*, int64_t> source, size_t candidates, int64_t deleted,
-                              int64_t replaced) {
+                              int64_t replaced, const std::string& by_host) {
   LedgerEntry summary;
   summary.kind = LedgerKind::kReconciled;
   summary.run_id = run_id;
@@ -55,11 +57,13 @@ LedgerEntry ReconciledSummary(int64_t run_id, const std::string& category, const
   summary.store = store;
   summary.target = target;
   summary.batch = batch_number;
-  summary.detail = DumpJson(nlohmann::json{{source.first, source.second},
-                                           {"candidates", candidates},
-                                           {"found_deleted", deleted},
-                                           {"found_replaced", replaced},
-                                           {"found_present", static_cast<int64_t>(candidates) - deleted}});
+  nlohmann::json detail{{source.first, source.second},
+                        {"candidates", candidates},
+                        {"found_deleted", deleted},
+                        {"found_replaced", replaced},
+                        {"found_present", static_cast<int64_t>(candidates) - deleted}};
+  if (!by_host.empty()) detail["reconciled_by_host"] = by_host;
+  summary.detail = DumpJson(detail);
   return summary;
 }
 
@@ -78,7 +82,7 @@ Result<std::optional<std::set<int64_t>>> RunsOf(StateDb& state, const std::optio
 // Settles every open batch entry of `runs` (nullopt: of every run);
 // returns the records found deleted.
 Result<int64_t> ReconcileOpenBatches(StateDb& state, StoreSet& stores, const RuleSet& rules,
-                                     const std::optional<std::set<int64_t>>& runs) {
+                                     const std::optional<std::set<int64_t>>& runs, const std::string& by_host) {
   // From the index, cross-checked against the ledger's own settlements: an
   // index edited by hand must not hide an open batch.
   auto open = CheckedOpenBatches(state, runs ? &*runs : nullptr);
@@ -139,7 +143,7 @@ Result<int64_t> ReconcileOpenBatches(StateDb& state, StoreSet& stores, const Rul
     }
     const auto replaced = static_cast<int64_t>(settlement.replaced.size());
     LedgerEntry summary = ReconciledSummary(batch.run_id, batch.category, batch.store, batch.target, batch.batch,
-                                            {"batch_entry", seq}, selected.size(), deleted + replaced, replaced);
+                                            {"batch_entry", seq}, selected.size(), deleted + replaced, replaced, by_host);
     spdlog::warn("reconciled batch entry {} of crashed run {} on {}/{}: {} of {} records had been deleted ({} of "
                  "them with another record under their key now)",
                  seq, batch.run_id, batch.category, batch.target, deleted + replaced, selected.size(), replaced);
@@ -149,10 +153,8 @@ Result<int64_t> ReconcileOpenBatches(StateDb& state, StoreSet& stores, const Rul
   return reconciled;
 }
 
-}  // namespace
-
-Result<int64_t> Reconcile(StateDb& state, StoreSet& stores, const RuleSet& rules,
-                          const std::optional<std::string>& only_host) {
+Result<int64_t> ReconcileRuns(StateDb& state, StoreSet& stores, const RuleSet& rules,
+                              const std::optional<std::string>& only_host, const std::string& by_host) {
   // Listed before anything else is read: a run another host starts later
   // is never among them.
   auto runs = RunsOf(state, only_host);
@@ -206,7 +208,7 @@ Result<int64_t> Reconcile(StateDb& state, StoreSet& stores, const RuleSet& rules
     LedgerEntry summary =
         ReconciledSummary(batch.run_id, batch.category, batch.store, batch.target, batch.batch,
                           {"pending_batch", batch.id}, batch.records.size(), static_cast<int64_t>(entries.size()),
-                          replaced);
+                          replaced, by_host);
     reconciled += static_cast<int64_t>(entries.size());
     entries.push_back(std::move(summary));
     spdlog::warn("reconciled a batch of crashed run {} on {}/{}: {} of {} records had been deleted ({} of them with "
@@ -214,7 +216,7 @@ Result<int64_t> Reconcile(StateDb& state, StoreSet& stores, const RuleSet& rules
                  batch.run_id, batch.category, batch.target, entries.size() - 1, batch.records.size(), replaced);
     RETENTION_RETURN_IF_ERROR(SettlePending(state, batch.id, entries));
   }
-  auto open = ReconcileOpenBatches(state, stores, rules, *runs);
+  auto open = ReconcileOpenBatches(state, stores, rules, *runs, by_host);
   if (!open.ok()) return open.status();
   reconciled += *open;
   auto unfinished = state.UnfinishedRuns();
@@ -225,6 +227,59 @@ Result<int64_t> Reconcile(StateDb& state, StoreSet& stores, const RuleSet& rules
     RETENTION_RETURN_IF_ERROR(MarkRunCrashed(state, run.id));
   }
   return reconciled;
+}
+
+}  // namespace
+
+Result<int64_t> Reconcile(StateDb& state, StoreSet& stores, const RuleSet& rules,
+                          const std::optional<std::string>& only_host) {
+  return ReconcileRuns(state, stores, rules, only_host, /*by_host=*/"");
+}
+
+Result<HostReconciliation> ReconcileHost(StateDb& state, StoreSet& stores, const Config& config,
+                                         const RuleSet& rules, const std::string& host,
+                                         const std::string& this_host) {
+  const bool own = host == this_host;
+  auto runs = RunsOf(state, host);
+  if (!runs.ok()) return runs.status();
+  HostReconciliation done;
+  // Every batch first, so that one this host may not judge refuses the
+  // whole command before anything is settled.
+  auto judgeable_here = [&](const std::string& store, const std::string& what) -> Status {
+    auto it = config.stores.find(store);
+    if (own || (it != config.stores.end() && it->second.type == StoreType::kPostgres)) return Status::Ok();
+    return Status::Invalid(
+        what + " of host '" + host + "' is over store '" + store + "', which " +
+        (it == config.stores.end() ? std::string("this config does not define")
+                                   : "is a " + std::string(StoreTypeName(it->second.type)) + " store here") +
+        ": only a PostgreSQL store is the same records seen from every host (files and SQLite databases are on "
+        "that host's disk). Nothing was reconciled; settle it on a machine that sees that host's stores, with "
+        "host = \"" + host + "\" in its state config, by running 'retention state reconcile' there");
+  };
+  auto pending = state.ListPending();
+  if (!pending.ok()) return pending.status();
+  for (const PendingBatch& batch : *pending) {
+    if (!(*runs)->count(batch.run_id)) continue;
+    RETENTION_RETURN_IF_ERROR(judgeable_here(batch.store, "a pending batch of run " + std::to_string(batch.run_id)));
+    ++done.batches;
+  }
+  auto open = CheckedOpenBatches(state, &**runs);
+  if (!open.ok()) return open.status();
+  for (int64_t seq : *open) {
+    auto entry = state.ReadEntry(seq);
+    if (!entry.ok()) return entry.status();
+    if (!*entry) return Status::AuditFailed("open batch entry " + std::to_string(seq) + " is not in the ledger");
+    RETENTION_RETURN_IF_ERROR(judgeable_here((*entry)->store, "batch entry " + std::to_string(seq)));
+    ++done.batches;
+  }
+  auto unfinished = state.UnfinishedRuns();
+  if (!unfinished.ok()) return unfinished.status();
+  for (const RunInfo& run : *unfinished) done.runs_marked_crashed += (*runs)->count(run.id);
+
+  auto deleted = ReconcileRuns(state, stores, rules, host, own ? "" : this_host);
+  if (!deleted.ok()) return deleted.status();
+  done.deleted = *deleted;
+  return done;
 }
 
 }  // namespace retention

@@ -66,4 +66,26 @@ namespace retention {
 Result<int64_t> Reconcile(StateDb& state, StoreSet& stores, const RuleSet& rules,
                           const std::optional<std::string>& only_host = std::nullopt);
 
+// What ReconcileHost settled.
+struct HostReconciliation {
+  int64_t batches = 0;              // pending batches and open batch entries settled
+  int64_t deleted = 0;              // records found deleted (replaced ones included)
+  int64_t runs_marked_crashed = 0;  // its runs left "running"
+};
+
+// `retention state reconcile [--host NAME]`: the runs of `host` in a state
+// a fleet shares, reconciled now. For this host (`host` == `this_host`)
+// what its next purge would do first. For another, a host that will not
+// start again (decommissioned, renamed) and whose open batches keep every
+// other host off their tables: reconciled from this one, named in each
+// `reconciled` entry as "reconciled_by_host". The caller holds `host`'s run
+// claim: that host is not running, and does not start while this runs.
+// Another host's batches are judged here only over a store this config
+// defines as PostgreSQL; one over any other (files, a SQLite database: that
+// host's own disk, where a key absent here says nothing of it there)
+// refuses the whole command before anything is settled (Invalid).
+Result<HostReconciliation> ReconcileHost(StateDb& state, StoreSet& stores, const Config& config,
+                                         const RuleSet& rules, const std::string& host,
+                                         const std::string& this_host);
+
 }  // namespace retention

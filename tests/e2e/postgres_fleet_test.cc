@@ -447,5 +447,132 @@ TEST_CASE("an erasure on one host waits out another host's purge of the same tab
   if (claims.count("app/customer-activity")) CHECK(claims.at("app/customer-activity").count("9001"));
 }
 
+TEST_CASE("a host that will not run again: another host reconciles its batches over the shared table, never "
+          "those over its own disk",
+          "[postgres][e2e][pg-state][fleet]") {
+  PgStoreFixture f;
+  PgConnection conn = f.Connect();
+  conn.Exec("CREATE TABLE events (id bigint PRIMARY KEY, at timestamptz, who text);"
+            "CREATE INDEX events_at ON events (at);"
+            "INSERT INTO events SELECT i, timestamptz '2020-01-01 00:00:00+00' + i * interval '1 minute', "
+            "'c' || (i % 7) FROM generate_series(1, 500) AS i");
+  f.WriteRules("fleet", kFleetRules);
+  ScopedEnv state_env(kStateEnv, f.conninfo);
+  ScopedEnv app_env(kConninfoEnv, f.conninfo);
+  const fs::path a = MakeFleetHost(f, "host-a", 0), b = MakeFleetHost(f, "host-b", 0),
+                 c = MakeFleetHost(f, "host-c", 45);
+  REQUIRE(RunWithEnv({"--config", a.string(), "state", "init"}, {}).exit_code == 0);
+  auto reconciled_entries = [&] {
+    return conn.Scalar("SELECT count(*) FROM retention.ledger WHERE kind = 'reconciled'");
+  };
+  auto reconcile_from_b = [&](const std::string& host) {
+    return RunWithEnv({"--config", b.string(), "state", "reconcile", "--host", host}, {});
+  };
+
+  const fs::path go = f.dir() / "go";
+  fs::path reached = go;
+  reached += ".reached";
+  e2e::Spawned first = e2e::Spawn({"--config", a.string(), "purge"}, {"RETENTION_PAUSE=after_delete:2:" + go.string()});
+  e2e::WaitForPause(first, reached);
+
+  // Alive, host-a holds its run claim: it reconciles its own batches.
+  const RunResult alive = reconcile_from_b("host-a");
+  INFO(Describe(alive));
+  CHECK(alive.exit_code == 75);
+  CHECK(e2e::Contains(alive.out + alive.err, "host 'host-a' is running now"));
+  CHECK(reconciled_entries() == "0");
+
+  ::kill(first.pid, SIGKILL);
+  CHECK(first.Finish().exit_code == 128 + SIGKILL);
+  const std::string left = conn.Scalar("SELECT count(*) FROM events");
+  REQUIRE(left != "500");
+  CHECK(RunWithEnv({"--config", b.string(), "purge"}, {}).exit_code == 75);  // kept off host-a's table
+
+  // A name no run has is refused, nothing touched.
+  const RunResult typo = reconcile_from_b("host-z");
+  INFO(Describe(typo));
+  CHECK(typo.exit_code == 65);
+  CHECK(e2e::Contains(typo.out + typo.err, "hosts with runs: host-a"));
+
+  // host-a never comes back: host-b settles its batch over the shared table.
+  const RunResult settled = reconcile_from_b("host-a");
+  INFO(Describe(settled));
+  CHECK(settled.exit_code == 0);
+  // Its open batches (the one deleting and the next, whose intent the
+  // pipeline had committed) settled, each entry naming host-b; the rows
+  // gone found deleted.
+  const std::string batches = reconciled_entries();
+  CHECK(batches != "0");
+  const std::string found = conn.Scalar("SELECT sum((detail::jsonb->>'found_deleted')::int) FROM retention.ledger "
+                                        "WHERE kind = 'reconciled'");
+  CHECK(found != "0");  // the batch deleting when host-a was killed
+  CHECK(e2e::Contains(settled.out, "Reconciled host 'host-a' from 'host-b': " + batches + " batch"));
+  CHECK(e2e::Contains(settled.out, " settled, " + found + " records found deleted, 1 run marked crashed."));
+  CHECK(conn.Scalar("SELECT count(*) FROM retention.ledger WHERE kind = 'reconciled' AND "
+                    "detail::jsonb->>'reconciled_by_host' = 'host-b'") == batches);
+  CHECK(conn.Scalar("SELECT outcome FROM retention.runs WHERE host = 'host-a'") == "crashed");
+  CHECK(conn.Scalar("SELECT count(*) FROM events") == left);  // judged, never deleted
+  const RunResult again = reconcile_from_b("host-a");
+  CHECK(again.exit_code == 0);
+  CHECK(e2e::Contains(again.out, "Host 'host-a' left nothing to reconcile."));
+
+  // host-b now purges the table itself.
+  const RunResult purge_b = RunWithEnv({"--config", b.string(), "purge"}, {});
+  INFO(Describe(purge_b));
+  CHECK(purge_b.exit_code == 0);
+  CHECK(conn.Scalar("SELECT count(*) FROM events") == "0");
+
+  // host-c killed while deleting its own logs: no other host may judge
+  // those (its disk), and the refusal settles nothing.
+  const fs::path go_c = f.dir() / "go-c";
+  fs::path reached_c = go_c;
+  reached_c += ".reached";
+  e2e::Spawned files_run = e2e::Spawn({"--config", c.string(), "purge", "--category", "logs"},
+                                      {"RETENTION_PAUSE=after_delete:1:" + go_c.string()});
+  e2e::WaitForPause(files_run, reached_c);
+  ::kill(files_run.pid, SIGKILL);
+  CHECK(files_run.Finish().exit_code == 128 + SIGKILL);
+  auto logs_left = [&] {
+    size_t n = 0;
+    for (const auto& entry : fs::directory_iterator(f.dir() / "host-c-logs")) n += entry.is_regular_file();
+    return n;
+  };
+  const size_t gone = 45 - logs_left();
+  REQUIRE(gone > 0);  // its first batch's unlinks done, not settled
+  const std::string entries_before = conn.Scalar("SELECT count(*) FROM retention.ledger");
+  const RunResult refused = reconcile_from_b("host-c");
+  INFO(Describe(refused));
+  CHECK(refused.exit_code == 65);
+  CHECK(e2e::Contains(refused.out + refused.err, "which is a files store here"));
+  CHECK(conn.Scalar("SELECT count(*) FROM retention.ledger") == entries_before);
+  CHECK(conn.Scalar("SELECT outcome FROM retention.runs WHERE host = 'host-c'") == "running");
+
+  // host-c itself may settle them, without purging.
+  const RunResult own = RunWithEnv({"--config", c.string(), "state", "reconcile"}, {});
+  INFO(Describe(own));
+  CHECK(own.exit_code == 0);
+  CHECK(e2e::Contains(own.out, " settled, " + std::to_string(gone) + (gone == 1 ? " record" : " records") +
+                                   " found deleted, 1 run marked crashed."));
+  CHECK(e2e::Contains(own.out, "Reconciled host 'host-c': "));
+  CHECK(conn.Scalar("SELECT count(*) FROM retention.ledger WHERE kind = 'reconciled' AND "
+                    "detail::jsonb ? 'reconciled_by_host'") == batches);  // its own: no other host named
+  CHECK(conn.Scalar("SELECT outcome FROM retention.runs WHERE host = 'host-c'") == "crashed");
+  CHECK(logs_left() == 45 - gone);
+
+  // The independent checker: one chain, each row gone claimed exactly
+  // once, and the files the killed run deleted claimed.
+  checker::State st;
+  st.ledger = PgLedgerRows(conn, "retention.ledger");
+  std::vector<std::string> problems;
+  checker::CheckChain(st.ledger, &problems);
+  const auto claims = Claims(st, &problems);
+  INFO(checker::Report(problems));
+  CHECK(problems.empty());
+  CHECK(claims.count("app/events"));
+  if (claims.count("app/events")) CHECK(claims.at("app/events").size() == 500);
+  CHECK(claims.count("logs/rotated"));
+  if (claims.count("logs/rotated")) CHECK(claims.at("logs/rotated").size() == gone);
+}
+
 }  // namespace
 }  // namespace retention::pgtest

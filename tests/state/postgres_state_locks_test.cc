@@ -70,6 +70,7 @@ class FleetSchema {
     REQUIRE(state.ok());
     return std::move(state.value());
   }
+  const std::string& schema() const { return schema_; }
 
  private:
   static inline int counter_ = 0;
@@ -303,6 +304,26 @@ TEST_CASE("PostgreSQL state: the open-batch guard reads another host's target na
   elsewhere.categories[0].targets[0].store = "warehouse";
   CHECK(guard(elsewhere, "ev") == StatusCode::kOk);
   CHECK(CheckNoOtherHostsOpenBatch(*b, other, other.categories[0].targets[1], "host-b").ok());
+}
+
+TEST_CASE("PostgreSQL state: the open-batch guard keeps off a target when an open batch's entry cannot be read",
+          "[postgres][state]") {
+  FleetSchema fleet;
+  auto a = fleet.State("host-a");
+  const RuleSet rules = GuardRules("rules-a", {{"ev", "events"}});
+  const Target& ev = rules.categories[0].targets[0];
+  REQUIRE(CheckNoOtherHostsOpenBatch(*a, rules, ev, "host-a").ok());
+  // The batch index lists an open batch whose entry is not in the ledger
+  // (an index written by hand, a restore of one table): whose batch, over
+  // which records, is unknown.
+  pgtest::PgConnection admin = FleetSchema::Db().Connect();
+  admin.Exec("INSERT INTO " + fleet.schema() +
+             ".ledger_batches(seq, store, target, integer_keys, key_lo, key_hi, open) "
+             "VALUES (999999, 'other', 'elsewhere', true, '1', '2', true)");
+  const Status guarded = CheckNoOtherHostsOpenBatch(*a, rules, ev, "host-a");
+  INFO(guarded.message());
+  CHECK(guarded.code() == StatusCode::kBusy);
+  CHECK(guarded.message().find("999999") != std::string::npos);
 }
 
 TEST_CASE("PostgreSQL state locks: a purge skips a target another host is purging and exits 75",
