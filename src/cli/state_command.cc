@@ -19,7 +19,9 @@
 #include "cli/state_access.h"
 #include "purge/reconcile.h"
 #include "purge/run_guards.h"
+#include "state/fleet_join.h"
 #include "state/postgres_state_import.h"
+#include "state/postgres_state_locks.h"
 #include "state/sqlite_state_db.h"
 #include "state/state_open.h"
 #include "stores/store_set.h"
@@ -66,6 +68,42 @@ Result<VerifyReport> VerifiedOrRefused(const Config& config, StateDb& state, con
   return report;
 }
 
+// `state migrate --join`: this host's holds in force placed in the fleet's
+// state (state/fleet_join.h), its own purge log kept where it is.
+Status JoinFleet(const CommandArgs& a, const Config& config, StateDb& source, PostgresStateDbOptions target,
+                 const std::string& env_name) {
+  target.host = HostNameInState(config.state);
+  target.create_if_missing = false;
+  auto shared = OpenPostgresStateDb(target);
+  if (!shared.ok()) return shared.status().WithContext("not joining");
+  PostgresStateLocksOptions lock_options;
+  lock_options.conninfo = target.conninfo;
+  lock_options.who = target.who;
+  lock_options.schema = target.schema;
+  lock_options.host = target.host;
+  auto locks = OpenPostgresStateLocks(lock_options);
+  if (!locks.ok()) return locks.status();
+  auto joined = JoinFleetState(source, **shared, **locks, target.host);
+  if (!joined.ok()) return joined.status().WithContext("not joined");
+  *a.out << "Joined " << target.who << ", schema " << target.schema << ", as host '" << target.host << "':\n";
+  for (const auto& [here, there] : joined->placed)
+    *a.out << "  hold " << here << " placed there as hold " << there << "\n";
+  for (const auto& [here, there] : joined->already)
+    *a.out << "  hold " << here << " already in force there as hold " << there << "\n";
+  if (joined->placed.empty() && joined->already.empty()) *a.out << "  no hold in force here to place\n";
+  *a.out << "This host's purge log stays in " << config.state.path << " (head entry " << joined->head.seq << ", hash "
+         << joined->head.hash << "): keep it, or export it first (retention audit export --bundle DIR); the "
+            "shared state's chain goes on from its own head.\n";
+  if (joined->requests_not_done > 0) {
+    *a.out << joined->requests_not_done << " erasure request" << (joined->requests_not_done == 1 ? "" : "s")
+           << " of this host not done: run them again after the switch (retention erase list shows them here).\n";
+  }
+  *a.out << "Name the shared state in the config, in place of 'state = \"" << config.state.path << "\"':\n"
+         << "  state = { conninfo_env = \"" << env_name << "\"" << (target.schema == "retention" ? "" : ", schema = \"" + target.schema + "\"")
+         << ", host = \"" << target.host << "\" }\n";
+  return Status::Ok();
+}
+
 Status StateMigrate(const CommandArgs& a) {
   po::options_description desc("Options");
   AddCommonOptions(&desc);
@@ -73,8 +111,11 @@ Status StateMigrate(const CommandArgs& a) {
       ("to", po::value<std::string>()->value_name("ENV"),
        "the environment variable holding the libpq conninfo or URI of the PostgreSQL database to copy the state into")
       ("schema", po::value<std::string>()->default_value("retention")->value_name("NAME"),
-       "the schema the copy goes into (created when missing; it must hold no state)");
-  auto vm = ParseCommandLine(a, desc, nullptr, "retention state migrate --to ENV [--schema NAME] [--config PATH]");
+       "the schema the copy goes into (created when missing; it must hold no state)")
+      ("join", po::bool_switch(),
+       "join the fleet state already in the schema: place this host's holds in force there, keep its purge log here");
+  auto vm = ParseCommandLine(a, desc, nullptr,
+                             "retention state migrate --to ENV [--schema NAME] [--join] [--config PATH]");
   if (!vm.ok()) return vm.status();
   if (!*vm) return Status::Ok();
   if (!(*vm)->count("to")) return Status::Usage("state migrate needs --to ENV: the environment variable holding the "
@@ -111,6 +152,7 @@ Status StateMigrate(const CommandArgs& a) {
   if (!source.ok()) return source.status();
   auto before = VerifiedOrRefused(*config, **source, "the state " + config->state.Name());
   if (!before.ok()) return before.status().WithContext("not migrating");
+  if ((**vm)["join"].as<bool>()) return JoinFleet(a, *config, **source, target, env_name);
 
   auto copied = CopyStateIntoPostgres(**source, target);
   if (!copied.ok()) return copied.status().WithContext("the state was not copied");
@@ -207,11 +249,11 @@ Status RunStateCommand(const CommandArgs& a) {
       "Usage: retention state init [--config PATH]\n"
       "       retention state migrate --to ENV [--schema NAME] [--config PATH]\n"
       "       retention state reconcile [--host NAME] [--config PATH]\n"
-      "  init     create the state database named by the config (refused if a file is already there)\n"
-      "  migrate  copy the SQLite state into an empty PostgreSQL schema, chain and ids intact, verified\n"
-      "           before and after (ENV: the environment variable holding the conninfo)\n"
+      "  init       create the state database named by the config (refused if a file is already there)\n"
+      "  migrate    copy the SQLite state into an empty PostgreSQL schema, chain and ids intact, verified\n"
+      "             before and after (ENV: the environment variable holding the conninfo)\n"
       "  reconcile  in a state a fleet shares, settle now what a host's crashed runs left: this host's,\n"
-      "           or (--host) a host that will not run again, over its PostgreSQL stores\n";
+      "             or (--host) a host that will not run again, over its PostgreSQL stores\n";
   if (a.args.empty()) return Status::Usage("state needs a subcommand: init, migrate or reconcile (try 'retention state --help')");
   if (a.args[0] == "--help" || a.args[0] == "-h") {
     *a.out << kUsage;

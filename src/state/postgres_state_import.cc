@@ -8,6 +8,7 @@
 #include "ledger/batch_entry.h"
 #include "ledger/entry_index.h"
 #include "state/chained_entries.h"
+#include "state/state_ops.h"
 #include "stores/postgres_connection.h"
 #include "stores/postgres_selection_sql.h"
 
@@ -73,7 +74,8 @@ Status StateCopier::RequireEmptyTarget() {
   if (r->Text(0, 0) == "t") {
     return Status::Invalid(Named() +
                            " already holds a state (ledger entries, holds or runs): a state is copied only into an "
-                           "empty schema; name another with --schema");
+                           "empty schema; name another with --schema, or join that fleet's state with --join (this host's holds "
+                           "placed there, its own log kept here)");
   }
   return Status::Ok();
 }
@@ -244,17 +246,7 @@ Status StateCopier::CopyAnchors() {
 Result<StateCopyReport> StateCopier::Run() {
   auto before = source_.Head();
   if (!before.ok()) return before.status();
-  auto unfinished = source_.UnfinishedRuns();
-  if (!unfinished.ok()) return unfinished.status();
-  auto pending = source_.ListPending();
-  if (!pending.ok()) return pending.status();
-  auto open = source_.OpenBatches();
-  if (!open.ok()) return open.status();
-  if (!unfinished->empty() || !pending->empty() || !open->empty()) {
-    return Status::Busy(
-        "the state has unfinished work (a run left running, or batches not yet reconciled): run 'retention purge' "
-        "on this host first, which reconciles them against its targets, then migrate");
-  }
+  RETENTION_RETURN_IF_ERROR(RequireNoUnfinishedWork(source_, "migrate"));
 
   RETENTION_RETURN_IF_ERROR(Do("BEGIN"));
   RETENTION_RETURN_IF_ERROR(RequireEmptyTarget());

@@ -267,4 +267,17 @@ Status Append(StateDb& state, std::vector<LedgerEntry> entries) {
   return (*txn)->Commit();
 }
 
+Status RequireNoUnfinishedWork(StateDb& state, const std::string& then_what) {
+  auto unfinished = state.UnfinishedRuns();
+  if (!unfinished.ok()) return unfinished.status();
+  auto pending = state.ListPending();
+  if (!pending.ok()) return pending.status();
+  auto open = state.OpenBatches();
+  if (!open.ok()) return open.status();
+  if (unfinished->empty() && pending->empty() && open->empty()) return Status::Ok();
+  return Status::Busy(
+      "the state has unfinished work (a run left running, or batches not yet reconciled): run 'retention purge' on "
+      "this host first, which reconciles them against its targets, then " + then_what);
+}
+
 }  // namespace retention

@@ -91,6 +91,12 @@ Result<std::vector<int64_t>> UnsettledBatches(StateDb& state);
 // names it.
 Result<std::vector<int64_t>> CheckedOpenBatches(StateDb& state, const std::set<int64_t>* runs = nullptr);
 
+// Busy while `state` has work its own host must finish first (a run left
+// running, a pending or open batch: reconciling them needs that host's
+// targets, and its next purge does it); the message ends with "then
+// `then_what`". Copying a state, or joining a fleet with it, needs none.
+Status RequireNoUnfinishedWork(StateDb& state, const std::string& then_what);
+
 // Appends entries atomically (seq, prev_hash and hash assigned; any passed
 // in are replaced; an unset `at` gets now). An anchor entry's row in the
 // anchors index is written with it.

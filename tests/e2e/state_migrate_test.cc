@@ -111,6 +111,96 @@ TEST_CASE("state migrate: a purged SQLite state copied into PostgreSQL, every en
   }
 }
 
+TEST_CASE("state migrate --join: a second host's holds in force bind the fleet, its own log stays with it",
+          "[postgres][e2e][migrate][fleet]") {
+  PgStoreFixture f;
+  PgConnection conn = f.Connect();
+  f.WriteConfig(10);
+  f.WriteRules("events", kMigrateRules);
+  const std::string state_env = std::string(kStateEnv) + "=" + f.conninfo;
+  auto hold = [](const std::string& matter, const std::string& subject) {
+    return std::vector<std::string>{"hold", "add", "--matter", matter, "--reason", "litigation", "--by", "legal",
+                                    "--subject", subject};
+  };
+  // Host a: one hold, then the fleet's state made from its own.
+  REQUIRE(f.Retention(hold("m-1", "customer:c3")).exit_code == 0);
+  REQUIRE(f.Retention({"state", "migrate", "--to", kStateEnv}, {state_env}).exit_code == 0);
+
+  // Host b, alone so far: the same hold (legal placed it on each host), one
+  // of its own, one released.
+  const fs::path b = f.dir() / "b.toml";
+  e2e::WriteFile(b, "rules = \"rules\"\nstate = \"b-state.db\"\n[stores.app]\ntype = \"postgres\"\n"
+                    "conninfo_env = \"" + std::string(kConninfoEnv) + "\"\n");
+  auto on_b = [&](std::vector<std::string> args, std::vector<std::string> env = {}) {
+    args.insert(args.begin(), {"--config", b.string()});
+    env.push_back(std::string(kConninfoEnv) + "=" + f.conninfo);
+    return RunWithEnv(args, env);
+  };
+  REQUIRE(on_b({"state", "init"}).exit_code == 0);
+  REQUIRE(on_b(hold("m-1", "customer:c3")).exit_code == 0);
+  REQUIRE(on_b(hold("m-9", "customer:c5")).exit_code == 0);
+  REQUIRE(on_b(hold("m-8", "customer:c6")).exit_code == 0);
+  REQUIRE(on_b({"hold", "release", "3", "--by", "legal", "--reason", "settled"}).exit_code == 0);
+  const checker::State b_before = checker::ReadState(f.dir() / "b-state.db");
+  REQUIRE(!b_before.ledger.empty());
+  const size_t shared_before = PgLedgerRows(conn, "retention.ledger").size();
+
+  SECTION("joined: only what is in force and not there yet is placed, naming host b") {
+    const RunResult joined = on_b({"state", "migrate", "--to", kStateEnv, "--join"}, {state_env});
+    INFO(Describe(joined));
+    REQUIRE(joined.exit_code == 0);
+    CHECK(Contains(joined.out, "hold 1 already in force there as hold 1"));
+    CHECK(Contains(joined.out, "hold 2 placed there as hold 2"));
+    CHECK_FALSE(Contains(joined.out, "hold 3 "));
+    CHECK(Contains(joined.out, "head entry " + std::to_string(b_before.ledger.back().seq) + ", hash " +
+                                   b_before.ledger.back().hash));
+    std::vector<std::string> holds;
+    for (auto& row : conn.Query("SELECT id, matter, scope_subject_id, released_at IS NULL FROM retention.holds "
+                                "ORDER BY id"))
+      holds.push_back(row[0] + " " + row[1] + " " + row[2] + " " + row[3]);
+    CHECK(holds == std::vector<std::string>{"1 m-1 c3 t", "2 m-9 c5 t"});
+
+    // One hold_placed entry more, naming the joining host, on one chain
+    // the independent checker re-hashes; host b's own log unchanged.
+    const std::vector<checker::Entry> shared = PgLedgerRows(conn, "retention.ledger");
+    REQUIRE(shared.size() == shared_before + 1);
+    CHECK(shared.back().kind == "hold_placed");
+    CHECK(Contains(shared.back().detail, "\"host\":"));
+    CHECK(Contains(shared.back().detail, "m-9"));
+    std::vector<std::string> problems;
+    checker::CheckChain(shared, &problems);
+    INFO(checker::Report(problems));
+    CHECK(problems.empty());
+    // The engine's own audit agrees (holds table against the ledger too).
+    const fs::path shared_config = f.dir() / "shared.toml";
+    e2e::WriteFile(shared_config, "rules = \"rules\"\nstate = { conninfo_env = \"" + std::string(kStateEnv) +
+                                      "\" }\n[stores.app]\ntype = \"postgres\"\nconninfo_env = \"" +
+                                      std::string(kConninfoEnv) + "\"\n");
+    const RunResult verify = RunWithEnv({"--config", shared_config.string(), "audit", "verify"},
+                                        {state_env, std::string(kConninfoEnv) + "=" + f.conninfo});
+    INFO(Describe(verify));
+    CHECK(verify.exit_code == 0);
+    const checker::State b_after = checker::ReadState(f.dir() / "b-state.db");
+    CHECK(b_after.ledger.size() == b_before.ledger.size());
+    CHECK(b_after.ledger.back().hash == b_before.ledger.back().hash);
+
+    // Again: everything is there already, nothing placed twice.
+    const RunResult again = on_b({"state", "migrate", "--to", kStateEnv, "--join"}, {state_env});
+    CHECK(again.exit_code == 0);
+    CHECK(Contains(again.out, "hold 2 already in force there as hold 2"));
+    CHECK(PgLedgerRows(conn, "retention.ledger").size() == shared_before + 1);
+  }
+  SECTION("a schema with no fleet state yet is refused: a plain migrate keeps the whole log") {
+    conn.Exec("CREATE SCHEMA empty_fleet");
+    const RunResult empty =
+        on_b({"state", "migrate", "--to", kStateEnv, "--join", "--schema", "empty_fleet"}, {state_env});
+    INFO(Describe(empty));
+    CHECK(empty.exit_code != 0);
+    CHECK(conn.Scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'empty_fleet'") == "0");
+    CHECK(PgLedgerRows(conn, "retention.ledger").size() == shared_before);
+  }
+}
+
 TEST_CASE("state migrate: bad arguments and an unset variable are refused before anything is written",
           "[postgres][e2e][migrate]") {
   PgStoreFixture f;
@@ -123,6 +213,12 @@ TEST_CASE("state migrate: bad arguments and an unset variable are refused before
   CHECK(Contains(unset.err, "RETENTION_NOT_SET_ANYWHERE is not set"));
   const RunResult unknown = f.Retention({"state", "migrat"});
   CHECK(unknown.exit_code == 64);
+  // A SQLite state is one host's: its next purge reconciles it.
+  f.WriteConfig(10);
+  f.WriteRules("events", kMigrateRules);
+  const RunResult reconcile = f.Retention({"state", "reconcile", "--host", "web-3"});
+  CHECK(reconcile.exit_code == 64);
+  CHECK(Contains(reconcile.err, "its next purge reconciles it first"));
   CHECK(conn.Scalar("SELECT count(*) FROM pg_namespace WHERE nspname = 'retention'") == "0");
 }
 
