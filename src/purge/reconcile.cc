@@ -4,6 +4,7 @@
 #include "state/state_ops.h"
 #include "util/fault_point.h"
 
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -245,22 +246,39 @@ Result<HostReconciliation> ReconcileHost(StateDb& state, StoreSet& stores, const
   HostReconciliation done;
   // Every batch first, so that one this host may not judge refuses the
   // whole command before anything is settled.
-  auto judgeable_here = [&](const std::string& store, const std::string& what) -> Status {
+  auto all_runs = state.ListRuns();
+  if (!all_runs.ok()) return all_runs.status();
+  std::map<int64_t, std::string> rules_of;
+  for (const RunInfo& run : *all_runs) rules_of[run.id] = run.rules_hash;
+  auto judgeable_here = [&](int64_t run_id, const std::string& store, const std::string& what) -> Status {
+    if (own) return Status::Ok();
+    const std::string whose = what + " of run " + std::to_string(run_id) + " of host '" + host + "'";
     auto it = config.stores.find(store);
-    if (own || (it != config.stores.end() && it->second.type == StoreType::kPostgres)) return Status::Ok();
-    return Status::Invalid(
-        what + " of host '" + host + "' is over store '" + store + "', which " +
-        (it == config.stores.end() ? std::string("this config does not define")
-                                   : "is a " + std::string(StoreTypeName(it->second.type)) + " store here") +
-        ": only a PostgreSQL store is the same records seen from every host (files and SQLite databases are on "
-        "that host's disk). Nothing was reconciled; settle it on a machine that sees that host's stores, with "
-        "host = \"" + host + "\" in its state config, by running 'retention state reconcile' there");
+    if (it == config.stores.end() || it->second.type != StoreType::kPostgres) {
+      return Status::Invalid(
+          whose + " is over store '" + store + "', which " +
+          (it == config.stores.end() ? std::string("this config does not define")
+                                     : "is a " + std::string(StoreTypeName(it->second.type)) + " store here") +
+          ": only a PostgreSQL store is the same records seen from every host (files and SQLite databases are on "
+          "that host's disk). Nothing was reconciled; settle it on a machine that sees that host's stores, with "
+          "host = \"" + host + "\" in its state config, by running 'retention state reconcile' there");
+    }
+    // A batch names its target by category and target name, which mean a
+    // table only under the rules its run ran: under others a record absent
+    // here may be one of another table, never deleted.
+    if (rules_of[run_id] != rules.hash) {
+      return Status::Invalid(whose + " ran under other rules (hash " + rules_of[run_id].substr(0, 12) +
+                             ", these are " + rules.hash.substr(0, 12) +
+                             "): its target names may stand for other tables here. Nothing was reconciled; run "
+                             "this with that host's rules (--config naming a config whose rules are its)");
+    }
+    return Status::Ok();
   };
   auto pending = state.ListPending();
   if (!pending.ok()) return pending.status();
   for (const PendingBatch& batch : *pending) {
     if (!(*runs)->count(batch.run_id)) continue;
-    RETENTION_RETURN_IF_ERROR(judgeable_here(batch.store, "a pending batch of run " + std::to_string(batch.run_id)));
+    RETENTION_RETURN_IF_ERROR(judgeable_here(batch.run_id, batch.store, "a pending batch"));
     ++done.batches;
   }
   auto open = CheckedOpenBatches(state, &**runs);
@@ -269,7 +287,7 @@ Result<HostReconciliation> ReconcileHost(StateDb& state, StoreSet& stores, const
     auto entry = state.ReadEntry(seq);
     if (!entry.ok()) return entry.status();
     if (!*entry) return Status::AuditFailed("open batch entry " + std::to_string(seq) + " is not in the ledger");
-    RETENTION_RETURN_IF_ERROR(judgeable_here((*entry)->store, "batch entry " + std::to_string(seq)));
+    RETENTION_RETURN_IF_ERROR(judgeable_here((*entry)->run_id, (*entry)->store, "batch entry " + std::to_string(seq)));
     ++done.batches;
   }
   auto unfinished = state.UnfinishedRuns();

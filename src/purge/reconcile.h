@@ -83,7 +83,9 @@ struct HostReconciliation {
 // Another host's batches are judged here only over a store this config
 // defines as PostgreSQL; one over any other (files, a SQLite database: that
 // host's own disk, where a key absent here says nothing of it there)
-// refuses the whole command before anything is settled (Invalid).
+// refuses the whole command before anything is settled (Invalid), and so
+// does one whose run ran under rules other than `rules` (its category and
+// target names may stand for other tables under these).
 Result<HostReconciliation> ReconcileHost(StateDb& state, StoreSet& stores, const Config& config,
                                          const RuleSet& rules, const std::string& host,
                                          const std::string& this_host);

@@ -494,6 +494,17 @@ TEST_CASE("a host that will not run again: another host reconciles its batches o
   CHECK(typo.exit_code == 65);
   CHECK(e2e::Contains(typo.out + typo.err, "hosts with runs: host-a"));
 
+  // A host whose rules are not host-a's cannot tell which table host-a's
+  // target names meant: refused, nothing settled.
+  e2e::WriteFile(f.dir() / "other-rules" / "activity.toml", kOtherNamesRules);
+  const fs::path d = MakeFleetHost(f, "host-d", 0, "other-rules");
+  const RunResult other_rules = RunWithEnv({"--config", d.string(), "state", "reconcile", "--host", "host-a"}, {});
+  INFO(Describe(other_rules));
+  CHECK(other_rules.exit_code == 65);
+  CHECK(e2e::Contains(other_rules.out + other_rules.err, "ran under other rules"));
+  CHECK(reconciled_entries() == "0");
+  CHECK(conn.Scalar("SELECT outcome FROM retention.runs WHERE host = 'host-a'") == "running");
+
   // host-a never comes back: host-b settles its batch over the shared table.
   const RunResult settled = reconcile_from_b("host-a");
   INFO(Describe(settled));
