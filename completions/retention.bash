@@ -138,7 +138,7 @@ _retention() {
     "report ") opts="--as-of --format --out --period --max-age --grace --against --verify-key" ;;
     "state ") words_here="init migrate reconcile" ;;
     "state init") ;;
-    "state migrate") opts="--to --schema --join" ;;
+    "state migrate") opts="--to --schema --join --host" ;;
     "state reconcile") opts="--host" ;;
     "demo ")
       opts="--dir --rows --seed --rules --force"

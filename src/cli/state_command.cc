@@ -10,9 +10,12 @@
 // host joins a fleet with its holds and its purge log. The chain is
 // verified before and after, and the two heads must be the same entry with
 // the same hash: the copy is the same evidence, not a new log.
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <iostream>
 #include <set>
+#include <thread>
 
 #include "audit/full_verification.h"
 #include "cli/command.h"
@@ -71,8 +74,8 @@ Result<VerifyReport> VerifiedOrRefused(const Config& config, StateDb& state, con
 // `state migrate --join`: this host's holds in force placed in the fleet's
 // state (state/fleet_join.h), its own purge log kept where it is.
 Status JoinFleet(const CommandArgs& a, const Config& config, StateDb& source, PostgresStateDbOptions target,
-                 const std::string& env_name) {
-  target.host = HostNameInState(config.state);
+                 const std::string& env_name, const std::string& host) {
+  target.host = host.empty() ? HostNameInState(config.state) : host;
   target.create_if_missing = false;
   auto shared = OpenPostgresStateDb(target);
   if (!shared.ok()) return shared.status().WithContext("not joining");
@@ -113,13 +116,24 @@ Status StateMigrate(const CommandArgs& a) {
       ("schema", po::value<std::string>()->default_value("retention")->value_name("NAME"),
        "the schema the copy goes into (created when missing; it must hold no state)")
       ("join", po::bool_switch(),
-       "join the fleet state already in the schema: place this host's holds in force there, keep its purge log here");
+       "join the fleet state already in the schema: place this host's holds in force there, keep its purge log here")
+      ("host", po::value<std::string>()->value_name("NAME"),
+       "with --join: this host's name in the fleet (default: the machine's host name); one no run there has used");
   auto vm = ParseCommandLine(a, desc, nullptr,
-                             "retention state migrate --to ENV [--schema NAME] [--join] [--config PATH]");
+                             "retention state migrate --to ENV [--schema NAME] [--join [--host NAME]] [--config PATH]");
   if (!vm.ok()) return vm.status();
   if (!*vm) return Status::Ok();
   if (!(*vm)->count("to")) return Status::Usage("state migrate needs --to ENV: the environment variable holding the "
                                                 "conninfo of the PostgreSQL database");
+  if ((*vm)->count("host") && !(**vm)["join"].as<bool>())
+    return Status::Usage("--host names this host in a fleet it joins: only with --join");
+  if ((*vm)->count("host")) {
+    const std::string h = (**vm)["host"].as<std::string>();
+    const bool plain = !h.empty() && h.size() <= 255 && std::all_of(h.begin(), h.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    });
+    if (!plain) return Status::Usage("--host: '" + h + "' is not a host name (letters, digits, '.', '_' and '-')");
+  }
   const std::string env_name = (**vm)["to"].as<std::string>();
   const std::string schema = (**vm)["schema"].as<std::string>();
   if (env_name.empty()) return Status::Usage("--to needs the name of an environment variable");
@@ -152,7 +166,8 @@ Status StateMigrate(const CommandArgs& a) {
   if (!source.ok()) return source.status();
   auto before = VerifiedOrRefused(*config, **source, "the state " + config->state.Name());
   if (!before.ok()) return before.status().WithContext("not migrating");
-  if ((**vm)["join"].as<bool>()) return JoinFleet(a, *config, **source, target, env_name);
+  if ((**vm)["join"].as<bool>()) return JoinFleet(a, *config, **source, target, env_name,
+                                                   (*vm)->count("host") ? (**vm)["host"].as<std::string>() : "");
 
   auto copied = CopyStateIntoPostgres(**source, target);
   if (!copied.ok()) return copied.status().WithContext("the state was not copied");
@@ -215,6 +230,11 @@ Status StateReconcile(const CommandArgs& a) {
   if (!state.ok()) return state.status();
   RETENTION_RETURN_IF_ERROR((*state)->ClaimForRun().WithContext("nothing reconciled"));
   RETENTION_RETURN_IF_ERROR(CheckLedgerTail(**state));
+  // Another host's locks free now may have been cut from a process still
+  // alive (its sessions terminated): a batch of it that confirmed its
+  // barrier just before may still commit its delete. Wait out that
+  // confirmation's life, as `hold add` does, before judging its batches.
+  if (host != this_host) std::this_thread::sleep_for(PostgresStateLocksOptions().grace);
   // A name with no run is a typo, not a host with nothing left.
   auto runs = (*state)->ListRuns();
   if (!runs.ok()) return runs.status();

@@ -29,6 +29,19 @@ Result<FleetJoinReport> JoinFleetState(StateDb& source, StateDb& shared, StateLo
                            "whole state, purge log included, into it");
   }
 
+  // A name the fleet already uses is another machine's (a clone's host
+  // name): sharing it would share its run lock and make each reconcile the
+  // other's crashed batches against its own disk.
+  auto runs = shared.ListRuns();
+  if (!runs.ok()) return runs.status();
+  for (const RunInfo& run : *runs) {
+    if (run.host == host) {
+      return Status::Invalid("host name '" + host + "' is already in use in the shared state (run " +
+                             std::to_string(run.id) + "): give this host a name of its own with --host NAME, and "
+                             "the same in its config (state = { ..., host = \"NAME\" })");
+    }
+  }
+
   FleetJoinReport report;
   report.head = *head;
   const Timestamp now = shared.Now();

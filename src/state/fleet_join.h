@@ -36,7 +36,10 @@ struct FleetJoinReport {
 // with unfinished work (a run left running, a pending or open batch) is
 // refused, Busy, nothing placed: its next purge reconciles it against its
 // own targets first. So is a shared state with no runs and no ledger (an
-// empty schema): Invalid, since a plain migrate keeps the whole log there.
+// empty schema): Invalid, since a plain migrate keeps the whole log there;
+// and a `host` name some run in the shared state already has (Invalid: two
+// machines under one name would share a run lock and reconcile each
+// other's batches against their own disks).
 Result<FleetJoinReport> JoinFleetState(StateDb& source, StateDb& shared, StateLocks& locks, const std::string& host);
 
 }  // namespace retention

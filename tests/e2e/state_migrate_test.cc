@@ -190,6 +190,29 @@ TEST_CASE("state migrate --join: a second host's holds in force bind the fleet, 
     CHECK(Contains(again.out, "hold 2 already in force there as hold 2"));
     CHECK(PgLedgerRows(conn, "retention.ledger").size() == shared_before + 1);
   }
+  SECTION("a host name the fleet already uses is refused; --host gives one of its own") {
+    conn.Exec("CREATE TABLE events (id bigint PRIMARY KEY, at timestamptz, who text)");
+    const fs::path taken = f.dir() / "taken.toml";
+    e2e::WriteFile(taken, "rules = \"rules\"\nstate = { conninfo_env = \"" + std::string(kStateEnv) +
+                              "\", host = \"web-a\" }\n[stores.app]\ntype = \"postgres\"\nconninfo_env = \"" +
+                              std::string(kConninfoEnv) + "\"\n");
+    const RunResult purge = RunWithEnv({"--config", taken.string(), "purge"},
+                                       {state_env, std::string(kConninfoEnv) + "=" + f.conninfo});
+    INFO(Describe(purge));
+    REQUIRE(purge.exit_code == 0);
+    const size_t with_run = PgLedgerRows(conn, "retention.ledger").size();
+    const RunResult clash = on_b({"state", "migrate", "--to", kStateEnv, "--join", "--host", "web-a"}, {state_env});
+    INFO(Describe(clash));
+    CHECK(clash.exit_code == 65);
+    CHECK(Contains(clash.err, "host name 'web-a' is already in use"));
+    CHECK(PgLedgerRows(conn, "retention.ledger").size() == with_run);
+    const RunResult own = on_b({"state", "migrate", "--to", kStateEnv, "--join", "--host", "web-b"}, {state_env});
+    INFO(Describe(own));
+    CHECK(own.exit_code == 0);
+    CHECK(Contains(own.out, "as host 'web-b'"));
+    CHECK(Contains(own.out, "host = \"web-b\""));
+    CHECK(on_b({"state", "migrate", "--to", kStateEnv, "--host", "web-b"}, {state_env}).exit_code == 64);
+  }
   SECTION("a schema with no fleet state yet is refused: a plain migrate keeps the whole log") {
     conn.Exec("CREATE SCHEMA empty_fleet");
     const RunResult empty =
