@@ -82,6 +82,15 @@ fs::path MakeFleetHost(PgStoreFixture& f, const std::string& name, int files, co
   return config;
 }
 
+// The shared table of the crash tests: 500 rows, all long due, one a
+// minute from 2020-01-01, over seven customers.
+void CreateOldEvents(PgConnection& conn) {
+  conn.Exec("CREATE TABLE events (id bigint PRIMARY KEY, at timestamptz, who text);"
+            "CREATE INDEX events_at ON events (at);"
+            "INSERT INTO events SELECT i, timestamptz '2020-01-01 00:00:00+00' + i * interval '1 minute', "
+            "'c' || (i % 7) FROM generate_series(1, 500) AS i");
+}
+
 std::set<std::string> Ids(PgConnection& conn, const std::string& sql) {
   std::set<std::string> out;
   for (auto& row : conn.Query(sql)) out.insert(row[0]);
@@ -260,10 +269,7 @@ TEST_CASE("a host starting while another host's batch is open leaves that batch 
           "[postgres][e2e][pg-state][fleet]") {
   PgStoreFixture f;
   PgConnection conn = f.Connect();
-  conn.Exec("CREATE TABLE events (id bigint PRIMARY KEY, at timestamptz, who text);"
-            "CREATE INDEX events_at ON events (at);"
-            "INSERT INTO events SELECT i, timestamptz '2020-01-01 00:00:00+00' + i * interval '1 minute', "
-            "'c' || (i % 7) FROM generate_series(1, 500) AS i");
+  CreateOldEvents(conn);
   f.WriteRules("fleet", kFleetRules);
   ScopedEnv state_env(kStateEnv, f.conninfo);
   ScopedEnv app_env(kConninfoEnv, f.conninfo);
@@ -312,10 +318,7 @@ TEST_CASE("a host killed mid-batch: other hosts leave its open batch alone, its 
           "[postgres][e2e][pg-state][fleet]") {
   PgStoreFixture f;
   PgConnection conn = f.Connect();
-  conn.Exec("CREATE TABLE events (id bigint PRIMARY KEY, at timestamptz, who text);"
-            "CREATE INDEX events_at ON events (at);"
-            "INSERT INTO events SELECT i, timestamptz '2020-01-01 00:00:00+00' + i * interval '1 minute', "
-            "'c' || (i % 7) FROM generate_series(1, 500) AS i");
+  CreateOldEvents(conn);
   f.WriteRules("fleet", kFleetRules);
   ScopedEnv state_env(kStateEnv, f.conninfo);
   ScopedEnv app_env(kConninfoEnv, f.conninfo);
@@ -382,10 +385,7 @@ TEST_CASE("an erasure on one host waits out another host's purge of the same tab
           "[postgres][e2e][pg-state][fleet]") {
   PgStoreFixture f;
   PgConnection conn = f.Connect();
-  conn.Exec("CREATE TABLE events (id bigint PRIMARY KEY, at timestamptz, who text);"
-            "CREATE INDEX events_at ON events (at);"
-            "INSERT INTO events SELECT i, timestamptz '2020-01-01 00:00:00+00' + i * interval '1 minute', "
-            "'c' || (i % 7) FROM generate_series(1, 500) AS i");
+  CreateOldEvents(conn);
   f.WriteRules("fleet", kFleetRules);
   e2e::WriteFile(f.dir() / "other-rules" / "activity.toml", kOtherNamesRules);
   ScopedEnv state_env(kStateEnv, f.conninfo);
@@ -452,10 +452,7 @@ TEST_CASE("a host that will not run again: another host reconciles its batches o
           "[postgres][e2e][pg-state][fleet]") {
   PgStoreFixture f;
   PgConnection conn = f.Connect();
-  conn.Exec("CREATE TABLE events (id bigint PRIMARY KEY, at timestamptz, who text);"
-            "CREATE INDEX events_at ON events (at);"
-            "INSERT INTO events SELECT i, timestamptz '2020-01-01 00:00:00+00' + i * interval '1 minute', "
-            "'c' || (i % 7) FROM generate_series(1, 500) AS i");
+  CreateOldEvents(conn);
   f.WriteRules("fleet", kFleetRules);
   ScopedEnv state_env(kStateEnv, f.conninfo);
   ScopedEnv app_env(kConninfoEnv, f.conninfo);
