@@ -9,7 +9,9 @@
 // an empty PostgreSQL schema (state/postgres_state_import.h), so that a
 // host joins a fleet with its holds and its purge log. The chain is
 // verified before and after, and the two heads must be the same entry with
-// the same hash: the copy is the same evidence, not a new log.
+// the same hash: the copy is the same evidence, not a new log. The SQLite
+// state is then marked moved (MarkSqliteStateMoved), so that nothing
+// written there afterwards (a hold, above all) can miss the fleet.
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -71,6 +73,12 @@ Result<VerifyReport> VerifiedOrRefused(const Config& config, StateDb& state, con
   return report;
 }
 
+// What a moved state's note says of where it went (MarkSqliteStateMoved).
+std::string MoveNote(const std::string& who, const std::string& schema, const std::string& names_it, Timestamp at) {
+  return who + ", schema " + schema + " (" + names_it + "), on " + FormatTimestamp(at) +
+         " by 'retention state migrate'";
+}
+
 // `state migrate --join`: this host's holds in force placed in the fleet's
 // state (state/fleet_join.h), its own purge log kept where it is.
 Status JoinFleet(const CommandArgs& a, const Config& config, StateDb& source, PostgresStateDbOptions target,
@@ -88,6 +96,16 @@ Status JoinFleet(const CommandArgs& a, const Config& config, StateDb& source, Po
   if (!locks.ok()) return locks.status();
   auto joined = JoinFleetState(source, **shared, **locks, target.host);
   if (!joined.ok()) return joined.status().WithContext("not joined");
+  const std::string names_it = "state = { conninfo_env = \"" + env_name + "\"" +
+                               (target.schema == "retention" ? "" : ", schema = \"" + target.schema + "\"") +
+                               ", host = \"" + target.host + "\" }";
+  Status marked = MarkSqliteStateMoved(config.state.path, joined->head,
+                                       MoveNote(target.who, target.schema, names_it, a.env->Now()) + ", joined as host '" +
+                                           target.host + "'");
+  if (!marked.ok()) {
+    return marked.WithContext("the holds in force here were placed there, but the state changed since; run the "
+                              "join again (it places only what is not there yet)");
+  }
   *a.out << "Joined " << target.who << ", schema " << target.schema << ", as host '" << target.host << "':\n";
   for (const auto& [here, there] : joined->placed)
     *a.out << "  hold " << here << " placed there as hold " << there << "\n";
@@ -102,8 +120,8 @@ Status JoinFleet(const CommandArgs& a, const Config& config, StateDb& source, Po
            << " of this host not done: run them again after the switch (retention erase list shows them here).\n";
   }
   *a.out << "Name the shared state in the config, in place of 'state = \"" << config.state.path << "\"':\n"
-         << "  state = { conninfo_env = \"" << env_name << "\"" << (target.schema == "retention" ? "" : ", schema = \"" + target.schema + "\"")
-         << ", host = \"" << target.host << "\" }\n";
+         << "  " << names_it << "\n"
+         << config.state.path << " now refuses every command that would write to it (holds, purges, erasures).\n";
   return Status::Ok();
 }
 
@@ -156,12 +174,22 @@ Status StateMigrate(const CommandArgs& a) {
   target.who = "the PostgreSQL state (" + env_name + ")";
   target.schema = schema;
 
-  // No purge or erasure starts on this host while the state is copied; a
-  // hold placed meanwhile moves the ledger's head, which the copy notices.
+  // No purge or erasure starts on this host while the state is moved, and
+  // no hold is placed or released here (both wait on the barrier); anything
+  // else written meanwhile moves the ledger's head, which the copy and the
+  // move's note (MarkSqliteStateMoved) notice.
   auto locks = a.env->OpenLocks(*config);
   if (!locks.ok()) return locks.status();
   auto run_lock = (*locks)->LockRun();
   if (!run_lock.ok()) return run_lock.status().WithContext("not migrating");
+  auto barrier = (*locks)->ExcludeHoldBarrier(HoldBarrier::kDefaultTimeout);
+  if (!barrier.ok()) return barrier.status().WithContext("not migrating");
+  auto moved = SqliteStateMovedTo(config->state.path);
+  if (!moved.ok()) return moved.status();
+  if (*moved) {
+    return Status::Invalid("the state " + config->state.Name() + " was already moved to " + **moved +
+                           ": not moving it again");
+  }
   auto source = a.env->OpenState(*config, StateOpenMode::kRead);
   if (!source.ok()) return source.status();
   auto before = VerifiedOrRefused(*config, **source, "the state " + config->state.Name());
@@ -183,15 +211,22 @@ Status StateMigrate(const CommandArgs& a) {
                                after->head_hash + ") is not the state's (entry " + std::to_string(before->head_seq) +
                                ", " + before->head_hash + ")");
   }
+  const std::string names_it =
+      "state = { conninfo_env = \"" + env_name + "\"" + (schema == "retention" ? "" : ", schema = \"" + schema + "\"") + " }";
+  Status marked = MarkSqliteStateMoved(config->state.path, LedgerHead{before->head_seq, before->head_hash, std::nullopt},
+                                       MoveNote(target.who, schema, names_it, a.env->Now()));
+  if (!marked.ok()) {
+    return marked.WithContext("the copy in schema " + schema + " lacks what was written here since; drop it (DROP "
+                              "SCHEMA " + schema + " CASCADE, as its owner) and run the migration again");
+  }
   *a.out << "Copied the state " << config->state.Name() << " into " << target.who << ", schema " << schema << ":\n"
          << "  " << copied->entries << " ledger entries, " << copied->holds << " holds, " << copied->runs << " runs, "
          << copied->erasure_requests << " erasure requests, " << copied->anchors << " anchors.\n"
          << "Verified before and after: head entry " << after->head_seq << ", hash " << after->head_hash << ".\n"
          << "Every host that shares it names it in its config, in place of 'state = \"" << config->state.path
-         << "\"':\n  state = { conninfo_env = \"" << env_name << "\""
-         << (schema == "retention" ? "" : ", schema = \"" + schema + "\"") << " }\n"
-         << "Keep " << config->state.path << ": it is this host's record up to the copy, and nothing writes to it "
-            "once the config names the copy.\n";
+         << "\"':\n  " << names_it << "\n"
+         << "Keep " << config->state.path << ": it is this host's record up to the copy. It now refuses every "
+            "command that would write to it (holds, purges, erasures), and reads warn that it was moved.\n";
   return Status::Ok();
 }
 

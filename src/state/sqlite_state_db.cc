@@ -9,7 +9,9 @@
 // SCHEMA, version 9 (meta.schema_version):
 //
 //   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)
-//        -- schema_version, created_at, created_by
+//        -- schema_version, created_at, created_by; moved_to once
+//        -- `state migrate` moved the state into PostgreSQL (no schema
+//        -- change: a version 9 database with the key is refused for writing)
 //   runs(id INTEGER PRIMARY KEY AUTOINCREMENT,
 //        started_at INTEGER NOT NULL, ended_at INTEGER, as_of INTEGER NOT NULL,
 //        user, host, version, rules_hash, command TEXT NOT NULL,
@@ -137,6 +139,8 @@
 #include <map>
 #include <system_error>
 #include <vector>
+
+#include <spdlog/spdlog.h>
 
 #include "ledger/batch_entry.h"
 #include "ledger/batch_scan.h"
@@ -621,6 +625,12 @@ class SqliteStateDb final : public StateDb {
 
   Status Open();
 
+  // MarkSqliteStateMoved: this one open may write to a moved state.
+  void AllowMoved() { allow_moved_ = true; }
+  Status MarkMoved(const LedgerHead& copied, const std::string& to);
+  // The meta row "moved_to" (MarkSqliteStateMoved), nullopt when absent.
+  Result<std::optional<std::string>> MovedTo();
+
   Status CheckStillInPlace() override;
   Status ClaimForRun() override;
   Result<std::unique_ptr<StateAppend>> BeginAppend() override;
@@ -664,10 +674,14 @@ class SqliteStateDb final : public StateDb {
     ~Txn() {
       if (active_) sqlite3_exec(db_->db_, "ROLLBACK", nullptr, nullptr, nullptr);
     }
+    // Inside the transaction, a state moved since it was opened is refused
+    // (MarkSqliteStateMoved): a command that opened it before the move
+    // cannot write to it after.
     Status Begin() {
       RETENTION_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE", "start a write transaction"));
       active_ = true;
-      return Status::Ok();
+      if (!db_->schema_ready_) return Status::Ok();  // no meta table to read yet
+      return db_->CheckNotMoved();
     }
     Status Commit() {
       Status st = db_->Exec("COMMIT", "commit");
@@ -688,6 +702,8 @@ class SqliteStateDb final : public StateDb {
   Status StepDone(Stmt& s, std::string_view what);
   Status RequireWritable() const;
   Status InitSchema();
+  // Refuses a write open of a moved state; a read open warns.
+  Status CheckNotMoved();
 
   // The append transaction (StateAppend): a Txn, and the row writes that
   // may happen inside it.
@@ -736,6 +752,8 @@ class SqliteStateDb final : public StateDb {
 
   fs::path path_;
   SqliteStateDbOptions options_;
+  bool allow_moved_ = false;
+  bool schema_ready_ = false;  // InitSchema done: the meta table is there
   sqlite3* db_ = nullptr;
   // SQLite's descriptor on the main file (found at open as the one that
   // appeared), or -1 when unknown; for ClaimForRun.
@@ -929,6 +947,8 @@ Status SqliteStateDb::Open() {
     RETENTION_RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL", "configure the connection"));
   }
   RETENTION_RETURN_IF_ERROR(InitSchema());
+  schema_ready_ = true;
+  RETENTION_RETURN_IF_ERROR(CheckNotMoved());
   if (!options_.read_only) {
     // As SQLite names them (it resolves a symlinked database path).
     const char* main_name = sqlite3_db_filename(db_, "main");
@@ -1162,6 +1182,48 @@ Status SqliteStateDb::InitSchema() {
     RETENTION_RETURN_IF_ERROR(StepDone(*ins, "create its schema"));
     sqlite3_reset(ins->raw());
   }
+  return txn.Commit();
+}
+
+Result<std::optional<std::string>> SqliteStateDb::MovedTo() {
+  auto s = Prepare("SELECT value FROM meta WHERE key = 'moved_to'");
+  if (!s.ok()) return s.status();
+  const int rc = s->Step();
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  if (rc != SQLITE_ROW) return Error(rc, "read its meta table");
+  return std::optional<std::string>(s->Text(0));
+}
+
+Status SqliteStateDb::CheckNotMoved() {
+  auto moved = MovedTo();
+  if (!moved.ok()) return moved.status();
+  if (!*moved || allow_moved_) return Status::Ok();
+  if (options_.read_only) {
+    spdlog::warn("state database {} was moved to {}: its holds and runs are no longer in force, only its purge log "
+                 "is still evidence",
+                 Quoted(path_), **moved);
+    return Status::Ok();
+  }
+  return Status::Invalid("state database " + Quoted(path_) + " was moved to " + **moved +
+                         ": a hold placed or a run started here would not bind the fleet, nor the holds there a run "
+                         "here. Name that state in the config; this file stays readable for its purge log");
+}
+
+Status SqliteStateDb::MarkMoved(const LedgerHead& copied, const std::string& to) {
+  RETENTION_RETURN_IF_ERROR(RequireWritable());
+  Txn txn(this);
+  RETENTION_RETURN_IF_ERROR(txn.Begin());
+  auto head = Head();
+  if (!head.ok()) return head.status();
+  if (head->seq != copied.seq || head->hash != copied.hash) {
+    return Status::Busy("state database " + Quoted(path_) + " was written while it was being moved (its ledger head "
+                        "is entry " + std::to_string(head->seq) + ", the move read entry " +
+                        std::to_string(copied.seq) + ")");
+  }
+  auto put = Prepare("INSERT OR REPLACE INTO meta(key, value) VALUES('moved_to', ?1)");
+  if (!put.ok()) return put.status();
+  put->Bind(1, std::string_view(to));
+  RETENTION_RETURN_IF_ERROR(StepDone(*put, "note that it was moved"));
   return txn.Commit();
 }
 
@@ -2303,6 +2365,22 @@ Result<std::unique_ptr<StateDb>> OpenSqliteStateDb(const fs::path& path, bool re
   SqliteStateDbOptions options;
   options.read_only = read_only;
   return OpenSqliteStateDb(path, options);
+}
+
+Status MarkSqliteStateMoved(const fs::path& path, const LedgerHead& copied, const std::string& to) {
+  SqliteStateDb db(path, SqliteStateDbOptions{});
+  db.AllowMoved();
+  RETENTION_RETURN_IF_ERROR(db.Open());
+  return db.MarkMoved(copied, to);
+}
+
+Result<std::optional<std::string>> SqliteStateMovedTo(const fs::path& path) {
+  SqliteStateDbOptions options;
+  options.read_only = true;
+  SqliteStateDb db(path, options);
+  db.AllowMoved();
+  RETENTION_RETURN_IF_ERROR(db.Open());
+  return db.MovedTo();
 }
 
 Result<std::unique_ptr<StateDb>> CreateSqliteStateDb(const fs::path& path) {

@@ -57,6 +57,24 @@ Result<std::unique_ptr<StateDb>> CreateSqliteStateDb(const std::filesystem::path
 // (plan, explain, status) run without one, as if it were empty, and warn.
 bool StateDbExists(const std::filesystem::path& path);
 
+// A SQLite state that `retention state migrate` moved into a PostgreSQL
+// state (copied, or joined to a fleet's) keeps a note of where it went
+// (meta key "moved_to"). From then on every open for writing refuses it
+// (Invalid, exit 65, naming where it went): a hold placed or a run started
+// here would not bind the fleet, and the holds placed there would not bind
+// a run here. Opens for reading (the purge log, for the auditor) go on,
+// with a warning that its holds and runs are no longer in force.
+//
+// Written in one write transaction, and only while the ledger's head is
+// still `copied` (nothing written here since the state was read for the
+// move): Busy otherwise, with nothing marked. `to` says, for people, where
+// the state went and how the config names it.
+Status MarkSqliteStateMoved(const std::filesystem::path& path, const LedgerHead& copied, const std::string& to);
+
+// Where the state at `path` was moved (its note, as MarkSqliteStateMoved
+// wrote `to`), nullopt when it was not. Opens it read-only.
+Result<std::optional<std::string>> SqliteStateMovedTo(const std::filesystem::path& path);
+
 // The refusal for a missing state database, naming it and what to do.
 Status MissingStateDbStatus(const std::filesystem::path& path);
 

@@ -91,23 +91,41 @@ TEST_CASE("state migrate: a purged SQLite state copied into PostgreSQL, every en
     holds.push_back(row[0] + " " + row[1] + " " + row[2]);
   CHECK(holds == std::vector<std::string>{"1 m-1 t", "2 m-2 f"});
 
-  SECTION("a second copy into the same schema is refused, and the first is left as it was") {
-    const RunResult again =
-        f.Retention({"state", "migrate", "--to", kStateEnv}, {std::string(kStateEnv) + "=" + f.conninfo});
-    INFO(Describe(again));
-    CHECK(again.exit_code == 65);
-    CHECK(Contains(again.err, "already holds a state"));
-    CHECK(PgLedgerRows(conn, "retention.ledger").size() == copied.size());
+  SECTION("the old state refuses what would write to it, and is read with a warning") {
+    CHECK(Contains(migrate.out, "now refuses every command that would write to it"));
+    // Due rows no hold covers: a purge that ran would delete them.
+    conn.Exec("INSERT INTO events SELECT 1000 + i, to_timestamp(" + std::to_string(now_s) +
+              " - i * 86400 - 40 * 86400), 'c9' FROM generate_series(1, 10) AS i");
+    const size_t rows = std::stoul(conn.Scalar("SELECT count(*) FROM events"));
+    const RunResult placed = f.Retention(hold);
+    INFO(Describe(placed));
+    CHECK(placed.exit_code == 65);
+    CHECK(Contains(placed.err, "was moved to the PostgreSQL state (RETENTION_STATE_URL), schema retention"));
+    const RunResult purged = f.Retention({"purge"});
+    INFO(Describe(purged));
+    CHECK(purged.exit_code == 65);
+    CHECK(std::stoul(conn.Scalar("SELECT count(*) FROM events")) == rows);
+    const RunResult erased = f.Retention({"erase", "--subject", "customer:c2", "--request", "r-1"});
+    CHECK(erased.exit_code == 65);
+    CHECK(std::stoul(conn.Scalar("SELECT count(*) FROM events")) == rows);
+    const checker::State after = checker::ReadState(f.state());
+    CHECK(after.ledger.size() == sqlite.ledger.size());
+    CHECK(after.holds.size() == 2);
+    const RunResult verify = f.Retention({"audit", "verify"});
+    INFO(Describe(verify));
+    CHECK(verify.exit_code == 0);
+    CHECK(Contains(verify.err, "was moved to"));
   }
-  SECTION("another schema takes a second copy with the same head") {
-    const RunResult other = f.Retention({"state", "migrate", "--to", kStateEnv, "--schema", "fleet_b"},
-                                        {std::string(kStateEnv) + "=" + f.conninfo});
-    INFO(Describe(other));
-    CHECK(other.exit_code == 0);
-    CHECK(Contains(other.out, "schema = \"fleet_b\""));
-    const std::vector<checker::Entry> b = PgLedgerRows(conn, "fleet_b.ledger");
-    REQUIRE(!b.empty());
-    CHECK(b.back().hash == head.hash);
+  SECTION("a second copy, into this schema or another, is refused, and the first is left as it was") {
+    for (const char* schema : {"retention", "fleet_b"}) {
+      const RunResult again = f.Retention({"state", "migrate", "--to", kStateEnv, "--schema", schema},
+                                          {std::string(kStateEnv) + "=" + f.conninfo});
+      INFO(Describe(again));
+      CHECK(again.exit_code == 65);
+      CHECK(Contains(again.err, "was already moved to"));
+    }
+    CHECK(PgLedgerRows(conn, "retention.ledger").size() == copied.size());
+    CHECK(conn.Scalar("SELECT count(*) FROM pg_namespace WHERE nspname = 'fleet_b'") == "0");
   }
 }
 
@@ -184,10 +202,16 @@ TEST_CASE("state migrate --join: a second host's holds in force bind the fleet, 
     CHECK(b_after.ledger.size() == b_before.ledger.size());
     CHECK(b_after.ledger.back().hash == b_before.ledger.back().hash);
 
-    // Again: everything is there already, nothing placed twice.
+    // Host b's state now refuses a hold: one placed there would never
+    // reach the fleet. A second join is refused too, placing nothing.
+    const RunResult late = on_b(hold("m-7", "customer:c7"));
+    INFO(Describe(late));
+    CHECK(late.exit_code == 65);
+    CHECK(Contains(late.err, "joined as host"));
+    CHECK(checker::ReadState(f.dir() / "b-state.db").ledger.size() == b_before.ledger.size());
     const RunResult again = on_b({"state", "migrate", "--to", kStateEnv, "--join"}, {state_env});
-    CHECK(again.exit_code == 0);
-    CHECK(Contains(again.out, "hold 2 already in force there as hold 2"));
+    CHECK(again.exit_code == 65);
+    CHECK(Contains(again.err, "was already moved to"));
     CHECK(PgLedgerRows(conn, "retention.ledger").size() == shared_before + 1);
   }
   SECTION("a host name the fleet already uses is refused; --host gives one of its own") {

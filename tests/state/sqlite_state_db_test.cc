@@ -210,6 +210,38 @@ TEST_CASE("read-only state database refuses writes", "[state]") {
   CHECK(MustOpen(path)->ListHolds(true)->size() == 1);
 }
 
+TEST_CASE("a moved state refuses every write, even through a connection opened before the move", "[state][migrate]") {
+  TempDir dir;
+  const auto path = dir / "state.db";
+  { AddHold(*MustOpen(path), SampleHold(), "test-host").value(); }
+  auto opened_before = MustOpen(path);
+  const LedgerHead head = opened_before->Head().value();
+  REQUIRE(head.seq > 0);
+
+  SECTION("a stale head: nothing marked, the state stays writable") {
+    const LedgerHead stale{head.seq - 1, "0", std::nullopt};
+    const Status marked = MarkSqliteStateMoved(path, stale, "somewhere");
+    CHECK(marked.code() == StatusCode::kBusy);
+    CHECK_FALSE(SqliteStateMovedTo(path).value().has_value());
+    CHECK(AddHold(*opened_before, SampleHold(), "test-host").ok());
+  }
+  SECTION("marked: writes refused, reads go on") {
+    REQUIRE(MarkSqliteStateMoved(path, head, "the fleet state").ok());
+    CHECK(SqliteStateMovedTo(path).value() == std::optional<std::string>("the fleet state"));
+    // Opened before the move: the refusal is inside the write transaction.
+    const auto late = AddHold(*opened_before, SampleHold(), "test-host");
+    CHECK(late.status().code() == StatusCode::kInvalid);
+    CHECK_THAT(late.status().message(), Catch::Contains("was moved to the fleet state"));
+    CHECK(opened_before->Head().value().seq == head.seq);
+    // Opened after: refused at the open.
+    auto writer = OpenSqliteStateDb(path, FixedClock());
+    CHECK(writer.status().code() == StatusCode::kInvalid);
+    auto reader = OpenSqliteStateDb(path, FixedClock(/*read_only=*/true));
+    REQUIRE(reader.ok());
+    CHECK((*reader)->ListHolds(false)->size() == 1);
+  }
+}
+
 TEST_CASE("holds: add, list, get, release", "[state]") {
   TempDir dir;
   auto db = MustOpen(dir / "state.db");
