@@ -589,4 +589,16 @@ Result<std::vector<Settlement>> SettlementsOf(std::string_view detail_json) {
   return out;
 }
 
+Result<std::optional<std::string>> StoreIdentityOf(std::string_view detail_json) {
+  if (detail_json.find(std::string("\"") + kStoreIdentityMember + "\"") == std::string_view::npos)
+    return std::optional<std::string>();
+  const auto detail = nlohmann::json::parse(detail_json, nullptr, false);
+  if (!detail.is_object()) return Status::AuditFailed("a batch entry's detail is not a JSON object");
+  const auto it = detail.find(kStoreIdentityMember);
+  if (it == detail.end()) return std::optional<std::string>();
+  auto text = TextFromJson(*it);
+  if (!text) return Status::AuditFailed(std::string("a batch entry's \"") + kStoreIdentityMember + "\" is not text");
+  return std::optional<std::string>(std::move(*text));
+}
+
 }  // namespace retention

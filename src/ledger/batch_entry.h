@@ -66,6 +66,18 @@
 // candidates found gone with another record under their key: deleted.
 // Omitted members are empty / false. Each batch entry is settled at most
 // once, by an entry after it.
+//
+// STORE IDENTITY (the "store_identity" member of a batch entry's own
+// detail, beside an erasure's "request" and the "settles" it carries):
+//
+//   "store_identity": "postgres cluster 7714821381855405924, database
+//                      \"app\" (oid 16384), table \"public\".\"events\" (oid 16390)"
+//
+// What the entry's store named as the batch was written (Store::Identity),
+// as TextJson writes text (a string; {"base64": ...} for bytes that are not
+// UTF-8). Absent for a store without one (SQLite, files, the purge log) and
+// in entries written before it existed. Reconciliation judges the batch
+// only over a store whose identity now is the same (purge/reconcile.h).
 #pragma once
 
 #include <cstdint>
@@ -159,5 +171,12 @@ nlohmann::json SettlementsJson(const std::vector<Settlement>& settlements);
 // The settlements a detail carries (empty when it has none); AuditFailed
 // when "settles" is present but malformed.
 Result<std::vector<Settlement>> SettlementsOf(std::string_view detail_json);
+
+// The member of a batch entry's detail that names its store (STORE
+// IDENTITY above).
+inline constexpr const char* kStoreIdentityMember = "store_identity";
+// The store identity a batch entry's detail records; nullopt when it
+// records none; AuditFailed when the member is there but not text.
+Result<std::optional<std::string>> StoreIdentityOf(std::string_view detail_json);
 
 }  // namespace retention

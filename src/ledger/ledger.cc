@@ -84,8 +84,9 @@
 //      "request": "DSR-2026-0117", "subject": "customer:42"}
 //
 //   Every batch entry of that run carries "request": REF in its detail
-//   (beside "settles"), so each deletion names the request it answered.
-//   The entry hashes its 15 fields like any other kind.
+//   (beside "settles", and "store_identity" over a store that has one:
+//   ledger/batch_entry.h, STORE IDENTITY), so each deletion names the
+//   request it answered. The entry hashes its 15 fields like any other kind.
 //
 // PRUNING
 //

@@ -62,6 +62,7 @@
 #include "plan/verdict.h"
 #include "state/state_ops.h"
 #include "util/fault_point.h"
+#include "util/json_text.h"
 
 namespace retention {
 
@@ -249,10 +250,18 @@ Result<BatchExecutor::Prepared> BatchExecutor::Prepare(const Selection& base, co
   e.cutoff = base.cutoff ? FormatTimestamp(*base.cutoff) : "";
   e.rule = base.target->where.file + ":" + std::to_string(base.target->where.line);
   e.payload = std::move(*bytes);
-  if (!options_.request.empty()) e.detail = nlohmann::json{{"request", options_.request}}.dump();
   BatchIndexRow index{e.store, e.target, range.lo, range.hi, range.integer_keys};
 
   std::lock_guard<std::mutex> lock(mu_);
+  // What the store names, so that whoever reconciles this batch can tell
+  // whether its own store of that name sees the same records.
+  const auto identity = identities_.find(base.target);
+  if (identity == identities_.end())
+    return Status::Internal("a batch of " + e.category + "/" + e.target + " prepared before its store's identity was read");
+  nlohmann::json detail = nlohmann::json::object();
+  if (!options_.request.empty()) detail["request"] = options_.request;
+  if (identity->second) detail[kStoreIdentityMember] = TextJson(*identity->second);
+  if (!detail.empty()) e.detail = DumpJson(detail);
   e.batch = ++batch_no_;
   // The settlements queued so far ride in this entry; they leave the queue
   // only once it is committed.
@@ -355,8 +364,21 @@ void BatchExecutor::Abandon(const Prepared& batch) {
   settles_.push_back(std::move(s));
 }
 
+Status BatchExecutor::LearnIdentity(const Selection& base, BatchTarget& target) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (identities_.count(base.target)) return Status::Ok();
+  }
+  auto identity = target.Identity(*base.target);
+  if (!identity.ok()) return identity.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  identities_.emplace(base.target, std::move(*identity));
+  return Status::Ok();
+}
+
 Result<BatchReport> BatchExecutor::RunBatch(const Selection& base, BatchTarget& target,
                                             const std::vector<Candidate>& listed, Intent intent) {
+  if (intent == Intent::kBatchEntry) RETENTION_RETURN_IF_ERROR(LearnIdentity(base, target));
   auto prepared = Prepare(base, listed, intent);
   if (!prepared.ok()) return prepared.status();
   return Execute(base, target, *prepared, nullptr);
@@ -376,6 +398,7 @@ Status BatchExecutor::Run(const Selection& base, BatchTarget& target, CandidateS
     *stopped = true;
     return Status::Ok();
   }
+  RETENTION_RETURN_IF_ERROR(LearnIdentity(base, target));
   Result<Prepared> current = fetch(sizer.Next());
   while (true) {
     if (!current.ok()) return current.status();

@@ -29,6 +29,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "holds/hold_set.h"
@@ -73,6 +74,12 @@ class BatchTarget {
   virtual Status Sync() = 0;
   // The wall time a delete aims at (BatchSizer), given the run's.
   virtual std::chrono::microseconds TransactionTarget(std::chrono::microseconds run) const { return run; }
+  // What `target` names, comparable across hosts (Store::Identity), for
+  // its batch entries; nullopt when it has no such identity.
+  virtual Result<std::optional<std::string>> Identity(const Target& target) {
+    (void)target;
+    return std::optional<std::string>();
+  }
 };
 
 // A store: its DeleteBatch, and kept reasons from its Exist and Lookup.
@@ -83,6 +90,7 @@ class StoreBatchTarget final : public BatchTarget {
   Result<std::vector<KeptReason>> WhyKept(const Selection& rule, const std::vector<Candidate>& kept) override;
   Status Sync() override { return store_.Sync(); }
   std::chrono::microseconds TransactionTarget(std::chrono::microseconds run) const override;
+  Result<std::optional<std::string>> Identity(const Target& target) override { return store_.Identity(target); }
 
  private:
   Store& store_;
@@ -185,6 +193,10 @@ class BatchExecutor {
   void Abandon(const Prepared& batch);
   Result<BatchResult> DeleteWithRetries(const Selection& rule, BatchTarget& target,
                                         const std::vector<Candidate>& batch);
+  // Reads the identity of `base`'s target through `target` once per run
+  // (identities_), before a batch of it is prepared: Prepare may run on the
+  // pipeline's thread, which must not use the target's connection.
+  Status LearnIdentity(const Selection& base, BatchTarget& target);
 
   StateDb& state_;
   ExecutorOptions options_;
@@ -194,6 +206,9 @@ class BatchExecutor {
   HoldSet holds_;                    // the holds the last LockHolds read
   int64_t batch_no_ = 0;             // the run's batches so far
   std::vector<Settlement> settles_;  // outcomes not yet written
+  // Each target's Store::Identity, read once (LearnIdentity); its batch
+  // entries record it as "store_identity" (ledger/batch_entry.h).
+  std::unordered_map<const Target*, std::optional<std::string>> identities_;
 };
 
 }  // namespace retention

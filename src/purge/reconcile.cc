@@ -25,6 +25,76 @@ const Target* FindTarget(const RuleSet& rules, const std::string& category, cons
   return nullptr;
 }
 
+// The refusal for an open batch whose target the rules no longer define.
+Status TargetGone(int64_t seq, const LedgerEntry& batch) {
+  return Status::Invalid("a crashed run left an open batch (ledger entry " + std::to_string(seq) + ") for " +
+                         batch.category + "/" + batch.target +
+                         ", which the rules no longer define; restore the rule so the batch can be reconciled");
+}
+
+// The refusal for another host's batch over a PostgreSQL store that
+// recorded no store identity (CheckSameStore).
+Status NoStoreIdentity(const std::string& whose, const std::string& store, const std::string& host) {
+  return Status::Invalid(whose + " over store '" + store + "' records no store identity: an older version of "
+                         "retention wrote it, and nothing here can tell whether store '" + store + "' reaches the "
+                         "table it deleted from. Nothing was reconciled; settle it with that host's own config "
+                         "(host = \"" + host + "\" in its state config), by running 'retention state reconcile' "
+                         "there");
+}
+
+// Ok when open batch entry `seq` may be judged by `store` here: the store
+// identity the entry recorded (ledger/batch_entry.h, STORE IDENTITY) is
+// the one `store` has for `target` now. A store that reaches another
+// cluster, database or table under the same name (a conninfo changed
+// since, another host's config) would judge the batch against other
+// records: those absent there claimed deleted, those the run deleted
+// claimed kept. Refused (Invalid), naming both.
+//
+// An entry that recorded none was written over a store without one
+// (SQLite, files) or by an older version: judged as before by the host
+// that wrote it (`other_host` empty), since its store is the one it
+// deleted through unless its config changed; refused for another host
+// over a PostgreSQL store (`other_host`), where nothing says that the two
+// hosts' stores of that name reach the same table. Keep when unsure.
+Status CheckSameStore(Store& store, const Target& target, int64_t seq, const LedgerEntry& batch,
+                      const std::string& other_host) {
+  const std::string whose = "batch entry " + std::to_string(seq) + " of run " + std::to_string(batch.run_id) +
+                            (other_host.empty() ? std::string() : " of host '" + other_host + "'");
+  auto recorded = StoreIdentityOf(batch.detail);
+  if (!recorded.ok()) return recorded.status().WithContext(whose);
+  if (!*recorded) {
+    if (other_host.empty() || store.config().type != StoreType::kPostgres) return Status::Ok();
+    return NoStoreIdentity(whose, batch.store, other_host);
+  }
+  auto here = store.Identity(target);
+  if (!here.ok()) return here.status().WithContext("reading which table " + whose + " is over");
+  if (*here == *recorded) return Status::Ok();
+  const std::string seen = here->has_value() ? **here
+                                             : "no table comparable across hosts (a " +
+                                                   std::string(StoreTypeName(store.config().type)) + " store)";
+  return Status::Invalid(
+      whose + " was written over store '" + batch.store + "' as " + **recorded + "; store '" + batch.store +
+      "' here reaches " + seen + ". Judged against another table, records absent here would be claimed "
+      "deleted. Nothing was reconciled or deleted; point store '" + batch.store + "' (its conninfo) at the "
+      "database the batch was written over, then run again");
+}
+
+// An open batch entry's target under `rules` and the store to judge it
+// with, checked as CheckSameStore does; refused when the rules no longer
+// define its target.
+Status CheckJudgeable(StateDb& state, StoreSet& stores, const RuleSet& rules, int64_t seq,
+                      const std::string& other_host) {
+  auto entry = state.ReadEntry(seq);
+  if (!entry.ok()) return entry.status();
+  if (!*entry) return Status::AuditFailed("open batch entry " + std::to_string(seq) + " is not in the ledger");
+  const LedgerEntry& batch = **entry;
+  const Target* target = FindTarget(rules, batch.category, batch.target);
+  if (!target) return TargetGone(seq, batch);
+  auto store = stores.Get(batch.store);
+  if (!store.ok()) return store.status();
+  return CheckSameStore(**store, *target, seq, batch, other_host);
+}
+
 // A pending record as the store's Candidate. The batch wrote the subject as
 // "KIND:ID"; the store compares the id as stored. A subject under a kind the
 // target no longer maps cannot be compared: then, as for a record without
@@ -98,12 +168,11 @@ Result<int64_t> ReconcileOpenBatches(StateDb& state, StoreSet& stores, const Rul
     auto payload = DecodeBatchPayload(batch.payload);
     if (!payload.ok()) return payload.status().WithContext("batch entry " + std::to_string(seq));
     const Target* target = FindTarget(rules, batch.category, batch.target);
-    if (!target)
-      return Status::Invalid("a crashed run left an open batch (ledger entry " + std::to_string(seq) + ") for " +
-                             batch.category + "/" + batch.target +
-                             ", which the rules no longer define; restore the rule so the batch can be reconciled");
+    if (!target) return TargetGone(seq, batch);
     auto store = stores.Get(batch.store);
     if (!store.ok()) return store.status();
+    // (Its store checked to be the one it was written over: ReconcileRuns,
+    // before anything was settled.)
     const std::string context = "reconciling batch entry " + std::to_string(seq) + " of crashed run " +
                                 std::to_string(batch.run_id) + " on " + batch.category + "/" + batch.target;
     // What the crashed run committed may not be on disk yet: judge only
@@ -154,12 +223,21 @@ Result<int64_t> ReconcileOpenBatches(StateDb& state, StoreSet& stores, const Rul
   return reconciled;
 }
 
+// `by_host`: this host, when the runs are another host's (`only_host`).
 Result<int64_t> ReconcileRuns(StateDb& state, StoreSet& stores, const RuleSet& rules,
                               const std::optional<std::string>& only_host, const std::string& by_host) {
   // Listed before anything else is read: a run another host starts later
   // is never among them.
   auto runs = RunsOf(state, only_host);
   if (!runs.ok()) return runs.status();
+  const std::string other_host = by_host.empty() ? std::string() : only_host.value_or("");
+  // Every open batch's store first: one whose store here is not the one it
+  // was written over refuses before anything is settled.
+  {
+    auto open = CheckedOpenBatches(state, *runs ? &**runs : nullptr);
+    if (!open.ok()) return open.status();
+    for (int64_t seq : *open) RETENTION_RETURN_IF_ERROR(CheckJudgeable(state, stores, rules, seq, other_host));
+  }
   auto pending = state.ListPending();
   if (!pending.ok()) return pending.status();
   int64_t reconciled = 0;
@@ -279,6 +357,10 @@ Result<HostReconciliation> ReconcileHost(StateDb& state, StoreSet& stores, const
   for (const PendingBatch& batch : *pending) {
     if (!(*runs)->count(batch.run_id)) continue;
     RETENTION_RETURN_IF_ERROR(judgeable_here(batch.run_id, batch.store, "a pending batch"));
+    // Only a version 3 run left one, which recorded no store identity.
+    if (!own)
+      return NoStoreIdentity("a pending batch of run " + std::to_string(batch.run_id) + " of host '" + host + "'",
+                             batch.store, host);
     ++done.batches;
   }
   auto open = CheckedOpenBatches(state, &**runs);
@@ -288,6 +370,8 @@ Result<HostReconciliation> ReconcileHost(StateDb& state, StoreSet& stores, const
     if (!entry.ok()) return entry.status();
     if (!*entry) return Status::AuditFailed("open batch entry " + std::to_string(seq) + " is not in the ledger");
     RETENTION_RETURN_IF_ERROR(judgeable_here((*entry)->run_id, (*entry)->store, "batch entry " + std::to_string(seq)));
+    // Its store here must be the table it was written over.
+    RETENTION_RETURN_IF_ERROR(CheckJudgeable(state, stores, rules, seq, own ? "" : host));
     ++done.batches;
   }
   auto unfinished = state.UnfinishedRuns();

@@ -53,6 +53,15 @@ namespace retention {
 // (deleted, as above); present -> kept, why "not_deleted". No batch of a
 // running run is ever open here: the run lock excludes one.
 //
+// Before anything is settled, every open batch entry that recorded its
+// store's identity (ledger/batch_entry.h, STORE IDENTITY) is checked
+// against the identity the store of that name has here now: a store that
+// reaches another cluster, database or table (its conninfo changed since)
+// would judge the batch against other records, claiming deleted what is
+// merely absent there. A mismatch refuses (Invalid), nothing settled, so
+// a purge does not start. An entry without one (a store without an
+// identity, an older version) is judged as before.
+//
 // Runs left "running" are marked crashed. Returns the number of records
 // reconciled as deleted. A pending batch whose target is no longer in the
 // rules stops the run (Invalid): its store cannot be asked without it.
@@ -85,7 +94,11 @@ struct HostReconciliation {
 // host's own disk, where a key absent here says nothing of it there)
 // refuses the whole command before anything is settled (Invalid), and so
 // does one whose run ran under rules other than `rules` (its category and
-// target names may stand for other tables under these).
+// target names may stand for other tables under these), one whose store
+// identity is not this store's (as Reconcile), and one over a PostgreSQL
+// store that recorded no store identity (written by an older version:
+// nothing says the two hosts' stores of that name reach the same table;
+// that host's own config must settle it).
 Result<HostReconciliation> ReconcileHost(StateDb& state, StoreSet& stores, const Config& config,
                                          const RuleSet& rules, const std::string& host,
                                          const std::string& this_host);

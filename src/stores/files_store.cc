@@ -134,6 +134,8 @@ class FilesStore : public Store {
   Result<RecordFacts> Lookup(const Selection& selection, const std::string& key) override;
   Result<DueBound> BoundDue(const Selection& selection) override;
   Status Sync() override;
+  // On this host's disk: nothing another host could compare.
+  Result<std::optional<std::string>> Identity(const Target&) override { return std::optional<std::string>(); }
 
  private:
   std::string Prefix() const { return "store '" + config_.name + "'"; }

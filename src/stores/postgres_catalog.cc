@@ -262,4 +262,22 @@ Result<std::optional<ResolvedPgTarget>> ResolvePgTarget(PgConnection& db, const 
   return std::optional<ResolvedPgTarget>(std::move(r));
 }
 
+Result<std::string> ReadPgDatabaseIdentity(PgConnection& db) {
+  // Asked first: calling a function the role may not execute would fail
+  // the statement, not return NULL.
+  auto r = db.Exec(
+      "SELECT current_database(), d.oid::text, "
+      "has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE') "
+      "FROM pg_catalog.pg_database AS d WHERE d.datname = current_database()");
+  if (!r.ok()) return r.status();
+  if (r->rows() != 1) return Status::IoError(db.who() + ": cannot read which database it is connected to");
+  std::string cluster = "postgres cluster (system identifier not readable)";
+  if (r->Text(0, 2) == "t") {
+    auto sys = db.Exec("SELECT system_identifier::text FROM pg_catalog.pg_control_system()");
+    if (!sys.ok()) return sys.status();
+    if (sys->rows() == 1 && !sys->IsNull(0, 0)) cluster = "postgres cluster " + std::string(sys->Text(0, 0));
+  }
+  return cluster + ", database " + QuotePgIdent(r->Text(0, 0)) + " (oid " + std::string(r->Text(0, 1)) + ")";
+}
+
 }  // namespace retention

@@ -97,6 +97,15 @@ Result<std::optional<ResolvedPgTarget>> ResolvePgTarget(PgConnection& db, const 
                                                         std::vector<std::string>* errors,
                                                         std::vector<std::string>* warnings);
 
+// Which cluster and database `db` reaches, the first part of the store's
+// identity (Store::Identity):
+//   postgres cluster 7714821381855405924, database "app" (oid 16384)
+// The cluster is named by its system identifier (pg_control_system(), set
+// by initdb, kept by every physical copy), which any role may read unless a
+// DBA revoked it: then "postgres cluster (system identifier not readable)",
+// and two such stores compare on the database and table alone.
+Result<std::string> ReadPgDatabaseIdentity(PgConnection& db);
+
 // The text of a filter value as PostgreSQL reads it for the column's type.
 std::string PgFilterText(const FilterValue& value);
 

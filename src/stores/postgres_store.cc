@@ -200,6 +200,7 @@ class PostgresStore : public Store {
   Status Sync() override;
   Result<std::vector<Presence>> Exist(const Target& target, const std::vector<Candidate>& records) override;
   Result<RecordFacts> Lookup(const Selection& selection, const std::string& key) override;
+  Result<std::optional<std::string>> Identity(const Target& target) override;
 
  private:
   std::string Label() const { return "store '" + config_.name + "'"; }
@@ -216,6 +217,9 @@ class PostgresStore : public Store {
   // Targets resolved once per store (the rules do not change while a
   // command runs; a schema changed under a run fails its statements).
   std::unordered_map<const Target*, ResolvedPgTarget> resolved_;
+  // The cluster and database this store's connection reaches, read once
+  // (ReadPgDatabaseIdentity): a connection never moves to another.
+  std::optional<std::string> database_identity_;
   std::vector<std::pair<const Target*, std::weak_ptr<RetryState>>> cursors_;
 };
 
@@ -640,6 +644,21 @@ Result<RecordFacts> PostgresStore::Lookup(const Selection& selection, const std:
     facts.scopes.push_back(std::move(scope));
   }
   return facts;
+}
+
+// The table's oid as the resolved target read it: a table dropped and
+// created again under the same name is another table, whose rows say
+// nothing of what a batch over the first one deleted.
+Result<std::optional<std::string>> PostgresStore::Identity(const Target& target) {
+  auto resolved = Resolve(target);
+  if (!resolved.ok()) return resolved.status();
+  if (!database_identity_) {
+    auto database = ReadPgDatabaseIdentity(*db_);
+    if (!database.ok()) return database.status().WithContext(Label());
+    database_identity_ = std::move(*database);
+  }
+  return std::optional<std::string>(*database_identity_ + ", table " + resolved->QualifiedTable() + " (oid " +
+                                    resolved->table_oid + ")");
 }
 
 }  // namespace

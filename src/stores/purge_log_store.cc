@@ -184,6 +184,8 @@ class PurgeLogStore final : public Store {
   // transactions, which commit synchronously (synchronous=FULL,
   // state/sqlite_state_db.cc), so a committed pruning is already on disk.
   Status Sync() override { return Status::Ok(); }
+  // The state's own ledger: nothing another host's store could be.
+  Result<std::optional<std::string>> Identity(const Target&) override { return std::optional<std::string>(); }
 
   Result<RecordFacts> Lookup(const Selection& d, const std::string& key) override {
     RETENTION_RETURN_IF_ERROR(CheckRenderable(d));

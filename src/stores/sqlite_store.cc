@@ -80,6 +80,8 @@ class SqliteStore : public Store {
   Result<RecordFacts> Lookup(const Selection& selection, const std::string& key) override;
   Result<DueBound> BoundDue(const Selection& selection) override;
   Status Sync() override;
+  // A file on this host's disk: nothing another host could compare.
+  Result<std::optional<std::string>> Identity(const Target&) override { return std::optional<std::string>(); }
 
   // The two ways DeleteBatch deletes, inside its transaction: one DELETE
   // over the batch's clock range (false when it removed a record that is

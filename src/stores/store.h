@@ -196,6 +196,24 @@ class Store {
   // How the record under `key` looks under each scope of `selection`, for
   // `explain` and the ledger's kept reasons (Evaluate judges the facts).
   virtual Result<RecordFacts> Lookup(const Selection& selection, const std::string& key) = 0;
+
+  // What `target` names here, in a form another host's store can compare
+  // with: the same text on two hosts means they see the same records, so
+  // that one may judge what the other deleted (a fleet's reconciliation,
+  // purge/reconcile.h). Recorded in each batch entry over the store
+  // (ledger/batch_entry.h, STORE IDENTITY) and compared whole, never parsed.
+  //   PostgreSQL: the cluster's system identifier (pg_control_system()),
+  //     the database's name and oid, the table's qualified name and oid:
+  //     postgres cluster 7714821381855405924, database "app" (oid 16384),
+  //     table "public"."events" (oid 16390)
+  //   SQLite, files, the purge log: nullopt. They are on one host's disk;
+  //     nothing comparable across hosts names them.
+  // What it is not: proof of the same data. A physical copy of a cluster
+  // (a promoted replica, a restored base backup, a Neon branch, a cloned
+  // volume) keeps the system identifier and every oid, so it reads as the
+  // same store while its rows may differ. It tells apart another cluster,
+  // another database, and a table dropped and created again.
+  virtual Result<std::optional<std::string>> Identity(const Target& target) = 0;
 };
 
 // Opens the store a config names. read_only for check/plan/explain/status.

@@ -582,5 +582,162 @@ TEST_CASE("a host that will not run again: another host reconciles its batches o
   if (claims.count("logs/rotated")) CHECK(claims.at("logs/rotated").size() == gone);
 }
 
+// What a batch entry over public.events in `conn`'s database records as
+// its store's identity (stores/store.h Store::Identity), read with the
+// test's own SQL.
+std::string EventsIdentity(PgConnection& conn) {
+  return conn.Scalar(
+      "SELECT 'postgres cluster ' || (SELECT system_identifier FROM pg_control_system()) || ', database \"' || "
+      "current_database() || '\" (oid ' || (SELECT oid FROM pg_database WHERE datname = current_database()) || "
+      "'), table \"public\".\"events\" (oid ' || 'public.events'::regclass::oid || ')'");
+}
+
+// The ledger's head, to show a refusal appended nothing.
+std::string LedgerHead(PgConnection& conn) {
+  return conn.Scalar("SELECT count(*) || ' ' || max(seq) || ' ' || (SELECT hash FROM retention.ledger ORDER BY seq "
+                     "DESC LIMIT 1) FROM retention.ledger");
+}
+
+// host-a killed while deleting its second batch of the shared table (its
+// store "app" at `conn`'s database): returns how many rows are left.
+std::string KillHostAMidBatch(PgStoreFixture& f, PgConnection& conn, const fs::path& a) {
+  const fs::path go = f.dir() / "go";
+  fs::path reached = go;
+  reached += ".reached";
+  e2e::Spawned first = e2e::Spawn({"--config", a.string(), "purge"}, {"RETENTION_PAUSE=after_delete:2:" + go.string()});
+  e2e::WaitForPause(first, reached);
+  ::kill(first.pid, SIGKILL);
+  CHECK(first.Finish().exit_code == 128 + SIGKILL);
+  return conn.Scalar("SELECT count(*) FROM events");
+}
+
+TEST_CASE("a host reconciling another's batches over a store that reaches another database is refused, nothing "
+          "settled",
+          "[postgres][e2e][pg-state][fleet][reconcile]") {
+  PgStoreFixture f;
+  PgConnection conn = f.Connect();
+  CreateOldEvents(conn);
+  // The same table and rows under another database of the same server: a
+  // host-b whose APP_DATABASE_URL names it sees an "app" that looks right.
+  PgTestDatabase elsewhere;
+  PgConnection other = elsewhere.Connect();
+  CreateOldEvents(other);
+  f.WriteRules("fleet", kFleetRules);
+  ScopedEnv state_env(kStateEnv, f.conninfo);
+  ScopedEnv app_env(kConninfoEnv, f.conninfo);
+  const fs::path a = MakeFleetHost(f, "host-a", 0), b = MakeFleetHost(f, "host-b", 0);
+  REQUIRE(RunWithEnv({"--config", a.string(), "state", "init"}, {}).exit_code == 0);
+
+  const std::string left = KillHostAMidBatch(f, conn, a);
+  REQUIRE(left != "500");
+
+  // Every batch entry host-a wrote names the table it was written over.
+  const std::string identity = EventsIdentity(conn);
+  REQUIRE(e2e::Contains(identity, "database \"" + f.db().name() + "\""));
+  CHECK(conn.Scalar("SELECT count(*) FROM retention.ledger WHERE kind = 'batch'") != "0");
+  CHECK(conn.Scalar("SELECT count(*) FROM retention.ledger WHERE kind = 'batch' AND "
+                    "detail::jsonb->>'store_identity' IS DISTINCT FROM " + Lit(identity)) == "0");
+  const RunResult log = RunWithEnv({"--config", a.string(), "audit", "log", "--format", "json"}, {});
+  INFO(Describe(log));
+  CHECK(log.exit_code == 0);
+  CHECK(e2e::Contains(log.out, "store_identity"));
+
+  // host-b's "app" is the other database: every row host-a deleted is
+  // there, so judged there host-a's deletions would read as kept (and a
+  // row absent there as deleted). Refused, nothing settled.
+  const std::string head = LedgerHead(conn);
+  const RunResult wrong = RunWithEnv({"--config", b.string(), "state", "reconcile", "--host", "host-a"},
+                                     {std::string(kConninfoEnv) + "=" + elsewhere.Conninfo()});
+  INFO(Describe(wrong));
+  CHECK(wrong.exit_code == 65);
+  const std::string said = wrong.out + wrong.err;
+  CHECK(e2e::Contains(said, "batch entry "));
+  CHECK(e2e::Contains(said, "store 'app'"));
+  CHECK(e2e::Contains(said, identity));
+  CHECK(e2e::Contains(said, "database \"" + elsewhere.name() + "\""));
+  CHECK(e2e::Contains(said, "Nothing was reconciled"));
+  CHECK(LedgerHead(conn) == head);
+  CHECK(conn.Scalar("SELECT outcome FROM retention.runs WHERE host = 'host-a'") == "running");
+  CHECK(conn.Scalar("SELECT count(*) FROM events") == left);
+  CHECK(other.Scalar("SELECT count(*) FROM events") == "500");
+
+  // With the database host-a deleted from, host-b settles its batches.
+  const RunResult settled = RunWithEnv({"--config", b.string(), "state", "reconcile", "--host", "host-a"}, {});
+  INFO(Describe(settled));
+  CHECK(settled.exit_code == 0);
+  CHECK(conn.Scalar("SELECT count(*) FROM retention.ledger WHERE kind = 'reconciled'") != "0");
+  CHECK(conn.Scalar("SELECT outcome FROM retention.runs WHERE host = 'host-a'") == "crashed");
+  CHECK(conn.Scalar("SELECT count(*) FROM events") == left);
+  CHECK(other.Scalar("SELECT count(*) FROM events") == "500");
+
+  // The rows gone are claimed exactly once, the chain whole.
+  checker::State st;
+  st.ledger = PgLedgerRows(conn, "retention.ledger");
+  std::vector<std::string> problems;
+  checker::CheckChain(st.ledger, &problems);
+  const auto claims = Claims(st, &problems);
+  INFO(checker::Report(problems));
+  CHECK(problems.empty());
+  const auto gone = Minus(Ids(conn, "SELECT i::text FROM generate_series(1, 500) AS i"), Ids(conn, "SELECT id::text FROM events"));
+  CHECK(claims.count("app/events"));
+  if (claims.count("app/events")) CHECK(claims.at("app/events") == gone);
+}
+
+TEST_CASE("a host whose store now reaches another database refuses its next purge before reconciling anything",
+          "[postgres][e2e][pg-state][fleet][reconcile]") {
+  PgStoreFixture f;
+  PgConnection conn = f.Connect();
+  CreateOldEvents(conn);
+  PgTestDatabase elsewhere;
+  PgConnection other = elsewhere.Connect();
+  CreateOldEvents(other);
+  f.WriteRules("fleet", kFleetRules);
+  ScopedEnv state_env(kStateEnv, f.conninfo);
+  ScopedEnv app_env(kConninfoEnv, f.conninfo);
+  const fs::path a = MakeFleetHost(f, "host-a", 0);
+  REQUIRE(RunWithEnv({"--config", a.string(), "state", "init"}, {}).exit_code == 0);
+
+  const std::string left = KillHostAMidBatch(f, conn, a);
+  REQUIRE(left != "500");
+
+  // APP_DATABASE_URL changed under host-a while it was down.
+  const std::string head = LedgerHead(conn);
+  const RunResult moved = RunWithEnv({"--config", a.string(), "purge"},
+                                     {std::string(kConninfoEnv) + "=" + elsewhere.Conninfo()});
+  INFO(Describe(moved));
+  CHECK(moved.exit_code == 65);
+  CHECK(e2e::Contains(moved.out + moved.err, "database \"" + elsewhere.name() + "\""));
+  CHECK(e2e::Contains(moved.out + moved.err, EventsIdentity(conn)));
+  CHECK(LedgerHead(conn) == head);  // no run started, nothing settled
+  CHECK(conn.Scalar("SELECT count(*) FROM retention.runs") == "1");
+  CHECK(conn.Scalar("SELECT outcome FROM retention.runs WHERE host = 'host-a'") == "running");
+  CHECK(conn.Scalar("SELECT count(*) FROM events") == left);
+  CHECK(other.Scalar("SELECT count(*) FROM events") == "500");
+
+  // So does `state reconcile` on host-a itself.
+  const RunResult own = RunWithEnv({"--config", a.string(), "state", "reconcile"},
+                                   {std::string(kConninfoEnv) + "=" + elsewhere.Conninfo()});
+  INFO(Describe(own));
+  CHECK(own.exit_code == 65);
+  CHECK(LedgerHead(conn) == head);
+
+  // Pointed back, it reconciles and finishes the table; the other
+  // database is never touched.
+  const RunResult back = RunWithEnv({"--config", a.string(), "purge"}, {});
+  INFO(Describe(back));
+  CHECK(back.exit_code == 0);
+  CHECK(conn.Scalar("SELECT count(*) FROM events") == "0");
+  CHECK(other.Scalar("SELECT count(*) FROM events") == "500");
+  checker::State st;
+  st.ledger = PgLedgerRows(conn, "retention.ledger");
+  std::vector<std::string> problems;
+  checker::CheckChain(st.ledger, &problems);
+  const auto claims = Claims(st, &problems);
+  INFO(checker::Report(problems));
+  CHECK(problems.empty());
+  CHECK(claims.count("app/events"));
+  if (claims.count("app/events")) CHECK(claims.at("app/events").size() == 500);
+}
+
 }  // namespace
 }  // namespace retention::pgtest
