@@ -74,6 +74,14 @@ Status RunCheckCommand(const CommandArgs& a) {
     }
   }
 
+  // A state `state migrate` moved refuses every purge: the config that
+  // still names it is wrong, whatever the stores say.
+  if (!config.state.IsPostgres() && StateExistsAt(config.state)) {
+    auto moved = SqliteStateMovedTo(config.state.path);
+    if (!moved.ok()) return moved.status();
+    if (*moved) errors.push_back("state " + config.state.Name() + " was moved to " + **moved + ": name that state");
+  }
+
   for (const auto& w : warnings) *a.err << "warning: " << w << "\n";
   for (const auto& e : errors) *a.err << "error: " << e << "\n";
 

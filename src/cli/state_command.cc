@@ -178,12 +178,15 @@ Status StateMigrate(const CommandArgs& a) {
   // no hold is placed or released here (both wait on the barrier); anything
   // else written meanwhile moves the ledger's head, which the copy and the
   // move's note (MarkSqliteStateMoved) notice.
+  // The barrier before the run lock: a barrier file not there yet (no hold
+  // ever placed) is created unless a run holds the run lock, and our own
+  // would count as another's.
   auto locks = a.env->OpenLocks(*config);
   if (!locks.ok()) return locks.status();
-  auto run_lock = (*locks)->LockRun();
-  if (!run_lock.ok()) return run_lock.status().WithContext("not migrating");
   auto barrier = (*locks)->ExcludeHoldBarrier(HoldBarrier::kDefaultTimeout);
   if (!barrier.ok()) return barrier.status().WithContext("not migrating");
+  auto run_lock = (*locks)->LockRun();
+  if (!run_lock.ok()) return run_lock.status().WithContext("not migrating");
   auto moved = SqliteStateMovedTo(config->state.path);
   if (!moved.ok()) return moved.status();
   if (*moved) {
@@ -302,11 +305,12 @@ Status StateReconcile(const CommandArgs& a) {
 Status RunStateCommand(const CommandArgs& a) {
   static const char* kUsage =
       "Usage: retention state init [--config PATH]\n"
-      "       retention state migrate --to ENV [--schema NAME] [--config PATH]\n"
+      "       retention state migrate --to ENV [--schema NAME] [--join [--host NAME]] [--config PATH]\n"
       "       retention state reconcile [--host NAME] [--config PATH]\n"
       "  init       create the state database named by the config (refused if a file is already there)\n"
       "  migrate    copy the SQLite state into an empty PostgreSQL schema, chain and ids intact, verified\n"
-      "             before and after (ENV: the environment variable holding the conninfo)\n"
+      "             before and after (ENV: the environment variable holding the conninfo); --join: place\n"
+      "             this host's holds in a fleet's state that exists already, keep its own log here\n"
       "  reconcile  in a state a fleet shares, settle now what a host's crashed runs left: this host's,\n"
       "             or (--host) a host that will not run again, over its PostgreSQL stores\n";
   if (a.args.empty()) return Status::Usage("state needs a subcommand: init, migrate or reconcile (try 'retention state --help')");

@@ -75,7 +75,9 @@ Status StateCopier::RequireEmptyTarget() {
     return Status::Invalid(Named() +
                            " already holds a state (ledger entries, holds or runs): a state is copied only into an "
                            "empty schema; name another with --schema, or join that fleet's state with --join (this host's holds "
-                           "placed there, its own log kept here)");
+                           "placed there, its own log kept here). If it is this state's own copy from a migration that did not "
+                           "finish (this state is not marked moved), drop it (DROP SCHEMA ... CASCADE, as its owner) "
+                           "and migrate again");
   }
   return Status::Ok();
 }

@@ -6,12 +6,13 @@
 // ("RTN1"). Every timestamp is INTEGER unix microseconds UTC; every id is
 // AUTOINCREMENT so that no id is ever reused.
 //
-// SCHEMA, version 9 (meta.schema_version):
+// SCHEMA, version 10 (meta.schema_version):
 //
 //   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)
 //        -- schema_version, created_at, created_by; moved_to once
-//        -- `state migrate` moved the state into PostgreSQL (no schema
-//        -- change: a version 9 database with the key is refused for writing)
+//        -- `state migrate` moved the state into PostgreSQL (version 10:
+//        -- no table changed, but a binary that knows only version 9 would
+//        -- not read the key, and refuses the newer version instead)
 //   runs(id INTEGER PRIMARY KEY AUTOINCREMENT,
 //        started_at INTEGER NOT NULL, ended_at INTEGER, as_of INTEGER NOT NULL,
 //        user, host, version, rules_hash, command TEXT NOT NULL,
@@ -111,7 +112,7 @@
 // version 2 no pending_records.identity, version 3 no ledger.payload and no
 // ledger_batches, version 4 no erasure_requests, version 5 no lookup
 // indexes, version 6 no ledger_key_spans, version 7 no run_tallies, version
-// 8 ledger_subjects by subject, not bucket); read-only commands read it as it is (no payload column
+// 8 ledger_subjects by subject, not bucket, version 9 no moved_to note); read-only commands read it as it is (no payload column
 // reads as x'', no ledger_batches as no batch entries). Pending records a version 2 run left keep a NULL identity: they are
 // reconciled on key and clock alone (purge/reconcile.h).
 //
@@ -1148,8 +1149,8 @@ Status SqliteStateDb::InitSchema() {
     }
     if (*present >= 6 && *present <= 8)
       RETENTION_RETURN_IF_ERROR(UpgradeSubjectIndex().WithContext("upgrade its schema to version 9"));
-    RETENTION_RETURN_IF_ERROR(Exec("UPDATE meta SET value = '9' WHERE key = 'schema_version'",
-                                   "upgrade its schema to version 9"));
+    RETENTION_RETURN_IF_ERROR(Exec("UPDATE meta SET value = '10' WHERE key = 'schema_version'",
+                                   "upgrade its schema to version 10"));
     return txn.Commit();
   }
   if (*present == 0 && !options_.create) return EmptyStateDbStatus(path_, "a SQLite database with no schema");

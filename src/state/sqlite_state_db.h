@@ -79,6 +79,6 @@ Result<std::optional<std::string>> SqliteStateMovedTo(const std::filesystem::pat
 Status MissingStateDbStatus(const std::filesystem::path& path);
 
 // The schema version this code writes and reads (meta.schema_version).
-inline constexpr int kStateSchemaVersion = 9;
+inline constexpr int kStateSchemaVersion = 10;
 
 }  // namespace retention

@@ -115,6 +115,15 @@ TEST_CASE("state migrate: a purged SQLite state copied into PostgreSQL, every en
     INFO(Describe(verify));
     CHECK(verify.exit_code == 0);
     CHECK(Contains(verify.err, "was moved to"));
+    // The config still naming it is wrong: `check` says so.
+    const RunResult check = f.Retention({"check"});
+    CHECK(check.exit_code == 65);
+    CHECK(Contains(check.err, "name that state"));
+    // A binary that knows only version 9 refuses version 10 as newer.
+    std::string version;
+    checker::RawDb(f.state()).ForEach("SELECT value FROM meta WHERE key = 'schema_version'",
+                                      [&](sqlite3_stmt* row) { version = reinterpret_cast<const char*>(sqlite3_column_text(row, 0)); });
+    CHECK(version == "10");
   }
   SECTION("a second copy, into this schema or another, is refused, and the first is left as it was") {
     for (const char* schema : {"retention", "fleet_b"}) {
@@ -267,6 +276,21 @@ TEST_CASE("state migrate: bad arguments and an unset variable are refused before
   CHECK(reconcile.exit_code == 64);
   CHECK(Contains(reconcile.err, "its next purge reconciles it first"));
   CHECK(conn.Scalar("SELECT count(*) FROM pg_namespace WHERE nspname = 'retention'") == "0");
+
+  // A state no hold was ever placed on has no hold-barrier file yet: the
+  // move creates it, never mistaking its own run lock for a running purge
+  // (which it would wait 60 s for, then exit 75).
+  const fs::path fresh = f.dir() / "fresh.toml";
+  e2e::WriteFile(fresh, "rules = \"rules\"\nstate = \"fresh.db\"\n[stores.app]\ntype = \"postgres\"\n"
+                        "conninfo_env = \"" + std::string(kConninfoEnv) + "\"\n");
+  const std::vector<std::string> env = {std::string(kConninfoEnv) + "=" + f.conninfo,
+                                        std::string(kStateEnv) + "=" + f.conninfo};
+  REQUIRE(RunWithEnv({"--config", fresh.string(), "state", "init"}, env).exit_code == 0);
+  REQUIRE_FALSE(fs::exists(f.dir() / "fresh.db.holds-lock"));
+  const RunResult moved = RunWithEnv({"--config", fresh.string(), "state", "migrate", "--to", kStateEnv,
+                                      "--schema", "fresh_fleet"}, env);
+  INFO(Describe(moved));
+  CHECK(moved.exit_code == 0);
 }
 
 }  // namespace

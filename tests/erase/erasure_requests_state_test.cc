@@ -76,7 +76,7 @@ TEST_CASE("a version 4 state database has no requests read-only, and is upgraded
     auto rw = OpenOrCreateStateDb(path, false);
     REQUIRE(rw.ok());
     RawDb raw(path);
-    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "9");
+    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == std::to_string(kStateSchemaVersion));
     CHECK(raw.Query("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'erasure_requests'") == "1");
     CHECK((*rw)->ListErasureRequests()->empty());
   }

@@ -985,7 +985,7 @@ TEST_CASE("a version 1 state database is read as it is and upgraded when opened 
   log.Reopen();
   {
     RawDb raw(log.path());
-    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "9");
+    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == std::to_string(kStateSchemaVersion));
     CHECK(raw.Query("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'ledger_anchors'") == "1");
     CHECK(raw.Query("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN "
                     "('ledger_no_delete', 'ledger_no_update', 'ledger_anchors_no_update', "
@@ -1012,7 +1012,7 @@ TEST_CASE("a version 1 state database is read as it is and upgraded when opened 
   CHECK(log.PrunedThrough() == 20);
   ExpectGood(log.Verify());
   RawDb raw(log.path());
-  CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "9");
+  CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == std::to_string(kStateSchemaVersion));
 }
 
 }  // namespace

@@ -128,7 +128,7 @@ TEST_CASE("a version 3 state database reads as it is, and is upgraded in place t
   auto db = MustOpen(path);
   {
     RawDb raw(path);
-    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "9");
+    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == std::to_string(kStateSchemaVersion));
     CHECK(raw.Query("SELECT count(*) FROM ledger WHERE payload = x''") == std::to_string(old_entries));
   }
   auto seq = Add(*db, {"1001", "1002"});

@@ -57,7 +57,7 @@ TEST_CASE("state database is created with its schema and reopened", "[state]") {
         }()));
   {
     RawDb raw(path);
-    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "9");
+    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == std::to_string(kStateSchemaVersion));
     CHECK(raw.Query("PRAGMA journal_mode") == "wal");
     CHECK(raw.Query("SELECT count(*) FROM sqlite_master WHERE name IN "
                     "('meta','runs','holds','pending','pending_records','ledger','ledger_anchors','ledger_batches')") == "8");
@@ -465,7 +465,7 @@ TEST_CASE("pending records keep their identity - a version 2 database is read as
   auto db = MustOpen(path);
   {
     RawDb raw(path);
-    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == "9");
+    CHECK(raw.Query("SELECT value FROM meta WHERE key = 'schema_version'") == std::to_string(kStateSchemaVersion));
   }
   auto list = db->ListPending();
   REQUIRE(list.ok());
